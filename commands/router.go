@@ -1,0 +1,359 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/diamondburned/arikawa/v3/api"
+	"github.com/diamondburned/arikawa/v3/discord"
+	"github.com/diamondburned/arikawa/v3/utils/json/option"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Responder sends interaction responses to Discord; *api.Client is one.
+type Responder interface {
+	RespondInteraction(id discord.InteractionID, token string, resp api.InteractionResponse) error
+	EditInteractionResponse(appID discord.AppID, token string, data api.EditInteractionResponseData) (*discord.Message, error)
+}
+
+// Claimer records that an interaction is being handled, so that a second
+// delivery of it (a gateway replay after a resume, or two nodes briefly
+// owning a shard) is dropped.
+type Claimer interface {
+	// Claim returns true the first time it is called for id.
+	Claim(ctx context.Context, id discord.InteractionID, holder string) (bool, error)
+}
+
+// Limiter admits or refuses a user's use of a command.
+type Limiter interface {
+	Admit(ctx context.Context, user discord.UserID, command string) (Admission, error)
+}
+
+// Admission is a Limiter's decision. Notify is set on the first refusal of
+// a block, so that a blocked user is told once, not on every attempt.
+type Admission struct {
+	Allowed    bool
+	Notify     bool
+	RetryAfter time.Duration
+}
+
+// Config holds a Router's collaborators.
+type Config struct {
+	Catalog   *Catalog
+	Responder Responder
+	Claimer   Claimer
+	// Limiter is optional; without it every use is admitted.
+	Limiter Limiter
+	Logger  *slog.Logger
+	// Registerer receives the router's metrics; nil means none are kept.
+	Registerer prometheus.Registerer
+	// NodeID names this node in claims and logs.
+	NodeID string
+	// DeferAfter is how long a handler may run before the router sends a
+	// deferred response to beat Discord's 3-second deadline (default 2 s).
+	DeferAfter time.Duration
+	// Timeout bounds a handler; the interaction token lives 15 minutes.
+	Timeout time.Duration
+}
+
+// Router routes interactions to the catalog's handlers and replies.
+type Router struct {
+	cfg     Config
+	metrics *metrics
+	tracer  trace.Tracer
+
+	mu       sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup
+}
+
+// NewRouter returns a Router; Catalog, Responder and Claimer are required.
+func NewRouter(cfg Config) (*Router, error) {
+	if cfg.Catalog == nil || cfg.Responder == nil || cfg.Claimer == nil {
+		return nil, errors.New("commands: router needs a catalog, a responder and a claimer")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.DeferAfter <= 0 {
+		cfg.DeferAfter = 2 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 14 * time.Minute
+	}
+	m, err := newMetrics(cfg.Registerer, cfg.Catalog.Names())
+	if err != nil {
+		return nil, err
+	}
+	return &Router{cfg: cfg, metrics: m, tracer: otel.Tracer("github.com/chopsticks-bot/chopsticks/commands")}, nil
+}
+
+// Dispatch handles ev in a goroutine owned by the router and returns at
+// once, so that the gateway reader is never blocked by a command. It
+// returns false when the router is shutting down.
+func (r *Router) Dispatch(ctx context.Context, ev *discord.InteractionEvent, shard int) bool {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return false
+	}
+	r.inflight.Add(1)
+	r.mu.Unlock()
+	received := time.Now()
+	go func() {
+		defer r.inflight.Done()
+		r.Handle(context.WithoutCancel(ctx), ev, shard, received)
+	}()
+	return true
+}
+
+// Shutdown stops accepting interactions and waits for the ones in flight,
+// or for ctx to end.
+func (r *Router) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	done := make(chan struct{})
+	go func() { r.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("commands: interactions still in flight: %w", ctx.Err())
+	}
+}
+
+// Handle processes one interaction to its end: claim, decode, rate limit,
+// run and reply. It never panics.
+func (r *Router) Handle(ctx context.Context, ev *discord.InteractionEvent, shard int, received time.Time) {
+	ctx, span := r.tracer.Start(ctx, "interaction", trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.Int("discord.shard", shard), attribute.String("discord.interaction_id", ev.ID.String())))
+	defer span.End()
+	log := r.cfg.Logger.With("interaction", ev.ID.String(), "shard", shard)
+	if sc := span.SpanContext(); sc.IsValid() {
+		log = log.With("trace_id", sc.TraceID().String())
+	}
+
+	inv := &Invocation{
+		ID: ev.ID, AppID: ev.AppID, Token: ev.Token, GuildID: ev.GuildID, ChannelID: ev.ChannelID,
+		Shard: shard, Received: received, Node: r.cfg.NodeID, catalog: r.cfg.Catalog,
+	}
+	if u := ev.Sender(); u != nil {
+		inv.User = *u
+	}
+
+	var (
+		cmd       *Command
+		component bool
+		decodeErr error
+	)
+	switch data := ev.Data.(type) {
+	case *discord.PingInteraction:
+		_ = r.cfg.Responder.RespondInteraction(ev.ID, ev.Token, api.InteractionResponse{Type: api.PongInteraction})
+		return
+	case *discord.CommandInteraction:
+		var path string
+		var opts map[string]value
+		cmd, path, opts, decodeErr = r.cfg.Catalog.decode(data)
+		inv.Command, inv.options, inv.users = path, opts, data.Resolved.Users
+		if decodeErr != nil {
+			inv.Command = data.Name
+		}
+	case discord.ComponentInteraction:
+		component = true
+		inv.CustomID = string(data.ID())
+		comp, args, ok := r.cfg.Catalog.component(inv.CustomID)
+		if ok {
+			cmd = &Command{Name: comp.Prefix, Run: comp.Run}
+			inv.Command, inv.Args = comp.Prefix, args
+		} else {
+			inv.Command = "unknown"
+			decodeErr = Errorf("That button has expired.")
+		}
+	default:
+		log.Warn("interaction type not handled", "type", fmt.Sprintf("%T", ev.Data))
+		return
+	}
+	label := r.metrics.label(inv.Command)
+	span.SetName("/" + inv.Command)
+	span.SetAttributes(attribute.String("chopsticks.command", label))
+
+	claimed, err := r.cfg.Claimer.Claim(ctx, ev.ID, fmt.Sprintf("%s/%d", r.cfg.NodeID, shard))
+	switch {
+	case err != nil:
+		// Without the claim store a duplicate cannot be told apart; carry
+		// on, since value-bearing effects are idempotent by interaction ID
+		// and Discord refuses a second response to one interaction.
+		log.Warn("interaction claim unavailable; handling anyway", "err", err)
+		r.metrics.claimErrors.Inc()
+	case !claimed:
+		r.metrics.duplicates.Inc()
+		log.Debug("duplicate interaction dropped")
+		return
+	}
+
+	start := time.Now()
+	status := "ok"
+	defer func() {
+		r.metrics.total.WithLabelValues(label, status).Inc()
+		r.metrics.duration.WithLabelValues(label).Observe(time.Since(start).Seconds())
+	}()
+
+	if decodeErr != nil {
+		status = "invalid"
+		r.reply(log, inv, component, false, Reply{Content: decodeErr.Error(), Ephemeral: true})
+		return
+	}
+
+	if r.cfg.Limiter != nil && !inv.User.Bot {
+		adm, err := r.cfg.Limiter.Admit(ctx, inv.User.ID, strings.Fields(inv.Command)[0])
+		if err != nil {
+			log.Warn("rate limiter failed; admitting", "err", err)
+		} else if !adm.Allowed {
+			status = "rate_limited"
+			span.SetAttributes(attribute.Bool("chopsticks.rate_limited", true))
+			if adm.Notify {
+				r.reply(log, inv, component, false, Reply{
+					Content:   fmt.Sprintf("You're going too fast. Try again in %s.", roundUp(adm.RetryAfter)),
+					Ephemeral: true,
+				})
+			}
+			return
+		}
+	}
+
+	reply, err, deferred := r.run(ctx, cmd, inv, component)
+	if err != nil {
+		if IsUserError(err) {
+			status = "rejected"
+			reply = Reply{Content: err.Error(), Ephemeral: true}
+		} else {
+			status = "error"
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "command failed")
+			log.Error("command failed", "command", inv.Command, "err", err)
+			reply = Reply{Content: "Something went wrong on our side. Please try again in a moment.", Ephemeral: true}
+		}
+	}
+	if cmd.Ephemeral {
+		reply.Ephemeral = true
+	}
+	r.reply(log, inv, component, deferred, reply)
+}
+
+// run calls the handler, sending a deferred response first when the
+// command asks for it or when the handler outlives DeferAfter.
+func (r *Router) run(ctx context.Context, cmd *Command, inv *Invocation, component bool) (reply Reply, err error, deferred bool) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	type result struct {
+		reply Reply
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("handler panic: %v\n%s", p, debug.Stack())}
+			}
+		}()
+		rep, err := cmd.Run(ctx, inv)
+		done <- result{rep, err}
+	}()
+	var timer <-chan time.Time
+	if cmd.Defer {
+		r.sendDeferred(inv, component, cmd.Ephemeral)
+		deferred = true
+	} else {
+		t := time.NewTimer(max(0, r.cfg.DeferAfter-time.Since(inv.Received)))
+		defer t.Stop()
+		timer = t.C
+	}
+	for {
+		select {
+		case res := <-done:
+			return res.reply, res.err, deferred
+		case <-timer:
+			r.sendDeferred(inv, component, cmd.Ephemeral)
+			deferred, timer = true, nil
+		}
+	}
+}
+
+func (r *Router) sendDeferred(inv *Invocation, component, ephemeral bool) {
+	resp := api.InteractionResponse{Type: api.DeferredMessageInteractionWithSource}
+	if component {
+		resp.Type = api.DeferredMessageUpdate
+	}
+	if ephemeral {
+		resp.Data = &api.InteractionResponseData{Flags: discord.EphemeralMessage}
+	}
+	if err := r.cfg.Responder.RespondInteraction(inv.ID, inv.Token, resp); err != nil {
+		r.cfg.Logger.Warn("deferred response failed", "interaction", inv.ID.String(), "err", err)
+	}
+	r.metrics.deferred.Inc()
+}
+
+// reply sends the reply as the first response, or as an edit of the
+// deferred one.
+func (r *Router) reply(log *slog.Logger, inv *Invocation, component, deferred bool, rep Reply) {
+	var err error
+	if deferred {
+		data := api.EditInteractionResponseData{Content: option.NewNullableString(rep.Content)}
+		if rep.Embeds != nil {
+			data.Embeds = &rep.Embeds
+		}
+		if rep.Components != nil {
+			data.Components = &rep.Components
+		}
+		_, err = r.cfg.Responder.EditInteractionResponse(inv.AppID, inv.Token, data)
+	} else {
+		resp := api.InteractionResponse{Type: api.MessageInteractionWithSource, Data: responseData(rep)}
+		// A button's own reply replaces its message, unless it is a
+		// private notice for the presser.
+		if component && !rep.Ephemeral {
+			resp.Type = api.UpdateMessage
+		}
+		err = r.cfg.Responder.RespondInteraction(inv.ID, inv.Token, resp)
+	}
+	if err != nil {
+		r.metrics.replyErrors.Inc()
+		log.Warn("reply failed", "deferred", deferred, "err", err)
+	}
+}
+
+func responseData(rep Reply) *api.InteractionResponseData {
+	data := &api.InteractionResponseData{}
+	if rep.Content != "" || (rep.Embeds == nil && rep.Components == nil) {
+		data.Content = option.NewNullableString(rep.Content)
+	}
+	if rep.Embeds != nil {
+		data.Embeds = &rep.Embeds
+	}
+	if rep.Components != nil {
+		data.Components = &rep.Components
+	}
+	if rep.Ephemeral {
+		data.Flags = discord.EphemeralMessage
+	}
+	return data
+}
+
+// roundUp shows a wait as whole seconds, never "0s".
+func roundUp(d time.Duration) time.Duration {
+	s := (d + time.Second - 1) / time.Second
+	if s < 1 {
+		s = 1
+	}
+	return s * time.Second
+}
