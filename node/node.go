@@ -1,0 +1,349 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/diamondburned/arikawa/v3/api"
+	"github.com/diamondburned/arikawa/v3/discord"
+	"github.com/diamondburned/arikawa/v3/gateway"
+	"github.com/diamondburned/arikawa/v3/utils/ws"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/chopsticks-bot/chopsticks/commands"
+	"github.com/chopsticks-bot/chopsticks/discordapi"
+	"github.com/chopsticks-bot/chopsticks/shard"
+	"github.com/chopsticks-bot/chopsticks/telemetry"
+)
+
+// Intents are the gateway intents the bot's shards ask for: guilds and
+// voice states (music needs to see who is in which channel). Interactions
+// arrive without any intent.
+const Intents = gateway.IntentGuilds | gateway.IntentGuildVoiceStates
+
+// Node is a running node.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	http    *telemetry.Server
+	pool    *pgxpool.Pool
+	rdb     *redis.Client
+	etcd    *clientv3.Client
+	discord *api.Client
+	router  *commands.Router
+	catalog *commands.Catalog
+	metrics *shard.Metrics
+
+	gatewayURL string
+	shardCount int
+	maxConc    int
+
+	mu     sync.Mutex
+	shards map[int]*runningShard
+}
+
+type runningShard struct {
+	sh   *shard.Shard
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// Options are the parts a caller may supply instead of the defaults.
+type Options struct {
+	// Logs receives the JSON log; nil means standard error.
+	Logs io.Writer
+	// Ready, when set, is called with the HTTP address once the node serves.
+	Ready func(httpAddr string)
+}
+
+// Run starts a node and serves until ctx ends, then drains: it hands its
+// shards off resumably and stops. A *ConfigError reports bad settings or an
+// unreachable dependency at start.
+func Run(ctx context.Context, cfg Config, opts Options) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	level, _ := telemetry.ParseLevel(cfg.LogLevel)
+	logs := opts.Logs
+	if logs == nil {
+		logs = osStderr
+	}
+	log := telemetry.NewLogger(logs, level).With("node", cfg.NodeID)
+	slog.SetDefault(log)
+	stopTracing, err := telemetry.SetupTracing(ctx, "chopsticks", cfg.NodeID)
+	if err != nil {
+		return &ConfigError{Setting: "OTEL_EXPORTER_OTLP_ENDPOINT", Reason: err.Error()}
+	}
+	defer func() {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = stopTracing(c)
+	}()
+
+	n := &Node{cfg: cfg, log: log, reg: telemetry.NewRegistry(), shards: map[int]*runningShard{}}
+	if err := n.connect(ctx); err != nil {
+		return err
+	}
+	defer n.close()
+
+	if n.metrics, err = shard.NewMetrics(n.reg); err != nil {
+		return err
+	}
+	if err := n.buildRouter(); err != nil {
+		return err
+	}
+	if n.http, err = telemetry.NewServer(cfg.HTTPAddr, n.reg, log); err != nil {
+		return &ConfigError{Setting: "HTTP_ADDR", Reason: err.Error()}
+	}
+	n.routes()
+	n.http.Start()
+	log.Info("node serving", "http", n.http.Addr(), "shards", n.shardCount)
+	if opts.Ready != nil {
+		opts.Ready(n.http.Addr())
+	}
+
+	n.runShards(ctx)
+	<-ctx.Done()
+	log.Info("draining")
+	n.stopShards()
+	drainCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.router.Shutdown(drainCtx); err != nil {
+		log.Warn("router drain", "err", err)
+	}
+	if err := n.http.Shutdown(drainCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// connect reaches PostgreSQL, Redis, etcd and Discord, failing with the
+// setting to blame when one cannot be reached within startupTimeout.
+func (n *Node) connect(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, startupTimeout)
+	defer cancel()
+	pcfg, _ := pgxpool.ParseConfig(n.cfg.PostgresURL)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err == nil {
+		err = retry(ctx, func() error { return pool.Ping(ctx) })
+	}
+	if err != nil {
+		if pool != nil {
+			pool.Close()
+		}
+		return &ConfigError{Setting: "POSTGRES_URL", Reason: "cannot connect: " + redactErr(err, n.cfg.PostgresURL)}
+	}
+	n.pool = pool
+	if err := n.migrate(ctx); err != nil {
+		return err
+	}
+
+	ropts, _ := redis.ParseURL(n.cfg.RedisURL)
+	n.rdb = redis.NewClient(ropts)
+	if err := retry(ctx, func() error { return n.rdb.Ping(ctx).Err() }); err != nil {
+		return &ConfigError{Setting: "REDIS_URL", Reason: "cannot connect: " + redactErr(err, n.cfg.RedisURL)}
+	}
+
+	n.etcd, err = clientv3.New(clientv3.Config{Endpoints: n.cfg.Endpoints(), DialTimeout: 5 * time.Second, Logger: nil})
+	if err == nil {
+		err = retry(ctx, func() error {
+			c, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			_, err := n.etcd.Get(c, "/chopsticks/probe")
+			return err
+		})
+	}
+	if err != nil {
+		return &ConfigError{Setting: "ETCD_ENDPOINTS", Reason: "cannot reach etcd: " + err.Error()}
+	}
+
+	base, _ := discordapi.ParseBase(n.cfg.DiscordAPIURL)
+	n.discord = discordapi.NewClient(n.cfg.DiscordToken, base, nil)
+	n.discord = n.discord.WithContext(ctx)
+	bot, err := n.discord.BotURL()
+	if err != nil {
+		return &ConfigError{Setting: "DISCORD_TOKEN", Reason: "Discord refused it or is unreachable at " + base.String() + ": " + err.Error()}
+	}
+	n.discord = n.discord.WithContext(context.Background())
+	n.gatewayURL = bot.URL
+	n.shardCount = bot.Shards
+	if n.cfg.ShardCount > 0 {
+		n.shardCount = n.cfg.ShardCount
+	}
+	if n.shardCount < 1 {
+		n.shardCount = 1
+	}
+	n.maxConc = bot.StartLimit.MaxConcurrency
+	if n.cfg.ClientID == "" {
+		app, err := n.discord.CurrentApplication()
+		if err != nil {
+			return &ConfigError{Setting: "CLIENT_ID", Reason: "not set, and /applications/@me failed: " + err.Error()}
+		}
+		n.cfg.ClientID = app.ID.String()
+	}
+	return nil
+}
+
+// retry calls f until it succeeds or ctx ends, returning the last error.
+func retry(ctx context.Context, f func() error) error {
+	var err error
+	for {
+		if err = f(); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (n *Node) close() {
+	if n.etcd != nil {
+		n.etcd.Close()
+	}
+	if n.rdb != nil {
+		n.rdb.Close()
+	}
+	if n.pool != nil {
+		n.pool.Close()
+	}
+}
+
+func (n *Node) buildRouter() error {
+	cmds, comps, err := n.commandSet()
+	if err != nil {
+		return err
+	}
+	cat, err := commands.NewCatalog(cmds, comps)
+	if err != nil {
+		return fmt.Errorf("command catalog: %w", err)
+	}
+	n.catalog = cat
+	n.router, err = commands.NewRouter(commands.Config{
+		Catalog:    cat,
+		Responder:  n.discord,
+		Claimer:    commands.NewRedisClaimer(n.rdb),
+		Limiter:    n.limiter(),
+		Logger:     n.log,
+		Registerer: n.reg,
+		NodeID:     n.cfg.NodeID,
+	})
+	return err
+}
+
+// handle is every shard's event handler.
+func (n *Node) handle(ctx context.Context, shardID int, ev ws.Event) {
+	switch e := ev.(type) {
+	case *gateway.InteractionCreateEvent:
+		n.router.Dispatch(ctx, &e.InteractionEvent, shardID)
+	}
+}
+
+// runShards starts every shard on this node. (Until the cluster owns
+// shards, one node runs them all through a local identify gate.)
+func (n *Node) runShards(ctx context.Context) {
+	gate := shard.NewLocalGate(n.maxConc)
+	for id := 0; id < n.shardCount; id++ {
+		n.startShard(gate, id)
+	}
+}
+
+func (n *Node) startShard(gate shard.Gate, id int) {
+	cps := shard.NewRedisCheckpoints(n.rdb)
+	sh, err := shard.New(shard.Config{
+		Token: n.cfg.DiscordToken, ID: id, Count: n.shardCount, Intents: Intents,
+		GatewayURL: n.gatewayURL, Gate: gate, Checkpoints: cps, Node: n.cfg.NodeID,
+		Handler: n.handle, Logger: n.log, Metrics: n.metrics,
+	})
+	if err != nil {
+		n.log.Error("shard", "shard", id, "err", err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rs := &runningShard{sh: sh, stop: cancel, done: make(chan struct{})}
+	n.mu.Lock()
+	n.shards[id] = rs
+	n.mu.Unlock()
+	go func() {
+		defer close(rs.done)
+		from, err := cps.Load(ctx, id)
+		if err != nil && !errors.Is(err, shard.ErrNoCheckpoint) {
+			n.log.Warn("checkpoint load failed; identifying", "shard", id, "err", err)
+		}
+		if err := sh.Run(ctx, from); err != nil {
+			n.log.Error("shard stopped", "shard", id, "err", err)
+		}
+	}()
+}
+
+// stopShards hands every shard off at once and waits for them.
+func (n *Node) stopShards() {
+	n.mu.Lock()
+	running := make([]*runningShard, 0, len(n.shards))
+	for _, rs := range n.shards {
+		rs.stop()
+		running = append(running, rs)
+	}
+	n.shards = map[int]*runningShard{}
+	n.mu.Unlock()
+	for _, rs := range running {
+		<-rs.done
+	}
+}
+
+// routes mounts the node's HTTP endpoints beside /metrics, /health, /ready.
+func (n *Node) routes() {
+	n.http.AddCheck("postgres", func(ctx context.Context) error { return n.pool.Ping(ctx) })
+	n.http.AddCheck("redis", func(ctx context.Context) error { return n.rdb.Ping(ctx).Err() })
+	n.http.AddCheck("etcd", func(ctx context.Context) error {
+		_, err := n.etcd.Get(ctx, "/chopsticks/probe")
+		return err
+	})
+	n.http.AddCheck("shards", func(ctx context.Context) error {
+		for _, st := range n.shardStatus() {
+			if st.State != shard.StateReady {
+				return fmt.Errorf("shard %d is %s", st.ID, st.State)
+			}
+		}
+		return nil
+	})
+	n.http.Mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"node": n.cfg.NodeID, "shard_count": n.shardCount, "shards": n.shardStatus(),
+		})
+	})
+}
+
+func (n *Node) shardStatus() []shard.Status {
+	n.mu.Lock()
+	out := make([]shard.Status, 0, len(n.shards))
+	for _, rs := range n.shards {
+		out = append(out, rs.sh.Status())
+	}
+	n.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// appID is the application's ID as arikawa's type.
+func (n *Node) appID() discord.AppID {
+	id, _ := strconv.ParseUint(n.cfg.ClientID, 10, 64)
+	return discord.AppID(id)
+}

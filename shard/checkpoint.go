@@ -1,0 +1,92 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Checkpoint is what another process needs to resume a shard's session.
+type Checkpoint struct {
+	SessionID string
+	Seq       int64
+	ResumeURL string
+	// Node is the node that wrote the checkpoint; At is when.
+	Node string
+	At   time.Time
+}
+
+// Valid reports whether the checkpoint names a session to resume.
+func (c Checkpoint) Valid() bool { return c.SessionID != "" && c.Seq > 0 }
+
+// CheckpointStore keeps checkpoints where every node can read them.
+type CheckpointStore interface {
+	Save(ctx context.Context, shard int, cp Checkpoint) error
+	Load(ctx context.Context, shard int) (Checkpoint, error)
+	Clear(ctx context.Context, shard int) error
+}
+
+// ErrNoCheckpoint is returned by Load when a shard has no checkpoint.
+var ErrNoCheckpoint = errors.New("no checkpoint")
+
+// RedisCheckpoints stores checkpoints in Redis hashes.
+type RedisCheckpoints struct {
+	rdb redis.UniversalClient
+	// TTL bounds how long a checkpoint is kept; Discord's resume window is
+	// minutes, so an older checkpoint is useless.
+	TTL time.Duration
+}
+
+// NewRedisCheckpoints returns a store on rdb.
+func NewRedisCheckpoints(rdb redis.UniversalClient) *RedisCheckpoints {
+	return &RedisCheckpoints{rdb: rdb, TTL: 10 * time.Minute}
+}
+
+func checkpointKey(shard int) string { return "chopsticks:shard:{" + strconv.Itoa(shard) + "}:checkpoint" }
+
+// Save implements CheckpointStore. A checkpoint never moves the sequence
+// backwards for the same session, so a late write from a stopping node
+// cannot undo a newer one.
+func (s *RedisCheckpoints) Save(ctx context.Context, shard int, cp Checkpoint) error {
+	err := saveScript.Run(ctx, s.rdb, []string{checkpointKey(shard)},
+		cp.SessionID, cp.Seq, cp.ResumeURL, cp.Node, cp.At.UnixMilli(), int64(s.TTL/time.Millisecond)).Err()
+	if err != nil {
+		return fmt.Errorf("save checkpoint of shard %d: %w", shard, err)
+	}
+	return nil
+}
+
+var saveScript = redis.NewScript(`
+local cur = redis.call('HMGET', KEYS[1], 'session', 'seq')
+if cur[1] == ARGV[1] and tonumber(cur[2]) ~= nil and tonumber(cur[2]) > tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'session', ARGV[1], 'seq', ARGV[2], 'url', ARGV[3], 'node', ARGV[4], 'at', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 1`)
+
+// Load implements CheckpointStore.
+func (s *RedisCheckpoints) Load(ctx context.Context, shard int) (Checkpoint, error) {
+	m, err := s.rdb.HGetAll(ctx, checkpointKey(shard)).Result()
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("load checkpoint of shard %d: %w", shard, err)
+	}
+	if len(m) == 0 {
+		return Checkpoint{}, ErrNoCheckpoint
+	}
+	seq, _ := strconv.ParseInt(m["seq"], 10, 64)
+	at, _ := strconv.ParseInt(m["at"], 10, 64)
+	return Checkpoint{SessionID: m["session"], Seq: seq, ResumeURL: m["url"], Node: m["node"], At: time.UnixMilli(at)}, nil
+}
+
+// Clear implements CheckpointStore.
+func (s *RedisCheckpoints) Clear(ctx context.Context, shard int) error {
+	if err := s.rdb.Del(ctx, checkpointKey(shard)).Err(); err != nil {
+		return fmt.Errorf("clear checkpoint of shard %d: %w", shard, err)
+	}
+	return nil
+}

@@ -1,0 +1,538 @@
+package shard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/diamondburned/arikawa/v3/gateway"
+	"github.com/diamondburned/arikawa/v3/utils/ws"
+	"github.com/gorilla/websocket"
+)
+
+// HandoffCloseCode is the close code a shard sends when it stops so that
+// another node can resume its session: Discord ends a session closed with
+// 1000 or 1001 and keeps any other resumable.
+const HandoffCloseCode = 4900
+
+// Gate admits IDENTIFY calls at the rate Discord allows across the cluster.
+type Gate interface {
+	// Wait blocks until shard may send IDENTIFY now.
+	Wait(ctx context.Context, shard int) error
+}
+
+// Handler receives every dispatch of the shard, in order, on the shard's
+// reading goroutine: it must not block for long. The sequence number is
+// checkpointed only after the handler returns.
+type Handler func(ctx context.Context, shard int, ev ws.Event)
+
+// Config configures a Shard.
+type Config struct {
+	Token string
+	// ID and Count are this shard's number and the total number of shards.
+	ID, Count int
+	Intents   gateway.Intents
+	// GatewayURL is the url from GET /gateway/bot.
+	GatewayURL string
+	Gate       Gate
+	// Checkpoints, when set, receives the session every CheckpointEvery
+	// and when the shard stops.
+	Checkpoints     CheckpointStore
+	CheckpointEvery time.Duration
+	Node            string
+	Handler         Handler
+	Logger          *slog.Logger
+	Metrics         *Metrics
+	// DialTimeout bounds connecting and the HELLO that follows.
+	DialTimeout time.Duration
+}
+
+// State is where a shard is in its life.
+type State string
+
+// The states of a shard.
+const (
+	StateConnecting State = "connecting"
+	StateIdentify   State = "identifying"
+	StateResuming   State = "resuming"
+	StateReady      State = "ready"
+	StateStopped    State = "stopped"
+)
+
+// Status is a snapshot of a shard for status pages.
+type Status struct {
+	ID        int       `json:"id"`
+	State     State     `json:"state"`
+	SessionID string    `json:"session_id,omitempty"`
+	Seq       int64     `json:"seq"`
+	Since     time.Time `json:"since"`
+}
+
+// ErrFatalClose is wrapped by Run's error when Discord closed the
+// connection with a code that retrying cannot fix (bad token, bad shard,
+// disallowed intents).
+var ErrFatalClose = errors.New("gateway closed the connection for good")
+
+// Shard is one gateway shard.
+type Shard struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.Mutex
+	state  State
+	since  time.Time
+	cp     Checkpoint
+	saved  int64
+	conn   *websocket.Conn
+	wmu    sync.Mutex // serialises writes to conn
+	lastAk time.Time
+}
+
+// New returns a shard; Run starts it.
+func New(cfg Config) (*Shard, error) {
+	if cfg.Token == "" || cfg.GatewayURL == "" || cfg.Gate == nil || cfg.Handler == nil {
+		return nil, errors.New("shard: token, gateway URL, gate and handler are required")
+	}
+	if cfg.Count < 1 || cfg.ID < 0 || cfg.ID >= cfg.Count {
+		return nil, fmt.Errorf("shard: bad shard [%d, %d]", cfg.ID, cfg.Count)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = time.Second
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 10 * time.Second
+	}
+	return &Shard{cfg: cfg, log: cfg.Logger.With("shard", cfg.ID), state: StateStopped, since: time.Now()}, nil
+}
+
+// Status returns a snapshot of the shard.
+func (s *Shard) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Status{ID: s.cfg.ID, State: s.state, SessionID: s.cp.SessionID, Seq: s.cp.Seq, Since: s.since}
+}
+
+// Checkpoint returns the shard's current session.
+func (s *Shard) Checkpoint() Checkpoint {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cp := s.cp
+	cp.Node, cp.At = s.cfg.Node, time.Now()
+	return cp
+}
+
+func (s *Shard) setState(st State) {
+	s.mu.Lock()
+	changed := s.state != st
+	s.state, s.since = st, time.Now()
+	s.mu.Unlock()
+	if changed && s.cfg.Metrics != nil {
+		up := 0.0
+		if st == StateReady {
+			up = 1
+		}
+		s.cfg.Metrics.up(s.cfg.ID, up)
+	}
+}
+
+// Run connects and serves the shard until ctx ends, resuming from when it
+// is valid. When ctx ends it closes the connection with HandoffCloseCode and
+// saves a final checkpoint, so that the next owner can resume; it returns nil
+// then, and an error wrapping ErrFatalClose for an unrecoverable close.
+func (s *Shard) Run(ctx context.Context, from Checkpoint) error {
+	s.mu.Lock()
+	s.cp = from
+	s.saved = from.Seq
+	s.mu.Unlock()
+	defer s.setState(StateStopped)
+
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	defer stopLoop()
+	var wg sync.WaitGroup
+	if s.cfg.Checkpoints != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.checkpointLoop(loopCtx)
+		}()
+	}
+
+	err := s.connectLoop(ctx)
+	stopLoop()
+	wg.Wait()
+	if s.cfg.Checkpoints != nil {
+		saveCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if cerr := s.saveCheckpoint(saveCtx); cerr != nil {
+			s.log.Warn("final checkpoint failed", "err", cerr)
+		}
+		cancel()
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (s *Shard) checkpointLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.CheckpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.saveCheckpoint(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("checkpoint failed", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Shard) saveCheckpoint(ctx context.Context) error {
+	cp := s.Checkpoint()
+	s.mu.Lock()
+	unchanged := cp.Seq == s.saved
+	s.mu.Unlock()
+	if !cp.Valid() || unchanged {
+		return nil
+	}
+	if err := s.cfg.Checkpoints.Save(ctx, s.cfg.ID, cp); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.saved = cp.Seq
+	s.mu.Unlock()
+	return nil
+}
+
+// connectLoop reconnects until ctx ends or a fatal close.
+func (s *Shard) connectLoop(ctx context.Context) error {
+	failures := 0
+	for {
+		retry, wait, err := s.connectOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !retry {
+			return err
+		}
+		if err != nil {
+			s.log.Info("gateway connection ended; reconnecting", "err", err)
+			failures++
+		} else {
+			failures = 0
+		}
+		if wait == 0 && failures > 1 {
+			wait = min(time.Duration(1<<min(failures, 5))*time.Second/2, 30*time.Second)
+		}
+		if wait > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+		}
+	}
+}
+
+// payload is a gateway message.
+type payload struct {
+	Op int             `json:"op"`
+	D  json.RawMessage `json:"d"`
+	S  *int64          `json:"s,omitempty"`
+	T  string          `json:"t,omitempty"`
+}
+
+// outgoing is a message the shard sends.
+type outgoing struct {
+	Op int `json:"op"`
+	D  any `json:"d"`
+}
+
+// connectOnce runs one connection. It reports whether to reconnect and how
+// long to wait first.
+func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration, err error) {
+	s.setState(StateConnecting)
+	cp := s.Checkpoint()
+	resuming := cp.Valid()
+	base := s.cfg.GatewayURL
+	if resuming && cp.ResumeURL != "" {
+		base = cp.ResumeURL
+	}
+	u, err := gatewayURL(base)
+	if err != nil {
+		return false, 0, err
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
+	conn, _, err := websocket.DefaultDialer.DialContext(dialCtx, u, nil)
+	cancel()
+	if err != nil {
+		return true, 0, fmt.Errorf("dial gateway: %w", err)
+	}
+	s.mu.Lock()
+	s.conn = conn
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.conn = nil
+		s.mu.Unlock()
+		conn.Close()
+	}()
+
+	// Closing with a resumable code when ctx ends unblocks the reader.
+	connDone := make(chan struct{})
+	defer close(connDone)
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.closeConn(conn, HandoffCloseCode, "handoff")
+		case <-connDone:
+		}
+	}()
+
+	_ = conn.SetReadDeadline(time.Now().Add(s.cfg.DialTimeout))
+	var hello payload
+	if err := conn.ReadJSON(&hello); err != nil {
+		return true, 0, fmt.Errorf("read HELLO: %w", err)
+	}
+	if hello.Op != 10 {
+		return true, 0, fmt.Errorf("expected HELLO, got op %d", hello.Op)
+	}
+	var h struct {
+		HeartbeatInterval int64 `json:"heartbeat_interval"`
+	}
+	if err := json.Unmarshal(hello.D, &h); err != nil || h.HeartbeatInterval <= 0 {
+		return true, 0, fmt.Errorf("bad HELLO: %s", hello.D)
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	interval := time.Duration(h.HeartbeatInterval) * time.Millisecond
+
+	s.mu.Lock()
+	s.lastAk = time.Now()
+	s.mu.Unlock()
+	go s.heartbeat(conn, interval, connDone)
+
+	if resuming {
+		s.setState(StateResuming)
+		err = s.write(conn, outgoing{Op: 6, D: map[string]any{
+			"token": s.cfg.Token, "session_id": cp.SessionID, "seq": cp.Seq,
+		}})
+	} else {
+		err = s.identify(ctx, conn)
+	}
+	if err != nil {
+		return ctx.Err() == nil, 0, err
+	}
+
+	for {
+		var p payload
+		if err := conn.ReadJSON(&p); err != nil {
+			return s.readError(err, resuming)
+		}
+		switch p.Op {
+		case 0:
+			s.dispatch(ctx, p, resuming)
+			if p.T == "READY" || p.T == "RESUMED" {
+				resuming = false
+			}
+		case 1:
+			if err := s.sendHeartbeat(conn); err != nil {
+				return true, 0, err
+			}
+		case 7:
+			s.log.Info("gateway asked to reconnect")
+			s.closeConn(conn, HandoffCloseCode, "reconnect")
+			return true, 0, nil
+		case 9:
+			var resumable bool
+			_ = json.Unmarshal(p.D, &resumable)
+			if s.cfg.Metrics != nil && resuming {
+				s.cfg.Metrics.Resumes.WithLabelValues("invalid").Inc()
+			}
+			s.log.Info("gateway invalidated the session", "resumable", resumable)
+			s.closeConn(conn, HandoffCloseCode, "invalid session")
+			if !resumable {
+				s.mu.Lock()
+				s.cp = Checkpoint{}
+				s.saved = 0
+				s.mu.Unlock()
+				if s.cfg.Checkpoints != nil {
+					_ = s.cfg.Checkpoints.Clear(ctx, s.cfg.ID)
+				}
+			}
+			// Discord asks for a random wait of 1 to 5 seconds.
+			return true, time.Second + rand.N(4*time.Second), nil
+		case 11:
+			s.mu.Lock()
+			s.lastAk = time.Now()
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *Shard) identify(ctx context.Context, conn *websocket.Conn) error {
+	s.setState(StateIdentify)
+	if err := s.cfg.Gate.Wait(ctx, s.cfg.ID); err != nil {
+		return fmt.Errorf("identify gate: %w", err)
+	}
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.Identifies.Inc()
+	}
+	return s.write(conn, outgoing{Op: 2, D: map[string]any{
+		"token":   s.cfg.Token,
+		"intents": s.cfg.Intents,
+		"shard":   [2]int{s.cfg.ID, s.cfg.Count},
+		"properties": map[string]string{
+			"os": runtime.GOOS, "browser": "chopsticks", "device": "chopsticks",
+		},
+	}})
+}
+
+// readError classifies the end of a connection.
+func (s *Shard) readError(err error, resuming bool) (bool, time.Duration, error) {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		switch ce.Code {
+		case 4004, 4010, 4011, 4012, 4013, 4014:
+			return false, 0, fmt.Errorf("%w: %d %s", ErrFatalClose, ce.Code, ce.Text)
+		case 4007, 4009:
+			// Invalid seq or session timed out: the session is gone.
+			s.mu.Lock()
+			s.cp = Checkpoint{}
+			s.saved = 0
+			s.mu.Unlock()
+		}
+	}
+	if resuming && s.cfg.Metrics != nil {
+		s.cfg.Metrics.Resumes.WithLabelValues("failed").Inc()
+	}
+	return true, 0, fmt.Errorf("read gateway: %w", err)
+}
+
+// dispatch decodes an event, hands it to the handler and then advances the
+// sequence number that checkpoints record.
+func (s *Shard) dispatch(ctx context.Context, p payload, resuming bool) {
+	switch p.T {
+	case "READY":
+		var r struct {
+			SessionID string `json:"session_id"`
+			ResumeURL string `json:"resume_gateway_url"`
+		}
+		_ = json.Unmarshal(p.D, &r)
+		s.mu.Lock()
+		s.cp.SessionID, s.cp.ResumeURL = r.SessionID, r.ResumeURL
+		s.mu.Unlock()
+		s.setState(StateReady)
+		s.log.Info("shard ready", "session", r.SessionID)
+	case "RESUMED":
+		if s.cfg.Metrics != nil && resuming {
+			s.cfg.Metrics.Resumes.WithLabelValues("ok").Inc()
+		}
+		s.setState(StateReady)
+		s.log.Info("shard resumed")
+	}
+	if fn := gateway.OpUnmarshalers.Lookup(0, ws.EventType(p.T)); fn != nil {
+		ev := fn()
+		if err := json.Unmarshal(p.D, ev); err != nil {
+			s.log.Warn("undecodable event", "type", p.T, "err", err)
+		} else {
+			s.cfg.Handler(ctx, s.cfg.ID, ev)
+		}
+	}
+	if p.S != nil {
+		s.mu.Lock()
+		if *p.S > s.cp.Seq {
+			s.cp.Seq = *p.S
+		}
+		s.mu.Unlock()
+	}
+}
+
+// heartbeat beats every interval (the first after a random fraction of it,
+// as Discord asks) until done; a missing ACK marks the connection a zombie
+// and closes it resumably.
+func (s *Shard) heartbeat(conn *websocket.Conn, interval time.Duration, done <-chan struct{}) {
+	next := time.Duration(rand.Float64() * float64(interval))
+	for {
+		select {
+		case <-done:
+			return
+		case <-time.After(next):
+		}
+		next = interval
+		s.mu.Lock()
+		zombie := time.Since(s.lastAk) > interval+interval/2+time.Second && s.state != StateConnecting
+		s.mu.Unlock()
+		if zombie {
+			s.log.Warn("no heartbeat ACK; reconnecting")
+			s.closeConn(conn, HandoffCloseCode, "zombie")
+			return
+		}
+		if err := s.sendHeartbeat(conn); err != nil {
+			return
+		}
+	}
+}
+
+func (s *Shard) sendHeartbeat(conn *websocket.Conn) error {
+	s.mu.Lock()
+	var d any
+	if s.cp.Seq > 0 {
+		d = s.cp.Seq
+	}
+	s.mu.Unlock()
+	return s.write(conn, outgoing{Op: 1, D: d})
+}
+
+// Send sends a gateway command (such as op 4, voice state update) on the
+// shard's current connection.
+func (s *Shard) Send(op int, d any) error {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn == nil {
+		return errors.New("shard: not connected")
+	}
+	return s.write(conn, outgoing{Op: op, D: d})
+}
+
+func (s *Shard) write(conn *websocket.Conn, v any) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := conn.WriteJSON(v); err != nil {
+		return fmt.Errorf("write gateway: %w", err)
+	}
+	return nil
+}
+
+// closeConn sends a close frame with code and drops the connection.
+func (s *Shard) closeConn(conn *websocket.Conn, code int, reason string) {
+	s.wmu.Lock()
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	s.wmu.Unlock()
+	conn.Close()
+}
+
+// gatewayURL adds the version and encoding Discord expects to base.
+func gatewayURL(base string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") {
+		return "", fmt.Errorf("shard: bad gateway URL %q", base)
+	}
+	q := u.Query()
+	q.Set("v", "10")
+	q.Set("encoding", "json")
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
