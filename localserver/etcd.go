@@ -85,4 +85,3 @@ func (e *Etcd) Endpoints() []string { return []string{e.endpoint} }
 
 // Stop shuts the server down.
 func (e *Etcd) Stop() { e.srv.Close() }
-

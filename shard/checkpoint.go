@@ -46,7 +46,9 @@ func NewRedisCheckpoints(rdb redis.UniversalClient) *RedisCheckpoints {
 	return &RedisCheckpoints{rdb: rdb, TTL: 10 * time.Minute}
 }
 
-func checkpointKey(shard int) string { return "chopsticks:shard:{" + strconv.Itoa(shard) + "}:checkpoint" }
+func checkpointKey(shard int) string {
+	return "chopsticks:shard:{" + strconv.Itoa(shard) + "}:checkpoint"
+}
 
 // Save implements CheckpointStore. A checkpoint never moves the sequence
 // backwards for the same session, so a late write from a stopping node
