@@ -98,9 +98,12 @@ func NewRouter(cfg Config) (*Router, error) {
 	return &Router{cfg: cfg, metrics: m, tracer: otel.Tracer("github.com/chopsticks-bot/chopsticks/commands")}, nil
 }
 
-// Dispatch handles ev in a goroutine owned by the router and returns at
-// once, so that the gateway reader is never blocked by a command. It
-// returns false when the router is shutting down.
+// Dispatch claims ev at once, on the caller's goroutine, and handles the
+// rest in a goroutine owned by the router. Claiming before returning means
+// that once the shard's sequence number moves past the event (and is
+// checkpointed), the event is known to this cluster: a resume elsewhere that
+// replays it finds the claim. It returns false when the router is shutting
+// down or the event was a duplicate.
 func (r *Router) Dispatch(ctx context.Context, ev *discord.InteractionEvent, shard int) bool {
 	r.mu.Lock()
 	if r.closed {
@@ -110,10 +113,34 @@ func (r *Router) Dispatch(ctx context.Context, ev *discord.InteractionEvent, sha
 	r.inflight.Add(1)
 	r.mu.Unlock()
 	received := time.Now()
+	if !r.claim(ctx, ev, shard) {
+		r.inflight.Done()
+		return false
+	}
 	go func() {
 		defer r.inflight.Done()
-		r.Handle(context.WithoutCancel(ctx), ev, shard, received)
+		r.process(context.WithoutCancel(ctx), ev, shard, received)
 	}()
+	return true
+}
+
+// claim claims the interaction; false means another delivery of it was
+// claimed already.
+func (r *Router) claim(ctx context.Context, ev *discord.InteractionEvent, shard int) bool {
+	claimed, err := r.cfg.Claimer.Claim(ctx, ev.ID, fmt.Sprintf("%s/%d", r.cfg.NodeID, shard))
+	switch {
+	case err != nil:
+		// Without the claim store a duplicate cannot be told apart; carry
+		// on, since value-bearing effects are idempotent by interaction ID
+		// and Discord refuses a second response to one interaction.
+		r.cfg.Logger.Warn("interaction claim unavailable; handling anyway", "interaction", ev.ID.String(), "err", err)
+		r.metrics.claimErrors.Inc()
+		return true
+	case !claimed:
+		r.metrics.duplicates.Inc()
+		r.cfg.Logger.Debug("duplicate interaction dropped", "interaction", ev.ID.String())
+		return false
+	}
 	return true
 }
 
@@ -133,9 +160,17 @@ func (r *Router) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Handle processes one interaction to its end: claim, decode, rate limit,
-// run and reply. It never panics.
-func (r *Router) Handle(ctx context.Context, ev *discord.InteractionEvent, shard int, received time.Time) {
+// Handle processes one interaction to its end on the caller's goroutine:
+// claim, decode, rate limit, run and reply. It never panics.
+func (r *Router) Handle(ctx context.Context, ev *discord.InteractionEvent, shard int) {
+	received := time.Now()
+	if r.claim(ctx, ev, shard) {
+		r.process(ctx, ev, shard, received)
+	}
+}
+
+// process handles a claimed interaction.
+func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shard int, received time.Time) {
 	ctx, span := r.tracer.Start(ctx, "interaction", trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.Int("discord.shard", shard), attribute.String("discord.interaction_id", ev.ID.String())))
 	defer span.End()
@@ -187,20 +222,6 @@ func (r *Router) Handle(ctx context.Context, ev *discord.InteractionEvent, shard
 	label := r.metrics.label(inv.Command)
 	span.SetName("/" + inv.Command)
 	span.SetAttributes(attribute.String("chopsticks.command", label))
-
-	claimed, err := r.cfg.Claimer.Claim(ctx, ev.ID, fmt.Sprintf("%s/%d", r.cfg.NodeID, shard))
-	switch {
-	case err != nil:
-		// Without the claim store a duplicate cannot be told apart; carry
-		// on, since value-bearing effects are idempotent by interaction ID
-		// and Discord refuses a second response to one interaction.
-		log.Warn("interaction claim unavailable; handling anyway", "err", err)
-		r.metrics.claimErrors.Inc()
-	case !claimed:
-		r.metrics.duplicates.Inc()
-		log.Debug("duplicate interaction dropped")
-		return
-	}
 
 	start := time.Now()
 	status := "ok"

@@ -108,6 +108,10 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if n.http, err = telemetry.NewServer(cfg.HTTPAddr, n.reg, log); err != nil {
 		return &ConfigError{Setting: "HTTP_ADDR", Reason: err.Error()}
 	}
+	if _, err := DeployCommands(ctx, n.discord, n.appID(), 0, n.catalog); err != nil {
+		// Serving commands registered earlier beats not serving at all.
+		log.Warn("command registration failed", "err", err)
+	}
 	n.routes()
 	n.http.Start()
 	log.Info("node serving", "http", n.http.Addr(), "shards", n.shardCount)

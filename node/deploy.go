@@ -1,0 +1,77 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/diamondburned/arikawa/v3/api"
+	"github.com/diamondburned/arikawa/v3/discord"
+
+	"github.com/chopsticks-bot/chopsticks/commands"
+	"github.com/chopsticks-bot/chopsticks/discordapi"
+)
+
+// Catalog is the command catalog every node serves, built without its
+// dependencies so that it can be deployed from the command line; handlers
+// of a catalog built this way must not be run.
+func Catalog() (*commands.Catalog, error) {
+	n := &Node{}
+	cmds, comps, err := n.commandSet()
+	if err != nil {
+		return nil, err
+	}
+	return commands.NewCatalog(cmds, comps)
+}
+
+// DeployCommands registers the catalog's commands with Discord: globally,
+// or for one guild when guild is set (instant, for testing). Bulk overwrite
+// makes it idempotent: commands no longer in the catalog are removed.
+func DeployCommands(ctx context.Context, client *api.Client, app discord.AppID, guild discord.GuildID, cat *commands.Catalog) (int, error) {
+	defs := cat.Definitions()
+	var err error
+	if guild.IsValid() {
+		_, err = client.WithContext(ctx).BulkOverwriteGuildCommands(app, guild, defs)
+	} else {
+		_, err = client.WithContext(ctx).BulkOverwriteCommands(app, defs)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("deploy commands: %w", err)
+	}
+	return len(defs), nil
+}
+
+// DeployConfig is what `chopsticks commands deploy` needs.
+type DeployConfig struct {
+	Token    string
+	ClientID string
+	APIURL   string
+	GuildID  string
+}
+
+// Deploy runs `chopsticks commands deploy`.
+func Deploy(ctx context.Context, c DeployConfig) (int, error) {
+	if c.Token == "" {
+		return 0, &ConfigError{Setting: "DISCORD_TOKEN", Reason: "is required"}
+	}
+	app, err := strconv.ParseUint(c.ClientID, 10, 64)
+	if err != nil || app == 0 {
+		return 0, &ConfigError{Setting: "CLIENT_ID", Reason: "must be the numeric application ID"}
+	}
+	var guild uint64
+	if c.GuildID != "" {
+		if guild, err = strconv.ParseUint(c.GuildID, 10, 64); err != nil || guild == 0 {
+			return 0, &ConfigError{Setting: "--guild", Reason: "must be a numeric guild ID"}
+		}
+	}
+	base, err := discordapi.ParseBase(c.APIURL)
+	if err != nil {
+		return 0, &ConfigError{Setting: "DISCORD_API_URL", Reason: err.Error()}
+	}
+	cat, err := Catalog()
+	if err != nil {
+		return 0, err
+	}
+	return DeployCommands(ctx, discordapi.NewClient(c.Token, base, nil), discord.AppID(app), discord.GuildID(guild), cat)
+}
+

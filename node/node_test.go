@@ -1,0 +1,297 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/node"
+)
+
+func TestMain(m *testing.M) { servertest.Main(m) }
+
+// stack is what a node needs: discordsim and real PostgreSQL, Redis and etcd.
+type stack struct {
+	sim   *discordsim.Sim
+	pg    string
+	redis string
+	etcd  []string
+}
+
+func newStack(t *testing.T, shards int) *stack {
+	t.Helper()
+	sim, err := discordsim.New(discordsim.Config{
+		Guilds: 4, Users: 3, RecommendedShards: shards, MaxConcurrency: shards,
+		HeartbeatInterval: time.Second, IdentifyWindow: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := sim.Start(ctx, "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); sim.Close() })
+	return &stack{sim: sim, pg: servertest.Postgres(t), redis: servertest.Redis(t), etcd: servertest.Etcd(t)}
+}
+
+func (s *stack) config(id string) node.Config {
+	return node.Config{
+		DiscordToken: s.sim.Token(), ClientID: s.sim.AppID().String(), DiscordAPIURL: s.sim.URL(),
+		PostgresURL: s.pg, RedisURL: "redis://" + s.redis + "/0", EtcdEndpoints: strings.Join(s.etcd, ","),
+		LogLevel: "warn", NodeEnv: "test", NodeID: id, HTTPAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1:0", Weight: 1,
+	}
+}
+
+// startNode runs a node in this process until the test ends and waits
+// until it has a live session on every shard.
+func (s *stack) startNode(t *testing.T, id string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var logs syncBuffer
+	go func() { done <- node.Run(ctx, s.config(id), node.Options{Logs: &logs}) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("node %s: %v", id, err)
+		}
+		if t.Failed() {
+			t.Logf("node %s log:\n%s", id, logs.String())
+		}
+	})
+	shards := s.sim.Config().RecommendedShards
+	await(t, 20*time.Second, func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("node %s exited: %v\n%s", id, err, logs.String())
+		default:
+		}
+		for sh := 0; sh < shards; sh++ {
+			if !hasLiveSession(s.sim, sh, id) {
+				return false
+			}
+		}
+		return true
+	}, "node %s to connect every shard", id)
+}
+
+// hasLiveSession reports whether a live session of shard exists; with more
+// nodes, each counts once it identified (the sim cannot tell nodes apart).
+func hasLiveSession(sim *discordsim.Sim, shard int, _ string) bool {
+	return len(sim.LiveSessions(shard)) > 0
+}
+
+func await(t *testing.T, timeout time.Duration, cond func() bool, format string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for "+format, args...)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// guildAndUser picks a guild of the bot and a member of it.
+func guildAndUser(t *testing.T, sim *discordsim.Sim) (discordsim.Snowflake, discordsim.Snowflake) {
+	t.Helper()
+	g := sim.Guilds()[0]
+	return g.ID, sim.DefaultUsers()[0]
+}
+
+func invoke(t *testing.T, sim *discordsim.Sim, inv discordsim.Invocation) (*discordsim.Interaction, discordsim.Message) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var (
+		i   *discordsim.Interaction
+		err error
+	)
+	// Commands are registered by the node as it starts; wait for them.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		i, err = sim.Invoke(ctx, inv)
+		if err == nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "not registered") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("invoke /%s: %v", inv.Command, err)
+	}
+	msg, err := i.WaitMessage(ctx)
+	if err != nil {
+		t.Fatalf("/%s: %v (interaction %+v)", inv.Command, err, i.Info())
+	}
+	return i, msg
+}
+
+func TestNodeAnswersSlashCommands(t *testing.T) {
+	s := newStack(t, 2)
+	s.startNode(t, "n1")
+	guild, user := guildAndUser(t, s.sim)
+
+	tests := []struct {
+		name          string
+		inv           discordsim.Invocation
+		wantContent   string
+		wantEphemeral bool
+	}{
+		{"ping answers with node and shard", discordsim.Invocation{Command: "ping"}, "Pong!", false},
+		{"help lists commands", discordsim.Invocation{Command: "help"}, "", true},
+		{"bad option value is refused privately",
+			discordsim.Invocation{Command: "help", Options: map[string]any{"command": "nosuch"}},
+			"There is no command /nosuch", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.inv.GuildID, tt.inv.UserID = guild, user
+			i, msg := invoke(t, s.sim, tt.inv)
+			if !strings.Contains(msg.Content, tt.wantContent) {
+				t.Errorf("reply %q does not contain %q", msg.Content, tt.wantContent)
+			}
+			if msg.Ephemeral() != tt.wantEphemeral {
+				t.Errorf("ephemeral = %v, want %v", msg.Ephemeral(), tt.wantEphemeral)
+			}
+			if info := i.Info(); info.Failed || info.DoubleAcks != 0 || info.LateAnswers != 0 {
+				t.Errorf("interaction outcome: %+v", info)
+			}
+		})
+	}
+	t.Run("ping names the shard of the guild", func(t *testing.T) {
+		_, msg := invoke(t, s.sim, discordsim.Invocation{Command: "ping", GuildID: guild, UserID: user})
+		want := fmt.Sprintf("node n1, shard %d.", discordsim.ShardFor(guild, 2))
+		if !strings.Contains(msg.Content, want) {
+			t.Errorf("reply %q does not contain %q", msg.Content, want)
+		}
+	})
+}
+
+func TestDuplicateDeliveryIsAnsweredOnce(t *testing.T) {
+	// Two nodes that both run every shard see every interaction twice, as
+	// happens when a replay after a resume repeats an event or two nodes
+	// briefly own one shard. The claim lets exactly one of them answer.
+	s := newStack(t, 1)
+	s.startNode(t, "n1")
+	s.startNode(t, "n2")
+	await(t, 20*time.Second, func() bool { return len(s.sim.LiveSessions(0)) == 2 }, "both nodes to run shard 0")
+	guild, user := guildAndUser(t, s.sim)
+	for k := 0; k < 5; k++ {
+		i, msg := invoke(t, s.sim, discordsim.Invocation{Command: "ping", GuildID: guild, UserID: user})
+		if !strings.HasPrefix(msg.Content, "Pong!") {
+			t.Fatalf("reply %q", msg.Content)
+		}
+		// A second answer would arrive right after the first; give it the
+		// time a handler takes, then check that none came.
+		time.Sleep(100 * time.Millisecond)
+		info := i.Info()
+		if info.Delivered != 2 {
+			t.Fatalf("interaction delivered to %d sessions, want 2", info.Delivered)
+		}
+		if info.DoubleAcks != 0 || info.LateAnswers != 0 || len(info.FollowupIDs) != 0 {
+			t.Fatalf("interaction answered more than once: %+v", info)
+		}
+	}
+}
+
+// binary returns the chopsticks binary: $CHOPSTICKS_BIN (make test builds
+// it) or one built for this test.
+func binary(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("CHOPSTICKS_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(t.TempDir(), "chopsticks")
+	_, file, _, _ := runtime.Caller(0)
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/chopsticks")
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build chopsticks: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestBadConfigurationExitsWithStatus2(t *testing.T) {
+	s := newStack(t, 1)
+	good := s.config("n1")
+	env := func(over map[string]string) []string {
+		vars := map[string]string{
+			"DISCORD_TOKEN": good.DiscordToken, "CLIENT_ID": good.ClientID, "DISCORD_API_URL": good.DiscordAPIURL,
+			"POSTGRES_URL": good.PostgresURL, "REDIS_URL": good.RedisURL, "ETCD_ENDPOINTS": good.EtcdEndpoints,
+			"HTTP_ADDR": "127.0.0.1:0", "GOSSIP_ADDR": "127.0.0.1:0", "NODE_ID": "bad-config",
+		}
+		for k, v := range over {
+			vars[k] = v
+		}
+		out := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+		for k, v := range vars {
+			out = append(out, k+"="+v)
+		}
+		return out
+	}
+	bin := binary(t)
+	tests := []struct {
+		name     string
+		over     map[string]string
+		wantLine string
+	}{
+		{"unreachable postgres", map[string]string{"POSTGRES_URL": "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=1"}, "POSTGRES_URL: cannot connect"},
+		{"malformed postgres", map[string]string{"POSTGRES_URL": "postgres://u:hunter2@%zz"}, "POSTGRES_URL: cannot be parsed"},
+		{"missing token", map[string]string{"DISCORD_TOKEN": ""}, "DISCORD_TOKEN: is required"},
+		{"malformed agent key", map[string]string{"AGENT_TOKEN_KEY": "abc"}, "AGENT_TOKEN_KEY: must be 64 hex characters"},
+		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL:"},
+		{"wrong token", map[string]string{"DISCORD_TOKEN": "not-a-token"}, "DISCORD_TOKEN:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "node")
+			cmd.Env = env(tt.over)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+				t.Fatalf("exit: %v, want status 2; stderr:\n%s", err, stderr.String())
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			last := lines[len(lines)-1]
+			if !strings.Contains(last, tt.wantLine) {
+				t.Errorf("last line %q does not name %q", last, tt.wantLine)
+			}
+			if strings.Contains(stderr.String(), "hunter2") {
+				t.Errorf("the password leaked into the output:\n%s", stderr.String())
+			}
+		})
+	}
+}

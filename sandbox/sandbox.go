@@ -1,0 +1,244 @@
+// Package sandbox runs Chopsticks on one machine with no Discord account:
+// embedded etcd, PostgreSQL and Redis from the local binaries with their
+// data in a folder, discordsim with a demo application, guilds and users,
+// node processes, and the playground page where a person invokes commands
+// as a user and sees the reply and which node and shard handled it.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/localserver"
+)
+
+// Options configure a sandbox.
+type Options struct {
+	// Dir holds the data of PostgreSQL, Redis and etcd, and the logs.
+	Dir string
+	// Listen is the playground's address.
+	Listen string
+	// Nodes is how many node processes to run.
+	Nodes int
+	// Guilds is how many guilds the demo bot is in.
+	Guilds int
+	// Shards is the shard count discordsim recommends.
+	Shards int
+	// Reset clears Dir first.
+	Reset bool
+	// Binary is the chopsticks executable to run nodes with.
+	Binary string
+	// Out receives the URLs and progress lines.
+	Out io.Writer
+	// Started, when set, is called once everything serves.
+	Started func(s *Sandbox)
+}
+
+// Sandbox is a running sandbox.
+type Sandbox struct {
+	opts  Options
+	sim   *discordsim.Sim
+	rdb   *redis.Client
+	nodes *nodes
+	// PlaygroundURL is where the playground serves.
+	PlaygroundURL string
+	demo          demo
+}
+
+// Run starts the sandbox and serves until ctx ends, then stops everything,
+// leaving the data in Dir for next time.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Nodes < 1 || opts.Nodes > 9 {
+		return fmt.Errorf("sandbox: --nodes must be between 1 and 9")
+	}
+	if opts.Guilds < 1 {
+		opts.Guilds = 3
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return err
+	}
+	if opts.Reset {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("reset %s: %w", dir, err)
+		}
+		fmt.Fprintf(opts.Out, "cleared %s\n", dir)
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "logs")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	// PostgreSQL runs as its own user when the sandbox runs as root.
+	_ = os.Chmod(dir, 0o755)
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return fmt.Errorf("playground address %s: %w", opts.Listen, err)
+	}
+	defer ln.Close()
+
+	svcCtx, stopServices := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServices()
+	say := func(format string, args ...any) { fmt.Fprintf(opts.Out, format+"\n", args...) }
+
+	say("starting etcd, PostgreSQL and Redis (data in %s)", dir)
+	etcd, err := localserver.StartEtcd(svcCtx, filepath.Join(dir, "etcd"), 0)
+	if err != nil {
+		return err
+	}
+	defer etcd.Stop()
+	pg, err := localserver.StartPostgres(svcCtx, filepath.Join(dir, "postgres"), 0)
+	if err != nil {
+		return err
+	}
+	defer pg.Stop()
+	if err := pg.CreateDatabase(ctx, "chopsticks"); err != nil {
+		return err
+	}
+	rs, err := localserver.StartRedis(svcCtx, filepath.Join(dir, "redis"), 0, true)
+	if err != nil {
+		return err
+	}
+	defer rs.Stop()
+
+	simCfg := discordsim.Config{Guilds: opts.Guilds, Users: 3, RecommendedShards: max(opts.Shards, 1)}
+	if tok, err := persistedSecret(filepath.Join(dir, "bot-token"), 24); err == nil {
+		simCfg.Token = "sandbox." + tok
+	}
+	sim, err := discordsim.New(simCfg)
+	if err != nil {
+		return err
+	}
+	if err := sim.Start(svcCtx, "127.0.0.1:0"); err != nil {
+		return err
+	}
+	defer sim.Close()
+
+	s := &Sandbox{opts: opts, sim: sim, nodes: &nodes{procs: map[string]*nodeProc{}}}
+	s.rdb = redis.NewClient(&redis.Options{Addr: rs.Addr()})
+	defer s.rdb.Close()
+	if err := s.setupDemo(); err != nil {
+		return err
+	}
+
+	agentKey, err := persistedSecret(filepath.Join(dir, "agent-token-key"), 32)
+	if err != nil {
+		return err
+	}
+	sessionSecret, err := persistedSecret(filepath.Join(dir, "dashboard-session-secret"), 32)
+	if err != nil {
+		return err
+	}
+	var seeds []string
+	for i := 1; i <= opts.Nodes; i++ {
+		httpPort, err := localserver.FreePort()
+		if err != nil {
+			return err
+		}
+		gossipPort, err := localserver.FreePort()
+		if err != nil {
+			return err
+		}
+		id := fmt.Sprintf("node-%d", i)
+		p := &nodeProc{
+			ID: id, HTTPAddr: fmt.Sprintf("127.0.0.1:%d", httpPort), bin: opts.Binary,
+			logPath: logPath(dir, id),
+			env: []string{
+				"DISCORD_TOKEN=" + sim.Token(),
+				"CLIENT_ID=" + sim.AppID().String(),
+				"DISCORD_API_URL=" + sim.URL(),
+				"POSTGRES_URL=" + pg.DSN("chopsticks"),
+				"REDIS_URL=redis://" + rs.Addr() + "/0",
+				"ETCD_ENDPOINTS=" + strings.Join(etcd.Endpoints(), ","),
+				"NODE_ID=" + id,
+				"HTTP_ADDR=" + fmt.Sprintf("127.0.0.1:%d", httpPort),
+				"GOSSIP_ADDR=" + fmt.Sprintf("127.0.0.1:%d", gossipPort),
+				"GOSSIP_SEEDS=" + strings.Join(seeds, ","),
+				"AGENT_TOKEN_KEY=" + agentKey,
+				"DASHBOARD_SESSION_SECRET=" + sessionSecret,
+				"NODE_ENV=development",
+				"LOG_LEVEL=info",
+			},
+		}
+		seeds = append(seeds, fmt.Sprintf("127.0.0.1:%d", gossipPort))
+		s.nodes.procs[id] = p
+	}
+	for _, p := range s.nodes.list() {
+		if err := p.start(); err != nil {
+			s.nodes.stopAll()
+			return err
+		}
+	}
+	defer s.nodes.stopAll()
+
+	srv := &http.Server{Handler: s.playground(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	s.PlaygroundURL = "http://" + ln.Addr().String()
+
+	say("")
+	say("Chopsticks sandbox is running.")
+	say("  playground:  %s", s.PlaygroundURL)
+	say("  discordsim:  %s (bot application %s)", sim.URL(), sim.AppID())
+	for _, p := range s.nodes.list() {
+		say("  %s:      http://%s  (metrics /metrics, status /status, log %s)", p.ID, p.HTTPAddr, p.logPath)
+	}
+	say("  PostgreSQL:  %s", pg.DSN("chopsticks"))
+	say("  Redis:       redis://%s", rs.Addr())
+	say("  etcd:        %s", strings.Join(etcd.Endpoints(), ","))
+	say("Press Ctrl-C to stop; the data stays in %s (--reset clears it).", dir)
+	if opts.Started != nil {
+		opts.Started(s)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("playground: %w", err)
+		}
+	}
+	say("stopping nodes...")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutCtx)
+	s.nodes.stopAll()
+	say("stopped; data kept in %s", dir)
+	return nil
+}
+
+// persistedSecret returns the hex secret of n random bytes kept in path,
+// creating it on first use, so that restarts keep tokens decryptable.
+func persistedSecret(path string, n int) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) == 2*n {
+		return strings.TrimSpace(string(b)), nil
+	}
+	buf := make([]byte, n)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	secret := hex.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// Sim is the sandbox's Discord emulator.
+func (s *Sandbox) Sim() *discordsim.Sim { return s.sim }
