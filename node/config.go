@@ -46,6 +46,7 @@ type Config struct {
 	GossipAddr          string
 	GossipSeeds         string
 	ShardCount          int
+	CheckpointInterval  time.Duration
 	Weight              int
 	LavalinkNodes       string
 }
@@ -72,6 +73,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.GossipAddr, "gossip-addr", "0.0.0.0:7946", "memberlist bind address (GOSSIP_ADDR)")
 	fs.StringVar(&c.GossipSeeds, "gossip-seeds", "", "comma-separated host:port of other nodes' gossip (GOSSIP_SEEDS)")
 	fs.IntVar(&c.ShardCount, "shard-count", 0, "total shards; 0 takes Discord's recommendation (SHARD_COUNT)")
+	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", time.Second, "how often shards save their session for a resume elsewhere (CHECKPOINT_INTERVAL)")
 	fs.IntVar(&c.Weight, "weight", 1, "this node's share of shards relative to others (WEIGHT)")
 	fs.StringVar(&c.LavalinkNodes, "lavalink-nodes", "", "Lavalink nodes (LAVALINK_NODES)")
 }
@@ -82,7 +84,10 @@ type ConfigError struct {
 	Reason  string
 }
 
-func (e *ConfigError) Error() string { return e.Setting + ": " + e.Reason }
+// Error is one line, so that an operator reads the whole reason at once.
+func (e *ConfigError) Error() string {
+	return e.Setting + ": " + strings.Join(strings.Fields(e.Reason), " ")
+}
 
 // Validate checks every setting and returns the first problem as a
 // *ConfigError, without connecting to anything.
@@ -164,6 +169,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShardCount < 0 || c.ShardCount > 4096 {
 		return bad("SHARD_COUNT", "must be between 0 (automatic) and 4096")
+	}
+	if c.CheckpointInterval < 0 || c.CheckpointInterval > time.Minute {
+		return bad("CHECKPOINT_INTERVAL", "must be a duration up to 1m, such as 1s")
 	}
 	if c.Weight < 1 || c.Weight > 1000 {
 		return bad("WEIGHT", "must be between 1 and 1000")

@@ -74,4 +74,3 @@ func Deploy(ctx context.Context, c DeployConfig) (int, error) {
 	}
 	return DeployCommands(ctx, discordapi.NewClient(c.Token, base, nil), discord.AppID(app), discord.GuildID(guild), cat)
 }
-

@@ -273,7 +273,7 @@ func (n *Node) startShard(gate shard.Gate, id int) {
 	sh, err := shard.New(shard.Config{
 		Token: n.cfg.DiscordToken, ID: id, Count: n.shardCount, Intents: Intents,
 		GatewayURL: n.gatewayURL, Gate: gate, Checkpoints: cps, Node: n.cfg.NodeID,
-		Handler: n.handle, Logger: n.log, Metrics: n.metrics,
+		Handler: n.handle, Logger: n.log, Metrics: n.metrics, CheckpointEvery: n.cfg.CheckpointInterval,
 	})
 	if err != nil {
 		n.log.Error("shard", "shard", id, "err", err)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/node"
@@ -196,33 +198,6 @@ func TestNodeAnswersSlashCommands(t *testing.T) {
 	})
 }
 
-func TestDuplicateDeliveryIsAnsweredOnce(t *testing.T) {
-	// Two nodes that both run every shard see every interaction twice, as
-	// happens when a replay after a resume repeats an event or two nodes
-	// briefly own one shard. The claim lets exactly one of them answer.
-	s := newStack(t, 1)
-	s.startNode(t, "n1")
-	s.startNode(t, "n2")
-	await(t, 20*time.Second, func() bool { return len(s.sim.LiveSessions(0)) == 2 }, "both nodes to run shard 0")
-	guild, user := guildAndUser(t, s.sim)
-	for k := 0; k < 5; k++ {
-		i, msg := invoke(t, s.sim, discordsim.Invocation{Command: "ping", GuildID: guild, UserID: user})
-		if !strings.HasPrefix(msg.Content, "Pong!") {
-			t.Fatalf("reply %q", msg.Content)
-		}
-		// A second answer would arrive right after the first; give it the
-		// time a handler takes, then check that none came.
-		time.Sleep(100 * time.Millisecond)
-		info := i.Info()
-		if info.Delivered != 2 {
-			t.Fatalf("interaction delivered to %d sessions, want 2", info.Delivered)
-		}
-		if info.DoubleAcks != 0 || info.LateAnswers != 0 || len(info.FollowupIDs) != 0 {
-			t.Fatalf("interaction answered more than once: %+v", info)
-		}
-	}
-}
-
 // binary returns the chopsticks binary: $CHOPSTICKS_BIN (make test builds
 // it) or one built for this test.
 func binary(t *testing.T) string {
@@ -293,5 +268,97 @@ func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 				t.Errorf("the password leaked into the output:\n%s", stderr.String())
 			}
 		})
+	}
+}
+
+// startProcess runs `chopsticks node` with the stack's settings plus extra
+// and waits until shard 0 has a live session of its own.
+func (s *stack) startProcess(t *testing.T, id string, extra ...string) *exec.Cmd {
+	t.Helper()
+	c := s.config(id)
+	cmd := exec.Command(binary(t), "node")
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
+		"DISCORD_TOKEN=" + c.DiscordToken, "CLIENT_ID=" + c.ClientID, "DISCORD_API_URL=" + c.DiscordAPIURL,
+		"POSTGRES_URL=" + c.PostgresURL, "REDIS_URL=" + c.RedisURL, "ETCD_ENDPOINTS=" + c.EtcdEndpoints,
+		"HTTP_ADDR=127.0.0.1:0", "GOSSIP_ADDR=127.0.0.1:0", "NODE_ID=" + id, "LOG_LEVEL=info",
+	}, extra...)
+	var logs syncBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("node %s log:\n%s", id, logs.String())
+		}
+	})
+	return cmd
+}
+
+func TestCrashReplayIsNotAnsweredTwice(t *testing.T) {
+	// A node is killed right after answering an interaction, before its
+	// next checkpoint. The next node resumes from the checkpoint, so
+	// Discord replays the interaction; the claim must stop a second answer,
+	// and the move must be a RESUME, not a new IDENTIFY.
+	s := newStack(t, 1)
+	rdb := redis.NewClient(&redis.Options{Addr: s.redis})
+	t.Cleanup(func() { rdb.Close() })
+	a := s.startProcess(t, "a", "CHECKPOINT_INTERVAL=3s")
+	await(t, 20*time.Second, func() bool {
+		seq, err := rdb.HGet(context.Background(), "chopsticks:shard:{0}:checkpoint", "seq").Int64()
+		return err == nil && seq > 0
+	}, "node a to checkpoint shard 0")
+	guild, user := guildAndUser(t, s.sim)
+	i, msg := invoke(t, s.sim, discordsim.Invocation{Command: "ping", GuildID: guild, UserID: user})
+	if !strings.HasPrefix(msg.Content, "Pong!") {
+		t.Fatalf("reply %q", msg.Content)
+	}
+	if err := a.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Wait()
+	identifies := len(s.sim.Identifies())
+	checkpoint, _ := rdb.HGet(context.Background(), "chopsticks:shard:{0}:checkpoint", "seq").Int64()
+	session, _ := rdb.HGet(context.Background(), "chopsticks:shard:{0}:checkpoint", "session").Result()
+	var interactionSeq int64
+	for _, d := range s.sim.Deliveries(session) {
+		if d.Type == "INTERACTION_CREATE" {
+			interactionSeq = d.Seq
+		}
+	}
+	if interactionSeq == 0 || checkpoint >= interactionSeq {
+		t.Fatalf("test set-up: checkpoint seq %d does not precede the interaction's seq %d", checkpoint, interactionSeq)
+	}
+
+	s.startProcess(t, "b")
+	await(t, 20*time.Second, func() bool {
+		for _, r := range s.sim.Resumes() {
+			if r.SessionID == session && r.Accepted {
+				return true
+			}
+		}
+		return false
+	}, "node b to resume the session")
+	replayed := false
+	await(t, 5*time.Second, func() bool {
+		for _, d := range s.sim.Deliveries(session) {
+			replayed = replayed || (d.Replay && d.Type == "INTERACTION_CREATE")
+		}
+		return replayed
+	}, "the interaction to be replayed")
+	// The replay reached node b; give it a handler's time to (wrongly) answer.
+	time.Sleep(300 * time.Millisecond)
+	if info := i.Info(); info.DoubleAcks != 0 || info.LateAnswers != 0 || len(info.FollowupIDs) != 0 {
+		t.Fatalf("replayed interaction answered again: %+v", info)
+	}
+	if got := len(s.sim.Identifies()); got != identifies {
+		t.Fatalf("node b identified (%d identifies, was %d); it should have resumed", got, identifies)
+	}
+	// And node b serves new interactions on the resumed session.
+	if _, msg := invoke(t, s.sim, discordsim.Invocation{Command: "ping", GuildID: guild, UserID: user}); !strings.Contains(msg.Content, "node b") {
+		t.Fatalf("after the resume, reply %q does not come from node b", msg.Content)
 	}
 }
