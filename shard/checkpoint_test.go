@@ -1,0 +1,52 @@
+package shard_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/shard"
+)
+
+func TestMain(m *testing.M) { servertest.Main(m) }
+
+func TestRedisCheckpoints(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
+	t.Cleanup(func() { rdb.Close() })
+	store := shard.NewRedisCheckpoints(rdb)
+	ctx := context.Background()
+	if _, err := store.Load(ctx, 3); !errors.Is(err, shard.ErrNoCheckpoint) {
+		t.Fatalf("Load of nothing = %v, want ErrNoCheckpoint", err)
+	}
+	at := time.UnixMilli(time.Now().UnixMilli())
+	steps := []struct {
+		name    string
+		save    shard.Checkpoint
+		wantSeq int64
+		wantSes string
+	}{
+		{"first", shard.Checkpoint{SessionID: "s1", Seq: 10, ResumeURL: "ws://r", Node: "a", At: at}, 10, "s1"},
+		{"forward", shard.Checkpoint{SessionID: "s1", Seq: 12, ResumeURL: "ws://r", Node: "a", At: at}, 12, "s1"},
+		{"a late older write does not go back", shard.Checkpoint{SessionID: "s1", Seq: 11, Node: "b", At: at}, 12, "s1"},
+		{"a new session replaces the old", shard.Checkpoint{SessionID: "s2", Seq: 3, Node: "b", At: at}, 3, "s2"},
+	}
+	for _, st := range steps {
+		if err := store.Save(ctx, 3, st.save); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		got, err := store.Load(ctx, 3)
+		if err != nil || got.Seq != st.wantSeq || got.SessionID != st.wantSes {
+			t.Fatalf("%s: loaded %+v (err %v), want session %s seq %d", st.name, got, err, st.wantSes, st.wantSeq)
+		}
+	}
+	if err := store.Clear(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Load(ctx, 3); !errors.Is(err, shard.ErrNoCheckpoint) {
+		t.Fatalf("Load after Clear = %v", err)
+	}
+}
