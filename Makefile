@@ -38,3 +38,21 @@ bench: deps-test build
 
 clean:
 	rm -rf bin .sandbox
+
+## The full stack in Docker Compose (needs a Docker engine; see docs/operations.md).
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+
+monitoring-up:
+	@test -f .env || { echo "cp deploy/compose.env.example .env and fill it in"; exit 1; }
+	$(COMPOSE) up -d --build
+	$(COMPOSE) ps
+
+monitoring-logs:
+	$(COMPOSE) logs -f --tail=200
+
+monitoring-down:
+	$(COMPOSE) down
+
+## nomad-validate builds nomad once (minutes) into ~/.cache and validates the jobs.
+nomad-validate:
+	deploy/nomad/validate.sh

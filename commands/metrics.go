@@ -29,7 +29,7 @@ func newMetrics(reg prometheus.Registerer, names []string) (*metrics, error) {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "chopsticks_command_duration_seconds",
 			Help:    "Time from claiming an interaction to sending its reply.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 3, 5, 10},
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 2.5, 3, 5, 10},
 		}, []string{"command"}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chopsticks_interactions_duplicate_total",

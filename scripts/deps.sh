@@ -6,7 +6,7 @@ set -euo pipefail
 want=(go:golang-go postgres:postgresql redis-server:redis-server)
 case "${1:-test}" in
   sandbox) ;;
-  test|bench) want+=(node:nodejs npm:npm chromium:chromium promtool:prometheus pgbench:postgresql-contrib) ;;
+  test|bench) want+=(node:nodejs npm:npm chromium:chromium promtool:prometheus pgbench:postgresql systemd-analyze:systemd) ;;
   *) echo "usage: $0 sandbox|test|bench" >&2; exit 2 ;;
 esac
 
@@ -26,7 +26,6 @@ for pair in "${want[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-# postgresql-contrib ships pgbench on older Debian; newer postgresql-client does.
 readarray -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 echo "installing: ${missing[*]}" >&2
 sudo=""
@@ -40,5 +39,5 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian's packages start their own servers; the project starts its own on
 # free ports, so stop these to keep the default ports and memory free.
 if command -v service >/dev/null 2>&1; then
-  for svc in redis-server postgresql; do $sudo service "$svc" stop >/dev/null 2>&1 || true; done
+  for svc in redis-server postgresql prometheus; do $sudo service "$svc" stop >/dev/null 2>&1 || true; done
 fi

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -154,7 +155,14 @@ func (s *Shard) Run(ctx context.Context, from Checkpoint) error {
 	s.cp = from
 	s.saved = from.Seq
 	s.mu.Unlock()
-	defer s.setState(StateStopped)
+	defer func() {
+		s.setState(StateStopped)
+		// A shard this node no longer runs has no series here; its new
+		// owner reports it.
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.Up.DeleteLabelValues(strconv.Itoa(s.cfg.ID))
+		}
+	}()
 
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	defer stopLoop()

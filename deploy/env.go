@@ -1,0 +1,41 @@
+package deploy
+
+// EnvVar describes one environment variable of `chopsticks node`.
+type EnvVar struct {
+	Name     string
+	Required bool   // the node refuses to start without it
+	Secret   bool   // keep it out of logs, job files and the repository
+	Example  string // a value that shows the format (never a real secret)
+	Help     string
+}
+
+// NodeEnv returns the environment `chopsticks node` reads, in the order the
+// example files list it. Every deployment (Compose, Nomad, systemd) must set
+// each Required variable, and its example environment file must name every
+// variable; the tests check both. Variables that are not Required have a
+// default or switch a feature off.
+func NodeEnv() []EnvVar {
+	return []EnvVar{
+		{"DISCORD_TOKEN", true, true, "", "Bot token of the main application."},
+		{"CLIENT_ID", true, false, "123456789012345678", "Application (client) ID."},
+		{"DISCORD_CLIENT_SECRET", true, true, "", "OAuth2 client secret, for the dashboard login."},
+		{"DISCORD_REDIRECT_URI", true, false, "https://bot.example.org/auth/callback", "OAuth2 redirect URI registered in the Discord developer portal."},
+		{"POSTGRES_URL", true, true, "postgres://chopsticks:PASSWORD@127.0.0.1:5432/chopsticks?sslmode=disable", "PostgreSQL DSN (pgx)."},
+		{"REDIS_URL", true, true, "redis://:PASSWORD@127.0.0.1:6379/0", "Redis URL."},
+		{"ETCD_ENDPOINTS", true, false, "http://127.0.0.1:2379", "Comma-separated etcd client URLs."},
+		{"AGENT_TOKEN_KEY", true, true, "", "64 hex characters (32 bytes): AES-256-GCM key of the agent tokens. Generate with: openssl rand -hex 32"},
+		{"DASHBOARD_SESSION_SECRET", true, true, "", "Dashboard session secret. Generate with: openssl rand -hex 32"},
+		{"DASHBOARD_ADMIN_IDS", false, false, "123456789012345678", "Comma-separated Discord user IDs of dashboard admins."},
+		{"DASHBOARD_COOKIE_SECURE", false, false, "true", "true when the dashboard is served over HTTPS (always in production)."},
+		{"NODE_ID", true, false, "node-1", "Unique, stable name of this node in the cluster."},
+		{"NODE_ENV", false, false, "production", "production or development."},
+		{"LOG_LEVEL", false, false, "info", "debug, info, warn or error."},
+		{"HTTP_ADDR", false, false, ":8080", "Listen address of /metrics, /health, /ready, /status and the dashboard."},
+		{"GOSSIP_ADDR", false, false, ":7946", "memberlist bind address (TCP and UDP); peers must reach it."},
+		{"GOSSIP_SEEDS", false, false, "10.0.0.11:7946,10.0.0.12:7946", "Comma-separated gossip addresses of other nodes to join."},
+		{"LAVALINK_NODES", false, true, `[{"name":"main","address":"127.0.0.1:2333","password":"PASSWORD","secure":false}]`, "Lavalink v4 nodes (name, address, password, secure); music is off without it."},
+		{"SHARD_COUNT", false, false, "", "Fixed shard count; empty means the count Discord recommends in GET /gateway/bot."},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", false, false, "", "OTLP/HTTP endpoint for traces; tracing is off when unset."},
+		{"OTEL_SERVICE_NAME", false, false, "chopsticks", "Service name in traces."},
+	}
+}
