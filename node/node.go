@@ -23,6 +23,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/chopsticks-bot/chopsticks/commands"
+	"github.com/chopsticks-bot/chopsticks/coordinator"
 	"github.com/chopsticks-bot/chopsticks/discordapi"
 	"github.com/chopsticks-bot/chopsticks/shard"
 	"github.com/chopsticks-bot/chopsticks/telemetry"
@@ -50,6 +51,8 @@ type Node struct {
 	gatewayURL string
 	shardCount int
 	maxConc    int
+	gate       shard.Gate
+	member     *coordinator.Member
 
 	mu     sync.Mutex
 	shards map[int]*runningShard
@@ -119,9 +122,14 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		opts.Ready(n.http.Addr())
 	}
 
-	n.runShards(ctx)
+	member, err := n.joinCluster(ctx)
+	if err != nil {
+		return fmt.Errorf("join cluster: %w", err)
+	}
+	n.member = member
 	<-ctx.Done()
 	log.Info("draining")
+	n.leaveCluster(member)
 	n.stopShards()
 	drainCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -259,15 +267,6 @@ func (n *Node) handle(ctx context.Context, shardID int, ev ws.Event) {
 	}
 }
 
-// runShards starts every shard on this node. (Until the cluster owns
-// shards, one node runs them all through a local identify gate.)
-func (n *Node) runShards(ctx context.Context) {
-	gate := shard.NewLocalGate(n.maxConc)
-	for id := 0; id < n.shardCount; id++ {
-		n.startShard(gate, id)
-	}
-}
-
 func (n *Node) startShard(gate shard.Gate, id int) {
 	cps := shard.NewRedisCheckpoints(n.rdb)
 	sh, err := shard.New(shard.Config{
@@ -328,10 +327,17 @@ func (n *Node) routes() {
 		return nil
 	})
 	n.http.Mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		body := map[string]any{"node": n.cfg.NodeID, "shard_count": n.shardCount, "shards": n.shardStatus()}
+		if m := n.member; m != nil {
+			body["leader"] = m.IsLeader()
+			if st, err := m.Status(r.Context()); err == nil {
+				body["cluster"] = st
+			} else {
+				body["cluster_error"] = err.Error()
+			}
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"node": n.cfg.NodeID, "shard_count": n.shardCount, "shards": n.shardStatus(),
-		})
+		_ = json.NewEncoder(w).Encode(body)
 	})
 }
 

@@ -198,21 +198,37 @@ func TestNodeAnswersSlashCommands(t *testing.T) {
 	})
 }
 
+var (
+	buildOnce sync.Once
+	built     string
+	buildErr  error
+)
+
 // binary returns the chopsticks binary: $CHOPSTICKS_BIN (make test builds
-// it) or one built for this test.
+// it) or one built once for this test binary.
 func binary(t *testing.T) string {
 	t.Helper()
 	if bin := os.Getenv("CHOPSTICKS_BIN"); bin != "" {
 		return bin
 	}
-	bin := filepath.Join(t.TempDir(), "chopsticks")
-	_, file, _, _ := runtime.Caller(0)
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/chopsticks")
-	cmd.Dir = filepath.Join(filepath.Dir(file), "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build chopsticks: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "chopsticks-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		built = filepath.Join(dir, "chopsticks")
+		_, file, _, _ := runtime.Caller(0)
+		cmd := exec.Command("go", "build", "-o", built, "./cmd/chopsticks")
+		cmd.Dir = filepath.Join(filepath.Dir(file), "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build chopsticks: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return built
 }
 
 func TestBadConfigurationExitsWithStatus2(t *testing.T) {

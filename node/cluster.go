@@ -1,0 +1,76 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/chopsticks-bot/chopsticks/coordinator"
+	"github.com/chopsticks-bot/chopsticks/shard"
+)
+
+// owner runs the units the cluster assigns to this node; it implements
+// coordinator.Owner.
+type owner struct{ n *Node }
+
+// Start implements coordinator.Owner: it starts a shard (resuming from its
+// checkpoint when there is one) and returns once it runs.
+func (o owner) Start(ctx context.Context, u coordinator.Unit) error {
+	switch u.Kind {
+	case coordinator.KindShard:
+		if u.ID < 0 || u.ID >= o.n.shardCount {
+			return fmt.Errorf("shard %d outside 0..%d", u.ID, o.n.shardCount-1)
+		}
+		o.n.startShard(o.n.gate, u.ID)
+		return nil
+	default:
+		// Voice agents run here once the agent pool is wired.
+		return nil
+	}
+}
+
+// Stop implements coordinator.Owner: the shard closes resumably and saves
+// its checkpoint before Stop returns, so the next owner resumes it.
+func (o owner) Stop(ctx context.Context, u coordinator.Unit, reason coordinator.StopReason) error {
+	if u.Kind != coordinator.KindShard {
+		return nil
+	}
+	o.n.mu.Lock()
+	rs, ok := o.n.shards[u.ID]
+	delete(o.n.shards, u.ID)
+	o.n.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	rs.stop()
+	select {
+	case <-rs.done:
+		o.n.log.Info("shard stopped", "shard", u.ID, "reason", string(reason))
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("shard %d did not stop in time: %w", u.ID, ctx.Err())
+	}
+}
+
+// joinCluster registers the node and lets the cluster assign it shards.
+func (n *Node) joinCluster(ctx context.Context) (*coordinator.Member, error) {
+	n.gate = shard.NewLocalGate(n.maxConc)
+	return coordinator.Join(ctx, coordinator.Config{
+		Client: n.etcd, NodeID: coordinator.NodeID(n.cfg.NodeID), Owner: owner{n},
+		Addr: n.http.Addr(), Weight: n.cfg.Weight, ShardCount: n.shardCount,
+		Registerer: n.reg, Logger: n.log,
+	})
+}
+
+// leaveCluster drains: the plan moves every shard away by handoff, then
+// the membership ends.
+func (n *Node) leaveCluster(m *coordinator.Member) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.Drain(ctx); err != nil {
+		n.log.Warn("drain incomplete; stopping the rest", "err", err)
+	}
+	if err := m.Close(); err != nil {
+		n.log.Warn("leave cluster", "err", err)
+	}
+}

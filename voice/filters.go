@@ -1,0 +1,95 @@
+package voice
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Filters is the Lavalink v4 filters object. Fields left nil are not sent,
+// so an empty Filters clears every filter. Rotation takes a float, unlike
+// disgolink's, so that 8D can use 0.2 Hz.
+type Filters struct {
+	Volume     *float64        `json:"volume,omitempty"`
+	Equalizer  []EqualizerBand `json:"equalizer,omitempty"`
+	Timescale  *Timescale      `json:"timescale,omitempty"`
+	Rotation   *Rotation       `json:"rotation,omitempty"`
+	Tremolo    *Oscillator     `json:"tremolo,omitempty"`
+	Vibrato    *Oscillator     `json:"vibrato,omitempty"`
+	LowPass    *LowPass        `json:"lowPass,omitempty"`
+	ChannelMix *ChannelMix     `json:"channelMix,omitempty"`
+}
+
+// EqualizerBand sets one of the 15 bands (0-14) to a gain in [-0.25, 1.0].
+type EqualizerBand struct {
+	Band int     `json:"band"`
+	Gain float64 `json:"gain"`
+}
+
+// Timescale changes speed, pitch and rate (1.0 each is unchanged).
+type Timescale struct {
+	Speed float64 `json:"speed"`
+	Pitch float64 `json:"pitch"`
+	Rate  float64 `json:"rate"`
+}
+
+// Rotation pans the audio around the listener at RotationHz.
+type Rotation struct {
+	RotationHz float64 `json:"rotationHz"`
+}
+
+// Oscillator is the tremolo and vibrato object.
+type Oscillator struct {
+	Frequency float64 `json:"frequency"`
+	Depth     float64 `json:"depth"`
+}
+
+// LowPass suppresses frequencies above the smoothing factor.
+type LowPass struct {
+	Smoothing float64 `json:"smoothing"`
+}
+
+// ChannelMix mixes the left and right channels.
+type ChannelMix struct {
+	LeftToLeft   float64 `json:"leftToLeft"`
+	LeftToRight  float64 `json:"leftToRight"`
+	RightToLeft  float64 `json:"rightToLeft"`
+	RightToRight float64 `json:"rightToRight"`
+}
+
+// rate is how fast track time passes under the filters.
+func (f Filters) rate() float64 {
+	if f.Timescale == nil {
+		return 1
+	}
+	return f.Timescale.Speed * f.Timescale.Rate
+}
+
+// presets are the named filters of /filter.
+var presets = map[string]Filters{
+	"off": {},
+	"bassboost": {Equalizer: []EqualizerBand{
+		{0, 0.25}, {1, 0.2}, {2, 0.15}, {3, 0.1}, {4, 0.05}, {5, -0.05},
+	}},
+	"nightcore": {Timescale: &Timescale{Speed: 1.2, Pitch: 1.2, Rate: 1}},
+	"8d":        {Rotation: &Rotation{RotationHz: 0.2}},
+}
+
+// FilterNames lists the preset names accepted by Preset, sorted.
+func FilterNames() []string {
+	names := make([]string, 0, len(presets))
+	for n := range presets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Preset returns the named filter preset (bassboost, nightcore, 8d, off).
+func Preset(name string) (Filters, error) {
+	f, ok := presets[strings.ToLower(strings.TrimSpace(name))]
+	if !ok {
+		return Filters{}, fmt.Errorf("%w: unknown filter %q (choose %s)", ErrBadArgument, name, strings.Join(FilterNames(), ", "))
+	}
+	return f, nil
+}

@@ -1,0 +1,738 @@
+package voice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Refusals of the music commands. Each is a complete sentence for the user;
+// callers reply with err.Error() for errors wrapping them.
+var (
+	ErrNotInVoice     = errors.New("you need to be in a voice channel to use music commands")
+	ErrNothingPlaying = errors.New("nothing is playing in your voice channel")
+	ErrNoAgentFree    = errors.New("no music agent is free right now, try again in a little while")
+	ErrNoResults      = errors.New("no tracks found for that search")
+	ErrLoadFailed     = errors.New("the track could not be loaded")
+	ErrAlreadyPaused  = errors.New("the music is already paused")
+	ErrNotPaused      = errors.New("the music is not paused")
+)
+
+// VoiceStates tells which voice channel a user is in; the gateway's voice
+// state cache provides it.
+type VoiceStates interface {
+	// UserVoiceChannel returns the ID of the voice channel userID is in within
+	// guildID, or "" when the user is not in voice.
+	UserVoiceChannel(ctx context.Context, guildID, userID string) (string, error)
+}
+
+// Agents sends agents (extra bot accounts) into voice channels; agentpool
+// provides it. Allocate makes a free agent join the channel (its gateway then
+// reports VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE, which the caller
+// forwards to Music.VoiceStateUpdate and Music.VoiceServerUpdate) and returns
+// the agent's user ID, or an error wrapping ErrNoAgentFree. Release makes it
+// leave and frees it.
+type Agents interface {
+	Allocate(ctx context.Context, guildID, channelID string) (agentUserID string, err error)
+	Release(ctx context.Context, guildID, channelID, agentUserID string) error
+}
+
+// MusicConfig configures Music.
+type MusicConfig struct {
+	// Lavalink is the node configuration shared by every agent's client
+	// (UserID and OnEvent are set per agent).
+	Lavalink Config
+	// BotUserID is the main bot's user ID; its client loads tracks.
+	BotUserID string
+	Queues    *Queues
+	Voice     VoiceStates
+	Agents    Agents
+	// QueuePageSize is the number of tracks per /queue page; default 10.
+	QueuePageSize int
+	// Registerer receives the music metrics; nil registers none.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+}
+
+// Music implements the music commands. One voice channel plays one queue
+// through one agent; the channel is the one the calling user is in.
+type Music struct {
+	cfg     MusicConfig
+	log     *slog.Logger
+	clients *Clients
+
+	mu       sync.Mutex
+	sessions map[string]*session // by guild:channel
+	byAgent  map[string]*session // by agent/guild
+
+	wg      sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+	metrics musicMetrics
+}
+
+// session is the music in one voice channel.
+type session struct {
+	op               sync.Mutex // serialises commands and events
+	guildID, channel string
+	agent            string
+	player           *Player
+	filter           string
+	ended            bool
+}
+
+func (s *session) queueID() string { return s.guildID + ":" + s.channel }
+
+type musicMetrics struct {
+	trackErrors *prometheus.CounterVec
+	moves       prometheus.Counter
+}
+
+// NewMusic returns the music service. Close stops it.
+func NewMusic(cfg MusicConfig) (*Music, error) {
+	if cfg.Queues == nil || cfg.Voice == nil || cfg.Agents == nil || cfg.BotUserID == "" {
+		return nil, errors.New("voice: MusicConfig needs Queues, Voice, Agents and BotUserID")
+	}
+	if cfg.QueuePageSize <= 0 {
+		cfg.QueuePageSize = 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Lavalink.Logger == nil {
+		cfg.Lavalink.Logger = cfg.Logger
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Music{cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}, byAgent: map[string]*session{}, ctx: ctx, cancel: cancel}
+	clients, err := NewClients(cfg.Lavalink, m.handleEvent)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	clients.onSession = m.saveSession
+	m.clients = clients
+	if _, err := clients.Get(cfg.BotUserID); err != nil { // the loader connects now
+		m.Close()
+		return nil, err
+	}
+	m.metrics = musicMetrics{
+		trackErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chopsticks_music_track_errors_total",
+			Help: "Tracks that failed (exception, stuck) or could not be loaded."}, []string{"kind"}),
+		moves: prometheus.NewCounter(prometheus.CounterOpts{Name: "chopsticks_music_player_moves_total",
+			Help: "Players moved to another Lavalink node after their node failed."}),
+	}
+	if cfg.Registerer != nil {
+		for _, c := range []prometheus.Collector{m.metrics.trackErrors, m.metrics.moves,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chopsticks_music_voice_connections_active",
+				Help: "Voice channels with music on this node."}, func() float64 {
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				return float64(len(m.sessions))
+			}),
+			playersCollector{m}} {
+			if err := cfg.Registerer.Register(c); err != nil {
+				m.Close()
+				return nil, fmt.Errorf("voice: registering metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// Close stops event handling and disconnects from Lavalink. Players keep
+// playing on the nodes until the resume timeout.
+func (m *Music) Close() {
+	m.cancel()
+	m.wg.Wait()
+	m.clients.Close()
+}
+
+// Clients returns the per-agent Lavalink clients.
+func (m *Music) Clients() *Clients { return m.clients }
+
+// playersCollector reports chopsticks_music_lavalink_players per node.
+type playersCollector struct{ m *Music }
+
+var playersDesc = prometheus.NewDesc("chopsticks_music_lavalink_players", "Players on each Lavalink node.", []string{"node"}, nil)
+
+// Describe sends the metric's description.
+func (c playersCollector) Describe(ch chan<- *prometheus.Desc) { ch <- playersDesc }
+
+// Collect counts the players of each configured node.
+func (c playersCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := map[string]int{}
+	for _, n := range c.m.cfg.Lavalink.Nodes {
+		counts[n.Name] = 0
+	}
+	c.m.mu.Lock()
+	for _, s := range c.m.sessions {
+		if name := s.player.Node(); name != "" {
+			counts[name]++
+		}
+	}
+	c.m.mu.Unlock()
+	for name, n := range counts {
+		ch <- prometheus.MustNewConstMetric(playersDesc, prometheus.GaugeValue, float64(n), name)
+	}
+}
+
+// userChannel returns the caller's voice channel or ErrNotInVoice.
+func (m *Music) userChannel(ctx context.Context, guildID, userID string) (string, error) {
+	ch, err := m.cfg.Voice.UserVoiceChannel(ctx, guildID, userID)
+	if err != nil {
+		return "", fmt.Errorf("looking up your voice channel: %w", err)
+	}
+	if ch == "" {
+		return "", ErrNotInVoice
+	}
+	return ch, nil
+}
+
+// current returns the session of the caller's voice channel, locked, or
+// ErrNothingPlaying. The caller unlocks s.op.
+func (m *Music) current(ctx context.Context, guildID, userID string) (*session, error) {
+	ch, err := m.userChannel(ctx, guildID, userID)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	s := m.sessions[guildID+":"+ch]
+	m.mu.Unlock()
+	if s == nil {
+		return nil, ErrNothingPlaying
+	}
+	s.op.Lock()
+	if s.ended {
+		s.op.Unlock()
+		return nil, ErrNothingPlaying
+	}
+	return s, nil
+}
+
+// PlayRequest is /play.
+type PlayRequest struct {
+	GuildID, UserID string
+	// Query is a URL or search terms (searched on YouTube).
+	Query string
+	// Pick chooses among search results (1-based); 0 takes the first.
+	Pick int
+}
+
+// PlayResult says what /play did.
+type PlayResult struct {
+	// Added are the queued items (one, or a playlist's tracks).
+	Added []QueueItem
+	// Playlist is the playlist's name when one was loaded.
+	Playlist string
+	// Started is true when the first added track started right away;
+	// otherwise Position is its place in the queue.
+	Started  bool
+	Position int
+}
+
+// Play loads the query and queues the result in the caller's voice channel,
+// sending an agent there if none is, and starts playing if idle.
+func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
+	q := strings.TrimSpace(req.Query)
+	if q == "" || len(q) > 500 {
+		return PlayResult{}, fmt.Errorf("%w: give a search or a URL (at most 500 characters)", ErrBadArgument)
+	}
+	ch, err := m.userChannel(ctx, req.GuildID, req.UserID)
+	if err != nil {
+		return PlayResult{}, err
+	}
+	items, playlist, err := m.load(ctx, q, req.Pick, req.UserID)
+	if err != nil {
+		return PlayResult{}, err
+	}
+	s, err := m.session(ctx, req.GuildID, ch)
+	if err != nil {
+		return PlayResult{}, err
+	}
+	defer s.op.Unlock()
+	pos, err := m.cfg.Queues.Add(ctx, s.queueID(), items...)
+	if err != nil {
+		return PlayResult{}, err
+	}
+	res := PlayResult{Added: items, Playlist: playlist, Position: pos}
+	now, err := m.cfg.Queues.NowPlaying(ctx, s.queueID())
+	if err != nil {
+		return res, err
+	}
+	if now == nil {
+		next, err := m.cfg.Queues.Advance(ctx, s.queueID(), false)
+		if err != nil {
+			return res, err
+		}
+		if next != nil {
+			if err := s.player.Play(ctx, next.Track, 0); err != nil {
+				return res, fmt.Errorf("starting playback: %w", err)
+			}
+			res.Started, res.Position = true, 0
+		}
+	}
+	return res, nil
+}
+
+// load resolves a query to queue items.
+func (m *Music) load(ctx context.Context, query string, pick int, requester string) ([]QueueItem, string, error) {
+	identifier := query
+	if !strings.HasPrefix(query, "https://") && !strings.HasPrefix(query, "http://") {
+		identifier = "ytsearch:" + query
+	}
+	loader, err := m.clients.Get(m.cfg.BotUserID)
+	if err != nil {
+		return nil, "", err
+	}
+	res, err := loader.LoadTracks(ctx, identifier)
+	if err != nil {
+		return nil, "", fmt.Errorf("loading tracks: %w", err)
+	}
+	now := time.Now().UTC()
+	item := func(t Track) QueueItem { return QueueItem{Track: t, RequesterID: requester, AddedAt: now} }
+	switch res.Type {
+	case LoadEmpty:
+		return nil, "", ErrNoResults
+	case LoadError:
+		m.metrics.trackErrors.WithLabelValues("load").Inc()
+		return nil, "", fmt.Errorf("%w: %v", ErrLoadFailed, res.Exception)
+	case LoadSearch:
+		if pick < 0 || pick > len(res.Tracks) {
+			return nil, "", fmt.Errorf("%w: pick %d is not one of the %d results", ErrBadArgument, pick, len(res.Tracks))
+		}
+		return []QueueItem{item(res.Tracks[max(pick, 1)-1])}, "", nil
+	case LoadPlaylist:
+		items := make([]QueueItem, len(res.Tracks))
+		for i, t := range res.Tracks {
+			items[i] = item(t)
+		}
+		if len(items) == 0 {
+			return nil, "", ErrNoResults
+		}
+		return items, res.Playlist.Name, nil
+	default:
+		return []QueueItem{item(res.Tracks[0])}, "", nil
+	}
+}
+
+// session returns the channel's session, locked, allocating an agent for a
+// new one. The caller unlocks s.op.
+func (m *Music) session(ctx context.Context, guildID, channel string) (*session, error) {
+	key := guildID + ":" + channel
+	for {
+		m.mu.Lock()
+		s := m.sessions[key]
+		if s == nil {
+			s = &session{guildID: guildID, channel: channel}
+			s.op.Lock()
+			m.sessions[key] = s
+			m.mu.Unlock()
+			break
+		}
+		m.mu.Unlock()
+		s.op.Lock()
+		if !s.ended {
+			return s, nil
+		}
+		s.op.Unlock() // ended meanwhile: start a new one
+	}
+	m.mu.Lock()
+	s := m.sessions[key]
+	m.mu.Unlock()
+	fail := func(err error) (*session, error) {
+		m.mu.Lock()
+		delete(m.sessions, key)
+		m.mu.Unlock()
+		s.ended = true
+		s.op.Unlock()
+		return nil, err
+	}
+	agent, err := m.cfg.Agents.Allocate(ctx, guildID, channel)
+	if err != nil {
+		return fail(err)
+	}
+	client, err := m.clients.Get(agent)
+	if err != nil {
+		m.cfg.Agents.Release(context.WithoutCancel(ctx), guildID, channel, agent)
+		return fail(err)
+	}
+	s.agent, s.player = agent, client.Player(guildID)
+	m.mu.Lock()
+	m.byAgent[agent+"/"+guildID] = s
+	m.mu.Unlock()
+	return s, nil
+}
+
+// end finishes a session: the queue is cleared, the player destroyed and the
+// agent released; s.op is held.
+func (m *Music) end(ctx context.Context, s *session) error {
+	if s.ended {
+		return nil
+	}
+	s.ended = true
+	m.mu.Lock()
+	delete(m.sessions, s.queueID())
+	delete(m.byAgent, s.agent+"/"+s.guildID)
+	m.mu.Unlock()
+	return errors.Join(
+		m.cfg.Queues.Clear(ctx, s.queueID()),
+		s.player.Destroy(ctx),
+		m.cfg.Agents.Release(ctx, s.guildID, s.channel, s.agent),
+	)
+}
+
+// saveSession records an agent's Lavalink session for Adopt.
+func (m *Music) saveSession(agentUserID, node, sessionID string) {
+	if agentUserID == m.cfg.BotUserID || m.ctx.Err() != nil {
+		return
+	}
+	m.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
+		defer cancel()
+		if err := m.cfg.Queues.SaveLavalinkSession(ctx, agentUserID, node, sessionID); err != nil {
+			m.log.Warn("saving Lavalink session", "node", node, "err", err)
+		}
+	})
+}
+
+// Adopt takes over the music of an agent whose previous owner (another
+// Chopsticks node) died: it resumes the agent's Lavalink sessions saved in
+// Redis, so its players never stopped, and rebuilds a session for each voice
+// channel it plays in. A track that ended during the takeover is followed by
+// the next in the queue. It returns the number of channels adopted.
+func (m *Music) Adopt(ctx context.Context, agentUserID string) (int, error) {
+	sessions, err := m.cfg.Queues.LavalinkSessions(ctx, agentUserID)
+	if err != nil {
+		return 0, err
+	}
+	client, err := m.clients.Resume(agentUserID, sessions)
+	if err != nil {
+		return 0, err
+	}
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	client.WaitReady(wait, max(1, len(sessions))) // nodes that are down are failed over later
+	cancel()
+	n := 0
+	for _, p := range client.Players() {
+		channel := p.Voice().ChannelID
+		if channel == "" {
+			continue
+		}
+		key := p.GuildID() + ":" + channel
+		s := &session{guildID: p.GuildID(), channel: channel, agent: agentUserID, player: p}
+		s.op.Lock()
+		m.mu.Lock()
+		if m.sessions[key] != nil {
+			m.mu.Unlock()
+			s.op.Unlock()
+			continue
+		}
+		m.sessions[key] = s
+		m.byAgent[agentUserID+"/"+p.GuildID()] = s
+		m.mu.Unlock()
+		n++
+		if p.Track() == nil {
+			if err := m.advance(ctx, s, false); err != nil {
+				m.log.Warn("adopted session: advancing queue", "guild", s.guildID, "err", err)
+			}
+		}
+		s.op.Unlock()
+	}
+	return n, nil
+}
+
+// VoiceStateUpdate forwards an agent's VOICE_STATE_UPDATE for guildID. An
+// empty channelID (the agent was disconnected) ends its session.
+func (m *Music) VoiceStateUpdate(ctx context.Context, agentUserID, guildID, sessionID, channelID string) error {
+	if channelID == "" {
+		m.mu.Lock()
+		s := m.byAgent[agentUserID+"/"+guildID]
+		m.mu.Unlock()
+		if s == nil {
+			return nil
+		}
+		s.op.Lock()
+		defer s.op.Unlock()
+		return m.end(ctx, s)
+	}
+	c, err := m.clients.Get(agentUserID)
+	if err != nil {
+		return err
+	}
+	return c.Player(guildID).VoiceStateUpdate(ctx, sessionID, channelID)
+}
+
+// VoiceServerUpdate forwards an agent's VOICE_SERVER_UPDATE for guildID.
+func (m *Music) VoiceServerUpdate(ctx context.Context, agentUserID, guildID, token, endpoint string) error {
+	c, err := m.clients.Get(agentUserID)
+	if err != nil {
+		return err
+	}
+	return c.Player(guildID).VoiceServerUpdate(ctx, token, endpoint)
+}
+
+// handleEvent receives every agent client's events; work happens on a
+// goroutine owned by Music so the client's reader never blocks.
+func (m *Music) handleEvent(agentUserID string, ev Event) {
+	switch e := ev.(type) {
+	case TrackExceptionEvent:
+		m.metrics.trackErrors.WithLabelValues("exception").Inc()
+		m.log.Warn("track exception", "guild", e.GuildID, "err", e.Exception.Error())
+		return
+	case PlayerMovedEvent:
+		m.metrics.moves.Inc()
+		return
+	case WebSocketClosedEvent:
+		m.log.Warn("voice websocket closed", "guild", e.GuildID, "code", e.Code, "reason", e.Reason)
+		return
+	case TrackEndEvent:
+		if !e.Reason.MayStartNext() {
+			return
+		}
+		if e.Reason == EndLoadFailed {
+			m.metrics.trackErrors.WithLabelValues("load_failed").Inc()
+		}
+	case TrackStuckEvent:
+		m.metrics.trackErrors.WithLabelValues("stuck").Inc()
+	default:
+		return
+	}
+	m.mu.Lock()
+	s := m.byAgent[agentUserID+"/"+ev.Guild()]
+	m.mu.Unlock()
+	if s == nil || m.ctx.Err() != nil {
+		return
+	}
+	_, stuck := ev.(TrackStuckEvent)
+	m.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(m.ctx, 30*time.Second)
+		defer cancel()
+		s.op.Lock()
+		defer s.op.Unlock()
+		if s.ended || (!stuck && s.player.Track() != nil) {
+			return // over, or something already started the next track
+		}
+		if err := m.advance(ctx, s, stuck); err != nil {
+			m.log.Warn("advancing queue", "guild", s.guildID, "err", err)
+		}
+	})
+}
+
+// advance plays the next item, or ends the session when the queue is done;
+// s.op is held.
+func (m *Music) advance(ctx context.Context, s *session, skip bool) error {
+	next, err := m.cfg.Queues.Advance(ctx, s.queueID(), skip)
+	if err != nil {
+		return err
+	}
+	if next == nil {
+		return m.end(ctx, s)
+	}
+	return s.player.Play(ctx, next.Track, 0)
+}
+
+// Skip skips the current track. It returns the track now playing, or nil
+// when the queue ended (the agent then leaves).
+func (m *Music) Skip(ctx context.Context, guildID, userID string) (*QueueItem, error) {
+	s, err := m.current(ctx, guildID, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer s.op.Unlock()
+	if err := m.advance(ctx, s, true); err != nil {
+		return nil, err
+	}
+	return m.cfg.Queues.NowPlaying(ctx, s.queueID())
+}
+
+// Pause pauses playback.
+func (m *Music) Pause(ctx context.Context, guildID, userID string) error {
+	return m.setPaused(ctx, guildID, userID, true)
+}
+
+// Resume resumes paused playback.
+func (m *Music) Resume(ctx context.Context, guildID, userID string) error {
+	return m.setPaused(ctx, guildID, userID, false)
+}
+
+func (m *Music) setPaused(ctx context.Context, guildID, userID string, paused bool) error {
+	s, err := m.current(ctx, guildID, userID)
+	if err != nil {
+		return err
+	}
+	defer s.op.Unlock()
+	switch {
+	case paused && s.player.Paused():
+		return ErrAlreadyPaused
+	case !paused && !s.player.Paused():
+		return ErrNotPaused
+	}
+	return s.player.SetPaused(ctx, paused)
+}
+
+// Stop stops the music, clears the queue and frees the agent.
+func (m *Music) Stop(ctx context.Context, guildID, userID string) error {
+	s, err := m.current(ctx, guildID, userID)
+	if err != nil {
+		return err
+	}
+	defer s.op.Unlock()
+	return m.end(ctx, s)
+}
+
+// NowPlayingInfo is /nowplaying.
+type NowPlayingInfo struct {
+	Item     QueueItem
+	Position time.Duration
+	Paused   bool
+	Volume   int
+	Loop     LoopMode
+	Filter   string
+	// Node is the Lavalink node playing it.
+	Node string
+}
+
+// NowPlaying describes the track playing in the caller's channel.
+func (m *Music) NowPlaying(ctx context.Context, guildID, userID string) (NowPlayingInfo, error) {
+	s, err := m.current(ctx, guildID, userID)
+	if err != nil {
+		return NowPlayingInfo{}, err
+	}
+	defer s.op.Unlock()
+	return m.nowPlaying(ctx, s)
+}
+
+func (m *Music) nowPlaying(ctx context.Context, s *session) (NowPlayingInfo, error) {
+	now, err := m.cfg.Queues.NowPlaying(ctx, s.queueID())
+	if err != nil {
+		return NowPlayingInfo{}, err
+	}
+	if now == nil {
+		return NowPlayingInfo{}, ErrNothingPlaying
+	}
+	loop, err := m.cfg.Queues.Loop(ctx, s.queueID())
+	if err != nil {
+		return NowPlayingInfo{}, err
+	}
+	filter := s.filter
+	if filter == "" {
+		filter = "off"
+	}
+	return NowPlayingInfo{Item: *now, Position: s.player.Position(), Paused: s.player.Paused(), Volume: s.player.Volume(),
+		Loop: loop, Filter: filter, Node: s.player.Node()}, nil
+}
+
+// QueueView is /queue: what plays now and one page of what comes next.
+type QueueView struct {
+	NowPlaying NowPlayingInfo
+	QueuePage
+}
+
+// Queue returns page (1-based) of the caller's channel's queue.
+func (m *Music) Queue(ctx context.Context, guildID, userID string, page int) (QueueView, error) {
+	s, err := m.current(ctx, guildID, userID)
+	if err != nil {
+		return QueueView{}, err
+	}
+	defer s.op.Unlock()
+	np, err := m.nowPlaying(ctx, s)
+	if err != nil {
+		return QueueView{}, err
+	}
+	p, err := m.cfg.Queues.List(ctx, s.queueID(), page, m.cfg.QueuePageSize)
+	if err != nil {
+		return QueueView{}, err
+	}
+	return QueueView{NowPlaying: np, QueuePage: p}, nil
+}
+
+// Volume sets the volume, 0-200 percent.
+func (m *Music) Volume(ctx context.Context, guildID, userID string, volume int) error {
+	if volume < 0 || volume > 200 {
+		return fmt.Errorf("%w: volume must be between 0 and 200", ErrBadArgument)
+	}
+	s, err := m.current(ctx, guildID, userID)
+	if err != nil {
+		return err
+	}
+	defer s.op.Unlock()
+	return s.player.SetVolume(ctx, volume)
+}
+
+// Seek jumps to position in the current track.
+func (m *Music) Seek(ctx context.Context, guildID, userID string, position time.Duration) error {
+	s, err := m.current(ctx, guildID, userID)
+	if err != nil {
+		return err
+	}
+	defer s.op.Unlock()
+	t := s.player.Track()
+	if t == nil {
+		return ErrNothingPlaying
+	}
+	switch {
+	case t.Info.IsStream || !t.Info.IsSeekable:
+		return fmt.Errorf("%w: this track is a stream and cannot be seeked", ErrBadArgument)
+	case position < 0 || position >= t.Info.Duration():
+		return fmt.Errorf("%w: the track is %s long", ErrBadArgument, t.Info.Duration().Round(time.Second))
+	}
+	return s.player.Seek(ctx, position)
+}
+
+// Loop sets the loop mode (off, track or queue).
+func (m *Music) Loop(ctx context.Context, guildID, userID, mode string) (LoopMode, error) {
+	lm, err := ParseLoopMode(mode)
+	if err != nil {
+		return "", err
+	}
+	s, err := m.current(ctx, guildID, userID)
+	if err != nil {
+		return "", err
+	}
+	defer s.op.Unlock()
+	return lm, m.cfg.Queues.SetLoop(ctx, s.queueID(), lm)
+}
+
+// Shuffle shuffles the queue and returns its length.
+func (m *Music) Shuffle(ctx context.Context, guildID, userID string) (int, error) {
+	s, err := m.current(ctx, guildID, userID)
+	if err != nil {
+		return 0, err
+	}
+	defer s.op.Unlock()
+	return m.cfg.Queues.Shuffle(ctx, s.queueID())
+}
+
+// Remove takes the track at position (1-based, as /queue shows) out of the queue.
+func (m *Music) Remove(ctx context.Context, guildID, userID string, position int) (QueueItem, error) {
+	s, err := m.current(ctx, guildID, userID)
+	if err != nil {
+		return QueueItem{}, err
+	}
+	defer s.op.Unlock()
+	return m.cfg.Queues.Remove(ctx, s.queueID(), position)
+}
+
+// Filter applies a filter preset: bassboost, nightcore, 8d or off.
+func (m *Music) Filter(ctx context.Context, guildID, userID, name string) error {
+	f, err := Preset(name)
+	if err != nil {
+		return err
+	}
+	s, err := m.current(ctx, guildID, userID)
+	if err != nil {
+		return err
+	}
+	defer s.op.Unlock()
+	if err := s.player.SetFilters(ctx, f); err != nil {
+		return err
+	}
+	s.filter = strings.ToLower(strings.TrimSpace(name))
+	return nil
+}
