@@ -1,0 +1,381 @@
+// Command ratelimit compares the project's limiter (package ratelimit) with
+// github.com/go-redis/redis_rate/v10 on one Redis in the same run: decisions
+// per second, p50/p99 latency, Redis CPU per decision (INFO commandstats and
+// process CPU from INFO cpu), and the share of decisions for blocked or hot
+// subjects answered with no Redis call.
+//
+//	go run ./bench/ratelimit [-addr 127.0.0.1:6379] [-duration 5s] [-workers 32]
+//
+// Without -addr it starts a private redis-server on a free loopback port.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/localserver"
+	"github.com/chopsticks-bot/chopsticks/ratelimit"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench ratelimit:", err)
+		os.Exit(1)
+	}
+}
+
+// callCounter counts commands and pipelines sent by a client.
+type callCounter struct{ n atomic.Int64 }
+
+func (h *callCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *callCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+func (h *callCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
+}
+
+// result is one measured run.
+type result struct {
+	name       string
+	decisions  int64
+	elapsed    time.Duration
+	lat        []time.Duration
+	cmdUsec    float64 // script usec from INFO commandstats
+	cpuSec     float64 // redis process CPU seconds from INFO cpu
+	redisCalls int64
+	hotTotal   int64 // decisions for subjects already blocked or over their limit
+	hotLocal   int64 // of those, answered without a Redis call
+}
+
+func (r result) rate() float64 { return float64(r.decisions) / r.elapsed.Seconds() }
+func (r result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[min(len(r.lat)-1, int(float64(len(r.lat))*p))]
+}
+func (r result) usecPerDecision() float64 { return r.cmdUsec / float64(r.decisions) }
+func (r result) cpuPerDecision() float64  { return r.cpuSec * 1e6 / float64(r.decisions) }
+
+func run() error {
+	addr := flag.String("addr", "", "Redis address (default: start a private redis-server)")
+	duration := flag.Duration("duration", 4*time.Second, "measured time per run")
+	workers := flag.Int("workers", 32, "concurrent callers")
+	users := flag.Int("users", 100000, "distinct well-behaved users")
+	abusers := flag.Int("abusers", 200, "users who hammer one command")
+	mixShare := flag.Float64("mix", 0.2, "share of decisions from abusers in the mixed workload")
+	rounds := flag.Int("rounds", 3, "alternating rounds per library and workload")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if *addr == "" {
+		dir, err := os.MkdirTemp("", "bench-ratelimit-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		srvCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		srv, err := localserver.StartRedis(srvCtx, dir, 0, false)
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		*addr = srv.Addr()
+	}
+	newClient := func() (*redis.Client, *callCounter) {
+		c := redis.NewClient(&redis.Options{Addr: *addr, PoolSize: *workers + 4})
+		h := &callCounter{}
+		c.AddHook(h)
+		return c, h
+	}
+	admin := redis.NewClient(&redis.Options{Addr: *addr})
+	defer admin.Close()
+	if err := admin.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis at %s: %w", *addr, err)
+	}
+	fmt.Printf("redis %s, %d CPUs (shared by the bench, Redis and anything else running), %d workers, %d rounds of %v per library, %d users, %d abusers\n\n",
+		*addr, runtime.NumCPU(), *workers, *rounds, *duration, *users, *abusers)
+
+	cmds := []string{"work", "daily", "fish", "rob", "play"}
+	cfg := ratelimit.Config{
+		Command:       ratelimit.Rule{Limit: 10, Period: time.Second},
+		CommandGlobal: ratelimit.Rule{Limit: 1_000_000, Period: time.Second}, // checked, never binding here
+	}
+	rrLimit := redis_rate.PerSecond(10)
+
+	type workload struct {
+		name  string
+		abuse float64 // share of decisions from abusers
+	}
+	for _, w := range []workload{
+		{"well-behaved users (admitted)", 0},
+		{fmt.Sprintf("mixed (%.0f%% of decisions from abusers)", 100**mixShare), *mixShare},
+		{"abusers only (blocked/hot)", 1},
+	} {
+		fmt.Printf("== %s ==\n", w.name)
+		var pick picker = func(rng *rand.Rand) (uint64, string) {
+			if w.abuse > 0 && rng.Float64() < w.abuse {
+				return uint64(1_000_000 + rng.IntN(*abusers)), "work"
+			}
+			return uint64(1 + rng.IntN(*users)), cmds[rng.IntN(len(cmds))]
+		}
+		// The two run in alternating rounds so that load from other
+		// processes on the machine falls on both alike.
+		var ours, theirs result
+		for round := 0; round < *rounds; round++ {
+			o, err := runOurs(ctx, admin, newClient, cfg, pick, *workers, *duration)
+			if err != nil {
+				return err
+			}
+			th, err := runRedisRate(ctx, admin, newClient, rrLimit, pick, *workers, *duration)
+			if err != nil {
+				return err
+			}
+			ours, theirs = ours.add(o), theirs.add(th)
+		}
+		slices.Sort(ours.lat)
+		slices.Sort(theirs.lat)
+		report(ours, theirs)
+	}
+	return nil
+}
+
+// add sums two runs of the same library.
+func (r result) add(o result) result {
+	r.name = o.name
+	r.decisions += o.decisions
+	r.elapsed += o.elapsed
+	r.lat = append(r.lat, o.lat...)
+	r.cmdUsec += o.cmdUsec
+	r.cpuSec += o.cpuSec
+	r.redisCalls += o.redisCalls
+	r.hotTotal += o.hotTotal
+	r.hotLocal += o.hotLocal
+	return r
+}
+
+type picker func(*rand.Rand) (uint64, string)
+
+// runOurs measures package ratelimit on a flushed Redis.
+func runOurs(ctx context.Context, admin *redis.Client, newClient func() (*redis.Client, *callCounter),
+	cfg ratelimit.Config, pick picker, workers int, d time.Duration) (result, error) {
+	if err := admin.FlushAll(ctx).Err(); err != nil {
+		return result{}, err
+	}
+	rdb, calls := newClient()
+	defer rdb.Close()
+	lim, err := ratelimit.New(rdb, cfg, ratelimit.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		return result{}, err
+	}
+	limCtx, limStop := context.WithCancel(ctx)
+	defer func() {
+		limStop()
+		<-lim.Done()
+	}()
+	if err := lim.Start(limCtx); err != nil {
+		return result{}, err
+	}
+	return measure(ctx, admin, "chopsticks ratelimit", workers, d, calls, func(rng *rand.Rand) (bool, bool, error) {
+		u, c := pick(rng)
+		dec, err := lim.AllowCommand(ctx, u, c)
+		return !dec.Allowed, dec.Local, err
+	})
+}
+
+// runRedisRate measures redis_rate on a flushed Redis with the same subjects
+// and per-user limit.
+func runRedisRate(ctx context.Context, admin *redis.Client, newClient func() (*redis.Client, *callCounter),
+	limit redis_rate.Limit, pick picker, workers int, d time.Duration) (result, error) {
+	if err := admin.FlushAll(ctx).Err(); err != nil {
+		return result{}, err
+	}
+	rdb, calls := newClient()
+	defer rdb.Close()
+	rr := redis_rate.NewLimiter(rdb)
+	return measure(ctx, admin, "redis_rate v10", workers, d, calls, func(rng *rand.Rand) (bool, bool, error) {
+		u, c := pick(rng)
+		res, err := rr.Allow(ctx, "rr:"+strconv.FormatUint(u, 10)+":"+c, limit)
+		if err != nil {
+			return false, false, err
+		}
+		return res.Allowed == 0, false, nil
+	})
+}
+
+// measure runs decide from workers goroutines for d after a short warm-up
+// and reads Redis's own accounting around the measured part.
+func measure(ctx context.Context, admin *redis.Client, name string, workers int, d time.Duration,
+	calls *callCounter, decide func(*rand.Rand) (refused, local bool, err error)) (result, error) {
+	res := result{name: name}
+	var (
+		phase    atomic.Int32 // 0 warm-up, 1 measured, 2 stop
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		counts   = make([]struct{ n, hot, hotLocal int64 }, workers)
+		lats     = make([][]time.Duration, workers)
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for {
+				p := phase.Load()
+				if p == 2 {
+					return
+				}
+				start := time.Now()
+				refused, local, err := decide(rng)
+				el := time.Since(start)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				if p == 1 {
+					counts[w].n++
+					lats[w] = append(lats[w], el)
+					if refused {
+						counts[w].hot++
+						if local {
+							counts[w].hotLocal++
+						}
+					}
+				}
+			}
+		}(w)
+	}
+	time.Sleep(d / 4) // warm-up: connections, script cache, blocks
+	if err := admin.ConfigResetStat(ctx).Err(); err != nil {
+		return res, err
+	}
+	cpu0, err := redisCPU(ctx, admin)
+	if err != nil {
+		return res, err
+	}
+	calls0 := calls.n.Load()
+	start := time.Now()
+	phase.Store(1)
+	time.Sleep(d)
+	phase.Store(2)
+	res.elapsed = time.Since(start)
+	res.redisCalls = calls.n.Load() - calls0
+	wg.Wait()
+	if firstErr != nil {
+		return res, firstErr
+	}
+	cpu1, err := redisCPU(ctx, admin)
+	if err != nil {
+		return res, err
+	}
+	res.cpuSec = cpu1 - cpu0
+	if res.cmdUsec, err = scriptUsec(ctx, admin); err != nil {
+		return res, err
+	}
+	for w := range counts {
+		res.decisions += counts[w].n
+		res.hotTotal += counts[w].hot
+		res.hotLocal += counts[w].hotLocal
+		res.lat = append(res.lat, lats[w]...)
+	}
+	slices.Sort(res.lat)
+	if res.decisions == 0 {
+		return res, errors.New("no decisions measured")
+	}
+	return res, nil
+}
+
+// scriptUsec sums the usec of script commands in INFO commandstats
+// (commands called inside scripts are part of the script's time).
+func scriptUsec(ctx context.Context, c *redis.Client) (float64, error) {
+	info, err := c.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimSpace(line)
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval" && name != "cmdstat_fcall") {
+			continue
+		}
+		for _, kv := range strings.Split(rest, ",") {
+			if v, ok := strings.CutPrefix(kv, "usec="); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				total += f
+			}
+		}
+	}
+	return total, nil
+}
+
+// redisCPU returns the Redis process's user+system CPU seconds.
+func redisCPU(ctx context.Context, c *redis.Client) (float64, error) {
+	info, err := c.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		name, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (name == "used_cpu_sys" || name == "used_cpu_user") {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return total, nil
+}
+
+func report(ours, theirs result) {
+	for _, r := range []result{ours, theirs} {
+		hot := "n/a"
+		if r.hotTotal > 0 {
+			hot = fmt.Sprintf("%.1f%% of %d", 100*float64(r.hotLocal)/float64(r.hotTotal), r.hotTotal)
+		}
+		fmt.Printf("%-22s %9.0f decisions/s  p50 %8v  p99 %8v  script %5.2f us/decision  redis-cpu %5.2f us/decision  redis calls %.2f/decision  refused-local %s\n",
+			r.name, r.rate(), r.pct(0.50).Round(time.Microsecond/10), r.pct(0.99).Round(time.Microsecond/10),
+			r.usecPerDecision(), r.cpuPerDecision(), float64(r.redisCalls)/float64(r.decisions), hot)
+	}
+	speed := ours.rate() / theirs.rate()
+	cmdRatio := ours.usecPerDecision() / theirs.usecPerDecision()
+	cpuRatio := ours.cpuPerDecision() / theirs.cpuPerDecision()
+	fmt.Printf("ratios: decisions/s %.2fx (target >= 1.0x) %s; script usec/decision %.2f (target <= 0.33) %s; redis cpu/decision %.2f\n",
+		speed, verdict(speed >= 1.0), cmdRatio, verdict(cmdRatio <= 1.0/3), cpuRatio)
+	if ours.hotTotal > 0 {
+		share := float64(ours.hotLocal) / float64(ours.hotTotal)
+		fmt.Printf("blocked/hot decisions with no Redis call: %.1f%% (target >= 80%%) %s\n", 100*share, verdict(share >= 0.8))
+	}
+	fmt.Println()
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "MET"
+	}
+	return "MISSED"
+}

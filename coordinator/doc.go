@@ -1,0 +1,136 @@
+// Package coordinator is the cluster brain of Chopsticks: which node runs
+// which gateway shard and voice agent ("units"), who leads, and when a shard
+// may IDENTIFY. etcd is the only authority; memberlist gossip (Gossip) only
+// speeds up liveness and spreads load figures.
+//
+// # Pieces
+//
+//   - Plan: a pure function from (live nodes with weights, units, current
+//     owners) to owners. Per kind, every node ends within one unit of its
+//     weighted share and the fewest units move.
+//   - Member (Join): registers the node, takes part in the election, plans
+//     when leader, claims and runs units through an Owner, drains on SIGTERM,
+//     and reports Status.
+//   - Gate: one IDENTIFY per max_concurrency bucket per window, cluster-wide,
+//     in shard order within a bucket, with a reserve of the daily budget.
+//   - Gossip: memberlist with the node's ID, address, weight and load.
+//
+// # Keys (under Prefix, default /chopsticks)
+//
+//	nodes/<id>                  registration {id, addr, weight}, under the node's lease
+//	leader/<lease>              election candidates (client/v3/concurrency)
+//	plan                        {version, leader, assign: {"shard/3": "<node>"}}
+//	config/units                {shard_count, agents}: the units to place
+//	shards/<n>/owner            value <node>, under the owner's lease
+//	agents/<id>/owner           value <node>, under the owner's lease
+//	identify/slot/<bucket>      the bucket's identify slot, under a per-identify lease
+//	identify/queue/<bucket>/<shard>/<lease>  waiters, in shard order
+//	identify/limit              {remaining, total, reset_at_ms}
+//
+// # Ownership protocol
+//
+// The invariant: a unit runs on at most one node at any moment. It rests on
+// three rules.
+//
+//  1. Claim only when absent. A node starts a unit only after a transaction
+//     If(CreateRevision(owner key) == 0) Then(Put(owner key, node,
+//     WithLease(own lease))) succeeded (or the key is already held under
+//     its own current lease, after a claim whose reply was lost). etcd
+//     serialises transactions, so at every revision the key has at most one
+//     holder.
+//  2. Stop before release. A node deletes its owner key (a transaction
+//     guarded by LeaseValue == own lease) only after Owner.Stop returned,
+//     that is after the unit no longer runs. Therefore "key absent" implies
+//     "no node runs the unit", and rule 1 lets the next owner start only
+//     then.
+//  3. Stop before expiry. The other way a key disappears is lease expiry.
+//     A lease cannot expire before sent+TTL, where sent is the local
+//     monotonic time at which the last successful keepalive request left
+//     the node (etcd renewed it after that instant). The node's watchdog
+//     declares the lease lost when time.Since(sent) reaches TTL-margin
+//     (margin defaults to TTL/2), or when etcd answers that the lease is
+//     gone; it then cancels every pending start and calls Owner.Stop
+//     (StopLeaseLost) for every unit at once, in parallel, without waiting
+//     on etcd, with the context deadline at sent+TTL. This assumes the
+//     node's and etcd's clocks advance at about the same rate (not that
+//     they agree), and that Owner.Stop finishes within the margin.
+//
+// A planned move of unit u from A to B (rebalance, drain):
+//
+//  1. The leader writes a plan that assigns u to B.
+//  2. A sees the plan, calls Owner.Stop(u, StopHandoff): the shard
+//     checkpoints session_id, seq and resume_gateway_url and closes with a
+//     resumable close code.
+//  3. A deletes /shards/u/owner (only if still under A's lease).
+//  4. B, which watches the owner keys, sees the key absent and claims it by
+//     rule 1, then calls Owner.Start(u): the shard resumes from the
+//     checkpoint.
+//
+// B never overlaps A: B's claim succeeds only after step 3, which follows
+// step 2. Moves run in parallel, at most Config.Parallel Start/Stop calls
+// per node at a time.
+//
+// A crash of A: A's lease expires after at most TTL, etcd deletes A's
+// registration and owner keys, the leader replans A's units (reason
+// "failover"), and their new owners claim and resume from the last Redis
+// checkpoint. A node cut off from etcd is not a crash: by rule 3 it has
+// stopped its units before its keys can expire. When it reaches etcd again
+// it revokes the old lease, takes a new one and registers again; the plan
+// gives it work back like a new node.
+//
+// A unit whose owner key vanished while the node believed it ran it (it
+// should not happen while the lease lives) is stopped at once.
+//
+// # Leader and plan
+//
+// Every member campaigns on leader/ with a session on its own lease, so
+// leadership ends with the lease. The leader recomputes the plan when
+// registrations or the unit configuration change and writes it with a
+// transaction that requires both that its candidate key still exists with
+// its creation revision (it is still leader) and that the plan has not
+// changed since it read it. A new leader starts from the stored plan (for
+// units the plan does not mention, from the owner keys), so leadership
+// changes move nothing by themselves. The plan is intent; owner keys are
+// truth.
+//
+// # Drain (SIGTERM)
+//
+// Member.Drain re-registers the node with weight 0; the leader moves every
+// unit away by the planned-move protocol; Drain returns when the node runs
+// and holds nothing and the plan gives it nothing. Member.Close then revokes
+// the lease (registration, leader key) and leaves the gossip.
+//
+// # Identify gate
+//
+// Discord allows max_concurrency IDENTIFYs per 5 s, one per bucket
+// (shard % max_concurrency). Gate.Wait(ctx, shard) enqueues the shard under
+// identify/queue/<bucket>/ and waits until it is the lowest queued shard
+// of its bucket and identify/slot/<bucket> is absent; it then takes the
+// slot (and decrements identify/limit) in one transaction. The caller sends
+// IDENTIFY and calls release; the slot is deleted Window after release. The
+// slot and queue entry live under a per-identify lease of at least
+// 2*Window, kept alive while held and renewed once more at release, so a
+// process that dies holding the slot still keeps the bucket closed for at
+// least Window after its identify. A waiter that dies while queued blocks
+// its bucket until its lease expires (at most 2*Window, at least 3 s); one
+// that gives up (context done, budget refused) revokes its lease at once.
+//
+// Reserve: Wait refuses with ErrIdentifyBudget when the stored remaining
+// session starts are at or below GateConfig.Reserve. The exception is
+// WaitReserve, for a shard that must identify or go deaf (its RESUME was
+// refused, or it has no checkpoint after a crash); it is refused only at 0.
+// Cold starts and rebalancing go through Wait, so a bot near its daily
+// limit keeps the reserve for recovering shards. Without a stored limit
+// (SetSessionStartLimit never called) nothing is counted or refused. Shards
+// must send every IDENTIFY, including re-identifies after an invalid
+// session, through the gate.
+//
+// # Changing the shard count
+//
+// The unit configuration (config/units) is written once by the first node
+// (Config.ShardCount) and changed only by SetUnits. To change the shard count:
+// drain or stop the bot's shards (SetUnits with 0 shards and wait until
+// Status shows none running), then SetUnits with the new count; shards start
+// cold (IDENTIFY through the gate), since sessions of the old count cannot be
+// resumed under the new one.
+package coordinator

@@ -1,0 +1,209 @@
+package coordinator
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// GossipConfig configures a Gossip. NodeID is required.
+type GossipConfig struct {
+	NodeID   NodeID
+	BindAddr string   // default 127.0.0.1
+	BindPort int      // TCP and UDP port; 0 picks a free one
+	Seeds    []string // host:port of peers to join; none starts a new cluster
+	Addr     string   // the node's service address, shared as metadata
+	Weight   int      // shared as metadata
+
+	// ProbeInterval is the failure detector's period; default 200ms, which
+	// with the other tuned timings notices a dead peer in about a second.
+	ProbeInterval time.Duration
+	Logger        *slog.Logger // optional
+}
+
+// Peer is a live member as gossip knows it.
+type Peer struct {
+	ID     NodeID `json:"id"`
+	Addr   string `json:"addr,omitempty"`   // service address
+	Weight int    `json:"weight"`           // capacity
+	Load   int    `json:"load"`             // units running
+	Gossip string `json:"gossip,omitempty"` // gossip host:port
+}
+
+// Gossip is this node's memberlist: fast liveness and load of the peers.
+// It is never the authority for ownership; etcd is.
+type Gossip struct {
+	ml *memberlist.Memberlist
+
+	mu      sync.Mutex
+	meta    Peer
+	peers   map[string]Peer // live members, copied in event callbacks
+	changed chan struct{}
+}
+
+// StartGossip starts the memberlist and joins the seeds (if any answer).
+func StartGossip(cfg GossipConfig) (*Gossip, error) {
+	if cfg.NodeID == "" {
+		return nil, errors.New("coordinator: GossipConfig needs NodeID")
+	}
+	if cfg.BindAddr == "" {
+		cfg.BindAddr = "127.0.0.1"
+	}
+	if cfg.ProbeInterval <= 0 {
+		cfg.ProbeInterval = 200 * time.Millisecond
+	}
+	g := &Gossip{
+		meta:    Peer{ID: cfg.NodeID, Addr: cfg.Addr, Weight: cfg.Weight},
+		peers:   map[string]Peer{},
+		changed: make(chan struct{}, 1),
+	}
+	c := memberlist.DefaultLANConfig()
+	c.Name = string(cfg.NodeID)
+	c.BindAddr, c.BindPort = cfg.BindAddr, cfg.BindPort
+	c.AdvertiseAddr, c.AdvertisePort = "", cfg.BindPort
+	// Tuned for fast detection on a LAN: probe often, suspect briefly.
+	c.ProbeInterval = cfg.ProbeInterval
+	c.ProbeTimeout = cfg.ProbeInterval / 2
+	c.GossipInterval = cfg.ProbeInterval / 4
+	c.SuspicionMult = 2
+	c.SuspicionMaxTimeoutMult = 3
+	c.PushPullInterval = 10 * cfg.ProbeInterval
+	c.TCPTimeout = 5 * cfg.ProbeInterval
+	c.GossipToTheDeadTime = 10 * cfg.ProbeInterval
+	c.IndirectChecks = 2
+	c.Delegate = (*gossipDelegate)(g)
+	c.Events = (*gossipEvents)(g)
+	if cfg.Logger != nil {
+		c.Logger = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)
+	} else {
+		c.Logger = log.New(io.Discard, "", 0)
+	}
+	ml, err := memberlist.Create(c)
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: gossip: %w", err)
+	}
+	g.ml = ml
+	ln := ml.LocalNode()
+	g.mu.Lock()
+	g.meta.Gossip = ln.Address()
+	g.mu.Unlock()
+	if len(cfg.Seeds) > 0 {
+		if _, err := ml.Join(cfg.Seeds); err != nil {
+			_ = ml.Shutdown()
+			return nil, fmt.Errorf("coordinator: gossip join: %w", err)
+		}
+	}
+	return g, nil
+}
+
+// Address is the host:port other nodes use as a seed for this one.
+func (g *Gossip) Address() string { return g.ml.LocalNode().Address() }
+
+// Peers returns the live members, this node included, sorted by ID.
+//
+// It reads a copy kept by the event callbacks: memberlist updates the Meta
+// of the nodes that Members returns in place, so reading those races.
+func (g *Gossip) Peers() []Peer {
+	g.mu.Lock()
+	ps := make([]Peer, 0, len(g.peers))
+	for _, p := range g.peers {
+		ps = append(ps, p)
+	}
+	g.mu.Unlock()
+	slices.SortFunc(ps, func(a, b Peer) int { return cmp.Compare(a.ID, b.ID) })
+	return ps
+}
+
+// track records n (called under memberlist's lock, so n is stable here).
+func (g *Gossip) track(n *memberlist.Node, alive bool) {
+	g.mu.Lock()
+	if alive {
+		var p Peer
+		if err := json.Unmarshal(n.Meta, &p); err != nil {
+			p = Peer{}
+		}
+		p.ID, p.Gossip = NodeID(n.Name), n.Address()
+		g.peers[n.Name] = p
+	} else {
+		delete(g.peers, n.Name)
+	}
+	g.mu.Unlock()
+	g.notify()
+}
+
+// Changed signals (coalesced) when a peer joins, leaves or changes metadata.
+func (g *Gossip) Changed() <-chan struct{} { return g.changed }
+
+// SetLoad publishes this node's load and weight to the peers.
+func (g *Gossip) SetLoad(load, weight int) error {
+	g.mu.Lock()
+	same := g.meta.Load == load && g.meta.Weight == weight
+	g.meta.Load, g.meta.Weight = load, weight
+	g.mu.Unlock()
+	if same {
+		return nil
+	}
+	if err := g.ml.UpdateNode(time.Second); err != nil {
+		return fmt.Errorf("coordinator: gossip update: %w", err)
+	}
+	return nil
+}
+
+// Leave tells the peers this node goes, then stops gossiping.
+func (g *Gossip) Leave(timeout time.Duration) error {
+	err := g.ml.Leave(timeout)
+	if serr := g.ml.Shutdown(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// Shutdown stops gossiping without telling anyone (peers detect it as a
+// failure).
+func (g *Gossip) Shutdown() error { return g.ml.Shutdown() }
+
+func (g *Gossip) notify() {
+	select {
+	case g.changed <- struct{}{}:
+	default:
+	}
+}
+
+// gossipDelegate shares the node's metadata; it carries no user messages.
+type gossipDelegate Gossip
+
+func (d *gossipDelegate) NodeMeta(limit int) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b, _ := json.Marshal(d.meta)
+	if len(b) > limit {
+		// Drop the optional address rather than send a cut JSON document.
+		m := d.meta
+		m.Addr = ""
+		b, _ = json.Marshal(m)
+		if len(b) > limit {
+			b = []byte("{}")
+		}
+	}
+	return b
+}
+func (d *gossipDelegate) NotifyMsg([]byte)                           {}
+func (d *gossipDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (d *gossipDelegate) LocalState(join bool) []byte                { return nil }
+func (d *gossipDelegate) MergeRemoteState(buf []byte, join bool)     {}
+
+// gossipEvents turns membership events into Changed signals.
+type gossipEvents Gossip
+
+func (e *gossipEvents) NotifyJoin(n *memberlist.Node)   { (*Gossip)(e).track(n, true) }
+func (e *gossipEvents) NotifyLeave(n *memberlist.Node)  { (*Gossip)(e).track(n, false) }
+func (e *gossipEvents) NotifyUpdate(n *memberlist.Node) { (*Gossip)(e).track(n, true) }

@@ -1,0 +1,77 @@
+package coordinator
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func startGossip(t *testing.T, id NodeID, weight int, seeds ...string) *Gossip {
+	t.Helper()
+	g, err := StartGossip(GossipConfig{NodeID: id, Weight: weight, Addr: "127.0.0.1:80" + string(id[len(id)-1]), Seeds: seeds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Shutdown() })
+	return g
+}
+
+func peerSummary(g *Gossip) string {
+	s := ""
+	for _, p := range g.Peers() {
+		s += fmt.Sprintf("%s(w%d,l%d) ", p.ID, p.Weight, p.Load)
+	}
+	return s
+}
+
+func TestGossipMembership(t *testing.T) {
+	a := startGossip(t, "g1", 1)
+	b := startGossip(t, "g2", 2, a.Address())
+	c := startGossip(t, "g3", 3, a.Address())
+	all := []*Gossip{a, b, c}
+	for _, g := range all {
+		eventually(t, 5*time.Second, "3 peers with metadata", func() (bool, string) {
+			s := peerSummary(g)
+			return s == "g1(w1,l0) g2(w2,l0) g3(w3,l0) ", s
+		})
+	}
+	if p := a.Peers()[1]; p.Addr != "127.0.0.1:802" || p.Gossip != b.Address() {
+		t.Errorf("peer g2 = %+v", p)
+	}
+
+	// Load travels.
+	if err := b.SetLoad(7, 2); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "g2's load seen by g3", func() (bool, string) {
+		s := peerSummary(c)
+		return s == "g1(w1,l0) g2(w2,l7) g3(w3,l0) ", s
+	})
+
+	// A graceful leave is seen at once; a silent death by the detector.
+	select {
+	case <-a.Changed():
+	default:
+	}
+	if err := c.Leave(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "g3 gone after leaving", func() (bool, string) {
+		s := peerSummary(a)
+		return s == "g1(w1,l0) g2(w2,l7) ", s
+	})
+	select {
+	case <-a.Changed():
+	default:
+		t.Error("no change signalled for a leave")
+	}
+	start := time.Now()
+	if err := b.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "g2 detected dead", func() (bool, string) {
+		s := peerSummary(a)
+		return s == "g1(w1,l0) ", s
+	})
+	t.Logf("silent death detected in %v", time.Since(start))
+}

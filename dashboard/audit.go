@@ -1,0 +1,126 @@
+package dashboard
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/tern/v2/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrateLock serialises dashboard migrations across nodes starting at once.
+const migrateLock = int64(0x63686f7064617368) // "chopdash"
+
+// versionTable records the dashboard schema version (tern's bookkeeping).
+const versionTable = "public.dashboard_schema_version"
+
+// Migrate brings the dashboard's schema (the audit log) to the newest
+// version. It is idempotent and safe when several nodes call it at once.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("dashboard migrate: acquire: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrateLock); err != nil {
+		return fmt.Errorf("dashboard migrate: lock: %w", err)
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrateLock); err != nil {
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	m, err := migrate.NewMigrator(ctx, conn.Conn(), versionTable)
+	if err != nil {
+		return fmt.Errorf("dashboard migrate: %w", err)
+	}
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return fmt.Errorf("dashboard migrate: %w", err)
+	}
+	if err := m.LoadMigrations(sub); err != nil {
+		return fmt.Errorf("dashboard migrate: load: %w", err)
+	}
+	if err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("dashboard migrate: %w", err)
+	}
+	return nil
+}
+
+// Audit outcomes.
+const (
+	OutcomeOK      = "ok"
+	OutcomeRefused = "refused"
+	OutcomeFailed  = "failed"
+)
+
+// AuditEntry is one row of the audit log: who did what, when, from where,
+// and how it ended.
+type AuditEntry struct {
+	ID        int64     `json:"id,string"`
+	At        time.Time `json:"at"`
+	ActorID   int64     `json:"actor_id,string"` // 0: not logged in
+	ActorName string    `json:"actor_name"`
+	Action    string    `json:"action"`
+	Target    string    `json:"target"`
+	Outcome   string    `json:"outcome"`
+	Detail    string    `json:"detail"`
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"user_agent"`
+}
+
+// auditLog writes and reads dashboard.audit_log.
+type auditLog struct{ pool *pgxpool.Pool }
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary.
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// record appends e; the database sets ID and At.
+func (a *auditLog) record(ctx context.Context, e AuditEntry) error {
+	_, err := a.pool.Exec(context.WithoutCancel(ctx), `INSERT INTO dashboard.audit_log
+		(actor_id, actor_name, action, target, outcome, detail, ip, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		max(e.ActorID, 0), clip(e.ActorName, 100), clip(e.Action, 100), clip(e.Target, 200), e.Outcome,
+		clip(e.Detail, 2000), clip(e.IP, 64), clip(e.UserAgent, 300))
+	if err != nil {
+		return fmt.Errorf("dashboard audit: %w", err)
+	}
+	return nil
+}
+
+// list returns up to limit entries older than before (0: the newest),
+// newest first.
+func (a *auditLog) list(ctx context.Context, before int64, limit int) ([]AuditEntry, error) {
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := a.pool.Query(ctx, `SELECT id, at, actor_id, actor_name, action, target, outcome, detail, ip, user_agent
+		FROM dashboard.audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard audit: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
+		var e AuditEntry
+		err := r.Scan(&e.ID, &e.At, &e.ActorID, &e.ActorName, &e.Action, &e.Target, &e.Outcome, &e.Detail, &e.IP, &e.UserAgent)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dashboard audit: %w", err)
+	}
+	return out, nil
+}

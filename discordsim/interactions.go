@@ -1,0 +1,984 @@
+package discordsim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Interaction types (Discord's values).
+const (
+	InteractionPing         = 1
+	InteractionCommand      = 2
+	InteractionComponent    = 3
+	InteractionAutocomplete = 4
+	InteractionModalSubmit  = 5
+)
+
+// Interaction callback types (Discord's values).
+const (
+	CallbackPong                     = 1
+	CallbackChannelMessageWithSource = 4
+	CallbackDeferredChannelMessage   = 5
+	CallbackDeferredUpdateMessage    = 6
+	CallbackUpdateMessage            = 7
+	CallbackAutocompleteResult       = 8
+	CallbackModal                    = 9
+)
+
+// ErrInteractionFailed is returned by Wait when no initial response arrived
+// within the deadline (the user sees "This interaction failed").
+var ErrInteractionFailed = errors.New("discordsim: interaction failed (no response within the deadline)")
+
+// Response is the initial response to an interaction.
+type Response struct {
+	Type int             `json:"type"`
+	Data json.RawMessage `json:"data,omitempty"`
+	At   time.Time       `json:"at"`
+	// Latency is the time from the interaction's creation to the response.
+	Latency time.Duration `json:"latency"`
+}
+
+// Interaction is one interaction the emulator created (a slash command or a
+// button click). Its methods wait for and read the bot's responses.
+type Interaction struct {
+	sim         *Sim
+	ID          Snowflake `json:"id"`
+	Token       string    `json:"token"`
+	AppID       Snowflake `json:"application_id"`
+	Type        int       `json:"type"`
+	GuildID     Snowflake `json:"guild_id"`
+	ChannelID   Snowflake `json:"channel_id"`
+	UserID      Snowflake `json:"user_id"`
+	CommandName string    `json:"command_name,omitempty"`
+	CustomID    string    `json:"custom_id,omitempty"`
+	MessageID   Snowflake `json:"message_id,omitempty"` // the message a component was on
+	Created     time.Time `json:"created"`
+	// Delivered is how many gateway sessions INTERACTION_CREATE was dispatched to.
+	Delivered int `json:"delivered"`
+
+	mu        sync.Mutex
+	acked     bool // an initial response was accepted (set before its effects apply)
+	response  *Response
+	failed    bool
+	late      int
+	twice     int
+	original  Snowflake
+	followups []Snowflake
+	changed   chan struct{}
+	timer     *time.Timer
+}
+
+// InteractionInfo is a snapshot of an interaction's outcome.
+type InteractionInfo struct {
+	ID          Snowflake   `json:"id"`
+	Type        int         `json:"type"`
+	GuildID     Snowflake   `json:"guild_id"`
+	UserID      Snowflake   `json:"user_id"`
+	CommandName string      `json:"command_name,omitempty"`
+	CustomID    string      `json:"custom_id,omitempty"`
+	Created     time.Time   `json:"created"`
+	Delivered   int         `json:"delivered"`
+	Response    *Response   `json:"response"`
+	Failed      bool        `json:"failed"`       // no initial response within the deadline
+	LateAnswers int         `json:"late_answers"` // responses rejected as too late
+	DoubleAcks  int         `json:"double_acks"`  // second initial responses (40060)
+	OriginalID  Snowflake   `json:"original_id,omitempty"`
+	FollowupIDs []Snowflake `json:"followup_ids,omitempty"`
+}
+
+func (i *Interaction) notifyLocked() {
+	close(i.changed)
+	i.changed = make(chan struct{})
+}
+
+// Info returns a snapshot of the interaction.
+func (i *Interaction) Info() InteractionInfo {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var resp *Response
+	if i.response != nil {
+		r := *i.response
+		resp = &r
+	}
+	return InteractionInfo{ID: i.ID, Type: i.Type, GuildID: i.GuildID, UserID: i.UserID, CommandName: i.CommandName,
+		CustomID: i.CustomID, Created: i.Created, Delivered: i.Delivered, Response: resp, Failed: i.failed,
+		LateAnswers: i.late, DoubleAcks: i.twice, OriginalID: i.original, FollowupIDs: slices.Clone(i.followups)}
+}
+
+func (i *Interaction) waitFor(ctx context.Context, cond func() (bool, error)) error {
+	for {
+		i.mu.Lock()
+		ok, err := cond()
+		ch := i.changed
+		i.mu.Unlock()
+		if ok || err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("discordsim: waiting for interaction %s: %w", i.ID, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// Wait returns the initial response, or ErrInteractionFailed once the
+// deadline passed without one.
+func (i *Interaction) Wait(ctx context.Context) (Response, error) {
+	var out Response
+	err := i.waitFor(ctx, func() (bool, error) {
+		if i.response != nil {
+			out = *i.response
+			return true, nil
+		}
+		if i.failed {
+			return false, ErrInteractionFailed
+		}
+		return false, nil
+	})
+	return out, err
+}
+
+// WaitMessage waits for the visible reply: the original message once it is
+// no longer loading (after type 4, or type 5 followed by an edit of
+// @original), or the updated component message (type 7, or 6 then an edit).
+func (i *Interaction) WaitMessage(ctx context.Context) (Message, error) {
+	var out Message
+	err := i.waitFor(ctx, func() (bool, error) {
+		if i.failed && i.response == nil {
+			return false, ErrInteractionFailed
+		}
+		if i.original == 0 {
+			return false, nil
+		}
+		i.sim.mu.Lock()
+		m := i.sim.messages[i.original]
+		i.sim.mu.Unlock()
+		if m == nil || m.Flags&FlagLoading != 0 {
+			return false, nil
+		}
+		if i.response.Type == CallbackDeferredUpdateMessage && m.Edited.Before(i.response.At) {
+			return false, nil
+		}
+		out = *m
+		return true, nil
+	})
+	return out, err
+}
+
+// WaitFollowups waits until at least n follow-up messages exist and returns them all.
+func (i *Interaction) WaitFollowups(ctx context.Context, n int) ([]Message, error) {
+	var out []Message
+	err := i.waitFor(ctx, func() (bool, error) {
+		if len(i.followups) < n {
+			return false, nil
+		}
+		i.sim.mu.Lock()
+		defer i.sim.mu.Unlock()
+		out = out[:0]
+		for _, id := range i.followups {
+			out = append(out, *i.sim.messages[id])
+		}
+		return true, nil
+	})
+	return out, err
+}
+
+// Interactions returns every interaction created so far, oldest first.
+func (s *Sim) Interactions() []InteractionInfo {
+	s.mu.Lock()
+	list := make([]*Interaction, 0, len(s.interactions))
+	for _, i := range s.interactions {
+		list = append(list, i)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(list, func(a, b *Interaction) int { return compareID(a.ID, b.ID) })
+	out := make([]InteractionInfo, 0, len(list))
+	for _, i := range list {
+		out = append(out, i.Info())
+	}
+	return out
+}
+
+func compareID(a, b Snowflake) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// InteractionByID returns a live interaction handle.
+func (s *Sim) InteractionByID(id Snowflake) (*Interaction, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.interactions[id]
+	return i, ok
+}
+
+// Invocation is a user running a slash command.
+type Invocation struct {
+	// AppID is the application whose command runs (0: the default app).
+	AppID   Snowflake
+	GuildID Snowflake
+	// ChannelID defaults to the guild's first text channel.
+	ChannelID Snowflake
+	UserID    Snowflake
+	Command   string
+	// SubcommandGroup and Subcommand select a nested subcommand.
+	SubcommandGroup string
+	Subcommand      string
+	// Options by name: strings, bools, numbers (int, int64, float64) and
+	// Snowflakes (for user, channel, role and mentionable options).
+	Options map[string]any
+}
+
+// Click is a user clicking a button (or choosing in a select menu) on a message.
+type Click struct {
+	AppID     Snowflake // 0: the default app
+	UserID    Snowflake
+	MessageID Snowflake
+	CustomID  string
+	// Values are the selected values for a select menu.
+	Values []string
+}
+
+// Invoke creates an APPLICATION_COMMAND interaction as Discord would when the
+// user runs the command: the command must be registered for the app
+// (globally or in the guild) and the options are validated and typed against
+// it. INTERACTION_CREATE goes to the shard that owns the guild.
+func (s *Sim) Invoke(ctx context.Context, inv Invocation) (*Interaction, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	a := s.defaultApp
+	if inv.AppID != 0 {
+		a = s.apps[inv.AppID]
+	}
+	if a == nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("discordsim: unknown application %s", inv.AppID)
+	}
+	g, ch, err := s.interactionPlaceLocked(a, inv.GuildID, inv.ChannelID, inv.UserID)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	var cmd *command
+	for _, c := range a.guildCommands[g.id] {
+		if c.Name == inv.Command && c.Type == CommandChatInput {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		for _, c := range a.commands {
+			if c.Name == inv.Command && c.Type == CommandChatInput {
+				cmd = c
+			}
+		}
+	}
+	if cmd == nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("discordsim: command %q is not registered for application %s in guild %s", inv.Command, a.ID, g.id)
+	}
+	resolved := map[string]map[string]any{}
+	opts, err := s.buildOptionsLocked(g, cmd.Options, inv, resolved)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	data := map[string]any{"id": cmd.ID, "name": cmd.Name, "type": cmd.Type}
+	if cmd.GuildID != 0 {
+		data["guild_id"] = cmd.GuildID
+	}
+	if len(opts) > 0 {
+		data["options"] = opts
+	}
+	if len(resolved) > 0 {
+		data["resolved"] = resolved
+	}
+	i := s.newInteractionLocked(a, InteractionCommand, g, ch, inv.UserID)
+	i.CommandName = cmd.Name
+	body := s.interactionJSONLocked(i, g, ch, data, nil)
+	s.mu.Unlock()
+	return s.deliverInteraction(a, i, body), nil
+}
+
+func (s *Sim) interactionPlaceLocked(a *app, guildID, channelID, userID Snowflake) (*guild, *channel, error) {
+	g := s.guilds[guildID]
+	if g == nil {
+		return nil, nil, fmt.Errorf("discordsim: unknown guild %s", guildID)
+	}
+	if _, in := g.members[a.BotUserID]; !in {
+		return nil, nil, fmt.Errorf("discordsim: application %s is not in guild %s", a.ID, guildID)
+	}
+	if _, in := g.members[userID]; !in {
+		return nil, nil, fmt.Errorf("discordsim: user %s is not a member of guild %s", userID, guildID)
+	}
+	if channelID == 0 {
+		for _, c := range g.channels {
+			if s.channels[c].Type == ChannelGuildText {
+				channelID = c
+				break
+			}
+		}
+	}
+	ch := s.channels[channelID]
+	if ch == nil || ch.GuildID != g.id {
+		return nil, nil, fmt.Errorf("discordsim: channel %s is not in guild %s", channelID, guildID)
+	}
+	return g, ch, nil
+}
+
+// buildOptionsLocked validates inv's options against the command and returns
+// the interaction's data.options.
+func (s *Sim) buildOptionsLocked(g *guild, defs []CommandOption, inv Invocation, resolved map[string]map[string]any) ([]any, error) {
+	level := defs
+	var wrap func([]any) []any = func(o []any) []any { return o }
+	if inv.SubcommandGroup != "" {
+		grp := findOption(level, inv.SubcommandGroup, OptionSubCommandGroup)
+		if grp == nil {
+			return nil, fmt.Errorf("discordsim: command %q has no subcommand group %q", inv.Command, inv.SubcommandGroup)
+		}
+		level = grp.Options
+		name := grp.Name
+		prev := wrap
+		wrap = func(o []any) []any {
+			return prev([]any{map[string]any{"name": name, "type": OptionSubCommandGroup, "options": o}})
+		}
+	}
+	if inv.Subcommand != "" {
+		sub := findOption(level, inv.Subcommand, OptionSubCommand)
+		if sub == nil {
+			return nil, fmt.Errorf("discordsim: command %q has no subcommand %q", inv.Command, inv.Subcommand)
+		}
+		level = sub.Options
+		name := sub.Name
+		prev := wrap
+		wrap = func(o []any) []any {
+			return prev([]any{map[string]any{"name": name, "type": OptionSubCommand, "options": o}})
+		}
+	}
+	for _, d := range level {
+		if d.Type == OptionSubCommand || d.Type == OptionSubCommandGroup {
+			return nil, fmt.Errorf("discordsim: command %q needs a subcommand", inv.Command)
+		}
+	}
+	for name := range inv.Options {
+		if findOption(level, name, 0) == nil {
+			return nil, fmt.Errorf("discordsim: command %q has no option %q", inv.Command, name)
+		}
+	}
+	out := []any{}
+	for _, d := range level {
+		v, ok := inv.Options[d.Name]
+		if !ok {
+			if d.Required {
+				return nil, fmt.Errorf("discordsim: option %q is required", d.Name)
+			}
+			continue
+		}
+		val, err := s.typedOptionLocked(g, d, v, resolved)
+		if err != nil {
+			return nil, fmt.Errorf("discordsim: option %q: %w", d.Name, err)
+		}
+		out = append(out, map[string]any{"name": d.Name, "type": d.Type, "value": val})
+	}
+	return wrap(out), nil
+}
+
+func findOption(opts []CommandOption, name string, typ int) *CommandOption {
+	for k := range opts {
+		if opts[k].Name == name && (typ == 0 || opts[k].Type == typ) {
+			return &opts[k]
+		}
+	}
+	return nil
+}
+
+func asFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	case float64:
+		return n, true
+	case float32:
+		return float64(n), true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func asSnowflake(v any) (Snowflake, bool) {
+	switch x := v.(type) {
+	case Snowflake:
+		return x, true
+	case string:
+		id, err := ParseSnowflake(x)
+		return id, err == nil
+	case uint64:
+		return Snowflake(x), true
+	case float64:
+		return Snowflake(x), x > 0 && x == math.Trunc(x)
+	case json.Number:
+		id, err := ParseSnowflake(x.String())
+		return id, err == nil
+	}
+	return 0, false
+}
+
+func (s *Sim) typedOptionLocked(g *guild, d CommandOption, v any, resolved map[string]map[string]any) (any, error) {
+	put := func(kind string, id Snowflake, val any) {
+		if resolved[kind] == nil {
+			resolved[kind] = map[string]any{}
+		}
+		resolved[kind][id.String()] = val
+	}
+	checkChoice := func(val any) error {
+		if len(d.Choices) == 0 {
+			return nil
+		}
+		for _, c := range d.Choices {
+			if fmt.Sprint(c.Value) == fmt.Sprint(val) {
+				return nil
+			}
+		}
+		return fmt.Errorf("value %v is not one of the choices", val)
+	}
+	switch d.Type {
+	case OptionString:
+		str, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("want a string, got %T", v)
+		}
+		n := utf8.RuneCountInString(str)
+		if (d.MinLength != nil && n < *d.MinLength) || (d.MaxLength != nil && n > *d.MaxLength) || n > 6000 {
+			return nil, fmt.Errorf("length %d out of range", n)
+		}
+		return str, checkChoice(str)
+	case OptionInteger, OptionNumber:
+		f, ok := asFloat(v)
+		if !ok || (d.Type == OptionInteger && f != math.Trunc(f)) {
+			return nil, fmt.Errorf("want a number, got %v", v)
+		}
+		if (d.MinValue != nil && f < *d.MinValue) || (d.MaxValue != nil && f > *d.MaxValue) || math.Abs(f) > 1<<53 {
+			return nil, fmt.Errorf("value %v out of range", f)
+		}
+		if d.Type == OptionInteger {
+			return int64(f), checkChoice(f)
+		}
+		return f, checkChoice(f)
+	case OptionBoolean:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, fmt.Errorf("want a bool, got %T", v)
+		}
+		return b, nil
+	case OptionUser, OptionMentionable:
+		id, ok := asSnowflake(v)
+		if !ok {
+			return nil, fmt.Errorf("want a snowflake, got %v", v)
+		}
+		if u := s.users[id]; u != nil {
+			put("users", id, userJSON(u))
+			if joined, in := g.members[id]; in {
+				mj := memberJSON(u, joined)
+				delete(mj, "user")
+				mj["permissions"] = "104324673"
+				put("members", id, mj)
+			}
+			return id, nil
+		}
+		if d.Type == OptionMentionable && id == g.id {
+			put("roles", id, map[string]any{"id": id, "name": "@everyone", "permissions": "104324673", "position": 0, "color": 0, "hoist": false, "managed": false, "mentionable": false, "flags": 0})
+			return id, nil
+		}
+		return nil, fmt.Errorf("unknown user %s", id)
+	case OptionChannel:
+		id, ok := asSnowflake(v)
+		c := s.channels[id]
+		if !ok || c == nil || c.GuildID != g.id {
+			return nil, fmt.Errorf("unknown channel %v in guild %s", v, g.id)
+		}
+		if len(d.ChannelTypes) > 0 && !slices.Contains(d.ChannelTypes, c.Type) {
+			return nil, fmt.Errorf("channel type %d not allowed", c.Type)
+		}
+		put("channels", id, map[string]any{"id": id, "type": c.Type, "name": c.Name, "permissions": "104324673"})
+		return id, nil
+	case OptionRole:
+		id, ok := asSnowflake(v)
+		if !ok || id != g.id {
+			return nil, fmt.Errorf("unknown role %v (only @everyone exists)", v)
+		}
+		put("roles", id, map[string]any{"id": id, "name": "@everyone", "permissions": "104324673", "position": 0, "color": 0, "hoist": false, "managed": false, "mentionable": false, "flags": 0})
+		return id, nil
+	}
+	return nil, fmt.Errorf("option type %d cannot be invoked by discordsim", d.Type)
+}
+
+func (s *Sim) newInteractionLocked(a *app, typ int, g *guild, ch *channel, userID Snowflake) *Interaction {
+	i := &Interaction{sim: s, ID: s.ids.next(false), Token: "aW50ZXJhY3Rpb246" + randToken("") + randHex(20), AppID: a.ID, Type: typ,
+		GuildID: g.id, ChannelID: ch.ID, UserID: userID, Created: time.Now(), changed: make(chan struct{})}
+	s.interactions[i.ID] = i
+	s.byToken[i.Token] = i
+	i.timer = time.AfterFunc(s.cfg.InteractionDeadline, func() {
+		i.mu.Lock()
+		if i.acked {
+			i.mu.Unlock()
+			return
+		}
+		i.failed = true
+		i.notifyLocked()
+		i.mu.Unlock()
+		s.recordViolation(Violation{Kind: ViolationInteractionFailed, AppID: a.ID, Code: 10062, Detail: "interaction " + i.ID.String() + " not answered within the deadline"})
+	})
+	return i
+}
+
+func (s *Sim) interactionJSONLocked(i *Interaction, g *guild, ch *channel, data map[string]any, msg *Message) map[string]any {
+	u := s.users[i.UserID]
+	member := memberJSON(u, g.members[i.UserID])
+	member["permissions"] = "104324673"
+	if g.ownerID == i.UserID {
+		member["permissions"] = "2248473465835073"
+	}
+	cj := channelJSON(ch)
+	out := map[string]any{
+		"id": i.ID, "application_id": i.AppID, "type": i.Type, "data": data, "guild_id": g.id,
+		"guild":   map[string]any{"id": g.id, "locale": "en-US", "features": []string{}},
+		"channel": cj, "channel_id": ch.ID, "member": member, "token": i.Token, "version": 1,
+		"app_permissions": "2248473465835073", "locale": "en-US", "guild_locale": "en-US", "entitlements": []any{},
+		"authorizing_integration_owners": map[string]any{"0": g.id}, "context": 0, "attachment_size_limit": 10485760,
+	}
+	if msg != nil {
+		out["message"] = s.messageJSONLocked(msg)
+	}
+	return out
+}
+
+func (s *Sim) deliverInteraction(a *app, i *Interaction, body map[string]any) *Interaction {
+	n := s.dispatchToApp(a, i.GuildID, "INTERACTION_CREATE", 0, func() any { return body })
+	i.mu.Lock()
+	i.Delivered = n
+	i.mu.Unlock()
+	return i
+}
+
+// Click creates a MESSAGE_COMPONENT interaction for a button (or select menu)
+// with CustomID on a message the app sent.
+func (s *Sim) Click(ctx context.Context, c Click) (*Interaction, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	a := s.defaultApp
+	if c.AppID != 0 {
+		a = s.apps[c.AppID]
+	}
+	m := s.messages[c.MessageID]
+	if a == nil || m == nil || m.Deleted {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("discordsim: unknown application or message %s", c.MessageID)
+	}
+	if m.AuthorID != a.BotUserID {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("discordsim: message %s was not sent by application %s", m.ID, a.ID)
+	}
+	if m.Ephemeral() {
+		if orig := s.interactions[m.InteractionID]; orig == nil || orig.UserID != c.UserID {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("discordsim: user %s cannot see ephemeral message %s", c.UserID, m.ID)
+		}
+	}
+	ctype, err := findComponent(m.Components, c.CustomID)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	g, ch, err := s.interactionPlaceLocked(a, m.GuildID, m.ChannelID, c.UserID)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	data := map[string]any{"custom_id": c.CustomID, "component_type": ctype}
+	if ctype != 2 {
+		vals := c.Values
+		if vals == nil {
+			vals = []string{}
+		}
+		data["values"] = vals
+	}
+	i := s.newInteractionLocked(a, InteractionComponent, g, ch, c.UserID)
+	i.CustomID = c.CustomID
+	i.MessageID = m.ID
+	body := s.interactionJSONLocked(i, g, ch, data, m)
+	s.mu.Unlock()
+	return s.deliverInteraction(a, i, body), nil
+}
+
+func findComponent(rows []json.RawMessage, customID string) (int, error) {
+	for _, raw := range rows {
+		var row component
+		if json.Unmarshal(raw, &row) != nil {
+			continue
+		}
+		for _, craw := range row.Components {
+			var c component
+			if json.Unmarshal(craw, &c) != nil || c.CustomID == nil || *c.CustomID != customID || c.Type == nil {
+				continue
+			}
+			if c.Disabled {
+				return 0, fmt.Errorf("discordsim: component %q is disabled", customID)
+			}
+			return *c.Type, nil
+		}
+	}
+	return 0, fmt.Errorf("discordsim: no enabled component with custom_id %q on the message", customID)
+}
+
+type callbackBody struct {
+	Type *int            `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
+	id, err := ParseSnowflake(r.PathValue("interaction"))
+	if err != nil {
+		return errUnknownInteraction
+	}
+	s.mu.Lock()
+	i := s.interactions[id]
+	s.mu.Unlock()
+	if i == nil {
+		return errUnknownInteraction
+	}
+	if r.PathValue("token") != i.Token {
+		return errInvalidWebhookTok
+	}
+	var cb callbackBody
+	if e := decodeBody(r, &cb); e != nil {
+		return e
+	}
+	if cb.Type == nil {
+		return formError([]string{"type"}, "BASE_TYPE_REQUIRED", "This field is required")
+	}
+	allowed := map[int][]int{
+		InteractionPing:         {CallbackPong},
+		InteractionCommand:      {CallbackChannelMessageWithSource, CallbackDeferredChannelMessage, CallbackModal},
+		InteractionComponent:    {CallbackChannelMessageWithSource, CallbackDeferredChannelMessage, CallbackDeferredUpdateMessage, CallbackUpdateMessage, CallbackModal},
+		InteractionAutocomplete: {CallbackAutocompleteResult},
+		InteractionModalSubmit:  {CallbackChannelMessageWithSource, CallbackDeferredChannelMessage, CallbackDeferredUpdateMessage, CallbackUpdateMessage},
+	}
+	if !slices.Contains(allowed[i.Type], *cb.Type) {
+		return formError([]string{"type"}, "INTERACTION_RESPONSE_TYPE_INVALID", "Interaction response type is invalid for this interaction type")
+	}
+	var body messageBody
+	switch *cb.Type {
+	case CallbackChannelMessageWithSource, CallbackUpdateMessage, CallbackDeferredChannelMessage:
+		if len(cb.Data) > 0 && string(cb.Data) != "null" {
+			if err := json.Unmarshal(cb.Data, &body); err != nil {
+				return formError([]string{"data"}, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+			}
+		} else if *cb.Type == CallbackChannelMessageWithSource {
+			return formError([]string{"data"}, "BASE_TYPE_REQUIRED", "This field is required")
+		}
+		if e := body.validate([]string{"data"}, FlagEphemeral|FlagSuppressEmbeds|FlagSuppressNotifications|FlagComponentsV2, *cb.Type == CallbackChannelMessageWithSource); e != nil {
+			return e
+		}
+	case CallbackModal:
+		var modal struct {
+			CustomID   *string           `json:"custom_id"`
+			Title      *string           `json:"title"`
+			Components []json.RawMessage `json:"components"`
+		}
+		if json.Unmarshal(cb.Data, &modal) != nil {
+			return formError([]string{"data"}, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+		}
+		switch {
+		case modal.CustomID == nil || *modal.CustomID == "" || utf8.RuneCountInString(*modal.CustomID) > 100:
+			return formError([]string{"data", "custom_id"}, "BASE_TYPE_REQUIRED", "This field is required")
+		case modal.Title == nil || *modal.Title == "" || utf8.RuneCountInString(*modal.Title) > 45:
+			return formError([]string{"data", "title"}, "BASE_TYPE_REQUIRED", "This field is required")
+		case len(modal.Components) < 1 || len(modal.Components) > 5:
+			return formError([]string{"data", "components"}, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
+		}
+	}
+	now := time.Now()
+	i.mu.Lock()
+	switch {
+	case i.acked:
+		i.twice++
+		i.notifyLocked()
+		i.mu.Unlock()
+		s.recordViolation(Violation{Kind: ViolationInteractionTwice, AppID: i.AppID, Code: 40060, Detail: "interaction " + i.ID.String()})
+		return errAlreadyAcked
+	case i.failed || now.Sub(i.Created) > s.cfg.InteractionDeadline:
+		i.late++
+		i.failed = true
+		i.notifyLocked()
+		i.mu.Unlock()
+		s.recordViolation(Violation{Kind: ViolationInteractionLate, AppID: i.AppID, Code: 10062, Detail: "interaction " + i.ID.String() + " answered after " + now.Sub(i.Created).String()})
+		return errUnknownInteraction
+	}
+	i.acked = true
+	i.timer.Stop()
+	resp := &Response{Type: *cb.Type, Data: cb.Data, At: now, Latency: now.Sub(i.Created)}
+	i.mu.Unlock()
+
+	// Apply the effect on messages, then publish the response.
+	var dispatchT string
+	var ev payload
+	var msgJSON *messageWire
+	s.mu.Lock()
+	var original Snowflake
+	switch *cb.Type {
+	case CallbackChannelMessageWithSource, CallbackDeferredChannelMessage:
+		m := &Message{ChannelID: i.ChannelID, GuildID: i.GuildID, AuthorID: s.apps[i.AppID].BotUserID, WebhookID: i.AppID, InteractionID: i.ID}
+		body.apply(m)
+		if *cb.Type == CallbackDeferredChannelMessage {
+			m.Content, m.Embeds, m.Components = "", nil, nil
+			m.Flags |= FlagLoading
+		}
+		ev = s.storeMessageLocked(m)
+		original = m.ID
+		msgJSON = s.messageJSONLocked(m)
+		if !m.Ephemeral() {
+			dispatchT = "MESSAGE_CREATE"
+		}
+	case CallbackUpdateMessage:
+		m := s.messages[i.MessageID]
+		body.apply(m)
+		m.Edited = now
+		ev = s.messageEventLocked(m)
+		original = m.ID
+		msgJSON = s.messageJSONLocked(m)
+		if !m.Ephemeral() {
+			dispatchT = "MESSAGE_UPDATE"
+		}
+	case CallbackDeferredUpdateMessage:
+		original = i.MessageID
+	}
+	s.mu.Unlock()
+	i.mu.Lock()
+	i.response = resp
+	i.original = original
+	i.notifyLocked()
+	i.mu.Unlock()
+	if dispatchT != "" {
+		s.dispatchPayload(i.GuildID, dispatchT, messageIntent(i.GuildID), ev)
+	}
+	if r.URL.Query().Get("with_response") == "true" {
+		out := map[string]any{"interaction": map[string]any{"id": i.ID, "type": i.Type, "activity_instance_id": nil,
+			"response_message_id": nil, "response_message_loading": *cb.Type == CallbackDeferredChannelMessage, "response_message_ephemeral": body.Flags != nil && *body.Flags&FlagEphemeral != 0}}
+		if msgJSON != nil {
+			out["interaction"].(map[string]any)["response_message_id"] = original
+			out["resource"] = map[string]any{"type": *cb.Type, "message": msgJSON}
+		} else {
+			out["resource"] = map[string]any{"type": *cb.Type}
+		}
+		writeJSON(w, 200, out)
+		return nil
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
+// webhookInteraction resolves /webhooks/{app}/{token} for an interaction.
+func (s *Sim) webhookInteraction(r *http.Request) (*Interaction, *APIError) {
+	appID, err := ParseSnowflake(r.PathValue("app"))
+	if err != nil {
+		return nil, errUnknownWebhook
+	}
+	s.mu.Lock()
+	i := s.byToken[r.PathValue("token")]
+	s.mu.Unlock()
+	if i == nil || i.AppID != appID {
+		return nil, errUnknownWebhook
+	}
+	if time.Since(i.Created) > s.cfg.InteractionTokenTTL {
+		return nil, errInvalidWebhookTok
+	}
+	i.mu.Lock()
+	acked := i.acked
+	i.mu.Unlock()
+	if !acked {
+		return nil, errUnknownWebhook
+	}
+	return i, nil
+}
+
+func (s *Sim) postFollowup(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
+	i, e := s.webhookInteraction(r)
+	if e != nil {
+		return e
+	}
+	var body messageBody
+	if e := decodeBody(r, &body); e != nil {
+		return e
+	}
+	if e := body.validate(nil, FlagEphemeral|FlagSuppressEmbeds|FlagSuppressNotifications|FlagComponentsV2, true); e != nil {
+		return e
+	}
+	s.mu.Lock()
+	m := &Message{ChannelID: i.ChannelID, GuildID: i.GuildID, AuthorID: s.apps[i.AppID].BotUserID, WebhookID: i.AppID, InteractionID: i.ID}
+	body.apply(m)
+	ev := s.storeMessageLocked(m)
+	j := s.messageJSONLocked(m)
+	s.mu.Unlock()
+	i.mu.Lock()
+	i.followups = append(i.followups, m.ID)
+	i.notifyLocked()
+	i.mu.Unlock()
+	if !m.Ephemeral() {
+		s.dispatchPayload(i.GuildID, "MESSAGE_CREATE", messageIntent(i.GuildID), ev)
+	}
+	writeJSON(w, 200, j)
+	return nil
+}
+
+// webhookMessageLocked resolves {message} (@original or a follow-up ID).
+func (s *Sim) webhookMessageLocked(i *Interaction, ref string) (*Message, *APIError) {
+	i.mu.Lock()
+	orig, follow := i.original, slices.Clone(i.followups)
+	i.mu.Unlock()
+	var id Snowflake
+	if ref == "@original" {
+		id = orig
+	} else {
+		v, err := strconv.ParseUint(ref, 10, 64)
+		if err != nil {
+			return nil, formError([]string{"message_id"}, "NUMBER_TYPE_COERCE", "Value is not snowflake.")
+		}
+		id = Snowflake(v)
+		if id != orig && !slices.Contains(follow, id) {
+			return nil, errUnknownMessage
+		}
+	}
+	m := s.messages[id]
+	if id == 0 || m == nil || m.Deleted {
+		return nil, errUnknownMessage
+	}
+	return m, nil
+}
+
+func (s *Sim) getWebhookMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
+	i, e := s.webhookInteraction(r)
+	if e != nil {
+		return e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, e := s.webhookMessageLocked(i, r.PathValue("message"))
+	if e != nil {
+		return e
+	}
+	writeJSON(w, 200, s.messageJSONLocked(m))
+	return nil
+}
+
+func (s *Sim) patchWebhookMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
+	i, e := s.webhookInteraction(r)
+	if e != nil {
+		return e
+	}
+	var body messageBody
+	if e := decodeBody(r, &body); e != nil {
+		return e
+	}
+	if e := body.validate(nil, FlagSuppressEmbeds|FlagComponentsV2, false); e != nil {
+		return e
+	}
+	s.mu.Lock()
+	m, e := s.webhookMessageLocked(i, r.PathValue("message"))
+	if e != nil {
+		s.mu.Unlock()
+		return e
+	}
+	wasLoading := m.Flags&FlagLoading != 0
+	body.apply(m)
+	m.Flags &^= FlagLoading
+	if wasLoading && m.Content == "" && len(m.Embeds) == 0 && len(m.Components) == 0 {
+		m.Flags |= FlagLoading
+		s.mu.Unlock()
+		return errEmptyMessage
+	}
+	m.Edited = time.Now()
+	ev := s.messageEventLocked(m)
+	j := s.messageJSONLocked(m)
+	s.mu.Unlock()
+	i.mu.Lock()
+	i.notifyLocked()
+	i.mu.Unlock()
+	if !m.Ephemeral() {
+		s.dispatchPayload(m.GuildID, "MESSAGE_UPDATE", messageIntent(m.GuildID), ev)
+	}
+	writeJSON(w, 200, j)
+	return nil
+}
+
+func (s *Sim) deleteWebhookMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
+	i, e := s.webhookInteraction(r)
+	if e != nil {
+		return e
+	}
+	s.mu.Lock()
+	m, e := s.webhookMessageLocked(i, r.PathValue("message"))
+	if e != nil {
+		s.mu.Unlock()
+		return e
+	}
+	m.Deleted = true
+	s.mu.Unlock()
+	i.mu.Lock()
+	i.notifyLocked()
+	i.mu.Unlock()
+	if !m.Ephemeral() {
+		s.dispatchGuild(m.GuildID, "MESSAGE_DELETE", messageIntent(m.GuildID), map[string]any{"id": m.ID, "channel_id": m.ChannelID, "guild_id": m.GuildID})
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
+// JoinVoice moves a user into a voice channel (VOICE_STATE_UPDATE to the
+// guild's shard, GUILD_VOICE_STATES intent).
+func (s *Sim) JoinVoice(guildID, userID, channelID Snowflake) error {
+	if channelID == 0 {
+		return errors.New("discordsim: channel required (use LeaveVoice to leave)")
+	}
+	return s.setVoice(guildID, userID, channelID, randHex(16), false, false, nil)
+}
+
+// LeaveVoice removes a user from voice in a guild.
+func (s *Sim) LeaveVoice(guildID, userID Snowflake) error {
+	return s.setVoice(guildID, userID, 0, randHex(16), false, false, nil)
+}
+
+// VoiceChannelOf returns the voice channel a user is in (0 if none).
+func (s *Sim) VoiceChannelOf(guildID, userID Snowflake) Snowflake {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.guilds[guildID]; g != nil {
+		return g.voice[userID]
+	}
+	return 0
+}

@@ -1,0 +1,541 @@
+package discordsim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Message flags (Discord's values).
+const (
+	FlagSuppressEmbeds        = 1 << 2
+	FlagEphemeral             = 1 << 6
+	FlagLoading               = 1 << 7
+	FlagSuppressNotifications = 1 << 12
+	FlagComponentsV2          = 1 << 15
+)
+
+// Message is a message stored by the emulator.
+type Message struct {
+	ID            Snowflake         `json:"id"`
+	ChannelID     Snowflake         `json:"channel_id"`
+	GuildID       Snowflake         `json:"guild_id,omitempty"`
+	AuthorID      Snowflake         `json:"author_id"`
+	Content       string            `json:"content"`
+	Embeds        []json.RawMessage `json:"embeds"`
+	Components    []json.RawMessage `json:"components"`
+	Flags         int               `json:"flags"`
+	WebhookID     Snowflake         `json:"webhook_id,omitempty"`
+	InteractionID Snowflake         `json:"interaction_id,omitempty"`
+	Timestamp     time.Time         `json:"timestamp"`
+	Edited        time.Time         `json:"edited_timestamp,omitzero"`
+	Deleted       bool              `json:"deleted,omitempty"`
+}
+
+// Ephemeral reports whether the message carries the EPHEMERAL flag.
+func (m Message) Ephemeral() bool { return m.Flags&FlagEphemeral != 0 }
+
+// messageBody is the create/edit body shared by channel messages, interaction
+// responses and webhooks.
+type messageBody struct {
+	Content         *string           `json:"content"`
+	Embeds          []json.RawMessage `json:"embeds"`
+	Components      []json.RawMessage `json:"components"`
+	Flags           *int              `json:"flags"`
+	TTS             bool              `json:"tts"`
+	StickerIDs      []Snowflake       `json:"sticker_ids"`
+	Attachments     []json.RawMessage `json:"attachments"`
+	Poll            json.RawMessage   `json:"poll"`
+	AllowedMentions json.RawMessage   `json:"allowed_mentions"`
+	Nonce           json.RawMessage   `json:"nonce"`
+}
+
+func (b *messageBody) empty() bool {
+	return (b.Content == nil || *b.Content == "") && len(b.Embeds) == 0 && len(b.Components) == 0 &&
+		len(b.StickerIDs) == 0 && len(b.Poll) == 0 && len(b.Attachments) == 0
+}
+
+type component struct {
+	Type       *int              `json:"type"`
+	Style      int               `json:"style"`
+	CustomID   *string           `json:"custom_id"`
+	URL        *string           `json:"url"`
+	Label      *string           `json:"label"`
+	Disabled   bool              `json:"disabled"`
+	SKUID      *Snowflake        `json:"sku_id"`
+	Components []json.RawMessage `json:"components"`
+	Options    []json.RawMessage `json:"options"`
+}
+
+// validate checks b as Discord does; allowedFlags are the flags the endpoint accepts.
+func (b *messageBody) validate(prefix []string, allowedFlags int, create bool) *APIError {
+	p := func(more ...string) []string { return append(append([]string(nil), prefix...), more...) }
+	if b.Content != nil && utf8.RuneCountInString(*b.Content) > 2000 {
+		return formError(p("content"), "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.")
+	}
+	if len(b.Embeds) > 10 {
+		return formError(p("embeds"), "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
+	}
+	for i, e := range b.Embeds {
+		var em struct {
+			Title       *string `json:"title"`
+			Description *string `json:"description"`
+			Fields      []struct {
+				Name  *string `json:"name"`
+				Value *string `json:"value"`
+			} `json:"fields"`
+		}
+		if json.Unmarshal(e, &em) != nil {
+			return formError(p("embeds", strconv.Itoa(i)), "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+		}
+		if em.Title != nil && utf8.RuneCountInString(*em.Title) > 256 {
+			return formError(p("embeds", strconv.Itoa(i), "title"), "BASE_TYPE_MAX_LENGTH", "Must be 256 or fewer in length.")
+		}
+		if em.Description != nil && utf8.RuneCountInString(*em.Description) > 4096 {
+			return formError(p("embeds", strconv.Itoa(i), "description"), "BASE_TYPE_MAX_LENGTH", "Must be 4096 or fewer in length.")
+		}
+		if len(em.Fields) > 25 {
+			return formError(p("embeds", strconv.Itoa(i), "fields"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+		}
+		for j, f := range em.Fields {
+			if f.Name == nil || *f.Name == "" || f.Value == nil || *f.Value == "" {
+				return formError(p("embeds", strconv.Itoa(i), "fields", strconv.Itoa(j)), "BASE_TYPE_REQUIRED", "This field is required")
+			}
+		}
+	}
+	if b.Flags != nil && *b.Flags&^allowedFlags != 0 {
+		return formError(p("flags"), "MESSAGE_FLAGS_INVALID", "Invalid flags.")
+	}
+	v2 := b.Flags != nil && *b.Flags&FlagComponentsV2 != 0
+	if !v2 {
+		if len(b.Components) > 5 {
+			return formError(p("components"), "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
+		}
+		ids := map[string]bool{}
+		for i, raw := range b.Components {
+			var row component
+			if json.Unmarshal(raw, &row) != nil || row.Type == nil {
+				return formError(p("components", strconv.Itoa(i), "type"), "BASE_TYPE_REQUIRED", "This field is required")
+			}
+			if *row.Type != 1 {
+				return formError(p("components", strconv.Itoa(i)), "UNION_TYPE_CHOICES", "Value of field \"type\" must be one of (1,).")
+			}
+			if len(row.Components) < 1 || len(row.Components) > 5 {
+				return formError(p("components", strconv.Itoa(i), "components"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
+			}
+			for j, craw := range row.Components {
+				cp := p("components", strconv.Itoa(i), "components", strconv.Itoa(j))
+				var c component
+				if json.Unmarshal(craw, &c) != nil || c.Type == nil {
+					return formError(append(cp, "type"), "BASE_TYPE_REQUIRED", "This field is required")
+				}
+				switch *c.Type {
+				case 2:
+					if c.Style < 1 || c.Style > 6 {
+						return formError(append(cp, "style"), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4, 5, 6}.")
+					}
+					if c.Label != nil && utf8.RuneCountInString(*c.Label) > 80 {
+						return formError(append(cp, "label"), "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length.")
+					}
+					switch c.Style {
+					case 5:
+						if c.URL == nil || *c.URL == "" {
+							return formError(append(cp, "url"), "BASE_TYPE_REQUIRED", "This field is required")
+						}
+						if c.CustomID != nil {
+							return formError(append(cp, "custom_id"), "COMPONENT_CUSTOM_ID_NOT_ALLOWED", "A custom id is not allowed on link buttons.")
+						}
+					case 6:
+						if c.SKUID == nil {
+							return formError(append(cp, "sku_id"), "BASE_TYPE_REQUIRED", "This field is required")
+						}
+					default:
+						if c.CustomID == nil || *c.CustomID == "" {
+							return formError(append(cp, "custom_id"), "BASE_TYPE_REQUIRED", "This field is required")
+						}
+					}
+				case 3, 5, 6, 7, 8:
+					if c.CustomID == nil || *c.CustomID == "" {
+						return formError(append(cp, "custom_id"), "BASE_TYPE_REQUIRED", "This field is required")
+					}
+					if len(row.Components) != 1 {
+						return formError(p("components", strconv.Itoa(i), "components"), "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "The specified component exceeds the maximum width")
+					}
+					if *c.Type == 3 && (len(c.Options) < 1 || len(c.Options) > 25) {
+						return formError(append(cp, "options"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 25 in length.")
+					}
+				default:
+					return formError(append(cp, "type"), "UNION_TYPE_CHOICES", "Value of field \"type\" must be one of (2, 3, 5, 6, 7, 8).")
+				}
+				if c.CustomID != nil {
+					if utf8.RuneCountInString(*c.CustomID) > 100 {
+						return formError(append(cp, "custom_id"), "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
+					}
+					if ids[*c.CustomID] {
+						return formError(append(cp, "custom_id"), "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated")
+					}
+					ids[*c.CustomID] = true
+				}
+			}
+		}
+	}
+	if create && b.empty() {
+		return errEmptyMessage
+	}
+	return nil
+}
+
+// apply copies the set fields of b into m.
+func (b *messageBody) apply(m *Message) {
+	if b.Content != nil {
+		m.Content = *b.Content
+	}
+	if b.Embeds != nil {
+		m.Embeds = b.Embeds
+	}
+	if b.Components != nil {
+		m.Components = b.Components
+	}
+	if b.Flags != nil {
+		m.Flags = m.Flags&(FlagEphemeral|FlagLoading) | *b.Flags
+	}
+}
+
+// Wire forms of users, members and messages (structs: the hot dispatch path).
+type userWire struct {
+	ID            Snowflake `json:"id"`
+	Username      string    `json:"username"`
+	Discriminator string    `json:"discriminator"`
+	GlobalName    *string   `json:"global_name"`
+	Avatar        *string   `json:"avatar"`
+	Bot           bool      `json:"bot,omitempty"`
+}
+
+type memberWire struct {
+	Nick     *string     `json:"nick"`
+	Roles    []Snowflake `json:"roles"`
+	JoinedAt string      `json:"joined_at"`
+	Deaf     bool        `json:"deaf"`
+	Mute     bool        `json:"mute"`
+	Flags    int         `json:"flags"`
+}
+
+type messageWire struct {
+	ID                  Snowflake         `json:"id"`
+	Type                int               `json:"type"`
+	ChannelID           Snowflake         `json:"channel_id"`
+	GuildID             Snowflake         `json:"guild_id,omitempty"`
+	Author              userWire          `json:"author"`
+	Member              *memberWire       `json:"member,omitempty"`
+	Content             string            `json:"content"`
+	Timestamp           string            `json:"timestamp"`
+	EditedTimestamp     *string           `json:"edited_timestamp"`
+	TTS                 bool              `json:"tts"`
+	MentionEveryone     bool              `json:"mention_everyone"`
+	Mentions            []any             `json:"mentions"`
+	MentionRoles        []any             `json:"mention_roles"`
+	Attachments         []any             `json:"attachments"`
+	Embeds              []json.RawMessage `json:"embeds"`
+	Components          []json.RawMessage `json:"components"`
+	Pinned              bool              `json:"pinned"`
+	Flags               int               `json:"flags"`
+	WebhookID           Snowflake         `json:"webhook_id,omitempty"`
+	ApplicationID       Snowflake         `json:"application_id,omitempty"`
+	InteractionMetadata map[string]any    `json:"interaction_metadata,omitempty"`
+}
+
+func userWireOf(u *User, id Snowflake) userWire {
+	if u == nil {
+		return userWire{ID: id, Username: "unknown", Discriminator: "0"}
+	}
+	w := userWire{ID: u.ID, Username: u.Username, Discriminator: "0", Bot: u.Bot}
+	if u.GlobalName != "" {
+		g := u.GlobalName
+		w.GlobalName = &g
+	}
+	return w
+}
+
+var emptyList = []any{}
+
+func (s *Sim) messageJSONLocked(m *Message) *messageWire {
+	out := &messageWire{
+		ID: m.ID, ChannelID: m.ChannelID, Author: userWireOf(s.users[m.AuthorID], m.AuthorID), Content: m.Content,
+		Timestamp: m.Timestamp.UTC().Format(time.RFC3339Nano), Mentions: emptyList, MentionRoles: emptyList,
+		Attachments: emptyList, Embeds: m.Embeds, Components: m.Components, Flags: m.Flags,
+		WebhookID: m.WebhookID, ApplicationID: m.WebhookID,
+	}
+	if out.Embeds == nil {
+		out.Embeds = []json.RawMessage{}
+	}
+	if out.Components == nil {
+		out.Components = []json.RawMessage{}
+	}
+	if !m.Edited.IsZero() {
+		e := m.Edited.UTC().Format(time.RFC3339Nano)
+		out.EditedTimestamp = &e
+	}
+	if m.InteractionID != 0 {
+		if i := s.interactions[m.InteractionID]; i != nil {
+			out.Type = 20
+			if i.Type == InteractionComponent {
+				out.Type = 0
+			}
+			meta := map[string]any{"id": i.ID, "type": i.Type, "user": userJSON(s.users[i.UserID]),
+				"authorizing_integration_owners": map[string]any{"0": i.GuildID}}
+			if i.CommandName != "" {
+				meta["name"] = i.CommandName
+			}
+			out.InteractionMetadata = meta
+		}
+	}
+	return out
+}
+
+// messageEventLocked returns the gateway form of m (with guild_id and member),
+// and the same without content for sessions lacking MESSAGE_CONTENT.
+func (s *Sim) messageEventLocked(m *Message) payload {
+	j := s.messageJSONLocked(m)
+	if m.GuildID != 0 {
+		j.GuildID = m.GuildID
+		if g := s.guilds[m.GuildID]; g != nil {
+			if joined, in := g.members[m.AuthorID]; in {
+				j.Member = &memberWire{Roles: []Snowflake{}, JoinedAt: joined.UTC().Format(time.RFC3339Nano)}
+			}
+		}
+	}
+	full, _ := json.Marshal(j)
+	j.Content, j.Embeds, j.Components, j.Attachments = "", []json.RawMessage{}, []json.RawMessage{}, emptyList
+	stripped, _ := json.Marshal(j)
+	return payload{full: full, stripped: stripped, author: m.AuthorID}
+}
+
+// createMessageLocked stores m and returns the MESSAGE_CREATE payload.
+func (s *Sim) storeMessageLocked(m *Message) payload {
+	if m.ID == 0 {
+		m.ID = s.ids.next(false)
+	}
+	m.Timestamp = time.Now()
+	s.messages[m.ID] = m
+	if c := s.channels[m.ChannelID]; c != nil {
+		c.lastMessage = m.ID
+	}
+	return s.messageEventLocked(m)
+}
+
+func messageIntent(guildID Snowflake) uint64 {
+	if guildID == 0 {
+		return IntentDirectMessages
+	}
+	return IntentGuildMessages
+}
+
+// MessageOptions describe a message a user sends (driver API).
+type MessageOptions struct {
+	ChannelID Snowflake
+	AuthorID  Snowflake
+	Content   string
+}
+
+// SendMessage posts a message as a user and dispatches MESSAGE_CREATE
+// (GUILD_MESSAGES; content only with MESSAGE_CONTENT).
+func (s *Sim) SendMessage(o MessageOptions) (Message, error) { return s.sendMessage(o, true) }
+
+// sendMessage dispatches a user's message; the firehose does not store its
+// messages so that long runs do not grow the heap.
+func (s *Sim) sendMessage(o MessageOptions, store bool) (Message, error) {
+	if o.Content == "" {
+		return Message{}, errors.New("discordsim: empty message")
+	}
+	s.mu.Lock()
+	c := s.channels[o.ChannelID]
+	if c == nil || c.Type != ChannelGuildText {
+		s.mu.Unlock()
+		return Message{}, fmt.Errorf("discordsim: %s is not a text channel", o.ChannelID)
+	}
+	g := s.guilds[c.GuildID]
+	if _, in := g.members[o.AuthorID]; !in {
+		s.mu.Unlock()
+		return Message{}, fmt.Errorf("discordsim: user %s is not a member of guild %s", o.AuthorID, c.GuildID)
+	}
+	m := &Message{ChannelID: c.ID, GuildID: c.GuildID, AuthorID: o.AuthorID, Content: o.Content}
+	var p payload
+	if store {
+		p = s.storeMessageLocked(m)
+	} else {
+		m.ID = s.ids.next(false)
+		m.Timestamp = time.Now()
+		p = s.messageEventLocked(m)
+	}
+	out := *m
+	s.mu.Unlock()
+	s.dispatchPayload(c.GuildID, "MESSAGE_CREATE", messageIntent(c.GuildID), p)
+	return out, nil
+}
+
+// Message returns a stored message by ID.
+func (s *Sim) Message(id Snowflake) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.messages[id]
+	if m == nil {
+		return Message{}, false
+	}
+	return *m, true
+}
+
+// ChannelMessages returns the (non-deleted) messages of a channel in order.
+func (s *Sim) ChannelMessages(channelID Snowflake) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.messages {
+		if m.ChannelID == channelID && !m.Deleted {
+			out = append(out, *m)
+		}
+	}
+	sortMessages(out)
+	return out
+}
+
+func sortMessages(ms []Message) {
+	for i := 1; i < len(ms); i++ {
+		for j := i; j > 0 && ms[j].ID < ms[j-1].ID; j-- {
+			ms[j], ms[j-1] = ms[j-1], ms[j]
+		}
+	}
+}
+
+func (s *Sim) postMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
+	var b messageBody
+	if e := decodeBody(r, &b); e != nil {
+		return e
+	}
+	s.mu.Lock()
+	c, e := s.botChannelLocked(rc.app, r.PathValue("channel"))
+	if e != nil {
+		s.mu.Unlock()
+		return e
+	}
+	if c.Type != ChannelGuildText && c.Type != ChannelDM {
+		s.mu.Unlock()
+		return errStatus(400, 50008, "Cannot send messages in a non-text channel")
+	}
+	s.mu.Unlock()
+	if e := b.validate(nil, FlagSuppressEmbeds|FlagSuppressNotifications|FlagComponentsV2, true); e != nil {
+		return e
+	}
+	s.mu.Lock()
+	m := &Message{ChannelID: c.ID, GuildID: c.GuildID, AuthorID: rc.app.BotUserID}
+	b.apply(m)
+	p := s.storeMessageLocked(m)
+	j := s.messageJSONLocked(m)
+	s.mu.Unlock()
+	s.dispatchPayload(c.GuildID, "MESSAGE_CREATE", messageIntent(c.GuildID), p)
+	writeJSON(w, 200, j)
+	return nil
+}
+
+func (s *Sim) channelMessageLocked(rc *reqCtx, r *http.Request) (*Message, *APIError) {
+	c, e := s.botChannelLocked(rc.app, r.PathValue("channel"))
+	if e != nil {
+		return nil, e
+	}
+	id, err := ParseSnowflake(r.PathValue("message"))
+	if err != nil {
+		return nil, formError([]string{"message_id"}, "NUMBER_TYPE_COERCE", "Value is not snowflake.")
+	}
+	m := s.messages[id]
+	if m == nil || m.Deleted || m.ChannelID != c.ID || m.Ephemeral() {
+		return nil, errUnknownMessage
+	}
+	return m, nil
+}
+
+func (s *Sim) getMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, e := s.channelMessageLocked(rc, r)
+	if e != nil {
+		return e
+	}
+	writeJSON(w, 200, s.messageJSONLocked(m))
+	return nil
+}
+
+func (s *Sim) patchMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
+	var b messageBody
+	if e := decodeBody(r, &b); e != nil {
+		return e
+	}
+	if e := b.validate(nil, FlagSuppressEmbeds|FlagComponentsV2, false); e != nil {
+		return e
+	}
+	s.mu.Lock()
+	m, e := s.channelMessageLocked(rc, r)
+	if e != nil {
+		s.mu.Unlock()
+		return e
+	}
+	if m.AuthorID != rc.app.BotUserID {
+		s.mu.Unlock()
+		return errStatus(403, 50005, "Cannot edit a message authored by another user")
+	}
+	b.apply(m)
+	m.Edited = time.Now()
+	p := s.messageEventLocked(m)
+	j := s.messageJSONLocked(m)
+	s.mu.Unlock()
+	s.dispatchPayload(m.GuildID, "MESSAGE_UPDATE", messageIntent(m.GuildID), p)
+	writeJSON(w, 200, j)
+	return nil
+}
+
+func (s *Sim) deleteMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
+	s.mu.Lock()
+	m, e := s.channelMessageLocked(rc, r)
+	if e != nil {
+		s.mu.Unlock()
+		return e
+	}
+	m.Deleted = true
+	s.mu.Unlock()
+	s.dispatchGuild(m.GuildID, "MESSAGE_DELETE", messageIntent(m.GuildID), map[string]any{"id": m.ID, "channel_id": m.ChannelID, "guild_id": m.GuildID})
+	w.WriteHeader(204)
+	return nil
+}
+
+// listMessages implements GET /channels/{id}/messages (newest first, limit 1-100, default 50).
+func (s *Sim) listMessages(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return formError([]string{"limit"}, "NUMBER_TYPE_MAX", "int value should be between 1 and 100.")
+		}
+		limit = n
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, e := s.botChannelLocked(rc.app, r.PathValue("channel"))
+	if e != nil {
+		return e
+	}
+	var ms []Message
+	for _, m := range s.messages {
+		if m.ChannelID == c.ID && !m.Deleted && !m.Ephemeral() {
+			ms = append(ms, *m)
+		}
+	}
+	sortMessages(ms)
+	out := []any{}
+	for k := len(ms) - 1; k >= 0 && len(out) < limit; k-- {
+		out = append(out, s.messageJSONLocked(&ms[k]))
+	}
+	writeJSON(w, 200, out)
+	return nil
+}

@@ -1,0 +1,64 @@
+package discordrest
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func (t *Transport) initMetrics() error {
+	t.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "chopsticks_discord_rest_requests_total",
+		Help: "Discord REST requests sent, by method and status class.",
+	}, []string{"method", "status"})
+	t.tooMany = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "chopsticks_discord_rest_429_total",
+		Help: "Discord REST 429 responses, by scope (global, user, shared, other).",
+	}, []string{"scope"})
+	t.invalid = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "chopsticks_discord_rest_invalid_requests",
+		Help: "Invalid Discord REST requests (401, 403, non-shared 429) in the last window, cluster-wide; Discord bans at 10,000 per 10 minutes.",
+	})
+	t.waits = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "chopsticks_discord_rest_wait_seconds",
+		Help:    "Time a REST request waited for its bucket and the global limit.",
+		Buckets: []float64{1e-4, 1e-3, 5e-3, 0.02, 0.05, 0.1, 0.5, 1, 5, 30},
+	})
+	t.fbGauge = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "chopsticks_discord_rest_fallback",
+		Help: "1 while this node paces REST alone because Redis is unreachable.",
+	})
+	if t.reg == nil {
+		return nil
+	}
+	var err error
+	if t.requests, err = register(t.reg, t.requests); err != nil {
+		return err
+	}
+	if t.tooMany, err = register(t.reg, t.tooMany); err != nil {
+		return err
+	}
+	if t.invalid, err = register(t.reg, t.invalid); err != nil {
+		return err
+	}
+	if t.waits, err = register(t.reg, t.waits); err != nil {
+		return err
+	}
+	t.fbGauge, err = register(t.reg, t.fbGauge)
+	return err
+}
+
+// register registers c, or returns the collector already registered under
+// its name so that several transports in one process share series.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}

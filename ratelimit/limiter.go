@@ -1,0 +1,533 @@
+// Package ratelimit decides whether a user, an IP or a command may go on,
+// with limits that hold across the whole cluster.
+//
+// Every decision is one Redis round trip running one Lua script that checks
+// all rules that apply (user and command, IP, the command's global ceiling,
+// running blocks) together, on Redis's clock, with GCRA. Blocks are pushed to
+// every node over pub/sub and kept in a local cache, as are subjects known to
+// be over a limit until some time, so that repeated refusals cost no Redis
+// call. When Redis is unreachable commands fall back to a per-node share of
+// each limit and sensitive actions are refused.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrBadInput reports an unusable argument (an empty command, a malformed
+// IP, a zero user ID); the decision changed nothing.
+var ErrBadInput = errors.New("ratelimit: bad input")
+
+// Rule names reported in Decision.Rule and the hits metric.
+const (
+	RuleCommand        = "command"         // per user and command
+	RuleCommandBlock   = "command_block"   // a running block earned on RuleCommand
+	RuleGlobal         = "global"          // per command, all users
+	RuleSensitive      = "sensitive"       // per user or IP and sensitive action
+	RuleSensitiveBlock = "sensitive_block" // a running block earned on RuleSensitive
+	RuleHTTP           = "http"            // per dashboard client IP
+	RuleUnavailable    = "unavailable"     // sensitive action refused while Redis is down
+)
+
+// DefaultChannel is the pub/sub channel carrying new blocks to every node.
+const DefaultChannel = "chopsticks:ratelimit:blocks"
+
+// Decision is the answer to one attempt.
+type Decision struct {
+	// Allowed tells whether the attempt may go on.
+	Allowed bool
+	// RetryAfter is how long until an attempt could be allowed (0 when allowed).
+	RetryAfter time.Duration
+	// Notify tells whether the caller should tell the user, with RetryAfter;
+	// it is false for repeated refusals the user was already told about.
+	Notify bool
+	// Rule names the rule that refused ("" when allowed).
+	Rule string
+	// Local is true when the decision was reached without a Redis call.
+	Local bool
+}
+
+// Limiter is the cluster-wide rate limiter. Its methods are safe for
+// concurrent use; Start must run for blocks to propagate and for recovery
+// from a Redis outage.
+type Limiter struct {
+	rdb     redis.UniversalClient
+	cfg     Config
+	log     *slog.Logger
+	live    func() int
+	channel string
+	split   bool
+	m       *metrics
+	reg     prometheus.Registerer
+
+	cache    *denyCache
+	batch    batcher
+	fb       *localGCRA
+	fallback atomic.Bool
+	switchMu sync.Mutex
+
+	done      chan struct{}
+	started   atomic.Bool
+	lastProbe atomic.Int64 // unix nanos of the last inline probe
+}
+
+// Option adjusts a Limiter.
+type Option func(*Limiter)
+
+// WithRegisterer registers the limiter's metrics with reg.
+func WithRegisterer(reg prometheus.Registerer) Option {
+	return func(l *Limiter) { l.reg = reg }
+}
+
+// WithLogger sets the logger for mode switches (default slog.Default()).
+func WithLogger(log *slog.Logger) Option { return func(l *Limiter) { l.log = log } }
+
+// WithLiveNodes sets the source of the live node count, used to share each
+// limit between nodes while Redis is down (default: 1 node).
+func WithLiveNodes(f func() int) Option { return func(l *Limiter) { l.live = f } }
+
+// WithChannel sets the pub/sub channel for blocks (default DefaultChannel).
+func WithChannel(ch string) Option { return func(l *Limiter) { l.channel = ch } }
+
+// WithSplitBySubject sends one script per subject (hash tag), pipelined in one
+// round trip, instead of one script for all subjects. It is the default for a
+// *redis.ClusterClient, where a script cannot span slots; then a refusal by
+// one subject does not undo what another subject's script admitted.
+func WithSplitBySubject(split bool) Option { return func(l *Limiter) { l.split = split } }
+
+// New returns a limiter using rdb with cfg (zero fields take defaults).
+func New(rdb redis.UniversalClient, cfg Config, opts ...Option) (*Limiter, error) {
+	if rdb == nil {
+		return nil, fmt.Errorf("%w: nil Redis client", ErrBadInput)
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	_, cluster := rdb.(*redis.ClusterClient)
+	l := &Limiter{
+		rdb: rdb, cfg: cfg, log: slog.Default(), live: func() int { return 1 },
+		channel: DefaultChannel, split: cluster,
+		cache: newDenyCache(), fb: newLocalGCRA(), done: make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(l)
+	}
+	m, err := newMetrics(l.reg, func() float64 { return float64(l.cache.size()) })
+	if err != nil {
+		return nil, fmt.Errorf("ratelimit: metrics: %w", err)
+	}
+	l.m = m
+	return l, nil
+}
+
+// check is one rule applied to one subject in a decision.
+type check struct {
+	rule      Rule
+	name      string // reported when the rule refuses
+	blockName string // reported while its block runs; "" for a rule that never blocks
+	backoff   Backoff
+	tag       string // the subject's hash tag, "{...}"
+	tat       string
+	block     string
+	viol      string
+}
+
+func newCheck(tag, suffix string, r Rule, name string) check {
+	return check{rule: r, name: name, tag: tag,
+		tat: "rlt:" + tag + suffix, block: "rlb:" + tag + suffix, viol: "rlv:" + tag + suffix}
+}
+
+func userTag(id uint64) string { return "{u:" + strconv.FormatUint(id, 10) + "}" }
+
+// ipTag turns an address (optionally with a port) into a subject tag; IPv6
+// clients are limited per /64, the block a single subscriber usually holds.
+func ipTag(ip string) (string, error) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		host, _, serr := net.SplitHostPort(ip)
+		if serr != nil {
+			return "", fmt.Errorf("%w: IP %q", ErrBadInput, ip)
+		}
+		if a, err = netip.ParseAddr(host); err != nil {
+			return "", fmt.Errorf("%w: IP %q", ErrBadInput, ip)
+		}
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return "{ip:" + a.String() + "}", nil
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return "", fmt.Errorf("%w: IP %q", ErrBadInput, ip)
+	}
+	return "{ip:" + p.String() + "}", nil
+}
+
+// AllowCommand decides one use of command by userID: the user's limit on
+// that command (whose violation blocks with backoff) and the command's
+// global ceiling.
+func (l *Limiter) AllowCommand(ctx context.Context, userID uint64, command string) (Decision, error) {
+	if userID == 0 {
+		return Decision{}, fmt.Errorf("%w: zero user ID", ErrBadInput)
+	}
+	if err := validName(command); err != nil {
+		return Decision{}, err
+	}
+	u := newCheck(userTag(userID), ":c:"+command, l.cfg.Command, RuleCommand)
+	u.blockName, u.backoff = RuleCommandBlock, l.cfg.CommandBlock
+	gr, ok := l.cfg.GlobalOverrides[command]
+	if !ok {
+		gr = l.cfg.CommandGlobal
+	}
+	g := newCheck("{g:"+command+"}", "", gr, RuleGlobal)
+	return l.decide(ctx, []check{u, g}, false)
+}
+
+// AllowSensitive decides one attempt at a sensitive action (agent token
+// operations, admin actions, OAuth login, large transfers) by userID and/or
+// ip; a zero userID or empty ip leaves that subject out, but not both.
+// Exceeding the limit blocks the subject for the action; while Redis is
+// unreachable every attempt is refused.
+func (l *Limiter) AllowSensitive(ctx context.Context, action string, userID uint64, ip string) (Decision, error) {
+	if err := validName(action); err != nil {
+		return Decision{}, err
+	}
+	if userID == 0 && ip == "" {
+		return Decision{}, fmt.Errorf("%w: sensitive action needs a user or an IP", ErrBadInput)
+	}
+	block := Backoff{Base: l.cfg.SensitiveBlock, Max: l.cfg.SensitiveBlock, Memory: l.cfg.SensitiveBlock}
+	var checks []check
+	if userID != 0 {
+		c := newCheck(userTag(userID), ":s:"+action, l.cfg.Sensitive, RuleSensitive)
+		c.blockName, c.backoff = RuleSensitiveBlock, block
+		checks = append(checks, c)
+	}
+	if ip != "" {
+		tag, err := ipTag(ip)
+		if err != nil {
+			return Decision{}, err
+		}
+		c := newCheck(tag, ":s:"+action, l.cfg.Sensitive, RuleSensitive)
+		c.blockName, c.backoff = RuleSensitiveBlock, block
+		checks = append(checks, c)
+	}
+	return l.decide(ctx, checks, true)
+}
+
+// AllowHTTP decides one dashboard HTTP request from ip (an address, with or
+// without port).
+func (l *Limiter) AllowHTTP(ctx context.Context, ip string) (Decision, error) {
+	tag, err := ipTag(ip)
+	if err != nil {
+		return Decision{}, err
+	}
+	return l.decide(ctx, []check{newCheck(tag, ":h", l.cfg.HTTP, RuleHTTP)}, false)
+}
+
+// decide answers from the local cache when it knows a refusal, else from
+// Redis, else (Redis down) from the per-node fallback.
+func (l *Limiter) decide(ctx context.Context, checks []check, sensitive bool) (Decision, error) {
+	start := time.Now()
+	for _, c := range checks {
+		key, name := c.tat, c.name
+		if c.blockName != "" {
+			key, name = c.block, c.blockName
+		}
+		if left, first, ok := l.cache.get(key, start); ok {
+			return l.finish("local", start, Decision{RetryAfter: left, Notify: first, Rule: name, Local: true}), nil
+		}
+	}
+	if l.fallback.Load() && !l.probeInline(start) {
+		return l.finish("fallback", start, l.decideFallback(checks, sensitive, start)), nil
+	}
+	d, err := l.decideRedis(ctx, checks, start)
+	if err == nil {
+		if l.fallback.Load() {
+			l.leaveFallback() // Start is not running; an inline probe found Redis back
+		}
+		return l.finish("redis", start, d), nil
+	}
+	if ctx.Err() != nil {
+		return Decision{}, fmt.Errorf("ratelimit: %w", ctx.Err())
+	}
+	if !unavailable(err) {
+		return Decision{}, fmt.Errorf("ratelimit: decide: %w", err)
+	}
+	l.enterFallback(err)
+	return l.finish("fallback", start, l.decideFallback(checks, sensitive, start)), nil
+}
+
+func (l *Limiter) finish(path string, start time.Time, d Decision) Decision {
+	l.m.decisions.WithLabelValues(path).Inc()
+	l.m.latency.WithLabelValues(path).Observe(time.Since(start).Seconds())
+	if !d.Allowed {
+		l.m.hits.WithLabelValues(d.Rule).Inc()
+	}
+	return d
+}
+
+// unavailable tells Redis being unreachable or not serving (network errors,
+// timeouts, LOADING and the like) from errors that are our own bug.
+func unavailable(err error) bool {
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		msg := rerr.Error()
+		for _, p := range []string{"LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY"} {
+			if strings.HasPrefix(msg, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// group is the checks of one script call.
+type group struct{ idx []int }
+
+func (l *Limiter) groups(checks []check) []group {
+	if !l.split || len(checks) == 1 {
+		g := group{idx: make([]int, len(checks))}
+		for i := range checks {
+			g.idx[i] = i
+		}
+		return []group{g}
+	}
+	var gs []group
+	tags := map[string]int{}
+	for i, c := range checks {
+		j, ok := tags[c.tag]
+		if !ok {
+			j = len(gs)
+			tags[c.tag] = j
+			gs = append(gs, group{})
+		}
+		gs[j].idx = append(gs[j].idx, i)
+	}
+	return gs
+}
+
+// profile is one rule's parameters as the script takes them.
+type profile struct{ T, tau, base, max, mem int64 }
+
+func (c check) profile() profile {
+	return profile{c.rule.emission(), c.rule.tolerance(),
+		c.backoff.Base.Milliseconds(), c.backoff.Max.Milliseconds(), c.backoff.Memory.Milliseconds()}
+}
+
+// decisionArgs appends the script keys of the checks of g and returns their
+// profiles.
+func decisionArgs(checks []check, g group, keys []string) ([]string, []profile) {
+	profs := make([]profile, 0, len(g.idx))
+	for _, i := range g.idx {
+		c := checks[i]
+		keys = append(keys, c.tat, c.block, c.viol)
+		profs = append(profs, c.profile())
+	}
+	return keys, profs
+}
+
+// encodeArgs builds the script's ARGV for decisions, each a list of rule
+// profiles, sending every distinct profile once.
+func encodeArgs(channel string, decisions [][]profile) []any {
+	var uniq []profile
+	index := make(map[profile]int, 4)
+	n := 0
+	for _, d := range decisions {
+		n += 1 + len(d)
+		for _, p := range d {
+			if _, ok := index[p]; !ok {
+				uniq = append(uniq, p)
+				index[p] = len(uniq)
+			}
+		}
+	}
+	args := make([]any, 0, 3+5*len(uniq)+n)
+	args = append(args, len(decisions), channel, len(uniq))
+	for _, p := range uniq {
+		args = append(args, p.T, p.tau, p.base, p.max, p.mem)
+	}
+	for _, d := range decisions {
+		args = append(args, len(d))
+		for _, p := range d {
+			args = append(args, index[p])
+		}
+	}
+	return args
+}
+
+// outcome ranks what refused a decision, to pick the one reported.
+const (
+	outAllowed = iota
+	outPlain
+	outBlocked // a block already running
+	outNewBlock
+)
+
+func (l *Limiter) decideRedis(ctx context.Context, checks []check, start time.Time) (Decision, error) {
+	gs := l.groups(checks)
+	replies := make([][]int64, len(gs))
+	if len(gs) == 1 {
+		keys, profs := decisionArgs(checks, gs[0], make([]string, 0, 3*len(checks)))
+		r, err := l.batch.do(ctx, l.rdb, l.channel, keys, profs)
+		if err != nil {
+			return Decision{}, err
+		}
+		replies[0] = r
+	} else {
+		cmds := make([]*redis.Cmd, len(gs))
+		run := func(eval bool) error {
+			_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for i, g := range gs {
+					keys, profs := decisionArgs(checks, g, nil)
+					args := encodeArgs(l.channel, [][]profile{profs})
+					if eval {
+						cmds[i] = decideScript.Eval(ctx, p, keys, args...)
+					} else {
+						cmds[i] = decideScript.EvalSha(ctx, p, keys, args...)
+					}
+				}
+				return nil
+			})
+			return err
+		}
+		err := run(false)
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			err = run(true)
+		}
+		if err != nil {
+			return Decision{}, err
+		}
+		for i, c := range cmds {
+			r, err := c.Int64Slice()
+			if err != nil {
+				return Decision{}, err
+			}
+			if len(r) < 1 {
+				return Decision{}, errors.New("ratelimit: empty script reply")
+			}
+			replies[i] = r[1:]
+		}
+	}
+	best, bestOut := Decision{Allowed: true}, outAllowed
+	for gi, g := range gs {
+		r := replies[gi]
+		if len(r) != 4+len(g.idx) {
+			return Decision{}, fmt.Errorf("ratelimit: script reply has %d fields, want %d", len(r), 4+len(g.idx))
+		}
+		allowed, ruleIdx, retryUS, notify := r[0], r[1], r[2], r[3]
+		for j, i := range g.idx {
+			if hot := r[4+j]; hot >= 1000 && checks[i].blockName == "" {
+				// A refusal from Redis was reported; a predicted one was not.
+				l.cache.put(checks[i].tat, denyEntry{until: start.Add(time.Duration(hot) * time.Microsecond),
+					rule: checks[i].name, told: allowed != 1})
+			}
+		}
+		if allowed == 1 {
+			continue
+		}
+		if ruleIdx < 1 || int(ruleIdx) > len(g.idx) {
+			return Decision{}, fmt.Errorf("ratelimit: script reply names rule %d", ruleIdx)
+		}
+		c := checks[g.idx[ruleIdx-1]]
+		retry := time.Duration(retryUS) * time.Microsecond
+		d := Decision{RetryAfter: retry, Notify: notify == 1, Rule: c.name}
+		out := outPlain
+		if c.blockName != "" {
+			out = outBlocked
+			d.Rule = c.blockName
+			if notify == 1 {
+				out = outNewBlock
+			}
+			l.cache.put(c.block, denyEntry{until: start.Add(retry), rule: c.blockName, block: true, told: true})
+		}
+		if out > bestOut || (out == bestOut && d.RetryAfter > best.RetryAfter) {
+			best, bestOut = d, out
+		}
+	}
+	return best, nil
+}
+
+// decideFallback limits on this node alone while Redis is unreachable.
+func (l *Limiter) decideFallback(checks []check, sensitive bool, now time.Time) Decision {
+	if sensitive {
+		return Decision{RetryAfter: l.cfg.FallbackRetry, Notify: true, Rule: RuleUnavailable}
+	}
+	n := 1
+	if l.live != nil {
+		if v := l.live(); v > 1 {
+			n = v
+		}
+	}
+	keys := make([]string, len(checks))
+	rules := make([]Rule, len(checks))
+	for i, c := range checks {
+		keys[i] = c.tat
+		r := c.rule
+		r.Limit = max(1, r.Limit/n)
+		rules[i] = r
+	}
+	ok, worst, wait, notify := l.fb.allow(keys, rules, now)
+	if ok {
+		return Decision{Allowed: true}
+	}
+	return Decision{RetryAfter: wait, Notify: notify, Rule: checks[worst].name}
+}
+
+// enterFallback switches to the local limiter, logging and counting once.
+func (l *Limiter) enterFallback(cause error) {
+	l.switchMu.Lock()
+	defer l.switchMu.Unlock()
+	if l.fallback.Load() {
+		return
+	}
+	l.fb.reset()
+	l.fallback.Store(true)
+	l.m.fallback.Set(1)
+	l.m.switches.WithLabelValues("fallback").Inc()
+	l.log.Warn("ratelimit: Redis unreachable, limiting per node", "err", cause, "live_nodes", l.live())
+}
+
+// leaveFallback switches back to Redis, logging and counting once.
+func (l *Limiter) leaveFallback() {
+	l.switchMu.Lock()
+	defer l.switchMu.Unlock()
+	if !l.fallback.Load() {
+		return
+	}
+	l.fallback.Store(false)
+	l.m.fallback.Set(0)
+	l.m.switches.WithLabelValues("redis").Inc()
+	l.log.Info("ratelimit: Redis is back, limiting cluster-wide")
+}
+
+// probeInline lets one decision per FallbackProbe try Redis during an
+// outage when Start is not running (with Start, its goroutine probes).
+func (l *Limiter) probeInline(now time.Time) bool {
+	if l.started.Load() {
+		return false
+	}
+	last := l.lastProbe.Load()
+	if now.UnixNano()-last < int64(l.cfg.FallbackProbe) {
+		return false
+	}
+	return l.lastProbe.CompareAndSwap(last, now.UnixNano())
+}
+
+// InFallback reports whether the limiter is limiting per node because Redis
+// is unreachable.
+func (l *Limiter) InFallback() bool { return l.fallback.Load() }

@@ -1,0 +1,85 @@
+package ratelimit
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the limiter's Prometheus series. Labels are bounded: rule
+// names and decision paths, never users, IPs or commands.
+type metrics struct {
+	hits      *prometheus.CounterVec
+	decisions *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	fallback  prometheus.Gauge
+	switches  *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, cachedFn func() float64) (*metrics, error) {
+	m := &metrics{
+		hits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chopsticks_rate_limit_hits_total",
+			Help: "Refused decisions by the rule that refused them.",
+		}, []string{"rule"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chopsticks_rate_limit_decisions_total",
+			Help: "Decisions by how they were answered: redis, local (cached refusal, no Redis call) or fallback (Redis down).",
+		}, []string{"path"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "chopsticks_rate_limit_decision_seconds",
+			Help:    "Time to reach a rate-limit decision.",
+			Buckets: []float64{1e-6, 1e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 5e-2, 0.25},
+		}, []string{"path"}),
+		fallback: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chopsticks_rate_limit_fallback",
+			Help: "1 while this node limits locally because Redis is unreachable.",
+		}),
+		switches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chopsticks_rate_limit_fallback_switches_total",
+			Help: "Switches between Redis and the local fallback, by the mode switched to.",
+		}, []string{"to"}),
+	}
+	cached := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "chopsticks_rate_limit_local_cache_entries",
+		Help: "Blocks and hot subjects this node answers without Redis.",
+	}, cachedFn)
+	if reg == nil {
+		return m, nil
+	}
+	var err error
+	if m.hits, err = register(reg, m.hits); err != nil {
+		return nil, err
+	}
+	if m.decisions, err = register(reg, m.decisions); err != nil {
+		return nil, err
+	}
+	if m.latency, err = register(reg, m.latency); err != nil {
+		return nil, err
+	}
+	if m.fallback, err = register(reg, m.fallback); err != nil {
+		return nil, err
+	}
+	if m.switches, err = register(reg, m.switches); err != nil {
+		return nil, err
+	}
+	if _, err = register(reg, cached); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// register registers c, or returns the collector already registered under
+// its name so that several limiters in one process share series.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}

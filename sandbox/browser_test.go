@@ -1,0 +1,177 @@
+package sandbox_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/chopsticks-bot/chopsticks/sandbox"
+)
+
+// binary returns the chopsticks binary: $CHOPSTICKS_BIN (make test builds
+// it) or one built for this test.
+func binary(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("CHOPSTICKS_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(t.TempDir(), "chopsticks")
+	_, file, _, _ := runtime.Caller(0)
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/chopsticks")
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build chopsticks: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// chromium finds Debian's Chromium, failing the test with the install
+// command when it is missing.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("Chromium is not installed; install it with: apt-get install -y chromium")
+	return ""
+}
+
+// artifacts is where browser tests keep their screenshots.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "test-artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestPlaygroundInBrowser(t *testing.T) {
+	browser := chromium(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan *sandbox.Sandbox, 1)
+	done := make(chan error, 1)
+	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o755)
+	var out strings.Builder
+	go func() {
+		done <- sandbox.Run(ctx, sandbox.Options{
+			Dir: filepath.Join(dir, "sbx"), Listen: "127.0.0.1:0", Nodes: 1, Guilds: 2, Shards: 2,
+			Binary: binary(t), Out: &out, Started: func(s *sandbox.Sandbox) { started <- s },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("sandbox: %v", err)
+		}
+	})
+	var sb *sandbox.Sandbox
+	select {
+	case sb = <-started:
+	case err := <-done:
+		t.Fatalf("sandbox stopped: %v\n%s", err, out.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("sandbox did not start:\n%s", out.String())
+	}
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(filepath.Join(dir, "chrome")), chromedp.WindowSize(1200, 900))
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	defer cancelTimeout()
+
+	// Listen sees events in order on the reading goroutine; collect under a lock.
+	var mu sync.Mutex
+	var consoleErrors []string
+	if err := chromedp.Listen(bctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *cdpruntime.EventExceptionThrown:
+			consoleErrors = append(consoleErrors, e.ExceptionDetails.Text)
+		case *cdpruntime.EventConsoleAPICalled:
+			if e.Type == cdpruntime.ConsoleAPICalledTypeError {
+				consoleErrors = append(consoleErrors, "console.error")
+			}
+		}
+	}); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	fail := func(err error) {
+		t.Helper()
+		t.Fatalf("browser: %v\nsandbox output:\n%s", err, out.String())
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(sb.PlaygroundURL)); err != nil {
+		fail(err)
+	}
+	// The node registers its commands as it starts; reload until the page lists them.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#commands option').length`))
+		if err != nil {
+			fail(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			fail(errors.New("the page never listed the commands"))
+		}
+		time.Sleep(500 * time.Millisecond)
+		if err := chromedp.Do(bctx, chromedp.Reload()); err != nil {
+			fail(err)
+		}
+	}
+	if err := chromedp.Do(bctx,
+		chromedp.WaitVisible(chromedp.CSS(`#user option`)),
+		chromedp.SendKeys(chromedp.CSS(`#command`), "/ping"),
+		chromedp.Click(chromedp.CSS(`#send`)),
+		chromedp.WaitVisible(chromedp.CSS(`#log .entry .meta`)),
+		chromedp.WaitVisible(chromedp.CSS(`#nodes .node`)),
+	); err != nil {
+		fail(err)
+	}
+	reply, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(`#log .entry .content`)))
+	if err != nil {
+		fail(err)
+	}
+	meta, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(`#log .entry .meta`)))
+	if err != nil {
+		fail(err)
+	}
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		fail(err)
+	}
+	if err := os.WriteFile(filepath.Join(artifacts(t), "playground.jpg"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(reply, "Pong!") {
+		t.Errorf("reply %q, want Pong!", reply)
+	}
+	if !strings.Contains(meta, "handled by node-1") || !strings.Contains(meta, "shard") {
+		t.Errorf("meta %q does not say which node and shard handled it", meta)
+	}
+	if len(consoleErrors) > 0 {
+		t.Errorf("console errors: %v", consoleErrors)
+	}
+}
