@@ -45,6 +45,9 @@ var (
 	ErrBadPage           = reject("bad_page", "That page does not exist.")
 	ErrBadUser           = reject("bad_user", "That is not a valid user.")
 	ErrBadOperation      = reject("bad_operation", "This request has no valid operation ID.")
+	ErrBadReason         = reject("bad_reason", "Give a reason of 1-200 characters on one line.")
+	ErrZeroAdjustment    = reject("zero_adjustment", "An adjustment must change the balance: give a non-zero amount.")
+	ErrBadLimit          = reject("bad_limit", "The limit must be between 1 and 100.")
 )
 
 var rejections = map[string]*Rejection{}
@@ -54,7 +57,7 @@ func init() {
 		ErrInsufficientBank, ErrOverflow, ErrBankFull, ErrCooldown, ErrUnknownJob, ErrUnknownItem,
 		ErrNotForSale, ErrNotSellable, ErrNotEnoughItems, ErrNotUsable, ErrNoTool, ErrNotTool,
 		ErrNotVaultable, ErrVaultFull, ErrNotInVault, ErrBadQuantity, ErrBadPage, ErrBadUser,
-		ErrBadOperation, ErrBadAmount} {
+		ErrBadOperation, ErrBadAmount, ErrBadReason, ErrZeroAdjustment, ErrBadLimit} {
 		rejections[r.Code] = r
 	}
 }

@@ -218,6 +218,7 @@ type txn struct {
 	user     int64
 	now      time.Time
 	memo     string
+	hdr      header
 	legs     map[int64]int64
 	itemLegs []itemLeg
 }
@@ -227,6 +228,14 @@ type itemLeg struct {
 	key    string
 	delta  int
 	reason string
+}
+
+// header is what an operation row records besides its result: for admin
+// adjustments, who made it and why.
+type header struct {
+	admin  int64
+	reason string
+	memo   string // the operation's memo unless fn sets another
 }
 
 // move records that account receives amount (negative: pays) in this
@@ -244,6 +253,13 @@ func (t *txn) items(owner int64, key string, delta int, reason string) {
 // stored result in out and changes nothing; replayed reports that.
 func (s *Service) mutate(ctx context.Context, kind string, op Op, user int64, out any,
 	fn func(ctx context.Context, t *txn) (any, error)) (replayed bool, err error) {
+	return s.mutateAs(ctx, kind, op, user, header{}, out, fn)
+}
+
+// mutateAs is mutate with hdr recorded on the operation row, success or
+// rejection alike.
+func (s *Service) mutateAs(ctx context.Context, kind string, op Op, user int64, hdr header, out any,
+	fn func(ctx context.Context, t *txn) (any, error)) (replayed bool, err error) {
 	if !op.valid() {
 		return false, ErrBadOperation
 	}
@@ -258,7 +274,7 @@ func (s *Service) mutate(ctx context.Context, kind string, op Op, user int64, ou
 			return fmt.Errorf("economy %s: begin: %w", kind, err)
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx))
-		t := &txn{Tx: tx, s: s, user: user, now: s.now(), legs: map[int64]int64{}}
+		t := &txn{Tx: tx, s: s, user: user, now: s.now(), memo: hdr.memo, hdr: hdr, legs: map[int64]int64{}}
 		res, ferr := fn(ctx, t)
 		if ferr != nil && !IsRejection(ferr) {
 			return ferr
@@ -276,7 +292,7 @@ func (s *Service) mutate(ctx context.Context, kind string, op Op, user int64, ou
 				return fmt.Errorf("economy %s: begin: %w", kind, err)
 			}
 			defer tx.Rollback(context.WithoutCancel(ctx))
-			t = &txn{Tx: tx, s: s, user: user, legs: map[int64]int64{}}
+			t = &txn{Tx: tx, s: s, user: user, memo: hdr.memo, hdr: hdr, legs: map[int64]int64{}}
 		} else {
 			b, err := json.Marshal(res)
 			if err != nil {
@@ -285,9 +301,14 @@ func (s *Service) mutate(ctx context.Context, kind string, op Op, user int64, ou
 			stored = b
 		}
 		var id int64
-		err = tx.QueryRow(ctx, `INSERT INTO economy.transactions (op_id, user_id, kind, memo, result)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (op_id) DO NOTHING RETURNING id`,
-			string(op), user, kind, t.memo, stored).Scan(&id)
+		var admin *int64
+		var reason *string
+		if t.hdr.admin != 0 {
+			admin, reason = &t.hdr.admin, &t.hdr.reason
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO economy.transactions (op_id, user_id, kind, memo, result, admin_id, reason)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (op_id) DO NOTHING RETURNING id`,
+			string(op), user, kind, t.memo, stored, admin, reason).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			replayed = true
 			return tx.Rollback(ctx)

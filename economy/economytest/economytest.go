@@ -54,6 +54,10 @@ type Config struct {
 	// DuplicatePercent of deliveries repeat an earlier operation of the
 	// same worker (default 20).
 	DuplicatePercent int
+	// OnAnswer, when set, is called after every delivery with the
+	// operation and its answer as text (see Deliver), from the delivering
+	// goroutine; processes compare their answers through it.
+	OnAnswer func(o economy.Op, answer string)
 }
 
 // Stats counts what a run did.
@@ -102,6 +106,9 @@ func Run(ctx context.Context, svc *economy.Service, cfg Config) (Stats, error) {
 					o = done[r.IntN(len(done))]
 				}
 				answer, err := Deliver(ctx, svc, o, cfg)
+				if cfg.OnAnswer != nil {
+					cfg.OnAnswer(o, answer)
+				}
 				mu.Lock()
 				stats.Deliveries++
 				switch {

@@ -1,0 +1,393 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/diamondburned/arikawa/v3/discord"
+
+	"github.com/chopsticks-bot/chopsticks/voice"
+)
+
+// colorMusic is the embed colour of the music replies.
+const colorMusic discord.Color = 0x1DB954
+
+// Music returns the music commands: /play, /queue, /skip, /pause, /resume,
+// /stop, /nowplaying, /volume, /seek, /loop, /shuffle, /remove and /filter.
+// They act on the voice channel the calling user is in.
+func Music(m *voice.Music) []*Command {
+	mu := &music{m: m}
+	one := 1.0
+	zero, twoHundred := 0.0, 200.0
+	pickMax := 10.0
+	var filters []Choice
+	for _, name := range []string{"bassboost", "nightcore", "8d", "off"} {
+		filters = append(filters, Choice{Name: name, Value: name})
+	}
+	return []*Command{
+		// No command sets Defer: a search usually loads within a second or
+		// two, the router defers by itself past DeferAfter, and refusals
+		// (not in voice, no agent free) then stay ephemeral, which a
+		// deferred public response would not allow.
+		{Name: "play", Description: "Play a song or playlist in your voice channel (search terms or a URL)",
+			Options: []Option{
+				{Name: "query", Description: "Search terms or a URL", Type: String, Required: true, MinLength: 1, MaxLength: 500},
+				{Name: "pick", Description: "Which search result to play (1-10, default the first)", Type: Integer, Min: &one, Max: &pickMax},
+			}, Run: mu.play},
+		{Name: "queue", Description: "Show what is playing and what comes next",
+			Options: []Option{{Name: "page", Description: "Page number", Type: Integer, Min: &one}}, Run: mu.queue},
+		{Name: "skip", Description: "Skip the current track", Run: mu.skip},
+		{Name: "pause", Description: "Pause the music", Run: mu.pause},
+		{Name: "resume", Description: "Resume paused music", Run: mu.resume},
+		{Name: "stop", Description: "Stop the music, clear the queue and free the agent", Run: mu.stop},
+		{Name: "nowplaying", Description: "Show the track playing now", Run: mu.nowPlaying},
+		{Name: "volume", Description: "Set the volume (0-200 percent)",
+			Options: []Option{{Name: "percent", Description: "0-200 (100 is normal)", Type: Integer, Required: true, Min: &zero, Max: &twoHundred}},
+			Run:     mu.volume},
+		{Name: "seek", Description: "Jump to a time in the current track",
+			Options: []Option{{Name: "time", Description: "Where to jump: 1:30, 90, 1:02:03 or 1m30s", Type: String, Required: true, MaxLength: 20}},
+			Run:     mu.seek},
+		{Name: "loop", Description: "Repeat nothing, the track or the queue",
+			Options: []Option{{Name: "mode", Description: "What to repeat", Type: String, Required: true,
+				Choices: []Choice{{Name: "off", Value: "off"}, {Name: "track", Value: "track"}, {Name: "queue", Value: "queue"}}}},
+			Run: mu.loop},
+		{Name: "shuffle", Description: "Shuffle the queue", Run: mu.shuffle},
+		{Name: "remove", Description: "Remove a track from the queue",
+			Options: []Option{{Name: "position", Description: "Its position in /queue", Type: Integer, Required: true, Min: &one}},
+			Run:     mu.remove},
+		{Name: "filter", Description: "Apply an audio filter",
+			Options: []Option{{Name: "name", Description: "The filter", Type: String, Required: true, Choices: filters}},
+			Run:     mu.filter},
+	}
+}
+
+type music struct{ m *voice.Music }
+
+// musicFail turns the music service's errors into replies: refusals become
+// ephemeral explanations, anything else is a failure to log.
+func musicFail(err error) error {
+	for _, refusal := range []error{voice.ErrNotInVoice, voice.ErrNothingPlaying, voice.ErrNoAgentFree,
+		voice.ErrNoResults, voice.ErrAlreadyPaused, voice.ErrNotPaused} {
+		if errors.Is(err, refusal) {
+			return Explain(err, sentence(refusal.Error()))
+		}
+	}
+	switch {
+	case errors.Is(err, voice.ErrLoadFailed):
+		return Explain(err, "That track could not be loaded. Try another search or link.")
+	case errors.Is(err, voice.ErrQueueFull):
+		return Explain(err, "The queue is full. Remove or skip some tracks first.")
+	case errors.Is(err, voice.ErrBadArgument):
+		msg := err.Error()
+		if _, after, ok := strings.Cut(msg, voice.ErrBadArgument.Error()+": "); ok {
+			msg = after
+		}
+		return Explain(err, sentence(msg))
+	}
+	return fmt.Errorf("music: %w", err)
+}
+
+// sentence capitalises msg and ends it with a full stop.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") {
+		msg += "."
+	}
+	return msg
+}
+
+// ids returns the guild and user of an invocation; music needs a server.
+func ids(inv *Invocation) (guild, user string, err error) {
+	if !inv.GuildID.IsValid() {
+		return "", "", Errorf("Music works only in a server's voice channels.")
+	}
+	return inv.GuildID.String(), inv.User.ID.String(), nil
+}
+
+func musicReply(title, desc string, fields ...discord.EmbedField) Reply {
+	return Reply{Embeds: []discord.Embed{{Title: title, Description: desc, Color: colorMusic, Fields: fields}}}
+}
+
+// trackLine is "[Title](uri) by Author (3:21)", with markdown escaped.
+func trackLine(t voice.Track) string {
+	title := escapeMarkdown(t.Info.Title)
+	if t.Info.URI != nil && strings.HasPrefix(*t.Info.URI, "https://") {
+		title = "[" + title + "](" + *t.Info.URI + ")"
+	} else {
+		title = "**" + title + "**"
+	}
+	length := "live"
+	if !t.Info.IsStream {
+		length = clock(t.Info.Duration())
+	}
+	if t.Info.Author != "" {
+		return fmt.Sprintf("%s by %s (%s)", title, escapeMarkdown(t.Info.Author), length)
+	}
+	return fmt.Sprintf("%s (%s)", title, length)
+}
+
+func escapeMarkdown(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "~", `\~`, "|", `\|`, "[", `\[`, "]", `\]`, ">", `\>`, "@", "@\u200b")
+	return r.Replace(s)
+}
+
+// clock formats d as m:ss or h:mm:ss.
+func clock(d time.Duration) string {
+	s := int64(d / time.Second)
+	if s < 0 {
+		s = 0
+	}
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s%3600/60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// ParseSeek parses a /seek time: seconds ("90"), m:ss, h:mm:ss or a Go
+// duration ("1m30s").
+func ParseSeek(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	bad := fmt.Errorf("%w: %q is not a time; write it like 1:30, 90 or 1m30s", voice.ErrBadArgument, s)
+	if s == "" {
+		return 0, bad
+	}
+	if d, err := time.ParseDuration(s); err == nil && strings.ContainsAny(s, "hms") {
+		if d < 0 {
+			return 0, bad
+		}
+		return d, nil
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) > 3 {
+		return 0, bad
+	}
+	var total int64
+	for i, p := range parts {
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil || n < 0 || p == "" || (i > 0 && (n >= 60 || len(p) != 2)) || n > 1e7 {
+			return 0, bad
+		}
+		total = total*60 + n
+	}
+	return time.Duration(total) * time.Second, nil
+}
+
+func (mu *music) play(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	pick, _ := inv.Int("pick")
+	res, err := mu.m.Play(ctx, voice.PlayRequest{GuildID: guild, UserID: user, Query: inv.String("query"), Pick: int(pick)})
+	if err != nil {
+		return Reply{}, musicFail(err)
+	}
+	first := res.Added[0].Track
+	switch {
+	case res.Playlist != "" && res.Started:
+		return musicReply("Playing playlist "+escapeMarkdown(res.Playlist),
+			fmt.Sprintf("Now playing %s, and %d more queued.", trackLine(first), len(res.Added)-1)), nil
+	case res.Playlist != "":
+		return musicReply("Queued playlist "+escapeMarkdown(res.Playlist),
+			fmt.Sprintf("%d tracks queued from position %d.", len(res.Added), res.Position)), nil
+	case res.Started:
+		return musicReply("Now playing", trackLine(first)), nil
+	}
+	return musicReply("Queued", fmt.Sprintf("%s at position %d.", trackLine(first), res.Position)), nil
+}
+
+func (mu *music) queue(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	page := int64(1)
+	if p, ok := inv.Int("page"); ok {
+		page = p
+	}
+	v, err := mu.m.Queue(ctx, guild, user, int(page))
+	if err != nil {
+		return Reply{}, musicFail(err)
+	}
+	var b strings.Builder
+	np := v.NowPlaying
+	state := "Playing"
+	if np.Paused {
+		state = "Paused"
+	}
+	fmt.Fprintf(&b, "%s: %s at %s\n\n", state, trackLine(np.Item.Track), clock(np.Position))
+	if v.Total == 0 {
+		b.WriteString("Nothing is queued after it.")
+	}
+	for i, it := range v.Items {
+		fmt.Fprintf(&b, "`%d.` %s\n", v.First+i, trackLine(it.Track))
+	}
+	footer := fmt.Sprintf("Page %d of %d · %d queued · %s · loop %s", v.Page, v.Pages, v.Total, clock(v.Duration), np.Loop)
+	r := musicReply("Queue", b.String())
+	r.Embeds[0].Footer = &discord.EmbedFooter{Text: footer}
+	return r, nil
+}
+
+func (mu *music) skip(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	next, err := mu.m.Skip(ctx, guild, user)
+	if err != nil {
+		return Reply{}, musicFail(err)
+	}
+	if next == nil {
+		return musicReply("Skipped", "The queue is over; the agent left the channel."), nil
+	}
+	return musicReply("Skipped", "Now playing "+trackLine(next.Track)+"."), nil
+}
+
+func (mu *music) pause(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	if err := mu.m.Pause(ctx, guild, user); err != nil {
+		return Reply{}, musicFail(err)
+	}
+	return musicReply("Paused", "Use /resume to go on."), nil
+}
+
+func (mu *music) resume(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	if err := mu.m.Resume(ctx, guild, user); err != nil {
+		return Reply{}, musicFail(err)
+	}
+	return musicReply("Resumed", ""), nil
+}
+
+func (mu *music) stop(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	if err := mu.m.Stop(ctx, guild, user); err != nil {
+		return Reply{}, musicFail(err)
+	}
+	return musicReply("Stopped", "The queue is cleared and the agent left the channel."), nil
+}
+
+func (mu *music) nowPlaying(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	np, err := mu.m.NowPlaying(ctx, guild, user)
+	if err != nil {
+		return Reply{}, musicFail(err)
+	}
+	progress := clock(np.Position)
+	if !np.Item.Track.Info.IsStream {
+		progress += " / " + clock(np.Item.Track.Info.Duration())
+	}
+	if np.Paused {
+		progress += " (paused)"
+	}
+	return musicReply("Now playing", trackLine(np.Item.Track),
+		discord.EmbedField{Name: "Position", Value: progress, Inline: true},
+		discord.EmbedField{Name: "Volume", Value: fmt.Sprintf("%d%%", np.Volume), Inline: true},
+		discord.EmbedField{Name: "Loop", Value: string(np.Loop), Inline: true},
+		discord.EmbedField{Name: "Filter", Value: np.Filter, Inline: true},
+		discord.EmbedField{Name: "Requested by", Value: "<@" + np.Item.RequesterID + ">", Inline: true},
+	), nil
+}
+
+func (mu *music) volume(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	v, _ := inv.Int("percent")
+	if err := mu.m.Volume(ctx, guild, user, int(v)); err != nil {
+		return Reply{}, musicFail(err)
+	}
+	return musicReply("Volume", fmt.Sprintf("Set to %d%%.", v)), nil
+}
+
+func (mu *music) seek(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	pos, err := ParseSeek(inv.String("time"))
+	if err != nil {
+		return Reply{}, musicFail(err)
+	}
+	if err := mu.m.Seek(ctx, guild, user, pos); err != nil {
+		return Reply{}, musicFail(err)
+	}
+	return musicReply("Seeked", "Jumped to "+clock(pos)+"."), nil
+}
+
+func (mu *music) loop(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	mode, err := mu.m.Loop(ctx, guild, user, inv.String("mode"))
+	if err != nil {
+		return Reply{}, musicFail(err)
+	}
+	desc := map[voice.LoopMode]string{voice.LoopOff: "Looping is off.", voice.LoopTrack: "The current track repeats.",
+		voice.LoopQueue: "The queue repeats."}[mode]
+	return musicReply("Loop: "+string(mode), desc), nil
+}
+
+func (mu *music) shuffle(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	n, err := mu.m.Shuffle(ctx, guild, user)
+	if err != nil {
+		return Reply{}, musicFail(err)
+	}
+	if n < 2 {
+		return Reply{}, Errorf("There is nothing to shuffle: %d track(s) queued.", n)
+	}
+	return musicReply("Shuffled", fmt.Sprintf("%d tracks in a new order.", n)), nil
+}
+
+func (mu *music) remove(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	pos, _ := inv.Int("position")
+	it, err := mu.m.Remove(ctx, guild, user, int(pos))
+	if err != nil {
+		return Reply{}, musicFail(err)
+	}
+	return musicReply("Removed", trackLine(it.Track)+" is out of the queue."), nil
+}
+
+func (mu *music) filter(ctx context.Context, inv *Invocation) (Reply, error) {
+	guild, user, err := ids(inv)
+	if err != nil {
+		return Reply{}, err
+	}
+	name := inv.String("name")
+	if err := mu.m.Filter(ctx, guild, user, name); err != nil {
+		return Reply{}, musicFail(err)
+	}
+	if name == "off" {
+		return musicReply("Filter off", "The music sounds as recorded."), nil
+	}
+	return musicReply("Filter: "+name, "Applied; it takes a moment to be heard."), nil
+}

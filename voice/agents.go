@@ -1,0 +1,63 @@
+package voice
+
+import "strings"
+
+// Detach lets go of an agent this node no longer runs (its unit was handed
+// off or the node's lease was lost): its sessions leave this node's memory
+// and its Lavalink client disconnects without destroying the players, which
+// keep playing so that the agent's next owner can Adopt them. Queues and the
+// saved Lavalink sessions stay in Redis. It returns the number of sessions
+// detached.
+func (m *Music) Detach(agentUserID string) int {
+	m.mu.Lock()
+	var ss []*session
+	for k, s := range m.byAgent {
+		if strings.HasPrefix(k, agentUserID+"/") {
+			ss = append(ss, s)
+		}
+	}
+	m.mu.Unlock()
+	for _, s := range ss {
+		s.op.Lock()
+		s.ended = true
+		m.mu.Lock()
+		if m.sessions[s.queueID()] == s {
+			delete(m.sessions, s.queueID())
+		}
+		if m.byAgent[s.agent+"/"+s.guildID] == s {
+			delete(m.byAgent, s.agent+"/"+s.guildID)
+		}
+		m.mu.Unlock()
+		s.op.Unlock()
+	}
+	if agentUserID != m.cfg.BotUserID {
+		m.clients.Drop(agentUserID)
+	}
+	return len(ss)
+}
+
+// AgentChannels returns the voice channels (guild ID -> channel ID) in
+// which the agent plays music for this node.
+func (m *Music) AgentChannels(agentUserID string) map[string]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]string{}
+	for k, s := range m.byAgent {
+		if strings.HasPrefix(k, agentUserID+"/") {
+			out[s.guildID] = s.channel
+		}
+	}
+	return out
+}
+
+// Drop closes userID's client and forgets it; its players keep playing on
+// the nodes until the resume timeout, for another process to resume.
+func (cs *Clients) Drop(userID string) {
+	cs.mu.Lock()
+	c := cs.clients[userID]
+	delete(cs.clients, userID)
+	cs.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
