@@ -68,7 +68,9 @@ func (m *memClaims) Claim(ctx context.Context, id discord.InteractionID, holder 
 
 type fixedLimiter struct{ adm Admission }
 
-func (f fixedLimiter) Admit(context.Context, discord.UserID, string) (Admission, error) { return f.adm, nil }
+func (f fixedLimiter) Admit(context.Context, discord.UserID, string) (Admission, error) {
+	return f.adm, nil
+}
 
 func float(f float64) *float64 { return &f }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/diamondburned/arikawa/v3/api"
+	"github.com/diamondburned/arikawa/v3/utils/httputil"
 	"github.com/diamondburned/arikawa/v3/utils/httputil/httpdriver"
 )
 
@@ -68,5 +69,19 @@ func NewClient(token string, base *url.URL, rt http.RoundTripper) *api.Client {
 func NewBearerClient(token string, base *url.URL, rt http.RoundTripper) *api.Client {
 	c := api.NewClient("Bearer " + token)
 	c.Client.Client = httpdriver.WrapClient(http.Client{Transport: Rewrite(base, rt), Timeout: 30 * time.Second})
+	return c
+}
+
+// WithoutLocalLimits removes arikawa's own per-process rate limiter and 429
+// retries from c, for use over a transport that limits cluster-wide (such
+// as ratelimit/discordrest): limits and retries must not apply twice.
+func WithoutLocalLimits(c *api.Client) *api.Client {
+	token, agent := c.Session.Token, c.Session.UserAgent
+	c.Client.OnRequest = []httputil.RequestOption{func(r httpdriver.Request) error {
+		r.AddHeader(http.Header{"Authorization": {token}, "User-Agent": {agent}})
+		return nil
+	}}
+	c.Client.OnResponse = nil
+	c.Client.Retries = 1
 	return c
 }

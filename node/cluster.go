@@ -3,10 +3,11 @@ package node
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/coordinator"
-	"github.com/chopsticks-bot/chopsticks/shard"
 )
 
 // owner runs the units the cluster assigns to this node; it implements
@@ -53,13 +54,35 @@ func (o owner) Stop(ctx context.Context, u coordinator.Unit, reason coordinator.
 }
 
 // joinCluster registers the node and lets the cluster assign it shards.
+// Identifies go through the cluster's gate, which also keeps the day's
+// session starts (from GET /gateway/bot) in etcd for every node.
 func (n *Node) joinCluster(ctx context.Context) (*coordinator.Member, error) {
-	n.gate = shard.NewLocalGate(n.maxConc)
+	gate, err := coordinator.NewGate(coordinator.GateConfig{
+		Client: n.etcd, MaxConcurrency: n.maxConc, Reserve: n.cfg.IdentifyReserve,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.gate = gate
+	sl := n.bot.StartLimit
+	if err := gate.SetSessionStartLimit(ctx, sl.Remaining, sl.Total, sl.ResetAfter.Duration()); err != nil {
+		n.log.Warn("could not record the session start limit", "err", err)
+	}
+	host, port, _ := net.SplitHostPort(n.cfg.GossipAddr)
+	p, _ := strconv.Atoi(port)
 	return coordinator.Join(ctx, coordinator.Config{
 		Client: n.etcd, NodeID: coordinator.NodeID(n.cfg.NodeID), Owner: owner{n},
 		Addr: n.http.Addr(), Weight: n.cfg.Weight, ShardCount: n.shardCount,
+		LeaseTTL: n.cfg.LeaseTTL, Settle: time.Second,
+		Gossip:     &coordinator.GossipConfig{BindAddr: host, BindPort: p, Seeds: splitList(n.cfg.GossipSeeds)},
 		Registerer: n.reg, Logger: n.log,
 	})
+}
+
+func (n *Node) closeGate() {
+	if g, ok := n.gate.(*coordinator.Gate); ok {
+		g.Close()
+	}
 }
 
 // leaveCluster drains: the plan moves every shard away by handoff, then

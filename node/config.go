@@ -37,6 +37,8 @@ type Config struct {
 	DashboardSessionKey string
 	DashboardAdminIDs   string
 	DashboardCookieSec  bool
+	DashboardOrigins    string
+	TrustedProxies      string
 	DiscordClientSecret string
 	DiscordRedirectURI  string
 	LogLevel            string
@@ -49,6 +51,8 @@ type Config struct {
 	CheckpointInterval  time.Duration
 	Weight              int
 	LavalinkNodes       string
+	LeaseTTL            time.Duration
+	IdentifyReserve     int
 }
 
 // RegisterFlags defines the configuration's flags on fs.
@@ -64,6 +68,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DashboardSessionKey, "dashboard-session-secret", "", "secret for dashboard sessions (DASHBOARD_SESSION_SECRET)")
 	fs.StringVar(&c.DashboardAdminIDs, "dashboard-admin-ids", "", "comma-separated Discord user IDs of dashboard admins (DASHBOARD_ADMIN_IDS)")
 	fs.BoolVar(&c.DashboardCookieSec, "dashboard-cookie-secure", false, "mark dashboard cookies Secure (DASHBOARD_COOKIE_SECURE)")
+	fs.StringVar(&c.DashboardOrigins, "dashboard-allowed-origins", "", "comma-separated other origins allowed to call the dashboard API (DASHBOARD_ALLOWED_ORIGINS)")
+	fs.StringVar(&c.TrustedProxies, "dashboard-trusted-proxies", "", "comma-separated CIDRs of reverse proxies trusted for X-Forwarded-For (DASHBOARD_TRUSTED_PROXIES)")
 	fs.StringVar(&c.DiscordClientSecret, "discord-client-secret", "", "OAuth2 client secret for dashboard login (DISCORD_CLIENT_SECRET)")
 	fs.StringVar(&c.DiscordRedirectURI, "discord-redirect-uri", "", "OAuth2 redirect URI (DISCORD_REDIRECT_URI)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error (LOG_LEVEL)")
@@ -75,6 +81,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.ShardCount, "shard-count", 0, "total shards; 0 takes Discord's recommendation (SHARD_COUNT)")
 	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", time.Second, "how often shards save their session for a resume elsewhere (CHECKPOINT_INTERVAL)")
 	fs.IntVar(&c.Weight, "weight", 1, "this node's share of shards relative to others (WEIGHT)")
+	fs.DurationVar(&c.LeaseTTL, "lease-ttl", 5*time.Second, "etcd lease of this node's ownership; a crashed node's shards move after it (LEASE_TTL, at least 2s)")
+	fs.IntVar(&c.IdentifyReserve, "identify-reserve", 50, "daily session starts kept back for recovering shards (IDENTIFY_RESERVE)")
 	fs.StringVar(&c.LavalinkNodes, "lavalink-nodes", "", "Lavalink nodes (LAVALINK_NODES)")
 }
 
@@ -172,6 +180,15 @@ func (c *Config) Validate() error {
 	}
 	if c.CheckpointInterval < 0 || c.CheckpointInterval > time.Minute {
 		return bad("CHECKPOINT_INTERVAL", "must be a duration up to 1m, such as 1s")
+	}
+	if c.LeaseTTL < 2*time.Second || c.LeaseTTL > 5*time.Minute {
+		return bad("LEASE_TTL", "must be between 2s (etcd's minimum) and 5m")
+	}
+	if c.IdentifyReserve < 0 {
+		return bad("IDENTIFY_RESERVE", "must not be negative")
+	}
+	if c.DashboardSessionKey != "" && len(c.DashboardSessionKey) < 32 {
+		return bad("DASHBOARD_SESSION_SECRET", "must be at least 32 characters (openssl rand -hex 32)")
 	}
 	if c.Weight < 1 || c.Weight > 1000 {
 		return bad("WEIGHT", "must be between 1 and 1000")

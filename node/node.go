@@ -25,6 +25,9 @@ import (
 	"github.com/chopsticks-bot/chopsticks/commands"
 	"github.com/chopsticks-bot/chopsticks/coordinator"
 	"github.com/chopsticks-bot/chopsticks/discordapi"
+	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/ratelimit"
+	"github.com/chopsticks-bot/chopsticks/ratelimit/discordrest"
 	"github.com/chopsticks-bot/chopsticks/shard"
 	"github.com/chopsticks-bot/chopsticks/telemetry"
 )
@@ -47,6 +50,10 @@ type Node struct {
 	router  *commands.Router
 	catalog *commands.Catalog
 	metrics *shard.Metrics
+	econ     *economy.Service
+	lim      *ratelimit.Limiter
+	limRedis *redis.Client
+	bot      *api.BotData
 
 	gatewayURL string
 	shardCount int
@@ -102,6 +109,11 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	defer n.close()
 
+	svcCtx, stopServices := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServices()
+	if err := n.services(svcCtx); err != nil {
+		return err
+	}
 	if n.metrics, err = shard.NewMetrics(n.reg); err != nil {
 		return err
 	}
@@ -110,6 +122,13 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	if n.http, err = telemetry.NewServer(cfg.HTTPAddr, n.reg, log); err != nil {
 		return &ConfigError{Setting: "HTTP_ADDR", Reason: err.Error()}
+	}
+	dash, err := n.dashboard(nil)
+	if err != nil {
+		return err
+	}
+	if dash != nil {
+		n.http.Mux.Handle("/", dash)
 	}
 	if _, err := DeployCommands(ctx, n.discord, n.appID(), 0, n.catalog); err != nil {
 		// Serving commands registered earlier beats not serving at all.
@@ -126,6 +145,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("join cluster: %w", err)
 	}
+	defer n.closeGate()
 	n.member = member
 	<-ctx.Done()
 	log.Info("draining")
@@ -184,13 +204,12 @@ func (n *Node) connect(ctx context.Context) error {
 	}
 
 	base, _ := discordapi.ParseBase(n.cfg.DiscordAPIURL)
-	n.discord = discordapi.NewClient(n.cfg.DiscordToken, base, nil)
-	n.discord = n.discord.WithContext(ctx)
-	bot, err := n.discord.BotURL()
+	plain := discordapi.NewClient(n.cfg.DiscordToken, base, nil).WithContext(ctx)
+	bot, err := plain.BotURL()
 	if err != nil {
 		return &ConfigError{Setting: "DISCORD_TOKEN", Reason: "Discord refused it or is unreachable at " + base.String() + ": " + err.Error()}
 	}
-	n.discord = n.discord.WithContext(context.Background())
+	n.bot = bot
 	n.gatewayURL = bot.URL
 	n.shardCount = bot.Shards
 	if n.cfg.ShardCount > 0 {
@@ -199,14 +218,22 @@ func (n *Node) connect(ctx context.Context) error {
 	if n.shardCount < 1 {
 		n.shardCount = 1
 	}
-	n.maxConc = bot.StartLimit.MaxConcurrency
+	n.maxConc = max(bot.StartLimit.MaxConcurrency, 1)
 	if n.cfg.ClientID == "" {
-		app, err := n.discord.CurrentApplication()
+		app, err := plain.CurrentApplication()
 		if err != nil {
 			return &ConfigError{Setting: "CLIENT_ID", Reason: "not set, and /applications/@me failed: " + err.Error()}
 		}
 		n.cfg.ClientID = app.ID.String()
 	}
+	// Every later request goes through the cluster-wide limiter, which
+	// shares Discord's buckets and global limit with the other nodes.
+	rest, err := discordrest.New(discordapi.Rewrite(base, nil), n.rdb, discordrest.Config{Name: n.cfg.ClientID},
+		discordrest.WithRegisterer(n.reg), discordrest.WithLogger(n.log), discordrest.WithLiveNodes(n.liveNodes))
+	if err != nil {
+		return fmt.Errorf("discord REST limiter: %w", err)
+	}
+	n.discord = discordapi.WithoutLocalLimits(discordapi.NewClient(n.cfg.DiscordToken, base, rest))
 	return nil
 }
 
@@ -226,6 +253,9 @@ func retry(ctx context.Context, f func() error) error {
 }
 
 func (n *Node) close() {
+	if n.limRedis != nil {
+		n.limRedis.Close()
+	}
 	if n.etcd != nil {
 		n.etcd.Close()
 	}

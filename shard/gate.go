@@ -26,7 +26,19 @@ func NewLocalGate(maxConcurrency int) *LocalGate {
 }
 
 // Wait implements Gate.
-func (g *LocalGate) Wait(ctx context.Context, shard int) error {
+func (g *LocalGate) Wait(ctx context.Context, shard int) (func(), error) {
+	if err := g.wait(ctx, shard); err != nil {
+		return nil, err
+	}
+	return func() {}, nil
+}
+
+// WaitReserve implements Gate; a single process keeps no reserve.
+func (g *LocalGate) WaitReserve(ctx context.Context, shard int) (func(), error) {
+	return g.Wait(ctx, shard)
+}
+
+func (g *LocalGate) wait(ctx context.Context, shard int) error {
 	bucket := shard % g.MaxConcurrency
 	g.mu.Lock()
 	now := time.Now()

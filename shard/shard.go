@@ -24,9 +24,14 @@ import (
 const HandoffCloseCode = 4900
 
 // Gate admits IDENTIFY calls at the rate Discord allows across the cluster.
+// The shard calls release right after sending IDENTIFY (or when it could
+// not send it).
 type Gate interface {
 	// Wait blocks until shard may send IDENTIFY now.
-	Wait(ctx context.Context, shard int) error
+	Wait(ctx context.Context, shard int) (release func(), err error)
+	// WaitReserve is Wait for a shard recovering a session it lost (its
+	// resume was refused): it may use the identifies kept in reserve.
+	WaitReserve(ctx context.Context, shard int) (release func(), err error)
 }
 
 // Handler receives every dispatch of the shard, in order, on the shard's
@@ -91,6 +96,9 @@ type Shard struct {
 	since  time.Time
 	cp     Checkpoint
 	saved  int64
+	// recovering is set when the shard started from a checkpoint and lost
+	// that session: its next IDENTIFY may use the gate's reserve.
+	recovering bool
 	conn   *websocket.Conn
 	wmu    sync.Mutex // serialises writes to conn
 	lastAk time.Time
@@ -154,6 +162,7 @@ func (s *Shard) Run(ctx context.Context, from Checkpoint) error {
 	s.mu.Lock()
 	s.cp = from
 	s.saved = from.Seq
+	s.recovering = from.Valid()
 	s.mu.Unlock()
 	defer func() {
 		s.setState(StateStopped)
@@ -390,13 +399,22 @@ func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration
 
 func (s *Shard) identify(ctx context.Context, conn *websocket.Conn) error {
 	s.setState(StateIdentify)
-	if err := s.cfg.Gate.Wait(ctx, s.cfg.ID); err != nil {
+	s.mu.Lock()
+	recovering := s.recovering
+	s.mu.Unlock()
+	wait := s.cfg.Gate.Wait
+	if recovering {
+		wait = s.cfg.Gate.WaitReserve
+	}
+	release, err := wait(ctx, s.cfg.ID)
+	if err != nil {
 		return fmt.Errorf("identify gate: %w", err)
 	}
+	defer release()
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.Identifies.Inc()
 	}
-	return s.write(conn, outgoing{Op: 2, D: map[string]any{
+	err = s.write(conn, outgoing{Op: 2, D: map[string]any{
 		"token":   s.cfg.Token,
 		"intents": s.cfg.Intents,
 		"shard":   [2]int{s.cfg.ID, s.cfg.Count},
@@ -404,6 +422,12 @@ func (s *Shard) identify(ctx context.Context, conn *websocket.Conn) error {
 			"os": runtime.GOOS, "browser": "chopsticks", "device": "chopsticks",
 		},
 	}})
+	if err == nil {
+		s.mu.Lock()
+		s.recovering = false
+		s.mu.Unlock()
+	}
+	return err
 }
 
 // readError classifies the end of a connection.
