@@ -55,6 +55,15 @@ type Config struct {
 	IdentifyReserve     int
 }
 
+// DefaultConfig returns the configuration with every default filled in,
+// as a node started with no flags and an empty environment would have.
+func DefaultConfig() Config {
+	var c Config
+	fs := flag.NewFlagSet("defaults", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	return c
+}
+
 // RegisterFlags defines the configuration's flags on fs.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	host, _ := os.Hostname()

@@ -49,11 +49,12 @@ func newStack(t *testing.T, shards int) *stack {
 }
 
 func (s *stack) config(id string) node.Config {
-	return node.Config{
-		DiscordToken: s.sim.Token(), ClientID: s.sim.AppID().String(), DiscordAPIURL: s.sim.URL(),
-		PostgresURL: s.pg, RedisURL: "redis://" + s.redis + "/0", EtcdEndpoints: strings.Join(s.etcd, ","),
-		LogLevel: "warn", NodeEnv: "test", NodeID: id, HTTPAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1:0", Weight: 1,
-	}
+	c := node.DefaultConfig()
+	c.DiscordToken, c.ClientID, c.DiscordAPIURL = s.sim.Token(), s.sim.AppID().String(), s.sim.URL()
+	c.PostgresURL, c.RedisURL, c.EtcdEndpoints = s.pg, "redis://"+s.redis+"/0", strings.Join(s.etcd, ",")
+	c.LogLevel, c.NodeEnv, c.NodeID, c.HTTPAddr, c.GossipAddr = "warn", "test", id, "127.0.0.1:0", "127.0.0.1:0"
+	c.LeaseTTL = 2 * time.Second
+	return c
 }
 
 // startNode runs a node in this process until the test ends and waits
@@ -63,11 +64,18 @@ func (s *stack) startNode(t *testing.T, id string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs syncBuffer
+	var (
+		exited  bool
+		exitErr error
+	)
 	go func() { done <- node.Run(ctx, s.config(id), node.Options{Logs: &logs}) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node %s: %v", id, err)
+		if !exited {
+			exitErr = <-done
+		}
+		if exitErr != nil {
+			t.Errorf("node %s: %v", id, exitErr)
 		}
 		if t.Failed() {
 			t.Logf("node %s log:\n%s", id, logs.String())
@@ -76,8 +84,9 @@ func (s *stack) startNode(t *testing.T, id string) {
 	shards := s.sim.Config().RecommendedShards
 	await(t, 20*time.Second, func() bool {
 		select {
-		case err := <-done:
-			t.Fatalf("node %s exited: %v\n%s", id, err, logs.String())
+		case exitErr = <-done:
+			exited = true
+			t.Fatalf("node %s exited: %v\n%s", id, exitErr, logs.String())
 		default:
 		}
 		for sh := 0; sh < shards; sh++ {
@@ -161,6 +170,7 @@ func TestNodeAnswersSlashCommands(t *testing.T) {
 	s := newStack(t, 2)
 	s.startNode(t, "n1")
 	guild, user := guildAndUser(t, s.sim)
+	otherUser := s.sim.DefaultUsers()[1]
 
 	tests := []struct {
 		name          string
@@ -173,6 +183,17 @@ func TestNodeAnswersSlashCommands(t *testing.T) {
 		{"bad option value is refused privately",
 			discordsim.Invocation{Command: "help", Options: map[string]any{"command": "nosuch"}},
 			"There is no command /nosuch", true},
+		{"negative amount is refused privately",
+			discordsim.Invocation{Command: "pay", Options: map[string]any{"user": otherUser, "amount": "-5"}},
+			"", true},
+		{"amount that is not one is refused privately",
+			discordsim.Invocation{Command: "bank", Subcommand: "deposit", Options: map[string]any{"amount": "lots"}},
+			"That is not an amount", true},
+		{"paying yourself is refused privately",
+			discordsim.Invocation{Command: "pay", Options: map[string]any{"user": user, "amount": "10"}},
+			"You cannot pay yourself.", true},
+		{"daily pays out", discordsim.Invocation{Command: "daily"}, "", false},
+		{"paying another user works after the daily", discordsim.Invocation{Command: "pay", Options: map[string]any{"user": otherUser, "amount": "10"}}, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
