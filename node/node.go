@@ -39,17 +39,17 @@ const Intents = gateway.IntentGuilds | gateway.IntentGuildVoiceStates
 
 // Node is a running node.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	http    *telemetry.Server
-	pool    *pgxpool.Pool
-	rdb     *redis.Client
-	etcd    *clientv3.Client
-	discord *api.Client
-	router  *commands.Router
-	catalog *commands.Catalog
-	metrics *shard.Metrics
+	cfg      Config
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	http     *telemetry.Server
+	pool     *pgxpool.Pool
+	rdb      *redis.Client
+	etcd     *clientv3.Client
+	discord  *api.Client
+	router   *commands.Router
+	catalog  *commands.Catalog
+	metrics  *shard.Metrics
 	econ     *economy.Service
 	lim      *ratelimit.Limiter
 	limRedis *redis.Client

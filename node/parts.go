@@ -32,7 +32,6 @@ func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) 
 	return cmds, comps, nil
 }
 
-
 // migrate runs the schema migrations of the economy, the agent registry and
 // the dashboard's audit log.
 func (n *Node) migrate(ctx context.Context) error {

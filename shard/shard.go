@@ -91,17 +91,17 @@ type Shard struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.Mutex
-	state  State
-	since  time.Time
-	cp     Checkpoint
-	saved  int64
+	mu    sync.Mutex
+	state State
+	since time.Time
+	cp    Checkpoint
+	saved int64
 	// recovering is set when the shard started from a checkpoint and lost
 	// that session: its next IDENTIFY may use the gate's reserve.
 	recovering bool
-	conn   *websocket.Conn
-	wmu    sync.Mutex // serialises writes to conn
-	lastAk time.Time
+	conn       *websocket.Conn
+	wmu        sync.Mutex // serialises writes to conn
+	lastAk     time.Time
 }
 
 // New returns a shard; Run starts it.
