@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/diamondburned/arikawa/v3/discord"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chopsticks-bot/chopsticks/agentpool"
@@ -32,16 +33,20 @@ func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) 
 	return cmds, comps, nil
 }
 
-// migrate runs the schema migrations of the economy, the agent registry and
-// the dashboard's audit log.
-func (n *Node) migrate(ctx context.Context) error {
+// migrate runs the schema migrations at start.
+func (n *Node) migrate(ctx context.Context) error { return Migrate(ctx, n.pool) }
+
+// Migrate runs the schema migrations of the economy, the agent registry and
+// the dashboard's audit log. Each takes its own advisory lock, so nodes
+// starting together are safe.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	steps := []struct {
 		name string
 		run  func() error
 	}{
-		{"economy", func() error { return economy.Migrate(ctx, n.pool) }},
-		{"agent registry", func() error { return agentpool.Migrate(ctx, n.pool) }},
-		{"dashboard", func() error { return dashboard.Migrate(ctx, n.pool) }},
+		{"economy", func() error { return economy.Migrate(ctx, pool) }},
+		{"agent registry", func() error { return agentpool.Migrate(ctx, pool) }},
+		{"dashboard", func() error { return dashboard.Migrate(ctx, pool) }},
 	}
 	for _, s := range steps {
 		if err := s.run(); err != nil {
