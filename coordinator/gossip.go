@@ -48,6 +48,10 @@ type Gossip struct {
 	meta    Peer
 	peers   map[string]Peer // live members, copied in event callbacks
 	changed chan struct{}
+
+	stop     chan struct{} // closed by Leave or Shutdown; ends rejoin
+	stopOnce sync.Once
+	rejoined sync.WaitGroup
 }
 
 // StartGossip starts the memberlist and joins the seeds (if any answer).
@@ -65,6 +69,7 @@ func StartGossip(cfg GossipConfig) (*Gossip, error) {
 		meta:    Peer{ID: cfg.NodeID, Addr: cfg.Addr, Weight: cfg.Weight},
 		peers:   map[string]Peer{},
 		changed: make(chan struct{}, 1),
+		stop:    make(chan struct{}),
 	}
 	c := memberlist.DefaultLANConfig()
 	c.Name = string(cfg.NodeID)
@@ -98,11 +103,41 @@ func StartGossip(cfg GossipConfig) (*Gossip, error) {
 	g.mu.Unlock()
 	if len(cfg.Seeds) > 0 {
 		if _, err := ml.Join(cfg.Seeds); err != nil {
-			_ = ml.Shutdown()
-			return nil, fmt.Errorf("coordinator: gossip join: %w", err)
+			// Nodes starting together may not listen yet. Gossip only
+			// speeds up liveness (etcd owns the truth), so keep trying in
+			// the background instead of refusing to start.
+			c.Logger.Printf("[WARN] coordinator: gossip seeds not answering yet; retrying: %v", err)
+			g.rejoined.Add(1)
+			go g.rejoin(cfg.Seeds)
 		}
 	}
 	return g, nil
+}
+
+// rejoin retries joining seeds every second until one answers or the
+// gossip stops.
+func (g *Gossip) rejoin(seeds []string) {
+	defer g.rejoined.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+			if g.ml.NumMembers() > 1 {
+				return
+			}
+			if _, err := g.ml.Join(seeds); err == nil {
+				return
+			}
+		}
+	}
+}
+
+func (g *Gossip) halt() {
+	g.stopOnce.Do(func() { close(g.stop) })
+	g.rejoined.Wait()
 }
 
 // Address is the host:port other nodes use as a seed for this one.
@@ -160,6 +195,7 @@ func (g *Gossip) SetLoad(load, weight int) error {
 
 // Leave tells the peers this node goes, then stops gossiping.
 func (g *Gossip) Leave(timeout time.Duration) error {
+	g.halt()
 	err := g.ml.Leave(timeout)
 	if serr := g.ml.Shutdown(); err == nil {
 		err = serr
@@ -169,7 +205,10 @@ func (g *Gossip) Leave(timeout time.Duration) error {
 
 // Shutdown stops gossiping without telling anyone (peers detect it as a
 // failure).
-func (g *Gossip) Shutdown() error { return g.ml.Shutdown() }
+func (g *Gossip) Shutdown() error {
+	g.halt()
+	return g.ml.Shutdown()
+}
 
 func (g *Gossip) notify() {
 	select {

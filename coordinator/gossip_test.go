@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"fmt"
+	"net"
 	"testing"
 	"time"
 )
@@ -74,4 +75,47 @@ func TestGossipMembership(t *testing.T) {
 		return s == "g1(w1,l0) ", s
 	})
 	t.Logf("silent death detected in %v", time.Since(start))
+}
+
+func TestGossipJoinsSeedsThatStartLater(t *testing.T) {
+	// Nodes that start together may name seeds that do not listen yet.
+	port := freeUDPAndTCPPort(t)
+	late := fmt.Sprintf("127.0.0.1:%d", port)
+	a, err := StartGossip(GossipConfig{NodeID: "a", Seeds: []string{late}, ProbeInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("a seed that does not answer yet must not stop the start: %v", err)
+	}
+	t.Cleanup(func() { _ = a.Shutdown() })
+	b, err := StartGossip(GossipConfig{NodeID: "b", BindPort: port, ProbeInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Shutdown() })
+	deadline := time.Now().Add(10 * time.Second)
+	for len(a.Peers()) < 2 || len(b.Peers()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a sees %v, b sees %v; want both", a.Peers(), b.Peers())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// freeUDPAndTCPPort finds a port free for both TCP and UDP on loopback.
+func freeUDPAndTCPPort(t *testing.T) int {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		ln.Close()
+		if err == nil {
+			pc.Close()
+			return port
+		}
+	}
+	t.Fatal("no port free for TCP and UDP")
+	return 0
 }

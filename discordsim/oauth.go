@@ -142,9 +142,30 @@ func (s *Sim) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 		userStr = r.Header.Get("X-Sim-User")
 	}
 	if userStr == "" {
+		// Discord shows the signed-in user an Authorize button; the
+		// emulator has no sign-in, so it offers one link per person.
+		s.mu.Lock()
+		var people []*User
+		for _, u := range s.users {
+			if !u.Bot {
+				people = append(people, u)
+			}
+		}
+		s.mu.Unlock()
+		slices.SortFunc(people, func(a, b *User) int { return compareID(a.ID, b.ID) })
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, "<!doctype html><title>Authorize %s</title><p>discordsim consent page for %s (scopes: %s).</p><p>Repeat this request with sim_user=&lt;user id&gt; (or header X-Sim-User) to approve, and sim_deny=1 to deny.</p>",
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		fmt.Fprintf(w, "<!doctype html><meta name=viewport content='width=device-width'><title>Authorize %s</title><style>body{font:16px system-ui;max-width:32em;margin:2em auto;padding:0 1em}a{display:block;margin:.5em 0}</style><h1>Authorize %s</h1><p>discordsim consent page (scopes: %s). Sign in as:</p>",
 			html.EscapeString(a.Name), html.EscapeString(a.Name), html.EscapeString(strings.Join(scopes, " ")))
+		for _, u := range people {
+			q2 := r.URL.Query()
+			q2.Set("sim_user", u.ID.String())
+			fmt.Fprintf(w, "<a id=\"user-%s\" href=\"?%s\">%s</a>", u.ID, html.EscapeString(q2.Encode()), html.EscapeString(u.Username))
+		}
+		q2 := r.URL.Query()
+		q2.Set("sim_deny", "1")
+		q2.Set("sim_user", "0")
+		fmt.Fprintf(w, "<p><a href=\"?%s\">Cancel</a></p><p>Tests repeat this request with sim_user=&lt;user id&gt; (or header X-Sim-User) to approve, and sim_deny=1 to deny.</p>", html.EscapeString(q2.Encode()))
 		return
 	}
 	if q.Get("sim_deny") == "1" {

@@ -145,7 +145,8 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	var seeds []string
+	admin := s.demo.users[0]
+	var seeds, redirects []string
 	for i := 1; i <= opts.Nodes; i++ {
 		httpPort, err := localserver.FreePort()
 		if err != nil {
@@ -172,12 +173,21 @@ func Run(ctx context.Context, opts Options) error {
 				"GOSSIP_SEEDS=" + strings.Join(seeds, ","),
 				"AGENT_TOKEN_KEY=" + agentKey,
 				"DASHBOARD_SESSION_SECRET=" + sessionSecret,
+				"DISCORD_CLIENT_SECRET=" + sim.DefaultApp().ClientSecret,
+				"DISCORD_REDIRECT_URI=" + fmt.Sprintf("http://127.0.0.1:%d/auth/callback", httpPort),
+				"DASHBOARD_ADMIN_IDS=" + admin.ID.String(),
+				// A short lease makes a killed node's shards move within seconds.
+				"LEASE_TTL=3s",
 				"NODE_ENV=development",
 				"LOG_LEVEL=info",
 			},
 		}
 		seeds = append(seeds, fmt.Sprintf("127.0.0.1:%d", gossipPort))
+		redirects = append(redirects, fmt.Sprintf("http://127.0.0.1:%d/auth/callback", httpPort))
 		s.nodes.procs[id] = p
+	}
+	if err := sim.SetRedirectURIs(sim.AppID(), redirects); err != nil {
+		return err
 	}
 	for _, p := range s.nodes.list() {
 		if err := p.start(); err != nil {
@@ -197,8 +207,9 @@ func Run(ctx context.Context, opts Options) error {
 	say("  playground:  %s", s.PlaygroundURL)
 	say("  discordsim:  %s (bot application %s)", sim.URL(), sim.AppID())
 	for _, p := range s.nodes.list() {
-		say("  %s:      http://%s  (metrics /metrics, status /status, log %s)", p.ID, p.HTTPAddr, p.logPath)
+		say("  %s:      http://%s  (dashboard /, metrics /metrics, status /status, log %s)", p.ID, p.HTTPAddr, p.logPath)
 	}
+	say("  dashboard admin: %s (sign in as %s on discordsim's consent page)", admin.Name, admin.Name)
 	say("  PostgreSQL:  %s", pg.DSN("chopsticks"))
 	say("  Redis:       redis://%s", rs.Addr())
 	say("  etcd:        %s", strings.Join(etcd.Endpoints(), ","))

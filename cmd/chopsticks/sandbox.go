@@ -20,7 +20,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	fs.StringVar(&opts.Dir, "dir", ".sandbox", "folder for the data of PostgreSQL, Redis and etcd, and the logs")
 	fs.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "playground address")
-	fs.IntVar(&opts.Nodes, "nodes", 1, "how many nodes to run (1-9)")
+	fs.IntVar(&opts.Nodes, "nodes", 3, "how many nodes to run (1-9)")
 	fs.IntVar(&opts.Guilds, "guilds", 3, "how many guilds the demo bot is in")
 	fs.IntVar(&opts.Shards, "shards", 2, "how many shards discordsim recommends")
 	fs.BoolVar(&opts.Reset, "reset", false, "clear the data folder first")

@@ -121,6 +121,13 @@
       if (n.shards) st.append(document.createTextNode(" · shards " + (n.shards.length ? n.shards.join(", ") : "none")));
       if (n.leader) st.append(document.createTextNode(" · leader"));
       left.append(st);
+      if (n.running) {
+        const a = el("a", "dash", "dashboard");
+        a.href = "http://" + n.http_addr + "/";
+        a.target = "_blank";
+        a.rel = "noopener";
+        left.append(a);
+      }
       const actions = el("div", "actions");
       const mk = (label, action, cls) => { const b = el("button", cls, label); b.addEventListener("click", () => api("/api/nodes/" + n.id + "/" + action, {}).then(loadNodes, (e) => alert(e.message))); return b; };
       if (n.running) { actions.append(mk("Drain", "stop", "secondary"), mk("Kill", "kill", "danger")); }
