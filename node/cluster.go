@@ -24,15 +24,19 @@ func (o owner) Start(ctx context.Context, u coordinator.Unit) error {
 		}
 		o.n.startShard(o.n.gate, u.ID)
 		return nil
+	case coordinator.KindAgent:
+		return o.n.startAgent(ctx, u.ID)
 	default:
-		// Voice agents run here once the agent pool is wired.
-		return nil
+		return fmt.Errorf("unknown unit kind %q", u.Kind)
 	}
 }
 
 // Stop implements coordinator.Owner: the shard closes resumably and saves
 // its checkpoint before Stop returns, so the next owner resumes it.
 func (o owner) Stop(ctx context.Context, u coordinator.Unit, reason coordinator.StopReason) error {
+	if u.Kind == coordinator.KindAgent {
+		return o.n.stopAgent(ctx, u.ID)
+	}
 	if u.Kind != coordinator.KindShard {
 		return nil
 	}

@@ -54,6 +54,9 @@ type Node struct {
 	lim      *ratelimit.Limiter
 	limRedis *redis.Client
 	bot      *api.BotData
+	botUserID string
+	voice    musicParts
+	bg       sync.WaitGroup // background loops, stopped by the services context
 
 	gatewayURL string
 	shardCount int
@@ -114,6 +117,13 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := n.services(svcCtx); err != nil {
 		return err
 	}
+	if err := n.startMusic(svcCtx); err != nil {
+		return err
+	}
+	defer func() {
+		stopServices()
+		n.bg.Wait()
+	}()
 	if n.metrics, err = shard.NewMetrics(n.reg); err != nil {
 		return err
 	}
@@ -123,7 +133,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if n.http, err = telemetry.NewServer(cfg.HTTPAddr, n.reg, log); err != nil {
 		return &ConfigError{Setting: "HTTP_ADDR", Reason: err.Error()}
 	}
-	dash, err := n.dashboard(nil)
+	dash, err := n.dashboard(n.voice.registry)
 	if err != nil {
 		return err
 	}
@@ -146,11 +156,17 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return fmt.Errorf("join cluster: %w", err)
 	}
 	defer n.closeGate()
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		n.syncAgents(svcCtx)
+	}()
 	n.member = member
 	<-ctx.Done()
 	log.Info("draining")
 	n.leaveCluster(member)
 	n.stopShards()
+	n.stopMusic()
 	drainCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := n.router.Shutdown(drainCtx); err != nil {
@@ -210,6 +226,11 @@ func (n *Node) connect(ctx context.Context) error {
 		return &ConfigError{Setting: "DISCORD_TOKEN", Reason: "Discord refused it or is unreachable at " + base.String() + ": " + err.Error()}
 	}
 	n.bot = bot
+	me, err := plain.Me()
+	if err != nil {
+		return &ConfigError{Setting: "DISCORD_TOKEN", Reason: "GET /users/@me failed: " + err.Error()}
+	}
+	n.botUserID = me.ID.String()
 	n.gatewayURL = bot.URL
 	n.shardCount = bot.Shards
 	if n.cfg.ShardCount > 0 {
@@ -294,6 +315,13 @@ func (n *Node) handle(ctx context.Context, shardID int, ev ws.Event) {
 	switch e := ev.(type) {
 	case *gateway.InteractionCreateEvent:
 		n.router.Dispatch(ctx, &e.InteractionEvent, shardID)
+	case *gateway.VoiceStateUpdateEvent, *gateway.GuildCreateEvent, *gateway.GuildDeleteEvent:
+		// Where users are in voice, for /play; any node may answer.
+		if n.voice.states != nil {
+			if _, err := n.voice.states.Handle(ctx, ev); err != nil {
+				n.log.Warn("voice state cache", "err", err)
+			}
+		}
 	}
 }
 

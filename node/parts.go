@@ -29,6 +29,7 @@ var osStderr = os.Stderr
 func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) {
 	cmds := []*commands.Command{commands.Ping(), commands.Help(commands.EconomyHelp())}
 	cmds = append(cmds, commands.Economy(n.econ)...)
+	cmds = append(cmds, n.musicCommands()...)
 	comps := commands.EconomyComponents(n.econ)
 	return cmds, comps, nil
 }

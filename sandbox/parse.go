@@ -106,16 +106,19 @@ func parseCommand(text string, cmds []discord.Command, lookupUser func(string) (
 	}
 	used := map[string]bool{}
 	next := 0
-	for _, a := range args {
-		var d *def
-		val := a
+	named := func(a string) (*def, string) {
 		if k, v, ok := strings.Cut(a, ":"); ok {
 			for i := range defs {
 				if defs[i].name == strings.ToLower(k) {
-					d, val = &defs[i], v
+					return &defs[i], v
 				}
 			}
 		}
+		return nil, a
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		d, val := named(a)
 		if d == nil {
 			for next < len(defs) && used[defs[next].name] {
 				next++
@@ -124,6 +127,24 @@ func parseCommand(text string, cmds []discord.Command, lookupUser func(string) (
 				return pc, fmt.Errorf("too many values: %q has no option to go to", a)
 			}
 			d = &defs[next]
+			// Unquoted words after a text option belong to it (/play lofi
+			// beats), up to a word that fits the option after it.
+			if d.typ == discord.StringOptionType {
+				words := []string{val}
+				for i+1 < len(args) {
+					if nd, _ := named(args[i+1]); nd != nil {
+						break
+					}
+					if next+1 < len(defs) && defs[next+1].typ != discord.StringOptionType {
+						if _, err := typedValue(defs[next+1].typ, args[i+1], lookupUser); err == nil {
+							break
+						}
+					}
+					i++
+					words = append(words, args[i])
+				}
+				val = strings.Join(words, " ")
+			}
 		}
 		used[d.name] = true
 		v, err := typedValue(d.typ, val, lookupUser)

@@ -80,6 +80,7 @@ func (s *Sandbox) playground() http.Handler {
 	mux.HandleFunc("GET /api/nodes", s.handleNodes)
 	mux.HandleFunc("POST /api/invoke", s.handleInvoke)
 	mux.HandleFunc("POST /api/click", s.handleClick)
+	mux.HandleFunc("POST /api/voice", s.handleVoice)
 	mux.HandleFunc("POST /api/nodes/{id}/{action}", s.handleNodeAction)
 	return securityHeaders(mux)
 }

@@ -141,6 +141,18 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	lavalinks, lavalinkEnv, err := lavalinkNodes()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, l := range lavalinks {
+			l.Close()
+		}
+	}()
+	if err := s.setupAgents(ctx, pg.DSN("chopsticks"), agentKey); err != nil {
+		return fmt.Errorf("voice agents: %w", err)
+	}
 	sessionSecret, err := persistedSecret(filepath.Join(dir, "dashboard-session-secret"), 32)
 	if err != nil {
 		return err
@@ -172,6 +184,7 @@ func Run(ctx context.Context, opts Options) error {
 				"GOSSIP_ADDR=" + fmt.Sprintf("127.0.0.1:%d", gossipPort),
 				"GOSSIP_SEEDS=" + strings.Join(seeds, ","),
 				"AGENT_TOKEN_KEY=" + agentKey,
+				"LAVALINK_NODES=" + lavalinkEnv,
 				"DASHBOARD_SESSION_SECRET=" + sessionSecret,
 				"DISCORD_CLIENT_SECRET=" + sim.DefaultApp().ClientSecret,
 				"DISCORD_REDIRECT_URI=" + fmt.Sprintf("http://127.0.0.1:%d/auth/callback", httpPort),
@@ -210,6 +223,9 @@ func Run(ctx context.Context, opts Options) error {
 		say("  %s:      http://%s  (dashboard /, metrics /metrics, status /status, log %s)", p.ID, p.HTTPAddr, p.logPath)
 	}
 	say("  dashboard admin: %s (sign in as %s on discordsim's consent page)", admin.Name, admin.Name)
+	for _, l := range lavalinks {
+		say("  Lavalink:    http://%s (test server)", l.Addr())
+	}
 	say("  PostgreSQL:  %s", pg.DSN("chopsticks"))
 	say("  Redis:       redis://%s", rs.Addr())
 	say("  etcd:        %s", strings.Join(etcd.Endpoints(), ","))

@@ -138,8 +138,28 @@
     $("nodes").replaceChildren(...rows);
   }
 
+  async function toggleVoice() {
+    const btn = $("voice");
+    const join = btn.dataset.inVoice !== "true";
+    try {
+      const res = await api("/api/voice", { user_id: $("user").value, guild_id: $("guild").value, join });
+      btn.dataset.inVoice = String(res.in_voice);
+      btn.textContent = res.in_voice ? "Leave voice" : "Join voice";
+    } catch (e) {
+      const en = addEntry("voice"); en.classList.add("error"); en.append(el("div", "content", e.message));
+    }
+  }
+
+  function resetVoice() {
+    $("voice").dataset.inVoice = "false";
+    $("voice").textContent = "Join voice";
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     $("composer").addEventListener("submit", send);
+    $("voice").addEventListener("click", toggleVoice);
+    $("user").addEventListener("change", resetVoice);
+    $("guild").addEventListener("change", resetVoice);
     loadState().catch((e) => { const en = addEntry("playground"); en.classList.add("error"); en.append(el("div", "content", e.message)); });
     loadNodes();
     setInterval(loadNodes, 2000);
