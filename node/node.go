@@ -39,24 +39,24 @@ const Intents = gateway.IntentGuilds | gateway.IntentGuildVoiceStates
 
 // Node is a running node.
 type Node struct {
-	cfg      Config
-	log      *slog.Logger
-	reg      *prometheus.Registry
-	http     *telemetry.Server
-	pool     *pgxpool.Pool
-	rdb      *redis.Client
-	etcd     *clientv3.Client
-	discord  *api.Client
-	router   *commands.Router
-	catalog  *commands.Catalog
-	metrics  *shard.Metrics
-	econ     *economy.Service
-	lim      *ratelimit.Limiter
-	limRedis *redis.Client
-	bot      *api.BotData
+	cfg       Config
+	log       *slog.Logger
+	reg       *prometheus.Registry
+	http      *telemetry.Server
+	pool      *pgxpool.Pool
+	rdb       *redis.Client
+	etcd      *clientv3.Client
+	discord   *api.Client
+	router    *commands.Router
+	catalog   *commands.Catalog
+	metrics   *shard.Metrics
+	econ      *economy.Service
+	lim       *ratelimit.Limiter
+	limRedis  *redis.Client
+	bot       *api.BotData
 	botUserID string
-	voice    musicParts
-	bg       sync.WaitGroup // background loops, stopped by the services context
+	voice     musicParts
+	bg        sync.WaitGroup // background loops, stopped by the services context
 
 	gatewayURL string
 	shardCount int
