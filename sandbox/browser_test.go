@@ -2,6 +2,8 @@ package sandbox_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"errors"
 	"os"
 	"os/exec"
@@ -35,6 +37,37 @@ func binary(t *testing.T) string {
 	return bin
 }
 
+// awaitShards waits until the playground reports every shard running.
+func awaitShards(t *testing.T, playground string, shards int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var body struct {
+			Nodes []struct {
+				Shards []int `json:"shards"`
+			} `json:"nodes"`
+		}
+		resp, err := http.Get(playground + "/api/nodes")
+		if err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+		}
+		seen := map[int]bool{}
+		for _, n := range body.Nodes {
+			for _, s := range n.Shards {
+				seen[s] = true
+			}
+		}
+		if len(seen) == shards {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cluster runs shards %v of %d", seen, shards)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // chromium finds Debian's Chromium, failing the test with the install
 // command when it is missing.
 func chromium(t *testing.T) string {
@@ -64,8 +97,14 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *sandbox.Sandbox, 1)
 	done := make(chan error, 1)
-	dir := t.TempDir()
+	// PostgreSQL runs as its own user when tests run as root, and
+	// t.TempDir's parent is private to root; use a folder it can enter.
+	dir, err := os.MkdirTemp("", "chopsticks-sandbox-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	_ = os.Chmod(dir, 0o755)
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	var out strings.Builder
 	go func() {
 		done <- sandbox.Run(ctx, sandbox.Options{
@@ -73,17 +112,25 @@ func TestPlaygroundInBrowser(t *testing.T) {
 			Binary: binary(t), Out: &out, Started: func(s *sandbox.Sandbox) { started <- s },
 		})
 	}()
+	var (
+		exited bool
+		runErr error
+	)
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("sandbox: %v", err)
+		if !exited {
+			runErr = <-done
+		}
+		if runErr != nil {
+			t.Errorf("sandbox: %v", runErr)
 		}
 	})
 	var sb *sandbox.Sandbox
 	select {
 	case sb = <-started:
-	case err := <-done:
-		t.Fatalf("sandbox stopped: %v\n%s", err, out.String())
+	case runErr = <-done:
+		exited = true
+		t.Fatalf("sandbox stopped: %v\n%s", runErr, out.String())
 	case <-time.After(60 * time.Second):
 		t.Fatalf("sandbox did not start:\n%s", out.String())
 	}
@@ -119,6 +166,12 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	}
 	fail := func(err error) {
 		t.Helper()
+		// A screenshot of the page as it was helps to see why.
+		shotCtx, cancel := context.WithTimeout(context.WithoutCancel(bctx), 5*time.Second)
+		defer cancel()
+		if shot, serr := chromedp.Run(shotCtx, chromedp.FullScreenshot(80)); serr == nil {
+			_ = os.WriteFile(filepath.Join(artifacts(t), "playground-failure.jpg"), shot, 0o644)
+		}
 		t.Fatalf("browser: %v\nsandbox output:\n%s", err, out.String())
 	}
 	if err := chromedp.Do(bctx, chromedp.Navigate(sb.PlaygroundURL)); err != nil {
@@ -141,11 +194,14 @@ func TestPlaygroundInBrowser(t *testing.T) {
 			fail(err)
 		}
 	}
+	// Shards connect one identify window after another; a command sent
+	// before its shard is connected would fail as on Discord.
+	awaitShards(t, sb.PlaygroundURL, 2)
 	if err := chromedp.Do(bctx,
-		chromedp.WaitVisible(chromedp.CSS(`#user option`)),
+		chromedp.Query(chromedp.CSS(`#user option`)),
 		chromedp.SendKeys(chromedp.CSS(`#command`), "/ping"),
 		chromedp.Click(chromedp.CSS(`#send`)),
-		chromedp.WaitVisible(chromedp.CSS(`#log .entry .meta`)),
+		chromedp.WaitVisible(chromedp.CSS(`#log .entry .meta, #log .entry.error`)),
 		chromedp.WaitVisible(chromedp.CSS(`#nodes .node`)),
 	); err != nil {
 		fail(err)
@@ -158,11 +214,11 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	if err != nil {
 		fail(err)
 	}
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		fail(err)
 	}
-	if err := os.WriteFile(filepath.Join(artifacts(t), "playground.jpg"), shot, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(artifacts(t), "playground.png"), shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(reply, "Pong!") {
