@@ -3,8 +3,8 @@ package sandbox_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"

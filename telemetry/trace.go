@@ -36,7 +36,9 @@ func SetupTracing(ctx context.Context, service, nodeID string, extra ...sdktrace
 	if !TracingEnabled() && len(extra) == 0 {
 		return func(context.Context) error { return nil }, nil
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewWithAttributes(semconv.SchemaURL,
+	// Schemaless: resource.Default carries the SDK's own semconv schema,
+	// and two different schema URLs cannot be merged.
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(
 		semconv.ServiceName(service), semconv.ServiceInstanceID(nodeID)))
 	if err != nil {
 		return nil, fmt.Errorf("tracing resource: %w", err)
