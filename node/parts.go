@@ -129,12 +129,9 @@ func (n *Node) dashboard(agents *agentpool.Registry) (*dashboard.Server, error) 
 		}
 		proxies = append(proxies, pfx)
 	}
-	deps := dashboard.Deps{Redis: n.rdb, Pool: n.pool, Limiter: n.lim, Economy: n.econ, Cluster: clusterView{n}}
-	if lb, ok := any(n.econ).(dashboard.Leaderboard); ok {
-		deps.Leaderboard = lb
-	}
-	if l, ok := any(n.econ).(dashboard.Ledger); ok {
-		deps.Ledger = l
+	deps := dashboard.Deps{
+		Redis: n.rdb, Pool: n.pool, Limiter: n.lim, Economy: n.econ,
+		Leaderboard: n.econ, Ledger: n.econ, Cluster: clusterView{n},
 	}
 	if agents != nil {
 		deps.Agents = agents
