@@ -113,13 +113,16 @@ func (r *Router) Dispatch(ctx context.Context, ev *discord.InteractionEvent, sha
 	r.inflight.Add(1)
 	r.mu.Unlock()
 	received := time.Now()
+	ctx, span := r.startSpan(ctx, ev, shard)
 	if !r.claim(ctx, ev, shard) {
+		span.End()
 		r.inflight.Done()
 		return false
 	}
 	go func() {
 		defer r.inflight.Done()
-		r.process(context.WithoutCancel(ctx), ev, shard, received)
+		defer span.End()
+		r.process(context.WithoutCancel(ctx), span, ev, shard, received)
 	}()
 	return true
 }
@@ -164,16 +167,33 @@ func (r *Router) Shutdown(ctx context.Context) error {
 // claim, decode, rate limit, run and reply. It never panics.
 func (r *Router) Handle(ctx context.Context, ev *discord.InteractionEvent, shard int) {
 	received := time.Now()
+	ctx, span := r.startSpan(ctx, ev, shard)
+	defer span.End()
 	if r.claim(ctx, ev, shard) {
-		r.process(ctx, ev, shard, received)
+		r.process(ctx, span, ev, shard, received)
 	}
 }
 
-// process handles a claimed interaction.
-func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shard int, received time.Time) {
-	ctx, span := r.tracer.Start(ctx, "interaction", trace.WithSpanKind(trace.SpanKindServer),
+// startSpan starts the interaction's span, before the claim, so that the
+// claim, the rate limit, the command and the reply are all in one trace.
+func (r *Router) startSpan(ctx context.Context, ev *discord.InteractionEvent, shard int) (context.Context, trace.Span) {
+	return r.tracer.Start(ctx, "interaction", trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.Int("discord.shard", shard), attribute.String("discord.interaction_id", ev.ID.String())))
-	defer span.End()
+}
+
+// responder returns the Responder bound to ctx when it can be (as
+// *api.Client can), so that REST calls join the interaction's trace.
+func (r *Router) responder(ctx context.Context) Responder {
+	if c, ok := r.cfg.Responder.(interface {
+		WithContext(context.Context) *api.Client
+	}); ok {
+		return c.WithContext(ctx)
+	}
+	return r.cfg.Responder
+}
+
+// process handles a claimed interaction.
+func (r *Router) process(ctx context.Context, span trace.Span, ev *discord.InteractionEvent, shard int, received time.Time) {
 	log := r.cfg.Logger.With("interaction", ev.ID.String(), "shard", shard)
 	if sc := span.SpanContext(); sc.IsValid() {
 		log = log.With("trace_id", sc.TraceID().String())
@@ -194,7 +214,7 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 	)
 	switch data := ev.Data.(type) {
 	case *discord.PingInteraction:
-		_ = r.cfg.Responder.RespondInteraction(ev.ID, ev.Token, api.InteractionResponse{Type: api.PongInteraction})
+		_ = r.responder(ctx).RespondInteraction(ev.ID, ev.Token, api.InteractionResponse{Type: api.PongInteraction})
 		return
 	case *discord.CommandInteraction:
 		var path string
@@ -232,7 +252,7 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 
 	if decodeErr != nil {
 		status = "invalid"
-		r.reply(log, inv, component, false, Reply{Content: decodeErr.Error(), Ephemeral: true})
+		r.reply(ctx, log, inv, component, false, Reply{Content: decodeErr.Error(), Ephemeral: true})
 		return
 	}
 
@@ -244,7 +264,7 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 			status = "rate_limited"
 			span.SetAttributes(attribute.Bool("chopsticks.rate_limited", true))
 			if adm.Notify {
-				r.reply(log, inv, component, false, Reply{
+				r.reply(ctx, log, inv, component, false, Reply{
 					Content:   fmt.Sprintf("You're going too fast. Try again in %s.", roundUp(adm.RetryAfter)),
 					Ephemeral: true,
 				})
@@ -269,7 +289,7 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 	if cmd.Ephemeral {
 		reply.Ephemeral = true
 	}
-	r.reply(log, inv, component, deferred, reply)
+	r.reply(ctx, log, inv, component, deferred, reply)
 }
 
 // run calls the handler, sending a deferred response first when the
@@ -293,7 +313,7 @@ func (r *Router) run(ctx context.Context, cmd *Command, inv *Invocation, compone
 	}()
 	var timer <-chan time.Time
 	if cmd.Defer {
-		r.sendDeferred(inv, component, cmd.Ephemeral)
+		r.sendDeferred(ctx, inv, component, cmd.Ephemeral)
 		deferred = true
 	} else {
 		t := time.NewTimer(max(0, r.cfg.DeferAfter-time.Since(inv.Received)))
@@ -305,13 +325,13 @@ func (r *Router) run(ctx context.Context, cmd *Command, inv *Invocation, compone
 		case res := <-done:
 			return res.reply, res.err, deferred
 		case <-timer:
-			r.sendDeferred(inv, component, cmd.Ephemeral)
+			r.sendDeferred(ctx, inv, component, cmd.Ephemeral)
 			deferred, timer = true, nil
 		}
 	}
 }
 
-func (r *Router) sendDeferred(inv *Invocation, component, ephemeral bool) {
+func (r *Router) sendDeferred(ctx context.Context, inv *Invocation, component, ephemeral bool) {
 	resp := api.InteractionResponse{Type: api.DeferredMessageInteractionWithSource}
 	if component {
 		resp.Type = api.DeferredMessageUpdate
@@ -319,7 +339,7 @@ func (r *Router) sendDeferred(inv *Invocation, component, ephemeral bool) {
 	if ephemeral {
 		resp.Data = &api.InteractionResponseData{Flags: discord.EphemeralMessage}
 	}
-	if err := r.cfg.Responder.RespondInteraction(inv.ID, inv.Token, resp); err != nil {
+	if err := r.responder(ctx).RespondInteraction(inv.ID, inv.Token, resp); err != nil {
 		r.cfg.Logger.Warn("deferred response failed", "interaction", inv.ID.String(), "err", err)
 	}
 	r.metrics.deferred.Inc()
@@ -327,7 +347,7 @@ func (r *Router) sendDeferred(inv *Invocation, component, ephemeral bool) {
 
 // reply sends the reply as the first response, or as an edit of the
 // deferred one.
-func (r *Router) reply(log *slog.Logger, inv *Invocation, component, deferred bool, rep Reply) {
+func (r *Router) reply(ctx context.Context, log *slog.Logger, inv *Invocation, component, deferred bool, rep Reply) {
 	var err error
 	if deferred {
 		data := api.EditInteractionResponseData{Content: option.NewNullableString(rep.Content)}
@@ -337,7 +357,7 @@ func (r *Router) reply(log *slog.Logger, inv *Invocation, component, deferred bo
 		if rep.Components != nil {
 			data.Components = &rep.Components
 		}
-		_, err = r.cfg.Responder.EditInteractionResponse(inv.AppID, inv.Token, data)
+		_, err = r.responder(ctx).EditInteractionResponse(inv.AppID, inv.Token, data)
 	} else {
 		resp := api.InteractionResponse{Type: api.MessageInteractionWithSource, Data: responseData(rep)}
 		// A button's own reply replaces its message, unless it is a
@@ -345,7 +365,7 @@ func (r *Router) reply(log *slog.Logger, inv *Invocation, component, deferred bo
 		if component && !rep.Ephemeral {
 			resp.Type = api.UpdateMessage
 		}
-		err = r.cfg.Responder.RespondInteraction(inv.ID, inv.Token, resp)
+		err = r.responder(ctx).RespondInteraction(inv.ID, inv.Token, resp)
 	}
 	if err != nil {
 		r.metrics.replyErrors.Inc()

@@ -196,6 +196,20 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 		kick: make(chan struct{}, 1), slots: map[Unit]*slot{}, v: newView(),
 		weight: cfg.Weight,
 	}
+	if cfg.Registerer != nil {
+		leader := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "chopsticks_cluster_leader",
+			Help: "1 while this node is the cluster's leader; the sum over nodes is 1 in a healthy cluster.",
+		}, func() float64 {
+			if m.IsLeader() {
+				return 1
+			}
+			return 0
+		})
+		if err := cfg.Registerer.Register(leader); err != nil {
+			return nil, fmt.Errorf("coordinator: register metrics: %w", err)
+		}
+	}
 	if cfg.ShardCount > 0 {
 		if err := m.initUnits(ctx, cfg.ShardCount); err != nil {
 			return nil, err

@@ -43,7 +43,7 @@ func Metrics() []Metric {
 		{"chopsticks_db_pool_max_conns", Gauge, nil, "Size limit of this node's PostgreSQL pool."},
 		{"chopsticks_redis_errors_total", Counter, nil, "Redis commands that failed for a connection reason (dial, timeout, reset), not for a Redis-level reply like a rate-limit denial."},
 		{"chopsticks_discord_rest_requests_total", Counter, []string{"route", "status"}, "Discord REST requests by route template (no IDs in it) and HTTP status code."},
-		{"chopsticks_discord_rest_429_total", Counter, nil, "Discord REST responses with status 429."},
+		{"chopsticks_discord_rest_429_total", Counter, []string{"scope"}, "Discord REST responses with status 429, by scope (global, user, shared, other)."},
 		{"chopsticks_shards_owned", Gauge, nil, "Shards this node holds the ownership key for. Sum across nodes is the shard count."},
 		{"chopsticks_shard_up", Gauge, []string{"shard"}, "1 when a shard this node owns is connected and READY or RESUMED, 0 when owned but not connected; the series is removed when the shard is released. Aggregate with max by (shard)."},
 		{"chopsticks_shard_moves_total", Counter, []string{"reason"}, "Shards this node took over or handed off, by reason (rebalance, drain, crash)."},

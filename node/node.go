@@ -53,6 +53,7 @@ type Node struct {
 	econ      *economy.Service
 	lim       *ratelimit.Limiter
 	limRedis  *redis.Client
+	redisHook *telemetry.RedisHook
 	bot       *api.BotData
 	botUserID string
 	voice     musicParts
@@ -185,6 +186,7 @@ func (n *Node) connect(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, startupTimeout)
 	defer cancel()
 	pcfg, _ := pgxpool.ParseConfig(n.cfg.PostgresURL)
+	pcfg.ConnConfig.Tracer = telemetry.NewPgxTracer()
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err == nil {
 		err = retry(ctx, func() error { return pool.Ping(ctx) })
@@ -196,12 +198,19 @@ func (n *Node) connect(ctx context.Context) error {
 		return &ConfigError{Setting: "POSTGRES_URL", Reason: "cannot connect: " + redactErr(err, n.cfg.PostgresURL)}
 	}
 	n.pool = pool
+	if err := n.reg.Register(telemetry.NewPoolCollector(pool)); err != nil {
+		return fmt.Errorf("database pool metrics: %w", err)
+	}
 	if err := n.migrate(ctx); err != nil {
 		return err
 	}
 
 	ropts, _ := redis.ParseURL(n.cfg.RedisURL)
+	if n.redisHook, err = telemetry.NewRedisHook(n.reg); err != nil {
+		return fmt.Errorf("redis metrics: %w", err)
+	}
 	n.rdb = redis.NewClient(ropts)
+	n.rdb.AddHook(n.redisHook)
 	if err := retry(ctx, func() error { return n.rdb.Ping(ctx).Err() }); err != nil {
 		return &ConfigError{Setting: "REDIS_URL", Reason: "cannot connect: " + redactErr(err, n.cfg.RedisURL)}
 	}
@@ -254,7 +263,7 @@ func (n *Node) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discord REST limiter: %w", err)
 	}
-	n.discord = discordapi.WithoutLocalLimits(discordapi.NewClient(n.cfg.DiscordToken, base, rest))
+	n.discord = discordapi.WithoutLocalLimits(discordapi.NewClient(n.cfg.DiscordToken, base, telemetry.NewHTTPTransport(rest)))
 	return nil
 }
 

@@ -70,6 +70,7 @@ func (n *Node) services(ctx context.Context) error {
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
 	opts.MaxRetries = 0
 	n.limRedis = redis.NewClient(opts)
+	n.limRedis.AddHook(n.redisHook)
 	n.lim, err = ratelimit.New(n.limRedis, ratelimit.DefaultConfig(),
 		ratelimit.WithRegisterer(n.reg), ratelimit.WithLogger(n.log), ratelimit.WithLiveNodes(n.liveNodes))
 	if err != nil {

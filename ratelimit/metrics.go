@@ -48,6 +48,11 @@ func newMetrics(reg prometheus.Registerer, cachedFn func() float64) (*metrics, e
 		return m, nil
 	}
 	var err error
+	// Every rule exists from the start, so alerts and dashboards read 0,
+	// not "no data", before the first refusal.
+	for _, rule := range []string{RuleCommand, RuleCommandBlock, RuleGlobal, RuleSensitive, RuleSensitiveBlock, RuleHTTP, RuleUnavailable} {
+		m.hits.WithLabelValues(rule)
+	}
 	if m.hits, err = register(reg, m.hits); err != nil {
 		return nil, err
 	}

@@ -28,6 +28,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "chopsticks_shard_up", Help: "1 while this node has the shard connected and ready.",
 		}, []string{"shard"}),
 	}
+	for _, result := range []string{"ok", "invalid", "failed"} {
+		m.Resumes.WithLabelValues(result)
+	}
 	for _, c := range []prometheus.Collector{m.Identifies, m.Resumes, m.Up} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError

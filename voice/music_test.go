@@ -355,6 +355,16 @@ func TestMusicAdoptAfterOwnerDies(t *testing.T) {
 	t0 := time.Now()
 	x.Music.Close()
 	t.Logf("close took %v", time.Since(t0))
+	// Lavalink notices the dropped websocket on its own goroutine; the new
+	// owner resumes the session once it is detached, as after a real death.
+	waitFor(t, func() bool {
+		for _, s := range x.sim.Sessions() {
+			if s.UserID == "201" && s.Connected {
+				return false
+			}
+		}
+		return true
+	})
 	// Node Y (same Redis, same Lavalink) takes the agent over.
 	y, err := NewMusic(MusicConfig{
 		Lavalink:  Config{Nodes: []NodeConfig{{Name: "sim", Address: x.sim.Addr(), Password: x.sim.Password()}}},

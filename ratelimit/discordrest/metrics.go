@@ -9,8 +9,8 @@ import (
 func (t *Transport) initMetrics() error {
 	t.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chopsticks_discord_rest_requests_total",
-		Help: "Discord REST requests sent, by method and status class.",
-	}, []string{"method", "status"})
+		Help: "Discord REST requests sent, by route template (method and path with IDs replaced) and status code.",
+	}, []string{"route", "status"})
 	t.tooMany = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chopsticks_discord_rest_429_total",
 		Help: "Discord REST 429 responses, by scope (global, user, shared, other).",
@@ -28,6 +28,11 @@ func (t *Transport) initMetrics() error {
 		Name: "chopsticks_discord_rest_fallback",
 		Help: "1 while this node paces REST alone because Redis is unreachable.",
 	})
+	// Every scope exists from the start, so dashboards and alerts see 0
+	// rather than no data before the first 429.
+	for _, scope := range []string{"global", "user", "shared", "other"} {
+		t.tooMany.WithLabelValues(scope)
+	}
 	if t.reg == nil {
 		return nil
 	}

@@ -175,10 +175,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := t.base.RoundTrip(out)
 		if err != nil {
-			t.requests.WithLabelValues(req.Method, "error").Inc()
+			t.requests.WithLabelValues(r.key, "error").Inc()
 			return nil, err
 		}
-		t.requests.WithLabelValues(req.Method, statusClass(resp.StatusCode)).Inc()
+		t.requests.WithLabelValues(r.key, statusLabel(resp.StatusCode)).Inc()
 		retry, err := t.observe(ctx, r, stateKey, bucket, resp)
 		if err != nil {
 			return nil, err
@@ -441,15 +441,13 @@ func b2s(b bool) string {
 	return "0"
 }
 
-func statusClass(code int) string {
-	switch {
-	case code == 429:
-		return "429"
-	case code >= 200 && code < 600:
-		return strconv.Itoa(code/100) + "xx"
-	default:
-		return "other"
+// statusLabel is the status code as a label value: HTTP has few codes, so
+// the set stays bounded, and alerts can pick out 401, 403 and 429.
+func statusLabel(code int) string {
+	if code >= 100 && code < 600 {
+		return strconv.Itoa(code)
 	}
+	return "other"
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
