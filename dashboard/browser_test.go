@@ -3,9 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -13,32 +11,9 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/chopsticks-bot/chopsticks/browsertest"
 )
-
-// chromium finds Debian's Chromium, failing the test with the install
-// command when it is missing.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("Chromium is not installed; install it with: apt-get install -y chromium")
-	return ""
-}
-
-// artifacts is where the browser test keeps its screenshots
-// (test-artifacts/dashboard at the module root, git-ignored).
-func artifacts(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "test-artifacts", "dashboard")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // TestDashboardInBrowser logs an admin in through the OAuth flow against
 // discordsim, grants credits from the economy page, finds the grant in the
@@ -46,22 +21,10 @@ func artifacts(t *testing.T) string {
 // screen), and checks that the console reported no error and no CSP
 // violation - after proving that a violation would have been seen.
 func TestDashboardInBrowser(t *testing.T) {
-	browser := chromium(t)
 	e := newEnv(t, envOptions{})
-	dir := t.TempDir()
-	shots := artifacts(t)
+	shots := browsertest.Artifacts(t, "dashboard")
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(filepath.Join(dir, "chrome")), chromedp.WindowSize(1200, 900))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
-	defer cancelTimeout()
+	bctx, cancelBrowser := context.WithCancel(browsertest.New(t, 90*time.Second))
 
 	// Collect every console message (console API, exceptions, browser log
 	// entries such as CSP violations) until the test ends.

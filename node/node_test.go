@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chopsticks-bot/chopsticks/bintest"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/node"
@@ -219,39 +218,6 @@ func TestNodeAnswersSlashCommands(t *testing.T) {
 	})
 }
 
-var (
-	buildOnce sync.Once
-	built     string
-	buildErr  error
-)
-
-// binary returns the chopsticks binary: $CHOPSTICKS_BIN (make test builds
-// it) or one built once for this test binary.
-func binary(t *testing.T) string {
-	t.Helper()
-	if bin := os.Getenv("CHOPSTICKS_BIN"); bin != "" {
-		return bin
-	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "chopsticks-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		built = filepath.Join(dir, "chopsticks")
-		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-o", built, "./cmd/chopsticks")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build chopsticks: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return built
-}
-
 func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 	s := newStack(t, 1)
 	good := s.config("n1")
@@ -270,7 +236,7 @@ func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 		}
 		return out
 	}
-	bin := binary(t)
+	bin := bintest.Chopsticks(t)
 	tests := []struct {
 		name     string
 		over     map[string]string
@@ -313,7 +279,7 @@ func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 func (s *stack) startProcess(t *testing.T, id string, extra ...string) *exec.Cmd {
 	t.Helper()
 	c := s.config(id)
-	cmd := exec.Command(binary(t), "node")
+	cmd := exec.Command(bintest.Chopsticks(t), "node")
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"DISCORD_TOKEN=" + c.DiscordToken, "CLIENT_ID=" + c.ClientID, "DISCORD_API_URL=" + c.DiscordAPIURL,

@@ -4,11 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -17,25 +16,10 @@ import (
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/chopsticks-bot/chopsticks/bintest"
+	"github.com/chopsticks-bot/chopsticks/browsertest"
 	"github.com/chopsticks-bot/chopsticks/sandbox"
 )
-
-// binary returns the chopsticks binary: $CHOPSTICKS_BIN (make test builds
-// it) or one built for this test.
-func binary(t *testing.T) string {
-	t.Helper()
-	if bin := os.Getenv("CHOPSTICKS_BIN"); bin != "" {
-		return bin
-	}
-	bin := filepath.Join(t.TempDir(), "chopsticks")
-	_, file, _, _ := runtime.Caller(0)
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/chopsticks")
-	cmd.Dir = filepath.Join(filepath.Dir(file), "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build chopsticks: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // awaitShards waits until the playground reports every shard running.
 func awaitShards(t *testing.T, playground string, shards int) {
@@ -68,32 +52,7 @@ func awaitShards(t *testing.T, playground string, shards int) {
 	}
 }
 
-// chromium finds Debian's Chromium, failing the test with the install
-// command when it is missing.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("Chromium is not installed; install it with: apt-get install -y chromium")
-	return ""
-}
-
-// artifacts is where browser tests keep their screenshots.
-func artifacts(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "test-artifacts")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 func TestPlaygroundInBrowser(t *testing.T) {
-	browser := chromium(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *sandbox.Sandbox, 1)
 	done := make(chan error, 1)
@@ -109,7 +68,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	go func() {
 		done <- sandbox.Run(ctx, sandbox.Options{
 			Dir: filepath.Join(dir, "sbx"), Listen: "127.0.0.1:0", Nodes: 1, Guilds: 2, Shards: 2,
-			Binary: binary(t), Out: &out, Started: func(s *sandbox.Sandbox) { started <- s },
+			Binary: bintest.Chopsticks(t), Out: &out, Started: func(s *sandbox.Sandbox) { started <- s },
 		})
 	}()
 	var (
@@ -135,17 +94,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 		t.Fatalf("sandbox did not start:\n%s", out.String())
 	}
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(filepath.Join(dir, "chrome")), chromedp.WindowSize(1200, 900))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
-	defer cancelTimeout()
+	bctx := browsertest.New(t, 90*time.Second)
 
 	// Listen sees events in order on the reading goroutine; collect under a lock.
 	var mu sync.Mutex
@@ -169,8 +118,8 @@ func TestPlaygroundInBrowser(t *testing.T) {
 		// A screenshot of the page as it was helps to see why.
 		shotCtx, cancel := context.WithTimeout(context.WithoutCancel(bctx), 5*time.Second)
 		defer cancel()
-		if shot, serr := chromedp.Run(shotCtx, chromedp.FullScreenshot(80)); serr == nil {
-			_ = os.WriteFile(filepath.Join(artifacts(t), "playground-failure.jpg"), shot, 0o644)
+		if shot, serr := chromedp.Run(shotCtx, chromedp.FullScreenshot(100)); serr == nil {
+			_ = os.WriteFile(filepath.Join(browsertest.Artifacts(t, ""), "playground-failure.png"), shot, 0o644)
 		}
 		t.Fatalf("browser: %v\nsandbox output:\n%s", err, out.String())
 	}
@@ -178,7 +127,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 		fail(err)
 	}
 	// The node registers its commands as it starts; reload until the page lists them.
-	for deadline := time.Now().Add(30 * time.Second); ; {
+	for deadline := time.Now().Add(60 * time.Second); ; {
 		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#commands option').length`))
 		if err != nil {
 			fail(err)
@@ -210,6 +159,9 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	if err != nil {
 		fail(err)
 	}
+	if failed, _ := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.querySelector('#log .entry.error') !== null`)); failed {
+		fail(fmt.Errorf("the playground showed an error: %s", reply))
+	}
 	meta, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(`#log .entry .meta`)))
 	if err != nil {
 		fail(err)
@@ -218,7 +170,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	if err != nil {
 		fail(err)
 	}
-	if err := os.WriteFile(filepath.Join(artifacts(t), "playground.png"), shot, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(browsertest.Artifacts(t, ""), "playground.png"), shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(reply, "Pong!") {

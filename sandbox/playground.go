@@ -16,7 +16,6 @@ import (
 	"github.com/diamondburned/arikawa/v3/discord"
 
 	"github.com/chopsticks-bot/chopsticks/commands"
-	"github.com/chopsticks-bot/chopsticks/discordapi"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 )
 
@@ -107,10 +106,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// commandsList reads the bot's global commands from the emulator's state,
+// in Discord's JSON shape. (Asking through REST would spend the bot's rate
+// limit on every page load.)
 func (s *Sandbox) commandsList(ctx context.Context) ([]discord.Command, error) {
-	base, _ := discordapi.ParseBase(s.sim.URL())
-	client := discordapi.NewClient(s.sim.Token(), base, nil).WithContext(ctx)
-	return client.Commands(discord.AppID(s.sim.AppID()))
+	b, err := json.Marshal(s.sim.Commands(s.sim.AppID(), 0))
+	if err != nil {
+		return nil, err
+	}
+	var cmds []discord.Command
+	if err := json.Unmarshal(b, &cmds); err != nil {
+		return nil, fmt.Errorf("decode commands: %w", err)
+	}
+	return cmds, nil
 }
 
 func (s *Sandbox) handleState(w http.ResponseWriter, r *http.Request) {
@@ -135,14 +143,17 @@ func (s *Sandbox) handleState(w http.ResponseWriter, r *http.Request) {
 // nodeView is a node with what the playground shows of its status.
 type nodeView struct {
 	NodeInfo
-	Shards []int `json:"shards"`
-	Leader bool  `json:"leader"`
+	// Shards are the shards the node has connected and ready; Pending are
+	// those it owns that are still connecting, identifying or resuming.
+	Shards  []int `json:"shards"`
+	Pending []int `json:"pending"`
+	Leader  bool  `json:"leader"`
 }
 
 func (s *Sandbox) handleNodes(w http.ResponseWriter, r *http.Request) {
 	var out []nodeView
 	for _, p := range s.nodes.list() {
-		nv := nodeView{NodeInfo: p.info(r.Context()), Shards: []int{}}
+		nv := nodeView{NodeInfo: p.info(r.Context()), Shards: []int{}, Pending: []int{}}
 		var st struct {
 			Leader bool `json:"leader"`
 			Shards []struct {
@@ -153,7 +164,11 @@ func (s *Sandbox) handleNodes(w http.ResponseWriter, r *http.Request) {
 		if json.Unmarshal(nv.Status, &st) == nil {
 			nv.Leader = st.Leader
 			for _, sh := range st.Shards {
-				nv.Shards = append(nv.Shards, sh.ID)
+				if sh.State == "ready" {
+					nv.Shards = append(nv.Shards, sh.ID)
+				} else {
+					nv.Pending = append(nv.Pending, sh.ID)
+				}
 			}
 		}
 		out = append(out, nv)

@@ -290,6 +290,29 @@ func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration
 	if err != nil {
 		return false, 0, err
 	}
+	// The identify turn is taken before dialing: a connection that waited
+	// for it would go unread, miss its heartbeat ACKs and be closed as a
+	// zombie before its turn came, wasting the turn.
+	var release func()
+	if !resuming {
+		s.setState(StateIdentify)
+		s.mu.Lock()
+		recovering := s.recovering
+		s.mu.Unlock()
+		wait := s.cfg.Gate.Wait
+		if recovering {
+			wait = s.cfg.Gate.WaitReserve
+		}
+		release, err = wait(ctx, s.cfg.ID)
+		if err != nil {
+			return ctx.Err() == nil, time.Second, fmt.Errorf("identify gate: %w", err)
+		}
+		defer func() {
+			if release != nil {
+				release()
+			}
+		}()
+	}
 	dialCtx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
 	conn, _, err := websocket.DefaultDialer.DialContext(dialCtx, u, nil)
 	cancel()
@@ -346,6 +369,8 @@ func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration
 		}})
 	} else {
 		err = s.identify(ctx, conn)
+		release()
+		release = nil
 	}
 	if err != nil {
 		return ctx.Err() == nil, 0, err
@@ -397,24 +422,12 @@ func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration
 	}
 }
 
+// identify sends IDENTIFY; the caller holds the gate's turn.
 func (s *Shard) identify(ctx context.Context, conn *websocket.Conn) error {
-	s.setState(StateIdentify)
-	s.mu.Lock()
-	recovering := s.recovering
-	s.mu.Unlock()
-	wait := s.cfg.Gate.Wait
-	if recovering {
-		wait = s.cfg.Gate.WaitReserve
-	}
-	release, err := wait(ctx, s.cfg.ID)
-	if err != nil {
-		return fmt.Errorf("identify gate: %w", err)
-	}
-	defer release()
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.Identifies.Inc()
 	}
-	err = s.write(conn, outgoing{Op: 2, D: map[string]any{
+	err := s.write(conn, outgoing{Op: 2, D: map[string]any{
 		"token":   s.cfg.Token,
 		"intents": s.cfg.Intents,
 		"shard":   [2]int{s.cfg.ID, s.cfg.Count},

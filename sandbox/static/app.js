@@ -119,6 +119,7 @@
       const dot = el("span", n.running ? "up" : "down", n.running ? "● running" : "● stopped");
       st.append(dot);
       if (n.shards) st.append(document.createTextNode(" · shards " + (n.shards.length ? n.shards.join(", ") : "none")));
+      if (n.pending && n.pending.length) st.append(document.createTextNode(" · connecting " + n.pending.join(", ")));
       if (n.leader) st.append(document.createTextNode(" · leader"));
       left.append(st);
       if (n.running) {
