@@ -61,6 +61,17 @@ func (o owner) Stop(ctx context.Context, u coordinator.Unit, reason coordinator.
 // Identifies go through the cluster's gate, which also keeps the day's
 // session starts (from GET /gateway/bot) in etcd for every node.
 func (n *Node) joinCluster(ctx context.Context) (*coordinator.Member, error) {
+	// The cluster's shard count, once set, is the truth: a node following
+	// Discord's recommendation takes it; a node told otherwise refuses to
+	// join, since IDENTIFY with a different count would split guilds wrongly.
+	if st, err := coordinator.ReadStatus(ctx, n.etcd, ""); err == nil && st.ShardCount > 0 && st.ShardCount != n.shardCount {
+		if n.cfg.ShardCount > 0 {
+			return nil, &ConfigError{Setting: "SHARD_COUNT", Reason: fmt.Sprintf(
+				"is %d but the cluster runs %d shards; see \"Changing the shard count\" in docs/operations.md", n.cfg.ShardCount, st.ShardCount)}
+		}
+		n.log.Info("using the cluster's shard count", "shards", st.ShardCount, "recommended", n.shardCount)
+		n.shardCount = st.ShardCount
+	}
 	gate, err := coordinator.NewGate(coordinator.GateConfig{
 		Client: n.etcd, MaxConcurrency: n.maxConc, Reserve: n.cfg.IdentifyReserve,
 	})

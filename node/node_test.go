@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/chopsticks-bot/chopsticks/bintest"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
@@ -248,6 +249,16 @@ func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 		{"malformed agent key", map[string]string{"AGENT_TOKEN_KEY": "abc"}, "AGENT_TOKEN_KEY: must be 64 hex characters"},
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL:"},
 		{"wrong token", map[string]string{"DISCORD_TOKEN": "not-a-token"}, "DISCORD_TOKEN:"},
+		{"shard count other than the cluster's", map[string]string{"SHARD_COUNT": "3"}, "SHARD_COUNT: is 3 but the cluster runs 1 shards"},
+	}
+	// The cluster already runs 1 shard, as a first node would have written.
+	cli, err := clientv3.New(clientv3.Config{Endpoints: s.etcd, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.Put(context.Background(), "/chopsticks/config/units", `{"shard_count":1}`); err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
