@@ -3,11 +3,10 @@ package agentpool
 import (
 	"context"
 	"embed"
-	"fmt"
-	"io/fs"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/tern/v2/migrate"
+
+	"github.com/chopsticks-bot/chopsticks/schema"
 )
 
 //go:embed migrations/*.sql
@@ -18,26 +17,7 @@ var migrations embed.FS
 const VersionTable = "agentpool_schema_version"
 
 // Migrate brings the agent registry's tables up to date. It is safe to run
-// from several nodes at once (tern takes an advisory lock).
+// from several nodes at once.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("agentpool: migrate: %w", err)
-	}
-	defer conn.Release()
-	m, err := migrate.NewMigrator(ctx, conn.Conn(), VersionTable)
-	if err != nil {
-		return fmt.Errorf("agentpool: migrate: %w", err)
-	}
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("agentpool: migrate: %w", err)
-	}
-	if err := m.LoadMigrations(sub); err != nil {
-		return fmt.Errorf("agentpool: loading migrations: %w", err)
-	}
-	if err := m.Migrate(ctx); err != nil {
-		return fmt.Errorf("agentpool: migrate: %w", err)
-	}
-	return nil
+	return schema.Migrate(ctx, pool, migrations, "migrations", VersionTable)
 }

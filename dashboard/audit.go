@@ -4,19 +4,16 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/tern/v2/migrate"
+
+	"github.com/chopsticks-bot/chopsticks/schema"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
-
-// migrateLock serialises dashboard migrations across nodes starting at once.
-const migrateLock = int64(0x63686f7064617368) // "chopdash"
 
 // versionTable records the dashboard schema version (tern's bookkeeping).
 const versionTable = "public.dashboard_schema_version"
@@ -24,34 +21,7 @@ const versionTable = "public.dashboard_schema_version"
 // Migrate brings the dashboard's schema (the audit log) to the newest
 // version. It is idempotent and safe when several nodes call it at once.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("dashboard migrate: acquire: %w", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrateLock); err != nil {
-		return fmt.Errorf("dashboard migrate: lock: %w", err)
-	}
-	defer func() {
-		if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrateLock); err != nil {
-			_ = conn.Conn().Close(context.WithoutCancel(ctx))
-		}
-	}()
-	m, err := migrate.NewMigrator(ctx, conn.Conn(), versionTable)
-	if err != nil {
-		return fmt.Errorf("dashboard migrate: %w", err)
-	}
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return fmt.Errorf("dashboard migrate: %w", err)
-	}
-	if err := m.LoadMigrations(sub); err != nil {
-		return fmt.Errorf("dashboard migrate: load: %w", err)
-	}
-	if err := m.Migrate(ctx); err != nil {
-		return fmt.Errorf("dashboard migrate: %w", err)
-	}
-	return nil
+	return schema.Migrate(ctx, pool, migrationFiles, "migrations", versionTable)
 }
 
 // Audit outcomes.
