@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/diamondburned/arikawa/v3/api"
@@ -63,7 +64,9 @@ type Node struct {
 	shardCount int
 	maxConc    int
 	gate       shard.Gate
-	member     *coordinator.Member
+	// member is set once the node has joined; HTTP handlers and background
+	// loops read it concurrently.
+	member atomic.Pointer[coordinator.Member]
 
 	mu     sync.Mutex
 	shards map[int]*runningShard
@@ -147,6 +150,15 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	n.routes()
 	n.http.Start()
+	httpUp := true
+	defer func() {
+		// On a failed start the server must not outlive Run.
+		if httpUp {
+			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = n.http.Shutdown(c)
+		}
+	}()
 	log.Info("node serving", "http", n.http.Addr(), "shards", n.shardCount)
 	if opts.Ready != nil {
 		opts.Ready(n.http.Addr())
@@ -157,12 +169,12 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return fmt.Errorf("join cluster: %w", err)
 	}
 	defer n.closeGate()
+	n.member.Store(member)
 	n.bg.Add(1)
 	go func() {
 		defer n.bg.Done()
 		n.syncAgents(svcCtx)
 	}()
-	n.member = member
 	<-ctx.Done()
 	log.Info("draining")
 	n.leaveCluster(member)
@@ -173,6 +185,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := n.router.Shutdown(drainCtx); err != nil {
 		log.Warn("router drain", "err", err)
 	}
+	httpUp = false
 	if err := n.http.Shutdown(drainCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
@@ -395,7 +408,7 @@ func (n *Node) routes() {
 	})
 	n.http.Mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		body := map[string]any{"node": n.cfg.NodeID, "shard_count": n.shardCount, "shards": n.shardStatus()}
-		if m := n.member; m != nil {
+		if m := n.member.Load(); m != nil {
 			body["leader"] = m.IsLeader()
 			if st, err := m.Status(r.Context()); err == nil {
 				body["cluster"] = st

@@ -82,7 +82,7 @@ func (n *Node) services(ctx context.Context) error {
 // liveNodes is how many nodes share the cluster's limits, for the
 // limiter's per-node fallback share.
 func (n *Node) liveNodes() int {
-	if m := n.member; m != nil {
+	if m := n.member.Load(); m != nil {
 		if peers := len(m.Peers()); peers > 0 {
 			return peers
 		}
@@ -154,7 +154,7 @@ func (n *Node) dashboard(agents *agentpool.Registry) (*dashboard.Server, error) 
 type clusterView struct{ n *Node }
 
 func (c clusterView) Status(ctx context.Context) (coordinator.Status, error) {
-	if m := c.n.member; m != nil {
+	if m := c.n.member.Load(); m != nil {
 		return m.Status(ctx)
 	}
 	return coordinator.ReadStatus(ctx, c.n.etcd, "")

@@ -90,7 +90,7 @@ func (n *Node) syncAgents(ctx context.Context) {
 	t := time.NewTicker(15 * time.Second)
 	defer t.Stop()
 	for {
-		if m := n.member; m != nil && m.IsLeader() {
+		if m := n.member.Load(); m != nil && m.IsLeader() {
 			agents, err := n.voice.registry.List(ctx)
 			if err == nil {
 				var ids []int
