@@ -122,7 +122,7 @@ func (r *Router) Dispatch(ctx context.Context, ev *discord.InteractionEvent, sha
 	go func() {
 		defer r.inflight.Done()
 		defer span.End()
-		r.process(context.WithoutCancel(ctx), span, ev, shard, received)
+		r.process(context.WithoutCancel(ctx), ev, shard, received)
 	}()
 	return true
 }
@@ -170,7 +170,7 @@ func (r *Router) Handle(ctx context.Context, ev *discord.InteractionEvent, shard
 	ctx, span := r.startSpan(ctx, ev, shard)
 	defer span.End()
 	if r.claim(ctx, ev, shard) {
-		r.process(ctx, span, ev, shard, received)
+		r.process(ctx, ev, shard, received)
 	}
 }
 
@@ -192,8 +192,9 @@ func (r *Router) responder(ctx context.Context) Responder {
 	return r.cfg.Responder
 }
 
-// process handles a claimed interaction.
-func (r *Router) process(ctx context.Context, span trace.Span, ev *discord.InteractionEvent, shard int, received time.Time) {
+// process handles a claimed interaction inside the span startSpan put in ctx.
+func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shard int, received time.Time) {
+	span := trace.SpanFromContext(ctx)
 	log := r.cfg.Logger.With("interaction", ev.ID.String(), "shard", shard)
 	if sc := span.SpanContext(); sc.IsValid() {
 		log = log.With("trace_id", sc.TraceID().String())

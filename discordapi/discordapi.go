@@ -65,13 +65,6 @@ func NewClient(token string, base *url.URL, rt http.RoundTripper) *api.Client {
 	return c
 }
 
-// NewBearerClient is NewClient for an OAuth2 access token.
-func NewBearerClient(token string, base *url.URL, rt http.RoundTripper) *api.Client {
-	c := api.NewClient("Bearer " + token)
-	c.Client.Client = httpdriver.WrapClient(http.Client{Transport: Rewrite(base, rt), Timeout: 30 * time.Second})
-	return c
-}
-
 // WithoutLocalLimits removes arikawa's own per-process rate limiter and 429
 // retries from c, for use over a transport that limits cluster-wide (such
 // as ratelimit/discordrest): limits and retries must not apply twice.

@@ -5,7 +5,6 @@ package node
 
 import (
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -232,9 +231,6 @@ func redactErr(err error, secret string) string {
 	}
 	return msg
 }
-
-// errStartup marks a failure to reach a dependency at start.
-var errStartup = errors.New("startup")
 
 // startupTimeout bounds how long a node waits for a dependency at start.
 const startupTimeout = 15 * time.Second

@@ -368,7 +368,7 @@ func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration
 			"token": s.cfg.Token, "session_id": cp.SessionID, "seq": cp.Seq,
 		}})
 	} else {
-		err = s.identify(ctx, conn)
+		err = s.identify(conn)
 		release()
 		release = nil
 	}
@@ -423,7 +423,7 @@ func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration
 }
 
 // identify sends IDENTIFY; the caller holds the gate's turn.
-func (s *Shard) identify(ctx context.Context, conn *websocket.Conn) error {
+func (s *Shard) identify(conn *websocket.Conn) error {
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.Identifies.Inc()
 	}
