@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -27,8 +26,7 @@ type batcher struct {
 }
 
 type pendingDecision struct {
-	keys  []string
-	profs []profile
+	rules []ruleArg
 	wake  chan batchReply
 }
 
@@ -38,10 +36,10 @@ type batchReply struct {
 	err   error
 }
 
-// do runs one decision (keys and profiles as decisionArgs builds them) and
-// returns its part of the reply: allowed, rule, retry, notify, hot...
-func (b *batcher) do(ctx context.Context, rdb redis.Scripter, channel string, keys []string, profs []profile) ([]int64, error) {
-	p := &pendingDecision{keys: keys, profs: profs, wake: make(chan batchReply, 1)}
+// do runs one decision of rules on the generation hashes under base and
+// returns its part of the reply: verdict, rule, µs (see decideScript).
+func (b *batcher) do(ctx context.Context, rdb redis.Scripter, base string, rules []ruleArg) ([]int64, error) {
+	p := &pendingDecision{rules: rules, wake: make(chan batchReply, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
 	if b.running {
@@ -61,7 +59,7 @@ func (b *batcher) do(ctx context.Context, rdb redis.Scripter, channel string, ke
 
 	// The batch carries other callers' decisions: the leader's cancellation
 	// must not fail theirs. Client timeouts bound the call.
-	replies, err := runBatch(context.WithoutCancel(ctx), rdb, channel, batch)
+	replies, err := runBatch(context.WithoutCancel(ctx), rdb, base, batch)
 	var own batchReply
 	for i, q := range batch {
 		r := batchReply{err: err}
@@ -86,34 +84,28 @@ func (b *batcher) do(ctx context.Context, rdb redis.Scripter, channel string, ke
 }
 
 // runBatch sends one script call for batch and splits its reply.
-func runBatch(ctx context.Context, rdb redis.Scripter, channel string, batch []*pendingDecision) ([][]int64, error) {
-	nkeys := 0
-	for _, q := range batch {
-		nkeys += len(q.keys)
-	}
-	keys := make([]string, 0, nkeys)
-	decisions := make([][]profile, len(batch))
+func runBatch(ctx context.Context, rdb redis.Scripter, base string, batch []*pendingDecision) ([][]int64, error) {
+	decisions := make([][]ruleArg, len(batch))
 	for i, q := range batch {
-		keys = append(keys, q.keys...)
-		decisions[i] = q.profs
+		decisions[i] = q.rules
 	}
-	args := encodeArgs(channel, decisions)
-	r, err := decideScript.Run(ctx, rdb, keys, args...).Int64Slice()
+	r, err := decideScript.Run(ctx, rdb, []string{base}, encodeArgs(decisions)...).Int64Slice()
 	if err != nil {
 		return nil, err
 	}
-	if len(r) < 1 {
-		return nil, errors.New("ratelimit: empty script reply")
+	return splitReply(r, len(batch))
+}
+
+// splitReply cuts a decideScript reply into one {verdict, rule, µs} per
+// decision, dropping the leading time.
+func splitReply(r []int64, n int) ([][]int64, error) {
+	if len(r) != 1+3*n {
+		return nil, fmt.Errorf("ratelimit: script reply has %d values for %d decisions", len(r), n)
 	}
-	out := make([][]int64, len(batch))
-	off := 1
-	for i, q := range batch {
-		end := off + 4 + len(q.profs)
-		if end > len(r) {
-			return nil, fmt.Errorf("ratelimit: script reply too short for %d decisions", len(batch))
-		}
-		out[i] = r[off:end:end]
-		off = end
+	out := make([][]int64, n)
+	for i := range out {
+		off := 1 + 3*i
+		out[i] = r[off : off+3 : off+3]
 	}
 	return out, nil
 }

@@ -70,6 +70,22 @@ func startNode(t testing.TB, addr string, cfg Config, opts ...Option) *node {
 	return &node{lim: lim, rdb: rdb, calls: h, reg: reg}
 }
 
+// stateExists tells whether any generation hash holds a rule's field.
+func stateExists(t testing.TB, rdb redis.UniversalClient, field string) bool {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := rdb.Keys(ctx, "rlh:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if rdb.HExists(ctx, k, field).Val() {
+			return true
+		}
+	}
+	return false
+}
+
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()

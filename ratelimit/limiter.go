@@ -103,9 +103,11 @@ func WithLiveNodes(f func() int) Option { return func(l *Limiter) { l.live = f }
 func WithChannel(ch string) Option { return func(l *Limiter) { l.channel = ch } }
 
 // WithSplitBySubject sends one script per subject (hash tag), pipelined in one
-// round trip, instead of one script for all subjects. It is the default for a
+// round trip, instead of one script for all subjects, and keeps each
+// subject's state under its own hash tag. It is the default for a
 // *redis.ClusterClient, where a script cannot span slots; then a refusal by
-// one subject does not undo what another subject's script admitted.
+// one subject does not undo what another subject's script admitted. It
+// decides where state lives, so every node of a cluster must agree on it.
 func WithSplitBySubject(split bool) Option { return func(l *Limiter) { l.split = split } }
 
 // New returns a limiter using rdb with cfg (zero fields take defaults).
@@ -141,14 +143,25 @@ type check struct {
 	blockName string // reported while its block runs; "" for a rule that never blocks
 	backoff   Backoff
 	tag       string // the subject's hash tag, "{...}"
-	tat       string
-	block     string
-	viol      string
+	field     string // the rule's field in the generation hashes
+	tat       string // local cache key of the rule's known refusals
+	block     string // block key in Redis (and in the local cache)
+	viol      string // violation count key in Redis
 }
 
 func newCheck(tag, suffix string, r Rule, name string) check {
-	return check{rule: r, name: name, tag: tag,
+	return check{rule: r, name: name, tag: tag, field: tag + suffix,
 		tat: "rlt:" + tag + suffix, block: "rlb:" + tag + suffix, viol: "rlv:" + tag + suffix}
+}
+
+// hashBase is the base name of the generation hashes for a script call on
+// the subjects of tag: one shared base on a single Redis, where a call may
+// carry many subjects, and the subject's own on Redis Cluster.
+func (l *Limiter) hashBase(tag string) string {
+	if l.split {
+		return "rlh:" + tag
+	}
+	return "rlh:{rl}"
 }
 
 func userTag(id uint64) string { return "{u:" + strconv.FormatUint(id, 10) + "}" }
@@ -321,50 +334,92 @@ func (l *Limiter) groups(checks []check) []group {
 	return gs
 }
 
-// profile is one rule's parameters as the script takes them.
-type profile struct{ T, tau, base, max, mem int64 }
-
-func (c check) profile() profile {
-	return profile{c.rule.emission(), c.rule.tolerance(),
-		c.backoff.Base.Milliseconds(), c.backoff.Max.Milliseconds(), c.backoff.Memory.Milliseconds()}
+// profile is one rule's parameters as decideScript takes them.
+type profile struct {
+	T, tau, G int64 // µs
+	blocks    bool
 }
 
-// decisionArgs appends the script keys of the checks of g and returns their
-// profiles.
-func decisionArgs(checks []check, g group, keys []string) ([]string, []profile) {
-	profs := make([]profile, 0, len(g.idx))
-	for _, i := range g.idx {
-		c := checks[i]
-		keys = append(keys, c.tat, c.block, c.viol)
-		profs = append(profs, c.profile())
+// ruleArg is one rule of one decision: its profile and field.
+type ruleArg struct {
+	prof  profile
+	field string
+}
+
+func (c check) arg() ruleArg {
+	T := c.rule.emission()
+	return ruleArg{prof: profile{T: T, tau: c.rule.tolerance(), G: T * int64(c.rule.Limit), blocks: c.blockName != ""},
+		field: c.field}
+}
+
+// ruleArgs returns the script arguments of the checks of g.
+func ruleArgs(checks []check, g group) []ruleArg {
+	rules := make([]ruleArg, len(g.idx))
+	for j, i := range g.idx {
+		rules[j] = checks[i].arg()
 	}
-	return keys, profs
+	return rules
 }
 
-// encodeArgs builds the script's ARGV for decisions, each a list of rule
-// profiles, sending every distinct profile once.
-func encodeArgs(channel string, decisions [][]profile) []any {
-	var uniq []profile
-	index := make(map[profile]int, 4)
-	n := 0
+// encodeArgs builds decideScript's ARGV for decisions: every distinct
+// period, field and profile is sent once, and decisions refer to them by
+// number.
+func encodeArgs(decisions [][]ruleArg) []any {
+	type period struct {
+		G      int64
+		fields []string
+		index  map[string]int // field -> position in fields
+	}
+	var (
+		periods []*period
+		byG     = make(map[int64]*period, 2)
+		profs   []profile
+		byProf  = make(map[profile]int, 2)
+		n       int
+	)
 	for _, d := range decisions {
-		n += 1 + len(d)
-		for _, p := range d {
-			if _, ok := index[p]; !ok {
-				uniq = append(uniq, p)
-				index[p] = len(uniq)
+		n += 1 + 2*len(d)
+		for _, r := range d {
+			pd := byG[r.prof.G]
+			if pd == nil {
+				pd = &period{G: r.prof.G, index: map[string]int{}}
+				byG[r.prof.G] = pd
+				periods = append(periods, pd)
+			}
+			if _, ok := pd.index[r.field]; !ok {
+				pd.index[r.field] = len(pd.fields)
+				pd.fields = append(pd.fields, r.field)
+			}
+			if _, ok := byProf[r.prof]; !ok {
+				profs = append(profs, r.prof)
+				byProf[r.prof] = len(profs)
 			}
 		}
 	}
-	args := make([]any, 0, 3+5*len(uniq)+n)
-	args = append(args, len(decisions), channel, len(uniq))
-	for _, p := range uniq {
-		args = append(args, p.T, p.tau, p.base, p.max, p.mem)
+	args := make([]any, 0, 3+3*len(profs)+n+2*len(periods)+len(byG)*len(decisions))
+	args = append(args, len(decisions), len(periods))
+	offset := make(map[int64]int, len(periods)) // G -> number of the period's first field, minus one
+	next := 0
+	for _, pd := range periods {
+		offset[pd.G] = next
+		next += len(pd.fields)
+		args = append(args, pd.G, len(pd.fields))
+		for _, f := range pd.fields {
+			args = append(args, f)
+		}
+	}
+	args = append(args, len(profs))
+	for _, p := range profs {
+		blocks := 0
+		if p.blocks {
+			blocks = 1
+		}
+		args = append(args, p.T, p.tau, blocks)
 	}
 	for _, d := range decisions {
 		args = append(args, len(d))
-		for _, p := range d {
-			args = append(args, index[p])
+		for _, r := range d {
+			args = append(args, byProf[r.prof], offset[r.prof.G]+byG[r.prof.G].index[r.field]+1)
 		}
 	}
 	return args
@@ -382,33 +437,17 @@ func (l *Limiter) decideRedis(ctx context.Context, checks []check, start time.Ti
 	gs := l.groups(checks)
 	replies := make([][]int64, len(gs))
 	if len(gs) == 1 {
-		keys, profs := decisionArgs(checks, gs[0], make([]string, 0, 3*len(checks)))
-		r, err := l.batch.do(ctx, l.rdb, l.channel, keys, profs)
+		r, err := l.batch.do(ctx, l.rdb, l.hashBase(checks[gs[0].idx[0]].tag), ruleArgs(checks, gs[0]))
 		if err != nil {
 			return Decision{}, err
 		}
 		replies[0] = r
 	} else {
 		cmds := make([]*redis.Cmd, len(gs))
-		run := func(eval bool) error {
-			_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for i, g := range gs {
-					keys, profs := decisionArgs(checks, g, nil)
-					args := encodeArgs(l.channel, [][]profile{profs})
-					if eval {
-						cmds[i] = decideScript.Eval(ctx, p, keys, args...)
-					} else {
-						cmds[i] = decideScript.EvalSha(ctx, p, keys, args...)
-					}
-				}
-				return nil
-			})
-			return err
-		}
-		err := run(false)
-		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			err = run(true)
-		}
+		err := l.pipelineScript(ctx, decideScript, func(i int) ([]string, []any) {
+			g := gs[i]
+			return []string{l.hashBase(checks[g.idx[0]].tag)}, encodeArgs([][]ruleArg{ruleArgs(checks, g)})
+		}, cmds)
 		if err != nil {
 			return Decision{}, err
 		}
@@ -417,49 +456,123 @@ func (l *Limiter) decideRedis(ctx context.Context, checks []check, start time.Ti
 			if err != nil {
 				return Decision{}, err
 			}
-			if len(r) < 1 {
-				return Decision{}, errors.New("ratelimit: empty script reply")
+			rs, err := splitReply(r, 1)
+			if err != nil {
+				return Decision{}, err
 			}
-			replies[i] = r[1:]
+			replies[i] = rs[0]
 		}
 	}
 	best, bestOut := Decision{Allowed: true}, outAllowed
-	for gi, g := range gs {
-		r := replies[gi]
-		if len(r) != 4+len(g.idx) {
-			return Decision{}, fmt.Errorf("ratelimit: script reply has %d fields, want %d", len(r), 4+len(g.idx))
-		}
-		allowed, ruleIdx, retryUS, notify := r[0], r[1], r[2], r[3]
-		for j, i := range g.idx {
-			if hot := r[4+j]; hot >= 1000 && checks[i].blockName == "" {
-				// A refusal from Redis was reported; a predicted one was not.
-				l.cache.put(checks[i].tat, denyEntry{until: start.Add(time.Duration(hot) * time.Microsecond),
-					rule: checks[i].name, told: allowed != 1})
-			}
-		}
-		if allowed == 1 {
-			continue
-		}
-		if ruleIdx < 1 || int(ruleIdx) > len(g.idx) {
-			return Decision{}, fmt.Errorf("ratelimit: script reply names rule %d", ruleIdx)
-		}
-		c := checks[g.idx[ruleIdx-1]]
-		retry := time.Duration(retryUS) * time.Microsecond
-		d := Decision{RetryAfter: retry, Notify: notify == 1, Rule: c.name}
-		out := outPlain
-		if c.blockName != "" {
-			out = outBlocked
-			d.Rule = c.blockName
-			if notify == 1 {
-				out = outNewBlock
-			}
-			l.cache.put(c.block, denyEntry{until: start.Add(retry), rule: c.blockName, block: true, told: true})
-		}
+	consider := func(d Decision, out int) {
 		if out > bestOut || (out == bestOut && d.RetryAfter > best.RetryAfter) {
 			best, bestOut = d, out
 		}
 	}
+	var violations []group // per group, the checks whose blocks are due
+	for gi, g := range gs {
+		verdict, rule, us := replies[gi][0], replies[gi][1], replies[gi][2]
+		if verdict == 2 {
+			var v group
+			for j, i := range g.idx {
+				if rule&(1<<j) != 0 {
+					v.idx = append(v.idx, i)
+				}
+			}
+			if len(v.idx) == 0 {
+				return Decision{}, fmt.Errorf("ratelimit: script reply names no violated rule")
+			}
+			violations = append(violations, v)
+			continue
+		}
+		if verdict == 1 && rule == 0 {
+			continue
+		}
+		if rule < 1 || int(rule) > len(g.idx) {
+			return Decision{}, fmt.Errorf("ratelimit: script reply names rule %d", rule)
+		}
+		c := checks[g.idx[rule-1]]
+		d := time.Duration(us) * time.Microsecond
+		switch verdict {
+		case 1: // admitted, but c is now over its limit for d whatever other nodes do
+			if d >= time.Millisecond {
+				l.cache.put(c.tat, denyEntry{until: start.Add(d), rule: c.name})
+			}
+		case 0:
+			if d >= time.Millisecond {
+				l.cache.put(c.tat, denyEntry{until: start.Add(d), rule: c.name, told: true})
+			}
+			consider(Decision{RetryAfter: d, Notify: true, Rule: c.name}, outPlain)
+		case 3:
+			l.cache.put(c.block, denyEntry{until: start.Add(d), rule: c.blockName, block: true, told: true})
+			consider(Decision{RetryAfter: d, Rule: c.blockName}, outBlocked)
+		default:
+			return Decision{}, fmt.Errorf("ratelimit: script reply has verdict %d", verdict)
+		}
+	}
+	if len(violations) > 0 {
+		cmds := make([]*redis.Cmd, len(violations))
+		err := l.pipelineScript(ctx, blockScript, func(i int) ([]string, []any) {
+			v := violations[i]
+			keys := make([]string, 0, 2*len(v.idx)+1)
+			args := make([]any, 0, 1+5*len(v.idx))
+			args = append(args, l.channel)
+			for _, ci := range v.idx {
+				c := checks[ci]
+				a := c.arg()
+				keys = append(keys, c.block, c.viol)
+				args = append(args, c.backoff.Base.Milliseconds(), c.backoff.Max.Milliseconds(), c.backoff.Memory.Milliseconds(), a.prof.G, a.field)
+			}
+			return append(keys, l.hashBase(checks[v.idx[0]].tag)), args
+		}, cmds)
+		if err != nil {
+			return Decision{}, err
+		}
+		for vi, v := range violations {
+			r, err := cmds[vi].Int64Slice()
+			if err != nil {
+				return Decision{}, err
+			}
+			if len(r) != 1+2*len(v.idx) {
+				return Decision{}, fmt.Errorf("ratelimit: block script reply has %d values for %d rules", len(r), len(v.idx))
+			}
+			for j, ci := range v.idx {
+				c := checks[ci]
+				imposed, d := r[1+2*j] == 1, time.Duration(r[2+2*j])*time.Microsecond
+				l.cache.put(c.block, denyEntry{until: start.Add(d), rule: c.blockName, block: true, told: true})
+				if imposed {
+					consider(Decision{RetryAfter: d, Notify: true, Rule: c.blockName}, outNewBlock)
+				} else {
+					consider(Decision{RetryAfter: d, Rule: c.blockName}, outBlocked)
+				}
+			}
+		}
+	}
 	return best, nil
+}
+
+// pipelineScript runs script len(cmds) times in one round trip, with the
+// keys and arguments args(i) gives, loading the script if Redis lacks it.
+func (l *Limiter) pipelineScript(ctx context.Context, script *redis.Script, args func(i int) ([]string, []any), cmds []*redis.Cmd) error {
+	run := func(eval bool) error {
+		_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := range cmds {
+				keys, argv := args(i)
+				if eval {
+					cmds[i] = script.Eval(ctx, p, keys, argv...)
+				} else {
+					cmds[i] = script.EvalSha(ctx, p, keys, argv...)
+				}
+			}
+			return nil
+		})
+		return err
+	}
+	err := run(false)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		err = run(true)
+	}
+	return err
 }
 
 // decideFallback limits on this node alone while Redis is unreachable.

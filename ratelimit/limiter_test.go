@@ -115,7 +115,7 @@ func TestGlobalCeiling(t *testing.T) {
 	if d := mustCommand(t, other.lim, 7, "work"); d.Allowed || d.Local || !d.Notify || d.Rule != RuleGlobal {
 		t.Fatalf("global refusal via Redis: %+v", d)
 	}
-	if v, _ := n.rdb.Exists(context.Background(), "rlt:{u:7}:c:work").Result(); v != 0 {
+	if stateExists(t, n.rdb, "{u:7}:c:work") {
 		t.Fatal("refused decision consumed the user's budget")
 	}
 	for u := uint64(1); u <= 2; u++ {

@@ -10,12 +10,14 @@ import (
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
-// model is an exact reference of the decision script: GCRA per key in
-// microseconds of Redis's clock, all-or-nothing admission, blocks with
-// doubling backoff. It is fed the time Redis used for each decision.
+// model is an exact reference of the two scripts, written independently of
+// them: GCRA per rule in microseconds of Redis's clock, all-or-nothing
+// admission, the generation hashes (a value is seen during its generation
+// and the next), block markers, and blocks with doubling backoff. It is fed
+// the time Redis used for each call.
 type model struct {
-	tat   map[string]int64
-	block map[string]int64 // end, µs
+	vals  map[string]map[int64]modelVal // field -> generation -> value
+	block map[string]int64              // block key -> end, µs
 	viol  map[string]int64
 }
 
@@ -25,85 +27,93 @@ type modelRule struct {
 	base, max, mem int64 // ms; base 0: never blocks
 }
 
-type modelResult struct {
-	allowed       bool
-	rule          int // 1-based
-	retry         int64
-	notify        bool
-	hot           []int64
-	blockBoundary bool // a block ended within a millisecond of now: Redis's ms rounding decides
+func (r modelRule) G() int64 { return r.T + r.tau }
+
+// modelVal is a field's value: a TAT, and the end of a block when marked.
+type modelVal struct{ tat, end int64 }
+
+func (m *model) read(r modelRule, now int64) modelVal {
+	g := now / r.G()
+	if v, ok := m.vals[r.key][g]; ok {
+		return v
+	}
+	return m.vals[r.key][g-1]
 }
 
-func (m *model) decide(now int64, rules []modelRule) modelResult {
-	for i, r := range rules {
-		if r.base == 0 {
-			continue
-		}
-		end, ok := m.block[r.key]
-		if !ok {
-			continue
-		}
-		if now < end-1000 {
-			return modelResult{rule: i + 1, retry: end - now}
-		}
-		if now < end+1000 {
-			return modelResult{blockBoundary: true}
-		}
-		delete(m.block, r.key)
+func (m *model) write(r modelRule, now int64, v modelVal) {
+	if m.vals[r.key] == nil {
+		m.vals[r.key] = map[int64]modelVal{}
 	}
+	m.vals[r.key][now/r.G()] = v
+}
+
+// decide is decideScript for one decision: verdict, rule, µs.
+func (m *model) decide(now int64, rules []modelRule) [3]int64 {
+	var blocked, left, viol, plain, retry int64
 	next := make([]int64, len(rules))
-	denied := make([]int64, len(rules))
-	nd := 0
 	for i, r := range rules {
-		tat := max(m.tat[r.key], now)
+		v := m.read(r, now)
+		tat := max(v.tat, now)
+		if v.end > now && blocked == 0 {
+			blocked, left = int64(i+1), v.end-now
+		}
 		if tat-now > r.tau {
-			nd++
-			denied[i] = tat - now - r.tau
+			if r.base > 0 {
+				viol |= 1 << i
+			} else if tat-now-r.tau > retry {
+				plain, retry = int64(i+1), tat-now-r.tau
+			}
 		}
 		next[i] = tat + r.T
 	}
-	res := modelResult{hot: make([]int64, len(rules))}
-	if nd == 0 {
-		res.allowed = true
-		for i, r := range rules {
-			m.tat[r.key] = next[i]
-			if r.base == 0 {
-				res.hot[i] = max(0, next[i]-r.tau-now)
-			}
-		}
-		return res
+	switch {
+	case blocked > 0:
+		return [3]int64{3, blocked, left}
+	case viol > 0:
+		return [3]int64{2, viol, 0}
+	case plain > 0:
+		return [3]int64{0, plain, retry}
 	}
+	var hot, hotv int64
 	for i, r := range rules {
-		if denied[i] == 0 {
-			continue
-		}
-		if r.base > 0 {
-			m.viol[r.key]++
-			d := r.base << (m.viol[r.key] - 1)
-			if d > r.max || d <= 0 {
-				d = r.max
-			}
-			m.block[r.key] = now + d*1000
-			if !res.notify {
-				res.rule, res.retry, res.notify = i+1, d*1000, true
-			}
-			continue
-		}
-		res.hot[i] = denied[i]
-		if !res.notify && denied[i] > res.retry {
-			res.rule, res.retry = i+1, denied[i]
+		m.write(r, now, modelVal{tat: next[i]})
+		if r.base == 0 && next[i]-r.tau-now > hotv {
+			hot, hotv = int64(i+1), next[i]-r.tau-now
 		}
 	}
-	res.notify = true
-	return res
+	return [3]int64{1, hot, hotv}
 }
 
-// TestScriptMatchesReferenceModel runs random decisions over random rules
-// through the script and compares every answer with the model.
-func TestScriptMatchesReferenceModel(t *testing.T) {
+// impose is blockScript: per rule, imposed or already running, and µs left.
+func (m *model) impose(now int64, rules []modelRule) [][2]int64 {
+	var out [][2]int64
+	for _, r := range rules {
+		if e := m.block[r.key]; e > now {
+			out = append(out, [2]int64{0, e - now})
+			continue
+		}
+		m.viol[r.key]++
+		d := r.base << (m.viol[r.key] - 1)
+		if d > r.max || d <= 0 {
+			d = r.max
+		}
+		m.block[r.key] = now + d*1000
+		m.write(r, now, modelVal{tat: m.read(r, now).tat, end: now + d*1000})
+		out = append(out, [2]int64{1, d * 1000})
+	}
+	return out
+}
+
+// TestScriptsMatchReferenceModel runs random decisions over random rules
+// through the scripts, imposing blocks as the limiter does, and compares
+// every answer with the model. Periods of a few milliseconds make the
+// generation hashes roll over all the time.
+func TestScriptsMatchReferenceModel(t *testing.T) {
 	addr := servertest.Redis(t)
 	rdb := newClient(t, addr)
 	ctx := context.Background()
+	const base = "rlh:{test}"
+	verdicts := map[int64]int{}
 	for seed := uint64(1); seed <= 6; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 99))
@@ -111,14 +121,13 @@ func TestScriptMatchesReferenceModel(t *testing.T) {
 			for i := range 4 {
 				T := int64(500 + rng.IntN(3000))
 				limit := int64(1 + rng.IntN(5))
-				r := modelRule{key: fmt.Sprintf("s%d:r%d", seed, i), T: T, tau: T * (limit - 1)}
-				if rng.IntN(2) == 0 {
+				r := modelRule{key: fmt.Sprintf("{s%d}:r%d", seed, i), T: T, tau: T * (limit - 1)}
+				if i%2 == 0 { // two rules that block, two that do not
 					r.base, r.max, r.mem = int64(2+rng.IntN(4)), int64(20+rng.IntN(20)), 3600_000
 				}
 				rules = append(rules, r)
 			}
-			m := &model{tat: map[string]int64{}, block: map[string]int64{}, viol: map[string]int64{}}
-			admitted := 0
+			m := &model{vals: map[string]map[int64]modelVal{}, block: map[string]int64{}, viol: map[string]int64{}}
 			for step := 0; step < 400; step++ {
 				// A random non-empty subset of the rules applies.
 				var sub []modelRule
@@ -129,59 +138,62 @@ func TestScriptMatchesReferenceModel(t *testing.T) {
 						}
 					}
 				}
-				keys := make([]string, 0, 3*len(sub))
-				var profs []profile
-				for _, r := range sub {
-					keys = append(keys, "rlt:{"+r.key+"}", "rlb:{"+r.key+"}", "rlv:{"+r.key+"}")
-					profs = append(profs, profile{r.T, r.tau, r.base, r.max, r.mem})
+				args := make([]ruleArg, len(sub))
+				for i, r := range sub {
+					args[i] = ruleArg{prof: profile{T: r.T, tau: r.tau, G: r.G(), blocks: r.base > 0}, field: r.key}
 				}
-				args := encodeArgs("test:blocks", [][]profile{profs})
-				reply, err := decideScript.Run(ctx, rdb, keys, args...).Int64Slice()
+				reply, err := decideScript.Run(ctx, rdb, []string{base}, encodeArgs([][]ruleArg{args})...).Int64Slice()
 				if err != nil {
 					t.Fatal(err)
 				}
 				now := reply[0]
 				want := m.decide(now, sub)
-				if want.blockBoundary {
-					// A block ended within a millisecond of Redis's now: its
-					// ms rounding decided. Take Redis's state for these keys.
-					for _, r := range sub {
-						if v, err := rdb.Get(ctx, "rlt:{"+r.key+"}").Int64(); err == nil {
-							m.tat[r.key] = v
-						} else {
-							delete(m.tat, r.key)
-						}
-						if end, err := rdb.Get(ctx, "rlb:{"+r.key+"}").Int64(); err == nil {
-							m.block[r.key] = end
-						} else {
-							delete(m.block, r.key)
-						}
-						if v, err := rdb.Get(ctx, "rlv:{"+r.key+"}").Int64(); err == nil {
-							m.viol[r.key] = v
+				if got := [3]int64(reply[1:]); got != want {
+					t.Fatalf("step %d at %d: decide got %v, model %v", step, now, got, want)
+				}
+				verdicts[want[0]]++
+				if want[0] == 2 {
+					var viol []modelRule
+					var keys []string
+					bargs := []any{"test:blocks"}
+					for i, r := range sub {
+						if want[1]&(1<<i) != 0 {
+							viol = append(viol, r)
+							keys = append(keys, "rlb:"+r.key, "rlv:"+r.key)
+							bargs = append(bargs, r.base, r.max, r.mem, r.G(), r.key)
 						}
 					}
-					continue
-				}
-				got := modelResult{allowed: reply[1] == 1, rule: int(reply[2]), retry: reply[3], notify: reply[4] == 1}
-				got.hot = reply[5:]
-				mismatch := got.allowed != want.allowed || got.rule != want.rule || got.notify != want.notify
-				mismatch = mismatch || got.retry != want.retry
-				if want.hot != nil {
-					mismatch = mismatch || fmt.Sprint(got.hot) != fmt.Sprint(want.hot)
-				}
-				if mismatch {
-					t.Fatalf("step %d at %d: got %+v, model %+v", step, now, got, want)
-				}
-				if got.allowed {
-					admitted++
+					reply, err := blockScript.Run(ctx, rdb, append(keys, base), bargs...).Int64Slice()
+					if err != nil {
+						t.Fatal(err)
+					}
+					now := reply[0]
+					// A block key set with PX d expires on Redis's millisecond
+					// clock, up to a millisecond before the end it holds: near
+					// an end, take Redis's word for whether it still runs.
+					for _, r := range viol {
+						if e := m.block[r.key]; e > now-1000 && e < now+1000 {
+							if rdb.Exists(ctx, "rlb:"+r.key).Val() == 0 {
+								delete(m.block, r.key)
+							}
+						}
+					}
+					for i, w := range m.impose(now, viol) {
+						if got := [2]int64{reply[1+2*i], reply[2+2*i]}; got != w {
+							t.Fatalf("step %d at %d: block of %s got %v, model %v", step, now, viol[i].key, got, w)
+						}
+					}
 				}
 				time.Sleep(time.Duration(rng.IntN(1500)) * time.Microsecond) // random arrivals
 			}
-			if admitted == 0 || admitted == 400 {
-				t.Fatalf("admitted %d of 400: the run exercised only one outcome", admitted)
-			}
 		})
 	}
+	for _, v := range []int64{0, 1, 2, 3} {
+		if verdicts[v] == 0 {
+			t.Fatalf("verdicts %v: the run never exercised verdict %d", verdicts, v)
+		}
+	}
+	t.Logf("verdicts over all seeds: %v", verdicts)
 }
 
 // TestWindowBound checks the limiter's admissions through the Limiter API

@@ -159,10 +159,12 @@ func (l *Limiter) pushBlocks(ctx context.Context) error {
 	if len(blocks) == 0 {
 		return nil
 	}
+	now := time.Now()
 	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for k, left := range blocks {
 			if left >= time.Millisecond {
-				p.SetNX(ctx, k, "1", left)
+				// The value is the block's end in µs, as blockScript writes it.
+				p.SetNX(ctx, k, now.Add(left).UnixMicro(), left)
 			}
 		}
 		return nil
