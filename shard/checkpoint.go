@@ -33,31 +33,45 @@ type CheckpointStore interface {
 // ErrNoCheckpoint is returned by Load when a shard has no checkpoint.
 var ErrNoCheckpoint = errors.New("no checkpoint")
 
-// RedisCheckpoints stores checkpoints in Redis hashes.
+// RedisCheckpoints stores checkpoints in Redis hashes, one per shard at
+// "<prefix>:{<shard>}:checkpoint".
 type RedisCheckpoints struct {
-	rdb redis.UniversalClient
+	rdb    redis.UniversalClient
+	prefix string
 	// TTL bounds how long a checkpoint is kept; Discord's resume window is
 	// minutes, so an older checkpoint is useless.
 	TTL time.Duration
 }
 
-// NewRedisCheckpoints returns a store on rdb.
+// DefaultCheckpointPrefix is the key prefix of the main bot's shards.
+const DefaultCheckpointPrefix = "chopsticks:shard"
+
+// NewRedisCheckpoints returns the main bot's store on rdb: keys
+// "chopsticks:shard:{<shard>}:checkpoint".
 func NewRedisCheckpoints(rdb redis.UniversalClient) *RedisCheckpoints {
-	return &RedisCheckpoints{rdb: rdb, TTL: 10 * time.Minute}
+	return NewRedisCheckpointsPrefix(rdb, DefaultCheckpointPrefix)
 }
 
-func checkpointKey(shard int) string {
-	return "chopsticks:shard:{" + strconv.Itoa(shard) + "}:checkpoint"
+// NewRedisCheckpointsPrefix returns a store on rdb whose keys start with
+// prefix instead of DefaultCheckpointPrefix, for sessions of other bot
+// accounts (such as voice agents, each numbered by its own ID) that must
+// not share the main bot's keys.
+func NewRedisCheckpointsPrefix(rdb redis.UniversalClient, prefix string) *RedisCheckpoints {
+	return &RedisCheckpoints{rdb: rdb, prefix: prefix, TTL: 10 * time.Minute}
+}
+
+func (s *RedisCheckpoints) key(shard int) string {
+	return s.prefix + ":{" + strconv.Itoa(shard) + "}:checkpoint"
 }
 
 // Save implements CheckpointStore. A checkpoint never moves the sequence
 // backwards for the same session, so a late write from a stopping node
 // cannot undo a newer one.
 func (s *RedisCheckpoints) Save(ctx context.Context, shard int, cp Checkpoint) error {
-	err := saveScript.Run(ctx, s.rdb, []string{checkpointKey(shard)},
+	err := saveScript.Run(ctx, s.rdb, []string{s.key(shard)},
 		cp.SessionID, cp.Seq, cp.ResumeURL, cp.Node, cp.At.UnixMilli(), int64(s.TTL/time.Millisecond)).Err()
 	if err != nil {
-		return fmt.Errorf("save checkpoint of shard %d: %w", shard, err)
+		return fmt.Errorf("save checkpoint %s: %w", s.key(shard), err)
 	}
 	return nil
 }
@@ -73,9 +87,9 @@ return 1`)
 
 // Load implements CheckpointStore.
 func (s *RedisCheckpoints) Load(ctx context.Context, shard int) (Checkpoint, error) {
-	m, err := s.rdb.HGetAll(ctx, checkpointKey(shard)).Result()
+	m, err := s.rdb.HGetAll(ctx, s.key(shard)).Result()
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("load checkpoint of shard %d: %w", shard, err)
+		return Checkpoint{}, fmt.Errorf("load checkpoint %s: %w", s.key(shard), err)
 	}
 	if len(m) == 0 {
 		return Checkpoint{}, ErrNoCheckpoint
@@ -87,8 +101,8 @@ func (s *RedisCheckpoints) Load(ctx context.Context, shard int) (Checkpoint, err
 
 // Clear implements CheckpointStore.
 func (s *RedisCheckpoints) Clear(ctx context.Context, shard int) error {
-	if err := s.rdb.Del(ctx, checkpointKey(shard)).Err(); err != nil {
-		return fmt.Errorf("clear checkpoint of shard %d: %w", shard, err)
+	if err := s.rdb.Del(ctx, s.key(shard)).Err(); err != nil {
+		return fmt.Errorf("clear checkpoint %s: %w", s.key(shard), err)
 	}
 	return nil
 }

@@ -50,3 +50,36 @@ func TestRedisCheckpoints(t *testing.T) {
 		t.Fatalf("Load after Clear = %v", err)
 	}
 }
+
+func TestRedisCheckpointsPrefix(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
+	t.Cleanup(func() { rdb.Close() })
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name  string
+		store *shard.RedisCheckpoints
+		key   string
+	}{
+		{"main bot", shard.NewRedisCheckpoints(rdb), "chopsticks:shard:{5}:checkpoint"},
+		{"agents", shard.NewRedisCheckpointsPrefix(rdb, "chopsticks:agent"), "chopsticks:agent:{5}:checkpoint"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.store.Save(ctx, 5, shard.Checkpoint{SessionID: tt.name, Seq: 7}); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := rdb.HGet(ctx, tt.key, "session").Result(); err != nil || got != tt.name {
+				t.Fatalf("%s holds session %q (%v), want %q", tt.key, got, err, tt.name)
+			}
+			if cp, err := tt.store.Load(ctx, 5); err != nil || cp.SessionID != tt.name {
+				t.Fatalf("Load = %+v %v", cp, err)
+			}
+		})
+	}
+	// Each store sees only its own checkpoint of number 5.
+	if err := shard.NewRedisCheckpointsPrefix(rdb, "chopsticks:agent").Clear(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	if cp, err := shard.NewRedisCheckpoints(rdb).Load(ctx, 5); err != nil || cp.SessionID != "main bot" {
+		t.Fatalf("clearing the agent's checkpoint touched the shard's: %+v %v", cp, err)
+	}
+}

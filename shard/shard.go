@@ -52,10 +52,15 @@ type Config struct {
 	// and when the shard stops.
 	Checkpoints     CheckpointStore
 	CheckpointEvery time.Duration
-	Node            string
-	Handler         Handler
-	Logger          *slog.Logger
-	Metrics         *Metrics
+	// CheckpointRefresh is how often an unchanged checkpoint is saved
+	// again (default 1 min, well within RedisCheckpoints' TTL): a quiet
+	// session, such as a voice agent's with few intents, may see no
+	// dispatch for longer than the store keeps a checkpoint.
+	CheckpointRefresh time.Duration
+	Node              string
+	Handler           Handler
+	Logger            *slog.Logger
+	Metrics           *Metrics
 	// DialTimeout bounds connecting and the HELLO that follows.
 	DialTimeout time.Duration
 }
@@ -96,6 +101,8 @@ type Shard struct {
 	since time.Time
 	cp    Checkpoint
 	saved int64
+	// savedAt is when the checkpoint was last saved.
+	savedAt time.Time
 	// recovering is set when the shard started from a checkpoint and lost
 	// that session: its next IDENTIFY may use the gate's reserve.
 	recovering bool
@@ -117,6 +124,9 @@ func New(cfg Config) (*Shard, error) {
 	}
 	if cfg.CheckpointEvery <= 0 {
 		cfg.CheckpointEvery = time.Second
+	}
+	if cfg.CheckpointRefresh <= 0 {
+		cfg.CheckpointRefresh = time.Minute
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 10 * time.Second
@@ -218,7 +228,7 @@ func (s *Shard) checkpointLoop(ctx context.Context) {
 func (s *Shard) saveCheckpoint(ctx context.Context) error {
 	cp := s.Checkpoint()
 	s.mu.Lock()
-	unchanged := cp.Seq == s.saved
+	unchanged := cp.Seq == s.saved && time.Since(s.savedAt) < s.cfg.CheckpointRefresh
 	s.mu.Unlock()
 	if !cp.Valid() || unchanged {
 		return nil
@@ -227,7 +237,7 @@ func (s *Shard) saveCheckpoint(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	s.saved = cp.Seq
+	s.saved, s.savedAt = cp.Seq, time.Now()
 	s.mu.Unlock()
 	return nil
 }

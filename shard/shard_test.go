@@ -16,13 +16,21 @@ import (
 
 // memStore is a CheckpointStore in memory; the Redis store has its own test.
 type memStore struct {
-	mu  sync.Mutex
-	cps map[int]shard.Checkpoint
+	mu    sync.Mutex
+	cps   map[int]shard.Checkpoint
+	saves int
+}
+
+func (m *memStore) saveCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.saves
 }
 
 func (m *memStore) Save(ctx context.Context, id int, cp shard.Checkpoint) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.saves++
 	if m.cps == nil {
 		m.cps = map[int]shard.Checkpoint{}
 	}
@@ -118,6 +126,12 @@ type running struct {
 
 func run(t *testing.T, sim *discordsim.Sim, id, count int, store shard.CheckpointStore, from shard.Checkpoint, token string) *running {
 	t.Helper()
+	return runRefresh(t, sim, id, count, store, from, token, 0)
+}
+
+// runRefresh is run with Config.CheckpointRefresh set to refresh.
+func runRefresh(t *testing.T, sim *discordsim.Sim, id, count int, store shard.CheckpointStore, from shard.Checkpoint, token string, refresh time.Duration) *running {
+	t.Helper()
 	if token == "" {
 		token = sim.Token()
 	}
@@ -126,7 +140,8 @@ func run(t *testing.T, sim *discordsim.Sim, id, count int, store shard.Checkpoin
 	gate.Window = sim.Config().IdentifyWindow
 	sh, err := shard.New(shard.Config{
 		Token: token, ID: id, Count: count, Intents: gateway.IntentGuilds, GatewayURL: sim.GatewayURL(),
-		Gate: gate, Checkpoints: store, CheckpointEvery: 50 * time.Millisecond, Handler: ev.handle, Node: "t",
+		Gate: gate, Checkpoints: store, CheckpointEvery: 50 * time.Millisecond, CheckpointRefresh: refresh,
+		Handler: ev.handle, Node: "t",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -252,5 +267,22 @@ func TestFatalCloseStopsTheShard(t *testing.T) {
 		r.done <- nil
 	case <-time.After(10 * time.Second):
 		t.Fatal("a bad token did not stop the shard")
+	}
+}
+
+// TestQuietSessionCheckpointRefreshed: a session that receives nothing has
+// its unchanged checkpoint saved again every CheckpointRefresh, so a store
+// with a TTL keeps it resumable.
+func TestQuietSessionCheckpointRefreshed(t *testing.T) {
+	sim := newSim(t, discordsim.Config{Guilds: 1, RecommendedShards: 1})
+	store := &memStore{}
+	r := runRefresh(t, sim, 0, 1, store, shard.Checkpoint{}, "", 100*time.Millisecond)
+	await(t, func() bool { return r.ev.count("GUILD_CREATE") == 1 && store.saveCount() > 0 }, "the first checkpoint")
+	seq := r.sh.Status().Seq
+	n := store.saveCount()
+	await(t, func() bool { return store.saveCount() >= n+3 }, "the unchanged checkpoint saved again")
+	cp, err := store.Load(context.Background(), 0)
+	if err != nil || cp.Seq != seq || r.sh.Status().Seq != seq {
+		t.Fatalf("checkpoint %+v (err %v), want the quiet session at seq %d", cp, err, seq)
 	}
 }
