@@ -120,10 +120,17 @@ type musicNode struct {
 
 func (w *world) node(t *testing.T, name string) *musicNode {
 	t.Helper()
+	return w.nodeWith(t, name, nil)
+}
+
+// nodeWith is node whose runner keeps the agents' sessions in sessions
+// (nil: agents always identify).
+func (w *world) nodeWith(t *testing.T, name string, sessions SessionStore) *musicNode {
+	t.Helper()
 	ctx := context.Background()
 	n := &musicNode{states: voice.NewStateCache(w.rdb), reg: prometheus.NewRegistry()}
 	var err error
-	n.runner, err = NewRunner(RunnerConfig{Registry: w.registry, GatewayURL: w.sim.GatewayURL(), Gate: w.gate, Registerer: n.reg})
+	n.runner, err = NewRunner(RunnerConfig{Registry: w.registry, GatewayURL: w.sim.GatewayURL(), Gate: w.gate, Registerer: n.reg, Sessions: sessions})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -50,8 +51,13 @@ type RunnerConfig struct {
 	MinBackoff, MaxBackoff time.Duration
 	// ReadyTimeout bounds Start's wait for the session to be READY; default 15 s.
 	ReadyTimeout time.Duration
-	Registerer   prometheus.Registerer
-	Logger       *slog.Logger
+	// Sessions, when set, keeps every agent's gateway session (checkpointed
+	// every second and when the agent stops) so that the next node to run
+	// the agent RESUMEs it instead of identifying; see NewRedisSessions.
+	// Nil makes every Start identify.
+	Sessions   SessionStore
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // Runner runs the gateway sessions of the agents the cluster assigns to
@@ -92,8 +98,11 @@ type agentSession struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	events chan func(context.Context)
-	ready  chan struct{} // closed at the first READY
+	ready  chan struct{} // closed at the first READY or RESUMED
 	once   sync.Once
+	// guildsDirty signals that guilds changed and must be saved for the
+	// next owner (capacity 1: signals coalesce).
+	guildsDirty chan struct{}
 
 	mu      sync.Mutex
 	state   agentState
@@ -197,7 +206,8 @@ func (r *Runner) States() map[string]int {
 }
 
 // Start opens agent id's gateway session (it must be registered and
-// enabled) and returns once it is READY; after ReadyTimeout, or when ctx
+// enabled), resuming the session a previous owner left when Sessions has
+// it, and returns once it is READY (or RESUMED); after ReadyTimeout, or when ctx
 // ends first, it stops the session again and returns an error. A session
 // that later fails for good is restarted with backoff until Stop.
 // The agent's players left by a previous owner are adopted, and its
@@ -227,16 +237,25 @@ func (r *Runner) Start(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
+	from, guilds := r.resumePoint(ctx, id)
 	runCtx, cancel := context.WithCancel(context.Background())
 	a := &agentSession{id: id, userID: agent.BotUserID, name: agent.Name, cancel: cancel, done: make(chan struct{}),
 		events: make(chan func(context.Context), 256), ready: make(chan struct{}), state: agentConnecting,
-		guilds: map[string]bool{}, voice: map[string]string{}, joining: map[string]string{}}
+		guildsDirty: make(chan struct{}, 1),
+		guilds:      map[string]bool{}, voice: map[string]string{}, joining: map[string]string{}}
+	for _, g := range guilds {
+		a.guilds[g] = true
+	}
 	gate := r.cfg.Gate
 	if gate == nil {
 		gate = shard.NewLocalGate(1)
 	}
+	var cps shard.CheckpointStore
+	if r.cfg.Sessions != nil {
+		cps = agentCheckpoints{store: r.cfg.Sessions, id: id}
+	}
 	a.sh, err = shard.New(shard.Config{Token: token.Reveal(), ID: 0, Count: 1, Intents: AgentIntents,
-		GatewayURL: r.cfg.GatewayURL, Gate: gate, Node: "agent-" + agent.Name,
+		GatewayURL: r.cfg.GatewayURL, Gate: gate, Node: "agent-" + agent.Name, Checkpoints: cps,
 		Handler: func(ctx context.Context, _ int, ev ws.Event) { r.handle(a, ev) },
 		Logger:  r.log.With("agent", agent.Name)})
 	if err != nil {
@@ -250,7 +269,10 @@ func (r *Runner) Start(ctx context.Context, id int64) error {
 	r.wg.Go(func() { r.work(runCtx, a) })
 	r.wg.Go(func() {
 		defer close(a.done)
-		r.supervise(runCtx, a)
+		var wg sync.WaitGroup
+		wg.Go(func() { r.supervise(runCtx, a, from) })
+		wg.Go(func() { r.keepGuilds(runCtx, a) })
+		wg.Wait()
 	})
 	r.wg.Go(func() { r.adopt(runCtx, a, music) })
 	var fail error
@@ -269,15 +291,48 @@ func (r *Runner) Start(ctx context.Context, id int64) error {
 	return errors.Join(fail, r.Stop(stopCtx, id))
 }
 
-// supervise runs the session, restarting it with backoff when it ends for
-// good (the shard itself reconnects and resumes after ordinary drops).
-func (r *Runner) supervise(ctx context.Context, a *agentSession) {
+// resumePoint returns the session a previous owner of agent id left (a
+// planned stop or a crash) with the guilds it is in, or a zero checkpoint,
+// meaning identify, when there is none or its guilds are unknown.
+func (r *Runner) resumePoint(ctx context.Context, id int64) (shard.Checkpoint, []string) {
+	if r.cfg.Sessions == nil {
+		return shard.Checkpoint{}, nil
+	}
+	cp, err := r.cfg.Sessions.Load(ctx, int(id))
+	if err != nil {
+		if !errors.Is(err, shard.ErrNoCheckpoint) {
+			r.log.Warn("agent checkpoint not loaded; identifying", "agent", id, "err", err)
+		}
+		return shard.Checkpoint{}, nil
+	}
+	if !cp.Valid() {
+		return shard.Checkpoint{}, nil
+	}
+	g, err := r.cfg.Sessions.LoadGuilds(ctx, id)
+	if err != nil || g.SessionID != cp.SessionID {
+		// Without its guilds a resumed agent would never be offered for a
+		// channel: a new session's READY lists them.
+		r.log.Info("guilds of the agent's session unknown; identifying", "agent", id, "err", err)
+		return shard.Checkpoint{}, nil
+	}
+	r.log.Info("resuming the agent's session", "agent", id, "seq", cp.Seq, "from", cp.Node)
+	return cp, g.Guilds
+}
+
+// supervise runs the session, from the checkpoint when it is valid, and
+// restarts it with backoff when it ends for good (the shard itself
+// reconnects and resumes after ordinary drops, and identifies when a resume
+// is refused).
+func (r *Runner) supervise(ctx context.Context, a *agentSession, from shard.Checkpoint) {
 	wait := r.cfg.MinBackoff
 	for {
-		err := a.sh.Run(ctx, shard.Checkpoint{})
+		err := a.sh.Run(ctx, from)
 		if ctx.Err() != nil {
 			return
 		}
+		// The session ended for good (bad token, disallowed intents): the
+		// next one identifies.
+		from = shard.Checkpoint{}
 		a.mu.Lock()
 		a.state = agentFailed
 		a.mu.Unlock()
@@ -288,6 +343,53 @@ func (r *Runner) supervise(ctx context.Context, a *agentSession) {
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, r.cfg.MaxBackoff)
+	}
+}
+
+// keepGuilds saves the agent's guilds with its session ID whenever they
+// change, for the node that resumes the session next (a RESUME does not
+// resend them); once more when the agent stops, if they changed.
+func (r *Runner) keepGuilds(ctx context.Context, a *agentSession) {
+	if r.cfg.Sessions == nil {
+		return
+	}
+	save := func(ctx context.Context) {
+		sid := a.sh.Checkpoint().SessionID
+		a.mu.Lock()
+		guilds := slices.Sorted(maps.Keys(a.guilds))
+		a.mu.Unlock()
+		if sid == "" {
+			return
+		}
+		if err := r.cfg.Sessions.SaveGuilds(ctx, a.id, SessionGuilds{SessionID: sid, Guilds: guilds}); err != nil {
+			r.log.Warn("saving the agent's guilds", "agent", a.name, "err", err)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			select {
+			case <-a.guildsDirty:
+				sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				save(sctx)
+				cancel()
+			default:
+			}
+			return
+		case <-a.guildsDirty:
+			// A save under way finishes even when the agent stops.
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			save(sctx)
+			cancel()
+		}
+	}
+}
+
+// guildsChanged asks keepGuilds to save the agent's guilds.
+func guildsChanged(a *agentSession) {
+	select {
+	case a.guildsDirty <- struct{}{}:
+	default:
 	}
 }
 
@@ -359,6 +461,7 @@ func (r *Runner) handle(a *agentSession, ev ws.Event) {
 			a.guilds[g.ID.String()] = true
 		}
 		a.mu.Unlock()
+		guildsChanged(a)
 		first := false
 		a.once.Do(func() { close(a.ready); first = true })
 		if !first {
@@ -377,6 +480,9 @@ func (r *Runner) handle(a *agentSession, ev ws.Event) {
 		a.mu.Lock()
 		a.state = agentReady
 		a.mu.Unlock()
+		// A session resumed from a previous owner's checkpoint is ready:
+		// adoption re-joins its channels.
+		a.once.Do(func() { close(a.ready) })
 	case *gateway.GuildCreateEvent:
 		a.mu.Lock()
 		a.guilds[e.ID.String()] = true
@@ -386,12 +492,14 @@ func (r *Runner) handle(a *agentSession, ev ws.Event) {
 			}
 		}
 		a.mu.Unlock()
+		guildsChanged(a)
 	case *gateway.GuildDeleteEvent:
 		if !e.Unavailable {
 			a.mu.Lock()
 			delete(a.guilds, e.ID.String())
 			delete(a.voice, e.ID.String())
 			a.mu.Unlock()
+			guildsChanged(a)
 		}
 	case *gateway.VoiceStateUpdateEvent:
 		if e.UserID.String() != a.userID {
@@ -438,9 +546,11 @@ func (r *Runner) forward(a *agentSession, f func(context.Context, Music) error) 
 	}
 }
 
-// Stop closes agent id's session and lets go of its players (they keep
-// playing on Lavalink for the next owner to adopt). Allocations in etcd are
-// left for the next owner, which claims or frees them.
+// Stop closes agent id's session resumably and lets go of its players
+// (they keep playing on Lavalink for the next owner to adopt). With
+// Sessions, the session's final checkpoint and guilds are saved before Stop
+// returns, so the next owner RESUMEs it. Allocations in etcd are left for
+// the next owner, which claims or frees them.
 func (r *Runner) Stop(ctx context.Context, id int64) error {
 	r.mu.Lock()
 	a := r.agents[id]

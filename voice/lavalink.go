@@ -174,6 +174,36 @@ func (c *Client) WaitReady(ctx context.Context, n int) error {
 	}
 }
 
+// waitResumed waits until every configured node named in sessions (node
+// name to the session ID being resumed) is ready, its resumed players
+// reconciled, or has ended a connection attempt without becoming ready
+// (refused, failed handshake): a node that is down is not waited for.
+func (c *Client) waitResumed(ctx context.Context, sessions map[string]string) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		pending := 0
+		for _, n := range c.nodes {
+			if _, ok := sessions[n.cfg.Name]; !ok {
+				continue
+			}
+			n.mu.Lock()
+			if !n.ready && n.attempts == 0 {
+				pending++
+			}
+			n.mu.Unlock()
+		}
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %d Lavalink nodes to resume: %w", pending, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
 // BestNode returns the connected node with the lowest load penalty.
 //
 // The penalty follows the Lavalink client convention: the playing players
@@ -346,6 +376,7 @@ type Node struct {
 	stats     Stats
 	hasStats  bool
 	adopt     bool // the session came from Config.Resume: adopt its players
+	attempts  int  // connection attempts that ended (failed or dropped)
 }
 
 // Name returns the node's configured name.
@@ -407,6 +438,9 @@ func (n *Node) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		n.mu.Lock()
+		n.attempts++
+		n.mu.Unlock()
 		if connected {
 			backoff = 50 * time.Millisecond
 		}

@@ -415,8 +415,10 @@ func (m *Music) Adopt(ctx context.Context, agentUserID string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Only the nodes holding a saved session can have players to adopt;
+	// one that refuses the connection is down and not waited for.
 	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
-	client.WaitReady(wait, max(1, len(sessions))) // nodes that are down are failed over later
+	client.waitResumed(wait, sessions)
 	cancel()
 	n := 0
 	for _, p := range client.Players() {

@@ -1,0 +1,107 @@
+package voice
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/lavalinksim"
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+)
+
+// TestAdoptDoesNotWaitForDeadNodes: an agent had Lavalink sessions on two
+// nodes and a player on one; its Chopsticks node dies, and so does the
+// other Lavalink node. The adopting node resumes the live session and
+// adopts the player without waiting out its 5 s limit for the dead node,
+// which refuses connections.
+func TestAdoptDoesNotWaitForDeadNodes(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		killIdle bool // kill the node without the player
+	}{
+		{"every node alive", false},
+		{"the other node dead", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			var sims []*lavalinksim.Server
+			var nodes []NodeConfig
+			for _, name := range []string{"a", "b"} {
+				sim, err := lavalinksim.Start(lavalinksim.Config{PlayerUpdateInterval: 100 * time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { sim.Close() })
+				sims = append(sims, sim)
+				nodes = append(nodes, NodeConfig{Name: name, Address: sim.Addr(), Password: sim.Password()})
+			}
+			rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
+			t.Cleanup(func() { rdb.Close() })
+			states := &voiceMap{m: map[string]string{}}
+			pool := &agentPool{free: []string{"201"}, busy: map[string]string{}, released: make(chan string, 10)}
+			newMusic := func() *Music {
+				m, err := NewMusic(MusicConfig{Lavalink: Config{Nodes: nodes}, BotUserID: "100",
+					Queues: NewQueues(rdb, 0), Voice: states, Agents: pool})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(m.Close)
+				return m
+			}
+			x := newMusic()
+			pool.music = x
+			const g, u = "7", "frank"
+			states.set(g, u, "70")
+			if _, err := x.Play(ctx, PlayRequest{GuildID: g, UserID: u, Query: "https://example.com/long.mp3?length=600000"}); err != nil {
+				t.Fatal(err)
+			}
+			holder := -1
+			waitFor(t, func() bool {
+				for i, s := range sims {
+					if p, ok := s.Player(g); ok && p.Connected && p.Position > 0 {
+						holder = i
+						return true
+					}
+				}
+				return false
+			})
+			waitFor(t, func() bool {
+				s, _ := x.Queues().LavalinkSessions(ctx, "201")
+				return s["a"] != "" && s["b"] != ""
+			})
+			x.Close()
+			waitFor(t, func() bool {
+				for _, sim := range sims {
+					for _, s := range sim.Sessions() {
+						if s.UserID == "201" && s.Connected {
+							return false
+						}
+					}
+				}
+				return true
+			})
+			if tt.killIdle {
+				sims[1-holder].Kill()
+			}
+			y := newMusic()
+			t0 := time.Now()
+			n, err := y.Adopt(ctx, "201")
+			took := time.Since(t0)
+			t.Logf("adopt took %v", took.Round(time.Millisecond))
+			if err != nil || n != 1 {
+				t.Fatalf("adopt: %d %v", n, err)
+			}
+			// The limit is 5 s; a node refusing connections is known down
+			// after one attempt.
+			if took > 3*time.Second {
+				t.Fatalf("adopt took %v: it waited for a dead node", took)
+			}
+			np, err := y.NowPlaying(ctx, g, u)
+			if err != nil || np.Item.Track.Info.Title != "long.mp3" || np.Position <= 0 || np.Node != nodes[holder].Name {
+				t.Fatalf("adopted nowplaying: %+v %v", np, err)
+			}
+		})
+	}
+}
