@@ -286,3 +286,30 @@ func (a *Allocator) Snapshot(ctx context.Context) (agents map[string]Allocation,
 	}
 	return agents, channels, nil
 }
+
+// Locate tells who plays in a voice channel: the agent allocated to it and
+// the node holding its music session (the node that allocated or adopted
+// it). found is false when no agent is allocated there. It implements
+// voice.Locator, so that any node can route a music command to the node
+// playing.
+func (a *Allocator) Locate(ctx context.Context, guildID, channelID string) (agentUserID, node string, found bool, err error) {
+	if !validID(guildID) || !validID(channelID) {
+		return "", "", false, fmt.Errorf("%w: guild and channel must be Discord IDs", voice.ErrBadArgument)
+	}
+	resp, err := a.cli.Get(ctx, a.channelKey(guildID, channelID))
+	if err != nil {
+		return "", "", false, fmt.Errorf("agentpool: reading channel allocation: %w", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return "", "", false, nil
+	}
+	agent := string(resp.Kvs[0].Value)
+	al, ok, err := a.Of(ctx, agent)
+	if err != nil || !ok {
+		return "", "", false, err // being released: nobody plays
+	}
+	if al.Guild != guildID || al.Channel != channelID {
+		return "", "", false, nil // a stale channel key; the agent is elsewhere
+	}
+	return agent, al.Node, true, nil
+}

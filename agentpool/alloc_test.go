@@ -243,3 +243,50 @@ func TestClaimTakesOverAndLeaseFrees(t *testing.T) {
 		t.Fatal("claim did not create the allocation")
 	}
 }
+
+func TestLocate(t *testing.T) {
+	ctx := context.Background()
+	endpoints := servertest.Etcd(t)
+	x := newAllocator(t, endpoints, "x", fixedCandidates{"42"}, nil)
+	y := newAllocator(t, endpoints, "y", fixedCandidates{}, nil)
+	if _, err := x.Allocate(ctx, "1", "2"); err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		agent, node string
+		found       bool
+	}
+	check := func(stage string, a *Allocator, guild, channel string, w want) {
+		t.Helper()
+		agent, node, found, err := a.Locate(ctx, guild, channel)
+		if err != nil || (want{agent, node, found}) != w {
+			t.Errorf("%s: Locate(%s, %s) = %q %q %v %v, want %+v", stage, guild, channel, agent, node, found, err, w)
+		}
+	}
+	tests := []struct {
+		name           string
+		guild, channel string
+		want           want
+	}{
+		{"allocated channel", "1", "2", want{"42", "x", true}},
+		{"other channel of the guild", "1", "3", want{}},
+		{"other guild", "7", "2", want{}},
+	}
+	for _, tt := range tests {
+		check(tt.name+" (from x)", x, tt.guild, tt.channel, tt.want)
+		check(tt.name+" (from y)", y, tt.guild, tt.channel, tt.want)
+	}
+	// Adoption moves the session, and the allocation's node, to y.
+	if err := y.Claim(ctx, "1", "2", "42"); err != nil {
+		t.Fatal(err)
+	}
+	check("after y claimed it", x, "1", "2", want{"42", "y", true})
+	// Released: nobody plays there.
+	if err := y.Release(ctx, "1", "2", "42"); err != nil {
+		t.Fatal(err)
+	}
+	check("after release", x, "1", "2", want{})
+	if _, _, _, err := x.Locate(ctx, "1", "../x"); !errors.Is(err, voice.ErrBadArgument) {
+		t.Errorf("bad channel ID: %v", err)
+	}
+}

@@ -16,10 +16,34 @@ import (
 // colorMusic is the embed colour of the music replies.
 const colorMusic discord.Color = 0x1DB954
 
+// MusicService runs the music commands for the voice channel the calling
+// user is in. *voice.Music runs them on this node; *voice.Router runs them
+// on whichever node plays in that channel.
+type MusicService interface {
+	Play(ctx context.Context, req voice.PlayRequest) (voice.PlayResult, error)
+	Queue(ctx context.Context, guildID, userID string, page int) (voice.QueueView, error)
+	Skip(ctx context.Context, guildID, userID string) (*voice.QueueItem, error)
+	Pause(ctx context.Context, guildID, userID string) error
+	Resume(ctx context.Context, guildID, userID string) error
+	Stop(ctx context.Context, guildID, userID string) error
+	NowPlaying(ctx context.Context, guildID, userID string) (voice.NowPlayingInfo, error)
+	Volume(ctx context.Context, guildID, userID string, volume int) error
+	Seek(ctx context.Context, guildID, userID string, position time.Duration) error
+	Loop(ctx context.Context, guildID, userID, mode string) (voice.LoopMode, error)
+	Shuffle(ctx context.Context, guildID, userID string) (int, error)
+	Remove(ctx context.Context, guildID, userID string, position int) (voice.QueueItem, error)
+	Filter(ctx context.Context, guildID, userID, name string) error
+}
+
+var (
+	_ MusicService = (*voice.Music)(nil)
+	_ MusicService = (*voice.Router)(nil)
+)
+
 // Music returns the music commands: /play, /queue, /skip, /pause, /resume,
 // /stop, /nowplaying, /volume, /seek, /loop, /shuffle, /remove and /filter.
 // They act on the voice channel the calling user is in.
-func Music(m *voice.Music) []*Command {
+func Music(m MusicService) []*Command {
 	mu := &music{m: m}
 	one := 1.0
 	zero, twoHundred := 0.0, 200.0
@@ -65,13 +89,13 @@ func Music(m *voice.Music) []*Command {
 	}
 }
 
-type music struct{ m *voice.Music }
+type music struct{ m MusicService }
 
 // musicFail turns the music service's errors into replies: refusals become
 // ephemeral explanations, anything else is a failure to log.
 func musicFail(err error) error {
 	for _, refusal := range []error{voice.ErrNotInVoice, voice.ErrNothingPlaying, voice.ErrNoAgentFree,
-		voice.ErrNoResults, voice.ErrAlreadyPaused, voice.ErrNotPaused} {
+		voice.ErrNoResults, voice.ErrAlreadyPaused, voice.ErrNotPaused, voice.ErrMusicUnreachable} {
 		if errors.Is(err, refusal) {
 			return Explain(err, sentence(refusal.Error()))
 		}

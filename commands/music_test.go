@@ -110,6 +110,7 @@ type musicEnv struct {
 	states *voice.StateCache
 	lava   *lavalinksim.Server
 	alloc  *agentpool.Allocator
+	etcd   *clientv3.Client
 	nextID atomic.Uint64
 }
 
@@ -144,7 +145,13 @@ func newMusicEnv(t *testing.T) *musicEnv {
 	}
 	t.Cleanup(m.Close)
 	dv.m.Store(m)
-	cat, err := commands.NewCatalog(commands.Music(m), nil)
+	// The commands go through the router, as on a node: here every session
+	// is local except those allocated by other (absent) nodes.
+	route, err := voice.NewRouter(voice.RouterConfig{Music: m, Locator: alloc, Redis: rdb, Node: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := commands.NewCatalog(commands.Music(route), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +160,7 @@ func newMusicEnv(t *testing.T) *musicEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &musicEnv{router: router, resp: resp, states: states, lava: lava, alloc: alloc}
+	e := &musicEnv{router: router, resp: resp, states: states, lava: lava, alloc: alloc, etcd: cli}
 	e.nextID.Store(1 << 41)
 	return e
 }
@@ -260,6 +267,28 @@ func TestMusicCommandRefusals(t *testing.T) {
 	agents, _, err := e.alloc.Snapshot(context.Background())
 	if err != nil || len(agents) != 1 || agents["201"].Guild != "5" {
 		t.Fatalf("allocations: %v %v", agents, err)
+	}
+}
+
+func TestMusicCommandOnSilentNode(t *testing.T) {
+	e := newMusicEnv(t)
+	const g, u = 8, 1001
+	e.inVoice(t, g, u, 80)
+	// Node "gone" sent an agent to channel 80 and then stopped answering:
+	// its allocation outlives it until its lease ends.
+	gone, err := agentpool.NewAllocator(context.Background(), agentpool.AllocatorConfig{Client: e.etcd, Node: "gone", Candidates: oneAgent{"301"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gone.Close)
+	if _, err := gone.Allocate(context.Background(), "8", "80"); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"skip", "queue", "pause"} {
+		text, ephemeral := e.run(t, g, u, cmd)
+		if !strings.Contains(text, "The music player's node is not answering; try again in a moment.") || !ephemeral {
+			t.Errorf("/%s: reply %q (ephemeral %v)", cmd, text, ephemeral)
+		}
 	}
 }
 

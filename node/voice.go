@@ -8,6 +8,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/agentpool"
 	"github.com/chopsticks-bot/chopsticks/commands"
+	"github.com/chopsticks-bot/chopsticks/coordinator"
 	"github.com/chopsticks-bot/chopsticks/voice"
 )
 
@@ -19,6 +20,10 @@ type musicParts struct {
 	runner   *agentpool.Runner
 	alloc    *agentpool.Allocator
 	music    *voice.Music
+	// router runs music commands on the node playing in the caller's
+	// channel; stopRouter stops its serving of forwarded commands.
+	router     *voice.Router
+	stopRouter func()
 }
 
 // startMusic builds the agent pool and the music service. Music needs
@@ -43,6 +48,7 @@ func (n *Node) startMusic(ctx context.Context) error {
 	}
 	if n.voice.runner, err = agentpool.NewRunner(agentpool.RunnerConfig{
 		Registry: n.voice.registry, GatewayURL: n.gatewayURL, Registerer: n.reg, Logger: n.log,
+		Sessions: agentpool.NewRedisSessions(n.rdb),
 	}); err != nil {
 		return err
 	}
@@ -63,12 +69,15 @@ func (n *Node) startMusic(ctx context.Context) error {
 		defer n.bg.Done()
 		n.voice.music.ReapIdle(ctx, n.voice.states, 2*time.Minute)
 	}()
-	return nil
+	return n.startMusicRouter(ctx)
 }
 
 // stopMusic ends the agent sessions and the music service, in the order
 // the agent pool needs.
 func (n *Node) stopMusic() {
+	if n.voice.stopRouter != nil {
+		n.voice.stopRouter() // no forwarded command runs on a closing Music
+	}
 	if n.voice.runner != nil {
 		n.voice.runner.Close()
 	}
@@ -82,27 +91,29 @@ func (n *Node) stopMusic() {
 
 // syncAgents keeps the cluster's agent units equal to the enabled agents in
 // the registry; the leader writes them, so the planner places one agent
-// session per enabled agent.
+// session per enabled agent. It checks every second, and writes at once
+// when this node becomes leader and every 15 s after, so agents start
+// within a second of a leader being elected rather than a period later.
 func (n *Node) syncAgents(ctx context.Context) {
 	if n.voice.registry == nil || n.voice.runner == nil {
 		return
 	}
-	t := time.NewTicker(15 * time.Second)
+	const every = 15 * time.Second
+	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	var last time.Time // last successful write while leader; zero when not leader
 	for {
-		if m := n.member.Load(); m != nil && m.IsLeader() {
-			agents, err := n.voice.registry.List(ctx)
-			if err == nil {
-				var ids []int
-				for _, a := range agents {
-					if a.Enabled {
-						ids = append(ids, int(a.ID))
-					}
+		m := n.member.Load()
+		switch {
+		case m == nil || !m.IsLeader():
+			last = time.Time{}
+		case time.Since(last) >= every:
+			if err := n.writeAgentUnits(ctx, m); err != nil {
+				if ctx.Err() == nil {
+					n.log.Warn("agent units not updated", "err", err)
 				}
-				err = m.SetUnits(ctx, n.shardCount, ids)
-			}
-			if err != nil && ctx.Err() == nil {
-				n.log.Warn("agent units not updated", "err", err)
+			} else {
+				last = time.Now()
 			}
 		}
 		select {
@@ -113,11 +124,30 @@ func (n *Node) syncAgents(ctx context.Context) {
 	}
 }
 
+// writeAgentUnits sets the cluster's agent units to the enabled agents.
+func (n *Node) writeAgentUnits(ctx context.Context, m *coordinator.Member) error {
+	agents, err := n.voice.registry.List(ctx)
+	if err != nil {
+		return err
+	}
+	var ids []int
+	for _, a := range agents {
+		if a.Enabled {
+			ids = append(ids, int(a.ID))
+		}
+	}
+	return m.SetUnits(ctx, n.shardCount, ids)
+}
+
 // musicCommands are the music slash commands; without music they answer
 // that music is not set up, so the catalog is the same on every node.
 func (n *Node) musicCommands() []*commands.Command {
-	cmds := commands.Music(n.voice.music)
-	if n.voice.music == nil {
+	var svc commands.MusicService
+	if n.voice.router != nil {
+		svc = n.voice.router
+	}
+	cmds := commands.Music(svc)
+	if n.voice.router == nil {
 		off := func(ctx context.Context, inv *commands.Invocation) (commands.Reply, error) {
 			return commands.Reply{}, commands.Explain(errMusicOff, "Music isn't set up on this bot yet (the operator sets LAVALINK_NODES and adds agents).")
 		}
@@ -146,4 +176,43 @@ func (n *Node) stopAgent(ctx context.Context, id int) error {
 		return nil
 	}
 	return n.voice.runner.Stop(ctx, int64(id))
+}
+
+// startMusicRouter builds the music router and serves the commands other
+// nodes forward here, on a goroutine the node owns until stopMusic or the
+// end of ctx.
+func (n *Node) startMusicRouter(ctx context.Context) error {
+	var err error
+	if n.voice.router, err = voice.NewRouter(voice.RouterConfig{
+		Music: n.voice.music, Locator: n.voice.alloc, Redis: n.rdb, Node: n.cfg.NodeID,
+		LiveNodes: n.musicNodes, Registerer: n.reg, Logger: n.log,
+	}); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	n.voice.stopRouter = func() { cancel(); <-done }
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		defer close(done)
+		if err := n.voice.router.Serve(ctx); err != nil {
+			n.log.Warn("music routing stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// musicNodes lists the live nodes (by gossip), which /play asks for a free
+// agent when this node has none.
+func (n *Node) musicNodes() []string {
+	m := n.member.Load()
+	if m == nil {
+		return nil
+	}
+	var ids []string
+	for _, p := range m.Peers() {
+		ids = append(ids, string(p.ID))
+	}
+	return ids
 }
