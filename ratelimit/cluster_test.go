@@ -99,6 +99,41 @@ func TestSplitBySubjectSharesBudget(t *testing.T) {
 	}
 }
 
+// TestSplitKeepsEachSubjectUnderItsTag sends concurrent decisions for many
+// subjects through a node in split (Redis Cluster) mode: each subject's
+// state must land under its own hash tag, never in a call batched with
+// another subject's, or Redis Cluster would scatter it across slots.
+func TestSplitKeepsEachSubjectUnderItsTag(t *testing.T) {
+	addr := servertest.Redis(t)
+	n := startNode(t, addr, Config{}, WithSplitBySubject(true))
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := range 20 {
+				ip := fmt.Sprintf("192.0.2.%d", 1+(w*20+i)%40) // one rule per decision: the batcher's case
+				if _, err := n.lim.AllowHTTP(context.Background(), ip); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	ctx := context.Background()
+	keys := n.rdb.Keys(ctx, "rlh:*").Val()
+	if len(keys) < 40 {
+		t.Fatalf("%d generation hashes for 40 clients: %v", len(keys), keys)
+	}
+	for _, k := range keys {
+		tag := k[strings.Index(k, "{") : strings.Index(k, "}")+1]
+		for _, f := range n.rdb.HKeys(ctx, k).Val() {
+			if f != "" && !strings.HasPrefix(f, tag) {
+				t.Errorf("hash %s holds field %s of another subject", k, f)
+			}
+		}
+	}
+}
+
 const childEnv = "RATELIMIT_TEST_CHILD_REDIS"
 
 // TestTwoProcessesShareOneBudget runs a second OS process (this test binary,

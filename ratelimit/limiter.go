@@ -436,7 +436,9 @@ const (
 func (l *Limiter) decideRedis(ctx context.Context, checks []check, start time.Time) (Decision, error) {
 	gs := l.groups(checks)
 	replies := make([][]int64, len(gs))
-	if len(gs) == 1 {
+	// The batcher mixes subjects in one call, so it serves only the shared
+	// base; split, every subject's call goes alone under its own tag.
+	if !l.split {
 		r, err := l.batch.do(ctx, l.rdb, l.hashBase(checks[gs[0].idx[0]].tag), ruleArgs(checks, gs[0]))
 		if err != nil {
 			return Decision{}, err
