@@ -302,14 +302,30 @@ func TestMusicAgentSurvivesNodeKill(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	it, err := c.sim.Invoke(ctx, discordsim.Invocation{GuildID: guild, UserID: user, Command: "play",
-		Options: map[string]any{"query": "https://example.com/long.mp3?length=600000"}})
-	if err != nil {
-		t.Fatal(err)
+	// The runner offers an agent only once its adoption step has run, a
+	// moment after its session is READY: until then /play is refused as a
+	// user would see it, and the user tries again, at a human pace that
+	// stays under the per-user command limit (10 per second).
+	var msg discordsim.Message
+	var it *discordsim.Interaction
+	var reply string
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var err error
+		if it, err = c.sim.Invoke(ctx, discordsim.Invocation{GuildID: guild, UserID: user, Command: "play",
+			Options: map[string]any{"query": "https://example.com/long.mp3?length=600000"}}); err != nil {
+			t.Fatal(err)
+		}
+		if msg, err = it.WaitMessage(ctx); err != nil {
+			t.Fatal(err)
+		}
+		reply = messageText(msg)
+		if !strings.Contains(reply, "No music agent is free") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
-	msg, err := it.WaitMessage(ctx)
-	if err != nil || !strings.Contains(messageText(msg), "long.mp3") {
-		t.Fatalf("/play reply %q: %v", messageText(msg), err)
+	if !strings.Contains(reply, "long.mp3") {
+		t.Fatalf("/play reply %q", reply)
 	}
 	await(t, 10*time.Second, func() bool {
 		p, ok := m.player(guild.String())

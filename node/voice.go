@@ -203,16 +203,28 @@ func (n *Node) startMusicRouter(ctx context.Context) error {
 	return nil
 }
 
-// musicNodes lists the live nodes (by gossip), which /play asks for a free
-// agent when this node has none.
+// musicNodes lists the nodes that run voice agents, from the cluster's
+// state in etcd (gossip may not have met every node yet), which /play asks
+// for a free agent when this node has none.
 func (n *Node) musicNodes() []string {
 	m := n.member.Load()
 	if m == nil {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := m.Status(ctx)
+	if err != nil {
+		n.log.Warn("music: listing the nodes that run agents", "err", err)
+		return nil
+	}
+	seen := map[coordinator.NodeID]bool{}
 	var ids []string
-	for _, p := range m.Peers() {
-		ids = append(ids, string(p.ID))
+	for _, u := range st.Units {
+		if u.Kind == coordinator.KindAgent && u.Owner != "" && !seen[u.Owner] {
+			seen[u.Owner] = true
+			ids = append(ids, string(u.Owner))
+		}
 	}
 	return ids
 }
