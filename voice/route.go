@@ -243,11 +243,7 @@ func outcome(err error) string {
 	case errors.Is(err, ErrMusicUnreachable):
 		return "unreachable"
 	}
-	var re *remoteError
-	if errors.As(err, &re) {
-		return "refused"
-	}
-	for _, s := range wireSentinels {
+	for _, s := range wireSentinels { // a remoteError unwraps to its sentinel
 		if errors.Is(err, s.err) {
 			return "refused"
 		}
@@ -283,22 +279,22 @@ func (r *Router) locate(ctx context.Context, guildID, channel string) (string, e
 	return node, nil
 }
 
-// route runs a command here or on the node playing.
-func route[T any](ctx context.Context, r *Router, op string, a callArgs, local func(context.Context) (T, error)) (T, error) {
+// route runs a command here (through exec, as a forwarded one runs) or on
+// the node playing. T is the command's result type; struct{} for none.
+func route[T any](ctx context.Context, r *Router, op string, a callArgs) (T, error) {
+	var out T
 	_, node, err := r.where(ctx, a.GuildID, a.UserID)
 	if err != nil {
-		var zero T
-		return zero, err
+		return out, err
 	}
-	if node == "" {
-		return local(ctx)
+	if node != "" {
+		return forward[T](ctx, r, node, op, a)
 	}
-	return forward[T](ctx, r, node, op, a)
-}
-
-// none adapts a command without a result to route.
-func none(f func(context.Context) error) func(context.Context) (struct{}, error) {
-	return func(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) }
+	v, err := r.exec(ctx, op, a)
+	if v != nil {
+		out = v.(T)
+	}
+	return out, err
 }
 
 // forward runs op on node and decodes its result.
@@ -443,7 +439,8 @@ func knownOp(op string) bool {
 	return false
 }
 
-// exec runs a forwarded command on the local Music.
+// exec runs a command on the local Music: one forwarded here, or one whose
+// session is here.
 func (r *Router) exec(ctx context.Context, op string, a callArgs) (any, error) {
 	m, g, u := r.m, a.GuildID, a.UserID
 	switch op {
@@ -527,78 +524,66 @@ func (r *Router) Play(ctx context.Context, req PlayRequest) (PlayResult, error) 
 
 // Queue is Music.Queue on the node playing in the caller's channel.
 func (r *Router) Queue(ctx context.Context, guildID, userID string, page int) (QueueView, error) {
-	return route(ctx, r, opQueue, callArgs{GuildID: guildID, UserID: userID, N: page},
-		func(ctx context.Context) (QueueView, error) { return r.m.Queue(ctx, guildID, userID, page) })
+	return route[QueueView](ctx, r, opQueue, callArgs{GuildID: guildID, UserID: userID, N: page})
 }
 
 // Skip is Music.Skip on the node playing in the caller's channel.
 func (r *Router) Skip(ctx context.Context, guildID, userID string) (*QueueItem, error) {
-	return route(ctx, r, opSkip, callArgs{GuildID: guildID, UserID: userID},
-		func(ctx context.Context) (*QueueItem, error) { return r.m.Skip(ctx, guildID, userID) })
+	return route[*QueueItem](ctx, r, opSkip, callArgs{GuildID: guildID, UserID: userID})
 }
 
 // Pause is Music.Pause on the node playing in the caller's channel.
 func (r *Router) Pause(ctx context.Context, guildID, userID string) error {
-	_, err := route(ctx, r, opPause, callArgs{GuildID: guildID, UserID: userID},
-		none(func(ctx context.Context) error { return r.m.Pause(ctx, guildID, userID) }))
+	_, err := route[struct{}](ctx, r, opPause, callArgs{GuildID: guildID, UserID: userID})
 	return err
 }
 
 // Resume is Music.Resume on the node playing in the caller's channel.
 func (r *Router) Resume(ctx context.Context, guildID, userID string) error {
-	_, err := route(ctx, r, opResume, callArgs{GuildID: guildID, UserID: userID},
-		none(func(ctx context.Context) error { return r.m.Resume(ctx, guildID, userID) }))
+	_, err := route[struct{}](ctx, r, opResume, callArgs{GuildID: guildID, UserID: userID})
 	return err
 }
 
 // Stop is Music.Stop on the node playing in the caller's channel.
 func (r *Router) Stop(ctx context.Context, guildID, userID string) error {
-	_, err := route(ctx, r, opStop, callArgs{GuildID: guildID, UserID: userID},
-		none(func(ctx context.Context) error { return r.m.Stop(ctx, guildID, userID) }))
+	_, err := route[struct{}](ctx, r, opStop, callArgs{GuildID: guildID, UserID: userID})
 	return err
 }
 
 // NowPlaying is Music.NowPlaying on the node playing in the caller's channel.
 func (r *Router) NowPlaying(ctx context.Context, guildID, userID string) (NowPlayingInfo, error) {
-	return route(ctx, r, opNowPlaying, callArgs{GuildID: guildID, UserID: userID},
-		func(ctx context.Context) (NowPlayingInfo, error) { return r.m.NowPlaying(ctx, guildID, userID) })
+	return route[NowPlayingInfo](ctx, r, opNowPlaying, callArgs{GuildID: guildID, UserID: userID})
 }
 
 // Volume is Music.Volume on the node playing in the caller's channel.
 func (r *Router) Volume(ctx context.Context, guildID, userID string, volume int) error {
-	_, err := route(ctx, r, opVolume, callArgs{GuildID: guildID, UserID: userID, N: volume},
-		none(func(ctx context.Context) error { return r.m.Volume(ctx, guildID, userID, volume) }))
+	_, err := route[struct{}](ctx, r, opVolume, callArgs{GuildID: guildID, UserID: userID, N: volume})
 	return err
 }
 
 // Seek is Music.Seek on the node playing in the caller's channel.
 func (r *Router) Seek(ctx context.Context, guildID, userID string, position time.Duration) error {
-	_, err := route(ctx, r, opSeek, callArgs{GuildID: guildID, UserID: userID, Duration: position},
-		none(func(ctx context.Context) error { return r.m.Seek(ctx, guildID, userID, position) }))
+	_, err := route[struct{}](ctx, r, opSeek, callArgs{GuildID: guildID, UserID: userID, Duration: position})
 	return err
 }
 
 // Loop is Music.Loop on the node playing in the caller's channel.
 func (r *Router) Loop(ctx context.Context, guildID, userID, mode string) (LoopMode, error) {
-	return route(ctx, r, opLoop, callArgs{GuildID: guildID, UserID: userID, S: mode},
-		func(ctx context.Context) (LoopMode, error) { return r.m.Loop(ctx, guildID, userID, mode) })
+	return route[LoopMode](ctx, r, opLoop, callArgs{GuildID: guildID, UserID: userID, S: mode})
 }
 
 // Shuffle is Music.Shuffle on the node playing in the caller's channel.
 func (r *Router) Shuffle(ctx context.Context, guildID, userID string) (int, error) {
-	return route(ctx, r, opShuffle, callArgs{GuildID: guildID, UserID: userID},
-		func(ctx context.Context) (int, error) { return r.m.Shuffle(ctx, guildID, userID) })
+	return route[int](ctx, r, opShuffle, callArgs{GuildID: guildID, UserID: userID})
 }
 
 // Remove is Music.Remove on the node playing in the caller's channel.
 func (r *Router) Remove(ctx context.Context, guildID, userID string, position int) (QueueItem, error) {
-	return route(ctx, r, opRemove, callArgs{GuildID: guildID, UserID: userID, N: position},
-		func(ctx context.Context) (QueueItem, error) { return r.m.Remove(ctx, guildID, userID, position) })
+	return route[QueueItem](ctx, r, opRemove, callArgs{GuildID: guildID, UserID: userID, N: position})
 }
 
 // Filter is Music.Filter on the node playing in the caller's channel.
 func (r *Router) Filter(ctx context.Context, guildID, userID, name string) error {
-	_, err := route(ctx, r, opFilter, callArgs{GuildID: guildID, UserID: userID, S: name},
-		none(func(ctx context.Context) error { return r.m.Filter(ctx, guildID, userID, name) }))
+	_, err := route[struct{}](ctx, r, opFilter, callArgs{GuildID: guildID, UserID: userID, S: name})
 	return err
 }
