@@ -154,24 +154,31 @@ func (c *Client) Nodes() []*Node { return c.nodes }
 
 // WaitReady waits until at least n nodes are connected.
 func (c *Client) WaitReady(ctx context.Context, n int) error {
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for {
-		ready := 0
+	ready := 0
+	return poll(ctx, func() bool {
+		ready = 0
 		for _, node := range c.nodes {
 			if node.Ready() {
 				ready++
 			}
 		}
-		if ready >= n {
-			return nil
-		}
+		return ready >= n
+	}, func() string { return fmt.Sprintf("waiting for %d Lavalink nodes (%d ready)", n, ready) })
+}
+
+// poll checks done every 10 ms until it holds, or fails with what() when ctx
+// ends first.
+func poll(ctx context.Context, done func() bool, what func() string) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for !done() {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for %d Lavalink nodes (%d ready): %w", n, ready, ctx.Err())
+			return fmt.Errorf("%s: %w", what(), ctx.Err())
 		case <-t.C:
 		}
 	}
+	return nil
 }
 
 // waitResumed waits until every configured node named in sessions (node
@@ -179,10 +186,9 @@ func (c *Client) WaitReady(ctx context.Context, n int) error {
 // reconciled, or has ended a connection attempt without becoming ready
 // (refused, failed handshake): a node that is down is not waited for.
 func (c *Client) waitResumed(ctx context.Context, sessions map[string]string) error {
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for {
-		pending := 0
+	pending := 0
+	return poll(ctx, func() bool {
+		pending = 0
 		for _, n := range c.nodes {
 			if _, ok := sessions[n.cfg.Name]; !ok {
 				continue
@@ -193,15 +199,8 @@ func (c *Client) waitResumed(ctx context.Context, sessions map[string]string) er
 			}
 			n.mu.Unlock()
 		}
-		if pending == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %d Lavalink nodes to resume: %w", pending, ctx.Err())
-		case <-t.C:
-		}
-	}
+		return pending == 0
+	}, func() string { return fmt.Sprintf("waiting for %d Lavalink nodes to resume", pending) })
 }
 
 // BestNode returns the connected node with the lowest load penalty.
