@@ -396,7 +396,11 @@ func encodeArgs(decisions [][]ruleArg) []any {
 			}
 		}
 	}
-	args := make([]any, 0, 3+3*len(profs)+n+2*len(periods)+len(byG)*len(decisions))
+	nf := 0
+	for _, pd := range periods {
+		nf += 2 + len(pd.fields)
+	}
+	args := make([]any, 0, 3+nf+3*len(profs)+n)
 	args = append(args, len(decisions), len(periods))
 	offset := make(map[int64]int, len(periods)) // G -> number of the period's first field, minus one
 	next := 0
