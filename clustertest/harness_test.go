@@ -108,14 +108,22 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 	return c
 }
 
-func freeAddr(t testing.TB) string {
+// freeAddrs returns n distinct free loopback addresses, holding each port
+// until all are chosen. A node gets both its gossip and its HTTP port from
+// here: with HTTP on port 0, the kernel could hand the node's HTTP server
+// the gossip port the test had just chosen and released (seen in CI).
+func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs[i] = ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs
 }
 
 // start runs a node process; with behindProxy its etcd traffic goes
@@ -123,7 +131,8 @@ func freeAddr(t testing.TB) string {
 func (c *cluster) start(id string, behindProxy bool, extra ...string) *proc {
 	t := c.t
 	t.Helper()
-	p := &proc{id: id, logs: &syncBuffer{}, gossip: freeAddr(t), exited: make(chan struct{})}
+	addrs := freeAddrs(t, 2)
+	p := &proc{id: id, logs: &syncBuffer{}, gossip: addrs[0], exited: make(chan struct{})}
 	endpoints := strings.Join(c.etcd, ",")
 	if behindProxy {
 		p.proxy = newEtcdProxy(t, c.etcd)
@@ -141,7 +150,7 @@ func (c *cluster) start(id string, behindProxy bool, extra ...string) *proc {
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"DISCORD_TOKEN=" + c.sim.Token(), "CLIENT_ID=" + c.sim.AppID().String(), "DISCORD_API_URL=" + c.sim.URL(),
 		"POSTGRES_URL=" + c.pg, "REDIS_URL=redis://" + c.redis + "/0", "ETCD_ENDPOINTS=" + endpoints,
-		"HTTP_ADDR=127.0.0.1:0", "GOSSIP_ADDR=" + p.gossip, "GOSSIP_SEEDS=" + strings.Join(seeds, ","),
+		"HTTP_ADDR=" + addrs[1], "GOSSIP_ADDR=" + p.gossip, "GOSSIP_SEEDS=" + strings.Join(seeds, ","),
 		"NODE_ID=" + id, "NODE_ENV=test", "LOG_LEVEL=info",
 		"LEASE_TTL=" + c.ttl.String(), "CHECKPOINT_INTERVAL=1s",
 	}, extra...)
