@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -18,11 +19,14 @@ const maxBatch = 64
 // Redis's per-decision CPU. Each decision still waits for exactly one round
 // trip: the one of the call that carries it. The caller that finds no call
 // in flight leads: it sends the batch, hands the results out, and passes the
-// lead to the first decision queued meanwhile. No goroutine is started.
+// lead to the first decision queued meanwhile; under load a new leader
+// first lets the callers just answered queue again (gather). No goroutine
+// is started.
 type batcher struct {
 	mu      sync.Mutex
 	queue   []*pendingDecision
 	running bool
+	last    int // decisions in the last batch sent
 }
 
 type pendingDecision struct {
@@ -52,9 +56,19 @@ func (b *batcher) do(ctx context.Context, rdb redis.Scripter, base string, rules
 	} else {
 		b.running = true
 	}
-	n := min(len(b.queue), maxBatch)
+	if b.last > 1 {
+		b.gather()
+	}
+	// A batch ends at maxBatch decisions, or before its rules could number
+	// more distinct fields than decideScript packs.
+	n, packed := 0, 0
+	for n < min(len(b.queue), maxBatch) && (n == 0 || packed+len(b.queue[n].rules) <= maxPacked) {
+		packed += len(b.queue[n].rules)
+		n++
+	}
 	batch := b.queue[:n:n]
 	b.queue = b.queue[n:]
+	b.last = n
 	b.mu.Unlock()
 
 	// The batch carries other callers' decisions: the leader's cancellation
@@ -83,13 +97,35 @@ func (b *batcher) do(ctx context.Context, rdb redis.Scripter, base string, rules
 	return own.reply, own.err
 }
 
+// gather lets the callers the last call answered queue before a batch is
+// cut: they are runnable and, under load, usually decide again at once.
+// Without it a leader that decides again sends alone, and a closed loop of
+// n callers settles into batches of 1 and n-1. It yields while the queue
+// still grows, a few times at most, and costs nothing when nobody else
+// runs. b.mu is held on entry and on return.
+func (b *batcher) gather() {
+	for i, n := 0, len(b.queue); i < 16; i++ {
+		b.mu.Unlock()
+		runtime.Gosched()
+		b.mu.Lock()
+		if len(b.queue) == n {
+			return
+		}
+		n = len(b.queue)
+	}
+}
+
 // runBatch sends one script call for batch and splits its reply.
 func runBatch(ctx context.Context, rdb redis.Scripter, base string, batch []*pendingDecision) ([][]int64, error) {
 	decisions := make([][]ruleArg, len(batch))
 	for i, q := range batch {
 		decisions[i] = q.rules
 	}
-	r, err := decideScript.Run(ctx, rdb, []string{base}, encodeArgs(decisions)...).Int64Slice()
+	args, err := encodeArgs(decisions)
+	if err != nil {
+		return nil, err
+	}
+	r, err := decideScript.Run(ctx, rdb, []string{base}, args...).Int64Slice()
 	if err != nil {
 		return nil, err
 	}
@@ -99,13 +135,18 @@ func runBatch(ctx context.Context, rdb redis.Scripter, base string, batch []*pen
 // splitReply cuts a decideScript reply into one {verdict, rule, µs} per
 // decision, dropping the leading time.
 func splitReply(r []int64, n int) ([][]int64, error) {
-	if len(r) != 1+3*n {
+	if len(r) != 1+n {
 		return nil, fmt.Errorf("ratelimit: script reply has %d values for %d decisions", len(r), n)
 	}
 	out := make([][]int64, n)
-	for i := range out {
-		off := 1 + 3*i
-		out[i] = r[off : off+3 : off+3]
+	flat := make([]int64, 3*n)
+	for i, code := range r[1:] {
+		if code < 0 {
+			return nil, fmt.Errorf("ratelimit: script reply has code %d", code)
+		}
+		d := flat[3*i : 3*i+3 : 3*i+3]
+		d[0], d[1], d[2] = code&3, code>>2&63, code>>8
+		out[i] = d
 	}
 	return out, nil
 }

@@ -5,10 +5,11 @@ import (
 	"time"
 )
 
-// denyCache remembers, per key, until when this node knows a subject is
-// refused: blocks (from decisions, pub/sub and the start-up load) and hot
-// subjects (a rule whose TAT is known to be ahead). Only refusals are
-// cached; an admission is never answered locally while Redis is up.
+// denyCache remembers, per rule field, until when this node knows a subject
+// is refused: blocks (from decisions, pub/sub and the start-up load) and hot
+// subjects (a rule whose TAT is known to be ahead). A field holds one kind
+// only: rules that block are never cached as hot. Only refusals are cached;
+// an admission is never answered locally while Redis is up.
 type denyCache struct {
 	mu sync.RWMutex
 	m  map[string]denyEntry

@@ -29,7 +29,7 @@ func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
 		t.Fatalf("violation on a: %+v", d)
 	}
 	eventually(t, 2*time.Second, "block announcement on b", func() bool {
-		_, _, ok := b.lim.cache.get("rlb:{u:42}:c:rob", time.Now())
+		_, _, ok := b.lim.cache.get("{u:42}:c:rob", time.Now())
 		return ok
 	})
 	before := b.calls.n.Load()
@@ -79,7 +79,7 @@ func TestSplitBySubjectSharesBudget(t *testing.T) {
 	// Split calls are atomic per subject only: until the block reaches a,
 	// a's attempts would still spend the global budget. Wait for it.
 	eventually(t, 2*time.Second, "block on a", func() bool {
-		_, _, ok := a.lim.cache.get("rlb:{u:1}:c:fish", time.Now())
+		_, _, ok := a.lim.cache.get("{u:1}:c:fish", time.Now())
 		return ok
 	})
 	for ; i < 20; i++ {

@@ -142,17 +142,23 @@ type check struct {
 	name      string // reported when the rule refuses
 	blockName string // reported while its block runs; "" for a rule that never blocks
 	backoff   Backoff
-	tag       string // the subject's hash tag, "{...}"
-	field     string // the rule's field in the generation hashes
-	tat       string // local cache key of the rule's known refusals
-	block     string // block key in Redis (and in the local cache)
-	viol      string // violation count key in Redis
+	tag       string // the subject's hash tag, "{...}", a prefix of field
+	field     string // the rule's field in the generation hashes, and its key in the local cache
 }
 
-func newCheck(tag, suffix string, r Rule, name string) check {
-	return check{rule: r, name: name, tag: tag, field: tag + suffix,
-		tat: "rlt:" + tag + suffix, block: "rlb:" + tag + suffix, viol: "rlv:" + tag + suffix}
+// newCheck applies r to field, "<subject tag><rule suffix>".
+func newCheck(field string, r Rule, name string) check {
+	return check{rule: r, name: name, tag: field[:strings.IndexByte(field, '}')+1], field: field}
 }
+
+// Keys in Redis beside the generation hashes, named from a rule's field.
+const (
+	blockPrefix = "rlb:" // a running block: its end (µs), expiring with it
+	violPrefix  = "rlv:" // the violations remembered for the backoff
+)
+
+func (c check) blockKey() string { return blockPrefix + c.field }
+func (c check) violKey() string  { return violPrefix + c.field }
 
 // hashBase is the base name of the generation hashes for a script call on
 // the subjects of tag: one shared base on a single Redis, where a call may
@@ -164,7 +170,18 @@ func (l *Limiter) hashBase(tag string) string {
 	return "rlh:{rl}"
 }
 
-func userTag(id uint64) string { return "{u:" + strconv.FormatUint(id, 10) + "}" }
+// userField is the field of a user's rule: "{u:<id>}" then suffix parts.
+// It is built in one allocation: it is on every command's path.
+func userField(id uint64, suffix ...string) string {
+	var buf [96]byte
+	b := append(buf[:0], "{u:"...)
+	b = strconv.AppendUint(b, id, 10)
+	b = append(b, '}')
+	for _, s := range suffix {
+		b = append(b, s...)
+	}
+	return string(b)
+}
 
 // ipTag turns an address (optionally with a port) into a subject tag; IPv6
 // clients are limited per /64, the block a single subscriber usually holds.
@@ -200,13 +217,13 @@ func (l *Limiter) AllowCommand(ctx context.Context, userID uint64, command strin
 	if err := validName(command); err != nil {
 		return Decision{}, err
 	}
-	u := newCheck(userTag(userID), ":c:"+command, l.cfg.Command, RuleCommand)
+	u := newCheck(userField(userID, ":c:", command), l.cfg.Command, RuleCommand)
 	u.blockName, u.backoff = RuleCommandBlock, l.cfg.CommandBlock
 	gr, ok := l.cfg.GlobalOverrides[command]
 	if !ok {
 		gr = l.cfg.CommandGlobal
 	}
-	g := newCheck("{g:"+command+"}", "", gr, RuleGlobal)
+	g := newCheck("{g:"+command+"}", gr, RuleGlobal)
 	return l.decide(ctx, []check{u, g}, false)
 }
 
@@ -225,7 +242,7 @@ func (l *Limiter) AllowSensitive(ctx context.Context, action string, userID uint
 	block := Backoff{Base: l.cfg.SensitiveBlock, Max: l.cfg.SensitiveBlock, Memory: l.cfg.SensitiveBlock}
 	var checks []check
 	if userID != 0 {
-		c := newCheck(userTag(userID), ":s:"+action, l.cfg.Sensitive, RuleSensitive)
+		c := newCheck(userField(userID, ":s:", action), l.cfg.Sensitive, RuleSensitive)
 		c.blockName, c.backoff = RuleSensitiveBlock, block
 		checks = append(checks, c)
 	}
@@ -234,7 +251,7 @@ func (l *Limiter) AllowSensitive(ctx context.Context, action string, userID uint
 		if err != nil {
 			return Decision{}, err
 		}
-		c := newCheck(tag, ":s:"+action, l.cfg.Sensitive, RuleSensitive)
+		c := newCheck(tag+":s:"+action, l.cfg.Sensitive, RuleSensitive)
 		c.blockName, c.backoff = RuleSensitiveBlock, block
 		checks = append(checks, c)
 	}
@@ -248,7 +265,7 @@ func (l *Limiter) AllowHTTP(ctx context.Context, ip string) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	return l.decide(ctx, []check{newCheck(tag, ":h", l.cfg.HTTP, RuleHTTP)}, false)
+	return l.decide(ctx, []check{newCheck(tag+":h", l.cfg.HTTP, RuleHTTP)}, false)
 }
 
 // decide answers from the local cache when it knows a refusal, else from
@@ -256,23 +273,23 @@ func (l *Limiter) AllowHTTP(ctx context.Context, ip string) (Decision, error) {
 func (l *Limiter) decide(ctx context.Context, checks []check, sensitive bool) (Decision, error) {
 	start := time.Now()
 	for _, c := range checks {
-		key, name := c.tat, c.name
+		name := c.name
 		if c.blockName != "" {
-			key, name = c.block, c.blockName
+			name = c.blockName
 		}
-		if left, first, ok := l.cache.get(key, start); ok {
-			return l.finish("local", start, Decision{RetryAfter: left, Notify: first, Rule: name, Local: true}), nil
+		if left, first, ok := l.cache.get(c.field, start); ok {
+			return l.finish(pathLocal, start, Decision{RetryAfter: left, Notify: first, Rule: name, Local: true}), nil
 		}
 	}
 	if l.fallback.Load() && !l.probeInline(start) {
-		return l.finish("fallback", start, l.decideFallback(checks, sensitive, start)), nil
+		return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, start)), nil
 	}
 	d, err := l.decideRedis(ctx, checks, start)
 	if err == nil {
 		if l.fallback.Load() {
 			l.leaveFallback() // Start is not running; an inline probe found Redis back
 		}
-		return l.finish("redis", start, d), nil
+		return l.finish(pathRedis, start, d), nil
 	}
 	if ctx.Err() != nil {
 		return Decision{}, fmt.Errorf("ratelimit: %w", ctx.Err())
@@ -281,15 +298,11 @@ func (l *Limiter) decide(ctx context.Context, checks []check, sensitive bool) (D
 		return Decision{}, fmt.Errorf("ratelimit: decide: %w", err)
 	}
 	l.enterFallback(err)
-	return l.finish("fallback", start, l.decideFallback(checks, sensitive, start)), nil
+	return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, start)), nil
 }
 
 func (l *Limiter) finish(path string, start time.Time, d Decision) Decision {
-	l.m.decisions.WithLabelValues(path).Inc()
-	l.m.latency.WithLabelValues(path).Observe(time.Since(start).Seconds())
-	if !d.Allowed {
-		l.m.hits.WithLabelValues(d.Rule).Inc()
-	}
+	l.m.decided(path, time.Since(start).Seconds(), d.Rule)
 	return d
 }
 
@@ -361,10 +374,18 @@ func ruleArgs(checks []check, g group) []ruleArg {
 	return rules
 }
 
+// maxPacked bounds the distinct fields and profiles of one decideScript
+// call: each is numbered in a byte. maxRules bounds one decision's rules:
+// the reply holds a bit mask of them in six bits.
+const (
+	maxPacked = 255
+	maxRules  = 6
+)
+
 // encodeArgs builds decideScript's ARGV for decisions: every distinct
-// period, field and profile is sent once, and decisions refer to them by
-// number.
-func encodeArgs(decisions [][]ruleArg) []any {
+// period, field and profile is sent once, and the decisions, packed into
+// one string, refer to them by number.
+func encodeArgs(decisions [][]ruleArg) ([]any, error) {
 	type period struct {
 		G      int64
 		fields []string
@@ -375,9 +396,13 @@ func encodeArgs(decisions [][]ruleArg) []any {
 		byG     = make(map[int64]*period, 2)
 		profs   []profile
 		byProf  = make(map[profile]int, 2)
+		nfields int
 		n       int
 	)
 	for _, d := range decisions {
+		if len(d) == 0 || len(d) > maxRules {
+			return nil, fmt.Errorf("ratelimit: a decision with %d rules", len(d))
+		}
 		n += 1 + 2*len(d)
 		for _, r := range d {
 			pd := byG[r.prof.G]
@@ -389,6 +414,7 @@ func encodeArgs(decisions [][]ruleArg) []any {
 			if _, ok := pd.index[r.field]; !ok {
 				pd.index[r.field] = len(pd.fields)
 				pd.fields = append(pd.fields, r.field)
+				nfields++
 			}
 			if _, ok := byProf[r.prof]; !ok {
 				profs = append(profs, r.prof)
@@ -396,12 +422,11 @@ func encodeArgs(decisions [][]ruleArg) []any {
 			}
 		}
 	}
-	nf := 0
-	for _, pd := range periods {
-		nf += 2 + len(pd.fields)
+	if nfields > maxPacked || len(profs) > maxPacked {
+		return nil, fmt.Errorf("ratelimit: %d fields and %d profiles in one call, more than %d", nfields, len(profs), maxPacked)
 	}
-	args := make([]any, 0, 3+nf+3*len(profs)+n)
-	args = append(args, len(decisions), len(periods))
+	args := make([]any, 0, 3+2*len(periods)+nfields+3*len(profs))
+	args = append(args, len(periods))
 	offset := make(map[int64]int, len(periods)) // G -> number of the period's first field, minus one
 	next := 0
 	for _, pd := range periods {
@@ -420,13 +445,14 @@ func encodeArgs(decisions [][]ruleArg) []any {
 		}
 		args = append(args, p.T, p.tau, blocks)
 	}
+	packed := make([]byte, 0, n)
 	for _, d := range decisions {
-		args = append(args, len(d))
+		packed = append(packed, byte(len(d)))
 		for _, r := range d {
-			args = append(args, byProf[r.prof], offset[r.prof.G]+byG[r.prof.G].index[r.field]+1)
+			packed = append(packed, byte(byProf[r.prof]), byte(offset[r.prof.G]+byG[r.prof.G].index[r.field]+1))
 		}
 	}
-	return args
+	return append(args, string(packed)), nil
 }
 
 // outcome ranks what refused a decision, to pick the one reported.
@@ -450,9 +476,16 @@ func (l *Limiter) decideRedis(ctx context.Context, checks []check, start time.Ti
 		replies[0] = r
 	} else {
 		cmds := make([]*redis.Cmd, len(gs))
+		args := make([][]any, len(gs))
+		for i, g := range gs {
+			a, err := encodeArgs([][]ruleArg{ruleArgs(checks, g)})
+			if err != nil {
+				return Decision{}, err
+			}
+			args[i] = a
+		}
 		err := l.pipelineScript(ctx, decideScript, func(i int) ([]string, []any) {
-			g := gs[i]
-			return []string{l.hashBase(checks[g.idx[0]].tag)}, encodeArgs([][]ruleArg{ruleArgs(checks, g)})
+			return []string{l.hashBase(checks[gs[i].idx[0]].tag)}, args[i]
 		}, cmds)
 		if err != nil {
 			return Decision{}, err
@@ -502,15 +535,15 @@ func (l *Limiter) decideRedis(ctx context.Context, checks []check, start time.Ti
 		switch verdict {
 		case 1: // admitted, but c is now over its limit for d whatever other nodes do
 			if d >= time.Millisecond {
-				l.cache.put(c.tat, denyEntry{until: start.Add(d), rule: c.name})
+				l.cache.put(c.field, denyEntry{until: start.Add(d), rule: c.name})
 			}
 		case 0:
 			if d >= time.Millisecond {
-				l.cache.put(c.tat, denyEntry{until: start.Add(d), rule: c.name, told: true})
+				l.cache.put(c.field, denyEntry{until: start.Add(d), rule: c.name, told: true})
 			}
 			consider(Decision{RetryAfter: d, Notify: true, Rule: c.name}, outPlain)
 		case 3:
-			l.cache.put(c.block, denyEntry{until: start.Add(d), rule: c.blockName, block: true, told: true})
+			l.cache.put(c.field, denyEntry{until: start.Add(d), rule: c.blockName, block: true, told: true})
 			consider(Decision{RetryAfter: d, Rule: c.blockName}, outBlocked)
 		default:
 			return Decision{}, fmt.Errorf("ratelimit: script reply has verdict %d", verdict)
@@ -526,7 +559,7 @@ func (l *Limiter) decideRedis(ctx context.Context, checks []check, start time.Ti
 			for _, ci := range v.idx {
 				c := checks[ci]
 				a := c.arg()
-				keys = append(keys, c.block, c.viol)
+				keys = append(keys, c.blockKey(), c.violKey())
 				args = append(args, c.backoff.Base.Milliseconds(), c.backoff.Max.Milliseconds(), c.backoff.Memory.Milliseconds(), a.prof.G, a.field)
 			}
 			return append(keys, l.hashBase(checks[v.idx[0]].tag)), args
@@ -545,7 +578,7 @@ func (l *Limiter) decideRedis(ctx context.Context, checks []check, start time.Ti
 			for j, ci := range v.idx {
 				c := checks[ci]
 				imposed, d := r[1+2*j] == 1, time.Duration(r[2+2*j])*time.Microsecond
-				l.cache.put(c.block, denyEntry{until: start.Add(d), rule: c.blockName, block: true, told: true})
+				l.cache.put(c.field, denyEntry{until: start.Add(d), rule: c.blockName, block: true, told: true})
 				if imposed {
 					consider(Decision{RetryAfter: d, Notify: true, Rule: c.blockName}, outNewBlock)
 				} else {
@@ -595,7 +628,7 @@ func (l *Limiter) decideFallback(checks []check, sensitive bool, now time.Time) 
 	keys := make([]string, len(checks))
 	rules := make([]Rule, len(checks))
 	for i, c := range checks {
-		keys[i] = c.tat
+		keys[i] = c.field
 		r := c.rule
 		r.Limit = max(1, r.Limit/n)
 		rules[i] = r

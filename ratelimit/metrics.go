@@ -14,6 +14,38 @@ type metrics struct {
 	latency   *prometheus.HistogramVec
 	fallback  prometheus.Gauge
 	switches  *prometheus.CounterVec
+
+	// Children resolved once: a decision's metrics cost no label lookup.
+	paths    map[string]pathMetrics
+	ruleHits map[string]prometheus.Counter
+}
+
+// pathMetrics are one decision path's series.
+type pathMetrics struct {
+	decisions prometheus.Counter
+	latency   prometheus.Observer
+}
+
+// Decision paths, the values of the path label.
+const (
+	pathRedis    = "redis"
+	pathLocal    = "local"
+	pathFallback = "fallback"
+)
+
+// decided records one decision answered on path in seconds, refused by
+// rule ("" when allowed).
+func (m *metrics) decided(path string, seconds float64, rule string) {
+	p := m.paths[path]
+	p.decisions.Inc()
+	p.latency.Observe(seconds)
+	if rule != "" {
+		c, ok := m.ruleHits[rule]
+		if !ok {
+			c = m.hits.WithLabelValues(rule)
+		}
+		c.Inc()
+	}
 }
 
 func newMetrics(reg prometheus.Registerer, cachedFn func() float64) (*metrics, error) {
@@ -44,34 +76,45 @@ func newMetrics(reg prometheus.Registerer, cachedFn func() float64) (*metrics, e
 		Name: "chopsticks_rate_limit_local_cache_entries",
 		Help: "Blocks and hot subjects this node answers without Redis.",
 	}, cachedFn)
-	if reg == nil {
-		return m, nil
+	if reg != nil {
+		if err := m.register(reg, cached); err != nil {
+			return nil, err
+		}
 	}
-	var err error
 	// Every rule exists from the start, so alerts and dashboards read 0,
 	// not "no data", before the first refusal.
+	m.ruleHits = make(map[string]prometheus.Counter)
 	for _, rule := range []string{RuleCommand, RuleCommandBlock, RuleGlobal, RuleSensitive, RuleSensitiveBlock, RuleHTTP, RuleUnavailable} {
-		m.hits.WithLabelValues(rule)
+		m.ruleHits[rule] = m.hits.WithLabelValues(rule)
 	}
-	if m.hits, err = register(reg, m.hits); err != nil {
-		return nil, err
-	}
-	if m.decisions, err = register(reg, m.decisions); err != nil {
-		return nil, err
-	}
-	if m.latency, err = register(reg, m.latency); err != nil {
-		return nil, err
-	}
-	if m.fallback, err = register(reg, m.fallback); err != nil {
-		return nil, err
-	}
-	if m.switches, err = register(reg, m.switches); err != nil {
-		return nil, err
-	}
-	if _, err = register(reg, cached); err != nil {
-		return nil, err
+	m.paths = make(map[string]pathMetrics)
+	for _, p := range []string{pathRedis, pathLocal, pathFallback} {
+		m.paths[p] = pathMetrics{decisions: m.decisions.WithLabelValues(p), latency: m.latency.WithLabelValues(p)}
 	}
 	return m, nil
+}
+
+// register registers m's collectors with reg, adopting those another
+// limiter in the process registered first.
+func (m *metrics) register(reg prometheus.Registerer, cached prometheus.Collector) error {
+	var err error
+	if m.hits, err = register(reg, m.hits); err != nil {
+		return err
+	}
+	if m.decisions, err = register(reg, m.decisions); err != nil {
+		return err
+	}
+	if m.latency, err = register(reg, m.latency); err != nil {
+		return err
+	}
+	if m.fallback, err = register(reg, m.fallback); err != nil {
+		return err
+	}
+	if m.switches, err = register(reg, m.switches); err != nil {
+		return err
+	}
+	_, err = register(reg, cached)
+	return err
 }
 
 // register registers c, or returns the collector already registered under

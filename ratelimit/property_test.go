@@ -13,8 +13,9 @@ import (
 // model is an exact reference of the two scripts, written independently of
 // them: GCRA per rule in microseconds of Redis's clock, all-or-nothing
 // admission, the generation hashes (a value is seen during its generation
-// and the next), block markers, and blocks with doubling backoff. It is fed
-// the time Redis used for each call.
+// of four periods and the first period of the next), block markers, and
+// blocks with doubling backoff. It is fed the time Redis used for each
+// call.
 type model struct {
 	vals  map[string]map[int64]modelVal // field -> generation -> value
 	block map[string]int64              // block key -> end, µs
@@ -33,18 +34,21 @@ func (r modelRule) G() int64 { return r.T + r.tau }
 type modelVal struct{ tat, end int64 }
 
 func (m *model) read(r modelRule, now int64) modelVal {
-	g := now / r.G()
+	g := now / (4 * r.G())
 	if v, ok := m.vals[r.key][g]; ok {
 		return v
 	}
-	return m.vals[r.key][g-1]
+	if now-g*4*r.G() < r.G() {
+		return m.vals[r.key][g-1]
+	}
+	return modelVal{}
 }
 
 func (m *model) write(r modelRule, now int64, v modelVal) {
 	if m.vals[r.key] == nil {
 		m.vals[r.key] = map[int64]modelVal{}
 	}
-	m.vals[r.key][now/r.G()] = v
+	m.vals[r.key][now/(4*r.G())] = v
 }
 
 // decide is decideScript for one decision: verdict, rule, µs.
@@ -129,39 +133,58 @@ func TestScriptsMatchReferenceModel(t *testing.T) {
 			}
 			m := &model{vals: map[string]map[int64]modelVal{}, block: map[string]int64{}, viol: map[string]int64{}}
 			for step := 0; step < 400; step++ {
-				// A random non-empty subset of the rules applies.
-				var sub []modelRule
-				for len(sub) == 0 {
-					for _, r := range rules {
-						if rng.IntN(2) == 0 {
-							sub = append(sub, r)
+				// A batch of one to three decisions, each on a random
+				// non-empty subset of the rules, as the batcher sends them.
+				batch := make([][]modelRule, 1+rng.IntN(3))
+				args := make([][]ruleArg, len(batch))
+				for d := range batch {
+					for len(batch[d]) == 0 {
+						for _, r := range rules {
+							if rng.IntN(2) == 0 {
+								batch[d] = append(batch[d], r)
+							}
 						}
 					}
+					for _, r := range batch[d] {
+						args[d] = append(args[d], ruleArg{prof: profile{T: r.T, tau: r.tau, G: r.G(), blocks: r.base > 0}, field: r.key})
+					}
 				}
-				args := make([]ruleArg, len(sub))
-				for i, r := range sub {
-					args[i] = ruleArg{prof: profile{T: r.T, tau: r.tau, G: r.G(), blocks: r.base > 0}, field: r.key}
+				argv, err := encodeArgs(args)
+				if err != nil {
+					t.Fatal(err)
 				}
-				reply, err := decideScript.Run(ctx, rdb, []string{base}, encodeArgs([][]ruleArg{args})...).Int64Slice()
+				reply, err := decideScript.Run(ctx, rdb, []string{base}, argv...).Int64Slice()
+				if err != nil {
+					t.Fatal(err)
+				}
+				replies, err := splitReply(reply, len(batch))
 				if err != nil {
 					t.Fatal(err)
 				}
 				now := reply[0]
-				want := m.decide(now, sub)
-				if got := [3]int64(reply[1:]); got != want {
-					t.Fatalf("step %d at %d: decide got %v, model %v", step, now, got, want)
+				var violations [][]modelRule
+				for d, sub := range batch {
+					want := m.decide(now, sub)
+					if got := [3]int64(replies[d]); got != want {
+						t.Fatalf("step %d at %d: decision %d of %d got %v, model %v", step, now, d, len(batch), got, want)
+					}
+					verdicts[want[0]]++
+					if want[0] == 2 {
+						var viol []modelRule
+						for i, r := range sub {
+							if want[1]&(1<<i) != 0 {
+								viol = append(viol, r)
+							}
+						}
+						violations = append(violations, viol)
+					}
 				}
-				verdicts[want[0]]++
-				if want[0] == 2 {
-					var viol []modelRule
+				for _, viol := range violations {
 					var keys []string
 					bargs := []any{"test:blocks"}
-					for i, r := range sub {
-						if want[1]&(1<<i) != 0 {
-							viol = append(viol, r)
-							keys = append(keys, "rlb:"+r.key, "rlv:"+r.key)
-							bargs = append(bargs, r.base, r.max, r.mem, r.G(), r.key)
-						}
+					for _, r := range viol {
+						keys = append(keys, "rlb:"+r.key, "rlv:"+r.key)
+						bargs = append(bargs, r.base, r.max, r.mem, r.G(), r.key)
 					}
 					reply, err := blockScript.Run(ctx, rdb, append(keys, base), bargs...).Int64Slice()
 					if err != nil {

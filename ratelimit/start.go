@@ -93,19 +93,20 @@ func (l *Limiter) listen(ctx context.Context, ps *redis.PubSub, confirmed bool) 
 // applyAnnouncement caches a block announced as "<key> <milliseconds>".
 func (l *Limiter) applyAnnouncement(payload string, now time.Time) {
 	key, ms, ok := strings.Cut(payload, " ")
-	if !ok || !strings.HasPrefix(key, "rlb:") {
+	field, isBlock := strings.CutPrefix(key, blockPrefix)
+	if !ok || !isBlock {
 		return
 	}
 	n, err := strconv.ParseInt(ms, 10, 64)
 	if err != nil || n <= 0 {
 		return
 	}
-	l.cache.put(key, denyEntry{until: now.Add(time.Duration(n) * time.Millisecond), rule: blockRule(key), block: true, told: true})
+	l.cache.put(field, denyEntry{until: now.Add(time.Duration(n) * time.Millisecond), rule: blockRule(field), block: true, told: true})
 }
 
-// blockRule names the rule of a block key.
-func blockRule(key string) string {
-	if strings.Contains(key, "}:s:") {
+// blockRule names the rule of a blocking rule's field.
+func blockRule(field string) string {
+	if strings.Contains(field, "}:s:") {
 		return RuleSensitiveBlock
 	}
 	return RuleCommandBlock
@@ -161,10 +162,10 @@ func (l *Limiter) pushBlocks(ctx context.Context) error {
 	}
 	now := time.Now()
 	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for k, left := range blocks {
+		for field, left := range blocks {
 			if left >= time.Millisecond {
 				// The value is the block's end in µs, as blockScript writes it.
-				p.SetNX(ctx, k, now.Add(left).UnixMicro(), left)
+				p.SetNX(ctx, blockPrefix+field, now.Add(left).UnixMicro(), left)
 			}
 		}
 		return nil
@@ -177,7 +178,7 @@ func (l *Limiter) loadBlocks(ctx context.Context) error {
 	scan := func(ctx context.Context, c redis.Cmdable) error {
 		var cursor uint64
 		for {
-			keys, next, err := c.Scan(ctx, cursor, "rlb:*", 1000).Result()
+			keys, next, err := c.Scan(ctx, cursor, blockPrefix+"*", 1000).Result()
 			if err != nil {
 				return fmt.Errorf("ratelimit: scanning blocks: %w", err)
 			}
@@ -194,7 +195,8 @@ func (l *Limiter) loadBlocks(ctx context.Context) error {
 				}
 				for i, k := range keys {
 					if ttl := cmds[i].Val(); ttl > 0 {
-						l.cache.put(k, denyEntry{until: now.Add(ttl), rule: blockRule(k), block: true, told: true})
+						field := strings.TrimPrefix(k, blockPrefix)
+						l.cache.put(field, denyEntry{until: now.Add(ttl), rule: blockRule(field), block: true, told: true})
 					}
 				}
 			}
