@@ -370,9 +370,13 @@ func report(ours, theirs result) {
 		if r.hotTotal > 0 {
 			hot = fmt.Sprintf("%.1f%% of %d", 100*float64(r.hotLocal)/float64(r.hotTotal), r.hotTotal)
 		}
-		fmt.Printf("%-22s %9.0f decisions/s  p50 %8v  p99 %8v  script %5.2f us/decision  redis-cpu %5.2f us/decision  decisions per redis call %.1f  refused-local %s\n",
+		perCall := "n/a"
+		if r.redisCalls > 0 {
+			perCall = fmt.Sprintf("%.1f", float64(r.decisions)/float64(r.redisCalls))
+		}
+		fmt.Printf("%-22s %9.0f decisions/s  p50 %8v  p99 %8v  script %5.2f us/decision  redis-cpu %5.2f us/decision  decisions per redis call %s  refused-local %s\n",
 			r.name, r.rate(), r.pct(0.50).Round(time.Microsecond/10), r.pct(0.99).Round(time.Microsecond/10),
-			r.usecPerDecision(), r.cpuPerDecision(), float64(r.decisions)/float64(max(r.redisCalls, 1)), hot)
+			r.usecPerDecision(), r.cpuPerDecision(), perCall, hot)
 	}
 	speed := ours.rate() / theirs.rate()
 	cmdRatio := ours.usecPerDecision() / theirs.usecPerDecision()
