@@ -1,9 +1,9 @@
 package ratelimit
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chopsticks-bot/chopsticks/telemetry"
 )
 
 // metrics are the limiter's Prometheus series. Labels are bounded: rule
@@ -98,36 +98,21 @@ func newMetrics(reg prometheus.Registerer, cachedFn func() float64) (*metrics, e
 // limiter in the process registered first.
 func (m *metrics) register(reg prometheus.Registerer, cached prometheus.Collector) error {
 	var err error
-	if m.hits, err = register(reg, m.hits); err != nil {
+	if m.hits, err = telemetry.Register(reg, m.hits); err != nil {
 		return err
 	}
-	if m.decisions, err = register(reg, m.decisions); err != nil {
+	if m.decisions, err = telemetry.Register(reg, m.decisions); err != nil {
 		return err
 	}
-	if m.latency, err = register(reg, m.latency); err != nil {
+	if m.latency, err = telemetry.Register(reg, m.latency); err != nil {
 		return err
 	}
-	if m.fallback, err = register(reg, m.fallback); err != nil {
+	if m.fallback, err = telemetry.Register(reg, m.fallback); err != nil {
 		return err
 	}
-	if m.switches, err = register(reg, m.switches); err != nil {
+	if m.switches, err = telemetry.Register(reg, m.switches); err != nil {
 		return err
 	}
-	_, err = register(reg, cached)
+	_, err = telemetry.Register(reg, cached)
 	return err
-}
-
-// register registers c, or returns the collector already registered under
-// its name so that several limiters in one process share series.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }

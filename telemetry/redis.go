@@ -36,16 +36,9 @@ func NewRedisHook(reg prometheus.Registerer) (*RedisHook, error) {
 		Help: "Redis commands or pipelines that failed for a connection reason (dial, timeout, reset, pool exhausted), not for a Redis-level reply.",
 	})
 	if reg != nil {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			existing, ok := prometheus.Counter(nil), false
-			if errors.As(err, &are) {
-				existing, ok = are.ExistingCollector.(prometheus.Counter)
-			}
-			if !ok {
-				return nil, err
-			}
-			c = existing
+		var err error
+		if c, err = Register(reg, c); err != nil {
+			return nil, err
 		}
 	}
 	return &RedisHook{tracer: otel.Tracer("github.com/chopsticks-bot/chopsticks/telemetry/redis"), errors: c}, nil

@@ -1,9 +1,9 @@
 package discordrest
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chopsticks-bot/chopsticks/telemetry"
 )
 
 func (t *Transport) initMetrics() error {
@@ -37,33 +37,18 @@ func (t *Transport) initMetrics() error {
 		return nil
 	}
 	var err error
-	if t.requests, err = register(t.reg, t.requests); err != nil {
+	if t.requests, err = telemetry.Register(t.reg, t.requests); err != nil {
 		return err
 	}
-	if t.tooMany, err = register(t.reg, t.tooMany); err != nil {
+	if t.tooMany, err = telemetry.Register(t.reg, t.tooMany); err != nil {
 		return err
 	}
-	if t.invalid, err = register(t.reg, t.invalid); err != nil {
+	if t.invalid, err = telemetry.Register(t.reg, t.invalid); err != nil {
 		return err
 	}
-	if t.waits, err = register(t.reg, t.waits); err != nil {
+	if t.waits, err = telemetry.Register(t.reg, t.waits); err != nil {
 		return err
 	}
-	t.fbGauge, err = register(t.reg, t.fbGauge)
+	t.fbGauge, err = telemetry.Register(t.reg, t.fbGauge)
 	return err
-}
-
-// register registers c, or returns the collector already registered under
-// its name so that several transports in one process share series.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
