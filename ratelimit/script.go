@@ -32,6 +32,29 @@ import "github.com/redis/go-redis/v9"
 // call, see WithSplitBySubject), so every key a script touches, including
 // the generation hashes it names from the base, lives in one slot.
 
+// tatCodec is the Lua both scripts share to read and write a stored TAT or
+// block end: µs as 7 bytes, little-endian, from byte o+1 of v.
+const tatCodec = `
+local function dec(v, o)
+  local b1, b2, b3, b4, b5, b6, b7 = string.byte(v, o + 1, o + 7)
+  return b1 + 256 * (b2 + 256 * (b3 + 256 * (b4 + 256 * (b5 + 256 * (b6 + 256 * b7)))))
+end
+local function enc(n)
+  local b1 = n % 256
+  n = (n - b1) / 256
+  local b2 = n % 256
+  n = (n - b2) / 256
+  local b3 = n % 256
+  n = (n - b3) / 256
+  local b4 = n % 256
+  n = (n - b4) / 256
+  local b5 = n % 256
+  n = (n - b5) / 256
+  local b6 = n % 256
+  return string.char(b1, b2, b3, b4, b5, b6, (n - b6) / 256)
+end
+`
+
 // decideScript makes a batch of decisions, in order, on Redis's clock (one
 // TIME for the batch). Each decision checks all its rules together with GCRA
 // and is all or nothing: no rule consumes budget unless every rule admits.
@@ -62,10 +85,9 @@ import "github.com/redis/go-redis/v9"
 // that its expiry is set once rather than on every call.
 var decideScript = redis.NewScript(decideSource)
 
-const decideSource = `
+const decideSource = tatCodec + `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local byte, char = string.byte, string.char
 local nh = tonumber(ARGV[1])
 local a = 2
 local val, blk, hkey, hnew, hexp, first, count = {}, {}, {}, {}, {}, {}, {}
@@ -85,11 +107,9 @@ for h = 1, nh do
     local n = 0
     local o = v and #v - 7
     if o == 0 or o == 8 then
-      local b1, b2, b3, b4, b5, b6, b7 = byte(v, o + 1, o + 7)
-      n = b1 + 256 * (b2 + 256 * (b3 + 256 * (b4 + 256 * (b5 + 256 * (b6 + 256 * b7)))))
+      n = dec(v, o)
       if o == 8 then
-        b1, b2, b3, b4, b5, b6, b7 = byte(v, 2, 8)
-        blk[nf + i] = b1 + 256 * (b2 + 256 * (b3 + 256 * (b4 + 256 * (b5 + 256 * (b6 + 256 * b7)))))
+        blk[nf + i] = dec(v, 1)
       end
     end
     val[nf + i] = n
@@ -149,7 +169,7 @@ while k <= nd do
 end
 -- Most writes in a batch are the same TAT (now + T for every subject whose
 -- TAT had passed), so each distinct value is encoded once.
-local enc = {}
+local encoded = {}
 nf = 0
 for h = 1, nh do
   local w, nw = {}, 0
@@ -157,21 +177,10 @@ for h = 1, nh do
     nf = nf + 1
     if dirty[nf] then
       local n = val[nf]
-      local e = enc[n]
+      local e = encoded[n]
       if not e then
-        local b1 = n % 256
-        n = (n - b1) / 256
-        local b2 = n % 256
-        n = (n - b2) / 256
-        local b3 = n % 256
-        n = (n - b3) / 256
-        local b4 = n % 256
-        n = (n - b4) / 256
-        local b5 = n % 256
-        n = (n - b5) / 256
-        local b6 = n % 256
-        e = char(b1, b2, b3, b4, b5, b6, (n - b6) / 256)
-        enc[val[nf]] = e
+        e = enc(n)
+        encoded[n] = e
       end
       w[nw + 1], w[nw + 2] = ARGV[i], e
       nw = nw + 2
@@ -205,22 +214,7 @@ return out
 // Reply: {now} then per rule {imposed (1) or already running (0), µs left}.
 var blockScript = redis.NewScript(blockSource)
 
-const blockSource = `
-local function dec(v, o)
-  local n, m = 0, 1
-  for i = o + 1, o + 7 do
-    n, m = n + m * string.byte(v, i), m * 256
-  end
-  return n
-end
-local function enc(n)
-  local b = {}
-  for i = 1, 7 do
-    b[i] = n % 256
-    n = (n - b[i]) / 256
-  end
-  return string.char(unpack(b))
-end
+const blockSource = tatCodec + `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = (#KEYS - 1) / 2
