@@ -85,7 +85,12 @@ func run() error {
 	mixShare := flag.Float64("mix", 0.2, "share of decisions from abusers in the mixed workload")
 	rounds := flag.Int("rounds", 3, "alternating rounds per library and workload")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench process's CPU profile to this file")
+	only := flag.String("only", "", `run one library alone, "chopsticks" or "redis_rate", to profile Redis under it (no ratios)`)
 	flag.Parse()
+	if *only != "" && *only != "chopsticks" && *only != "redis_rate" {
+		fmt.Fprintf(os.Stderr, "bench ratelimit: -only %q: want chopsticks or redis_rate\n", *only)
+		os.Exit(2)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -156,18 +161,32 @@ func run() error {
 		// processes on the machine falls on both alike.
 		var ours, theirs result
 		for round := 0; round < *rounds; round++ {
-			o, err := runOurs(ctx, admin, newClient, cfg, pick, *workers, *duration)
-			if err != nil {
-				return err
+			if *only != "redis_rate" {
+				o, err := runOurs(ctx, admin, newClient, cfg, pick, *workers, *duration)
+				if err != nil {
+					return err
+				}
+				ours = ours.add(o)
 			}
-			th, err := runRedisRate(ctx, admin, newClient, rrLimit, pick, *workers, *duration)
-			if err != nil {
-				return err
+			if *only != "chopsticks" {
+				th, err := runRedisRate(ctx, admin, newClient, rrLimit, pick, *workers, *duration)
+				if err != nil {
+					return err
+				}
+				theirs = theirs.add(th)
 			}
-			ours, theirs = ours.add(o), theirs.add(th)
 		}
 		slices.Sort(ours.lat)
 		slices.Sort(theirs.lat)
+		if *only != "" {
+			r := ours
+			if *only == "redis_rate" {
+				r = theirs
+			}
+			printResult(r)
+			fmt.Println()
+			continue
+		}
 		report(ours, theirs)
 	}
 	return nil
@@ -365,19 +384,8 @@ func redisCPU(ctx context.Context, c *redis.Client) (float64, error) {
 }
 
 func report(ours, theirs result) {
-	for _, r := range []result{ours, theirs} {
-		hot := "n/a"
-		if r.hotTotal > 0 {
-			hot = fmt.Sprintf("%.1f%% of %d", 100*float64(r.hotLocal)/float64(r.hotTotal), r.hotTotal)
-		}
-		perCall := "n/a"
-		if r.redisCalls > 0 {
-			perCall = fmt.Sprintf("%.1f", float64(r.decisions)/float64(r.redisCalls))
-		}
-		fmt.Printf("%-22s %9.0f decisions/s  p50 %8v  p99 %8v  script %5.2f us/decision  redis-cpu %5.2f us/decision  decisions per redis call %s  refused-local %s\n",
-			r.name, r.rate(), r.pct(0.50).Round(time.Microsecond/10), r.pct(0.99).Round(time.Microsecond/10),
-			r.usecPerDecision(), r.cpuPerDecision(), perCall, hot)
-	}
+	printResult(ours)
+	printResult(theirs)
 	speed := ours.rate() / theirs.rate()
 	cmdRatio := ours.usecPerDecision() / theirs.usecPerDecision()
 	cpuRatio := ours.cpuPerDecision() / theirs.cpuPerDecision()
@@ -388,6 +396,21 @@ func report(ours, theirs result) {
 		fmt.Printf("blocked/hot decisions with no Redis call: %.1f%% (target >= 80%%) %s\n", 100*share, verdict(share >= 0.8))
 	}
 	fmt.Println()
+}
+
+// printResult prints one library's figures.
+func printResult(r result) {
+	hot := "n/a"
+	if r.hotTotal > 0 {
+		hot = fmt.Sprintf("%.1f%% of %d", 100*float64(r.hotLocal)/float64(r.hotTotal), r.hotTotal)
+	}
+	perCall := "n/a"
+	if r.redisCalls > 0 {
+		perCall = fmt.Sprintf("%.1f", float64(r.decisions)/float64(r.redisCalls))
+	}
+	fmt.Printf("%-22s %9.0f decisions/s  p50 %8v  p99 %8v  script %5.2f us/decision  redis-cpu %5.2f us/decision  decisions per redis call %s  refused-local %s\n",
+		r.name, r.rate(), r.pct(0.50).Round(time.Microsecond/10), r.pct(0.99).Round(time.Microsecond/10),
+		r.usecPerDecision(), r.cpuPerDecision(), perCall, hot)
 }
 
 func verdict(ok bool) string {
