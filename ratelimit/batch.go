@@ -132,21 +132,27 @@ func runBatch(ctx context.Context, rdb redis.Scripter, base string, batch []*pen
 	return splitReply(r, len(batch))
 }
 
-// splitReply cuts a decideScript reply into one {verdict, rule, µs} per
-// decision, dropping the leading time.
+// splitReply expands a decideScript reply, {now} then (decision, code)
+// pairs for the decisions not plainly admitted, into one {verdict, rule, µs}
+// per decision.
 func splitReply(r []int64, n int) ([][]int64, error) {
-	if len(r) != 1+n {
+	if len(r) < 1 || len(r)%2 != 1 || len(r) > 1+2*n {
 		return nil, fmt.Errorf("ratelimit: script reply has %d values for %d decisions", len(r), n)
 	}
 	out := make([][]int64, n)
 	flat := make([]int64, 3*n)
-	for i, code := range r[1:] {
-		if code < 0 {
-			return nil, fmt.Errorf("ratelimit: script reply has code %d", code)
-		}
+	for i := range out {
 		d := flat[3*i : 3*i+3 : 3*i+3]
-		d[0], d[1], d[2] = code&3, code>>2&63, code>>8
+		d[0] = 1
 		out[i] = d
+	}
+	for i := 1; i < len(r); i += 2 {
+		j, code := r[i], r[i+1]
+		if j < 1 || j > int64(n) || code < 0 {
+			return nil, fmt.Errorf("ratelimit: script reply has code %d for decision %d of %d", code, j, n)
+		}
+		d := out[j-1]
+		d[0], d[1], d[2] = code&3, code>>2&63, code>>8
 	}
 	return out, nil
 }

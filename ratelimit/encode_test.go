@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestSplitReply decodes decideScript's packed codes, verdict + 4·rule +
-// 256·µs, and refuses replies it cannot trust.
+// TestSplitReply decodes decideScript's sparse replies of packed codes,
+// verdict + 4·rule + 256·µs, and refuses replies it cannot trust.
 func TestSplitReply(t *testing.T) {
 	const hour = 3_600_000_000 // µs, the longest block
 	tests := []struct {
@@ -17,15 +17,18 @@ func TestSplitReply(t *testing.T) {
 		want    [][]int64
 		wantErr bool
 	}{
-		{"admitted", []int64{7, 1}, 1, [][]int64{{1, 0, 0}}, false},
-		{"admitted hot", []int64{7, 1 + 4*2 + 256*1500}, 1, [][]int64{{1, 2, 1500}}, false},
-		{"refused", []int64{7, 4*1 + 256*99}, 1, [][]int64{{0, 1, 99}}, false},
-		{"violation mask", []int64{7, 2 + 4*0b101}, 1, [][]int64{{2, 0b101, 0}}, false},
-		{"block of an hour", []int64{7, 3 + 4*1 + 256*hour}, 1, [][]int64{{3, 1, hour}}, false},
-		{"two decisions", []int64{7, 1, 4 + 256}, 2, [][]int64{{1, 0, 0}, {0, 1, 1}}, false},
-		{"too short", []int64{7}, 1, nil, true},
-		{"too long", []int64{7, 1, 1}, 1, nil, true},
-		{"negative code", []int64{7, -1}, 1, nil, true},
+		{"admitted", []int64{7}, 1, [][]int64{{1, 0, 0}}, false},
+		{"admitted hot", []int64{7, 1, 1 + 4*2 + 256*1500}, 1, [][]int64{{1, 2, 1500}}, false},
+		{"refused", []int64{7, 1, 4*1 + 256*99}, 1, [][]int64{{0, 1, 99}}, false},
+		{"violation mask", []int64{7, 1, 2 + 4*0b101}, 1, [][]int64{{2, 0b101, 0}}, false},
+		{"block of an hour", []int64{7, 1, 3 + 4*1 + 256*hour}, 1, [][]int64{{3, 1, hour}}, false},
+		{"second of three", []int64{7, 2, 4 + 256}, 3, [][]int64{{1, 0, 0}, {0, 1, 1}, {1, 0, 0}}, false},
+		{"empty", []int64{}, 1, nil, true},
+		{"half a pair", []int64{7, 1}, 1, nil, true},
+		{"more pairs than decisions", []int64{7, 1, 4, 1, 4}, 1, nil, true},
+		{"decision 0", []int64{7, 0, 4}, 1, nil, true},
+		{"decision out of range", []int64{7, 2, 4}, 1, nil, true},
+		{"negative code", []int64{7, 1, -1}, 1, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,7 +78,7 @@ func TestEncodeArgsLimits(t *testing.T) {
 			if err != nil {
 				return
 			}
-			packed := args[len(args)-1].(string)
+			packed := args[len(args)-3].(string)
 			want := 0
 			for _, d := range tt.decisions {
 				want += 1 + 2*len(d)
@@ -96,4 +99,54 @@ func splitInto(rules []ruleArg, n int) [][]ruleArg {
 		rules = rules[k:]
 	}
 	return out
+}
+
+// TestEncodeArgsShortcuts checks what encodeArgs offers the script's two
+// shortcuts: the shared fields (with their profile and number of uses) and
+// the simple form (per decision its own field, profile, place and shared
+// field).
+func TestEncodeArgsShortcuts(t *testing.T) {
+	user := profile{T: 100_000, tau: 900_000, G: 1_000_000, blocks: true}
+	global := profile{T: 1, tau: 999_999, G: 1_000_000}
+	other := profile{T: 2, tau: 999_998, G: 1_000_000}
+	cmd := func(u string) []ruleArg { return []ruleArg{{user, u}, {global, "{g:work}"}} }
+	tests := []struct {
+		name           string
+		decisions      [][]ruleArg
+		shared, simple string
+	}{
+		// Fields are numbered in order of appearance; profiles too.
+		{"one command", [][]ruleArg{cmd("{u:1}")}, "\x02\x02\x01", "\x01\x01\x01\x02"},
+		{"one rule", [][]ruleArg{{{user, "{u:1}"}}}, "", "\x01\x01\x01\x00"},
+		{"the blocking rule is the own one", [][]ruleArg{{{global, "{g:work}"}, {user, "{u:1}"}}},
+			"\x01\x01\x01", "\x02\x02\x02\x01"},
+		{"two commands", [][]ruleArg{cmd("{u:1}"), {{user, "{u:2}"}, {global, "{g:daily}"}}},
+			"\x02\x02\x01" + "\x04\x02\x01", "\x01\x01\x01\x02" + "\x03\x01\x01\x04"},
+		{"three rules: not simple", [][]ruleArg{append(cmd("{u:1}"), ruleArg{other, "{g:x}"})},
+			"\x02\x02\x01" + "\x03\x03\x01", ""},
+		{"commands share the ceiling", [][]ruleArg{cmd("{u:1}"), cmd("{u:2}"), cmd("{u:3}")},
+			"\x02\x02\x03", "\x01\x01\x01\x02" + "\x03\x01\x01\x02" + "\x04\x01\x01\x02"},
+		{"ceiling first", [][]ruleArg{{{global, "{g:work}"}, {user, "{u:1}"}}, cmd("{u:2}")},
+			"\x01\x01\x02", "\x02\x02\x02\x01" + "\x03\x02\x01\x01"},
+		{"a user twice: not simple", [][]ruleArg{cmd("{u:1}"), cmd("{u:1}")},
+			"\x01\x01\x02" + "\x02\x02\x02", ""},
+		{"one field twice in a decision: not listed", [][]ruleArg{{{user, "{u:1}"}, {user, "{u:1}"}}, {{user, "{u:1}"}}},
+			"", ""},
+		{"one field under two profiles: not listed", [][]ruleArg{{{global, "{g:work}"}}, {{other, "{g:work}"}}},
+			"", ""},
+		{"a decision of shared rules only: not simple", [][]ruleArg{{{global, "{g:work}"}}, {{global, "{g:work}"}}},
+			"\x01\x01\x02", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args, err := encodeArgs(tt.decisions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			shared, simple := args[len(args)-2].(string), args[len(args)-1].(string)
+			if shared != tt.shared || simple != tt.simple {
+				t.Fatalf("shared %q simple %q, want %q and %q", shared, simple, tt.shared, tt.simple)
+			}
+		})
+	}
 }

@@ -384,22 +384,36 @@ const (
 
 // encodeArgs builds decideScript's ARGV for decisions: every distinct
 // period, field and profile is sent once, and the decisions, packed into
-// one string, refer to them by number.
+// bytes, refer to them by number. Each decision's own rule is the one
+// likeliest to refuse: on a field no other decision uses, blocking if any
+// is. Its other rules, on fields used at most once per decision and always
+// with the same profile (a command's global ceiling), are listed for the
+// script's fast path with their number of uses; when every decision has
+// its own rule and at most one other, the batch is also sent in the simple
+// form.
 func encodeArgs(decisions [][]ruleArg) ([]any, error) {
 	type period struct {
 		G      int64
 		fields []string
 		index  map[string]int // field -> position in fields
 	}
+	type use struct {
+		prof     profile
+		n        int // decisions using the field
+		last     int // the last of them
+		sharable bool
+		listed   bool // in the candidates for the fast path
+	}
 	var (
 		periods []*period
 		byG     = make(map[int64]*period, 2)
 		profs   []profile
 		byProf  = make(map[profile]int, 2)
+		uses    = make(map[string]*use, len(decisions)+2)
 		nfields int
 		n       int
 	)
-	for _, d := range decisions {
+	for di, d := range decisions {
 		if len(d) == 0 || len(d) > maxRules {
 			return nil, fmt.Errorf("ratelimit: a decision with %d rules", len(d))
 		}
@@ -420,39 +434,88 @@ func encodeArgs(decisions [][]ruleArg) ([]any, error) {
 				profs = append(profs, r.prof)
 				byProf[r.prof] = len(profs)
 			}
+			switch u := uses[r.field]; {
+			case u == nil:
+				uses[r.field] = &use{prof: r.prof, n: 1, last: di, sharable: true}
+			case u.last == di || u.prof != r.prof:
+				u.n, u.sharable = u.n+1, false
+			default:
+				u.n, u.last = u.n+1, di
+			}
 		}
 	}
 	if nfields > maxPacked || len(profs) > maxPacked {
 		return nil, fmt.Errorf("ratelimit: %d fields and %d profiles in one call, more than %d", nfields, len(profs), maxPacked)
 	}
-	args := make([]any, 0, 3+2*len(periods)+nfields+3*len(profs))
-	args = append(args, len(periods))
+	meta := make([]byte, 0, 2+len(periods)+len(profs))
+	meta = append(meta, byte(len(periods)))
+	for _, pd := range periods {
+		meta = append(meta, byte(len(pd.fields)))
+	}
+	meta = append(meta, byte(len(profs)))
+	for _, p := range profs {
+		blocks := byte(0)
+		if p.blocks {
+			blocks = 1
+		}
+		meta = append(meta, blocks)
+	}
+	args := make([]any, 0, 4+len(periods)+nfields+2*len(profs))
+	args = append(args, string(meta))
 	offset := make(map[int64]int, len(periods)) // G -> number of the period's first field, minus one
 	next := 0
 	for _, pd := range periods {
 		offset[pd.G] = next
 		next += len(pd.fields)
-		args = append(args, pd.G, len(pd.fields))
+		args = append(args, pd.G)
 		for _, f := range pd.fields {
 			args = append(args, f)
 		}
 	}
-	args = append(args, len(profs))
 	for _, p := range profs {
-		blocks := 0
-		if p.blocks {
-			blocks = 1
-		}
-		args = append(args, p.T, p.tau, blocks)
+		args = append(args, p.T, p.tau)
 	}
+	number := func(r ruleArg) byte { return byte(offset[r.prof.G] + byG[r.prof.G].index[r.field] + 1) }
 	packed := make([]byte, 0, n)
+	simple := make([]byte, 0, 4*len(decisions))
+	var sharedList []byte
 	for _, d := range decisions {
 		packed = append(packed, byte(len(d)))
-		for _, r := range d {
-			packed = append(packed, byte(byProf[r.prof]), byte(offset[r.prof.G]+byG[r.prof.G].index[r.field]+1))
+		own := -1 // the rule likeliest to refuse: one of its own, blocking if any
+		for i, r := range d {
+			packed = append(packed, byte(byProf[r.prof]), number(r))
+			if uses[r.field].n == 1 && (own < 0 || r.prof.blocks && !d[own].prof.blocks) {
+				own = i
+			}
+		}
+		// Every other rule is a candidate for the fast path; the decision
+		// is simple if it has its own rule and at most one other.
+		sh, ok := byte(0), own >= 0
+		for i, r := range d {
+			if i == own {
+				continue
+			}
+			u := uses[r.field]
+			if !u.sharable || u.n > maxPacked {
+				ok = false
+				continue
+			}
+			if !u.listed {
+				u.listed = true
+				sharedList = append(sharedList, number(r), byte(byProf[r.prof]), byte(u.n))
+			}
+			if sh != 0 {
+				ok = false
+			}
+			sh = number(r)
+		}
+		if simple != nil && ok {
+			simple = append(simple, number(d[own]), byte(byProf[d[own].prof]), byte(own+1), sh)
+		} else {
+			simple = nil
 		}
 	}
-	return append(args, string(packed)), nil
+	return append(args, string(packed), string(sharedList), string(simple)), nil
 }
 
 // outcome ranks what refused a decision, to pick the one reported.

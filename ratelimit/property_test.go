@@ -7,13 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
 // model is an exact reference of the two scripts, written independently of
 // them: GCRA per rule in microseconds of Redis's clock, all-or-nothing
 // admission, the generation hashes (a value is seen during its generation
-// of four periods and the first period of the next), block markers, and
+// of genPeriods periods and the first period of the next), block markers, and
 // blocks with doubling backoff. It is fed the time Redis used for each
 // call.
 type model struct {
@@ -34,11 +36,11 @@ func (r modelRule) G() int64 { return r.T + r.tau }
 type modelVal struct{ tat, end int64 }
 
 func (m *model) read(r modelRule, now int64) modelVal {
-	g := now / (4 * r.G())
+	g := now / (genPeriods * r.G())
 	if v, ok := m.vals[r.key][g]; ok {
 		return v
 	}
-	if now-g*4*r.G() < r.G() {
+	if now-g*genPeriods*r.G() < r.G() {
 		return m.vals[r.key][g-1]
 	}
 	return modelVal{}
@@ -48,7 +50,7 @@ func (m *model) write(r modelRule, now int64, v modelVal) {
 	if m.vals[r.key] == nil {
 		m.vals[r.key] = map[int64]modelVal{}
 	}
-	m.vals[r.key][now/(4*r.G())] = v
+	m.vals[r.key][now/(genPeriods*r.G())] = v
 }
 
 // decide is decideScript for one decision: verdict, rule, µs.
@@ -88,6 +90,71 @@ func (m *model) decide(now int64, rules []modelRule) [3]int64 {
 	return [3]int64{1, hot, hotv}
 }
 
+// decodeState reads a stored value: a TAT, or a block marker.
+func decodeState(v string) modelVal {
+	le := func(b string) int64 {
+		var n int64
+		for i := len(b) - 1; i >= 0; i-- {
+			n = n<<8 | int64(b[i])
+		}
+		return n
+	}
+	switch {
+	case len(v) == 7:
+		return modelVal{tat: le(v)}
+	case len(v) == 15 && v[0] == 'b':
+		return modelVal{end: le(v[1:8]), tat: le(v[8:])}
+	}
+	return modelVal{tat: -1, end: -1}
+}
+
+// path names the way decideScript should have taken through batch at now,
+// from argv's candidates for the fast path and the model's state before
+// the batch: "simple" (or "simple shared", or "simple shared, one period")
+// when the batch was sent in the simple form and every candidate takes the
+// fast path; else "slow candidate" when one does not, "fast candidate"
+// when all do, and "general" when there are none.
+func (m *model) path(now int64, batch [][]modelRule, argv []any) string {
+	rule, periods := map[string]modelRule{}, map[int64]bool{}
+	for _, d := range batch {
+		for _, r := range d {
+			rule[r.key], periods[r.G()] = r, true
+		}
+	}
+	meta := argv[0].(string)
+	var names []string // by field number - 1
+	a := 1
+	for h := 0; h < int(meta[0]); h++ {
+		n := int(meta[1+h])
+		for i := range n {
+			names = append(names, argv[a+1+i].(string))
+		}
+		a += 1 + n
+	}
+	list := argv[len(argv)-2].(string)
+	allFast, shared := true, false
+	for j := 0; j+2 < len(list); j += 3 {
+		r, u := rule[names[list[j]-1]], int64(list[j+2])
+		if v := m.read(r, now); v.end > now || max(v.tat, now)+u*r.T-now > r.tau {
+			allFast = false
+		}
+		shared = shared || u > 1
+	}
+	switch simple := argv[len(argv)-1].(string) != "" && allFast; {
+	case simple && shared && len(periods) == 1:
+		return "simple shared, one period"
+	case simple && shared:
+		return "simple shared"
+	case simple:
+		return "simple"
+	case !allFast:
+		return "slow candidate"
+	case len(list) > 0:
+		return "fast candidate"
+	}
+	return "general"
+}
+
 // impose is blockScript: per rule, imposed or already running, and µs left.
 func (m *model) impose(now int64, rules []modelRule) [][2]int64 {
 	var out [][2]int64
@@ -102,7 +169,7 @@ func (m *model) impose(now int64, rules []modelRule) [][2]int64 {
 			d = r.max
 		}
 		m.block[r.key] = now + d*1000
-		m.write(r, now, modelVal{tat: m.read(r, now).tat, end: now + d*1000})
+		m.write(r, now, modelVal{tat: max(m.read(r, now).tat, now), end: now + d*1000})
 		out = append(out, [2]int64{1, d * 1000})
 	}
 	return out
@@ -117,34 +184,72 @@ func TestScriptsMatchReferenceModel(t *testing.T) {
 	rdb := newClient(t, addr)
 	ctx := context.Background()
 	const base = "rlh:{test}"
-	verdicts := map[int64]int{}
+	verdicts, paths, states := map[int64]int{}, map[string]int{}, 0
 	for seed := uint64(1); seed <= 6; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 99))
 			var rules []modelRule
-			for i := range 4 {
+			for i := range 6 {
 				T := int64(500 + rng.IntN(3000))
 				limit := int64(1 + rng.IntN(5))
 				r := modelRule{key: fmt.Sprintf("{s%d}:r%d", seed, i), T: T, tau: T * (limit - 1)}
-				if i%2 == 0 { // two rules that block, two that do not
+				switch {
+				case i >= 4: // two ceilings shared by many decisions, as a command's global one
+					r.T = int64(200 + rng.IntN(600))
+					r.tau = r.T * int64(2+rng.IntN(8))
+				case i%2 == 0: // two rules that block, two that do not
 					r.base, r.max, r.mem = int64(2+rng.IntN(4)), int64(20+rng.IntN(20)), 3600_000
 				}
 				rules = append(rules, r)
 			}
+			// Eight users' rules and a ceiling on one period, as the
+			// command rules are: their batches take the script's one-period
+			// shortcut.
+			users := make([]modelRule, 8)
+			for i := range users {
+				users[i] = modelRule{key: fmt.Sprintf("{s%d}:u%d", seed, i), T: 1000, tau: 2000}
+				if i%2 == 0 {
+					users[i].base, users[i].max, users[i].mem = 3, 30, 3600_000
+				}
+			}
+			ceiling := modelRule{key: fmt.Sprintf("{s%d}:g", seed), T: 500, tau: 2500}
 			m := &model{vals: map[string]map[int64]modelVal{}, block: map[string]int64{}, viol: map[string]int64{}}
-			for step := 0; step < 400; step++ {
-				// A batch of one to three decisions, each on a random
-				// non-empty subset of the rules, as the batcher sends them.
-				batch := make([][]modelRule, 1+rng.IntN(3))
-				args := make([][]ruleArg, len(batch))
-				for d := range batch {
-					for len(batch[d]) == 0 {
-						for _, r := range rules {
-							if rng.IntN(2) == 0 {
-								batch[d] = append(batch[d], r)
+			var last int64 // the latest time Redis gave
+			for step := 0; step < 600; step++ {
+				var batch [][]modelRule
+				mode := step / 50 % 3 // runs of 50 steps of each shape
+				if mode == 0 {
+					// One to three decisions, each on a random non-empty
+					// subset of the four subject rules.
+					batch = make([][]modelRule, 1+rng.IntN(3))
+					for d := range batch {
+						for len(batch[d]) == 0 {
+							for _, r := range rules[:4] {
+								if rng.IntN(2) == 0 {
+									batch[d] = append(batch[d], r)
+								}
 							}
 						}
 					}
+				} else {
+					// One to six decisions shaped as commands: a subject's
+					// rule and a ceiling, in either order, either on
+					// different periods or, as users, on one.
+					batch = make([][]modelRule, 1+rng.IntN(6))
+					onePeriod := mode == 2
+					for d := range batch {
+						own, c := rules[rng.IntN(4)], rules[4+rng.IntN(2)]
+						if onePeriod {
+							own, c = users[rng.IntN(len(users))], ceiling
+						}
+						batch[d] = []modelRule{own, c}
+						if rng.IntN(2) == 0 {
+							batch[d] = []modelRule{c, own}
+						}
+					}
+				}
+				args := make([][]ruleArg, len(batch))
+				for d := range batch {
 					for _, r := range batch[d] {
 						args[d] = append(args[d], ruleArg{prof: profile{T: r.T, tau: r.tau, G: r.G(), blocks: r.base > 0}, field: r.key})
 					}
@@ -162,6 +267,13 @@ func TestScriptsMatchReferenceModel(t *testing.T) {
 					t.Fatal(err)
 				}
 				now := reply[0]
+				if now < last {
+					// The model assumes Redis's clock never goes back.
+					t.Logf("step %d: Redis's clock went back %d µs; this seed stops here", step, last-now)
+					return
+				}
+				last = now
+				paths[m.path(now, batch, argv)]++
 				var violations [][]modelRule
 				for d, sub := range batch {
 					want := m.decide(now, sub)
@@ -179,6 +291,41 @@ func TestScriptsMatchReferenceModel(t *testing.T) {
 						violations = append(violations, viol)
 					}
 				}
+				// The state each rule left must be the model's too, not
+				// only the answers. With periods this short a generation
+				// hash may expire before the check (which is fine once the
+				// values are past being read): TIME, after the reads, tells.
+				var touched []modelRule
+				cmds, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+					for _, d := range batch {
+						for _, r := range d {
+							touched = append(touched, r)
+							p.HGet(ctx, fmt.Sprintf("%s:%d:%d", base, r.G(), now/(genPeriods*r.G())), r.key)
+						}
+					}
+					p.Time(ctx)
+					return nil
+				})
+				if err != nil && err != redis.Nil {
+					t.Fatal(err)
+				}
+				checked := cmds[len(cmds)-1].(*redis.TimeCmd).Val().UnixMicro()
+				for i, r := range touched {
+					gen := now / (genPeriods * r.G())
+					if checked >= (gen+1)*genPeriods*r.G()+r.G() {
+						continue
+					}
+					want, ok := m.vals[r.key][gen]
+					raw, err := cmds[i].(*redis.StringCmd).Result()
+					switch {
+					case err == redis.Nil && !ok:
+					case err != nil:
+						t.Fatalf("step %d at %d: state of %s: %v (model has %v: %v)", step, now, r.key, err, ok, want)
+					case !ok || decodeState(raw) != want:
+						t.Fatalf("step %d at %d: state of %s is %v, model %v (has %v)", step, now, r.key, decodeState(raw), want, ok)
+					}
+					states++
+				}
 				for _, viol := range violations {
 					var keys []string
 					bargs := []any{"test:blocks"}
@@ -191,14 +338,18 @@ func TestScriptsMatchReferenceModel(t *testing.T) {
 						t.Fatal(err)
 					}
 					now := reply[0]
+					if now < last {
+						t.Logf("step %d: Redis's clock went back %d µs; this seed stops here", step, last-now)
+						return
+					}
+					last = now
 					// A block key set with PX d expires on Redis's millisecond
-					// clock, up to a millisecond before the end it holds: near
-					// an end, take Redis's word for whether it still runs.
-					for _, r := range viol {
-						if e := m.block[r.key]; e > now-1000 && e < now+1000 {
-							if rdb.Exists(ctx, "rlb:"+r.key).Val() == 0 {
-								delete(m.block, r.key)
-							}
+					// clock, up to a millisecond before the end it holds: a
+					// block imposed then, that the model still sees running,
+					// is Redis's word that the old one ended.
+					for i, r := range viol {
+						if e := m.block[r.key]; e > now && e <= now+1000 && reply[1+2*i] == 1 {
+							delete(m.block, r.key)
 						}
 					}
 					for i, w := range m.impose(now, viol) {
@@ -216,7 +367,15 @@ func TestScriptsMatchReferenceModel(t *testing.T) {
 			t.Fatalf("verdicts %v: the run never exercised verdict %d", verdicts, v)
 		}
 	}
-	t.Logf("verdicts over all seeds: %v", verdicts)
+	for _, p := range []string{"simple", "simple shared", "simple shared, one period", "fast candidate", "slow candidate"} {
+		if paths[p] == 0 {
+			t.Fatalf("paths %v: the run never took the %s path", paths, p)
+		}
+	}
+	if states == 0 {
+		t.Fatal("no stored state was ever compared with the model")
+	}
+	t.Logf("verdicts over all seeds: %v; script paths: %v; states compared: %d", verdicts, paths, states)
 }
 
 // TestWindowBound checks the limiter's admissions through the Limiter API
