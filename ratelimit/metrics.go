@@ -91,6 +91,9 @@ func newMetrics(reg prometheus.Registerer, cachedFn func() float64) (*metrics, e
 	for _, p := range []string{pathRedis, pathLocal, pathFallback} {
 		m.paths[p] = pathMetrics{decisions: m.decisions.WithLabelValues(p), latency: m.latency.WithLabelValues(p)}
 	}
+	for _, to := range []string{"fallback", "redis"} {
+		m.switches.WithLabelValues(to)
+	}
 	return m, nil
 }
 
