@@ -224,6 +224,11 @@ func TestInteractionTraceAndMetrics(t *testing.T) {
 		// AGENT_TOKEN_KEY; this node has neither.
 		voiceOnly := map[string]bool{
 			"chopsticks_music_voice_connections_active": true,
+			"chopsticks_music_lavalink_players":         true,
+			"chopsticks_music_player_moves_total":       true,
+			"chopsticks_music_track_errors_total":       true,
+			"chopsticks_music_forwarded_calls_total":    true,
+			"chopsticks_music_forwarded_served_total":   true,
 			"chopsticks_agent_pool_size_total":          true,
 			"chopsticks_agent_pool_agents":              true,
 		}
