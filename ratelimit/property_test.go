@@ -214,7 +214,17 @@ func TestScriptsMatchReferenceModel(t *testing.T) {
 			}
 			ceiling := modelRule{key: fmt.Sprintf("{s%d}:g", seed), T: 500, tau: 2500}
 			m := &model{vals: map[string]map[int64]modelVal{}, block: map[string]int64{}, viol: map[string]int64{}}
-			var last int64 // the latest time Redis gave
+			// advance takes the time Redis gave a call; it is false when
+			// Redis's clock went back, which the model cannot follow.
+			var last int64
+			advance := func(step int, now int64) bool {
+				if now < last {
+					t.Logf("step %d: Redis's clock went back %d µs; this seed stops here", step, last-now)
+					return false
+				}
+				last = now
+				return true
+			}
 			for step := 0; step < 600; step++ {
 				var batch [][]modelRule
 				mode := step / 50 % 3 // runs of 50 steps of each shape
@@ -267,12 +277,9 @@ func TestScriptsMatchReferenceModel(t *testing.T) {
 					t.Fatal(err)
 				}
 				now := reply[0]
-				if now < last {
-					// The model assumes Redis's clock never goes back.
-					t.Logf("step %d: Redis's clock went back %d µs; this seed stops here", step, last-now)
+				if !advance(step, now) {
 					return
 				}
-				last = now
 				paths[m.path(now, batch, argv)]++
 				var violations [][]modelRule
 				for d, sub := range batch {
@@ -338,11 +345,9 @@ func TestScriptsMatchReferenceModel(t *testing.T) {
 						t.Fatal(err)
 					}
 					now := reply[0]
-					if now < last {
-						t.Logf("step %d: Redis's clock went back %d µs; this seed stops here", step, last-now)
+					if !advance(step, now) {
 						return
 					}
-					last = now
 					// A block key set with PX d expires on Redis's millisecond
 					// clock, up to a millisecond before the end it holds: a
 					// block imposed then, that the model still sees running,
