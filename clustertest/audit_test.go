@@ -198,27 +198,6 @@ func sessionsOf(sim *discordsim.Sim) map[int]discordsim.SessionInfo {
 	return out
 }
 
-// identifiesSince returns the accepted IDENTIFYs at or after from.
-func identifiesSince(sim *discordsim.Sim, from time.Time) []discordsim.IdentifyRecord {
-	var out []discordsim.IdentifyRecord
-	for _, id := range sim.Identifies() {
-		if id.Accepted && !id.Time.Before(from) {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// resumedAt returns when session was resumed (accepted) at or after from.
-func resumedAt(sim *discordsim.Sim, session string, from time.Time) (time.Time, bool) {
-	for _, r := range sim.Resumes() {
-		if r.Accepted && r.SessionID == session && !r.Time.Before(from) {
-			return r.Time, true
-		}
-	}
-	return time.Time{}, false
-}
-
 // identifyViolations returns the violations of identify rules.
 func identifyViolations(sim *discordsim.Sim) []discordsim.Violation {
 	return append(sim.ViolationsOf(discordsim.ViolationIdentifyRateLimited), sim.ViolationsOf(discordsim.ViolationSessionStartLimit)...)

@@ -63,7 +63,7 @@ func TestColdStart(t *testing.T) {
 			last := start.Add(5 * time.Second) // time for the nodes to start
 			await(t, tt.timeout, func() bool {
 				c.checkAlive("a", "b", "c")
-				ids := identifiesSince(c.sim, time.Time{})
+				ids := c.sim.IdentifiesSince(time.Time{})
 				for _, id := range ids {
 					if id.Bucket == 0 && id.Time.After(last) {
 						last = id.Time
@@ -81,7 +81,7 @@ func TestColdStart(t *testing.T) {
 			for _, v := range identifyViolations(c.sim) {
 				t.Errorf("identify violation: %+v", v)
 			}
-			ids := identifiesSince(c.sim, time.Time{})
+			ids := c.sim.IdentifiesSince(time.Time{})
 			perShard := map[int]int{}
 			for _, id := range ids {
 				perShard[id.Shard[0]]++
@@ -125,7 +125,7 @@ func TestCrashFailoverResumes(t *testing.T) {
 	var worst time.Duration
 	for _, sh := range orphans {
 		old := before[sh].ID
-		at, ok := resumedAt(c.sim, old, killedAt)
+		at, ok := c.sim.ResumedAt(old, killedAt)
 		if !ok {
 			t.Errorf("shard %d: session %s was not resumed after the kill", sh, old)
 			continue
@@ -136,7 +136,7 @@ func TestCrashFailoverResumes(t *testing.T) {
 		worst = max(worst, at.Sub(killedAt))
 	}
 	t.Logf("SIGKILL of b (%d shards): every orphan resumed %v after the kill (LEASE_TTL %v)", len(orphans), worst.Round(time.Millisecond), c.ttl)
-	if ids := identifiesSince(c.sim, killedAt); len(ids) > 0 {
+	if ids := c.sim.IdentifiesSince(killedAt); len(ids) > 0 {
 		t.Errorf("%d IDENTIFY after the kill, want none (RESUME): %+v", len(ids), ids)
 	}
 	// Keep the stream running on the survivors for a while.
@@ -208,7 +208,7 @@ func TestDrainHandsOffByResume(t *testing.T) {
 		worst = max(worst, up.Sub(down))
 	}
 	t.Logf("longest pause of a handed-off shard: %v", worst.Round(time.Millisecond))
-	if ids := identifiesSince(c.sim, termAt); len(ids) > 0 {
+	if ids := c.sim.IdentifiesSince(termAt); len(ids) > 0 {
 		t.Errorf("%d IDENTIFY after SIGTERM, want none: %+v", len(ids), ids)
 	}
 	r := c.auditStream(s)
@@ -248,7 +248,7 @@ func TestFourthNodeTakesAQuarter(t *testing.T) {
 	if len(moved) != 4 {
 		t.Errorf("%d shards moved, want 4 (a quarter of 16, and no more)", len(moved))
 	}
-	if ids := identifiesSince(c.sim, joinAt); len(ids) > 0 {
+	if ids := c.sim.IdentifiesSince(joinAt); len(ids) > 0 {
 		t.Errorf("%d IDENTIFY after d joined, want none: %+v", len(ids), ids)
 	}
 	if n := auditDeliveries(t, c.sim); n > 0 {
@@ -369,7 +369,7 @@ func TestLeaderKillInterruptsNothing(t *testing.T) {
 			t.Errorf("shard %d on %s was interrupted by the leader's death: before %+v, now %+v", sh, own[sh], old, now)
 		}
 	}
-	if ids := identifiesSince(c.sim, killedAt); len(ids) > 0 {
+	if ids := c.sim.IdentifiesSince(killedAt); len(ids) > 0 {
 		t.Errorf("%d IDENTIFY after the kill, want none: %+v", len(ids), ids)
 	}
 	if n := auditDeliveries(t, c.sim); n > 0 {

@@ -394,7 +394,7 @@ func TestMusicAgentSurvivesNodeKill(t *testing.T) {
 	}, "the position to advance on the new owner")
 	confirmed := time.Since(killedAt)
 	after, _ := m.player(guild.String())
-	resumed, ok := resumedAt(c.sim, session.ID, killedAt)
+	resumed, ok := c.sim.ResumedAt(session.ID, killedAt)
 	t.Logf("SIGKILL of %s: agent session resumed on %s after %v, adopted with its channel after %v, playback confirmed after %v (LEASE_TTL %v)",
 		owner, newOwner, resumed.Sub(killedAt).Round(time.Millisecond), adopted.Round(time.Millisecond), confirmed.Round(time.Millisecond), c.ttl)
 	t.Logf("track %s at %v before the kill, %v after", before.Track.Info.Title, before.Position, after.Position)

@@ -328,6 +328,18 @@ func TestResumeReplaysEventsMissedWhileDisconnected(t *testing.T) {
 	if len(rs) != 1 || !rs[0].Accepted || rs[0].Replayed != 3 || !rs[0].ViaResumeURL || rs[0].TookOver {
 		t.Fatalf("resumes = %+v", rs)
 	}
+	if at, ok := s.ResumedAt(sid, time.Time{}); !ok || !at.Equal(rs[0].Time) {
+		t.Fatalf("ResumedAt = %v %v, want %v", at, ok, rs[0].Time)
+	}
+	if at, ok := s.ResumedAt(sid, rs[0].Time.Add(time.Nanosecond)); ok {
+		t.Fatalf("ResumedAt after the resume = %v, want none", at)
+	}
+	if ids := s.IdentifiesSince(time.Time{}); len(ids) != 1 {
+		t.Fatalf("IdentifiesSince(zero) = %+v, want the one IDENTIFY", ids)
+	}
+	if ids := s.IdentifiesSince(rs[0].Time); len(ids) != 0 {
+		t.Fatalf("IdentifiesSince(resume) = %+v, want none", ids)
+	}
 	// Deliveries: 1..9 on conn 1, 10..12 replayed and 13 on conn 2; no gaps, no duplicates.
 	dels := s.Deliveries(sid)
 	for k, d := range dels {
@@ -386,6 +398,9 @@ func TestResumeRefusals(t *testing.T) {
 			}
 			if rs := s.Resumes(); len(rs) != 1 || rs[0].Accepted {
 				t.Fatalf("resumes = %+v", rs)
+			}
+			if at, ok := s.ResumedAt(sid, time.Time{}); ok {
+				t.Fatalf("ResumedAt = %v for a refused RESUME", at)
 			}
 		})
 	}

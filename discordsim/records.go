@@ -89,6 +89,28 @@ func (s *Sim) Resumes() []ResumeRecord {
 	return slices.Clone(s.rec.resumes)
 }
 
+// IdentifiesSince returns the accepted IDENTIFYs received at or after from.
+func (s *Sim) IdentifiesSince(from time.Time) []IdentifyRecord {
+	var out []IdentifyRecord
+	for _, id := range s.Identifies() {
+		if id.Accepted && !id.Time.Before(from) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// ResumedAt returns when session was resumed (the RESUME accepted) at or
+// after from.
+func (s *Sim) ResumedAt(session string, from time.Time) (time.Time, bool) {
+	for _, r := range s.Resumes() {
+		if r.Accepted && r.SessionID == session && !r.Time.Before(from) {
+			return r.Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // Violations returns every recorded violation, in order.
 func (s *Sim) Violations() []Violation {
 	s.mu.Lock()

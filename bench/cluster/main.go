@@ -423,7 +423,7 @@ func (b *bench) crashRun(ctx context.Context, i int) (r runResult) {
 	err = until(30*time.Second, func() (bool, string) {
 		var last time.Time
 		for _, sh := range orphans {
-			at, ok := resumedAt(w.sim, sessions[sh], killedAt)
+			at, ok := w.sim.ResumedAt(sessions[sh], killedAt)
 			if !ok {
 				return false, fmt.Sprintf("shard %d not resumed", sh)
 			}
@@ -442,7 +442,7 @@ func (b *bench) crashRun(ctx context.Context, i int) (r runResult) {
 	}
 	n := l.answered()
 	_ = until(10*time.Second, func() (bool, string) { return l.answered() >= n+20, "" })
-	r.identifies = len(identifiesSince(w.sim, killedAt))
+	r.identifies = len(w.sim.IdentifiesSince(killedAt))
 	w.audit(l, &r)
 	return r
 }
@@ -508,7 +508,7 @@ func (b *bench) drainRun(ctx context.Context, i int) (r runResult) {
 	err = until(10*time.Second, func() (bool, string) {
 		r.pauses = r.pauses[:0]
 		for _, sh := range moving {
-			up, ok := resumedAt(w.sim, sessions[sh], termAt)
+			up, ok := w.sim.ResumedAt(sessions[sh], termAt)
 			if !ok {
 				return false, fmt.Sprintf("shard %d not resumed", sh)
 			}
@@ -531,7 +531,7 @@ func (b *bench) drainRun(ctx context.Context, i int) (r runResult) {
 	}
 	n := l.answered()
 	_ = until(10*time.Second, func() (bool, string) { return l.answered() >= n+20, "" })
-	r.identifies = len(identifiesSince(w.sim, termAt))
+	r.identifies = len(w.sim.IdentifiesSince(termAt))
 	w.audit(l, &r)
 	return r
 }
@@ -603,25 +603,6 @@ func auditDeliveries(sim *discordsim.Sim) (int, map[string]int) {
 		}
 	}
 	return gaps, types
-}
-
-func identifiesSince(sim *discordsim.Sim, from time.Time) []discordsim.IdentifyRecord {
-	var out []discordsim.IdentifyRecord
-	for _, id := range sim.Identifies() {
-		if id.Accepted && !id.Time.Before(from) {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-func resumedAt(sim *discordsim.Sim, session string, from time.Time) (time.Time, bool) {
-	for _, r := range sim.Resumes() {
-		if r.Accepted && r.SessionID == session && !r.Time.Before(from) {
-			return r.Time, true
-		}
-	}
-	return time.Time{}, false
 }
 
 func later(a, b time.Time) time.Time {
