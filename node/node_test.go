@@ -57,18 +57,22 @@ func (s *stack) config(id string) node.Config {
 	return c
 }
 
-// startNode runs a node in this process until the test ends and waits
-// until it has a live session on every shard.
-func (s *stack) startNode(t *testing.T, id string) {
+// startNode runs a node in this process until the test ends, waits until
+// it serves and has a live session on every shard, and returns its HTTP
+// address.
+func (s *stack) startNode(t *testing.T, id string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	ready := make(chan string, 1)
 	var logs syncBuffer
 	var (
 		exited  bool
 		exitErr error
 	)
-	go func() { done <- node.Run(ctx, s.config(id), node.Options{Logs: &logs}) }()
+	go func() {
+		done <- node.Run(ctx, s.config(id), node.Options{Logs: &logs, Ready: func(addr string) { ready <- addr }})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if !exited {
@@ -81,21 +85,27 @@ func (s *stack) startNode(t *testing.T, id string) {
 			t.Logf("node %s log:\n%s", id, logs.String())
 		}
 	})
-	shards := s.sim.Config().RecommendedShards
+	var addr string
 	await(t, 20*time.Second, func() bool {
 		select {
 		case exitErr = <-done:
 			exited = true
 			t.Fatalf("node %s exited: %v\n%s", id, exitErr, logs.String())
+		case a := <-ready:
+			addr = a
 		default:
 		}
-		for sh := 0; sh < shards; sh++ {
+		if addr == "" {
+			return false
+		}
+		for sh := 0; sh < s.sim.Config().RecommendedShards; sh++ {
 			if !hasLiveSession(s.sim, sh, id) {
 				return false
 			}
 		}
 		return true
-	}, "node %s to connect every shard", id)
+	}, "node %s to serve and connect every shard", id)
+	return addr
 }
 
 // hasLiveSession reports whether a live session of shard exists; with more

@@ -20,58 +20,8 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/deploy"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
-	"github.com/chopsticks-bot/chopsticks/node"
 	"github.com/chopsticks-bot/chopsticks/telemetry"
 )
-
-// startNodeHTTP is startNode that also returns the node's HTTP address.
-func (s *stack) startNodeHTTP(t *testing.T, id string) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan string, 1)
-	var logs syncBuffer
-	go func() {
-		done <- node.Run(ctx, s.config(id), node.Options{Logs: &logs, Ready: func(addr string) { ready <- addr }})
-	}()
-	var (
-		exited  bool
-		exitErr error
-	)
-	t.Cleanup(func() {
-		cancel()
-		if !exited {
-			exitErr = <-done
-		}
-		if exitErr != nil {
-			t.Errorf("node %s: %v", id, exitErr)
-		}
-		if t.Failed() {
-			t.Logf("node %s log:\n%s", id, logs.String())
-		}
-	})
-	var addr string
-	await(t, 20*time.Second, func() bool {
-		select {
-		case exitErr = <-done:
-			exited = true
-			t.Fatalf("node %s exited: %v\n%s", id, exitErr, logs.String())
-		case a := <-ready:
-			addr = a
-		default:
-		}
-		if addr == "" {
-			return false
-		}
-		for sh := 0; sh < s.sim.Config().RecommendedShards; sh++ {
-			if !hasLiveSession(s.sim, sh, id) {
-				return false
-			}
-		}
-		return true
-	}, "node %s to serve and connect every shard", id)
-	return addr
-}
 
 // TestInteractionTraceAndMetrics runs one interaction through a node and
 // checks its whole trace (the interaction, the claim in Redis, the rate
@@ -92,7 +42,7 @@ func TestInteractionTraceAndMetrics(t *testing.T) {
 	})
 
 	s := newStack(t, 1)
-	addr := s.startNodeHTTP(t, "n1")
+	addr := s.startNode(t, "n1")
 	guild, user := guildAndUser(t, s.sim)
 	i, _ := invoke(t, s.sim, discordsim.Invocation{Command: "daily", GuildID: guild, UserID: user})
 
