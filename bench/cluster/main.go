@@ -353,6 +353,20 @@ func until(d time.Duration, cond func() (bool, string)) error {
 	}
 }
 
+// startAnsweredLoad starts the load once every shard is checkpointed (so a
+// move can RESUME) and returns it once the cluster answers it.
+func (w *world) startAnsweredLoad() (*load, error) {
+	if err := w.awaitCheckpoints(); err != nil {
+		return nil, err
+	}
+	l := startLoad(w.sim)
+	if err := until(10*time.Second, func() (bool, string) { return l.answered() >= 20, "load not answered" }); err != nil {
+		l.halt()
+		return nil, err
+	}
+	return l, nil
+}
+
 func (w *world) awaitCheckpoints() error {
 	return until(10*time.Second, func() (bool, string) {
 		for sh := 0; sh < shards; sh++ {
@@ -404,14 +418,11 @@ func (b *bench) crashRun(ctx context.Context, i int) (r runResult) {
 	if err := until(60*time.Second, func() (bool, string) { return w.steady(5, 6, "a", "b", "c") }); err != nil {
 		return runResult{err: fmt.Errorf("start: %w", err)}
 	}
-	if err := w.awaitCheckpoints(); err != nil {
+	l, err := w.startAnsweredLoad()
+	if err != nil {
 		return runResult{err: err}
 	}
-	l := startLoad(w.sim)
 	defer l.halt()
-	if err := until(10*time.Second, func() (bool, string) { return l.answered() >= 20, "load not answered" }); err != nil {
-		return runResult{err: err}
-	}
 	orphans, sessions, err := w.ownedBy("b")
 	if err != nil {
 		return runResult{err: err}
@@ -481,14 +492,11 @@ func (b *bench) drainRun(ctx context.Context, i int) (r runResult) {
 	if err := until(10*time.Second, func() (bool, string) { return w.steady(0, 16, "a", "b") }); err != nil {
 		return runResult{err: err}
 	}
-	if err := w.awaitCheckpoints(); err != nil {
+	l, err := w.startAnsweredLoad()
+	if err != nil {
 		return runResult{err: err}
 	}
-	l := startLoad(w.sim)
 	defer l.halt()
-	if err := until(10*time.Second, func() (bool, string) { return l.answered() >= 20, "load not answered" }); err != nil {
-		return runResult{err: err}
-	}
 	moving, sessions, err := w.ownedBy("a")
 	if err != nil {
 		return runResult{err: err}
