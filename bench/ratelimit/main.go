@@ -4,7 +4,7 @@
 // process CPU from INFO cpu), and the share of decisions for blocked or hot
 // subjects answered with no Redis call.
 //
-//	go run ./bench/ratelimit [-addr 127.0.0.1:6379] [-duration 5s] [-workers 32]
+//	go run ./bench/ratelimit [-addr 127.0.0.1:6379] [-duration 5s] [-workers 32] [-nodes 1]
 //
 // Without -addr it starts a private redis-server on a free loopback port.
 package main
@@ -80,6 +80,7 @@ func run() error {
 	addr := flag.String("addr", "", "Redis address (default: start a private redis-server)")
 	duration := flag.Duration("duration", 4*time.Second, "measured time per run")
 	workers := flag.Int("workers", 32, "concurrent callers")
+	nodes := flag.Int("nodes", 1, "cluster nodes sharing the workers, each with its own limiter and Redis client")
 	users := flag.Int("users", 100000, "distinct well-behaved users")
 	abusers := flag.Int("abusers", 200, "users who hammer one command")
 	mixShare := flag.Float64("mix", 0.2, "share of decisions from abusers in the mixed workload")
@@ -87,6 +88,10 @@ func run() error {
 	cpuProfile := flag.String("cpuprofile", "", "write the bench process's CPU profile to this file")
 	only := flag.String("only", "", `run one library alone, "chopsticks" or "redis_rate", to profile Redis under it (no ratios)`)
 	flag.Parse()
+	if *nodes < 1 || *nodes > *workers {
+		fmt.Fprintf(os.Stderr, "bench ratelimit: -nodes %d: want 1 to -workers (%d)\n", *nodes, *workers)
+		os.Exit(2)
+	}
 	if *only != "" && *only != "chopsticks" && *only != "redis_rate" {
 		fmt.Fprintf(os.Stderr, "bench ratelimit: -only %q: want chopsticks or redis_rate\n", *only)
 		os.Exit(2)
@@ -120,19 +125,19 @@ func run() error {
 		defer srv.Stop()
 		*addr = srv.Addr()
 	}
-	newClient := func() (*redis.Client, *callCounter) {
+	// newClient returns a client whose commands and pipelines count in h.
+	newClient := func(h *callCounter) *redis.Client {
 		c := redis.NewClient(&redis.Options{Addr: *addr, PoolSize: *workers + 4})
-		h := &callCounter{}
 		c.AddHook(h)
-		return c, h
+		return c
 	}
 	admin := redis.NewClient(&redis.Options{Addr: *addr})
 	defer admin.Close()
 	if err := admin.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis at %s: %w", *addr, err)
 	}
-	fmt.Printf("redis %s, %d CPUs (shared by the bench, Redis and anything else running), %d workers, %d rounds of %v per library, %d users, %d abusers\n\n",
-		*addr, runtime.NumCPU(), *workers, *rounds, *duration, *users, *abusers)
+	fmt.Printf("redis %s, %d CPUs (shared by the bench, Redis and anything else running), %d workers on %d node(s), %d rounds of %v per library, %d users, %d abusers\n\n",
+		*addr, runtime.NumCPU(), *workers, *nodes, *rounds, *duration, *users, *abusers)
 
 	cmds := []string{"work", "daily", "fish", "rob", "play"}
 	cfg := ratelimit.Config{
@@ -162,14 +167,14 @@ func run() error {
 		var ours, theirs result
 		for round := 0; round < *rounds; round++ {
 			if *only != "redis_rate" {
-				o, err := runOurs(ctx, admin, newClient, cfg, pick, *workers, *duration)
+				o, err := runOurs(ctx, admin, newClient, cfg, pick, *nodes, *workers, *duration)
 				if err != nil {
 					return err
 				}
 				ours = ours.add(o)
 			}
 			if *only != "chopsticks" {
-				th, err := runRedisRate(ctx, admin, newClient, rrLimit, pick, *workers, *duration)
+				th, err := runRedisRate(ctx, admin, newClient, rrLimit, pick, *nodes, *workers, *duration)
 				if err != nil {
 					return err
 				}
@@ -208,46 +213,57 @@ func (r result) add(o result) result {
 
 type picker func(*rand.Rand) (uint64, string)
 
-// runOurs measures package ratelimit on a flushed Redis.
-func runOurs(ctx context.Context, admin *redis.Client, newClient func() (*redis.Client, *callCounter),
-	cfg ratelimit.Config, pick picker, workers int, d time.Duration) (result, error) {
+// runOurs measures package ratelimit on a flushed Redis, with one limiter
+// and client per node; worker w decides on node w mod nodes.
+func runOurs(ctx context.Context, admin *redis.Client, newClient func(*callCounter) *redis.Client,
+	cfg ratelimit.Config, pick picker, nodes, workers int, d time.Duration) (result, error) {
 	if err := admin.FlushAll(ctx).Err(); err != nil {
 		return result{}, err
 	}
-	rdb, calls := newClient()
-	defer rdb.Close()
-	lim, err := ratelimit.New(rdb, cfg, ratelimit.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		return result{}, err
-	}
+	var calls callCounter
+	lims := make([]*ratelimit.Limiter, nodes)
 	limCtx, limStop := context.WithCancel(ctx)
-	defer func() {
-		limStop()
-		<-lim.Done()
-	}()
-	if err := lim.Start(limCtx); err != nil {
-		return result{}, err
+	defer limStop()
+	for i := range lims {
+		rdb := newClient(&calls)
+		defer rdb.Close()
+		lim, err := ratelimit.New(rdb, cfg, ratelimit.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		if err != nil {
+			return result{}, err
+		}
+		if err := lim.Start(limCtx); err != nil {
+			return result{}, err
+		}
+		defer func() {
+			limStop()
+			<-lim.Done()
+		}()
+		lims[i] = lim
 	}
-	return measure(ctx, admin, "chopsticks ratelimit", workers, d, calls, func(rng *rand.Rand) (bool, bool, error) {
+	return measure(ctx, admin, "chopsticks ratelimit", workers, d, &calls, func(w int, rng *rand.Rand) (bool, bool, error) {
 		u, c := pick(rng)
-		dec, err := lim.AllowCommand(ctx, u, c)
+		dec, err := lims[w%nodes].AllowCommand(ctx, u, c)
 		return !dec.Allowed, dec.Local, err
 	})
 }
 
 // runRedisRate measures redis_rate on a flushed Redis with the same subjects
 // and per-user limit.
-func runRedisRate(ctx context.Context, admin *redis.Client, newClient func() (*redis.Client, *callCounter),
-	limit redis_rate.Limit, pick picker, workers int, d time.Duration) (result, error) {
+func runRedisRate(ctx context.Context, admin *redis.Client, newClient func(*callCounter) *redis.Client,
+	limit redis_rate.Limit, pick picker, nodes, workers int, d time.Duration) (result, error) {
 	if err := admin.FlushAll(ctx).Err(); err != nil {
 		return result{}, err
 	}
-	rdb, calls := newClient()
-	defer rdb.Close()
-	rr := redis_rate.NewLimiter(rdb)
-	return measure(ctx, admin, "redis_rate v10", workers, d, calls, func(rng *rand.Rand) (bool, bool, error) {
+	var calls callCounter
+	rrs := make([]*redis_rate.Limiter, nodes)
+	for i := range rrs {
+		rdb := newClient(&calls)
+		defer rdb.Close()
+		rrs[i] = redis_rate.NewLimiter(rdb)
+	}
+	return measure(ctx, admin, "redis_rate v10", workers, d, &calls, func(w int, rng *rand.Rand) (bool, bool, error) {
 		u, c := pick(rng)
-		res, err := rr.Allow(ctx, "rr:"+strconv.FormatUint(u, 10)+":"+c, limit)
+		res, err := rrs[w%nodes].Allow(ctx, "rr:"+strconv.FormatUint(u, 10)+":"+c, limit)
 		if err != nil {
 			return false, false, err
 		}
@@ -258,7 +274,7 @@ func runRedisRate(ctx context.Context, admin *redis.Client, newClient func() (*r
 // measure runs decide from workers goroutines for d after a short warm-up
 // and reads Redis's own accounting around the measured part.
 func measure(ctx context.Context, admin *redis.Client, name string, workers int, d time.Duration,
-	calls *callCounter, decide func(*rand.Rand) (refused, local bool, err error)) (result, error) {
+	calls *callCounter, decide func(w int, rng *rand.Rand) (refused, local bool, err error)) (result, error) {
 	res := result{name: name}
 	var (
 		phase    atomic.Int32 // 0 warm-up, 1 measured, 2 stop
@@ -279,7 +295,7 @@ func measure(ctx context.Context, admin *redis.Client, name string, workers int,
 					return
 				}
 				start := time.Now()
-				refused, local, err := decide(rng)
+				refused, local, err := decide(w, rng)
 				el := time.Since(start)
 				if err != nil {
 					mu.Lock()
