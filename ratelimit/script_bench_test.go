@@ -1,0 +1,161 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+)
+
+// floorScript does the Redis work decideScript cannot avoid for a batch in
+// the simple form, and nothing else: Redis's clock, one HMGET of the
+// batch's fields and one HSET of a value per field, on a hash of its own.
+// Any limiter that keeps one field per subject in a script pays this much.
+var floorScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local m = string.byte(ARGV[1], 2)
+local c = redis.call('HMGET', KEYS[1] .. ':floor', '', unpack(ARGV, 3, 2 + m))
+local w = {}
+for i = 1, m do w[2 * i - 1], w[2 * i] = ARGV[2 + i], '\1\2\3\4\5\6\7' end
+redis.call('HSET', KEYS[1] .. ':floor', unpack(w, 1, 2 * m))
+return {now}
+`)
+
+// BenchmarkScriptCost measures Redis's time in scripts per decision (INFO
+// commandstats) for decideScript at several batch sizes, beside
+// floorScript and redis_rate v10, on the same 100k users by 5 commands,
+// one call in flight as a node's batcher sends them. It isolates the
+// scripts' cost from the load bench/ratelimit's own process puts on the
+// cores it shares with Redis, and shows how much of decideScript's cost is
+// the floor that any script keeping one field per subject pays.
+//
+//	go test -run '^$' -bench ScriptCost ./ratelimit/
+func BenchmarkScriptCost(b *testing.B) {
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(b)})
+	b.Cleanup(func() { _ = rdb.Close() })
+	const base = "rlh:{rl}"
+	cmds := []string{"work", "daily", "fish", "rob", "play"}
+	user, global := Rule{Limit: 10, Period: time.Second}, Rule{Limit: 1_000_000, Period: time.Second}
+	rng := rand.New(rand.NewPCG(1, 2))
+	// batch returns n decisions of distinct users' commands, as AllowCommand
+	// makes them: the user's rule and the command's global ceiling.
+	batch := func(n int) [][]ruleArg {
+		d := make([][]ruleArg, 0, n)
+		seen := make(map[string]bool, n)
+		for len(d) < n {
+			c := cmds[rng.IntN(len(cmds))]
+			u := newCheck(userField(uint64(1+rng.IntN(100_000)), ":c:", c), user, RuleCommand)
+			if seen[u.field] {
+				continue
+			}
+			seen[u.field] = true
+			u.blockName = RuleCommandBlock
+			d = append(d, []ruleArg{u.arg(), newCheck("{g:"+c+"}", global, RuleGlobal).arg()})
+		}
+		return d
+	}
+	args := func(d [][]ruleArg) []any {
+		a, err := encodeArgs(d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return a
+	}
+	cost := map[string]float64{} // µs per decision, by sub-benchmark
+	measure := func(name string, n int, call func(d [][]ruleArg, a []any) error) {
+		b.Run(name, func(b *testing.B) {
+			ds := make([][][]ruleArg, 256)
+			as := make([][]any, len(ds))
+			for i := range ds {
+				ds[i] = batch(n)
+				as[i] = args(ds[i])
+			}
+			// Each run starts from nothing, as bench/ratelimit's do: the
+			// subjects' state is created as the run goes, as at the start
+			// of a generation.
+			if err := rdb.FlushAll(ctx).Err(); err != nil {
+				b.Fatal(err)
+			}
+			// A few calls load the script and warm Redis's code paths.
+			for i := range 32 {
+				if err := call(ds[i], as[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+				b.Fatal(err)
+			}
+			calls := 0
+			for b.Loop() {
+				if err := call(ds[calls%len(ds)], as[calls%len(as)]); err != nil {
+					b.Fatal(err)
+				}
+				calls++
+			}
+			us, err := scriptMicroseconds(ctx, rdb)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cost[name] = us / float64(calls*n)
+			b.ReportMetric(cost[name], "script-µs/decision")
+			b.ReportMetric(us/float64(calls), "script-µs/call")
+		})
+	}
+	sizes := []int{1, 8, 26, 64}
+	for _, n := range sizes {
+		measure(fmt.Sprintf("decide/batch=%d", n), n, func(_ [][]ruleArg, a []any) error {
+			return decideScript.Run(ctx, rdb, []string{base}, a...).Err()
+		})
+		measure(fmt.Sprintf("floor/batch=%d", n), n, func(_ [][]ruleArg, a []any) error {
+			return floorScript.Run(ctx, rdb, []string{base}, a...).Err()
+		})
+	}
+	rr := redis_rate.NewLimiter(rdb)
+	measure("redis_rate", 1, func(d [][]ruleArg, _ []any) error {
+		_, err := rr.Allow(ctx, d[0][0].field, redis_rate.PerSecond(10))
+		return err
+	})
+	if theirs := cost["redis_rate"]; theirs > 0 {
+		for _, n := range sizes {
+			ours, floor := cost[fmt.Sprintf("decide/batch=%d", n)], cost[fmt.Sprintf("floor/batch=%d", n)]
+			fmt.Printf("batch %2d: decide %.2f µs/decision = %.2fx redis_rate's %.2f; floor %.2f = %.2fx\n",
+				n, ours, ours/theirs, theirs, floor, floor/theirs)
+		}
+	}
+}
+
+// scriptMicroseconds returns the µs Redis spent in scripts since the last
+// CONFIG RESETSTAT, from INFO commandstats.
+func scriptMicroseconds(ctx context.Context, rdb *redis.Client) (float64, error) {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval") {
+			continue
+		}
+		for _, kv := range strings.Split(rest, ",") {
+			if v, ok := strings.CutPrefix(kv, "usec="); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					return 0, fmt.Errorf("commandstats %q: %w", line, err)
+				}
+				total += f
+			}
+		}
+	}
+	return total, nil
+}
