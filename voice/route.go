@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -126,6 +127,18 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 			Help: "Music commands forwarded to the node playing, by outcome (ok, refused, error, unreachable)."}, []string{"op", "outcome"}),
 		served: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chopsticks_music_forwarded_served_total",
 			Help: "Music commands other nodes forwarded here, by outcome (ok, refused, error)."}, []string{"op", "outcome"}),
+	}
+	// Every series exists from the start, so that a dashboard's rate() and
+	// an alert's ratio read 0 rather than nothing before the first forward.
+	for _, op := range ops {
+		for _, o := range []string{"ok", "refused", "error", "unreachable"} {
+			r.metrics.forwarded.WithLabelValues(op, o)
+		}
+	}
+	for _, op := range append(slices.Clip(ops), "unknown") {
+		for _, o := range []string{"ok", "refused", "error"} {
+			r.metrics.served.WithLabelValues(op, o)
+		}
 	}
 	if cfg.Registerer != nil {
 		for _, c := range []prometheus.Collector{r.metrics.forwarded, r.metrics.served} {
@@ -430,14 +443,11 @@ func (r *Router) serve(ctx context.Context, payload string) {
 	}
 }
 
-func knownOp(op string) bool {
-	switch op {
-	case opPlay, opQueue, opSkip, opPause, opResume, opStop, opNowPlaying, opVolume, opSeek, opLoop,
-		opShuffle, opRemove, opFilter:
-		return true
-	}
-	return false
-}
+// ops lists the operations that cross nodes.
+var ops = []string{opPlay, opQueue, opSkip, opPause, opResume, opStop, opNowPlaying, opVolume, opSeek, opLoop,
+	opShuffle, opRemove, opFilter}
+
+func knownOp(op string) bool { return slices.Contains(ops, op) }
 
 // exec runs a command on the local Music: one forwarded here, or one whose
 // session is here.

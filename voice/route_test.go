@@ -153,6 +153,38 @@ func (n *routedNode) count(t *testing.T, metric, op, outcome string) float64 {
 	return 0
 }
 
+// TestRouterMetricsStartAtZero: every op and outcome is exported at 0
+// before the first forward, so dashboards and alerts read 0, not nothing.
+func TestRouterMetricsStartAtZero(t *testing.T) {
+	n := newRoutedCluster(t).node(t, "x")
+	mfs, err := n.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{
+		"chopsticks_music_forwarded_calls_total":  len(ops) * 4,       // ok, refused, error, unreachable
+		"chopsticks_music_forwarded_served_total": (len(ops) + 1) * 3, // and op "unknown"; ok, refused, error
+	}
+	for _, mf := range mfs {
+		w, ok := want[mf.GetName()]
+		if !ok {
+			continue
+		}
+		delete(want, mf.GetName())
+		if len(mf.GetMetric()) != w {
+			t.Errorf("%s: %d series, want %d", mf.GetName(), len(mf.GetMetric()), w)
+		}
+		for _, m := range mf.GetMetric() {
+			if v := m.GetCounter().GetValue(); v != 0 {
+				t.Errorf("%s%v = %v before any forward", mf.GetName(), m.GetLabel(), v)
+			}
+		}
+	}
+	for name := range want {
+		t.Errorf("%s is not exported", name)
+	}
+}
+
 // TestRouterForwardsToThePlayingNode: x has the only agent; every command
 // sent to y (no agent, no session) runs on x and answers as x would.
 func TestRouterForwardsToThePlayingNode(t *testing.T) {
