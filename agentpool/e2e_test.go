@@ -130,7 +130,8 @@ func (w *world) nodeWith(t *testing.T, name string, sessions SessionStore) *musi
 	ctx := context.Background()
 	n := &musicNode{states: voice.NewStateCache(w.rdb), reg: prometheus.NewRegistry()}
 	var err error
-	n.runner, err = NewRunner(RunnerConfig{Registry: w.registry, GatewayURL: w.sim.GatewayURL(), Gate: w.gate, Registerer: n.reg, Sessions: sessions})
+	n.runner, err = NewRunner(RunnerConfig{Registry: w.registry, Node: name, GatewayURL: w.sim.GatewayURL(), Gate: w.gate,
+		Registerer: n.reg, Sessions: sessions})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,8 +107,8 @@ func TestAgentMoveResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp, err := sessions.Load(ctx, int(w.agent.ID))
-	if err != nil || cp.SessionID != first.ID || !cp.Valid() {
-		t.Fatalf("checkpoint left by Stop: %+v %v, want session %s", cp, err, first.ID)
+	if err != nil || cp.SessionID != first.ID || !cp.Valid() || cp.Node != "x" {
+		t.Fatalf("checkpoint left by Stop: %+v %v, want session %s written by node x", cp, err, first.ID)
 	}
 	before, _, _ := w.playerOn()
 	y := w.nodeWith(t, "y", sessions)

@@ -38,6 +38,9 @@ type Music interface {
 // RunnerConfig configures a Runner.
 type RunnerConfig struct {
 	Registry *Registry
+	// Node is this node's ID, recorded in the agents' checkpoints so that
+	// the next node to run an agent can tell where its session was.
+	Node string
 	// GatewayURL is the gateway address (from GET /gateway/bot).
 	GatewayURL string
 	// Gate admits the agents' IDENTIFYs. Nil (recommended) gives every
@@ -255,7 +258,7 @@ func (r *Runner) Start(ctx context.Context, id int64) error {
 		cps = agentCheckpoints{store: r.cfg.Sessions, id: id}
 	}
 	a.sh, err = shard.New(shard.Config{Token: token.Reveal(), ID: 0, Count: 1, Intents: AgentIntents,
-		GatewayURL: r.cfg.GatewayURL, Gate: gate, Node: "agent-" + agent.Name, Checkpoints: cps,
+		GatewayURL: r.cfg.GatewayURL, Gate: gate, Node: r.cfg.Node, Checkpoints: cps,
 		Handler: func(ctx context.Context, _ int, ev ws.Event) { r.handle(a, ev) },
 		Logger:  r.log.With("agent", agent.Name)})
 	if err != nil {

@@ -47,7 +47,7 @@ func (n *Node) startMusic(ctx context.Context) error {
 		return &ConfigError{Setting: "LAVALINK_NODES", Reason: err.Error()}
 	}
 	if n.voice.runner, err = agentpool.NewRunner(agentpool.RunnerConfig{
-		Registry: n.voice.registry, GatewayURL: n.gatewayURL, Registerer: n.reg, Logger: n.log,
+		Registry: n.voice.registry, Node: n.cfg.NodeID, GatewayURL: n.gatewayURL, Registerer: n.reg, Logger: n.log,
 		Sessions: agentpool.NewRedisSessions(n.rdb),
 	}); err != nil {
 		return err
