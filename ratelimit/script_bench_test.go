@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chopsticks-bot/chopsticks/bench/redisinfo"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
@@ -102,7 +101,7 @@ func BenchmarkScriptCost(b *testing.B) {
 				}
 				calls++
 			}
-			us, err := scriptMicroseconds(ctx, rdb)
+			us, err := redisinfo.ScriptMicroseconds(ctx, rdb)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -132,30 +131,4 @@ func BenchmarkScriptCost(b *testing.B) {
 				n, ours, ours/theirs, theirs, floor, floor/theirs)
 		}
 	}
-}
-
-// scriptMicroseconds returns the µs Redis spent in scripts since the last
-// CONFIG RESETSTAT, from INFO commandstats.
-func scriptMicroseconds(ctx context.Context, rdb *redis.Client) (float64, error) {
-	info, err := rdb.Info(ctx, "commandstats").Result()
-	if err != nil {
-		return 0, err
-	}
-	var total float64
-	for _, line := range strings.Split(info, "\n") {
-		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval") {
-			continue
-		}
-		for _, kv := range strings.Split(rest, ",") {
-			if v, ok := strings.CutPrefix(kv, "usec="); ok {
-				f, err := strconv.ParseFloat(v, 64)
-				if err != nil {
-					return 0, fmt.Errorf("commandstats %q: %w", line, err)
-				}
-				total += f
-			}
-		}
-	}
-	return total, nil
 }

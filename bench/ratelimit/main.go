@@ -23,7 +23,6 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +30,7 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chopsticks-bot/chopsticks/bench/redisinfo"
 	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/ratelimit"
 )
@@ -322,7 +322,7 @@ func measure(ctx context.Context, admin *redis.Client, name string, workers int,
 	if err := admin.ConfigResetStat(ctx).Err(); err != nil {
 		return res, err
 	}
-	cpu0, err := redisCPU(ctx, admin)
+	cpu0, err := redisinfo.CPUSeconds(ctx, admin)
 	if err != nil {
 		return res, err
 	}
@@ -337,12 +337,12 @@ func measure(ctx context.Context, admin *redis.Client, name string, workers int,
 	if firstErr != nil {
 		return res, firstErr
 	}
-	cpu1, err := redisCPU(ctx, admin)
+	cpu1, err := redisinfo.CPUSeconds(ctx, admin)
 	if err != nil {
 		return res, err
 	}
 	res.cpuSec = cpu1 - cpu0
-	if res.cmdUsec, err = scriptUsec(ctx, admin); err != nil {
+	if res.cmdUsec, err = redisinfo.ScriptMicroseconds(ctx, admin); err != nil {
 		return res, err
 	}
 	for w := range counts {
@@ -356,47 +356,6 @@ func measure(ctx context.Context, admin *redis.Client, name string, workers int,
 		return res, errors.New("no decisions measured")
 	}
 	return res, nil
-}
-
-// scriptUsec sums the usec of script commands in INFO commandstats
-// (commands called inside scripts are part of the script's time).
-func scriptUsec(ctx context.Context, c *redis.Client) (float64, error) {
-	info, err := c.Info(ctx, "commandstats").Result()
-	if err != nil {
-		return 0, err
-	}
-	var total float64
-	for _, line := range strings.Split(info, "\n") {
-		line = strings.TrimSpace(line)
-		name, rest, ok := strings.Cut(line, ":")
-		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval" && name != "cmdstat_fcall") {
-			continue
-		}
-		for _, kv := range strings.Split(rest, ",") {
-			if v, ok := strings.CutPrefix(kv, "usec="); ok {
-				f, _ := strconv.ParseFloat(v, 64)
-				total += f
-			}
-		}
-	}
-	return total, nil
-}
-
-// redisCPU returns the Redis process's user+system CPU seconds.
-func redisCPU(ctx context.Context, c *redis.Client) (float64, error) {
-	info, err := c.Info(ctx, "cpu").Result()
-	if err != nil {
-		return 0, err
-	}
-	var total float64
-	for _, line := range strings.Split(info, "\n") {
-		name, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok && (name == "used_cpu_sys" || name == "used_cpu_user") {
-			f, _ := strconv.ParseFloat(v, 64)
-			total += f
-		}
-	}
-	return total, nil
 }
 
 func report(ours, theirs result) {
