@@ -73,21 +73,21 @@ func BenchmarkScriptCost(b *testing.B) {
 	cost := map[string]float64{} // µs per decision, by sub-benchmark
 	measure := func(name string, n int, call func(d [][]ruleArg, a []any) error) {
 		b.Run(name, func(b *testing.B) {
-			ds := make([][][]ruleArg, 256)
-			as := make([][]any, len(ds))
-			for i := range ds {
-				ds[i] = batch(n)
-				as[i] = args(ds[i])
-			}
 			// Each run starts from nothing, as bench/ratelimit's do: the
 			// subjects' state is created as the run goes, as at the start
 			// of a generation.
 			if err := rdb.FlushAll(ctx).Err(); err != nil {
 				b.Fatal(err)
 			}
+			// Every call draws new subjects, so that Redis's working set
+			// grows as under real load rather than staying in its caches.
+			next := func() error {
+				d := batch(n)
+				return call(d, args(d))
+			}
 			// A few calls load the script and warm Redis's code paths.
-			for i := range 32 {
-				if err := call(ds[i], as[i]); err != nil {
+			for range 32 {
+				if err := next(); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -96,7 +96,7 @@ func BenchmarkScriptCost(b *testing.B) {
 			}
 			calls := 0
 			for b.Loop() {
-				if err := call(ds[calls%len(ds)], as[calls%len(as)]); err != nil {
+				if err := next(); err != nil {
 					b.Fatal(err)
 				}
 				calls++
