@@ -702,7 +702,11 @@ func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *re
 		} else if *cb.Type == CallbackChannelMessageWithSource {
 			return formError([]string{"data"}, "BASE_TYPE_REQUIRED", "This field is required")
 		}
-		if e := body.validate([]string{"data"}, FlagEphemeral|FlagSuppressEmbeds|FlagSuppressNotifications|FlagComponentsV2, *cb.Type == CallbackChannelMessageWithSource); e != nil {
+		flags := FlagEphemeral | FlagSuppressEmbeds | FlagSuppressNotifications | FlagComponentsV2
+		if *cb.Type == CallbackDeferredChannelMessage {
+			flags = FlagEphemeral // the only flag a deferred response takes
+		}
+		if e := body.validate([]string{"data"}, flags, *cb.Type == CallbackChannelMessageWithSource); e != nil {
 			return e
 		}
 	case CallbackModal:
@@ -767,7 +771,7 @@ func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *re
 		}
 	case CallbackUpdateMessage:
 		m := s.messages[i.MessageID]
-		body.apply(m)
+		body.applyEdit(m)
 		m.Edited = now
 		ev = s.messageEventLocked(m)
 		original = m.ID
@@ -915,7 +919,7 @@ func (s *Sim) patchWebhookMessage(w http.ResponseWriter, r *http.Request, rc *re
 		return e
 	}
 	wasLoading := m.Flags&FlagLoading != 0
-	body.apply(m)
+	body.applyEdit(m)
 	m.Flags &^= FlagLoading
 	if wasLoading && m.Content == "" && len(m.Embeds) == 0 && len(m.Components) == 0 {
 		m.Flags |= FlagLoading

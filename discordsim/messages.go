@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -80,32 +81,8 @@ func (b *messageBody) validate(prefix []string, allowedFlags int, create bool) *
 	if len(b.Embeds) > 10 {
 		return formError(p("embeds"), "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
 	}
-	for i, e := range b.Embeds {
-		var em struct {
-			Title       *string `json:"title"`
-			Description *string `json:"description"`
-			Fields      []struct {
-				Name  *string `json:"name"`
-				Value *string `json:"value"`
-			} `json:"fields"`
-		}
-		if json.Unmarshal(e, &em) != nil {
-			return formError(p("embeds", strconv.Itoa(i)), "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
-		}
-		if em.Title != nil && utf8.RuneCountInString(*em.Title) > 256 {
-			return formError(p("embeds", strconv.Itoa(i), "title"), "BASE_TYPE_MAX_LENGTH", "Must be 256 or fewer in length.")
-		}
-		if em.Description != nil && utf8.RuneCountInString(*em.Description) > 4096 {
-			return formError(p("embeds", strconv.Itoa(i), "description"), "BASE_TYPE_MAX_LENGTH", "Must be 4096 or fewer in length.")
-		}
-		if len(em.Fields) > 25 {
-			return formError(p("embeds", strconv.Itoa(i), "fields"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
-		}
-		for j, f := range em.Fields {
-			if f.Name == nil || *f.Name == "" || f.Value == nil || *f.Value == "" {
-				return formError(p("embeds", strconv.Itoa(i), "fields", strconv.Itoa(j)), "BASE_TYPE_REQUIRED", "This field is required")
-			}
-		}
+	if e := validateEmbeds(p, b.Embeds); e != nil {
+		return e
 	}
 	if b.Flags != nil && *b.Flags&^allowedFlags != 0 {
 		return formError(p("flags"), "MESSAGE_FLAGS_INVALID", "Invalid flags.")
@@ -189,7 +166,103 @@ func (b *messageBody) validate(prefix []string, allowedFlags int, create bool) *
 	return nil
 }
 
-// apply copies the set fields of b into m.
+// embedLimits are Discord's per-field embed limits, and the most characters
+// all of a message's embeds may hold together (Embed Limits).
+const (
+	embedTitleMax       = 256
+	embedDescriptionMax = 4096
+	embedFieldsMax      = 25
+	embedFieldNameMax   = 256
+	embedFieldValueMax  = 1024
+	embedFooterTextMax  = 2048
+	embedAuthorNameMax  = 256
+	embedTotalMax       = 6000
+)
+
+// validateEmbeds checks embeds against Discord's Embed Limits. Leading and
+// trailing whitespace does not count (Discord trims it), so a field of only
+// spaces is missing.
+func validateEmbeds(p func(...string) []string, embeds []json.RawMessage) *APIError {
+	total := 0
+	// text measures an optional string, adding it to the total; it reports
+	// whether s holds more than max characters.
+	text := func(s *string, max int) (n int, over bool) {
+		if s == nil {
+			return 0, false
+		}
+		n = utf8.RuneCountInString(strings.TrimSpace(*s))
+		total += n
+		return n, n > max
+	}
+	tooLong := func(max int, path ...string) *APIError {
+		return formError(p(path...), "BASE_TYPE_MAX_LENGTH", "Must be "+strconv.Itoa(max)+" or fewer in length.")
+	}
+	required := func(path ...string) *APIError {
+		return formError(p(path...), "BASE_TYPE_REQUIRED", "This field is required")
+	}
+	for i, raw := range embeds {
+		var em struct {
+			Title       *string `json:"title"`
+			Description *string `json:"description"`
+			Fields      []struct {
+				Name  *string `json:"name"`
+				Value *string `json:"value"`
+			} `json:"fields"`
+			Footer *struct {
+				Text *string `json:"text"`
+			} `json:"footer"`
+			Author *struct {
+				Name *string `json:"name"`
+			} `json:"author"`
+		}
+		ei := strconv.Itoa(i)
+		if string(raw) == "null" || json.Unmarshal(raw, &em) != nil {
+			return formError(p("embeds", ei), "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+		}
+		if _, over := text(em.Title, embedTitleMax); over {
+			return tooLong(embedTitleMax, "embeds", ei, "title")
+		}
+		if _, over := text(em.Description, embedDescriptionMax); over {
+			return tooLong(embedDescriptionMax, "embeds", ei, "description")
+		}
+		if len(em.Fields) > embedFieldsMax {
+			return tooLong(embedFieldsMax, "embeds", ei, "fields")
+		}
+		for j, f := range em.Fields {
+			fj := strconv.Itoa(j)
+			if n, over := text(f.Name, embedFieldNameMax); n == 0 {
+				return required("embeds", ei, "fields", fj, "name")
+			} else if over {
+				return tooLong(embedFieldNameMax, "embeds", ei, "fields", fj, "name")
+			}
+			if n, over := text(f.Value, embedFieldValueMax); n == 0 {
+				return required("embeds", ei, "fields", fj, "value")
+			} else if over {
+				return tooLong(embedFieldValueMax, "embeds", ei, "fields", fj, "value")
+			}
+		}
+		if em.Footer != nil {
+			if n, over := text(em.Footer.Text, embedFooterTextMax); n == 0 {
+				return required("embeds", ei, "footer", "text")
+			} else if over {
+				return tooLong(embedFooterTextMax, "embeds", ei, "footer", "text")
+			}
+		}
+		if em.Author != nil {
+			if n, over := text(em.Author.Name, embedAuthorNameMax); n == 0 {
+				return required("embeds", ei, "author", "name")
+			} else if over {
+				return tooLong(embedAuthorNameMax, "embeds", ei, "author", "name")
+			}
+		}
+	}
+	if total > embedTotalMax {
+		return formError(p("embeds"), "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of "+strconv.Itoa(embedTotalMax))
+	}
+	return nil
+}
+
+// apply copies the set fields of b into m, a message being created.
 func (b *messageBody) apply(m *Message) {
 	if b.Content != nil {
 		m.Content = *b.Content
@@ -202,6 +275,19 @@ func (b *messageBody) apply(m *Message) {
 	}
 	if b.Flags != nil {
 		m.Flags = m.Flags&(FlagEphemeral|FlagLoading) | *b.Flags
+	}
+}
+
+// applyEdit copies the set fields of b into m, an existing message. Of its
+// flags an edit can set or unset SUPPRESS_EMBEDS and set IS_COMPONENTS_V2
+// (Edit Message); the rest stay, and above all a message's ephemeral state
+// cannot change (Create Followup Message).
+func (b *messageBody) applyEdit(m *Message) {
+	flags := m.Flags
+	b.apply(m)
+	m.Flags = flags
+	if b.Flags != nil {
+		m.Flags = flags&^FlagSuppressEmbeds | *b.Flags&(FlagSuppressEmbeds|FlagComponentsV2)
 	}
 }
 
@@ -485,7 +571,7 @@ func (s *Sim) patchMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) *
 		s.mu.Unlock()
 		return errStatus(403, 50005, "Cannot edit a message authored by another user")
 	}
-	b.apply(m)
+	b.applyEdit(m)
 	m.Edited = time.Now()
 	p := s.messageEventLocked(m)
 	j := s.messageJSONLocked(m)

@@ -124,6 +124,8 @@ func TestComponentCallbacks(t *testing.T) {
 		{"autocomplete result for a click", map[string]any{"type": 8, "data": map[string]any{"choices": []any{}}}, 400},
 		{"unknown type", map[string]any{"type": 3}, 400},
 		{"deferred update", map[string]any{"type": 6}, 204},
+		{"deferred with a flag besides ephemeral", map[string]any{"type": 5, "data": map[string]any{"flags": 4}}, 400},
+		{"deferred ephemeral", map[string]any{"type": 5, "data": map[string]any{"flags": 64}}, 204},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,6 +137,20 @@ func TestComponentCallbacks(t *testing.T) {
 				t.Fatalf("got %d, want %d", r.StatusCode, tc.status)
 			}
 		})
+	}
+	// An update can suppress embeds but not make a public message ephemeral.
+	it, err := s.Click(t.Context(), Click{UserID: s.DefaultUsers()[0], MessageID: m.ID, CustomID: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := map[string]any{"type": 7, "data": map[string]any{"content": "updated", "flags": FlagEphemeral | FlagSuppressEmbeds}}
+	if r := do(t, "POST", s.APIURL(10)+"/interactions/"+it.ID.String()+"/"+it.Token+"/callback", "", update, nil); r.StatusCode != 204 {
+		t.Fatalf("update: %d", r.StatusCode)
+	}
+	for _, msg := range s.ChannelMessages(text) {
+		if msg.ID == m.ID && (msg.Content != "updated" || msg.Ephemeral() || msg.Flags&FlagSuppressEmbeds == 0) {
+			t.Fatalf("after the update: content %q, flags %d; want public and embeds suppressed", msg.Content, msg.Flags)
+		}
 	}
 }
 
