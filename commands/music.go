@@ -139,11 +139,21 @@ func musicReply(title, desc string, fields ...discord.EmbedField) Reply {
 	return Reply{Embeds: []discord.Embed{{Title: title, Description: desc, Color: colorMusic, Fields: fields}}}
 }
 
-// trackLine is "[Title](uri) by Author (3:21)", with markdown escaped.
+// Bounds on a track line, so that a page of the queue stays readable and
+// within an embed (a title taken from a URL can run to hundreds of
+// characters).
+const (
+	maxTrackTitle  = 100
+	maxTrackAuthor = 64
+	maxTrackLink   = 256
+)
+
+// trackLine is "[Title](uri) by Author (3:21)", with markdown escaped; a
+// long title or author is shortened, and a long URI is not linked.
 func trackLine(t voice.Track) string {
-	title := escapeMarkdown(t.Info.Title)
-	if t.Info.URI != nil && strings.HasPrefix(*t.Info.URI, "https://") {
-		title = "[" + title + "](" + *t.Info.URI + ")"
+	title := escapeMarkdown(clip(t.Info.Title, maxTrackTitle))
+	if u := t.Info.URI; u != nil && strings.HasPrefix(*u, "https://") && len(*u) <= maxTrackLink {
+		title = "[" + title + "](" + *u + ")"
 	} else {
 		title = "**" + title + "**"
 	}
@@ -152,7 +162,7 @@ func trackLine(t voice.Track) string {
 		length = clock(t.Info.Duration())
 	}
 	if t.Info.Author != "" {
-		return fmt.Sprintf("%s by %s (%s)", title, escapeMarkdown(t.Info.Author), length)
+		return fmt.Sprintf("%s by %s (%s)", title, escapeMarkdown(clip(t.Info.Author, maxTrackAuthor)), length)
 	}
 	return fmt.Sprintf("%s (%s)", title, length)
 }

@@ -365,6 +365,21 @@ func TestMusicCommands(t *testing.T) {
 	}
 }
 
+// TestMusicLongTitles: a title taken from a long URL stops at 100
+// characters, and a URI too long to link is shown unlinked, so that a page
+// of the queue stays readable and within Discord's embed limits.
+func TestMusicLongTitles(t *testing.T) {
+	e := newMusicEnv(t)
+	const g, u = 7, 1001
+	e.inVoice(t, g, u, 70)
+	name := strings.Repeat("a", 450) // the query may be 500 characters
+	text, _ := e.run(t, g, u, "play", "query", "https://example.com/"+name+"?length=600000")
+	want := "Now playing\n**" + strings.Repeat("a", 99) + "…** by example.com (10:00)"
+	if !strings.Contains(text, want) {
+		t.Fatalf("/play: %q, want %q", text, want)
+	}
+}
+
 func TestParseSeek(t *testing.T) {
 	tests := []struct {
 		in   string

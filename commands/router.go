@@ -349,6 +349,7 @@ func (r *Router) sendDeferred(ctx context.Context, inv *Invocation, component, e
 // reply sends the reply as the first response, or as an edit of the
 // deferred one.
 func (r *Router) reply(ctx context.Context, log *slog.Logger, inv *Invocation, component, deferred bool, rep Reply) {
+	rep = rep.fit()
 	var err error
 	if deferred {
 		data := api.EditInteractionResponseData{Content: option.NewNullableString(rep.Content)}
