@@ -426,14 +426,20 @@ func (s *Sim) listCommands(w http.ResponseWriter, r *http.Request, rc *reqCtx) *
 }
 
 func (s *Sim) dailyCreateOK(a *app, guildID Snowflake) bool {
+	return s.reserveDailyCreates(a, guildID, 1)
+}
+
+// reserveDailyCreates counts n command creates against the day's limit in
+// the scope, all or none.
+func (s *Sim) reserveDailyCreates(a *app, guildID Snowflake, n int) bool {
 	key := fmt.Sprintf("%d/%d/%s", a.ID, guildID, time.Now().UTC().Format("2006-01-02"))
 	if s.oauth.dailyCreates == nil {
 		s.oauth.dailyCreates = map[string]int{}
 	}
-	if s.oauth.dailyCreates[key] >= dailyCreateLimit {
+	if s.oauth.dailyCreates[key]+n > dailyCreateLimit {
 		return false
 	}
-	s.oauth.dailyCreates[key]++
+	s.oauth.dailyCreates[key] += n
 	return true
 }
 
@@ -523,6 +529,16 @@ func (s *Sim) bulkCommands(w http.ResponseWriter, r *http.Request, rc *reqCtx) *
 	byName := map[string]*command{}
 	for _, old := range m {
 		byName[strconv.Itoa(old.Type)+"/"+old.Name] = old
+	}
+	// Commands that do not exist yet count toward the daily creates.
+	created := 0
+	for _, c := range cmds {
+		if byName[strconv.Itoa(c.Type)+"/"+c.Name] == nil {
+			created++
+		}
+	}
+	if !s.reserveDailyCreates(rc.app, gid, created) {
+		return errStatus(429, 30034, "Maximum number of daily application command creates has been reached (200)")
 	}
 	next := map[Snowflake]*command{}
 	out := []any{}

@@ -578,3 +578,39 @@ func TestHTTPDriver(t *testing.T) {
 		t.Fatalf("bad invoke: %d %v", r.StatusCode, e)
 	}
 }
+
+// TestBulkOverwriteCountsDailyCreates: commands a bulk overwrite creates
+// count toward the 200 creates a day, all or none; ones it keeps do not.
+func TestBulkOverwriteCountsDailyCreates(t *testing.T) {
+	s := startSim(t, fastConfig())
+	bot := "Bot " + s.Token()
+	base := s.APIURL(10) + "/applications/" + s.AppID().String() + "/commands"
+	set := func(prefix string) []any {
+		var out []any
+		for i := range 100 {
+			out = append(out, map[string]any{"name": fmt.Sprintf("%s%d", prefix, i), "description": "d"})
+		}
+		return out
+	}
+	steps := []struct {
+		name   string
+		body   []any
+		status int
+		code   int
+	}{
+		{"100 new", set("a"), 200, 0},
+		{"100 other new: 200 today", set("b"), 200, 0},
+		{"the same 100 again: none new", set("b"), 200, 0},
+		{"the first 100 again: new once more", set("a"), 429, 30034},
+	}
+	for _, st := range steps {
+		var e apiErr
+		if r := do(t, "PUT", base, bot, st.body, &e); r.StatusCode != st.status || e.Code != st.code {
+			t.Fatalf("%s: got %d %+v, want %d code %d", st.name, r.StatusCode, e, st.status, st.code)
+		}
+	}
+	var list []map[string]any
+	if r := do(t, "GET", base, bot, nil, &list); r.StatusCode != 200 || len(list) != 100 || !strings.HasPrefix(list[0]["name"].(string), "b") {
+		t.Fatalf("after the refused overwrite: %d commands, first %v; want the b set unchanged", len(list), list[0]["name"])
+	}
+}
