@@ -152,45 +152,56 @@ func (i *Interaction) Wait(ctx context.Context) (Response, error) {
 // no longer loading (after type 4, or type 5 followed by an edit of
 // @original), or the updated component message (type 7, or 6 then an edit).
 func (i *Interaction) WaitMessage(ctx context.Context) (Message, error) {
-	var out Message
-	err := i.waitFor(ctx, func() (bool, error) {
-		if i.failed && i.response == nil {
-			return false, ErrInteractionFailed
+	for {
+		// i.mu and the Sim's lock are taken one after the other, never
+		// one inside the other: the REST handlers hold the Sim's lock
+		// while they take i.mu.
+		i.mu.Lock()
+		failed := i.failed && i.response == nil
+		orig, resp, ch := i.original, i.response, i.changed
+		i.mu.Unlock()
+		if failed {
+			return Message{}, ErrInteractionFailed
 		}
-		if i.original == 0 {
-			return false, nil
+		if orig != 0 {
+			i.sim.mu.Lock()
+			m, ok := i.sim.messages[orig], false
+			var out Message
+			if m != nil && m.Flags&FlagLoading == 0 &&
+				(resp == nil || resp.Type != CallbackDeferredUpdateMessage || !m.Edited.Before(resp.At)) {
+				out, ok = *m, true
+			}
+			i.sim.mu.Unlock()
+			if ok {
+				return out, nil
+			}
 		}
-		i.sim.mu.Lock()
-		m := i.sim.messages[i.original]
-		i.sim.mu.Unlock()
-		if m == nil || m.Flags&FlagLoading != 0 {
-			return false, nil
+		select {
+		case <-ctx.Done():
+			return Message{}, fmt.Errorf("discordsim: waiting for interaction %s: %w", i.ID, ctx.Err())
+		case <-ch:
 		}
-		if i.response.Type == CallbackDeferredUpdateMessage && m.Edited.Before(i.response.At) {
-			return false, nil
-		}
-		out = *m
-		return true, nil
-	})
-	return out, err
+	}
 }
 
 // WaitFollowups waits until at least n follow-up messages exist and returns them all.
 func (i *Interaction) WaitFollowups(ctx context.Context, n int) ([]Message, error) {
-	var out []Message
+	var ids []Snowflake
 	err := i.waitFor(ctx, func() (bool, error) {
-		if len(i.followups) < n {
-			return false, nil
-		}
-		i.sim.mu.Lock()
-		defer i.sim.mu.Unlock()
-		out = out[:0]
-		for _, id := range i.followups {
-			out = append(out, *i.sim.messages[id])
-		}
-		return true, nil
+		ids = slices.Clone(i.followups)
+		return len(ids) >= n, nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// Not under i.mu: see WaitMessage.
+	i.sim.mu.Lock()
+	defer i.sim.mu.Unlock()
+	out := make([]Message, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, *i.sim.messages[id])
+	}
+	return out, nil
 }
 
 // Interactions returns every interaction created so far, oldest first.
@@ -844,6 +855,28 @@ func (s *Sim) postFollowup(w http.ResponseWriter, r *http.Request, rc *reqCtx) *
 		return e
 	}
 	s.mu.Lock()
+	i.mu.Lock()
+	orig := s.messages[i.original]
+	i.mu.Unlock()
+	if orig != nil && orig.Flags&FlagLoading != 0 {
+		// Straight after a deferred response, a follow-up edits the
+		// loading message instead, keeping its ephemeral state (a
+		// deprecated behaviour Discord keeps for old clients).
+		body.applyEdit(orig)
+		orig.Flags &^= FlagLoading
+		orig.Edited = time.Now()
+		ev := s.messageEventLocked(orig)
+		j := s.messageJSONLocked(orig)
+		s.mu.Unlock()
+		i.mu.Lock()
+		i.notifyLocked()
+		i.mu.Unlock()
+		if !orig.Ephemeral() {
+			s.dispatchPayload(i.GuildID, "MESSAGE_UPDATE", messageIntent(i.GuildID), ev)
+		}
+		writeJSON(w, 200, j)
+		return nil
+	}
 	m := &Message{ChannelID: i.ChannelID, GuildID: i.GuildID, AuthorID: s.apps[i.AppID].BotUserID, WebhookID: i.AppID, InteractionID: i.ID}
 	body.apply(m)
 	ev := s.storeMessageLocked(m)

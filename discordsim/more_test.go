@@ -299,3 +299,53 @@ func TestListMessagesAndOAuthApplication(t *testing.T) {
 		t.Fatalf("oauth2/applications/@me: %d %v", r.StatusCode, app)
 	}
 }
+
+// TestFollowupAfterDeferEditsTheLoadingMessage: straight after a deferred
+// response, a follow-up edits the loading message rather than sending a new
+// one, and cannot change whether it is ephemeral; once the message has
+// loaded, follow-ups are new messages.
+func TestFollowupAfterDeferEditsTheLoadingMessage(t *testing.T) {
+	s := startSim(t, fastConfig())
+	registerCommand(t, s, map[string]any{"name": "ping", "description": "Ping"})
+	g := s.Guilds()[0]
+	tests := []struct {
+		name          string
+		deferFlags    int
+		followupFlags int
+		wantEphemeral bool
+	}{
+		{"public stays public", 0, FlagEphemeral, false},
+		{"ephemeral stays ephemeral", FlagEphemeral, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			it, err := s.Invoke(t.Context(), Invocation{GuildID: g.ID, UserID: s.DefaultUsers()[0], Command: "ping"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deferred := map[string]any{"type": 5, "data": map[string]any{"flags": tt.deferFlags}}
+			if r := do(t, "POST", s.APIURL(10)+"/interactions/"+it.ID.String()+"/"+it.Token+"/callback", "", deferred, nil); r.StatusCode != 204 {
+				t.Fatalf("defer: %d", r.StatusCode)
+			}
+			before := len(s.ChannelMessages(it.ChannelID))
+			hook := s.APIURL(10) + "/webhooks/" + s.AppID().String() + "/" + it.Token
+			var got struct {
+				ID Snowflake `json:"id"`
+			}
+			if r := do(t, "POST", hook, "", map[string]any{"content": "pong", "flags": tt.followupFlags}, &got); r.StatusCode != 200 {
+				t.Fatalf("follow-up: %d", r.StatusCode)
+			}
+			info := it.Info()
+			m, ok := s.Message(info.OriginalID)
+			if got.ID != info.OriginalID || !ok || m.Content != "pong" || m.Flags&FlagLoading != 0 || m.Ephemeral() != tt.wantEphemeral {
+				t.Fatalf("follow-up answered %v; original %v: %+v; want it loaded with pong, ephemeral %v", got.ID, info.OriginalID, m, tt.wantEphemeral)
+			}
+			if n := len(s.ChannelMessages(it.ChannelID)); n != before || len(info.FollowupIDs) != 0 {
+				t.Fatalf("%d messages (was %d), follow-ups %v: the follow-up made a new message", n, before, info.FollowupIDs)
+			}
+			if r := do(t, "POST", hook, "", map[string]any{"content": "again"}, &got); r.StatusCode != 200 || got.ID == info.OriginalID {
+				t.Fatalf("second follow-up: %d, id %v", r.StatusCode, got.ID)
+			}
+		})
+	}
+}
