@@ -296,6 +296,14 @@ func validateOptions(in []optionInput, prefix []string, depth int) ([]CommandOpt
 			if o.Type != OptionInteger && o.Type != OptionNumber {
 				return nil, formError(ipp("min_value"), "APPLICATION_COMMAND_OPTION_MIN_MAX_INVALID", "min_value and max_value are only allowed for integer and number options")
 			}
+			for _, b := range []struct {
+				name string
+				v    *float64
+			}{{"min_value", oi.MinValue}, {"max_value", oi.MaxValue}} {
+				if o.Type == OptionInteger && b.v != nil && (*b.v != math.Trunc(*b.v) || math.Abs(*b.v) > maxSafeInteger) {
+					return nil, formError(ipp(b.name), "NUMBER_TYPE_COERCE", "Value \""+strconv.FormatFloat(*b.v, 'f', -1, 64)+"\" is not int.")
+				}
+			}
 			if oi.MinValue != nil && oi.MaxValue != nil && *oi.MinValue > *oi.MaxValue {
 				return nil, formError(ipp("max_value"), "NUMBER_TYPE_MIN", "max_value must be greater than or equal to min_value")
 			}
@@ -310,6 +318,9 @@ func validateOptions(in []optionInput, prefix []string, depth int) ([]CommandOpt
 			}
 			if oi.MaxLength != nil && (*oi.MaxLength < 1 || *oi.MaxLength > 6000) {
 				return nil, formError(ipp("max_length"), "NUMBER_TYPE_MAX", "Must be between 1 and 6000.")
+			}
+			if oi.MinLength != nil && oi.MaxLength != nil && *oi.MinLength > *oi.MaxLength {
+				return nil, formError(ipp("max_length"), "NUMBER_TYPE_MIN", "max_length must be greater than or equal to min_length")
 			}
 			o.MinLength, o.MaxLength = oi.MinLength, oi.MaxLength
 		}
@@ -333,6 +344,10 @@ func validateOptions(in []optionInput, prefix []string, depth int) ([]CommandOpt
 	return out, nil
 }
 
+// maxSafeInteger bounds INTEGER option values, choices and limits:
+// -2^53+1 to 2^53-1 (Application Command Option Type).
+const maxSafeInteger = 1<<53 - 1
+
 func choiceValue(typ int, raw json.RawMessage) (any, bool) {
 	switch typ {
 	case OptionString:
@@ -343,7 +358,7 @@ func choiceValue(typ int, raw json.RawMessage) (any, bool) {
 		return s, true
 	case OptionInteger:
 		var f float64
-		if json.Unmarshal(raw, &f) != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		if json.Unmarshal(raw, &f) != nil || f != math.Trunc(f) || math.Abs(f) > maxSafeInteger {
 			return nil, false
 		}
 		return f, true

@@ -730,10 +730,14 @@ func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *re
 			return formError([]string{"data"}, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
 		}
 		switch {
-		case modal.CustomID == nil || *modal.CustomID == "" || utf8.RuneCountInString(*modal.CustomID) > 100:
+		case modal.CustomID == nil || *modal.CustomID == "":
 			return formError([]string{"data", "custom_id"}, "BASE_TYPE_REQUIRED", "This field is required")
-		case modal.Title == nil || *modal.Title == "" || utf8.RuneCountInString(*modal.Title) > 45:
+		case utf8.RuneCountInString(*modal.CustomID) > 100:
+			return formError([]string{"data", "custom_id"}, "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
+		case modal.Title == nil || *modal.Title == "":
 			return formError([]string{"data", "title"}, "BASE_TYPE_REQUIRED", "This field is required")
+		case utf8.RuneCountInString(*modal.Title) > 45:
+			return formError([]string{"data", "title"}, "BASE_TYPE_MAX_LENGTH", "Must be 45 or fewer in length.")
 		case len(modal.Components) < 1 || len(modal.Components) > 5:
 			return formError([]string{"data", "components"}, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
 		}
