@@ -24,7 +24,8 @@ const (
 // user's text shortens a reply instead of getting it refused (Discord
 // answers 400 and the user sees "This interaction failed"). Cut text ends
 // in "…". Descriptions give way first when the embeds together are too
-// long, then trailing fields. The caller's embeds are not modified.
+// long, then trailing fields, then trailing embeds. The caller's embeds are
+// not modified.
 func (rep Reply) fit() Reply {
 	rep.Content = clip(rep.Content, maxContent)
 	if rep.Embeds == nil {
@@ -70,6 +71,10 @@ func (rep Reply) fit() Reply {
 			total -= utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)
 			e.Fields = e.Fields[:len(e.Fields)-1]
 		}
+	}
+	for len(embeds) > 1 && total > maxEmbedsTotal {
+		total -= embedLength(embeds[len(embeds)-1])
+		embeds = embeds[:len(embeds)-1]
 	}
 	rep.Embeds = embeds
 	return rep

@@ -65,6 +65,22 @@ func TestReplyFitsDiscordLimits(t *testing.T) {
 					t.Errorf("the first description was cut to %d; the last should give way first", runes(got.Embeds[0].Description))
 				}
 			}},
+		{"then trailing embeds", Reply{Embeds: func() []discord.Embed {
+			es := make([]discord.Embed, 4)
+			for i := range es {
+				es[i] = discord.Embed{Title: a(256), Footer: &discord.EmbedFooter{Text: a(2048)}}
+			}
+			return es
+		}()},
+			func(t *testing.T, got Reply) {
+				total := 0
+				for _, e := range got.Embeds {
+					total += embedLength(e)
+				}
+				if total > 6000 || len(got.Embeds) != 2 {
+					t.Errorf("%d embeds, %d characters; want 2 within 6000", len(got.Embeds), total)
+				}
+			}},
 		{"then trailing fields", Reply{Embeds: []discord.Embed{{Fields: fields(25, a(1024))}}},
 			func(t *testing.T, got Reply) {
 				if n := embedLength(got.Embeds[0]); n > 6000 || len(got.Embeds[0].Fields) != 5 {
