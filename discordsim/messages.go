@@ -166,8 +166,8 @@ func (b *messageBody) validate(prefix []string, allowedFlags int, create bool) *
 	return nil
 }
 
-// embedLimits are Discord's per-field embed limits, and the most characters
-// all of a message's embeds may hold together (Embed Limits).
+// Discord's Embed Limits: per field, and the most characters all of a
+// message's embeds may hold together.
 const (
 	embedTitleMax       = 256
 	embedDescriptionMax = 4096
