@@ -621,11 +621,15 @@ func (s *Sim) Click(ctx context.Context, c Click) (*Interaction, error) {
 			return nil, fmt.Errorf("discordsim: user %s cannot see ephemeral message %s", c.UserID, m.ID)
 		}
 	}
-	ctype, err := findComponent(m.Components, c.CustomID)
+	comp, err := findComponent(m.Components, c.CustomID)
+	if err == nil {
+		err = checkValues(comp, c.Values)
+	}
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
+	ctype := *comp.Type
 	g, ch, err := s.interactionPlaceLocked(a, m.GuildID, m.ChannelID, c.UserID)
 	if err != nil {
 		s.mu.Unlock()
@@ -647,7 +651,7 @@ func (s *Sim) Click(ctx context.Context, c Click) (*Interaction, error) {
 	return s.deliverInteraction(a, i, body), nil
 }
 
-func findComponent(rows []json.RawMessage, customID string) (int, error) {
+func findComponent(rows []json.RawMessage, customID string) (component, error) {
 	for _, raw := range rows {
 		var row component
 		if json.Unmarshal(raw, &row) != nil {
@@ -659,12 +663,53 @@ func findComponent(rows []json.RawMessage, customID string) (int, error) {
 				continue
 			}
 			if c.Disabled {
-				return 0, fmt.Errorf("discordsim: component %q is disabled", customID)
+				return component{}, fmt.Errorf("discordsim: component %q is disabled", customID)
 			}
-			return *c.Type, nil
+			return c, nil
 		}
 	}
-	return 0, fmt.Errorf("discordsim: no enabled component with custom_id %q on the message", customID)
+	return component{}, fmt.Errorf("discordsim: no enabled component with custom_id %q on the message", customID)
+}
+
+// checkValues refuses a click Discord could not send: values on a button,
+// fewer or more values than the select's min_values and max_values allow
+// (1 and 1 by default), or, on a string select, a value that is not one of
+// its options or is chosen twice.
+func checkValues(c component, values []string) error {
+	if *c.Type == 2 {
+		if len(values) > 0 {
+			return fmt.Errorf("discordsim: a button click carries no values")
+		}
+		return nil
+	}
+	lo, hi := 1, 1
+	if c.MinValues != nil {
+		lo = *c.MinValues
+	}
+	if c.MaxValues != nil {
+		hi = *c.MaxValues
+	}
+	if len(values) < lo || len(values) > hi {
+		return fmt.Errorf("discordsim: %d values chosen in select %q, which takes %d to %d", len(values), *c.CustomID, lo, hi)
+	}
+	if *c.Type != 3 {
+		return nil
+	}
+	offered := map[string]bool{}
+	for _, raw := range c.Options {
+		var o selectOption
+		if json.Unmarshal(raw, &o) == nil && o.Value != nil {
+			offered[*o.Value] = true
+		}
+	}
+	chosen := map[string]bool{}
+	for _, v := range values {
+		if !offered[v] || chosen[v] {
+			return fmt.Errorf("discordsim: value %q is not an option of select %q, or is chosen twice", v, *c.CustomID)
+		}
+		chosen[v] = true
+	}
+	return nil
 }
 
 type callbackBody struct {

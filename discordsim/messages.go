@@ -61,15 +61,27 @@ func (b *messageBody) empty() bool {
 }
 
 type component struct {
-	Type       *int              `json:"type"`
-	Style      int               `json:"style"`
-	CustomID   *string           `json:"custom_id"`
-	URL        *string           `json:"url"`
-	Label      *string           `json:"label"`
-	Disabled   bool              `json:"disabled"`
-	SKUID      *Snowflake        `json:"sku_id"`
-	Components []json.RawMessage `json:"components"`
-	Options    []json.RawMessage `json:"options"`
+	Type          *int              `json:"type"`
+	Style         int               `json:"style"`
+	CustomID      *string           `json:"custom_id"`
+	URL           *string           `json:"url"`
+	Label         *string           `json:"label"`
+	Emoji         json.RawMessage   `json:"emoji"`
+	Disabled      bool              `json:"disabled"`
+	SKUID         *Snowflake        `json:"sku_id"`
+	Components    []json.RawMessage `json:"components"`
+	Options       []json.RawMessage `json:"options"`
+	Placeholder   *string           `json:"placeholder"`
+	MinValues     *int              `json:"min_values"`
+	MaxValues     *int              `json:"max_values"`
+	DefaultValues []json.RawMessage `json:"default_values"`
+}
+
+// selectOption is one choice of a string select.
+type selectOption struct {
+	Label       *string `json:"label"`
+	Value       *string `json:"value"`
+	Description *string `json:"description"`
 }
 
 // validate checks b as Discord does; allowedFlags are the flags the endpoint accepts.
@@ -118,10 +130,18 @@ func (b *messageBody) validate(prefix []string, allowedFlags int, create bool) *
 					if c.Label != nil && utf8.RuneCountInString(*c.Label) > 80 {
 						return formError(append(cp, "label"), "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length.")
 					}
+					// Which fields a button may carry depends on its style
+					// (Button Styles).
+					notAllowed := func(field string) *APIError {
+						return formError(append(cp, field), "BUTTON_COMPONENT_INVALID_FIELD", "This field is not allowed on a button of style "+strconv.Itoa(c.Style)+".")
+					}
 					switch c.Style {
 					case 5:
 						if c.URL == nil || *c.URL == "" {
 							return formError(append(cp, "url"), "BASE_TYPE_REQUIRED", "This field is required")
+						}
+						if utf8.RuneCountInString(*c.URL) > 512 {
+							return formError(append(cp, "url"), "BASE_TYPE_MAX_LENGTH", "Must be 512 or fewer in length.")
 						}
 						if c.CustomID != nil {
 							return formError(append(cp, "custom_id"), "COMPONENT_CUSTOM_ID_NOT_ALLOWED", "A custom id is not allowed on link buttons.")
@@ -130,9 +150,25 @@ func (b *messageBody) validate(prefix []string, allowedFlags int, create bool) *
 						if c.SKUID == nil {
 							return formError(append(cp, "sku_id"), "BASE_TYPE_REQUIRED", "This field is required")
 						}
+						switch {
+						case c.CustomID != nil:
+							return notAllowed("custom_id")
+						case c.Label != nil:
+							return notAllowed("label")
+						case c.URL != nil:
+							return notAllowed("url")
+						case len(c.Emoji) > 0 && string(c.Emoji) != "null":
+							return notAllowed("emoji")
+						}
 					default:
 						if c.CustomID == nil || *c.CustomID == "" {
 							return formError(append(cp, "custom_id"), "BASE_TYPE_REQUIRED", "This field is required")
+						}
+						if c.URL != nil {
+							return notAllowed("url")
+						}
+						if c.SKUID != nil {
+							return notAllowed("sku_id")
 						}
 					}
 				case 3, 5, 6, 7, 8:
@@ -144,6 +180,9 @@ func (b *messageBody) validate(prefix []string, allowedFlags int, create bool) *
 					}
 					if *c.Type == 3 && (len(c.Options) < 1 || len(c.Options) > 25) {
 						return formError(append(cp, "options"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 25 in length.")
+					}
+					if e := validateSelect(cp, c); e != nil {
+						return e
 					}
 				default:
 					return formError(append(cp, "type"), "UNION_TYPE_CHOICES", "Value of field \"type\" must be one of (2, 3, 5, 6, 7, 8).")
@@ -162,6 +201,57 @@ func (b *messageBody) validate(prefix []string, allowedFlags int, create bool) *
 	}
 	if create && b.empty() {
 		return errEmptyMessage
+	}
+	return nil
+}
+
+// validateSelect checks a select menu at path cp against the String and
+// User Select Structures: placeholder 150, min_values 0-25, max_values
+// 1-25 and no fewer than min_values, a string select's options (label and
+// value required, each text 100 at most), and as many default values as
+// min_values and max_values allow.
+func validateSelect(cp []string, c component) *APIError {
+	at := func(more ...string) []string { return append(append([]string(nil), cp...), more...) }
+	if c.Placeholder != nil && utf8.RuneCountInString(*c.Placeholder) > 150 {
+		return formError(at("placeholder"), "BASE_TYPE_MAX_LENGTH", "Must be 150 or fewer in length.")
+	}
+	lo, hi := 1, 1
+	if c.MinValues != nil {
+		if lo = *c.MinValues; lo < 0 || lo > 25 {
+			return formError(at("min_values"), "NUMBER_TYPE_MAX", "Must be between 0 and 25.")
+		}
+	}
+	if c.MaxValues != nil {
+		if hi = *c.MaxValues; hi < 1 || hi > 25 {
+			return formError(at("max_values"), "NUMBER_TYPE_MAX", "Must be between 1 and 25.")
+		}
+	}
+	if lo > hi {
+		return formError(at("min_values"), "SELECT_COMPONENT_MIN_VALUES_TOO_LARGE", "min_values must be less than or equal to max_values.")
+	}
+	for k, raw := range c.Options {
+		op := at("options", strconv.Itoa(k))
+		var o selectOption
+		if string(raw) == "null" || json.Unmarshal(raw, &o) != nil {
+			return formError(op, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+		}
+		for _, f := range []struct {
+			name     string
+			s        *string
+			required bool
+		}{{"label", o.Label, true}, {"value", o.Value, true}, {"description", o.Description, false}} {
+			switch {
+			case f.s == nil || *f.s == "":
+				if f.required {
+					return formError(append(op, f.name), "BASE_TYPE_REQUIRED", "This field is required")
+				}
+			case utf8.RuneCountInString(*f.s) > 100:
+				return formError(append(op, f.name), "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
+			}
+		}
+	}
+	if n := len(c.DefaultValues); n > 0 && (n < lo || n > hi) {
+		return formError(at("default_values"), "BASE_TYPE_BAD_LENGTH", "Must be between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi)+" in length.")
 	}
 	return nil
 }
