@@ -911,20 +911,7 @@ func (s *Sim) postFollowup(w http.ResponseWriter, r *http.Request, rc *reqCtx) *
 		// Straight after a deferred response, a follow-up edits the
 		// loading message instead, keeping its ephemeral state (a
 		// deprecated behaviour Discord keeps for old clients).
-		body.applyEdit(orig)
-		orig.Flags &^= FlagLoading
-		orig.Edited = time.Now()
-		ev := s.messageEventLocked(orig)
-		j := s.messageJSONLocked(orig)
-		s.mu.Unlock()
-		i.mu.Lock()
-		i.notifyLocked()
-		i.mu.Unlock()
-		if !orig.Ephemeral() {
-			s.dispatchPayload(i.GuildID, "MESSAGE_UPDATE", messageIntent(i.GuildID), ev)
-		}
-		writeJSON(w, 200, j)
-		return nil
+		return s.editWebhookMessageLocked(w, i, orig, &body)
 	}
 	m := &Message{ChannelID: i.ChannelID, GuildID: i.GuildID, AuthorID: s.apps[i.AppID].BotUserID, WebhookID: i.AppID, InteractionID: i.ID}
 	body.apply(m)
@@ -1000,6 +987,13 @@ func (s *Sim) patchWebhookMessage(w http.ResponseWriter, r *http.Request, rc *re
 		s.mu.Unlock()
 		return e
 	}
+	return s.editWebhookMessageLocked(w, i, m, &body)
+}
+
+// editWebhookMessageLocked edits m, a message of interaction i, with body
+// and answers with it; a loading message must end up with something in it.
+// s.mu is held on entry and released on return.
+func (s *Sim) editWebhookMessageLocked(w http.ResponseWriter, i *Interaction, m *Message, body *messageBody) *APIError {
 	wasLoading := m.Flags&FlagLoading != 0
 	body.applyEdit(m)
 	m.Flags &^= FlagLoading
@@ -1011,12 +1005,13 @@ func (s *Sim) patchWebhookMessage(w http.ResponseWriter, r *http.Request, rc *re
 	m.Edited = time.Now()
 	ev := s.messageEventLocked(m)
 	j := s.messageJSONLocked(m)
+	public, guild := !m.Ephemeral(), m.GuildID // m is the Sim's: read it under its lock
 	s.mu.Unlock()
 	i.mu.Lock()
 	i.notifyLocked()
 	i.mu.Unlock()
-	if !m.Ephemeral() {
-		s.dispatchPayload(m.GuildID, "MESSAGE_UPDATE", messageIntent(m.GuildID), ev)
+	if public {
+		s.dispatchPayload(guild, "MESSAGE_UPDATE", messageIntent(guild), ev)
 	}
 	writeJSON(w, 200, j)
 	return nil
