@@ -4,7 +4,7 @@
 // process CPU from INFO cpu), and the share of decisions for blocked or hot
 // subjects answered with no Redis call.
 //
-//	go run ./bench/ratelimit [-addr 127.0.0.1:6379] [-duration 5s] [-workers 32] [-nodes 1]
+//	go run ./bench/ratelimit [-addr 127.0.0.1:6379] [-duration 5s] [-workers 32] [-nodes 1] [-pin=false]
 //
 // Without -addr it starts a private redis-server on a free loopback port.
 package main
@@ -87,6 +87,7 @@ func run() error {
 	rounds := flag.Int("rounds", 3, "alternating rounds per library and workload")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench process's CPU profile to this file")
 	only := flag.String("only", "", `run one library alone, "chopsticks" or "redis_rate", to profile Redis under it (no ratios)`)
+	pin := flag.Bool("pin", true, "give a local Redis's main thread a CPU of its own and the bench the others")
 	flag.Parse()
 	if *nodes < 1 || *nodes > *workers {
 		fmt.Fprintf(os.Stderr, "bench ratelimit: -nodes %d: want 1 to -workers (%d)\n", *nodes, *workers)
@@ -136,8 +137,15 @@ func run() error {
 	if err := admin.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis at %s: %w", *addr, err)
 	}
-	fmt.Printf("redis %s, %d CPUs (shared by the bench, Redis and anything else running), %d workers on %d node(s), %d rounds of %v per library, %d users, %d abusers\n\n",
-		*addr, runtime.NumCPU(), *workers, *nodes, *rounds, *duration, *users, *abusers)
+	placement := "not pinned (-pin=false)"
+	if *pin {
+		var err error
+		if placement, err = pinApart(ctx, admin); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("redis %s, %d CPUs, %s; %d workers on %d node(s), %d rounds of %v per library, %d users, %d abusers\n\n",
+		*addr, runtime.NumCPU(), placement, *workers, *nodes, *rounds, *duration, *users, *abusers)
 
 	cmds := []string{"work", "daily", "fish", "rob", "play"}
 	cfg := ratelimit.Config{
