@@ -209,7 +209,7 @@ func ipTag(ip string) (string, error) {
 
 // AllowCommand decides one use of command by userID: the user's limit on
 // that command (whose violation blocks with backoff) and the command's
-// global ceiling.
+// global ceiling, unless it is NoCeiling.
 func (l *Limiter) AllowCommand(ctx context.Context, userID uint64, command string) (Decision, error) {
 	if userID == 0 {
 		return Decision{}, fmt.Errorf("%w: zero user ID", ErrBadInput)
@@ -222,6 +222,9 @@ func (l *Limiter) AllowCommand(ctx context.Context, userID uint64, command strin
 	gr, ok := l.cfg.GlobalOverrides[command]
 	if !ok {
 		gr = l.cfg.CommandGlobal
+	}
+	if gr == NoCeiling {
+		return l.decide(ctx, []check{u}, false)
 	}
 	g := newCheck("{g:"+command+"}", gr, RuleGlobal)
 	return l.decide(ctx, []check{u, g}, false)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/redis/go-redis/v9"
 )
 
 func TestCommandBlockBackoff(t *testing.T) {
@@ -88,7 +89,7 @@ func TestGlobalCeiling(t *testing.T) {
 	cfg := Config{
 		Command:         Rule{Limit: 100, Period: time.Second},
 		CommandGlobal:   Rule{Limit: 4, Period: time.Minute},
-		GlobalOverrides: map[string]Rule{"play": {Limit: 2, Period: time.Minute}},
+		GlobalOverrides: map[string]Rule{"play": {Limit: 2, Period: time.Minute}, "balance": NoCeiling},
 	}
 	n := startNode(t, addr, cfg)
 	for u := uint64(1); u <= 4; u++ {
@@ -125,6 +126,43 @@ func TestGlobalCeiling(t *testing.T) {
 	}
 	if d := mustCommand(t, n.lim, 3, "play"); d.Allowed || d.Rule != RuleGlobal {
 		t.Fatalf("override ignored: %+v", d)
+	}
+	// With NoCeiling a command has no global subject: twice the default
+	// ceiling's users all pass, and the user's own limit still holds.
+	for u := uint64(1); u <= 8; u++ {
+		if d := mustCommand(t, n.lim, u, "balance"); !d.Allowed {
+			t.Fatalf("balance user %d refused: %+v", u, d)
+		}
+	}
+	if stateExists(t, n.rdb, "{g:balance}") {
+		t.Fatal("NoCeiling command wrote a global subject")
+	}
+	if !stateExists(t, n.rdb, "{u:8}:c:balance") {
+		t.Fatal("NoCeiling command skipped the user's rule")
+	}
+}
+
+func TestNoCeilingOnlyForCeilings(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // New makes no call
+	t.Cleanup(func() { _ = rdb.Close() })
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"CommandGlobal", Config{CommandGlobal: NoCeiling}, true},
+		{"override", Config{GlobalOverrides: map[string]Rule{"work": NoCeiling}}, true},
+		{"Command", Config{Command: NoCeiling}, false},
+		{"Sensitive", Config{Sensitive: NoCeiling}, false},
+		{"HTTP", Config{HTTP: NoCeiling}, false},
+		{"other negative limit", Config{CommandGlobal: Rule{Limit: -2, Period: time.Second}}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := New(rdb, c.cfg)
+			if (err == nil) != c.ok {
+				t.Fatalf("New: %v, want ok=%v", err, c.ok)
+			}
+		})
 	}
 }
 

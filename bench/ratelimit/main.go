@@ -4,6 +4,11 @@
 // process CPU from INFO cpu), and the share of decisions for blocked or hot
 // subjects answered with no Redis call.
 //
+// Each of our decisions (AllowCommand) checks two rules: the user's limit on
+// the command and the command's global ceiling. redis_rate runs twice: with
+// the same two limits (two Allow calls), the like-for-like baseline, and
+// with the user's limit alone, which is less than ours checks.
+//
 //	go run ./bench/ratelimit [-addr 127.0.0.1:6379] [-duration 5s] [-workers 32] [-nodes 1] [-pin=false]
 //
 // Without -addr it starts a private redis-server on a free loopback port.
@@ -152,7 +157,36 @@ func run() error {
 		Command:       ratelimit.Rule{Limit: 10, Period: time.Second},
 		CommandGlobal: ratelimit.Rule{Limit: 1_000_000, Period: time.Second}, // checked, never binding here
 	}
-	rrLimit := redis_rate.PerSecond(10)
+	oneRule := cfg
+	oneRule.CommandGlobal = ratelimit.NoCeiling
+	// redis_rate enforces AllowCommand's two limits with two Allow calls:
+	// the user's first, the command's ceiling only if the user's admits.
+	rrUser, rrGlobal := redis_rate.PerSecond(10), redis_rate.PerSecond(1_000_000)
+	// Four contenders: each library with both limits and with the user's
+	// limit alone. -only runs the first of its library alone.
+	type contender struct {
+		lib string
+		run func(picker) (result, error)
+	}
+	contenders := []contender{
+		{"chopsticks", func(p picker) (result, error) {
+			return runOurs(ctx, admin, newClient, "chopsticks, 2 rules", cfg, p, *nodes, *workers, *duration)
+		}},
+		{"redis_rate", func(p picker) (result, error) {
+			return runRedisRate(ctx, admin, newClient, rrUser, nil, p, *nodes, *workers, *duration)
+		}},
+		{"chopsticks", func(p picker) (result, error) {
+			return runOurs(ctx, admin, newClient, "chopsticks, 1 rule", oneRule, p, *nodes, *workers, *duration)
+		}},
+		{"redis_rate", func(p picker) (result, error) {
+			return runRedisRate(ctx, admin, newClient, rrUser, &rrGlobal, p, *nodes, *workers, *duration)
+		}},
+	}
+
+	alone := -1
+	if *only != "" {
+		alone = slices.IndexFunc(contenders, func(c contender) bool { return c.lib == *only })
+	}
 
 	type workload struct {
 		name  string
@@ -170,37 +204,34 @@ func run() error {
 			}
 			return uint64(1 + rng.IntN(*users)), cmds[rng.IntN(len(cmds))]
 		}
-		// The two run in alternating rounds so that load from other
-		// processes on the machine falls on both alike.
-		var ours, theirs result
+		// The contenders run in alternating rounds so that load from
+		// other processes on the machine falls on all alike.
+		res := make([]result, len(contenders))
 		for round := 0; round < *rounds; round++ {
-			if *only != "redis_rate" {
-				o, err := runOurs(ctx, admin, newClient, cfg, pick, *nodes, *workers, *duration)
+			for i, c := range contenders {
+				if alone >= 0 && i != alone {
+					continue
+				}
+				r, err := c.run(pick)
 				if err != nil {
 					return err
 				}
-				ours = ours.add(o)
-			}
-			if *only != "chopsticks" {
-				th, err := runRedisRate(ctx, admin, newClient, rrLimit, pick, *nodes, *workers, *duration)
-				if err != nil {
-					return err
-				}
-				theirs = theirs.add(th)
+				res[i] = res[i].add(r)
 			}
 		}
-		slices.Sort(ours.lat)
-		slices.Sort(theirs.lat)
+		for i := range res {
+			slices.Sort(res[i].lat)
+		}
 		if *only != "" {
-			r := ours
-			if *only == "redis_rate" {
-				r = theirs
+			for _, r := range res {
+				if r.decisions > 0 {
+					printResult(r)
+				}
 			}
-			printResult(r)
 			fmt.Println()
 			continue
 		}
-		report(ours, theirs)
+		report(res[0], res[1], res[2], res[3])
 	}
 	return nil
 }
@@ -224,7 +255,7 @@ type picker func(*rand.Rand) (uint64, string)
 // runOurs measures package ratelimit on a flushed Redis, with one limiter
 // and client per node; worker w decides on node w mod nodes.
 func runOurs(ctx context.Context, admin *redis.Client, newClient func(*callCounter) *redis.Client,
-	cfg ratelimit.Config, pick picker, nodes, workers int, d time.Duration) (result, error) {
+	name string, cfg ratelimit.Config, pick picker, nodes, workers int, d time.Duration) (result, error) {
 	if err := admin.FlushAll(ctx).Err(); err != nil {
 		return result{}, err
 	}
@@ -248,7 +279,7 @@ func runOurs(ctx context.Context, admin *redis.Client, newClient func(*callCount
 		}()
 		lims[i] = lim
 	}
-	return measure(ctx, admin, "chopsticks ratelimit", workers, d, &calls, func(w int, rng *rand.Rand) (bool, bool, error) {
+	return measure(ctx, admin, name, workers, d, &calls, func(w int, rng *rand.Rand) (bool, bool, error) {
 		u, c := pick(rng)
 		dec, err := lims[w%nodes].AllowCommand(ctx, u, c)
 		return !dec.Allowed, dec.Local, err
@@ -256,9 +287,9 @@ func runOurs(ctx context.Context, admin *redis.Client, newClient func(*callCount
 }
 
 // runRedisRate measures redis_rate on a flushed Redis with the same subjects
-// and per-user limit.
+// and per-user limit, and with global the same per-command ceiling.
 func runRedisRate(ctx context.Context, admin *redis.Client, newClient func(*callCounter) *redis.Client,
-	limit redis_rate.Limit, pick picker, nodes, workers int, d time.Duration) (result, error) {
+	user redis_rate.Limit, global *redis_rate.Limit, pick picker, nodes, workers int, d time.Duration) (result, error) {
 	if err := admin.FlushAll(ctx).Err(); err != nil {
 		return result{}, err
 	}
@@ -269,9 +300,18 @@ func runRedisRate(ctx context.Context, admin *redis.Client, newClient func(*call
 		defer rdb.Close()
 		rrs[i] = redis_rate.NewLimiter(rdb)
 	}
-	return measure(ctx, admin, "redis_rate v10", workers, d, &calls, func(w int, rng *rand.Rand) (bool, bool, error) {
+	name := "redis_rate v10, 1 rule"
+	if global != nil {
+		name = "redis_rate v10, 2 rules"
+	}
+	return measure(ctx, admin, name, workers, d, &calls, func(w int, rng *rand.Rand) (bool, bool, error) {
 		u, c := pick(rng)
-		res, err := rrs[w%nodes].Allow(ctx, "rr:"+strconv.FormatUint(u, 10)+":"+c, limit)
+		rr := rrs[w%nodes]
+		res, err := rr.Allow(ctx, "rr:"+strconv.FormatUint(u, 10)+":"+c, user)
+		if err != nil || res.Allowed == 0 || global == nil {
+			return err == nil && res.Allowed == 0, false, err
+		}
+		res, err = rr.Allow(ctx, "rr:g:"+c, *global)
 		if err != nil {
 			return false, false, err
 		}
@@ -366,16 +406,29 @@ func measure(ctx context.Context, admin *redis.Client, name string, workers int,
 	return res, nil
 }
 
-func report(ours, theirs result) {
-	printResult(ours)
-	printResult(theirs)
-	speed := ours.rate() / theirs.rate()
-	cmdRatio := ours.usecPerDecision() / theirs.usecPerDecision()
-	cpuRatio := ours.cpuPerDecision() / theirs.cpuPerDecision()
-	fmt.Printf("ratios: decisions/s %.2fx (target >= 1.0x) %s; script usec/decision %.2f (target <= 0.33) %s; redis cpu/decision %.2f\n",
-		speed, verdict(speed >= 1.0), cmdRatio, verdict(cmdRatio <= 1.0/3), cpuRatio)
-	if ours.hotTotal > 0 {
-		share := float64(ours.hotLocal) / float64(ours.hotTotal)
+// report prints the four runs, the ratios of each of ours to redis_rate
+// enforcing the same rules, and, for comparison with earlier figures, of
+// ours with two rules to redis_rate with one, which checks less.
+func report(ours2, theirs1, ours1, theirs2 result) {
+	for _, r := range []result{ours2, theirs2, ours1, theirs1} {
+		printResult(r)
+	}
+	for _, c := range []struct {
+		label        string
+		ours, theirs result
+	}{
+		{"same 2 rules", ours2, theirs2},
+		{"same 1 rule", ours1, theirs1},
+		{"ours 2 rules, theirs 1 (unequal)", ours2, theirs1},
+	} {
+		speed := c.ours.rate() / c.theirs.rate()
+		cmdRatio := c.ours.usecPerDecision() / c.theirs.usecPerDecision()
+		cpuRatio := c.ours.cpuPerDecision() / c.theirs.cpuPerDecision()
+		fmt.Printf("ratios, %s: decisions/s %.2fx (target >= 1.0x) %s; script usec/decision %.2f (target <= 0.33) %s; redis cpu/decision %.2f\n",
+			c.label, speed, verdict(speed >= 1.0), cmdRatio, verdict(cmdRatio <= 1.0/3), cpuRatio)
+	}
+	if ours2.hotTotal > 0 {
+		share := float64(ours2.hotLocal) / float64(ours2.hotTotal)
 		fmt.Printf("blocked/hot decisions with no Redis call: %.1f%% (target >= 80%%) %s\n", 100*share, verdict(share >= 0.8))
 	}
 	fmt.Println()
@@ -391,7 +444,7 @@ func printResult(r result) {
 	if r.redisCalls > 0 {
 		perCall = fmt.Sprintf("%.1f", float64(r.decisions)/float64(r.redisCalls))
 	}
-	fmt.Printf("%-22s %9.0f decisions/s  p50 %8v  p99 %8v  script %5.2f us/decision  redis-cpu %5.2f us/decision  decisions per redis call %s  refused-local %s\n",
+	fmt.Printf("%-23s %9.0f decisions/s  p50 %8v  p99 %8v  script %5.2f us/decision  redis-cpu %5.2f us/decision  decisions per redis call %s  refused-local %s\n",
 		r.name, r.rate(), r.pct(0.50).Round(time.Microsecond/10), r.pct(0.99).Round(time.Microsecond/10),
 		r.usecPerDecision(), r.cpuPerDecision(), perCall, hot)
 }
