@@ -4,10 +4,11 @@
 // process CPU from INFO cpu), and the share of decisions for blocked or hot
 // subjects answered with no Redis call.
 //
-// Each of our decisions (AllowCommand) checks two rules: the user's limit on
-// the command and the command's global ceiling. redis_rate runs twice: with
-// the same two limits (two Allow calls), the like-for-like baseline, and
-// with the user's limit alone, which is less than ours checks.
+// Each library runs twice: with the two limits AllowCommand checks, the
+// user's on the command and the command's global ceiling (redis_rate needs
+// two Allow calls for them), and with the user's limit alone (ours with
+// ratelimit.NoCeiling). The ratios compare like with like; the unequal one,
+// ours with two rules against redis_rate with one, is printed too.
 //
 //	go run ./bench/ratelimit [-addr 127.0.0.1:6379] [-duration 5s] [-workers 32] [-nodes 1] [-pin=false]
 //
