@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chopsticks-bot/chopsticks/discordapi"
+	"github.com/chopsticks-bot/chopsticks/ratelimit"
 	"github.com/chopsticks-bot/chopsticks/telemetry"
 )
 
@@ -52,6 +53,7 @@ type Config struct {
 	LavalinkNodes       string
 	LeaseTTL            time.Duration
 	IdentifyReserve     int
+	RateLimits          string
 }
 
 // DefaultConfig returns the configuration with every default filled in,
@@ -92,6 +94,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.LeaseTTL, "lease-ttl", 5*time.Second, "etcd lease of this node's ownership; a crashed node's shards move after it (LEASE_TTL, at least 2s)")
 	fs.IntVar(&c.IdentifyReserve, "identify-reserve", 50, "daily session starts kept back for recovering shards (IDENTIFY_RESERVE)")
 	fs.StringVar(&c.LavalinkNodes, "lavalink-nodes", "", "Lavalink nodes (LAVALINK_NODES)")
+	fs.StringVar(&c.RateLimits, "rate-limits", "", "rate limits that differ from the defaults, such as \"command=10/1s, global.play=100/1s\" (RATE_LIMITS)")
 }
 
 // ConfigError names the setting that is wrong.
@@ -194,6 +197,9 @@ func (c *Config) Validate() error {
 	}
 	if c.IdentifyReserve < 0 {
 		return bad("IDENTIFY_RESERVE", "must not be negative")
+	}
+	if _, err := ratelimit.ParseConfig(c.RateLimits); err != nil {
+		return bad("RATE_LIMITS", "%v", err)
 	}
 	if c.DashboardSessionKey != "" && len(c.DashboardSessionKey) < 32 {
 		return bad("DASHBOARD_SESSION_SECRET", "must be at least 32 characters (openssl rand -hex 32)")

@@ -59,8 +59,8 @@ func (s *stack) config(id string) node.Config {
 
 // startNode runs a node in this process until the test ends, waits until
 // it serves and has a live session on every shard, and returns its HTTP
-// address.
-func (s *stack) startNode(t *testing.T, id string) string {
+// address. Each set changes the node's configuration first.
+func (s *stack) startNode(t *testing.T, id string, set ...func(*node.Config)) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -70,8 +70,12 @@ func (s *stack) startNode(t *testing.T, id string) string {
 		exited  bool
 		exitErr error
 	)
+	cfg := s.config(id)
+	for _, f := range set {
+		f(&cfg)
+	}
 	go func() {
-		done <- node.Run(ctx, s.config(id), node.Options{Logs: &logs, Ready: func(addr string) { ready <- addr }})
+		done <- node.Run(ctx, cfg, node.Options{Logs: &logs, Ready: func(addr string) { ready <- addr }})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -229,6 +233,29 @@ func TestNodeAnswersSlashCommands(t *testing.T) {
 	})
 }
 
+// TestNodeAppliesRateLimits: RATE_LIMITS reaches the limiter. With one
+// command a minute, a user's second /ping is refused privately with the
+// time left, while the first one and another user's pass.
+func TestNodeAppliesRateLimits(t *testing.T) {
+	s := newStack(t, 1)
+	s.startNode(t, "n1", func(c *node.Config) { c.RateLimits = "command=1/1m" })
+	guild, user := guildAndUser(t, s.sim)
+	ping := func(u discordsim.Snowflake) discordsim.Message {
+		_, msg := invoke(t, s.sim, discordsim.Invocation{Command: "ping", GuildID: guild, UserID: u})
+		return msg
+	}
+	if msg := ping(user); !strings.Contains(msg.Content, "Pong!") {
+		t.Fatalf("first ping: %q", msg.Content)
+	}
+	msg := ping(user)
+	if !strings.Contains(msg.Content, "You're going too fast. Try again in") || !msg.Ephemeral() {
+		t.Fatalf("second ping: %q (ephemeral %v), want a private refusal", msg.Content, msg.Ephemeral())
+	}
+	if msg := ping(s.sim.DefaultUsers()[1]); !strings.Contains(msg.Content, "Pong!") {
+		t.Fatalf("another user's ping: %q", msg.Content)
+	}
+}
+
 func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 	s := newStack(t, 1)
 	good := s.config("n1")
@@ -260,6 +287,7 @@ func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL:"},
 		{"wrong token", map[string]string{"DISCORD_TOKEN": "not-a-token"}, "DISCORD_TOKEN:"},
 		{"shard count other than the cluster's", map[string]string{"SHARD_COUNT": "3"}, "SHARD_COUNT: is 3 but the cluster runs 1 shards"},
+		{"bad rate limit", map[string]string{"RATE_LIMITS": "command=10/1s, global.play=fast"}, `RATE_LIMITS: global.play: "fast": want <limit>/<period>`},
 	}
 	// The cluster already runs 1 shard, as a first node would have written.
 	cli, err := clientv3.New(clientv3.Config{Endpoints: s.etcd, DialTimeout: 5 * time.Second})

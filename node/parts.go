@@ -71,7 +71,11 @@ func (n *Node) services(ctx context.Context) error {
 	opts.MaxRetries = 0
 	n.limRedis = redis.NewClient(opts)
 	n.limRedis.AddHook(n.redisHook)
-	n.lim, err = ratelimit.New(n.limRedis, ratelimit.DefaultConfig(),
+	limits, err := ratelimit.ParseConfig(n.cfg.RateLimits) // checked by Validate
+	if err != nil {
+		return fmt.Errorf("rate limiter: %w", err)
+	}
+	n.lim, err = ratelimit.New(n.limRedis, limits,
 		ratelimit.WithRegisterer(n.reg), ratelimit.WithLogger(n.log), ratelimit.WithLiveNodes(n.liveNodes))
 	if err != nil {
 		return fmt.Errorf("rate limiter: %w", err)

@@ -223,6 +223,7 @@ job "chopsticks" {
         {{ with .DASHBOARD_COOKIE_SECURE }}DASHBOARD_COOKIE_SECURE={{ . }}{{ else }}DASHBOARD_COOKIE_SECURE=true{{ end }}
         {{ with .LAVALINK_NODES }}LAVALINK_NODES={{ . }}{{ end }}
         {{ with .SHARD_COUNT }}SHARD_COUNT={{ . }}{{ end }}
+        {{ with .RATE_LIMITS }}RATE_LIMITS={{ . }}{{ end }}
         {{ with .OTEL_EXPORTER_OTLP_ENDPOINT }}OTEL_EXPORTER_OTLP_ENDPOINT={{ . }}{{ end }}
         {{- end }}
         EOT

@@ -1,0 +1,72 @@
+package ratelimit
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	withDefaults := func(f func(*Config)) Config {
+		c := DefaultConfig()
+		f(&c)
+		return c
+	}
+	for _, tt := range []struct {
+		in   string
+		want Config
+	}{
+		{"", DefaultConfig()},
+		{" , ", DefaultConfig()},
+		{"command=5/2s", withDefaults(func(c *Config) { c.Command = Rule{Limit: 5, Period: 2 * time.Second} })},
+		{"command-block=30s, command-block-max=10m, command-block-memory=2h", withDefaults(func(c *Config) {
+			c.CommandBlock = Backoff{Base: 30 * time.Second, Max: 10 * time.Minute, Memory: 2 * time.Hour}
+		})},
+		{"global=off, global.play=100/1s, global.balance=off", withDefaults(func(c *Config) {
+			c.CommandGlobal = NoCeiling
+			c.GlobalOverrides = map[string]Rule{"play": {Limit: 100, Period: time.Second}, "balance": NoCeiling}
+		})},
+		{"sensitive=5/10m,sensitive-block=30m,http=100/1m", withDefaults(func(c *Config) {
+			c.Sensitive = Rule{Limit: 5, Period: 10 * time.Minute}
+			c.SensitiveBlock = 30 * time.Minute
+			c.HTTP = Rule{Limit: 100, Period: time.Minute}
+		})},
+	} {
+		got, err := ParseConfig(tt.in)
+		if err != nil {
+			t.Errorf("ParseConfig(%q): %v", tt.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseConfig(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseConfigRefuses(t *testing.T) {
+	for _, tt := range []struct{ in, says string }{
+		{"command", "want key=value"},
+		{"command=", "want key=value"},
+		{"=10/1s", "want key=value"},
+		{"command=10", "<limit>/<period>"},
+		{"command=ten/1s", "not a whole number"},
+		{"command=0/1s", "at least 1"},
+		{"command=10/0s", "positive duration"},
+		{"command=10/fortnight", "positive duration"},
+		{"command=off", "<limit>/<period>"},
+		{"sensitive=off", "<limit>/<period>"},
+		{"command=10/1s,command=20/1s", "given twice"},
+		{"commands=10/1s", "unknown key"},
+		{"global.bad name=1/1s", "global.bad name"},
+		{"global.=1/1s", "global.:"},
+		{"command-block=2h", "CommandBlock"}, // base above the 1 h max
+		{"sensitive-block=-1h", "positive duration"},
+		{"http=2000000/1s", "finer than one per microsecond"},
+	} {
+		_, err := ParseConfig(tt.in)
+		if err == nil || !strings.Contains(err.Error(), tt.says) {
+			t.Errorf("ParseConfig(%q) = %v, want an error saying %q", tt.in, err, tt.says)
+		}
+	}
+}
