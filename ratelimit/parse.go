@@ -72,6 +72,9 @@ func ParseConfig(s string) (Config, error) {
 			return Config{}, fmt.Errorf("%s: %w", key, err)
 		}
 	}
+	if b := c.CommandBlock; b.Base > b.Max {
+		return Config{}, fmt.Errorf("command-block (%v) is longer than command-block-max (%v)", b.Base, b.Max)
+	}
 	if err := c.validate(); err != nil {
 		return Config{}, err
 	}

@@ -60,7 +60,8 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"commands=10/1s", "unknown key"},
 		{"global.bad name=1/1s", "global.bad name"},
 		{"global.=1/1s", "global.:"},
-		{"command-block=2h", "CommandBlock"}, // base above the 1 h max
+		{"command-block=2h", "command-block (2h0m0s) is longer than command-block-max (1h0m0s)"},
+		{"command-block-max=30s", "command-block (1m0s) is longer than command-block-max (30s)"},
 		{"sensitive-block=-1h", "positive duration"},
 		{"http=2000000/1s", "finer than one per microsecond"},
 	} {
