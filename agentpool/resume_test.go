@@ -151,6 +151,57 @@ func TestAgentMoveResumes(t *testing.T) {
 	}
 }
 
+// TestAgentMoveRestoresLostPlayer: the agent moves from node x to node y
+// while the Lavalink node holding its player goes down, so y has no player
+// to resume. y restores the music from the playback saved in Redis: the
+// agent re-joins its channel (op 4), Discord sends fresh voice credentials,
+// and the track plays on the other Lavalink node from about where it was.
+func TestAgentMoveRestoresLostPlayer(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	sessions := NewRedisSessions(w.rdb)
+	x := w.nodeWith(t, "x", sessions)
+	w.mainBot(t, x.states)
+	guild, user, vc := w.guild.String(), w.user.String(), w.voiceCh.String()
+	if err := x.runner.Start(ctx, w.agent.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.playing(t, x, "https://example.com/one.mp3?length=600000")
+	if err := x.music.Seek(ctx, guild, user, 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	seeked := time.Now()
+	if err := x.runner.Stop(ctx, w.agent.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, holder, ok := w.playerOn()
+	if !ok {
+		t.Fatal("no player on Lavalink before the move")
+	}
+	w.lava[holder].Kill()
+	y := w.nodeWith(t, "y", sessions)
+	if err := y.runner.Start(ctx, w.agent.ID); err != nil {
+		t.Fatal(err)
+	}
+	survivor := w.lava[1-holder]
+	var p lavalinksim.PlayerSnapshot
+	await(t, "the player restored on the other Lavalink node", func() bool {
+		var ok bool
+		p, ok = survivor.Player(guild)
+		return ok && p.Connected && p.Track != nil && p.Voice.ChannelID == vc
+	})
+	if p.Track.Info.Title != "one.mp3" || p.Position < 90*time.Second || p.Position > 90*time.Second+time.Since(seeked)+time.Second {
+		t.Fatalf("restored %q at %v, want one.mp3 from 90s on", p.Track.Info.Title, p.Position)
+	}
+	np, err := y.music.NowPlaying(ctx, guild, user)
+	if err != nil || np.Item.Track.Info.Title != "one.mp3" || np.Node != w.nodes[1-holder].Name {
+		t.Fatalf("y's nowplaying: %+v %v", np, err)
+	}
+	for _, v := range w.sim.Violations() {
+		t.Errorf("discord violation: %+v", v)
+	}
+}
+
 // TestAgentStartFallsBackToIdentify covers checkpoints the next owner
 // cannot resume: a session Discord no longer knows (the resume is refused
 // and the agent identifies), and a checkpoint whose guilds are not known

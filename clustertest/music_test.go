@@ -252,8 +252,22 @@ func messageText(msg discordsim.Message) string {
 // position advances, the channel's allocation names the new node, and the
 // agent is never in two channels nor a channel given two agents. Finally
 // /nowplaying, answered wherever the guild's shard now runs, names the
-// track.
+// track. In the double fault the Lavalink node holding the player dies with
+// the agent's node: the new owner restores the track, from about where it
+// was, on the other Lavalink node.
 func TestMusicAgentSurvivesNodeKill(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		killLavalink bool
+	}{
+		{"lavalink up", false},
+		{"its lavalink node killed too", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) { musicAgentSurvivesNodeKill(t, tt.killLavalink) })
+	}
+}
+
+func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	c := newCluster(t, clusterOptions{})
 	m := c.setupMusic(t)
 	ids := []string{"a", "b", "c"}
@@ -354,6 +368,16 @@ func TestMusicAgentSurvivesNodeKill(t *testing.T) {
 
 	before, _ := m.player(guild.String())
 	killedAt := c.kill(owner)
+	if killLavalink {
+		for i, l := range m.lava {
+			if _, ok := l.Player(guild.String()); ok {
+				l.Kill()
+				m.lava = slices.Delete(slices.Clone(m.lava), i, i+1)
+				t.Logf("killed Lavalink node %d with the player, at the same time", i)
+				break
+			}
+		}
+	}
 	var survivors []string
 	for _, id := range ids {
 		if id != owner {

@@ -176,6 +176,7 @@ func TestInteractionTraceAndMetrics(t *testing.T) {
 			"chopsticks_music_voice_connections_active": true,
 			"chopsticks_music_lavalink_players":         true,
 			"chopsticks_music_player_moves_total":       true,
+			"chopsticks_music_players_restored_total":   true,
 			"chopsticks_music_track_errors_total":       true,
 			"chopsticks_music_forwarded_calls_total":    true,
 			"chopsticks_music_forwarded_served_total":   true,

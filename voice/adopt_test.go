@@ -105,3 +105,132 @@ func TestAdoptDoesNotWaitForDeadNodes(t *testing.T) {
 		})
 	}
 }
+
+// TestAdoptRestoresPlayersNoNodeKept: an agent's Chopsticks node dies and
+// the Lavalink node holding its player goes down with it (a double fault).
+// The adopting node finds no player to resume; it restores the channel from
+// the playback saved in Redis on the surviving Lavalink node: same track,
+// where it stands now, with volume and pause. A track that would have ended
+// meanwhile gives way to the next in the queue.
+func TestAdoptRestoresPlayersNoNodeKept(t *testing.T) {
+	const g, u, ch = "7", "frank", "70"
+	for _, tt := range []struct {
+		name   string
+		pause  bool
+		ended  bool // the saved playback says the track has ended by now
+		volume int
+	}{
+		{"playing", false, false, 100},
+		{"paused, louder", true, false, 150},
+		{"track over meanwhile", false, true, 100},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			var sims []*lavalinksim.Server
+			var nodes []NodeConfig
+			for _, name := range []string{"a", "b"} {
+				sim, err := lavalinksim.Start(lavalinksim.Config{PlayerUpdateInterval: 100 * time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { sim.Close() })
+				sims = append(sims, sim)
+				nodes = append(nodes, NodeConfig{Name: name, Address: sim.Addr(), Password: sim.Password()})
+			}
+			rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
+			t.Cleanup(func() { rdb.Close() })
+			states := &voiceMap{m: map[string]string{}}
+			pool := &agentPool{free: []string{"201"}, busy: map[string]string{}, released: make(chan string, 10)}
+			newMusic := func() *Music {
+				m, err := NewMusic(MusicConfig{Lavalink: Config{Nodes: nodes}, BotUserID: "100",
+					Queues: NewQueues(rdb, 0), Voice: states, Agents: pool})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(m.Close)
+				return m
+			}
+			x := newMusic()
+			pool.music = x
+			states.set(g, u, ch)
+			for _, q := range []string{"https://example.com/long.mp3?length=600000", "https://example.com/next.mp3?length=600000"} {
+				if _, err := x.Play(ctx, PlayRequest{GuildID: g, UserID: u, Query: q}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			holder := -1
+			waitFor(t, func() bool {
+				for i, s := range sims {
+					if p, ok := s.Player(g); ok && p.Connected && p.Position > 0 {
+						holder = i
+						return true
+					}
+				}
+				return false
+			})
+			if err := x.Seek(ctx, g, u, 100*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if err := x.Volume(ctx, g, u, tt.volume); err != nil {
+				t.Fatal(err)
+			}
+			if tt.pause {
+				if err := x.Pause(ctx, g, u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			queueID := g + ":" + ch
+			if tt.ended {
+				pb, _, err := x.Queues().SavedPlayback(ctx, queueID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pb.At = pb.At.Add(-time.Hour)
+				if err := x.Queues().SavePlayback(ctx, queueID, pb); err != nil {
+					t.Fatal(err)
+				}
+			}
+			seeked := time.Now()
+			x.Close()
+			sims[holder].Kill()
+			survivor := sims[1-holder]
+
+			y := newMusic()
+			pool.music = y
+			n, err := y.Adopt(ctx, "201")
+			if err != nil || n != 1 {
+				t.Fatalf("adopt: %d channels, %v; want 1", n, err)
+			}
+			// The agent's re-join (agentpool's Runner) brings new voice credentials.
+			y.VoiceServerUpdate(ctx, "201", g, "voice-token-201-again", "c-ams01.discord.media:443")
+			y.VoiceStateUpdate(ctx, "201", g, "voice-session-201-again", ch)
+			var p lavalinksim.PlayerSnapshot
+			waitFor(t, func() bool {
+				var ok bool
+				p, ok = survivor.Player(g)
+				return ok && p.Connected && p.Track != nil
+			})
+			if tt.ended {
+				if p.Track.Info.Title != "next.mp3" || p.Position > 5*time.Second {
+					t.Fatalf("restored %q at %v, want the next track from its start", p.Track.Info.Title, p.Position)
+				}
+				return
+			}
+			if p.Track.Info.Title != "long.mp3" || p.Paused != tt.pause || p.Volume != tt.volume {
+				t.Fatalf("restored %q paused=%v volume=%d, want long.mp3 paused=%v volume=%d",
+					p.Track.Info.Title, p.Paused, p.Volume, tt.pause, tt.volume)
+			}
+			lo, hi := 100*time.Second, 100*time.Second+time.Since(seeked)+time.Second
+			if tt.pause {
+				hi = lo + time.Second
+			}
+			if p.Position < lo || p.Position > hi {
+				t.Fatalf("restored at %v, want between %v and %v", p.Position, lo, hi)
+			}
+			np, err := y.NowPlaying(ctx, g, u)
+			if err != nil || np.Item.Track.Info.Title != "long.mp3" || np.Node != nodes[1-holder].Name {
+				t.Fatalf("nowplaying after the restore: %+v %v", np, err)
+			}
+		})
+	}
+}

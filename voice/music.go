@@ -92,6 +92,7 @@ func (s *session) queueID() string { return s.guildID + ":" + s.channel }
 type musicMetrics struct {
 	trackErrors *prometheus.CounterVec
 	moves       prometheus.Counter
+	restores    prometheus.Counter
 }
 
 // NewMusic returns the music service. Close stops it.
@@ -126,9 +127,11 @@ func NewMusic(cfg MusicConfig) (*Music, error) {
 			Help: "Tracks that failed (exception, stuck) or could not be loaded."}, []string{"kind"}),
 		moves: prometheus.NewCounter(prometheus.CounterOpts{Name: "chopsticks_music_player_moves_total",
 			Help: "Players moved to another Lavalink node after their node failed."}),
+		restores: prometheus.NewCounter(prometheus.CounterOpts{Name: "chopsticks_music_players_restored_total",
+			Help: "Players rebuilt from saved playback when an agent was adopted and no Lavalink node had kept them."}),
 	}
 	if cfg.Registerer != nil {
-		for _, c := range []prometheus.Collector{m.metrics.trackErrors, m.metrics.moves,
+		for _, c := range []prometheus.Collector{m.metrics.trackErrors, m.metrics.moves, m.metrics.restores,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chopsticks_music_voice_connections_active",
 				Help: "Voice channels with music on this node."}, func() float64 {
 				m.mu.Lock()
@@ -274,6 +277,7 @@ func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
 			if err := s.player.Play(ctx, next.Track, 0); err != nil {
 				return res, fmt.Errorf("starting playback: %w", err)
 			}
+			m.savePlayback(ctx, s)
 			res.Started, res.Position = true, 0
 		}
 	}
@@ -366,6 +370,9 @@ func (m *Music) session(ctx context.Context, guildID, channel string) (*session,
 	m.mu.Lock()
 	m.byAgent[agent+"/"+guildID] = s
 	m.mu.Unlock()
+	if err := m.cfg.Queues.SaveAgentChannel(ctx, agent, guildID, channel); err != nil {
+		m.log.Warn("recording the agent's channel", "guild", guildID, "err", err) // only a restore needs it
+	}
 	return s, nil
 }
 
@@ -382,6 +389,7 @@ func (m *Music) end(ctx context.Context, s *session) error {
 	m.mu.Unlock()
 	return errors.Join(
 		m.cfg.Queues.Clear(ctx, s.queueID()),
+		m.cfg.Queues.DropAgentChannel(ctx, s.agent, s.guildID),
 		s.player.Destroy(ctx),
 		m.cfg.Agents.Release(ctx, s.guildID, s.channel, s.agent),
 	)
@@ -405,7 +413,9 @@ func (m *Music) saveSession(agentUserID, node, sessionID string) {
 // Chopsticks node) died: it resumes the agent's Lavalink sessions saved in
 // Redis, so its players never stopped, and rebuilds a session for each voice
 // channel it plays in. A track that ended during the takeover is followed by
-// the next in the queue. It returns the number of channels adopted.
+// the next in the queue. Channels whose players no Lavalink node kept are
+// restored from their saved playback (see restore). It returns the number of
+// channels adopted.
 func (m *Music) Adopt(ctx context.Context, agentUserID string) (int, error) {
 	sessions, err := m.cfg.Queues.LavalinkSessions(ctx, agentUserID)
 	if err != nil {
@@ -443,10 +453,97 @@ func (m *Music) Adopt(ctx context.Context, agentUserID string) (int, error) {
 			if err := m.advance(ctx, s, false); err != nil {
 				m.log.Warn("adopted session: advancing queue", "guild", s.guildID, "err", err)
 			}
+		} else {
+			m.savePlayback(ctx, s)
 		}
 		s.op.Unlock()
 	}
-	return n, nil
+	return n + m.restore(ctx, agentUserID, client), nil
+}
+
+// restore rebuilds the sessions of the agent's recorded channels that no
+// Lavalink node kept a player for (the nodes that held them went down with
+// the agent's previous owner): each track restarts on a live node where
+// its saved playback says it stands now, with its volume, filter and pause.
+// The agent's re-join of its channels (agentpool's Runner does it after
+// Adopt) brings the voice credentials the new player connects with. It
+// returns the number of sessions restored.
+func (m *Music) restore(ctx context.Context, agentUserID string, client *Client) int {
+	saved, err := m.cfg.Queues.SavedAgentChannels(ctx, agentUserID)
+	if err != nil {
+		m.log.Warn("reading the agent's channels", "err", err)
+		return 0
+	}
+	n := 0
+	for guild, channel := range saved {
+		s := &session{guildID: guild, channel: channel, agent: agentUserID, player: client.Player(guild)}
+		s.op.Lock()
+		m.mu.Lock()
+		if m.sessions[s.queueID()] != nil || m.byAgent[agentUserID+"/"+guild] != nil {
+			m.mu.Unlock()
+			s.op.Unlock()
+			continue
+		}
+		m.sessions[s.queueID()] = s
+		m.byAgent[agentUserID+"/"+guild] = s
+		m.mu.Unlock()
+		if err := m.replay(ctx, s); err != nil {
+			m.log.Warn("restoring a channel's music", "guild", guild, "err", err)
+		} else if !s.ended {
+			n++
+		}
+		s.op.Unlock()
+	}
+	if n > 0 {
+		m.metrics.restores.Add(float64(n))
+	}
+	return n
+}
+
+// replay restarts s's track from its saved playback, or moves the queue on
+// when the track would have ended meanwhile; s.op is held.
+func (m *Music) replay(ctx context.Context, s *session) error {
+	item, err := m.cfg.Queues.NowPlaying(ctx, s.queueID())
+	if err != nil {
+		return err
+	}
+	pb, ok, err := m.cfg.Queues.SavedPlayback(ctx, s.queueID())
+	if err != nil {
+		return err
+	}
+	var pos time.Duration
+	if ok {
+		pos = pb.PositionAt(time.Now())
+	}
+	if item == nil || (!item.Track.Info.IsStream && pos >= item.Track.Info.Duration()) {
+		return m.advance(ctx, s, false)
+	}
+	if item.Track.Info.IsStream || !item.Track.Info.IsSeekable {
+		pos = 0
+	}
+	if err := s.player.Play(ctx, item.Track, pos); err != nil {
+		return err
+	}
+	if ok && pb.Volume != s.player.Volume() && pb.Volume >= 0 && pb.Volume <= 200 {
+		if err := s.player.SetVolume(ctx, pb.Volume); err != nil {
+			return err
+		}
+	}
+	if ok && pb.Filter != "" {
+		if f, err := Preset(pb.Filter); err == nil {
+			if err := s.player.SetFilters(ctx, f); err != nil {
+				return err
+			}
+			s.filter = pb.Filter
+		}
+	}
+	if ok && pb.Paused {
+		if err := s.player.SetPaused(ctx, true); err != nil {
+			return err
+		}
+	}
+	m.savePlayback(ctx, s)
+	return nil
 }
 
 // VoiceStateUpdate forwards an agent's VOICE_STATE_UPDATE for guildID. An
@@ -536,7 +633,11 @@ func (m *Music) advance(ctx context.Context, s *session, skip bool) error {
 	if next == nil {
 		return m.end(ctx, s)
 	}
-	return s.player.Play(ctx, next.Track, 0)
+	if err := s.player.Play(ctx, next.Track, 0); err != nil {
+		return err
+	}
+	m.savePlayback(ctx, s)
+	return nil
 }
 
 // Skip skips the current track. It returns the track now playing, or nil
@@ -575,7 +676,7 @@ func (m *Music) setPaused(ctx context.Context, guildID, userID string, paused bo
 	case !paused && !s.player.Paused():
 		return ErrNotPaused
 	}
-	return s.player.SetPaused(ctx, paused)
+	return m.saved(ctx, s, s.player.SetPaused(ctx, paused))
 }
 
 // Stop stops the music, clears the queue and frees the agent.
@@ -664,7 +765,7 @@ func (m *Music) Volume(ctx context.Context, guildID, userID string, volume int) 
 		return err
 	}
 	defer s.op.Unlock()
-	return s.player.SetVolume(ctx, volume)
+	return m.saved(ctx, s, s.player.SetVolume(ctx, volume))
 }
 
 // Seek jumps to position in the current track.
@@ -684,7 +785,7 @@ func (m *Music) Seek(ctx context.Context, guildID, userID string, position time.
 	case position < 0 || position >= t.Info.Duration():
 		return fmt.Errorf("%w: the track is %s long", ErrBadArgument, t.Info.Duration().Round(time.Second))
 	}
-	return s.player.Seek(ctx, position)
+	return m.saved(ctx, s, s.player.Seek(ctx, position))
 }
 
 // Loop sets the loop mode (off, track or queue).
@@ -736,5 +837,26 @@ func (m *Music) Filter(ctx context.Context, guildID, userID, name string) error 
 		return err
 	}
 	s.filter = strings.ToLower(strings.TrimSpace(name))
+	m.savePlayback(ctx, s)
 	return nil
+}
+
+// savePlayback records where s's track stands, for a node that may have to
+// restore it (see restore); s.op is held. A failure costs only that
+// restore, so it is logged rather than returned.
+func (m *Music) savePlayback(ctx context.Context, s *session) {
+	p := Playback{Position: s.player.Position(), At: time.Now(), Paused: s.player.Paused(),
+		Volume: s.player.Volume(), Filter: s.filter, Rate: s.player.Filters().rate()}
+	if err := m.cfg.Queues.SavePlayback(ctx, s.queueID(), p); err != nil {
+		m.log.Warn("saving playback", "guild", s.guildID, "err", err)
+	}
+}
+
+// saved saves s's playback after a change that succeeded (err nil) and
+// returns err.
+func (m *Music) saved(ctx context.Context, s *session, err error) error {
+	if err == nil {
+		m.savePlayback(ctx, s)
+	}
+	return err
 }

@@ -289,10 +289,10 @@ func (q *Queues) Loop(ctx context.Context, queueID string) (LoopMode, error) {
 	return LoopMode(m), nil
 }
 
-// Clear deletes queue queueID, now playing and loop mode.
+// Clear deletes queue queueID, now playing, loop mode and saved playback.
 func (q *Queues) Clear(ctx context.Context, queueID string) error {
 	qk, nk, lk := keys(queueID)
-	if err := q.rdb.Del(ctx, qk, nk, lk).Err(); err != nil {
+	if err := q.rdb.Del(ctx, qk, nk, lk, playbackKey(queueID)).Err(); err != nil {
 		return fmt.Errorf("clearing queue: %w", err)
 	}
 	return nil
@@ -316,6 +316,103 @@ func (q *Queues) LavalinkSessions(ctx context.Context, agentUserID string) (map[
 	m, err := q.rdb.HGetAll(ctx, lavalinkSessionsKey(agentUserID)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("reading Lavalink sessions: %w", err)
+	}
+	return m, nil
+}
+
+// Playback is where the track now playing in a queue stood at a moment,
+// with the player's settings. Music saves it on every change so that a
+// node taking an agent over can restart the track where it was when no
+// Lavalink node kept the player (the nodes that held it went down too).
+type Playback struct {
+	Position time.Duration
+	At       time.Time
+	Paused   bool
+	Volume   int
+	Filter   string  // the preset's name, "" for none
+	Rate     float64 // how fast the track advances (a filter may speed it up); 0 means 1
+}
+
+// PositionAt is where the track stands at t: Position, plus the time since
+// At at Rate unless paused.
+func (p Playback) PositionAt(t time.Time) time.Duration {
+	if p.Paused || t.Before(p.At) {
+		return p.Position
+	}
+	rate := p.Rate
+	if rate <= 0 {
+		rate = 1
+	}
+	return p.Position + time.Duration(float64(t.Sub(p.At))*rate)
+}
+
+type playbackJSON struct {
+	PositionMS int64   `json:"positionMs"`
+	AtMS       int64   `json:"atMs"`
+	Paused     bool    `json:"paused,omitempty"`
+	Volume     int     `json:"volume"`
+	Filter     string  `json:"filter,omitempty"`
+	Rate       float64 `json:"rate,omitempty"`
+}
+
+func playbackKey(queueID string) string { return "chopsticks:music:{" + queueID + "}:playback" }
+
+// SavePlayback records queueID's playback.
+func (q *Queues) SavePlayback(ctx context.Context, queueID string, p Playback) error {
+	raw, _ := json.Marshal(playbackJSON{PositionMS: p.Position.Milliseconds(), AtMS: p.At.UnixMilli(),
+		Paused: p.Paused, Volume: p.Volume, Filter: p.Filter, Rate: p.Rate})
+	if err := q.rdb.Set(ctx, playbackKey(queueID), raw, 0).Err(); err != nil {
+		return fmt.Errorf("saving playback: %w", err)
+	}
+	return nil
+}
+
+// SavedPlayback returns queueID's saved playback; ok is false when none was
+// saved.
+func (q *Queues) SavedPlayback(ctx context.Context, queueID string) (p Playback, ok bool, err error) {
+	raw, err := q.rdb.Get(ctx, playbackKey(queueID)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Playback{}, false, nil
+	}
+	if err != nil {
+		return Playback{}, false, fmt.Errorf("reading playback: %w", err)
+	}
+	var j playbackJSON
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return Playback{}, false, fmt.Errorf("decoding playback: %w", err)
+	}
+	return Playback{Position: time.Duration(j.PositionMS) * time.Millisecond, At: time.UnixMilli(j.AtMS),
+		Paused: j.Paused, Volume: j.Volume, Filter: j.Filter, Rate: j.Rate}, true, nil
+}
+
+func agentChannelsKey(agentUserID string) string {
+	return "chopsticks:music:agent-channels:{" + agentUserID + "}"
+}
+
+// SaveAgentChannel records that agentUserID plays in channelID of guildID,
+// so that a node taking the agent over knows its channels even when no
+// Lavalink node kept its players.
+func (q *Queues) SaveAgentChannel(ctx context.Context, agentUserID, guildID, channelID string) error {
+	if err := q.rdb.HSet(ctx, agentChannelsKey(agentUserID), guildID, channelID).Err(); err != nil {
+		return fmt.Errorf("saving agent channel: %w", err)
+	}
+	return nil
+}
+
+// DropAgentChannel forgets agentUserID's channel in guildID.
+func (q *Queues) DropAgentChannel(ctx context.Context, agentUserID, guildID string) error {
+	if err := q.rdb.HDel(ctx, agentChannelsKey(agentUserID), guildID).Err(); err != nil {
+		return fmt.Errorf("dropping agent channel: %w", err)
+	}
+	return nil
+}
+
+// SavedAgentChannels returns agentUserID's recorded channels, guild ID to
+// channel ID.
+func (q *Queues) SavedAgentChannels(ctx context.Context, agentUserID string) (map[string]string, error) {
+	m, err := q.rdb.HGetAll(ctx, agentChannelsKey(agentUserID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading agent channels: %w", err)
 	}
 	return m, nil
 }

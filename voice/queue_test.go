@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/redis/go-redis/v9"
@@ -176,5 +177,64 @@ func TestQueueShuffleAndClear(t *testing.T) {
 	l, _ := q.Len(ctx, g)
 	if now != nil || m != LoopOff || l != 0 {
 		t.Fatalf("after clear: %v %s %d", now, m, l)
+	}
+}
+
+func TestPlaybackPositionAt(t *testing.T) {
+	at := time.Unix(1_700_000_000, 0)
+	for _, tt := range []struct {
+		name string
+		p    Playback
+		t    time.Time
+		want time.Duration
+	}{
+		{"playing", Playback{Position: 10 * time.Second, At: at}, at.Add(5 * time.Second), 15 * time.Second},
+		{"paused", Playback{Position: 10 * time.Second, At: at, Paused: true}, at.Add(5 * time.Second), 10 * time.Second},
+		{"sped up", Playback{Position: 10 * time.Second, At: at, Rate: 1.5}, at.Add(4 * time.Second), 16 * time.Second},
+		{"before the save", Playback{Position: 10 * time.Second, At: at}, at.Add(-time.Second), 10 * time.Second},
+	} {
+		if got := tt.p.PositionAt(tt.t); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestPlaybackAndAgentChannels: what a node taking an agent over reads to
+// restore its music is shared through Redis, and Clear removes the playback
+// with the queue.
+func TestPlaybackAndAgentChannels(t *testing.T) {
+	ctx := context.Background()
+	a, b := newQueues(t, 0)
+	if _, ok, err := b.SavedPlayback(ctx, "g:c"); ok || err != nil {
+		t.Fatalf("playback before any save: %v %v", ok, err)
+	}
+	want := Playback{Position: 83250 * time.Millisecond, At: time.UnixMilli(1_700_000_123_456), Paused: true, Volume: 150, Filter: "nightcore", Rate: 1.25}
+	if err := a.SavePlayback(ctx, "g:c", want); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := b.SavedPlayback(ctx, "g:c"); !ok || err != nil || got != want {
+		t.Fatalf("playback %+v %v %v, want %+v", got, ok, err, want)
+	}
+	if err := a.Clear(ctx, "g:c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := b.SavedPlayback(ctx, "g:c"); ok {
+		t.Fatal("Clear left the playback")
+	}
+
+	for guild, ch := range map[string]string{"g1": "c1", "g2": "c2"} {
+		if err := a.SaveAgentChannel(ctx, "201", guild, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.DropAgentChannel(ctx, "201", "g1"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.SavedAgentChannels(ctx, "201")
+	if err != nil || len(got) != 1 || got["g2"] != "c2" {
+		t.Fatalf("agent channels %v %v, want g2:c2 alone", got, err)
+	}
+	if other, _ := b.SavedAgentChannels(ctx, "202"); len(other) != 0 {
+		t.Fatalf("another agent's channels: %v", other)
 	}
 }
