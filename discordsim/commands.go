@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,38 +37,43 @@ var commandNameRE = regexp.MustCompile(`^[-_'\p{L}\p{N}\p{Devanagari}\p{Thai}]{1
 
 // CommandOption is a validated application command option.
 type CommandOption struct {
-	Type         int             `json:"type"`
-	Name         string          `json:"name"`
-	Description  string          `json:"description"`
-	Required     bool            `json:"required,omitempty"`
-	Choices      []CommandChoice `json:"choices,omitempty"`
-	Options      []CommandOption `json:"options,omitempty"`
-	ChannelTypes []int           `json:"channel_types,omitempty"`
-	MinValue     *float64        `json:"min_value,omitempty"`
-	MaxValue     *float64        `json:"max_value,omitempty"`
-	MinLength    *int            `json:"min_length,omitempty"`
-	MaxLength    *int            `json:"max_length,omitempty"`
-	Autocomplete bool            `json:"autocomplete,omitempty"`
+	Type                     int               `json:"type"`
+	Name                     string            `json:"name"`
+	NameLocalizations        map[string]string `json:"name_localizations,omitempty"`
+	Description              string            `json:"description"`
+	DescriptionLocalizations map[string]string `json:"description_localizations,omitempty"`
+	Required                 bool              `json:"required,omitempty"`
+	Choices                  []CommandChoice   `json:"choices,omitempty"`
+	Options                  []CommandOption   `json:"options,omitempty"`
+	ChannelTypes             []int             `json:"channel_types,omitempty"`
+	MinValue                 *float64          `json:"min_value,omitempty"`
+	MaxValue                 *float64          `json:"max_value,omitempty"`
+	MinLength                *int              `json:"min_length,omitempty"`
+	MaxLength                *int              `json:"max_length,omitempty"`
+	Autocomplete             bool              `json:"autocomplete,omitempty"`
 }
 
 // CommandChoice is one choice of an option; Value is a string or a float64.
 type CommandChoice struct {
-	Name  string `json:"name"`
-	Value any    `json:"value"`
+	Name              string            `json:"name"`
+	NameLocalizations map[string]string `json:"name_localizations,omitempty"`
+	Value             any               `json:"value"`
 }
 
 // Command is a registered application command.
 type Command struct {
-	ID                       Snowflake       `json:"id"`
-	ApplicationID            Snowflake       `json:"application_id"`
-	GuildID                  Snowflake       `json:"guild_id,omitempty"`
-	Type                     int             `json:"type"`
-	Name                     string          `json:"name"`
-	Description              string          `json:"description"`
-	Options                  []CommandOption `json:"options,omitempty"`
-	DefaultMemberPermissions *string         `json:"default_member_permissions"`
-	NSFW                     bool            `json:"nsfw"`
-	Version                  Snowflake       `json:"version"`
+	ID                       Snowflake         `json:"id"`
+	ApplicationID            Snowflake         `json:"application_id"`
+	GuildID                  Snowflake         `json:"guild_id,omitempty"`
+	Type                     int               `json:"type"`
+	Name                     string            `json:"name"`
+	NameLocalizations        map[string]string `json:"name_localizations,omitempty"`
+	Description              string            `json:"description"`
+	DescriptionLocalizations map[string]string `json:"description_localizations,omitempty"`
+	Options                  []CommandOption   `json:"options,omitempty"`
+	DefaultMemberPermissions *string           `json:"default_member_permissions"`
+	NSFW                     bool              `json:"nsfw"`
+	Version                  Snowflake         `json:"version"`
 }
 
 type command = Command
@@ -90,8 +96,9 @@ type optionInput struct {
 }
 
 type choiceInput struct {
-	Name  *string         `json:"name"`
-	Value json.RawMessage `json:"value"`
+	Name    *string         `json:"name"`
+	NameLoc json.RawMessage `json:"name_localizations"`
+	Value   json.RawMessage `json:"value"`
 }
 
 type commandInput struct {
@@ -106,6 +113,92 @@ type commandInput struct {
 	DescLoc                  json.RawMessage `json:"description_localizations"`
 	Contexts                 []int           `json:"contexts"`
 	IntegrationTypes         []int           `json:"integration_types"`
+}
+
+// A textRule checks one value of a name or description at path: the
+// field's own value or one of its localizations, which "follow the same
+// restrictions" (Application Command Structure).
+type textRule func(path []string, v string) *APIError
+
+// nameRule is Application Command Naming for CHAT_INPUT commands and all
+// options (chatInput), or for USER and MESSAGE commands.
+func nameRule(chatInput bool) textRule {
+	return func(path []string, v string) *APIError {
+		if !validName(v, chatInput) {
+			return formError(path, "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+		}
+		return nil
+	}
+}
+
+// lengthRule requires 1 to max characters: 100 for descriptions and choice names.
+func lengthRule(max int) textRule {
+	return func(path []string, v string) *APIError {
+		if n := utf8.RuneCountInString(v); n < 1 || n > max {
+			return formError(path, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and "+strconv.Itoa(max)+" in length.")
+		}
+		return nil
+	}
+}
+
+// noDescription is the description of USER and MESSAGE commands: "Empty
+// string for USER and MESSAGE commands".
+func noDescription(path []string, v string) *APIError {
+	if v != "" {
+		return formError(path, "APPLICATION_COMMAND_DESCRIPTION_NOT_ALLOWED", "Description is not allowed for this command type")
+	}
+	return nil
+}
+
+// locales are the keys a localization dictionary may have (reference.mdx,
+// Locales), in the docs' order.
+var locales = []string{"id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl", "no", "pl",
+	"pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi", "th", "zh-CN", "ja", "zh-TW", "ko"}
+
+// checkLocalized checks def, the value of the field at path, with rule, then
+// the field's localization dictionary raw at locPath
+// (interactions-application-commands.mdx, Application Command Structure and
+// Localization): "?dictionary with keys in available locales" whose
+// "Values follow the same restrictions" as the field. It returns the
+// localizations without the values identical to def ("Any localized values
+// that are identical to the default will be ignored"), nil if none are left.
+func checkLocalized(path, locPath []string, def string, raw json.RawMessage, rule textRule) (map[string]string, *APIError) {
+	if e := rule(path, def); e != nil {
+		return nil, e
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var dict map[string]string
+	if json.Unmarshal(raw, &dict) != nil {
+		return nil, formError(locPath, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+	}
+	out := map[string]string{}
+	for _, loc := range sortedKeys(dict) {
+		at := append(locPath[:len(locPath):len(locPath)], loc)
+		if !slices.Contains(locales, loc) {
+			return nil, formError(at, "BASE_TYPE_CHOICES", "Value must be one of ('"+strings.Join(locales, "', '")+"').")
+		}
+		if v := dict[loc]; v != def {
+			if e := rule(at, v); e != nil {
+				return nil, e
+			}
+			out[loc] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func validName(name string, chatInput bool) bool {
@@ -132,21 +225,24 @@ func validateCommand(in commandInput, prefix []string) (Command, *APIError) {
 	}
 	c.Name = *in.Name
 	chat := c.Type == CommandChatInput
-	if !validName(c.Name, chat) {
-		return c, formError(p("name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+	var e *APIError
+	if c.NameLocalizations, e = checkLocalized(p("name"), p("name_localizations"), c.Name, in.NameLoc, nameRule(chat)); e != nil {
+		return c, e
 	}
+	description := textRule(noDescription)
 	if chat {
 		if in.Description == nil {
 			return c, formError(p("description"), "BASE_TYPE_REQUIRED", "This field is required")
 		}
-		if n := utf8.RuneCountInString(*in.Description); n < 1 || n > 100 {
-			return c, formError(p("description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
-		}
+		description = lengthRule(100)
+	}
+	if in.Description != nil {
 		c.Description = *in.Description
-	} else {
-		if in.Description != nil && *in.Description != "" {
-			return c, formError(p("description"), "APPLICATION_COMMAND_DESCRIPTION_NOT_ALLOWED", "Description is not allowed for this command type")
-		}
+	}
+	if c.DescriptionLocalizations, e = checkLocalized(p("description"), p("description_localizations"), c.Description, in.DescLoc, description); e != nil {
+		return c, e
+	}
+	if !chat {
 		if len(in.Options) > 0 {
 			return c, formError(p("options"), "APPLICATION_COMMAND_OPTIONS_NOT_ALLOWED", "Options are not allowed for this command type")
 		}
@@ -173,14 +269,24 @@ func validateCommand(in commandInput, prefix []string) (Command, *APIError) {
 	return c, nil
 }
 
+// commandSize counts the characters of a command's names, descriptions and
+// choice values; of a localized field only its longest value, the default
+// included, counts (Slash Commands).
 func commandSize(c Command) int {
-	n := utf8.RuneCountInString(c.Name) + utf8.RuneCountInString(c.Description)
+	longest := func(def string, locs map[string]string) int {
+		n := utf8.RuneCountInString(def)
+		for _, v := range locs {
+			n = max(n, utf8.RuneCountInString(v))
+		}
+		return n
+	}
+	n := longest(c.Name, c.NameLocalizations) + longest(c.Description, c.DescriptionLocalizations)
 	var walk func([]CommandOption)
 	walk = func(os []CommandOption) {
 		for _, o := range os {
-			n += utf8.RuneCountInString(o.Name) + utf8.RuneCountInString(o.Description)
+			n += longest(o.Name, o.NameLocalizations) + longest(o.Description, o.DescriptionLocalizations)
 			for _, ch := range o.Choices {
-				n += utf8.RuneCountInString(ch.Name) + utf8.RuneCountInString(fmt.Sprint(ch.Value))
+				n += longest(ch.Name, ch.NameLocalizations) + utf8.RuneCountInString(fmt.Sprint(ch.Value))
 			}
 			walk(o.Options)
 		}
@@ -214,8 +320,9 @@ func validateOptions(in []optionInput, prefix []string, depth int) ([]CommandOpt
 			return nil, formError(ipp("name"), "BASE_TYPE_REQUIRED", "This field is required")
 		}
 		o.Name = *oi.Name
-		if !validName(o.Name, true) {
-			return nil, formError(ipp("name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+		var e *APIError
+		if o.NameLocalizations, e = checkLocalized(ipp("name"), ipp("name_localizations"), o.Name, oi.NameLoc, nameRule(true)); e != nil {
+			return nil, e
 		}
 		if names[o.Name] {
 			return nil, formError(ipp("name"), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option name "+o.Name+" is already used in these options")
@@ -224,10 +331,10 @@ func validateOptions(in []optionInput, prefix []string, depth int) ([]CommandOpt
 		if oi.Description == nil {
 			return nil, formError(ipp("description"), "BASE_TYPE_REQUIRED", "This field is required")
 		}
-		if n := utf8.RuneCountInString(*oi.Description); n < 1 || n > 100 {
-			return nil, formError(ipp("description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
-		}
 		o.Description = *oi.Description
+		if o.DescriptionLocalizations, e = checkLocalized(ipp("description"), ipp("description_localizations"), o.Description, oi.DescLoc, lengthRule(100)); e != nil {
+			return nil, e
+		}
 		isSub := o.Type == OptionSubCommand || o.Type == OptionSubCommandGroup
 		if isSub {
 			subs++
@@ -278,18 +385,19 @@ func validateOptions(in []optionInput, prefix []string, depth int) ([]CommandOpt
 				return nil, formError(ipp("autocomplete"), "APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_CHOICES", "Autocomplete cannot be set on options with choices")
 			}
 			for j, ch := range oi.Choices {
-				cp := append(ipp("choices"), strconv.Itoa(j))
+				cp := slices.Clip(append(ipp("choices"), strconv.Itoa(j)))
 				if ch.Name == nil {
 					return nil, formError(append(cp, "name"), "BASE_TYPE_REQUIRED", "This field is required")
 				}
-				if n := utf8.RuneCountInString(*ch.Name); n < 1 || n > 100 {
-					return nil, formError(append(cp, "name"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+				locs, e := checkLocalized(append(cp, "name"), append(cp, "name_localizations"), *ch.Name, ch.NameLoc, lengthRule(100))
+				if e != nil {
+					return nil, e
 				}
 				v, ok := choiceValue(o.Type, ch.Value)
 				if !ok {
 					return nil, formError(append(cp, "value"), "BASE_TYPE_INVALID", "Value is not valid for the option type")
 				}
-				o.Choices = append(o.Choices, CommandChoice{Name: *ch.Name, Value: v})
+				o.Choices = append(o.Choices, CommandChoice{Name: *ch.Name, NameLocalizations: locs, Value: v})
 			}
 		}
 		if oi.MinValue != nil || oi.MaxValue != nil {
@@ -341,7 +449,34 @@ func validateOptions(in []optionInput, prefix []string, depth int) ([]CommandOpt
 	if subs > 0 && plain > 0 {
 		return nil, formError(prefix, "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID", "Sub-command and sub-command group option types are mutually exclusive to all other types")
 	}
+	if e := localizedNamesDistinct(prefix, out); e != nil {
+		return nil, e
+	}
 	return out, nil
+}
+
+// localizedNamesDistinct checks the localized names of one list of options:
+// they "must be distinct from all other default option names of that
+// command, as well as all other option names within that locale on that
+// command" (Localization). Only options of the same list are compared: the
+// same option in two subcommands may carry the same localized name.
+func localizedNamesDistinct(prefix []string, opts []CommandOption) *APIError {
+	defaults := map[string]bool{}
+	for _, o := range opts {
+		defaults[o.Name] = true
+	}
+	seen := map[[2]string]bool{} // {locale, name}
+	for i, o := range opts {
+		for _, loc := range sortedKeys(o.NameLocalizations) {
+			v := o.NameLocalizations[loc]
+			if defaults[v] || seen[[2]string{loc, v}] {
+				return formError(append(prefix[:len(prefix):len(prefix)], strconv.Itoa(i), "name_localizations", loc),
+					"APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option name "+v+" is already used in these options")
+			}
+			seen[[2]string{loc, v}] = true
+		}
+	}
+	return nil
 }
 
 // maxSafeInteger bounds INTEGER option values, choices and limits:
@@ -412,8 +547,11 @@ func commandJSON(c Command) map[string]any {
 	b, _ := json.Marshal(c)
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
-	m["name_localizations"] = nil
-	m["description_localizations"] = nil
+	for _, k := range []string{"name_localizations", "description_localizations"} {
+		if _, ok := m[k]; !ok {
+			m[k] = nil
+		}
+	}
 	m["integration_types"] = []int{0}
 	m["contexts"] = nil
 	if c.GuildID == 0 {
@@ -432,12 +570,48 @@ func (s *Sim) listCommands(w http.ResponseWriter, r *http.Request, rc *reqCtx) *
 	if e != nil {
 		return e
 	}
+	// Retrieving localized commands: without with_localizations (a
+	// Boolean Query String) the dictionaries give way to name_localized and
+	// description_localized for the requester's locale, taken from
+	// X-Discord-Locale, else Accept-Language (its first language tag).
+	full := slices.Contains([]string{"True", "true", "1"}, r.URL.Query().Get("with_localizations"))
+	locale := r.Header.Get("X-Discord-Locale")
+	if locale == "" {
+		locale, _, _ = strings.Cut(r.Header.Get("Accept-Language"), ",")
+		locale, _, _ = strings.Cut(locale, ";")
+		locale = strings.TrimSpace(locale)
+	}
 	out := []any{}
 	for _, c := range sortedCommands(m) {
-		out = append(out, commandJSON(c))
+		j := commandJSON(c)
+		if !full {
+			localizedJSON(j, locale)
+		}
+		out = append(out, j)
 	}
 	writeJSON(w, 200, out)
 	return nil
+}
+
+// localizedJSON replaces the localization dictionaries of a command, an
+// option or a choice (JSON, as commandJSON makes it) and of everything
+// below it by name_localized and description_localized for locale, set only
+// where the dictionary has that locale.
+func localizedJSON(m map[string]any, locale string) {
+	for _, f := range []string{"name", "description"} {
+		if d, ok := m[f+"_localizations"].(map[string]any); ok && d[locale] != nil {
+			m[f+"_localized"] = d[locale]
+		}
+		delete(m, f+"_localizations")
+	}
+	for _, k := range []string{"options", "choices"} {
+		list, _ := m[k].([]any)
+		for _, x := range list {
+			if sub, ok := x.(map[string]any); ok {
+				localizedJSON(sub, locale)
+			}
+		}
+	}
 }
 
 func (s *Sim) dailyCreateOK(a *app, guildID Snowflake) bool {

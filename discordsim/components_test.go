@@ -19,16 +19,6 @@ func TestComponentFields(t *testing.T) {
 		}
 		return map[string]any{"type": 1, "components": list}
 	}
-	with := func(base map[string]any, kv ...any) map[string]any {
-		out := map[string]any{}
-		for k, v := range base {
-			out[k] = v
-		}
-		for i := 0; i+1 < len(kv); i += 2 {
-			out[kv[i].(string)] = kv[i+1]
-		}
-		return out
-	}
 	button := map[string]any{"type": 2, "style": 1, "label": "ok", "custom_id": "b"}
 	link := map[string]any{"type": 2, "style": 5, "label": "site", "url": "https://example.com"}
 	premium := map[string]any{"type": 2, "style": 6, "sku_id": "1234"}

@@ -183,6 +183,12 @@ func within(t *testing.T, d time.Duration, cond func() bool) {
 // do sends a REST request and decodes the JSON answer into out (if not nil).
 func do(t *testing.T, method, url, auth string, body any, out any) *http.Response {
 	t.Helper()
+	return doHeader(t, method, url, auth, nil, body, out)
+}
+
+// doHeader is do with more request headers.
+func doHeader(t *testing.T, method, url, auth string, header http.Header, body any, out any) *http.Response {
+	t.Helper()
 	var rd *strings.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -191,6 +197,9 @@ func do(t *testing.T, method, url, auth string, body any, out any) *http.Respons
 		rd = strings.NewReader("")
 	}
 	req, _ := http.NewRequest(method, url, rd)
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -207,4 +216,51 @@ func do(t *testing.T, method, url, auth string, body any, out any) *http.Respons
 		_ = json.NewDecoder(resp.Body).Decode(out)
 	}
 	return resp
+}
+
+// formErrorAt fails t unless r answered 2xx (path "") or 400 with code 50035
+// and an errors tree holding _errors at path (keys joined by dots). It
+// returns the code of the first error there ("" for a 2xx).
+func formErrorAt(t *testing.T, r *http.Response, e apiErr, path string) string {
+	t.Helper()
+	if path == "" {
+		if r.StatusCode/100 != 2 {
+			t.Fatalf("got %d %+v, want 2xx", r.StatusCode, e)
+		}
+		return ""
+	}
+	if r.StatusCode != 400 || e.Code != 50035 {
+		t.Fatalf("got %d %+v, want 400 code 50035 at %s", r.StatusCode, e, path)
+	}
+	var tree any
+	if err := json.Unmarshal(e.Errors, &tree); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range strings.Split(path, ".") {
+		m, ok := tree.(map[string]any)
+		if !ok || m[k] == nil {
+			t.Fatalf("errors %s: no %s on the path %s", e.Errors, k, path)
+		}
+		tree = m[k]
+	}
+	var leaf struct {
+		Errors []struct{ Code string } `json:"_errors"`
+	}
+	b, _ := json.Marshal(tree)
+	if json.Unmarshal(b, &leaf) != nil || len(leaf.Errors) == 0 {
+		t.Fatalf("errors %s: nothing at %s", e.Errors, path)
+	}
+	return leaf.Errors[0].Code
+}
+
+// with returns a copy of base with the keys and values kv (key, value, ...) set.
+func with(base map[string]any, kv ...any) map[string]any {
+	out := map[string]any{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i].(string)] = kv[i+1]
+	}
+	return out
 }

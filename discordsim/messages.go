@@ -35,6 +35,9 @@ type Message struct {
 	Timestamp     time.Time         `json:"timestamp"`
 	Edited        time.Time         `json:"edited_timestamp,omitzero"`
 	Deleted       bool              `json:"deleted,omitempty"`
+	// Nonce is the nonce the message was created with (a JSON string or
+	// integer), or nil.
+	Nonce json.RawMessage `json:"nonce,omitempty"`
 }
 
 // Ephemeral reports whether the message carries the EPHEMERAL flag.
@@ -53,6 +56,7 @@ type messageBody struct {
 	Poll            json.RawMessage   `json:"poll"`
 	AllowedMentions json.RawMessage   `json:"allowed_mentions"`
 	Nonce           json.RawMessage   `json:"nonce"`
+	EnforceNonce    bool              `json:"enforce_nonce"`
 }
 
 func (b *messageBody) empty() bool {
@@ -205,6 +209,40 @@ func (b *messageBody) validate(prefix []string, allowedFlags int, create bool) *
 	return nil
 }
 
+// Create Message limits (resources-message.mdx, Create Message, JSON/Form
+// Params): a nonce is an integer or a string of at most 25 characters, and
+// sticker_ids holds at most 3 IDs.
+const (
+	nonceMax      = 25
+	stickerIDsMax = 3
+)
+
+// validateCreateOnly checks the fields only Create Message takes, nonce and
+// sticker_ids (Execute Webhook and interaction responses have neither). It
+// returns the nonce in a canonical form (a string re-encoded, an integer as
+// written), or nil when there is none; null counts as none.
+func (b *messageBody) validateCreateOnly() (json.RawMessage, *APIError) {
+	if len(b.StickerIDs) > stickerIDsMax {
+		return nil, formError([]string{"sticker_ids"}, "BASE_TYPE_MAX_LENGTH", "Must be "+strconv.Itoa(stickerIDsMax)+" or fewer in length.")
+	}
+	raw := b.Nonce
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		raw, _ = json.Marshal(text)
+	} else if text = string(raw); strings.Trim(strings.TrimPrefix(text, "-"), "0123456789") != "" {
+		// Not a string and not an integer: a fraction, an exponent, a
+		// boolean, an object or an array.
+		return nil, formError([]string{"nonce"}, "BASE_TYPE_INVALID", "Invalid type")
+	}
+	if utf8.RuneCountInString(text) > nonceMax {
+		return nil, formError([]string{"nonce"}, "BASE_TYPE_MAX_LENGTH", "Must be "+strconv.Itoa(nonceMax)+" or fewer in length.")
+	}
+	return raw, nil
+}
+
 // validateSelect checks a select menu at path cp against the String and
 // User Select Structures: placeholder 150, min_values 0-25, max_values
 // 1-25 and no fewer than min_values, a string select's options (label and
@@ -291,6 +329,10 @@ func validateEmbeds(p func(...string) []string, embeds []json.RawMessage) *APIEr
 		return formError(p(path...), "BASE_TYPE_REQUIRED", "This field is required")
 	}
 	for i, raw := range embeds {
+		// urls are the embed's url fields the docs restrict to some schemes
+		// (resources-message.mdx: Embed Image, Author and Footer
+		// Structures). They state none for the embed's own url.
+		var urls []embedURL
 		var em struct {
 			Title       *string `json:"title"`
 			Description *string `json:"description"`
@@ -298,12 +340,18 @@ func validateEmbeds(p func(...string) []string, embeds []json.RawMessage) *APIEr
 				Name  *string `json:"name"`
 				Value *string `json:"value"`
 			} `json:"fields"`
-			Footer *struct {
-				Text *string `json:"text"`
+			Timestamp json.RawMessage `json:"timestamp"`
+			Footer    *struct {
+				Text    *string `json:"text"`
+				IconURL *string `json:"icon_url"`
 			} `json:"footer"`
 			Author *struct {
-				Name *string `json:"name"`
+				Name    *string `json:"name"`
+				URL     *string `json:"url"`
+				IconURL *string `json:"icon_url"`
 			} `json:"author"`
+			Image     *embedImage `json:"image"`
+			Thumbnail *embedImage `json:"thumbnail"`
 		}
 		ei := strconv.Itoa(i)
 		if string(raw) == "null" || json.Unmarshal(raw, &em) != nil {
@@ -337,6 +385,7 @@ func validateEmbeds(p func(...string) []string, embeds []json.RawMessage) *APIEr
 			} else if over {
 				return tooLong(embedFooterTextMax, "embeds", ei, "footer", "text")
 			}
+			urls = append(urls, embedURL{em.Footer.IconURL, true, "footer", "icon_url"})
 		}
 		if em.Author != nil {
 			if n, over := text(em.Author.Name, embedAuthorNameMax); n == 0 {
@@ -344,12 +393,229 @@ func validateEmbeds(p func(...string) []string, embeds []json.RawMessage) *APIEr
 			} else if over {
 				return tooLong(embedAuthorNameMax, "embeds", ei, "author", "name")
 			}
+			urls = append(urls, embedURL{em.Author.URL, false, "author", "url"}, embedURL{em.Author.IconURL, true, "author", "icon_url"})
+		}
+		for _, m := range []struct {
+			name string
+			img  *embedImage
+		}{{"image", em.Image}, {"thumbnail", em.Thumbnail}} {
+			if m.img != nil {
+				if m.img.URL == nil {
+					return required("embeds", ei, m.name, "url")
+				}
+				urls = append(urls, embedURL{m.img.URL, true, m.name, "url"})
+			}
+		}
+		for _, u := range urls {
+			if e := u.check(p, ei); e != nil {
+				return e
+			}
+		}
+		if e := validateEmbedTimestamp(p("embeds", ei, "timestamp"), em.Timestamp); e != nil {
+			return e
 		}
 	}
 	if total > embedTotalMax {
 		return formError(p("embeds"), "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of "+strconv.Itoa(embedTotalMax))
 	}
 	return nil
+}
+
+// embedImage is the Embed Image Structure, used by an embed's image and
+// thumbnail; its url is not optional and "only supports http(s) and
+// attachments".
+type embedImage struct {
+	URL *string `json:"url"`
+}
+
+// embedURL is one url field of an embed (object, field) whose scheme the
+// docs restrict to http and https ("only supports http(s)"), and also
+// attachment:// where attachments is set ("http(s) and attachments";
+// reference.mdx, Uploading Files: "attachment://filename").
+type embedURL struct {
+	s             *string
+	attachments   bool
+	object, field string
+}
+
+// check refuses a set URL whose scheme is not allowed, with Discord's
+// URL_TYPE_INVALID_SCHEME. An absent or null field is not checked; an empty
+// string has the empty scheme and is refused, as Discord does.
+func (u embedURL) check(p func(...string) []string, ei string) *APIError {
+	if u.s == nil {
+		return nil
+	}
+	scheme := urlScheme(*u.s)
+	allowed := "('http', 'https')"
+	switch {
+	case scheme == "http" || scheme == "https":
+		return nil
+	case u.attachments && scheme == "attachment":
+		return nil
+	case u.attachments:
+		allowed = "('http', 'https', 'attachment')"
+	}
+	return formError(p("embeds", ei, u.object, u.field), "URL_TYPE_INVALID_SCHEME",
+		"Scheme "+strconv.Quote(scheme)+" is not supported. Scheme must be one of "+allowed+".")
+}
+
+// urlScheme returns the lower-cased scheme of raw (RFC 3986: a letter, then
+// letters, digits, "+", "-" or "." up to the first ":"), or "" if it has none.
+func urlScheme(raw string) string {
+	scheme, _, ok := strings.Cut(raw, ":")
+	if !ok || scheme == "" {
+		return ""
+	}
+	for i, c := range scheme {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return ""
+		}
+	}
+	return strings.ToLower(scheme)
+}
+
+// validateEmbedTimestamp checks an embed's timestamp, an "ISO8601 timestamp"
+// (resources-message.mdx, Embed Structure; reference.mdx, ISO8601
+// Date/Time). Absent and null are accepted (the field is optional and
+// libraries send null for "none").
+func validateEmbedTimestamp(path []string, raw json.RawMessage) *APIError {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	text := string(raw)
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if isISO8601(s) {
+			return nil
+		}
+		text = s
+	}
+	return formError(path, "DATE_TIME_TYPE_PARSE", "Could not parse "+text+". Should be ISO8601.")
+}
+
+// isISO8601 reports whether s is one of ISO 8601's complete representations
+// of a date, or of a date and time of day: a calendar (YYYY-MM-DD), ordinal
+// (YYYY-DDD) or week (YYYY-Www-D) date, in extended or basic format,
+// optionally followed by "T", the time of day hh, hh:mm or hh:mm:ss (or
+// hhmm, hhmmss) with an optional decimal fraction of its last part, and an
+// optional zone: Z, ±hh, ±hh:mm or ±hhmm. Expanded years (beyond 9999 or
+// signed) need an agreement between the parties and are refused.
+func isISO8601(s string) bool {
+	date, clock, hasTime := strings.Cut(s, "T")
+	if !isoDate(date) {
+		return false
+	}
+	return !hasTime || isoTime(clock)
+}
+
+// digits returns the value of s if it is made of n ASCII digits.
+func digits(s string, n int) (int, bool) {
+	if len(s) != n {
+		return 0, false
+	}
+	v := 0
+	for i := 0; i < n; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		v = v*10 + int(s[i]-'0')
+	}
+	return v, true
+}
+
+func isoDate(d string) bool {
+	if len(d) < 7 {
+		return false
+	}
+	year, ok := digits(d[:4], 4)
+	if !ok {
+		return false
+	}
+	rest, extended := strings.CutPrefix(d[4:], "-")
+	var x, y string // month and day, or week and weekday
+	switch {
+	case strings.HasPrefix(rest, "W"):
+		if w := rest[1:]; extended {
+			x, y, _ = strings.Cut(w, "-")
+		} else if len(w) == 3 {
+			x, y = w[:2], w[2:]
+		}
+		week, ok1 := digits(x, 2)
+		weekday, ok2 := digits(y, 1)
+		_, weeks := time.Date(year, 12, 28, 0, 0, 0, 0, time.UTC).ISOWeek()
+		return ok1 && ok2 && week >= 1 && week <= weeks && weekday >= 1 && weekday <= 7
+	case len(rest) == 3:
+		yd, ok := digits(rest, 3)
+		return ok && yd >= 1 && yd <= time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC).YearDay()
+	case extended:
+		x, y, _ = strings.Cut(rest, "-")
+	case len(rest) == 4:
+		x, y = rest[:2], rest[2:]
+	}
+	month, ok1 := digits(x, 2)
+	day, ok2 := digits(y, 2)
+	return ok1 && ok2 && month >= 1 && month <= 12 && day >= 1 &&
+		day <= time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+func isoTime(c string) bool {
+	if z := strings.IndexAny(c, "Z+-"); z >= 0 {
+		if !isoZone(c[z:]) {
+			return false
+		}
+		c = c[:z]
+	}
+	frac := ""
+	if f := strings.IndexAny(c, ".,"); f >= 0 {
+		c, frac = c[:f], c[f+1:]
+		if frac == "" || strings.Trim(frac, "0123456789") != "" {
+			return false
+		}
+	}
+	var parts []string
+	if strings.Contains(c, ":") {
+		parts = strings.Split(c, ":")
+	} else {
+		for len(c) > 2 {
+			parts, c = append(parts, c[:2]), c[2:]
+		}
+		parts = append(parts, c)
+	}
+	if len(parts) > 3 {
+		return false
+	}
+	for i, part := range parts {
+		// hour 24 is the end of the day; second 60 a leap second
+		if v, ok := digits(part, 2); !ok || v > [...]int{24, 59, 60}[i] {
+			return false
+		}
+	}
+	return parts[0] != "24" || strings.Trim(strings.Join(parts[1:], "")+frac, "0") == ""
+}
+
+// isoZone reports whether z is Z or an offset ±hh, ±hh:mm or ±hhmm.
+func isoZone(z string) bool {
+	if z[0] == 'Z' {
+		return z == "Z"
+	}
+	var hh, mm string
+	switch rest := z[1:]; {
+	case len(rest) == 2:
+		hh = rest
+	case len(rest) == 4:
+		hh, mm = rest[:2], rest[2:]
+	case len(rest) == 5 && rest[2] == ':':
+		hh, mm = rest[:2], rest[3:]
+	default:
+		return false
+	}
+	h, ok := digits(hh, 2)
+	if !ok || h > 23 {
+		return false
+	}
+	m, ok := digits(mm, 2)
+	return mm == "" || ok && m <= 59
 }
 
 // apply copies the set fields of b into m, a message being created.
@@ -422,6 +688,7 @@ type messageWire struct {
 	WebhookID           Snowflake         `json:"webhook_id,omitempty"`
 	ApplicationID       Snowflake         `json:"application_id,omitempty"`
 	InteractionMetadata map[string]any    `json:"interaction_metadata,omitempty"`
+	Nonce               json.RawMessage   `json:"nonce,omitempty"`
 }
 
 func userWireOf(u *User, id Snowflake) userWire {
@@ -443,7 +710,7 @@ func (s *Sim) messageJSONLocked(m *Message) *messageWire {
 		ID: m.ID, ChannelID: m.ChannelID, Author: userWireOf(s.users[m.AuthorID], m.AuthorID), Content: m.Content,
 		Timestamp: m.Timestamp.UTC().Format(time.RFC3339Nano), Mentions: emptyList, MentionRoles: emptyList,
 		Attachments: emptyList, Embeds: m.Embeds, Components: m.Components, Flags: m.Flags,
-		WebhookID: m.WebhookID, ApplicationID: m.WebhookID,
+		WebhookID: m.WebhookID, ApplicationID: m.WebhookID, Nonce: m.Nonce,
 	}
 	if out.Embeds == nil {
 		out.Embeds = []json.RawMessage{}
@@ -605,8 +872,20 @@ func (s *Sim) postMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) *A
 	if e := b.validate(nil, FlagSuppressEmbeds|FlagSuppressNotifications|FlagComponentsV2, true); e != nil {
 		return e
 	}
+	nonce, e := b.validateCreateOnly()
+	if e != nil {
+		return e
+	}
 	s.mu.Lock()
-	m := &Message{ChannelID: c.ID, GuildID: c.GuildID, AuthorID: rc.app.BotUserID}
+	if b.EnforceNonce && nonce != nil {
+		if old := s.messageByNonceLocked(rc.app.BotUserID, nonce); old != nil {
+			j := s.messageJSONLocked(old)
+			s.mu.Unlock()
+			writeJSON(w, 200, j)
+			return nil
+		}
+	}
+	m := &Message{ChannelID: c.ID, GuildID: c.GuildID, AuthorID: rc.app.BotUserID, Nonce: nonce}
 	b.apply(m)
 	p := s.storeMessageLocked(m)
 	j := s.messageJSONLocked(m)
@@ -614,6 +893,27 @@ func (s *Sim) postMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) *A
 	s.dispatchPayload(c.GuildID, "MESSAGE_CREATE", messageIntent(c.GuildID), p)
 	writeJSON(w, 200, j)
 	return nil
+}
+
+// nonceWindow is how long enforce_nonce finds an earlier message with the
+// same nonce. The docs say "the past few minutes" (resources-message.mdx,
+// Create Message); two minutes is the emulator's reading.
+const nonceWindow = 2 * time.Minute
+
+// messageByNonceLocked returns the newest message author created with nonce
+// within nonceWindow that is not deleted, or nil (enforce_nonce: "If another
+// message was created by the same author with the same nonce, that message
+// will be returned and no new message will be created.").
+func (s *Sim) messageByNonceLocked(author Snowflake, nonce json.RawMessage) *Message {
+	var found *Message
+	since := time.Now().Add(-nonceWindow)
+	for _, m := range s.messages {
+		if m.AuthorID == author && !m.Deleted && m.Timestamp.After(since) && string(m.Nonce) == string(nonce) &&
+			(found == nil || m.ID > found.ID) {
+			found = m
+		}
+	}
+	return found
 }
 
 func (s *Sim) channelMessageLocked(rc *reqCtx, r *http.Request) (*Message, *APIError) {
