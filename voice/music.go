@@ -449,6 +449,11 @@ func (m *Music) Adopt(ctx context.Context, agentUserID string) (int, error) {
 		m.byAgent[agentUserID+"/"+p.GuildID()] = s
 		m.mu.Unlock()
 		n++
+		// The filter's name lives only in the saved playback: Lavalink
+		// keeps the filters, not which preset they came from.
+		if pb, ok, err := m.cfg.Queues.SavedPlayback(ctx, s.queueID()); err == nil && ok {
+			s.filter = pb.Filter
+		}
 		if p.Track() == nil {
 			if err := m.advance(ctx, s, false); err != nil {
 				m.log.Warn("adopted session: advancing queue", "guild", s.guildID, "err", err)

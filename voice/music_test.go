@@ -351,6 +351,9 @@ func TestMusicAdoptAfterOwnerDies(t *testing.T) {
 	x.waitPlayer(t, g, func(p lavalinksim.PlayerSnapshot) bool { return p.Connected && p.Position > 0 })
 	waitFor(t, func() bool { s, _ := x.Queues().LavalinkSessions(ctx, "201"); return s["sim"] != "" })
 	x.Volume(ctx, g, u, 120)
+	if err := x.Filter(ctx, g, u, "bassboost"); err != nil {
+		t.Fatal(err)
+	}
 	// Node X dies: its websockets drop, the Lavalink session waits for a resume.
 	t0 := time.Now()
 	x.Music.Close()
@@ -393,7 +396,7 @@ func TestMusicAdoptAfterOwnerDies(t *testing.T) {
 		t.Fatalf("%d agent sessions on the node, want the one resumed", agentSessions)
 	}
 	np, err := y.NowPlaying(ctx, g, u)
-	if err != nil || np.Item.Track.Info.Title != "long.mp3" || np.Volume != 120 || np.Position <= 0 {
+	if err != nil || np.Item.Track.Info.Title != "long.mp3" || np.Volume != 120 || np.Position <= 0 || np.Filter != "bassboost" {
 		t.Fatalf("adopted nowplaying: %+v %v", np, err)
 	}
 	next, err := y.Skip(ctx, g, u)
