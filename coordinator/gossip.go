@@ -23,6 +23,10 @@ type GossipConfig struct {
 	Seeds    []string // host:port of peers to join; none starts a new cluster
 	Addr     string   // the node's service address, shared as metadata
 	Weight   int      // shared as metadata
+	// Settings is a digest of the settings every node must share (the
+	// rate limits), shared as metadata; a peer with another one is logged
+	// and listed by MismatchedPeers.
+	Settings string
 
 	// ProbeInterval is the failure detector's period; default 200ms, which
 	// with the other tuned timings notices a dead peer in about a second.
@@ -32,11 +36,12 @@ type GossipConfig struct {
 
 // Peer is a live member as gossip knows it.
 type Peer struct {
-	ID     NodeID `json:"id"`
-	Addr   string `json:"addr,omitempty"`   // service address
-	Weight int    `json:"weight"`           // capacity
-	Load   int    `json:"load"`             // units running
-	Gossip string `json:"gossip,omitempty"` // gossip host:port
+	ID       NodeID `json:"id"`
+	Addr     string `json:"addr,omitempty"`     // service address
+	Weight   int    `json:"weight"`             // capacity
+	Load     int    `json:"load"`               // units running
+	Gossip   string `json:"gossip,omitempty"`   // gossip host:port
+	Settings string `json:"settings,omitempty"` // see GossipConfig.Settings
 }
 
 // Gossip is this node's memberlist: fast liveness and load of the peers.
@@ -44,9 +49,11 @@ type Peer struct {
 type Gossip struct {
 	ml *memberlist.Memberlist
 
+	log     *slog.Logger
 	mu      sync.Mutex
 	meta    Peer
-	peers   map[string]Peer // live members, copied in event callbacks
+	peers   map[string]Peer   // live members, copied in event callbacks
+	warned  map[string]string // peer -> the differing settings last logged
 	changed chan struct{}
 
 	stop     chan struct{} // closed by Leave or Shutdown; ends rejoin
@@ -66,8 +73,10 @@ func StartGossip(cfg GossipConfig) (*Gossip, error) {
 		cfg.ProbeInterval = 200 * time.Millisecond
 	}
 	g := &Gossip{
-		meta:    Peer{ID: cfg.NodeID, Addr: cfg.Addr, Weight: cfg.Weight},
+		log:     cfg.Logger,
+		meta:    Peer{ID: cfg.NodeID, Addr: cfg.Addr, Weight: cfg.Weight, Settings: cfg.Settings},
 		peers:   map[string]Peer{},
+		warned:  map[string]string{},
 		changed: make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 	}
@@ -168,11 +177,42 @@ func (g *Gossip) track(n *memberlist.Node, alive bool) {
 		}
 		p.ID, p.Gossip = NodeID(n.Name), n.Address()
 		g.peers[n.Name] = p
+		if differ := g.differs(p); differ && g.warned[n.Name] != p.Settings {
+			g.warned[n.Name] = p.Settings
+			if g.log != nil {
+				g.log.Warn("a peer runs with other settings than this node (RATE_LIMITS must be the same everywhere)",
+					"peer", n.Name, "peer_settings", p.Settings, "settings", g.meta.Settings)
+			}
+		} else if !differ {
+			delete(g.warned, n.Name)
+		}
 	} else {
 		delete(g.peers, n.Name)
+		delete(g.warned, n.Name)
 	}
 	g.mu.Unlock()
 	g.notify()
+}
+
+// differs tells whether p shares settings other than this node's; a node
+// that shares none (an older version) does not count. g.mu is held.
+func (g *Gossip) differs(p Peer) bool {
+	return p.Settings != "" && g.meta.Settings != "" && p.Settings != g.meta.Settings
+}
+
+// MismatchedPeers returns the live peers whose settings differ from this
+// node's, sorted.
+func (g *Gossip) MismatchedPeers() []NodeID {
+	g.mu.Lock()
+	var out []NodeID
+	for _, p := range g.peers {
+		if g.differs(p) {
+			out = append(out, p.ID)
+		}
+	}
+	g.mu.Unlock()
+	slices.Sort(out)
+	return out
 }
 
 // Changed signals (coalesced) when a peer joins, leaves or changes metadata.

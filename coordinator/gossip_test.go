@@ -119,3 +119,40 @@ func freeUDPAndTCPPort(t *testing.T) int {
 	t.Fatal("no port free for TCP and UDP")
 	return 0
 }
+
+// TestGossipSettingsMismatch: nodes share a digest of the settings every
+// node must apply; each lists the peers whose digest differs, and a peer
+// that shares none (an older version) is not counted.
+func TestGossipSettingsMismatch(t *testing.T) {
+	start := func(id NodeID, settings string, seeds ...string) *Gossip {
+		g, err := StartGossip(GossipConfig{NodeID: id, Weight: 1, Settings: settings, Seeds: seeds})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { g.Shutdown() })
+		return g
+	}
+	a := start("s1", "ratelimit:aaaa")
+	b := start("s2", "ratelimit:aaaa", a.Address())
+	c := start("s3", "ratelimit:cccc", a.Address())
+	d := start("s4", "", a.Address())
+	for _, tt := range []struct {
+		g    *Gossip
+		want string
+	}{{a, "[s3]"}, {b, "[s3]"}, {c, "[s1 s2]"}, {d, "[]"}} {
+		eventually(t, 5*time.Second, "mismatched peers", func() (bool, string) {
+			got := fmt.Sprint(tt.g.MismatchedPeers())
+			return got == tt.want && len(tt.g.Peers()) == 4, got
+		})
+	}
+	if p := a.Peers()[2]; p.ID != "s3" || p.Settings != "ratelimit:cccc" {
+		t.Errorf("peer s3 = %+v", p)
+	}
+	if err := c.Leave(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "no mismatch once s3 left", func() (bool, string) {
+		got := fmt.Sprint(a.MismatchedPeers())
+		return got == "[]", got
+	})
+}

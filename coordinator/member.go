@@ -224,6 +224,16 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 		if m.gsp, err = StartGossip(gc); err != nil {
 			return nil, err
 		}
+		if cfg.Registerer != nil {
+			mismatch := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "chopsticks_cluster_settings_mismatched_peers",
+				Help: "Live peers whose shared settings (RATE_LIMITS) differ from this node's; 0 in a consistent cluster.",
+			}, func() float64 { return float64(len(m.gsp.MismatchedPeers())) })
+			if err := cfg.Registerer.Register(mismatch); err != nil {
+				_ = m.gsp.Shutdown()
+				return nil, fmt.Errorf("coordinator: register metrics: %w", err)
+			}
+		}
 	}
 	ep, err := m.newEpoch(ctx)
 	if err != nil {

@@ -36,6 +36,9 @@ type NodeStatus struct {
 	// the member that answered, "" when that member runs no gossip.
 	Gossip string `json:"gossip,omitempty"`
 	Load   int    `json:"load,omitempty"` // running units, by gossip
+	// Settings is the digest of the settings the node gossips (see
+	// GossipConfig.Settings); every node should show the same.
+	Settings string `json:"settings,omitempty"`
 }
 
 // UnitStatus is one unit: where the plan puts it, who holds it, and a state:
@@ -64,7 +67,7 @@ func (m *Member) Status(ctx context.Context) (Status, error) {
 		n := &st.Nodes[i]
 		n.Gossip = "unreachable"
 		if p, ok := peers[n.ID]; ok {
-			n.Gossip, n.Load = "alive", p.Load
+			n.Gossip, n.Load, n.Settings = "alive", p.Load, p.Settings
 		}
 	}
 	return st, nil

@@ -62,6 +62,7 @@ func Metrics() []Metric {
 		{"chopsticks_resume_total", Counter, []string{"result"}, "RESUME attempts by result (ok, invalid_session, failed)."},
 		{"chopsticks_cluster_nodes", Gauge, nil, "Live nodes this node sees in memberlist, itself included."},
 		{"chopsticks_cluster_leader", Gauge, nil, "1 on the node that holds the etcd leadership, 0 elsewhere. Sum across nodes must be 1."},
+		{"chopsticks_cluster_settings_mismatched_peers", Gauge, nil, "Live peers whose shared settings (RATE_LIMITS) differ from this node's; 0 in a consistent cluster."},
 		{"chopsticks_leader_changes_total", Counter, nil, "Leadership changes this node observed."},
 	}
 	sort.Slice(m, func(i, j int) bool { return m[i].Name < m[j].Name })

@@ -3,8 +3,10 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/node"
+	"github.com/chopsticks-bot/chopsticks/ratelimit"
 )
 
 func TestMain(m *testing.M) { servertest.Main(m) }
@@ -235,10 +238,33 @@ func TestNodeAnswersSlashCommands(t *testing.T) {
 
 // TestNodeAppliesRateLimits: RATE_LIMITS reaches the limiter. With one
 // command a minute, a user's second /ping is refused privately with the
-// time left, while the first one and another user's pass.
+// time left, while the first one and another user's pass. The node gossips
+// the policy's fingerprint, which /status shows, for peers to compare.
 func TestNodeAppliesRateLimits(t *testing.T) {
 	s := newStack(t, 1)
-	s.startNode(t, "n1", func(c *node.Config) { c.RateLimits = "command=1/1m" })
+	const limits = "command=1/1m"
+	addr := s.startNode(t, "n1", func(c *node.Config) { c.RateLimits = limits })
+	policy, err := ratelimit.ParseConfig(limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Cluster struct {
+			Nodes []struct {
+				ID       string `json:"id"`
+				Settings string `json:"settings"`
+			} `json:"nodes"`
+		} `json:"cluster"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if want := "ratelimit:" + policy.Fingerprint(); err != nil || len(st.Cluster.Nodes) != 1 || st.Cluster.Nodes[0].Settings != want {
+		t.Fatalf("/status nodes %+v (%v), want n1 with settings %s", st.Cluster.Nodes, err, want)
+	}
 	guild, user := guildAndUser(t, s.sim)
 	ping := func(u discordsim.Snowflake) discordsim.Message {
 		_, msg := invoke(t, s.sim, discordsim.Invocation{Command: "ping", GuildID: guild, UserID: u})

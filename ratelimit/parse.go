@@ -1,7 +1,11 @@
 package ratelimit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,4 +120,56 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a positive duration, such as 1s, 5m or 1h", s)
 	}
 	return d, nil
+}
+
+// String writes c in the form ParseConfig reads, every key spelled out and
+// the overrides in name order, so that equal policies read the same.
+func (c Config) String() string {
+	var b strings.Builder
+	put := func(key, val string) {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(key + "=" + val)
+	}
+	put("command", c.Command.String())
+	put("command-block", shortDuration(c.CommandBlock.Base))
+	put("command-block-max", shortDuration(c.CommandBlock.Max))
+	put("command-block-memory", shortDuration(c.CommandBlock.Memory))
+	put("global", c.CommandGlobal.String())
+	for _, name := range slices.Sorted(maps.Keys(c.GlobalOverrides)) {
+		put("global."+name, c.GlobalOverrides[name].String())
+	}
+	put("sensitive", c.Sensitive.String())
+	put("sensitive-block", shortDuration(c.SensitiveBlock))
+	put("http", c.HTTP.String())
+	return b.String()
+}
+
+// Fingerprint is a short digest of the policy. Every node of a cluster
+// must apply the same one; nodes compare fingerprints over gossip.
+func (c Config) Fingerprint() string {
+	sum := sha256.Sum256([]byte(c.String()))
+	return hex.EncodeToString(sum[:6])
+}
+
+// String writes r as "<limit>/<period>", or "off" for NoCeiling.
+func (r Rule) String() string {
+	if r == NoCeiling {
+		return "off"
+	}
+	return strconv.Itoa(r.Limit) + "/" + shortDuration(r.Period)
+}
+
+// shortDuration is d as time.ParseDuration reads it, without the zero
+// minutes and seconds time.Duration.String adds ("5m", not "5m0s").
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

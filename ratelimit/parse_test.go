@@ -71,3 +71,36 @@ func TestParseConfigRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigStringRoundTrips: String writes what ParseConfig reads back,
+// and the fingerprint tells policies apart but not the order of overrides.
+func TestConfigStringRoundTrips(t *testing.T) {
+	d := DefaultConfig()
+	if got, want := d.String(), "command=10/1s, command-block=1m, command-block-max=1h, command-block-memory=1h, "+
+		"global=1000/1s, sensitive=3/5m, sensitive-block=1h, http=30/10s"; got != want {
+		t.Errorf("DefaultConfig().String() = %q, want %q", got, want)
+	}
+	for _, in := range []string{
+		"",
+		"global=off, global.play=100/1s, global.balance=off",
+		"command=7/1m30s, command-block=90s, command-block-max=2h30m, sensitive=5/1h1m1s, http=1/500ms",
+	} {
+		c, err := ParseConfig(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseConfig(c.String())
+		if err != nil || !reflect.DeepEqual(back, c) {
+			t.Errorf("ParseConfig(%q).String() = %q reads back as %+v, %v", in, c.String(), back, err)
+		}
+	}
+	a, _ := ParseConfig("global.play=100/1s, global.rob=5/1s")
+	b, _ := ParseConfig("global.rob=5/1s, global.play=100/1s")
+	c, _ := ParseConfig("global.rob=5/1s, global.play=101/1s")
+	if a.Fingerprint() != b.Fingerprint() {
+		t.Error("the order of overrides changed the fingerprint")
+	}
+	if a.Fingerprint() == c.Fingerprint() || a.Fingerprint() == d.Fingerprint() {
+		t.Error("different policies share a fingerprint")
+	}
+}
