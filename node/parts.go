@@ -75,6 +75,7 @@ func (n *Node) services(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("rate limiter: %w", err)
 	}
+	n.log.Info("rate limits", "policy", limits.String(), "digest", limits.Fingerprint())
 	n.lim, err = ratelimit.New(n.limRedis, limits,
 		ratelimit.WithRegisterer(n.reg), ratelimit.WithLogger(n.log), ratelimit.WithLiveNodes(n.liveNodes))
 	if err != nil {
