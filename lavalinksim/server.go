@@ -62,7 +62,8 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[string]*session
 	conns    map[*websocket.Conn]struct{}
-	load     [2]float64 // systemLoad, lavalinkLoad
+	fresh    map[net.Conn]struct{} // HTTP connections that have sent no request yet
+	load     [2]float64            // systemLoad, lavalinkLoad
 	frames   *FrameStats
 	closed   bool
 
@@ -147,10 +148,10 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, ln: ln, started: time.Now(), log: cfg.Logger,
-		sessions: map[string]*session{}, conns: map[*websocket.Conn]struct{}{},
+		sessions: map[string]*session{}, conns: map[*websocket.Conn]struct{}{}, fresh: map[net.Conn]struct{}{},
 		load: [2]float64{0.05, 0.01}, stop: make(chan struct{}),
 	}
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second, ConnState: s.track}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -181,6 +182,12 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	conns := s.wsConns()
+	// http.Server.Shutdown waits up to 5 s for a connection that has sent
+	// no request (an HTTP client dials spare ones): nothing is lost by
+	// closing those now.
+	for c := range s.fresh {
+		c.Close()
+	}
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "shutting down"), time.Now().Add(time.Second))
@@ -192,6 +199,17 @@ func (s *Server) Close() error {
 	close(s.stop)
 	s.wg.Wait()
 	return err
+}
+
+// track keeps the set of connections that have sent no request yet.
+func (s *Server) track(c net.Conn, st http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st == http.StateNew {
+		s.fresh[c] = struct{}{}
+	} else {
+		delete(s.fresh, c)
+	}
 }
 
 // Kill stops the server abruptly, like SIGKILL: listener and connections are

@@ -11,6 +11,38 @@ import (
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
+// twoLavalinkNodes starts Lavalink nodes a and b and Redis for a cluster
+// of Music instances, which newMusic makes: each a Chopsticks node sharing
+// the voice states and the agent pool (agent 201).
+func twoLavalinkNodes(t *testing.T) ([]*lavalinksim.Server, []NodeConfig, *voiceMap, *agentPool, func() *Music) {
+	t.Helper()
+	var sims []*lavalinksim.Server
+	var nodes []NodeConfig
+	for _, name := range []string{"a", "b"} {
+		sim, err := lavalinksim.Start(lavalinksim.Config{PlayerUpdateInterval: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sim.Close() })
+		sims = append(sims, sim)
+		nodes = append(nodes, NodeConfig{Name: name, Address: sim.Addr(), Password: sim.Password()})
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
+	t.Cleanup(func() { rdb.Close() })
+	states := &voiceMap{m: map[string]string{}}
+	pool := &agentPool{free: []string{"201"}, busy: map[string]string{}, released: make(chan string, 10)}
+	newMusic := func() *Music {
+		m, err := NewMusic(MusicConfig{Lavalink: Config{Nodes: nodes}, BotUserID: "100",
+			Queues: NewQueues(rdb, 0), Voice: states, Agents: pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(m.Close)
+		return m
+	}
+	return sims, nodes, states, pool, newMusic
+}
+
 // TestAdoptDoesNotWaitForDeadNodes: an agent had Lavalink sessions on two
 // nodes and a player on one; its Chopsticks node dies, and so does the
 // other Lavalink node. The adopting node resumes the live session and
@@ -26,30 +58,7 @@ func TestAdoptDoesNotWaitForDeadNodes(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			var sims []*lavalinksim.Server
-			var nodes []NodeConfig
-			for _, name := range []string{"a", "b"} {
-				sim, err := lavalinksim.Start(lavalinksim.Config{PlayerUpdateInterval: 100 * time.Millisecond})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { sim.Close() })
-				sims = append(sims, sim)
-				nodes = append(nodes, NodeConfig{Name: name, Address: sim.Addr(), Password: sim.Password()})
-			}
-			rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
-			t.Cleanup(func() { rdb.Close() })
-			states := &voiceMap{m: map[string]string{}}
-			pool := &agentPool{free: []string{"201"}, busy: map[string]string{}, released: make(chan string, 10)}
-			newMusic := func() *Music {
-				m, err := NewMusic(MusicConfig{Lavalink: Config{Nodes: nodes}, BotUserID: "100",
-					Queues: NewQueues(rdb, 0), Voice: states, Agents: pool})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(m.Close)
-				return m
-			}
+			sims, nodes, states, pool, newMusic := twoLavalinkNodes(t)
 			x := newMusic()
 			pool.music = x
 			const g, u = "7", "frank"
@@ -126,30 +135,7 @@ func TestAdoptRestoresPlayersNoNodeKept(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			var sims []*lavalinksim.Server
-			var nodes []NodeConfig
-			for _, name := range []string{"a", "b"} {
-				sim, err := lavalinksim.Start(lavalinksim.Config{PlayerUpdateInterval: 100 * time.Millisecond})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { sim.Close() })
-				sims = append(sims, sim)
-				nodes = append(nodes, NodeConfig{Name: name, Address: sim.Addr(), Password: sim.Password()})
-			}
-			rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
-			t.Cleanup(func() { rdb.Close() })
-			states := &voiceMap{m: map[string]string{}}
-			pool := &agentPool{free: []string{"201"}, busy: map[string]string{}, released: make(chan string, 10)}
-			newMusic := func() *Music {
-				m, err := NewMusic(MusicConfig{Lavalink: Config{Nodes: nodes}, BotUserID: "100",
-					Queues: NewQueues(rdb, 0), Voice: states, Agents: pool})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(m.Close)
-				return m
-			}
+			sims, nodes, states, pool, newMusic := twoLavalinkNodes(t)
 			x := newMusic()
 			pool.music = x
 			states.set(g, u, ch)
