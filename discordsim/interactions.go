@@ -651,24 +651,33 @@ func (s *Sim) Click(ctx context.Context, c Click) (*Interaction, error) {
 	return s.deliverInteraction(a, i, body), nil
 }
 
-func findComponent(rows []json.RawMessage, customID string) (component, error) {
-	for _, raw := range rows {
-		var row component
-		if json.Unmarshal(raw, &row) != nil {
+// findComponent returns the enabled button or select with customID among
+// comps, looking inside action rows, sections and containers.
+func findComponent(comps []json.RawMessage, customID string) (component, error) {
+	c, ok := lookupComponent(comps, customID)
+	switch {
+	case !ok:
+		return component{}, fmt.Errorf("discordsim: no enabled component with custom_id %q on the message", customID)
+	case c.Disabled:
+		return component{}, fmt.Errorf("discordsim: component %q is disabled", customID)
+	}
+	return c, nil
+}
+
+func lookupComponent(comps []json.RawMessage, customID string) (component, bool) {
+	for _, raw := range comps {
+		var c component
+		if json.Unmarshal(raw, &c) != nil || c.Type == nil {
 			continue
 		}
-		for _, craw := range row.Components {
-			var c component
-			if json.Unmarshal(craw, &c) != nil || c.CustomID == nil || *c.CustomID != customID || c.Type == nil {
-				continue
-			}
-			if c.Disabled {
-				return component{}, fmt.Errorf("discordsim: component %q is disabled", customID)
-			}
-			return c, nil
+		if c.CustomID != nil && *c.CustomID == customID && slices.Contains(rowChildren, *c.Type) {
+			return c, true
+		}
+		if found, ok := lookupComponent(c.children(), customID); ok {
+			return found, true
 		}
 	}
-	return component{}, fmt.Errorf("discordsim: no enabled component with custom_id %q on the message", customID)
+	return component{}, false
 }
 
 // checkValues refuses a click Discord could not send: values on a button,
@@ -762,7 +771,16 @@ func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *re
 		if *cb.Type == CallbackDeferredChannelMessage {
 			flags = FlagEphemeral // the only flag a deferred response takes
 		}
-		if e := body.validate([]string{"data"}, flags, *cb.Type == CallbackChannelMessageWithSource); e != nil {
+		var old *Message // the message an update edits
+		if *cb.Type == CallbackUpdateMessage {
+			s.mu.Lock()
+			if m := s.messages[i.MessageID]; m != nil {
+				snapshot := *m
+				old = &snapshot
+			}
+			s.mu.Unlock()
+		}
+		if e := body.validate([]string{"data"}, flags, *cb.Type == CallbackChannelMessageWithSource, old); e != nil {
 			return e
 		}
 	case CallbackModal:
@@ -900,7 +918,7 @@ func (s *Sim) postFollowup(w http.ResponseWriter, r *http.Request, rc *reqCtx) *
 	if e := decodeBody(r, &body); e != nil {
 		return e
 	}
-	if e := body.validate(nil, FlagEphemeral|FlagSuppressEmbeds|FlagSuppressNotifications|FlagComponentsV2, true); e != nil {
+	if e := body.validate(nil, FlagEphemeral|FlagSuppressEmbeds|FlagSuppressNotifications|FlagComponentsV2, true, nil); e != nil {
 		return e
 	}
 	s.mu.Lock()
@@ -978,11 +996,11 @@ func (s *Sim) patchWebhookMessage(w http.ResponseWriter, r *http.Request, rc *re
 	if e := decodeBody(r, &body); e != nil {
 		return e
 	}
-	if e := body.validate(nil, FlagSuppressEmbeds|FlagComponentsV2, false); e != nil {
-		return e
-	}
 	s.mu.Lock()
 	m, e := s.webhookMessageLocked(i, r.PathValue("message"))
+	if e == nil {
+		e = body.validate(nil, FlagSuppressEmbeds|FlagComponentsV2, false, m)
+	}
 	if e != nil {
 		s.mu.Unlock()
 		return e

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,17 +48,39 @@ func (m Message) Ephemeral() bool { return m.Flags&FlagEphemeral != 0 }
 // messageBody is the create/edit body shared by channel messages, interaction
 // responses and webhooks.
 type messageBody struct {
-	Content         *string           `json:"content"`
-	Embeds          []json.RawMessage `json:"embeds"`
-	Components      []json.RawMessage `json:"components"`
-	Flags           *int              `json:"flags"`
-	TTS             bool              `json:"tts"`
-	StickerIDs      []Snowflake       `json:"sticker_ids"`
-	Attachments     []json.RawMessage `json:"attachments"`
-	Poll            json.RawMessage   `json:"poll"`
-	AllowedMentions json.RawMessage   `json:"allowed_mentions"`
-	Nonce           json.RawMessage   `json:"nonce"`
-	EnforceNonce    bool              `json:"enforce_nonce"`
+	Content           *string           `json:"content"`
+	Embeds            []json.RawMessage `json:"embeds"`
+	Components        []json.RawMessage `json:"components"`
+	Flags             *int              `json:"flags"`
+	TTS               bool              `json:"tts"`
+	StickerIDs        []Snowflake       `json:"sticker_ids"`
+	Attachments       []json.RawMessage `json:"attachments"`
+	Poll              json.RawMessage   `json:"poll"`
+	SharedClientTheme json.RawMessage   `json:"shared_client_theme"`
+	AllowedMentions   json.RawMessage   `json:"allowed_mentions"`
+	Nonce             json.RawMessage   `json:"nonce"`
+	EnforceNonce      bool              `json:"enforce_nonce"`
+
+	// contentNull and embedsNull record an explicit null, with which an
+	// edit that sets IS_COMPONENTS_V2 resets those fields.
+	contentNull, embedsNull bool
+}
+
+// UnmarshalJSON decodes a body and notes whether it sets content or embeds
+// to null, which otherwise decodes like an absent field.
+func (b *messageBody) UnmarshalJSON(data []byte) error {
+	type plain messageBody
+	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
+		return err
+	}
+	var raw struct {
+		Content json.RawMessage `json:"content"`
+		Embeds  json.RawMessage `json:"embeds"`
+	}
+	if json.Unmarshal(data, &raw) == nil {
+		b.contentNull, b.embedsNull = string(raw.Content) == "null", string(raw.Embeds) == "null"
+	}
+	return nil
 }
 
 func (b *messageBody) empty() bool {
@@ -64,8 +88,11 @@ func (b *messageBody) empty() bool {
 		len(b.StickerIDs) == 0 && len(b.Poll) == 0 && len(b.Attachments) == 0
 }
 
+// component is a message component as sent, with the fields of every type
+// the emulator checks (components-reference.mdx).
 type component struct {
 	Type          *int              `json:"type"`
+	ID            json.RawMessage   `json:"id"`
 	Style         int               `json:"style"`
 	CustomID      *string           `json:"custom_id"`
 	URL           *string           `json:"url"`
@@ -79,6 +106,40 @@ type component struct {
 	MinValues     *int              `json:"min_values"`
 	MaxValues     *int              `json:"max_values"`
 	DefaultValues []json.RawMessage `json:"default_values"`
+	// Section, Text Display, Thumbnail, Media Gallery, File, Separator and
+	// Container (IS_COMPONENTS_V2 messages only).
+	Accessory   json.RawMessage `json:"accessory"`
+	Content     *string         `json:"content"`
+	Media       *mediaItem      `json:"media"`
+	Description *string         `json:"description"`
+	Spoiler     bool            `json:"spoiler"`
+	Items       []galleryItem   `json:"items"`
+	File        *mediaItem      `json:"file"`
+	Divider     bool            `json:"divider"`
+	Spacing     *int            `json:"spacing"`
+	AccentColor *int64          `json:"accent_color"`
+}
+
+// children returns the components nested in c: those of an action row,
+// section or container, and a section's accessory.
+func (c component) children() []json.RawMessage {
+	if len(c.Accessory) == 0 {
+		return c.Components
+	}
+	return append(slices.Clip(c.Components), c.Accessory)
+}
+
+// mediaItem is an Unfurled Media Item as sent: "only the url field is
+// settable by developers".
+type mediaItem struct {
+	URL *string `json:"url"`
+}
+
+// galleryItem is a Media Gallery Item.
+type galleryItem struct {
+	Media       *mediaItem `json:"media"`
+	Description *string    `json:"description"`
+	Spoiler     bool       `json:"spoiler"`
 }
 
 // selectOption is one choice of a string select.
@@ -88,14 +149,86 @@ type selectOption struct {
 	Description *string `json:"description"`
 }
 
-// validate checks b as Discord does; allowedFlags are the flags the endpoint accepts.
-func (b *messageBody) validate(prefix []string, allowedFlags int, create bool) *APIError {
-	p := func(more ...string) []string { return append(append([]string(nil), prefix...), more...) }
+// Component types (components-reference.mdx, Component Types) that
+// messages may hold.
+const (
+	componentActionRow         = 1
+	componentButton            = 2
+	componentStringSelect      = 3
+	componentUserSelect        = 5
+	componentRoleSelect        = 6
+	componentMentionableSelect = 7
+	componentChannelSelect     = 8
+	componentSection           = 9
+	componentTextDisplay       = 10
+	componentThumbnail         = 11
+	componentMediaGallery      = 12
+	componentFile              = 13
+	componentSeparator         = 14
+	componentContainer         = 17
+)
+
+// Where each component may be placed in a message (components-reference.mdx).
+var (
+	// "Legacy messages allow up to 5 action rows as top-level components".
+	legacyTopLevel = []int{componentActionRow}
+	// The components the reference calls top-level whose usage includes
+	// messages (Label is top-level in modals only).
+	v2TopLevel = []int{componentActionRow, componentSection, componentTextDisplay, componentMediaGallery,
+		componentFile, componentSeparator, componentContainer}
+	// Action Row Child Components.
+	rowChildren = []int{componentButton, componentStringSelect, componentUserSelect, componentRoleSelect,
+		componentMentionableSelect, componentChannelSelect}
+	// Section Child Components and Section Accessory Components; a
+	// Thumbnail is "only available in messages as an accessory in a section".
+	sectionChildren    = []int{componentTextDisplay}
+	sectionAccessories = []int{componentButton, componentThumbnail}
+	// Container Child Components.
+	containerChildren = []int{componentActionRow, componentTextDisplay, componentSection, componentMediaGallery,
+		componentSeparator, componentFile}
+)
+
+// Component limits (components-reference.mdx).
+const (
+	legacyRowsMax       = 5        // Legacy Message Component Behavior
+	rowButtonsMax       = 5        // Action Row: "Up to 5 ... buttons"
+	v2ComponentsMax     = 40       // "Messages allow up to 40 total components"
+	sectionChildrenMax  = 3        // Section: "One to three child components"
+	galleryItemsMax     = 10       // Media Gallery: "1 to 10 media gallery items"
+	mediaDescriptionMax = 1024     // Thumbnail and Media Gallery Item: alt text
+	accentColorMax      = 0xFFFFFF // Container: "from 0x000000 to 0xFFFFFF"
+)
+
+// subPath returns path followed by more, in a new slice.
+func subPath(path []string, more ...string) []string {
+	return append(append([]string(nil), path...), more...)
+}
+
+// requiredField, maxLength and badLength are Discord's errors for a
+// missing field, a value over max characters or items, and a list whose
+// length is not within lo and hi.
+func requiredField(path []string) *APIError {
+	return formError(path, "BASE_TYPE_REQUIRED", "This field is required")
+}
+
+func maxLength(path []string, max int) *APIError {
+	return formError(path, "BASE_TYPE_MAX_LENGTH", "Must be "+strconv.Itoa(max)+" or fewer in length.")
+}
+
+func badLength(path []string, lo, hi int) *APIError {
+	return formError(path, "BASE_TYPE_BAD_LENGTH", "Must be between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi)+" in length.")
+}
+
+// validate checks b as Discord does; allowedFlags are the flags the
+// endpoint accepts, create says the message must not end up empty, and old
+// is the message an edit changes (nil when b makes a message).
+func (b *messageBody) validate(prefix []string, allowedFlags int, create bool, old *Message) *APIError {
+	p := func(more ...string) []string { return subPath(prefix, more...) }
 	if b.Content != nil && utf8.RuneCountInString(*b.Content) > 2000 {
-		return formError(p("content"), "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.")
+		return maxLength(p("content"), 2000)
 	}
 	if len(b.Embeds) > 10 {
-		return formError(p("embeds"), "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
+		return maxLength(p("embeds"), 10)
 	}
 	if e := validateEmbeds(p, b.Embeds); e != nil {
 		return e
@@ -103,109 +236,293 @@ func (b *messageBody) validate(prefix []string, allowedFlags int, create bool) *
 	if b.Flags != nil && *b.Flags&^allowedFlags != 0 {
 		return formError(p("flags"), "MESSAGE_FLAGS_INVALID", "Invalid flags.")
 	}
-	v2 := b.Flags != nil && *b.Flags&FlagComponentsV2 != 0
-	if !v2 {
-		if len(b.Components) > 5 {
-			return formError(p("components"), "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
+	// Once a message has the flag, "it can't be removed from that message".
+	v2 := b.Flags != nil && *b.Flags&FlagComponentsV2 != 0 || old != nil && old.Flags&FlagComponentsV2 != 0
+	if v2 {
+		if e := b.validateV2Fields(p, old); e != nil {
+			return e
 		}
-		ids := map[string]bool{}
-		for i, raw := range b.Components {
-			var row component
-			if json.Unmarshal(raw, &row) != nil || row.Type == nil {
-				return formError(p("components", strconv.Itoa(i), "type"), "BASE_TYPE_REQUIRED", "This field is required")
-			}
-			if *row.Type != 1 {
-				return formError(p("components", strconv.Itoa(i)), "UNION_TYPE_CHOICES", "Value of field \"type\" must be one of (1,).")
-			}
-			if len(row.Components) < 1 || len(row.Components) > 5 {
-				return formError(p("components", strconv.Itoa(i), "components"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
-			}
-			for j, craw := range row.Components {
-				cp := p("components", strconv.Itoa(i), "components", strconv.Itoa(j))
-				var c component
-				if json.Unmarshal(craw, &c) != nil || c.Type == nil {
-					return formError(append(cp, "type"), "BASE_TYPE_REQUIRED", "This field is required")
-				}
-				switch *c.Type {
-				case 2:
-					if c.Style < 1 || c.Style > 6 {
-						return formError(append(cp, "style"), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4, 5, 6}.")
-					}
-					if c.Label != nil && utf8.RuneCountInString(*c.Label) > 80 {
-						return formError(append(cp, "label"), "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length.")
-					}
-					// Which fields a button may carry depends on its style
-					// (Button Styles).
-					notAllowed := func(field string) *APIError {
-						return formError(append(cp, field), "BUTTON_COMPONENT_INVALID_FIELD", "This field is not allowed on a button of style "+strconv.Itoa(c.Style)+".")
-					}
-					switch c.Style {
-					case 5:
-						if c.URL == nil || *c.URL == "" {
-							return formError(append(cp, "url"), "BASE_TYPE_REQUIRED", "This field is required")
-						}
-						if utf8.RuneCountInString(*c.URL) > 512 {
-							return formError(append(cp, "url"), "BASE_TYPE_MAX_LENGTH", "Must be 512 or fewer in length.")
-						}
-						if c.CustomID != nil {
-							return formError(append(cp, "custom_id"), "COMPONENT_CUSTOM_ID_NOT_ALLOWED", "A custom id is not allowed on link buttons.")
-						}
-					case 6:
-						if c.SKUID == nil {
-							return formError(append(cp, "sku_id"), "BASE_TYPE_REQUIRED", "This field is required")
-						}
-						switch {
-						case c.CustomID != nil:
-							return notAllowed("custom_id")
-						case c.Label != nil:
-							return notAllowed("label")
-						case c.URL != nil:
-							return notAllowed("url")
-						case len(c.Emoji) > 0 && string(c.Emoji) != "null":
-							return notAllowed("emoji")
-						}
-					default:
-						if c.CustomID == nil || *c.CustomID == "" {
-							return formError(append(cp, "custom_id"), "BASE_TYPE_REQUIRED", "This field is required")
-						}
-						if c.URL != nil {
-							return notAllowed("url")
-						}
-						if c.SKUID != nil {
-							return notAllowed("sku_id")
-						}
-					}
-				case 3, 5, 6, 7, 8:
-					if c.CustomID == nil || *c.CustomID == "" {
-						return formError(append(cp, "custom_id"), "BASE_TYPE_REQUIRED", "This field is required")
-					}
-					if len(row.Components) != 1 {
-						return formError(p("components", strconv.Itoa(i), "components"), "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "The specified component exceeds the maximum width")
-					}
-					if *c.Type == 3 && (len(c.Options) < 1 || len(c.Options) > 25) {
-						return formError(append(cp, "options"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 25 in length.")
-					}
-					if e := validateSelect(cp, c); e != nil {
-						return e
-					}
-				default:
-					return formError(append(cp, "type"), "UNION_TYPE_CHOICES", "Value of field \"type\" must be one of (2, 3, 5, 6, 7, 8).")
-				}
-				if c.CustomID != nil {
-					if utf8.RuneCountInString(*c.CustomID) > 100 {
-						return formError(append(cp, "custom_id"), "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
-					}
-					if ids[*c.CustomID] {
-						return formError(append(cp, "custom_id"), "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated")
-					}
-					ids[*c.CustomID] = true
-				}
-			}
-		}
+	}
+	if e := validateComponents(p("components"), b.Components, v2); e != nil {
+		return e
 	}
 	if create && b.empty() {
 		return errEmptyMessage
 	}
+	return nil
+}
+
+// validateV2Fields refuses what an IS_COMPONENTS_V2 message cannot carry
+// besides components: content, embeds and a poll (resources-message.mdx,
+// Create Message; resources-webhook.mdx, Execute Webhook). An edit that sets
+// the flag must reset the content and embeds the message has, content to
+// null and embeds to [] or null (Edit Message, Edit Webhook Message).
+func (b *messageBody) validateV2Fields(p func(...string) []string, old *Message) *APIError {
+	switch {
+	case b.Content != nil:
+		return v2FieldError(p("content"), "content")
+	case len(b.Embeds) > 0:
+		return v2FieldError(p("embeds"), "embeds")
+	case len(b.Poll) > 0 && string(b.Poll) != "null":
+		return v2FieldError(p("poll"), "poll")
+	case old == nil || old.Flags&FlagComponentsV2 != 0:
+		return nil
+	case old.Content != "" && !b.contentNull:
+		return formError(p("content"), "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+			"The message's content must be reset to null when setting MessageFlags.IS_COMPONENTS_V2")
+	case len(old.Embeds) > 0 && b.Embeds == nil && !b.embedsNull:
+		return formError(p("embeds"), "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+			"The message's embeds must be reset to empty when setting MessageFlags.IS_COMPONENTS_V2")
+	}
+	return nil
+}
+
+// v2FieldError is the error for a field an IS_COMPONENTS_V2 message
+// cannot carry.
+func v2FieldError(path []string, field string) *APIError {
+	return formError(path, "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+		"The '"+field+"' field cannot be used when using MessageFlags.IS_COMPONENTS_V2")
+}
+
+// componentCheck validates the components of one message, remembering what
+// must be unique within it and how many components it holds.
+type componentCheck struct {
+	customIDs map[string]bool
+	ids       map[int64]bool
+	total     int
+}
+
+// validateComponents checks the components of a message at path. A legacy
+// message holds up to 5 action rows; an IS_COMPONENTS_V2 message holds the
+// top-level components, each nesting what it allows, 40 in all. In both a
+// custom_id and a non-zero id are unique within the message.
+func validateComponents(path []string, comps []json.RawMessage, v2 bool) *APIError {
+	w := componentCheck{customIDs: map[string]bool{}, ids: map[int64]bool{}}
+	top := v2TopLevel
+	if !v2 {
+		if len(comps) > legacyRowsMax {
+			return maxLength(path, legacyRowsMax)
+		}
+		top = legacyTopLevel
+	}
+	if e := w.list(path, comps, top); e != nil {
+		return e
+	}
+	if v2 && w.total > v2ComponentsMax {
+		return formError(path, "COMPONENTS_TOTAL_MAX_EXCEEDED", "A message may hold at most "+strconv.Itoa(v2ComponentsMax)+" components in all.")
+	}
+	return nil
+}
+
+// list checks the components of the list at path, each of the allowed types.
+func (w *componentCheck) list(path []string, comps []json.RawMessage, allowed []int) *APIError {
+	for i, raw := range comps {
+		if e := w.component(subPath(path, strconv.Itoa(i)), raw, allowed, len(comps)); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// component checks the component at path, which must be of one of the
+// allowed types; siblings is the length of the list it is in.
+func (w *componentCheck) component(path []string, raw json.RawMessage, allowed []int, siblings int) *APIError {
+	var c component
+	if err := json.Unmarshal(raw, &c); err != nil || c.Type == nil {
+		var te *json.UnmarshalTypeError
+		if err != nil && asType(err, &te) && te.Field != "" {
+			return formError(subPath(path, strings.Split(te.Field, ".")...), "BASE_TYPE_INVALID", "Invalid type")
+		}
+		return requiredField(subPath(path, "type"))
+	}
+	if !slices.Contains(allowed, *c.Type) {
+		names := make([]string, len(allowed))
+		for i, t := range allowed {
+			names[i] = strconv.Itoa(t)
+		}
+		choices := strings.Join(names, ", ")
+		if len(allowed) == 1 {
+			choices += ","
+		}
+		return formError(path, "UNION_TYPE_CHOICES", "Value of field \"type\" must be one of ("+choices+").")
+	}
+	w.total++
+	if e := w.id(subPath(path, "id"), c.ID); e != nil {
+		return e
+	}
+	switch *c.Type {
+	case componentActionRow:
+		if n := len(c.Components); n < 1 || n > rowButtonsMax {
+			return badLength(subPath(path, "components"), 1, rowButtonsMax)
+		}
+		return w.list(subPath(path, "components"), c.Components, rowChildren)
+	case componentButton:
+		return w.button(path, c)
+	case componentStringSelect, componentUserSelect, componentRoleSelect, componentMentionableSelect, componentChannelSelect:
+		if c.CustomID == nil || *c.CustomID == "" {
+			return requiredField(subPath(path, "custom_id"))
+		}
+		if siblings != 1 {
+			return formError(path[:len(path)-1], "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "The specified component exceeds the maximum width")
+		}
+		if *c.Type == componentStringSelect && (len(c.Options) < 1 || len(c.Options) > 25) {
+			return badLength(subPath(path, "options"), 1, 25)
+		}
+		if e := validateSelect(path, c); e != nil {
+			return e
+		}
+		return w.customID(path, c.CustomID)
+	case componentSection:
+		if n := len(c.Components); n < 1 || n > sectionChildrenMax {
+			return badLength(subPath(path, "components"), 1, sectionChildrenMax)
+		}
+		if e := w.list(subPath(path, "components"), c.Components, sectionChildren); e != nil {
+			return e
+		}
+		if len(c.Accessory) == 0 || string(c.Accessory) == "null" {
+			return requiredField(subPath(path, "accessory"))
+		}
+		return w.component(subPath(path, "accessory"), c.Accessory, sectionAccessories, 1)
+	case componentTextDisplay:
+		if c.Content == nil {
+			return requiredField(subPath(path, "content"))
+		}
+	case componentThumbnail:
+		return validateMedia(path, "media", c.Media, c.Description)
+	case componentMediaGallery:
+		if n := len(c.Items); n < 1 || n > galleryItemsMax {
+			return badLength(subPath(path, "items"), 1, galleryItemsMax)
+		}
+		for k, item := range c.Items {
+			if e := validateMedia(subPath(path, "items", strconv.Itoa(k)), "media", item.Media, item.Description); e != nil {
+				return e
+			}
+		}
+	case componentFile:
+		// "only supports attachment references using the
+		// attachment://<filename> syntax"
+		if e := validateMedia(path, "file", c.File, nil); e != nil {
+			return e
+		}
+		if scheme := urlScheme(*c.File.URL); scheme != "attachment" {
+			return schemeError(subPath(path, "file", "url"), scheme, "('attachment',)")
+		}
+	case componentSeparator:
+		if c.Spacing != nil && *c.Spacing != 1 && *c.Spacing != 2 {
+			return formError(subPath(path, "spacing"), "BASE_TYPE_CHOICES", "Value must be one of {1, 2}.")
+		}
+	case componentContainer:
+		if c.AccentColor != nil && (*c.AccentColor < 0 || *c.AccentColor > accentColorMax) {
+			return formError(subPath(path, "accent_color"), "NUMBER_TYPE_MAX", "Must be between 0 and "+strconv.Itoa(accentColorMax)+".")
+		}
+		if c.Components == nil {
+			return requiredField(subPath(path, "components"))
+		}
+		return w.list(subPath(path, "components"), c.Components, containerChildren)
+	}
+	return nil
+}
+
+// validateMedia checks the Unfurled Media Item in field of the component
+// or gallery item at path, whose url is required, and the alt text beside
+// it (nil where there is none).
+func validateMedia(path []string, field string, m *mediaItem, description *string) *APIError {
+	switch {
+	case m == nil:
+		return requiredField(subPath(path, field))
+	case m.URL == nil:
+		return requiredField(subPath(path, field, "url"))
+	case description != nil && utf8.RuneCountInString(*description) > mediaDescriptionMax:
+		return maxLength(subPath(path, "description"), mediaDescriptionMax)
+	}
+	return nil
+}
+
+// id checks a component's optional id (Anatomy of a Component): a 32-bit
+// integer unique within the message; 0 "will be treated as empty".
+func (w *componentCheck) id(path []string, raw json.RawMessage) *APIError {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 32)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return formError(path, "NUMBER_TYPE_MAX", fmt.Sprintf("int value should be between %d and %d.", math.MinInt32, math.MaxInt32))
+	case err != nil:
+		return formError(path, "NUMBER_TYPE_COERCE", "Value "+strconv.Quote(string(raw))+" is not int.")
+	case n == 0:
+		return nil
+	case w.ids[n]:
+		return formError(path, "COMPONENT_ID_DUPLICATED", "Component id cannot be duplicated")
+	}
+	w.ids[n] = true
+	return nil
+}
+
+// button checks a button at path against Button Structure and Button
+// Styles: which fields each style needs and which it may not carry.
+func (w *componentCheck) button(path []string, c component) *APIError {
+	if c.Style < 1 || c.Style > 6 {
+		return formError(subPath(path, "style"), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4, 5, 6}.")
+	}
+	if c.Label != nil && utf8.RuneCountInString(*c.Label) > 80 {
+		return maxLength(subPath(path, "label"), 80)
+	}
+	notAllowed := func(field string) *APIError {
+		return formError(subPath(path, field), "BUTTON_COMPONENT_INVALID_FIELD", "This field is not allowed on a button of style "+strconv.Itoa(c.Style)+".")
+	}
+	switch c.Style {
+	case 5:
+		if c.URL == nil || *c.URL == "" {
+			return requiredField(subPath(path, "url"))
+		}
+		if utf8.RuneCountInString(*c.URL) > 512 {
+			return maxLength(subPath(path, "url"), 512)
+		}
+		if c.CustomID != nil {
+			return formError(subPath(path, "custom_id"), "COMPONENT_CUSTOM_ID_NOT_ALLOWED", "A custom id is not allowed on link buttons.")
+		}
+	case 6:
+		if c.SKUID == nil {
+			return requiredField(subPath(path, "sku_id"))
+		}
+		switch {
+		case c.CustomID != nil:
+			return notAllowed("custom_id")
+		case c.Label != nil:
+			return notAllowed("label")
+		case c.URL != nil:
+			return notAllowed("url")
+		case len(c.Emoji) > 0 && string(c.Emoji) != "null":
+			return notAllowed("emoji")
+		}
+	default:
+		if c.CustomID == nil || *c.CustomID == "" {
+			return requiredField(subPath(path, "custom_id"))
+		}
+		if c.URL != nil {
+			return notAllowed("url")
+		}
+		if c.SKUID != nil {
+			return notAllowed("sku_id")
+		}
+	}
+	return w.customID(path, c.CustomID)
+}
+
+// customID checks the custom_id of an interactive component at path, if it
+// has one: at most 100 characters, and unique within the message.
+func (w *componentCheck) customID(path []string, id *string) *APIError {
+	if id == nil {
+		return nil
+	}
+	if utf8.RuneCountInString(*id) > 100 {
+		return maxLength(subPath(path, "custom_id"), 100)
+	}
+	if w.customIDs[*id] {
+		return formError(subPath(path, "custom_id"), "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated")
+	}
+	w.customIDs[*id] = true
 	return nil
 }
 
@@ -223,7 +540,17 @@ const (
 // written), or nil when there is none; null counts as none.
 func (b *messageBody) validateCreateOnly() (json.RawMessage, *APIError) {
 	if len(b.StickerIDs) > stickerIDsMax {
-		return nil, formError([]string{"sticker_ids"}, "BASE_TYPE_MAX_LENGTH", "Must be "+strconv.Itoa(stickerIDsMax)+" or fewer in length.")
+		return nil, maxLength([]string{"sticker_ids"}, stickerIDsMax)
+	}
+	// With IS_COMPONENTS_V2, "Providing content, embeds, sticker_ids, poll,
+	// or shared_client_theme will fail" (validate checks the first three).
+	if b.Flags != nil && *b.Flags&FlagComponentsV2 != 0 {
+		switch {
+		case len(b.StickerIDs) > 0:
+			return nil, v2FieldError([]string{"sticker_ids"}, "sticker_ids")
+		case len(b.SharedClientTheme) > 0 && string(b.SharedClientTheme) != "null":
+			return nil, v2FieldError([]string{"shared_client_theme"}, "shared_client_theme")
+		}
 	}
 	raw := b.Nonce
 	if len(raw) == 0 || string(raw) == "null" {
@@ -238,7 +565,7 @@ func (b *messageBody) validateCreateOnly() (json.RawMessage, *APIError) {
 		return nil, formError([]string{"nonce"}, "BASE_TYPE_INVALID", "Invalid type")
 	}
 	if utf8.RuneCountInString(text) > nonceMax {
-		return nil, formError([]string{"nonce"}, "BASE_TYPE_MAX_LENGTH", "Must be "+strconv.Itoa(nonceMax)+" or fewer in length.")
+		return nil, maxLength([]string{"nonce"}, nonceMax)
 	}
 	return raw, nil
 }
@@ -249,9 +576,9 @@ func (b *messageBody) validateCreateOnly() (json.RawMessage, *APIError) {
 // value required, each text 100 at most), and as many default values as
 // min_values and max_values allow.
 func validateSelect(cp []string, c component) *APIError {
-	at := func(more ...string) []string { return append(append([]string(nil), cp...), more...) }
+	at := func(more ...string) []string { return subPath(cp, more...) }
 	if c.Placeholder != nil && utf8.RuneCountInString(*c.Placeholder) > 150 {
-		return formError(at("placeholder"), "BASE_TYPE_MAX_LENGTH", "Must be 150 or fewer in length.")
+		return maxLength(at("placeholder"), 150)
 	}
 	lo, hi := 1, 1
 	if c.MinValues != nil {
@@ -281,15 +608,15 @@ func validateSelect(cp []string, c component) *APIError {
 			switch {
 			case f.s == nil || *f.s == "":
 				if f.required {
-					return formError(append(op, f.name), "BASE_TYPE_REQUIRED", "This field is required")
+					return requiredField(subPath(op, f.name))
 				}
 			case utf8.RuneCountInString(*f.s) > 100:
-				return formError(append(op, f.name), "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
+				return maxLength(subPath(op, f.name), 100)
 			}
 		}
 	}
 	if n := len(c.DefaultValues); n > 0 && (n < lo || n > hi) {
-		return formError(at("default_values"), "BASE_TYPE_BAD_LENGTH", "Must be between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi)+" in length.")
+		return badLength(at("default_values"), lo, hi)
 	}
 	return nil
 }
@@ -322,12 +649,8 @@ func validateEmbeds(p func(...string) []string, embeds []json.RawMessage) *APIEr
 		total += n
 		return n, n > max
 	}
-	tooLong := func(max int, path ...string) *APIError {
-		return formError(p(path...), "BASE_TYPE_MAX_LENGTH", "Must be "+strconv.Itoa(max)+" or fewer in length.")
-	}
-	required := func(path ...string) *APIError {
-		return formError(p(path...), "BASE_TYPE_REQUIRED", "This field is required")
-	}
+	tooLong := func(max int, path ...string) *APIError { return maxLength(p(path...), max) }
+	required := func(path ...string) *APIError { return requiredField(p(path...)) }
 	for i, raw := range embeds {
 		// urls are the embed's url fields the docs restrict to some schemes
 		// (resources-message.mdx: Embed Image, Author and Footer
@@ -455,7 +778,13 @@ func (u embedURL) check(p func(...string) []string, ei string) *APIError {
 	case u.attachments:
 		allowed = "('http', 'https', 'attachment')"
 	}
-	return formError(p("embeds", ei, u.object, u.field), "URL_TYPE_INVALID_SCHEME",
+	return schemeError(p("embeds", ei, u.object, u.field), scheme, allowed)
+}
+
+// schemeError is Discord's error for a url at path whose scheme is not one
+// of allowed (a Python tuple, as Discord writes it).
+func schemeError(path []string, scheme, allowed string) *APIError {
+	return formError(path, "URL_TYPE_INVALID_SCHEME",
 		"Scheme "+strconv.Quote(scheme)+" is not supported. Scheme must be one of "+allowed+".")
 }
 
@@ -644,6 +973,10 @@ func (b *messageBody) applyEdit(m *Message) {
 	m.Flags = flags
 	if b.Flags != nil {
 		m.Flags = flags&^FlagSuppressEmbeds | *b.Flags&(FlagSuppressEmbeds|FlagComponentsV2)
+	}
+	if m.Flags&FlagComponentsV2 != 0 {
+		// validate saw to it that the edit resets them.
+		m.Content, m.Embeds = "", nil
 	}
 }
 
@@ -869,7 +1202,7 @@ func (s *Sim) postMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) *A
 		return errStatus(400, 50008, "Cannot send messages in a non-text channel")
 	}
 	s.mu.Unlock()
-	if e := b.validate(nil, FlagSuppressEmbeds|FlagSuppressNotifications|FlagComponentsV2, true); e != nil {
+	if e := b.validate(nil, FlagSuppressEmbeds|FlagSuppressNotifications|FlagComponentsV2, true, nil); e != nil {
 		return e
 	}
 	nonce, e := b.validateCreateOnly()
@@ -948,18 +1281,17 @@ func (s *Sim) patchMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) *
 	if e := decodeBody(r, &b); e != nil {
 		return e
 	}
-	if e := b.validate(nil, FlagSuppressEmbeds|FlagComponentsV2, false); e != nil {
-		return e
-	}
 	s.mu.Lock()
 	m, e := s.channelMessageLocked(rc, r)
+	if e == nil && m.AuthorID != rc.app.BotUserID {
+		e = errStatus(403, 50005, "Cannot edit a message authored by another user")
+	}
+	if e == nil {
+		e = b.validate(nil, FlagSuppressEmbeds|FlagComponentsV2, false, m)
+	}
 	if e != nil {
 		s.mu.Unlock()
 		return e
-	}
-	if m.AuthorID != rc.app.BotUserID {
-		s.mu.Unlock()
-		return errStatus(403, 50005, "Cannot edit a message authored by another user")
 	}
 	b.applyEdit(m)
 	m.Edited = time.Now()
