@@ -43,6 +43,23 @@ func twoLavalinkNodes(t *testing.T) ([]*lavalinksim.Server, []NodeConfig, *voice
 	return sims, nodes, states, pool, newMusic
 }
 
+// playing waits until one of sims plays guild's track, connected, and
+// returns its index.
+func playing(t *testing.T, sims []*lavalinksim.Server, guild string) int {
+	t.Helper()
+	holder := -1
+	waitFor(t, func() bool {
+		for i, s := range sims {
+			if p, ok := s.Player(guild); ok && p.Connected && p.Position > 0 {
+				holder = i
+				return true
+			}
+		}
+		return false
+	})
+	return holder
+}
+
 // TestAdoptDoesNotWaitForDeadNodes: an agent had Lavalink sessions on two
 // nodes and a player on one; its Chopsticks node dies, and so does the
 // other Lavalink node. The adopting node resumes the live session and
@@ -66,16 +83,7 @@ func TestAdoptDoesNotWaitForDeadNodes(t *testing.T) {
 			if _, err := x.Play(ctx, PlayRequest{GuildID: g, UserID: u, Query: "https://example.com/long.mp3?length=600000"}); err != nil {
 				t.Fatal(err)
 			}
-			holder := -1
-			waitFor(t, func() bool {
-				for i, s := range sims {
-					if p, ok := s.Player(g); ok && p.Connected && p.Position > 0 {
-						holder = i
-						return true
-					}
-				}
-				return false
-			})
+			holder := playing(t, sims, g)
 			waitFor(t, func() bool {
 				s, _ := x.Queues().LavalinkSessions(ctx, "201")
 				return s["a"] != "" && s["b"] != ""
@@ -144,16 +152,7 @@ func TestAdoptRestoresPlayersNoNodeKept(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			holder := -1
-			waitFor(t, func() bool {
-				for i, s := range sims {
-					if p, ok := s.Player(g); ok && p.Connected && p.Position > 0 {
-						holder = i
-						return true
-					}
-				}
-				return false
-			})
+			holder := playing(t, sims, g)
 			if err := x.Seek(ctx, g, u, 100*time.Second); err != nil {
 				t.Fatal(err)
 			}
@@ -218,5 +217,71 @@ func TestAdoptRestoresPlayersNoNodeKept(t *testing.T) {
 				t.Fatalf("nowplaying after the restore: %+v %v", np, err)
 			}
 		})
+	}
+}
+
+// TestRestoreRetriesWhenNoNodeWasUp: every Lavalink node is down when the
+// agent is adopted, so its channel cannot be restored, and the voice
+// credentials of its re-join reach no node. Once a node is back, the next
+// /play starts the saved track again where it stands, connected, and queues
+// the new one after it.
+func TestRestoreRetriesWhenNoNodeWasUp(t *testing.T) {
+	ctx := context.Background()
+	const g, u, ch = "7", "frank", "70"
+	sims, nodes, states, pool, newMusic := twoLavalinkNodes(t)
+	x := newMusic()
+	pool.music = x
+	states.set(g, u, ch)
+	if _, err := x.Play(ctx, PlayRequest{GuildID: g, UserID: u, Query: "https://example.com/long.mp3?length=600000"}); err != nil {
+		t.Fatal(err)
+	}
+	holder := playing(t, sims, g)
+	if err := x.Seek(ctx, g, u, 100*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	sims[0].Kill()
+	sims[1].Kill()
+
+	y := newMusic()
+	pool.music = y
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	n, err := y.Adopt(short, "201")
+	cancel()
+	if err != nil || n != 0 {
+		t.Fatalf("adopt with no node up: %d channels restored, %v; want 0", n, err)
+	}
+	short, cancel = context.WithTimeout(ctx, 200*time.Millisecond)
+	y.VoiceServerUpdate(short, "201", g, "voice-token-201-again", "c-ams01.discord.media:443")
+	y.VoiceStateUpdate(short, "201", g, "voice-session-201-again", ch)
+	cancel()
+
+	back, err := lavalinksim.Start(lavalinksim.Config{Addr: nodes[holder].Address, Password: nodes[holder].Password,
+		PlayerUpdateInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { back.Close() })
+	client, err := y.Clients().Get("201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := client.WaitReady(wait, 1); err != nil {
+		t.Fatalf("the agent's client did not reconnect to the node back up: %v", err)
+	}
+	res, err := y.Play(ctx, PlayRequest{GuildID: g, UserID: u, Query: "https://example.com/next.mp3?length=600000"})
+	if err != nil || res.Started || res.Position != 1 {
+		t.Fatalf("/play after the node came back: %+v %v, want next.mp3 queued first", res, err)
+	}
+	var p lavalinksim.PlayerSnapshot
+	waitFor(t, func() bool {
+		var ok bool
+		p, ok = back.Player(g)
+		return ok && p.Connected && p.Track != nil
+	})
+	if p.Track.Info.Title != "long.mp3" || p.Position < 100*time.Second || p.Voice.Token != "voice-token-201-again" {
+		t.Fatalf("restarted %q at %v with voice %+v, want long.mp3 from 100s on with the new credentials", p.Track.Info.Title, p.Position, p.Voice)
 	}
 }

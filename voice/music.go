@@ -85,6 +85,7 @@ type session struct {
 	player           *Player
 	filter           string
 	ended            bool
+	stalled          bool // a restore could not start the track; the next /play tries again
 }
 
 func (s *session) queueID() string { return s.guildID + ":" + s.channel }
@@ -264,6 +265,13 @@ func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
 		return PlayResult{}, err
 	}
 	res := PlayResult{Added: items, Playlist: playlist, Position: pos}
+	if s.stalled {
+		// A restore found no Lavalink node: start the saved track again.
+		if err := m.replay(ctx, s); err != nil {
+			return res, fmt.Errorf("restarting playback: %w", err)
+		}
+		s.stalled = false
+	}
 	now, err := m.cfg.Queues.NowPlaying(ctx, s.queueID())
 	if err != nil {
 		return res, err
@@ -493,7 +501,8 @@ func (m *Music) restore(ctx context.Context, agentUserID string, client *Client)
 		m.byAgent[agentUserID+"/"+guild] = s
 		m.mu.Unlock()
 		if err := m.replay(ctx, s); err != nil {
-			m.log.Warn("restoring a channel's music", "guild", guild, "err", err)
+			s.stalled = true
+			m.log.Warn("restoring a channel's music; the next /play tries again", "guild", guild, "err", err)
 		} else if !s.ended {
 			n++
 		}

@@ -152,12 +152,17 @@ func (p *Player) update(ctx context.Context, body playerBody, noReplace bool, ap
 		p.mu.Unlock()
 		return ErrPlayerDestroyed
 	}
-	n := p.node
+	n, voice := p.node, p.voice
 	p.mu.Unlock()
 	if n == nil || !n.Ready() {
 		best, err := p.c.readyNode(ctx)
 		if err != nil {
 			return err
+		}
+		if n == nil && body.Voice == nil && voice.complete() {
+			// The voice state came while no node was ready and reached
+			// none: the player's first node gets it with this change.
+			body.Voice = &voice
 		}
 		if n != nil {
 			// The node is down: move first so that the change lands on a live node.
