@@ -9,14 +9,7 @@ import "strings"
 // saved Lavalink sessions stay in Redis. It returns the number of sessions
 // detached.
 func (m *Music) Detach(agentUserID string) int {
-	m.mu.Lock()
-	var ss []*session
-	for k, s := range m.byAgent {
-		if strings.HasPrefix(k, agentUserID+"/") {
-			ss = append(ss, s)
-		}
-	}
-	m.mu.Unlock()
+	ss := m.agentSessions(agentUserID)
 	for _, s := range ss {
 		s.op.Lock()
 		s.ended = true
@@ -34,6 +27,19 @@ func (m *Music) Detach(agentUserID string) int {
 		m.clients.Drop(agentUserID)
 	}
 	return len(ss)
+}
+
+// agentSessions returns the sessions the agent plays on this node.
+func (m *Music) agentSessions(agentUserID string) []*session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ss []*session
+	for k, s := range m.byAgent {
+		if strings.HasPrefix(k, agentUserID+"/") {
+			ss = append(ss, s)
+		}
+	}
+	return ss
 }
 
 // AgentChannels returns the voice channels (guild ID -> channel ID) in

@@ -85,7 +85,7 @@ type session struct {
 	player           *Player
 	filter           string
 	ended            bool
-	stalled          bool // a restore could not start the track; the next /play tries again
+	stalled          bool // a restore could not start the track; retried when a node comes up
 }
 
 func (s *session) queueID() string { return s.guildID + ":" + s.channel }
@@ -265,13 +265,6 @@ func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
 		return PlayResult{}, err
 	}
 	res := PlayResult{Added: items, Playlist: playlist, Position: pos}
-	if s.stalled {
-		// A restore found no Lavalink node: start the saved track again.
-		if err := m.replay(ctx, s); err != nil {
-			return res, fmt.Errorf("restarting playback: %w", err)
-		}
-		s.stalled = false
-	}
 	now, err := m.cfg.Queues.NowPlaying(ctx, s.queueID())
 	if err != nil {
 		return res, err
@@ -403,11 +396,13 @@ func (m *Music) end(ctx context.Context, s *session) error {
 	)
 }
 
-// saveSession records an agent's Lavalink session for Adopt.
+// saveSession records an agent's Lavalink session for Adopt, and retries
+// the agent's stalled restores now that one of its nodes is up.
 func (m *Music) saveSession(agentUserID, node, sessionID string) {
 	if agentUserID == m.cfg.BotUserID || m.ctx.Err() != nil {
 		return
 	}
+	m.retryStalled(agentUserID)
 	m.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
 		defer cancel()
@@ -502,7 +497,7 @@ func (m *Music) restore(ctx context.Context, agentUserID string, client *Client)
 		m.mu.Unlock()
 		if err := m.replay(ctx, s); err != nil {
 			s.stalled = true
-			m.log.Warn("restoring a channel's music; the next /play tries again", "guild", guild, "err", err)
+			m.log.Warn("restoring a channel's music; retrying when a Lavalink node comes up", "guild", guild, "err", err)
 		} else if !s.ended {
 			n++
 		}
@@ -512,6 +507,30 @@ func (m *Music) restore(ctx context.Context, agentUserID string, client *Client)
 		m.metrics.restores.Add(float64(n))
 	}
 	return n
+}
+
+// retryStalled restarts, each on a goroutine Music owns, the agent's
+// sessions whose restore found no Lavalink node up.
+func (m *Music) retryStalled(agentUserID string) {
+	for _, s := range m.agentSessions(agentUserID) {
+		m.wg.Go(func() {
+			ctx, cancel := context.WithTimeout(m.ctx, 15*time.Second)
+			defer cancel()
+			s.op.Lock()
+			defer s.op.Unlock()
+			if !s.stalled || s.ended {
+				return
+			}
+			if err := m.replay(ctx, s); err != nil {
+				m.log.Warn("restoring a channel's music again", "guild", s.guildID, "err", err)
+				return
+			}
+			s.stalled = false
+			if !s.ended {
+				m.metrics.restores.Inc()
+			}
+		})
+	}
 }
 
 // replay restarts s's track from its saved playback, or moves the queue on
