@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/coordinator"
-	"github.com/chopsticks-bot/chopsticks/ratelimit"
 )
 
 // owner runs the units the cluster assigns to this node; it implements
@@ -86,18 +85,14 @@ func (n *Node) joinCluster(ctx context.Context) (*coordinator.Member, error) {
 	}
 	host, port, _ := net.SplitHostPort(n.cfg.GossipAddr)
 	p, _ := strconv.Atoi(port)
-	// Peers compare the rate limits they apply: they hold cluster-wide, so
-	// every node must apply the same.
-	limits, err := ratelimit.ParseConfig(n.cfg.RateLimits) // checked by Validate
-	if err != nil {
-		return nil, fmt.Errorf("rate limits: %w", err)
-	}
 	return coordinator.Join(ctx, coordinator.Config{
 		Client: n.etcd, NodeID: coordinator.NodeID(n.cfg.NodeID), Owner: owner{n},
 		Addr: n.http.Addr(), Weight: n.cfg.Weight, ShardCount: n.shardCount,
 		LeaseTTL: n.cfg.LeaseTTL, Settle: time.Second,
 		Gossip: &coordinator.GossipConfig{BindAddr: host, BindPort: p, Seeds: splitList(n.cfg.GossipSeeds),
-			Settings: "ratelimit:" + limits.Fingerprint()},
+			// Peers compare the rate limits they apply: they hold
+			// cluster-wide, so every node must apply the same.
+			Settings: "ratelimit:" + n.lim.Config().Fingerprint()},
 		Registerer: n.reg, Logger: n.log,
 	})
 }

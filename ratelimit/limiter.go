@@ -136,6 +136,9 @@ func New(rdb redis.UniversalClient, cfg Config, opts ...Option) (*Limiter, error
 	return l, nil
 }
 
+// Config returns the policy the limiter applies, defaults filled in.
+func (l *Limiter) Config() Config { return l.cfg }
+
 // check is one rule applied to one subject in a decision.
 type check struct {
 	rule      Rule
