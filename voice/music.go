@@ -275,10 +275,9 @@ func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
 			return res, err
 		}
 		if next != nil {
-			if err := s.player.Play(ctx, next.Track, 0); err != nil {
+			if err := m.start(ctx, s, next.Track); err != nil {
 				return res, fmt.Errorf("starting playback: %w", err)
 			}
-			m.savePlayback(ctx, s)
 			res.Started, res.Position = true, 0
 		}
 	}
@@ -666,11 +665,12 @@ func (m *Music) advance(ctx context.Context, s *session, skip bool) error {
 	if next == nil {
 		return m.end(ctx, s)
 	}
-	if err := s.player.Play(ctx, next.Track, 0); err != nil {
-		return err
-	}
-	m.savePlayback(ctx, s)
-	return nil
+	return m.start(ctx, s, next.Track)
+}
+
+// start plays t from its beginning and saves the playback; s.op is held.
+func (m *Music) start(ctx context.Context, s *session, t Track) error {
+	return m.saved(ctx, s, s.player.Play(ctx, t, 0))
 }
 
 // Skip skips the current track. It returns the track now playing, or nil
