@@ -55,6 +55,7 @@ type proc struct {
 	cmd    *exec.Cmd
 	logs   *syncBuffer
 	gossip string
+	http   string // the node's HTTP_ADDR
 	proxy  *tcpProxy // nil: the node talks to etcd directly
 	exited chan struct{}
 	state  *os.ProcessState
@@ -132,7 +133,7 @@ func (c *cluster) start(id string, behindProxy bool, extra ...string) *proc {
 	t := c.t
 	t.Helper()
 	addrs := freeAddrs(t, 2)
-	p := &proc{id: id, logs: &syncBuffer{}, gossip: addrs[0], exited: make(chan struct{})}
+	p := &proc{id: id, logs: &syncBuffer{}, gossip: addrs[0], http: addrs[1], exited: make(chan struct{})}
 	endpoints := strings.Join(c.etcd, ",")
 	if behindProxy {
 		p.proxy = newEtcdProxy(t, c.etcd)

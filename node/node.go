@@ -398,7 +398,17 @@ func (n *Node) routes() {
 		_, err := n.etcd.Get(ctx, "/chopsticks/probe")
 		return err
 	})
+	// Ready means this node runs every shard the plan gives it, at least
+	// its weighted share, and each of them has a live gateway session: a
+	// load balancer must not route to a node that has not taken its part.
 	n.http.AddCheck("shards", func(ctx context.Context) error {
+		m := n.member.Load()
+		if m == nil {
+			return errors.New("not joined to the cluster yet")
+		}
+		if err := m.Readiness().Check(); err != nil {
+			return err
+		}
 		for _, st := range n.shardStatus() {
 			if st.State != shard.StateReady {
 				return fmt.Errorf("shard %d is %s", st.ID, st.State)
