@@ -22,10 +22,18 @@ type stream struct {
 }
 
 func (c *cluster) startStream(perSecond int) *stream {
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &stream{stop: cancel, done: make(chan struct{})}
 	guilds := c.sim.Guilds()
 	users := c.sim.DefaultUsers()
+	return c.startInvocations(perSecond, func(n int) discordsim.Invocation {
+		return discordsim.Invocation{GuildID: guilds[n%len(guilds)].ID, UserID: users[n%len(users)], Command: "ping"}
+	})
+}
+
+// startInvocations invokes next(0), next(1), ... at a steady rate and
+// keeps every interaction for the audit.
+func (c *cluster) startInvocations(perSecond int, next func(n int) discordsim.Invocation) *stream {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &stream{stop: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		tick := time.NewTicker(time.Second / time.Duration(perSecond))
@@ -36,8 +44,7 @@ func (c *cluster) startStream(perSecond int) *stream {
 				return
 			case <-tick.C:
 			}
-			g := guilds[n%len(guilds)]
-			it, err := c.sim.Invoke(ctx, discordsim.Invocation{GuildID: g.ID, UserID: users[n%len(users)], Command: "ping"})
+			it, err := c.sim.Invoke(ctx, next(n))
 			s.mu.Lock()
 			if err != nil {
 				if ctx.Err() == nil {

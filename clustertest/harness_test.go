@@ -26,6 +26,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/bintest"
 	"github.com/chopsticks-bot/chopsticks/coordinator"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
@@ -40,6 +41,10 @@ type cluster struct {
 	pg    string
 	redis string
 	etcd  []string
+	// redisSrv is the test's own Redis; pgSrv is set with
+	// clusterOptions.ownPostgres. Tests freeze and kill them.
+	redisSrv *localserver.Redis
+	pgSrv    *localserver.Postgres
 	rdb   *redis.Client
 	cli   *clientv3.Client
 	ttl   time.Duration
@@ -64,6 +69,9 @@ type proc struct {
 type clusterOptions struct {
 	maxConcurrency int
 	leaseTTL       time.Duration
+	// ownPostgres gives the test a PostgreSQL server of its own instead of
+	// a database on the package's shared one, so that it may freeze it.
+	ownPostgres bool
 }
 
 func newCluster(t *testing.T, o clusterOptions) *cluster {
@@ -87,8 +95,15 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); sim.Close() })
-	c := &cluster{t: t, sim: sim, pg: servertest.Postgres(t), redis: servertest.Redis(t), etcd: servertest.Etcd(t),
+	c := &cluster{t: t, sim: sim, redisSrv: servertest.RedisServer(t), etcd: servertest.Etcd(t),
 		ttl: o.leaseTTL, nodes: map[string]*proc{}}
+	c.redis = c.redisSrv.Addr()
+	if o.ownPostgres {
+		c.pgSrv = servertest.PostgresServer(t)
+		c.pg = c.pgSrv.DSN("chopsticks")
+	} else {
+		c.pg = servertest.Postgres(t)
+	}
 	c.rdb = redis.NewClient(&redis.Options{Addr: c.redis})
 	t.Cleanup(func() { c.rdb.Close() })
 	c.cli, err = clientv3.New(clientv3.Config{Endpoints: c.etcd, DialTimeout: 5 * time.Second})

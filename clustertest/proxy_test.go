@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -12,13 +13,17 @@ import (
 
 // tcpProxy forwards loopback TCP connections to one target. Sever cuts
 // every connection and refuses new ones until Heal, so that a test can cut
-// one node off from etcd while the others keep talking to it.
+// one node off from etcd while the others keep talking to it. Hold keeps
+// every connection open but forwards nothing until Release, as a frozen
+// server or a network black hole does.
 type tcpProxy struct {
 	ln     net.Listener
 	target string
 
 	mu      sync.Mutex
 	severed bool
+	held    bool
+	moved   *sync.Cond // signalled when held or severed changes
 	cutAt   time.Time
 	conns   map[net.Conn]struct{}
 	wg      sync.WaitGroup
@@ -32,6 +37,7 @@ func newTCPProxy(t testing.TB, target string) *tcpProxy {
 		t.Fatal(err)
 	}
 	p := &tcpProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p.moved = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.serve()
 	t.Cleanup(p.close)
@@ -90,7 +96,7 @@ func (p *tcpProxy) pipe(c net.Conn) {
 	defer p.forget(up)
 	done := make(chan struct{}, 2)
 	cp := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+		_, _ = io.Copy(dst, heldReader{p, src})
 		done <- struct{}{}
 	}
 	go cp(up, c)
@@ -115,6 +121,7 @@ func (p *tcpProxy) Sever() time.Time {
 	defer p.mu.Unlock()
 	p.severed = true
 	p.cutAt = time.Now()
+	p.moved.Broadcast()
 	for c := range p.conns {
 		c.Close()
 	}
@@ -128,7 +135,42 @@ func (p *tcpProxy) Heal() {
 	p.mu.Unlock()
 }
 
+// Hold stops forwarding bytes, in both directions and on new connections,
+// while keeping every connection open; it returns the instant of the hold.
+func (p *tcpProxy) Hold() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.held = true
+	return time.Now()
+}
+
+// Release forwards what was held and everything after it.
+func (p *tcpProxy) Release() {
+	p.mu.Lock()
+	p.held = false
+	p.moved.Broadcast()
+	p.mu.Unlock()
+}
+
+// heldReader reads from a connection but hands nothing on while its proxy
+// holds, unless the proxy is severed meanwhile.
+type heldReader struct {
+	p *tcpProxy
+	r io.Reader
+}
+
+func (h heldReader) Read(b []byte) (int, error) {
+	n, err := h.r.Read(b)
+	h.p.mu.Lock()
+	for h.p.held && !h.p.severed {
+		h.p.moved.Wait()
+	}
+	h.p.mu.Unlock()
+	return n, err
+}
+
 func (p *tcpProxy) close() {
+	p.Release()
 	p.Sever()
 	p.ln.Close()
 	p.wg.Wait()
@@ -196,5 +238,24 @@ func TestProxySeversAndHeals(t *testing.T) {
 	p.Heal()
 	if err := roundTrip(); err != nil {
 		t.Fatalf("after healing: %v", err)
+	}
+	// A hold answers nothing, but keeps the connection open: what was held
+	// arrives on release.
+	held, err := net.Dial("tcp", p.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	p.Hold()
+	if err := roundTrip(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a round trip through a hold: %v, want a deadline", err)
+	}
+	if _, err := held.Write([]byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	p.Release()
+	_ = held.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.ReadFull(held, b); err != nil || b[0] != 'y' {
+		t.Fatalf("after the release: %q, %v", b, err)
 	}
 }

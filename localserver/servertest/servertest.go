@@ -101,6 +101,29 @@ func Postgres(t testing.TB) string {
 	return server.DSN(name)
 }
 
+// PostgresServer starts a PostgreSQL server of this test's own, stopped at
+// its end, with database "chopsticks" created. Tests that freeze or stop
+// PostgreSQL use it; others use Postgres.
+func PostgresServer(t testing.TB) *localserver.Postgres {
+	t.Helper()
+	mu.Lock()
+	d, err := dir("postgres-" + sanitize(t.Name()))
+	c := ctx
+	mu.Unlock()
+	if err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	pg, err := localserver.StartPostgres(c, d, 0)
+	if err != nil {
+		t.Fatalf("servertest: PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() { _ = pg.Thaw(); _ = pg.Stop() })
+	if err := pg.CreateDatabase(context.Background(), "chopsticks"); err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	return pg
+}
+
 // sanitize turns a test name into a short database-name suffix.
 func sanitize(name string) string {
 	var b strings.Builder

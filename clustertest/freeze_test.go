@@ -1,0 +1,262 @@
+package clustertest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/economy"
+)
+
+// TestHungDependencies freezes each dependency under /pay traffic, the way a
+// hung server behaves: alive, its sockets open, answering nothing. Redis and
+// PostgreSQL are stopped with SIGSTOP (every process of the server); the
+// embedded etcd, which runs inside this test binary, is black-holed by the
+// proxies in front of it, which is what a node sees of a stopped member.
+// Throughout, every node's /ready must answer within a second (503 naming the
+// frozen dependency), no interaction that arrives during the freeze may miss
+// Discord's 3 s deadline, no payment may be applied without an answer or
+// twice, and the ledger must balance. A freeze of etcd shorter than half the
+// lease must not interrupt a shard.
+func TestHungDependencies(t *testing.T) {
+	tests := []struct {
+		name   string
+		check  string // the /ready check that must fail during the freeze
+		freeze time.Duration
+		hold   func(c *cluster) (thaw func())
+	}{
+		{"redis", "redis", 5 * time.Second, func(c *cluster) func() {
+			if err := c.redisSrv.Freeze(); err != nil {
+				c.t.Fatal(err)
+			}
+			return func() {
+				if err := c.redisSrv.Thaw(); err != nil {
+					c.t.Fatal(err)
+				}
+			}
+		}},
+		{"postgres", "postgres", 5 * time.Second, func(c *cluster) func() {
+			if err := c.pgSrv.Freeze(); err != nil {
+				c.t.Fatal(err)
+			}
+			return func() {
+				if err := c.pgSrv.Thaw(); err != nil {
+					c.t.Fatal(err)
+				}
+			}
+		}},
+		// A node stops its shards once half of its 5 s lease has passed
+		// since its last acknowledged keepalive (sent every TTL/6): a freeze
+		// of a single etcd must stay under about 1.6 s to go unnoticed by
+		// users. A longer one stops the shards safely (TestEtcdCutStops...);
+		// surviving it needs a three-member etcd.
+		{"etcd", "etcd", time.Second, func(c *cluster) func() {
+			for _, id := range []string{"a", "b", "c"} {
+				c.node(id).proxy.Hold()
+			}
+			return func() {
+				for _, id := range []string{"a", "b", "c"} {
+					c.node(id).proxy.Release()
+				}
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// The node's default lease, so that the etcd case is what an
+			// operator gets.
+			c := newCluster(t, clusterOptions{leaseTTL: 5 * time.Second, ownPostgres: true})
+			for _, id := range []string{"a", "b", "c"} {
+				c.start(id, true)
+			}
+			c.awaitSteady(40*time.Second, "a", "b", "c")
+			c.fund(t)
+			s := c.startPayStream(8)
+			await(t, 10*time.Second, func() bool { return s.answered() >= 16 }, "the pay stream to be answered")
+			c.awaitCheckpoints()
+			sessions := sessionsOf(c.sim)
+
+			frozenAt := time.Now()
+			thaw := tc.hold(c)
+			worst, failing := c.probeReady(t, tc.freeze, tc.check, thaw)
+			thawedAt := time.Now()
+			t.Logf("%s frozen %v: /ready answered within %v at worst, %d answers named %q",
+				tc.name, tc.freeze, worst.Round(time.Millisecond), failing, tc.check)
+			if failing == 0 {
+				t.Errorf("/ready never reported %s failing during the freeze", tc.check)
+			}
+
+			n := s.answered()
+			await(t, 20*time.Second, func() bool { return s.answered() >= n+24 }, "the stream to be answered after the thaw")
+			r := c.auditStream(s)
+			for _, it := range s.interactions() {
+				if in := it.Info(); in.Failed && !in.Created.Before(frozenAt) {
+					t.Errorf("interaction %s created %v into the freeze missed the deadline: %+v", in.ID, in.Created.Sub(frozenAt), in)
+				}
+			}
+			t.Logf("%d interactions, %d missed the deadline (only those in flight at the freeze may)", r.total, r.failed)
+			c.auditPayments(t, s)
+			if tc.name == "etcd" {
+				if ids := c.sim.IdentifiesSince(frozenAt); len(ids) > 0 {
+					t.Errorf("%d IDENTIFY after an etcd freeze shorter than half the lease", len(ids))
+				}
+				for sh, before := range sessions {
+					if c.mon.wentDownSince(before.ID, frozenAt.Add(-time.Millisecond)) {
+						t.Errorf("shard %d's session went down during an etcd freeze of %v (thawed %v later)", sh, tc.freeze, thawedAt.Sub(frozenAt))
+					}
+				}
+			}
+			checkNoViolations(t, c.sim, discordsim.ViolationInteractionFailed, discordsim.ViolationInteractionLate)
+		})
+	}
+}
+
+// fund gives every default user credits with /daily and waits for it.
+func (c *cluster) fund(t *testing.T) {
+	t.Helper()
+	guilds := c.sim.Guilds()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i, u := range c.sim.DefaultUsers() {
+		it, err := c.sim.Invoke(ctx, discordsim.Invocation{GuildID: guilds[i%len(guilds)].ID, UserID: u, Command: "daily"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		await(t, 10*time.Second, func() bool { return it.Info().Response != nil }, "/daily for user %v", u)
+	}
+}
+
+// startPayStream has each default user pay the next one 1 credit in turn,
+// across the guilds, at perSecond payments a second in all.
+func (c *cluster) startPayStream(perSecond int) *stream {
+	guilds := c.sim.Guilds()
+	users := c.sim.DefaultUsers()
+	return c.startInvocations(perSecond, func(n int) discordsim.Invocation {
+		return discordsim.Invocation{
+			GuildID: guilds[n%len(guilds)].ID, UserID: users[n%len(users)], Command: "pay",
+			Options: map[string]any{"user": users[(n+1)%len(users)], "amount": "1"},
+		}
+	})
+}
+
+// probeReady polls every node's /ready while a dependency is frozen, calls
+// thaw after d, and returns the slowest answer and the number of 503 answers
+// that named check. An answer slower than a second fails the test.
+func (c *cluster) probeReady(t *testing.T, d time.Duration, check string, thaw func()) (worst time.Duration, failing int) {
+	t.Helper()
+	type probe struct {
+		id   string
+		took time.Duration
+		code int
+		fail bool
+		err  error
+	}
+	probes := make(chan probe)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, id := range []string{"a", "b", "c"} {
+		addr := c.node(id).http
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hc := http.Client{Timeout: 2 * time.Second}
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				start := time.Now()
+				resp, err := hc.Get("http://" + addr + "/ready")
+				p := probe{id: id, took: time.Since(start), err: err}
+				if err == nil {
+					var body struct {
+						Checks map[string]string `json:"checks"`
+					}
+					_ = json.NewDecoder(resp.Body).Decode(&body)
+					resp.Body.Close()
+					p.code = resp.StatusCode
+					p.fail = resp.StatusCode == http.StatusServiceUnavailable && body.Checks[check] != "ok" && body.Checks[check] != ""
+				}
+				probes <- p
+			}
+		}()
+	}
+	go func() {
+		time.Sleep(d)
+		thaw()
+		close(stop)
+		wg.Wait()
+		close(probes)
+	}()
+	for p := range probes {
+		worst = max(worst, p.took)
+		switch {
+		case p.err != nil:
+			t.Errorf("node %s /ready: %v", p.id, p.err)
+		case p.took > time.Second:
+			t.Errorf("node %s /ready took %v, want at most 1 s", p.id, p.took.Round(time.Millisecond))
+		}
+		if p.fail {
+			failing++
+		}
+	}
+	return worst, failing
+}
+
+// auditPayments checks the ledger against what Discord saw: every payment
+// the economy applied belongs to an interaction that was answered in time
+// (no money moves without an answer), none was applied twice, and
+// economy.Audit finds the books balanced.
+func (c *cluster) auditPayments(t *testing.T, s *stream) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, c.pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	byID := map[string]discordsim.InteractionInfo{}
+	for _, it := range s.interactions() {
+		in := it.Info()
+		byID[in.ID.String()] = in
+	}
+	rows, err := pool.Query(ctx, `SELECT op_id FROM economy.transactions WHERE kind = 'pay'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := 0
+	for _, op := range ops {
+		in, ok := byID[op]
+		if !ok {
+			continue // not one of the stream's (none other pays)
+		}
+		applied++
+		if in.Failed || in.Response == nil {
+			t.Errorf("payment %s was applied but its interaction was not answered in time: %+v", op, in)
+		}
+	}
+	rep, err := economy.Audit(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Err(); err != nil {
+		t.Errorf("economy audit: %v", err)
+	}
+	t.Logf("%d of %d payments applied, each answered", applied, len(byID))
+	if applied == 0 {
+		t.Error("no payment was applied")
+	}
+}
