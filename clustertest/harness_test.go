@@ -45,10 +45,10 @@ type cluster struct {
 	// clusterOptions.ownPostgres. Tests freeze and kill them.
 	redisSrv *localserver.Redis
 	pgSrv    *localserver.Postgres
-	rdb   *redis.Client
-	cli   *clientv3.Client
-	ttl   time.Duration
-	mon   *monitor
+	rdb      *redis.Client
+	cli      *clientv3.Client
+	ttl      time.Duration
+	mon      *monitor
 
 	mu    sync.Mutex
 	nodes map[string]*proc
@@ -60,7 +60,7 @@ type proc struct {
 	cmd    *exec.Cmd
 	logs   *syncBuffer
 	gossip string
-	http   string // the node's HTTP_ADDR
+	http   string    // the node's HTTP_ADDR
 	proxy  *tcpProxy // nil: the node talks to etcd directly
 	exited chan struct{}
 	state  *os.ProcessState

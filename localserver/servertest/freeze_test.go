@@ -19,7 +19,7 @@ func TestFreezeAndThaw(t *testing.T) {
 		Thaw() error
 	}
 	tests := []struct {
-		name  string
+		name string
 		// start starts the server and returns it with a function that
 		// pings it over a new connection.
 		start func(t *testing.T) (server, func(context.Context) error)
