@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,12 @@ type Options struct {
 	Guilds int
 	// Shards is the shard count discordsim recommends.
 	Shards int
+	// MaxConcurrency is discordsim's session_start_limit.max_concurrency
+	// (default 1, as for most bots).
+	MaxConcurrency int
+	// Users adds this many users beyond the demo's three, each a member of
+	// one to three guilds, for load runs.
+	Users int
 	// Reset clears Dir first.
 	Reset bool
 	// Binary is the chopsticks executable to run nodes with.
@@ -55,6 +62,9 @@ type Sandbox struct {
 	nodes *nodes
 	// PlaygroundURL is where the playground serves.
 	PlaygroundURL string
+	// PostgresURL and RedisAddr locate the sandbox's servers.
+	PostgresURL, RedisAddr string
+	members                []Member
 	demo          demo
 }
 
@@ -117,7 +127,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer rs.Stop()
 
-	simCfg := discordsim.Config{Guilds: opts.Guilds, Users: 3, RecommendedShards: max(opts.Shards, 1)}
+	simCfg := discordsim.Config{Guilds: opts.Guilds, Users: 3, RecommendedShards: max(opts.Shards, 1), MaxConcurrency: opts.MaxConcurrency}
 	if tok, err := persistedSecret(filepath.Join(dir, "bot-token"), 24); err == nil {
 		simCfg.Token = "sandbox." + tok
 	}
@@ -130,10 +140,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer sim.Close()
 
-	s := &Sandbox{opts: opts, sim: sim, nodes: &nodes{procs: map[string]*nodeProc{}}}
+	s := &Sandbox{opts: opts, sim: sim, nodes: &nodes{procs: map[string]*nodeProc{}},
+		PostgresURL: pg.DSN("chopsticks"), RedisAddr: rs.Addr()}
 	s.rdb = redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	defer s.rdb.Close()
 	if err := s.setupDemo(); err != nil {
+		return err
+	}
+	if err := s.addUsers(opts.Users); err != nil {
 		return err
 	}
 
@@ -249,6 +263,54 @@ func Run(ctx context.Context, opts Options) error {
 	say("stopped; data kept in %s", dir)
 	return nil
 }
+
+// NodeAddrs maps each node's ID to its HTTP address.
+func (s *Sandbox) NodeAddrs() map[string]string {
+	out := map[string]string{}
+	for _, p := range s.nodes.list() {
+		out[p.ID] = p.HTTPAddr
+	}
+	return out
+}
+
+// addUsers creates n users named load-<i>, each a member of one to three
+// guilds: its own (i mod guilds) and, for two users in three, one or two
+// more spread by a multiplicative hash, so that the same user plays in
+// several guilds.
+func (s *Sandbox) addUsers(n int) error {
+	guilds := s.sim.Guilds()
+	if n <= 0 || len(guilds) == 0 {
+		return nil
+	}
+	for i := range n {
+		u, err := s.sim.CreateUser(discordsim.UserOptions{Username: fmt.Sprintf("load-%d", i)})
+		if err != nil {
+			return err
+		}
+		h := uint64(i) * 0x9E3779B97F4A7C15
+		m := Member{User: u.ID}
+		for k := range 1 + i%3 {
+			g := guilds[(uint64(i)+uint64(k)*(h>>20))%uint64(len(guilds))]
+			if err := s.sim.AddMember(g.ID, u.ID); err != nil {
+				return err
+			}
+			if !slices.Contains(m.Guilds, g.ID) {
+				m.Guilds = append(m.Guilds, g.ID)
+			}
+		}
+		s.members = append(s.members, m)
+	}
+	return nil
+}
+
+// Member is one of the users Options.Users added, with its guilds.
+type Member struct {
+	User   discordsim.Snowflake
+	Guilds []discordsim.Snowflake
+}
+
+// Members returns the users Options.Users added, in creation order.
+func (s *Sandbox) Members() []Member { return s.members }
 
 // persistedSecret returns the hex secret of n random bytes kept in path,
 // creating it on first use, so that restarts keep tokens decryptable.

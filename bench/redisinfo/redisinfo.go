@@ -58,3 +58,23 @@ func CPUSeconds(ctx context.Context, c redis.Cmdable) (float64, error) {
 	}
 	return total, nil
 }
+
+// CommandsProcessed returns how many commands Redis has run since it
+// started (INFO stats total_commands_processed); a script counts once, with
+// the commands it calls.
+func CommandsProcessed(ctx context.Context, c redis.Cmdable) (int64, error) {
+	info, err := c.Info(ctx, "stats").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "total_commands_processed:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("redisinfo: stats line %q: %w", line, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("redisinfo: no total_commands_processed in INFO stats")
+}
