@@ -65,7 +65,7 @@ type Sandbox struct {
 	// PostgresURL and RedisAddr locate the sandbox's servers.
 	PostgresURL, RedisAddr string
 	members                []Member
-	demo          demo
+	demo                   demo
 }
 
 // Run starts the sandbox and serves until ctx ends, then stops everything,
