@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # make bench: every benchmark, each printing its figures beside its named
 # baseline measured in the same run. Long; not part of make test.
-# usage: scripts/bench.sh [economy|ratelimit|voice|cluster|discordsim ...]
+# usage: scripts/bench.sh [economy|ratelimit|voice|cluster|discordsim|load|controlplane ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bin
-all=(discordsim economy ratelimit voice cluster)
+all=(discordsim economy ratelimit voice cluster load controlplane)
 [ $# -gt 0 ] && all=("$@")
 for b in "${all[@]}"; do
   echo "=== bench: $b"
@@ -22,6 +22,17 @@ for b in "${all[@]}"; do
         # The limiter's script alone, by batch size, beside its floor and redis_rate.
         go test -run '^$' -bench ScriptCost -benchtime 2s ./ratelimit/
       fi ;;
+    load)
+      # The economy mix at 200 interactions/s on 3 nodes, 10k guilds, 100k
+      # users, then node memory at 1k, 10k and 50k guilds.
+      make -s build
+      bin/chopsticks load --nodes 3 --guilds 10000 --users 100000 --rate 200 --duration 20s --quiet --json bin/load.json
+      go build -o bin/bench-memory ./bench/memory
+      bin/bench-memory -bin bin/chopsticks ;;
+    controlplane)
+      # 2,500 shards over 50 coordinators on one etcd.
+      go build -o bin/bench-controlplane ./bench/controlplane
+      bin/bench-controlplane ;;
     *) echo "unknown benchmark $b (choose from ${all[*]})" >&2; exit 2 ;;
   esac
 done
