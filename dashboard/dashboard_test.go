@@ -632,7 +632,13 @@ type allowAll struct{}
 func (allowAll) AllowHTTP(context.Context, string) (ratelimit.Decision, error) {
 	return ratelimit.Decision{Allowed: true}, nil
 }
-func (allowAll) AllowSensitive(context.Context, string, uint64, string) (ratelimit.Decision, error) {
+func (allowAll) AllowAdmin(context.Context, uint64) (ratelimit.Decision, error) {
+	return ratelimit.Decision{Allowed: true}, nil
+}
+func (allowAll) SensitiveBlocked(context.Context, string, uint64, string) (ratelimit.Decision, error) {
+	return ratelimit.Decision{Allowed: true}, nil
+}
+func (allowAll) FailSensitive(context.Context, string, uint64, string) (ratelimit.Decision, error) {
 	return ratelimit.Decision{Allowed: true}, nil
 }
 
