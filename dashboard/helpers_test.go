@@ -52,7 +52,7 @@ type env struct {
 }
 
 type envOptions struct {
-	limits  ratelimit.Config // zero: generous limits, so tests are not limited by accident
+	limits  ratelimit.Config // zero HTTP, Sensitive, Admin: generous, so tests are not limited by accident
 	origins []string
 }
 
@@ -100,6 +100,9 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	if limits.Sensitive.Limit == 0 {
 		limits.Sensitive = ratelimit.Rule{Limit: 1000, Period: time.Second}
+	}
+	if limits.Admin.Limit == 0 {
+		limits.Admin = ratelimit.Rule{Limit: 10000, Period: time.Second}
 	}
 	limiter, err := ratelimit.New(e.rdb, limits)
 	if err != nil {
