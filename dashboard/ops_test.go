@@ -13,14 +13,14 @@ import (
 func (e *env) opRows(t *testing.T, op string) (txs int, outcomes map[string]int) {
 	t.Helper()
 	ctx := context.Background()
-	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM economy.transactions t WHERE op_id LIKE $1
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM economy.transactions t WHERE (op_id = $2 OR op_id LIKE $1)
 		AND (EXISTS (SELECT 1 FROM economy.ledger_legs l WHERE l.tx_id = t.id) OR EXISTS (SELECT 1 FROM economy.item_legs i WHERE i.tx_id = t.id))`,
-		"dashboard:"+op+":%").Scan(&txs); err != nil {
+		"dashboard:"+op+":%", "dashboard:"+op).Scan(&txs); err != nil {
 		t.Fatal(err)
 	}
 	outcomes = map[string]int{}
 	for _, a := range e.auditRows(t) {
-		if len(a.Detail) >= len(op) && containsWord(a.Detail, "op "+op) {
+		if containsWord(a.Detail, "op "+op) || containsWord(a.Detail, "op dashboard:"+op) {
 			outcomes[a.Outcome]++
 		}
 	}
