@@ -16,6 +16,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
+
+	"github.com/chopsticks-bot/chopsticks/ratelimit"
 )
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
@@ -64,8 +66,10 @@ func safeNext(next string) string {
 // nothing, only failures do.
 func (s *Server) loginBlocked(w http.ResponseWriter, r *http.Request) bool {
 	d, err := s.deps.Limiter.SensitiveBlocked(r.Context(), ActionLogin, 0, s.clientIP(r))
-	if err != nil {
-		s.log.Error("dashboard: login limiter", "err", err)
+	if err != nil || d.Rule == ratelimit.RuleUnavailable {
+		if err != nil {
+			s.log.Error("dashboard: login limiter", "err", err)
+		}
 		s.renderError(w, r, http.StatusServiceUnavailable, "Logging in is unavailable right now; try again shortly.")
 		return true
 	}

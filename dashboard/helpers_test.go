@@ -52,6 +52,8 @@ type env struct {
 type envOptions struct {
 	limits  ratelimit.Config // zero HTTP, Sensitive, Admin: generous, so tests are not limited by accident
 	origins []string
+	// wrap, when set, wraps the limiter the dashboard is given.
+	wrap func(dashboard.Limiter) dashboard.Limiter
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -132,8 +134,12 @@ func newEnv(t testing.TB, o envOptions) *env {
 		AllowedOrigins: o.origins, MaxBodyBytes: 4096,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
+	var lim dashboard.Limiter = limiter
+	if o.wrap != nil {
+		lim = o.wrap(limiter)
+	}
 	e.dash, err = dashboard.New(e.cfg, dashboard.Deps{
-		Redis: e.rdb, Pool: e.pool, Limiter: limiter, Economy: e.econ,
+		Redis: e.rdb, Pool: e.pool, Limiter: lim, Economy: e.econ,
 		Leaderboard: e.econ, Ledger: e.econ,
 		Cluster: staticCluster{}, Agents: agentpool.NewRegistry(e.pool, agentKey, checker),
 	})

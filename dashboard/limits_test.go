@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"context"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/chopsticks-bot/chopsticks/dashboard"
 
 	"github.com/chopsticks-bot/chopsticks/ratelimit"
 )
@@ -153,5 +157,37 @@ func TestAdminRate(t *testing.T) {
 	if code, body := admin.send("POST", "/api/admin/economy/credits",
 		map[string]any{"user_id": id(e.alice), "amount": 0, "reason": "typo"}, nil); code == 429 && body.Error.Code == "blocked" {
 		t.Errorf("rate refusals started a failure block: %+v", body)
+	}
+}
+
+// outageLimiter answers sensitive checks as the limiter does while Redis
+// is unreachable, when down is set.
+type outageLimiter struct {
+	dashboard.Limiter
+	down *atomic.Bool
+}
+
+func (l outageLimiter) SensitiveBlocked(ctx context.Context, action string, user uint64, ip string) (ratelimit.Decision, error) {
+	if l.down.Load() {
+		return ratelimit.Decision{RetryAfter: 30 * time.Second, Notify: true, Rule: ratelimit.RuleUnavailable}, nil
+	}
+	return l.Limiter.SensitiveBlocked(ctx, action, user, ip)
+}
+
+// TestSensitiveUnavailable: when the failure count cannot be read, logins
+// and admin actions are refused as unavailable (503), not as blocked.
+func TestSensitiveUnavailable(t *testing.T) {
+	var down atomic.Bool
+	e := newEnv(t, envOptions{limits: seedLimits(), wrap: func(l dashboard.Limiter) dashboard.Limiter {
+		return outageLimiter{Limiter: l, down: &down}
+	}})
+	admin := e.login(t, e.admin)
+	down.Store(true)
+	if code, body := admin.send("POST", "/api/admin/economy/credits",
+		map[string]any{"user_id": id(e.alice), "amount": 5, "reason": "weekly prize"}, nil); code != 503 || body.Error.Code != "unavailable" {
+		t.Errorf("admin action with the limiter unavailable: %d %+v, want 503 unavailable", code, body)
+	}
+	if resp := e.anon(t).do("GET", "/auth/login", nil, nil); resp.StatusCode != 503 || strings.Contains(body(resp), "failed log-ins") {
+		t.Errorf("login with the limiter unavailable: %d, want 503", resp.StatusCode)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chopsticks-bot/chopsticks/ratelimit"
 )
 
 // contentSecurityPolicy allows scripts, styles, images and fetches only from
@@ -418,6 +420,10 @@ func (s *Server) adminAction(action string, h actionHandler) http.Handler {
 		d, err := s.deps.Limiter.SensitiveBlocked(r.Context(), ActionAdmin, uid, ip)
 		if err != nil {
 			s.log.Error("dashboard: sensitive-action limiter", "err", err)
+			s.refuseAdmin(w, r, sess, action, http.StatusServiceUnavailable, "unavailable", "Admin actions are unavailable right now; try again shortly.")
+			return
+		}
+		if !d.Allowed && d.Rule == ratelimit.RuleUnavailable {
 			s.refuseAdmin(w, r, sess, action, http.StatusServiceUnavailable, "unavailable", "Admin actions are unavailable right now; try again shortly.")
 			return
 		}
