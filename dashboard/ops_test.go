@@ -1,7 +1,12 @@
 package dashboard_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/chopsticks-bot/chopsticks/dashboard"
@@ -171,5 +176,50 @@ func TestAdminOpRefusalNotSticky(t *testing.T) {
 	txs, outcomes := e.opRows(t, "fix-0002")
 	if txs != 1 || outcomes["refused"] != 1 || outcomes["ok"] != 1 || outcomes["replayed"] != 1 {
 		t.Errorf("fix-0002: %d applied transactions, audit %v; want 1, {refused:1 ok:1 replayed:1}", txs, outcomes)
+	}
+}
+
+// TestAdminOpConcurrent: the same op sent many times at once (a double
+// click, a retrying proxy) applies once; the others repeat its success or
+// are told it is running.
+func TestAdminOpConcurrent(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	admin := e.login(t, e.admin)
+	grant := map[string]any{"user_id": id(e.alice), "amount": 250, "reason": "double click", "op": "click-0001"}
+	codes := make(chan string, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, _ := json.Marshal(grant)
+			req, _ := http.NewRequest("POST", e.srv.URL+"/api/admin/economy/credits", bytes.NewReader(b))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-CSRF-Token", admin.csrf)
+			resp, err := admin.hc.Do(req)
+			if err != nil {
+				codes <- err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			var a apiErr
+			_ = json.NewDecoder(resp.Body).Decode(&a)
+			codes <- strconv.Itoa(resp.StatusCode) + " " + a.Error.Code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != "200 " && c != "409 op_in_progress" {
+			t.Errorf("concurrent request answered %q", c)
+		}
+	}
+	txs, outcomes := e.opRows(t, "click-0001")
+	if txs != 1 || outcomes["ok"] != 1 {
+		t.Errorf("8 concurrent requests: %d transactions, audit %v; want 1 and one ok", txs, outcomes)
+	}
+	var bal dashboard.AccountView
+	if e.login(t, e.alice).get("/api/balance", &bal); bal.Wallet != 250 {
+		t.Errorf("alice's wallet = %d, want 250", bal.Wallet)
 	}
 }
