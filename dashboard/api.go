@@ -419,7 +419,8 @@ const MaxAdjustCredits = 1_000_000_000_000
 var opRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
 
 // adjustRequest is an admin economy adjustment. Op, when given, makes the
-// request idempotent: the form sends a fresh one per submission.
+// request idempotent and binds it to its parameters (see Server.once): the
+// form sends a fresh one per submission, and after each refusal.
 type adjustRequest struct {
 	UserID   string `json:"user_id"`
 	Amount   int64  `json:"amount"`
@@ -429,21 +430,21 @@ type adjustRequest struct {
 	Op       string `json:"op"`
 }
 
-func (req *adjustRequest) validate() (user int64, op economy.Op, err error) {
+func (req *adjustRequest) validate() (user int64, err error) {
 	user, ok := parseID(req.UserID)
 	if !ok {
-		return 0, "", badRequest("bad_user_id", "user_id must be a Discord user ID (digits only).")
+		return 0, badRequest("bad_user_id", "user_id must be a Discord user ID (digits only).")
 	}
 	req.Reason = strings.TrimSpace(req.Reason)
 	if n := utf8.RuneCountInString(req.Reason); n < 3 || n > 200 || strings.ContainsAny(req.Reason, "\r\n\x00") {
-		return 0, "", badRequest("bad_reason", "Give a reason of 3-200 characters on one line.")
+		return 0, badRequest("bad_reason", "Give a reason of 3-200 characters on one line.")
 	}
 	if req.Op == "" {
 		req.Op = randomID()[:32]
 	} else if !opRE.MatchString(req.Op) {
-		return 0, "", badRequest("bad_op", "op must be 8-64 letters, digits, '-' or '_'.")
+		return 0, badRequest("bad_op", "op must be 8-64 letters, digits, '-' or '_'.")
 	}
-	return user, economy.Op("dashboard:" + req.Op), nil
+	return user, nil
 }
 
 func (s *Server) apiCredits(r *http.Request, sess *Session) (int, any, auditNote, error) {
@@ -451,7 +452,7 @@ func (s *Server) apiCredits(r *http.Request, sess *Session) (int, any, auditNote
 	if err := decodeJSON(r, &req); err != nil {
 		return 0, nil, auditNote{}, err
 	}
-	user, op, err := req.validate()
+	user, err := req.validate()
 	note := auditNote{Target: "user " + clip(req.UserID, 24), Detail: fmt.Sprintf("credits %+d, reason %q", req.Amount, req.Reason)}
 	if err != nil {
 		return 0, nil, note, err
@@ -465,12 +466,17 @@ func (s *Server) apiCredits(r *http.Request, sess *Session) (int, any, auditNote
 	if s.deps.Ledger == nil {
 		return 0, nil, note, errNoService
 	}
-	note.Detail += ", op " + string(op)
-	a, err := s.deps.Ledger.AdjustCredits(r.Context(), op, sess.UserID, user, req.Amount, req.Reason)
-	if err != nil {
-		return 0, nil, note, domainErr(err)
-	}
-	return http.StatusOK, accountView(a), note, nil
+	note.Detail += ", op " + req.Op
+	params := fmt.Sprintf("user %d, credits %+d, reason %q", user, req.Amount, req.Reason)
+	res, replayed, err := s.once(r.Context(), req.Op, sess.UserID, "credits_adjust", params, func(op economy.Op) (opResult, error) {
+		a, err := s.deps.Ledger.AdjustCredits(r.Context(), op, sess.UserID, user, req.Amount, req.Reason)
+		if err != nil {
+			return opResult{}, domainErr(err)
+		}
+		return opResult{http.StatusOK, accountView(a)}, nil
+	})
+	note.Replayed = replayed
+	return res.status, res.body, note, err
 }
 
 var itemRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
@@ -480,7 +486,7 @@ func (s *Server) apiItems(r *http.Request, sess *Session) (int, any, auditNote, 
 	if err := decodeJSON(r, &req); err != nil {
 		return 0, nil, auditNote{}, err
 	}
-	user, op, err := req.validate()
+	user, err := req.validate()
 	note := auditNote{Target: "user " + clip(req.UserID, 24), Detail: fmt.Sprintf("item %s %+d, reason %q", clip(req.Item, 64), req.Quantity, req.Reason)}
 	if err != nil {
 		return 0, nil, note, err
@@ -497,11 +503,16 @@ func (s *Server) apiItems(r *http.Request, sess *Session) (int, any, auditNote, 
 	if s.deps.Ledger == nil {
 		return 0, nil, note, errNoService
 	}
-	note.Detail += ", op " + string(op)
-	if err := s.deps.Ledger.AdjustItems(r.Context(), op, sess.UserID, user, req.Item, req.Quantity, req.Reason); err != nil {
-		return 0, nil, note, domainErr(err)
-	}
-	return http.StatusOK, map[string]any{"user_id": strconv.FormatInt(user, 10), "item": req.Item, "quantity": req.Quantity}, note, nil
+	note.Detail += ", op " + req.Op
+	params := fmt.Sprintf("user %d, item %s %+d, reason %q", user, req.Item, req.Quantity, req.Reason)
+	res, replayed, err := s.once(r.Context(), req.Op, sess.UserID, "items_adjust", params, func(op economy.Op) (opResult, error) {
+		if err := s.deps.Ledger.AdjustItems(r.Context(), op, sess.UserID, user, req.Item, req.Quantity, req.Reason); err != nil {
+			return opResult{}, domainErr(err)
+		}
+		return opResult{http.StatusOK, map[string]any{"user_id": strconv.FormatInt(user, 10), "item": req.Item, "quantity": req.Quantity}}, nil
+	})
+	note.Replayed = replayed
+	return res.status, res.body, note, err
 }
 
 func (s *Server) auditPage(r *http.Request) ([]AuditEntry, error) {

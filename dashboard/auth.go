@@ -8,39 +8,116 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
+
+	"github.com/chopsticks-bot/chopsticks/ratelimit"
 )
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
-// safeNext keeps a post-login destination on the dashboard: a local path,
-// never a scheme, host or protocol-relative URL.
+// safeNext keeps a post-login destination on the dashboard. It returns a
+// local path (and query) that http.Redirect leaves as it is and that a
+// browser resolves on the dashboard's own origin, or "/". A browser reads
+// a backslash as '/' and drops tabs and newlines, and http.Redirect cleans the
+// path, so next is refused when it holds a backslash or a control
+// character (raw or percent-encoded), has a scheme, host or user, or is
+// not a single-slash path; the path is then cleaned as http.Redirect
+// would, and the result checked again.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
-		strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n\t") || len(next) > 200 {
-		return "/"
+	const home = "/"
+	bad := func(r rune) bool { return r == '\\' || unicode.IsControl(r) || r == utf8.RuneError }
+	if next == "" || len(next) > 200 || strings.ContainsFunc(next, bad) ||
+		!strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return home
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Opaque != "" || u.Host != "" || u.User != nil ||
+		strings.ContainsFunc(u.Path, bad) || !strings.HasPrefix(u.Path, "/") {
+		return home
+	}
+	p := path.Clean(u.Path)
+	if strings.HasSuffix(u.Path, "/") && p != "/" {
+		p += "/"
+	}
+	out := (&url.URL{Path: p}).EscapedPath()
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	// Check the result as it will be sent: local, one leading slash,
+	// unchanged by http.Redirect's cleaning, nothing a browser reads
+	// differently from Go.
+	v, err := url.Parse(out)
+	if err != nil || v.Scheme != "" || v.Host != "" || v.User != nil || strings.HasPrefix(out, "//") ||
+		strings.ContainsFunc(out, bad) || redirectClean(out) != out {
+		return home
+	}
+	return out
 }
 
-// handleLogin starts the OAuth2 flow: a sensitive action per IP, then a
-// fresh state and PKCE verifier kept in Redis and bound to the browser by a
-// signed cookie, then a redirect to Discord.
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deps.Limiter.AllowSensitive(r.Context(), ActionLogin, 0, s.clientIP(r))
-	if err != nil {
-		s.log.Error("dashboard: login limiter", "err", err)
+// loginBlocked answers a login or callback from an IP that failed to log
+// in too often (FailSensitive) and reports true; starting a login counts
+// nothing, only failures do.
+func (s *Server) loginBlocked(w http.ResponseWriter, r *http.Request) bool {
+	d, err := s.deps.Limiter.SensitiveBlocked(r.Context(), ActionLogin, 0, s.clientIP(r))
+	if err != nil || d.Rule == ratelimit.RuleUnavailable {
+		if err != nil {
+			s.log.Error("dashboard: login limiter", "err", err)
+		}
 		s.renderError(w, r, http.StatusServiceUnavailable, "Logging in is unavailable right now; try again shortly.")
-		return
+		return true
 	}
 	if !d.Allowed {
 		secs := max(1, int(d.RetryAfter.Seconds()+0.5))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		s.renderError(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many log-in attempts; try again in %d s.", secs))
+		s.renderError(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many failed log-ins from your address; try again in %s.", waitText(secs)))
+		return true
+	}
+	return false
+}
+
+// waitText says secs as a person would: "40 s", "12 min".
+func waitText(secs int) string {
+	if secs < 120 {
+		return fmt.Sprintf("%d s", secs)
+	}
+	return fmt.Sprintf("%d min", (secs+59)/60)
+}
+
+// loginFailed renders a refused callback and counts it as a failed login
+// of the client's IP.
+func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if _, err := s.deps.Limiter.FailSensitive(r.Context(), ActionLogin, 0, s.clientIP(r)); err != nil {
+		s.log.Error("dashboard: counting a failed login", "err", err)
+	}
+	s.renderError(w, r, status, msg)
+}
+
+// redirectClean is what http.Redirect makes of a local URL: the path
+// before the first '?' cleaned, a trailing slash kept, the query appended.
+func redirectClean(u string) string {
+	p, q := u, ""
+	if i := strings.Index(u, "?"); i >= 0 {
+		p, q = u[:i], u[i:]
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && !strings.HasSuffix(c, "/") {
+		c += "/"
+	}
+	return c + q
+}
+
+// handleLogin starts the OAuth2 flow (unless the IP is blocked for failed
+// logins): a fresh state and PKCE verifier kept in Redis and bound to the
+// browser by a signed cookie, then a redirect to Discord.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if s.loginBlocked(w, r) {
 		return
 	}
 	state := randomID()
@@ -71,6 +148,9 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	s.setCookie(w, s.stateCookieName(), "", 0)
+	if s.loginBlocked(w, r) {
+		return
+	}
 	if e := q.Get("error"); e != "" {
 		msg := "Discord did not log you in."
 		if e == "access_denied" {
@@ -87,12 +167,12 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		bound, ok = s.verify("login", c.Value)
 	}
 	if state == "" || code == "" || len(code) > 512 || !ok || bound != state {
-		s.renderError(w, r, http.StatusBadRequest, "This log-in link is invalid or expired; start again.")
+		s.loginFailed(w, r, http.StatusBadRequest, "This log-in link is invalid or expired; start again.")
 		return
 	}
 	b, err := s.deps.Redis.GetDel(ctx, statePrefix+state).Bytes()
 	if errors.Is(err, redis.Nil) {
-		s.renderError(w, r, http.StatusBadRequest, "This log-in link is invalid or expired; start again.")
+		s.loginFailed(w, r, http.StatusBadRequest, "This log-in link is invalid or expired; start again.")
 		return
 	}
 	if err != nil {
@@ -102,7 +182,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	var st oauthState
 	if err := json.Unmarshal(b, &st); err != nil {
-		s.renderError(w, r, http.StatusBadRequest, "This log-in link is invalid or expired; start again.")
+		s.loginFailed(w, r, http.StatusBadRequest, "This log-in link is invalid or expired; start again.")
 		return
 	}
 	octx := context.WithValue(ctx, oauth2.HTTPClient, s.cfg.HTTPClient)
@@ -111,7 +191,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
 			s.log.Warn("dashboard: OAuth code refused", "error_code", re.ErrorCode)
-			s.renderError(w, r, http.StatusBadRequest, "Discord refused the log-in; start again.")
+			s.loginFailed(w, r, http.StatusBadRequest, "Discord refused the log-in; start again.")
 			return
 		}
 		s.log.Error("dashboard: OAuth token exchange", "err", err)
@@ -127,7 +207,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := strconv.ParseInt(u.ID, 10, 64)
 	if err != nil || id <= 0 || u.Bot {
-		s.renderError(w, r, http.StatusBadRequest, "Discord returned an account the dashboard cannot use.")
+		s.loginFailed(w, r, http.StatusBadRequest, "Discord returned an account the dashboard cannot use.")
 		return
 	}
 	var guilds []json.RawMessage

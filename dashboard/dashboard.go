@@ -8,8 +8,8 @@
 // Content-Security-Policy (no inline script or style); cross-origin requests
 // are refused unless their origin is configured; every state-changing request
 // needs the session's synchronizer CSRF token; bodies are size-limited;
-// requests are rate-limited per IP and logins and admin actions as sensitive
-// actions. Every admin action and every refused admin attempt is written to
+// requests are rate-limited per IP, admin actions at an ordinary rate, and
+// failed logins and refused admin actions block as sensitive failures. Every admin action and every refused admin attempt is written to
 // an append-only audit log in PostgreSQL.
 package dashboard
 
@@ -118,11 +118,14 @@ type Agents interface {
 	SetEnabled(ctx context.Context, id int64, enabled bool) error
 }
 
-// Limiter decides per-IP request limits and sensitive-action limits;
-// *ratelimit.Limiter implements it.
+// Limiter decides per-IP request limits, the ordinary rate of admin
+// actions, and blocks earned by failures (failed logins, refused admin
+// actions, bad CSRF tokens); *ratelimit.Limiter implements it.
 type Limiter interface {
 	AllowHTTP(ctx context.Context, ip string) (ratelimit.Decision, error)
-	AllowSensitive(ctx context.Context, action string, userID uint64, ip string) (ratelimit.Decision, error)
+	AllowAdmin(ctx context.Context, userID uint64) (ratelimit.Decision, error)
+	SensitiveBlocked(ctx context.Context, action string, userID uint64, ip string) (ratelimit.Decision, error)
+	FailSensitive(ctx context.Context, action string, userID uint64, ip string) (ratelimit.Decision, error)
 }
 
 // Deps are the services the dashboard uses. Redis, Pool, Limiter and
@@ -141,7 +144,8 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// Sensitive-action names given to the Limiter.
+// Sensitive-action names given to the Limiter: failures of each are
+// counted apart.
 const (
 	ActionLogin = "dashboard_login"
 	ActionAdmin = "dashboard_admin"
@@ -163,6 +167,8 @@ type Server struct {
 	pages    *pages
 	met      *metrics
 	handler  http.Handler
+	// adminRateText tells an admin refused by the ordinary rate what it is.
+	adminRateText string
 }
 
 // New checks cfg and deps and returns the dashboard.
@@ -232,6 +238,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			AuthStyle: oauth2.AuthStyleInHeader},
 	}
 	s.meURL, s.guildURL = b+"/api/v10/users/@me", b+"/api/v10/users/@me/guilds"
+	s.adminRateText = "Too many admin actions in a short time"
+	if c, ok := deps.Limiter.(interface{ Config() ratelimit.Config }); ok {
+		s.adminRateText = fmt.Sprintf("Too many admin actions: the limit is %s per admin", c.Config().Admin)
+	}
 	if s.met, err = newMetrics(cfg.Registerer); err != nil {
 		return nil, err
 	}

@@ -6,8 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -52,8 +50,10 @@ type env struct {
 }
 
 type envOptions struct {
-	limits  ratelimit.Config // zero: generous limits, so tests are not limited by accident
+	limits  ratelimit.Config // zero HTTP, Sensitive, Admin: generous, so tests are not limited by accident
 	origins []string
+	// wrap, when set, wraps the limiter the dashboard is given.
+	wrap func(dashboard.Limiter) dashboard.Limiter
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -101,6 +101,9 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if limits.Sensitive.Limit == 0 {
 		limits.Sensitive = ratelimit.Rule{Limit: 1000, Period: time.Second}
 	}
+	if limits.Admin.Limit == 0 {
+		limits.Admin = ratelimit.Rule{Limit: 10000, Period: time.Second}
+	}
 	limiter, err := ratelimit.New(e.rdb, limits)
 	if err != nil {
 		t.Fatal(err)
@@ -131,9 +134,13 @@ func newEnv(t testing.TB, o envOptions) *env {
 		AllowedOrigins: o.origins, MaxBodyBytes: 4096,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
+	var lim dashboard.Limiter = limiter
+	if o.wrap != nil {
+		lim = o.wrap(limiter)
+	}
 	e.dash, err = dashboard.New(e.cfg, dashboard.Deps{
-		Redis: e.rdb, Pool: e.pool, Limiter: limiter, Economy: e.econ,
-		Leaderboard: sqlLedger{e.pool}, Ledger: sqlLedger{e.pool},
+		Redis: e.rdb, Pool: e.pool, Limiter: lim, Economy: e.econ,
+		Leaderboard: e.econ, Ledger: e.econ,
 		Cluster: staticCluster{}, Agents: agentpool.NewRegistry(e.pool, agentKey, checker),
 	})
 	if err != nil {
@@ -315,106 +322,6 @@ func (staticCluster) Status(context.Context) (coordinator.Status, error) {
 			{Kind: coordinator.KindShard, ID: 1, Planned: "node-b", Owner: "node-a", State: "moving"},
 			{Kind: coordinator.KindAgent, ID: 1, Planned: "node-b", Owner: "node-b", State: "running"},
 		}}, nil
-}
-
-// sqlLedger is a TEST STAND-IN for the dashboard.Ledger and
-// dashboard.Leaderboard methods the economy does not provide yet
-// (economy.Service.AdjustCredits, AdjustItems and Leaderboard). It writes
-// the economy's own tables the way the economy does: one SERIALIZABLE
-// transaction per operation, the operation row first (a replay changes
-// nothing), balanced ledger legs against the mint or sink, guarded wallet
-// updates, item legs with every item created or destroyed. The real
-// economy.Service reads what it writes (Balance, CurrencyLog, Inventory).
-type sqlLedger struct{ pool *pgxpool.Pool }
-
-func (l sqlLedger) AdjustCredits(ctx context.Context, op economy.Op, admin, user, amount int64, reason string) (economy.Account, error) {
-	if user <= 0 {
-		return economy.Account{}, economy.ErrBadUser
-	}
-	err := pgx.BeginTxFunc(ctx, l.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO economy.transactions (op_id, user_id, kind, memo, result)
-			VALUES ($1, $2, 'admin_adjust', $3, '{}') ON CONFLICT (op_id) DO NOTHING RETURNING id`,
-			string(op), user, fmt.Sprintf("%s (by admin %d)", reason, admin)).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // replayed
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO economy.accounts (user_id) VALUES ($1) ON CONFLICT DO NOTHING`, user); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `UPDATE economy.accounts SET wallet = wallet + $2 WHERE user_id = $1 AND wallet + $2 >= 0`, user, amount)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return economy.ErrInsufficientFunds
-		}
-		system := economy.Mint
-		if amount < 0 {
-			system = economy.Sink
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO economy.ledger_legs (account_id, tx_id, amount) VALUES ($1, $3, $4), ($2, $3, -$4)`,
-			user, system, id, amount)
-		return err
-	})
-	if err != nil {
-		return economy.Account{}, err
-	}
-	var a economy.Account
-	err = l.pool.QueryRow(ctx, `SELECT user_id, wallet, bank, bank_capacity, streak FROM economy.accounts WHERE user_id = $1`, user).
-		Scan(&a.UserID, &a.Wallet, &a.Bank, &a.BankCapacity, &a.Streak)
-	return a, err
-}
-
-func (l sqlLedger) AdjustItems(ctx context.Context, op economy.Op, admin, user int64, item string, qty int, reason string) error {
-	if _, ok := economy.DefaultCatalog().Item(item); !ok {
-		return economy.ErrUnknownItem
-	}
-	return pgx.BeginTxFunc(ctx, l.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO economy.transactions (op_id, user_id, kind, memo, result)
-			VALUES ($1, $2, 'admin_items', $3, '{}') ON CONFLICT (op_id) DO NOTHING RETURNING id`,
-			string(op), user, fmt.Sprintf("%s (by admin %d)", reason, admin)).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if qty > 0 {
-			_, err = tx.Exec(ctx, `INSERT INTO economy.items (owner_id, item_key) SELECT $1, $2 FROM generate_series(1, $3)`, user, item, qty)
-		} else {
-			var tag interface{ RowsAffected() int64 }
-			tag, err = tx.Exec(ctx, `DELETE FROM economy.items WHERE id IN (SELECT i.id FROM economy.items i
-				WHERE i.owner_id = $1 AND i.item_key = $2 AND NOT EXISTS (SELECT 1 FROM economy.vault v WHERE v.item_id = i.id)
-				ORDER BY i.id LIMIT $3)`, user, item, -qty)
-			if err == nil && tag.RowsAffected() != int64(-qty) {
-				return economy.ErrNotEnoughItems
-			}
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO economy.item_legs (tx_id, owner_id, item_key, delta, reason) VALUES ($1, $2, $3, $4, 'admin')`,
-			id, user, item, qty)
-		return err
-	})
-}
-
-func (l sqlLedger) Leaderboard(ctx context.Context, limit int) ([]economy.Account, error) {
-	rows, err := l.pool.Query(ctx, `SELECT user_id, wallet, bank, bank_capacity, streak FROM economy.accounts
-		WHERE wallet + bank > 0 ORDER BY wallet + bank DESC, user_id LIMIT $1`, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (economy.Account, error) {
-		var a economy.Account
-		err := r.Scan(&a.UserID, &a.Wallet, &a.Bank, &a.BankCapacity, &a.Streak)
-		return a, err
-	})
 }
 
 func id(u discordsim.User) string { return u.ID.String() }

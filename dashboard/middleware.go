@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chopsticks-bot/chopsticks/ratelimit"
 )
 
 // contentSecurityPolicy allows scripts, styles, images and fetches only from
@@ -327,6 +329,9 @@ func (s *Server) mutating(h sessionHandler) http.Handler {
 			return
 		}
 		if !validCSRF(r, sess) {
+			if _, err := s.deps.Limiter.FailSensitive(r.Context(), ActionLogin, uint64(sess.UserID), s.clientIP(r)); err != nil {
+				s.log.Error("dashboard: counting a bad CSRF token", "err", err)
+			}
 			writeError(w, http.StatusForbidden, "csrf", "The request is missing its CSRF token or the token is wrong; reload the page.")
 			return
 		}
@@ -378,10 +383,12 @@ func (s *Server) admin(action string, h sessionHandler) http.Handler {
 	})
 }
 
-// auditNote is what an admin action reports for the audit log.
+// auditNote is what an admin action reports for the audit log. Replayed
+// marks an answer repeated from an earlier success of the same op.
 type auditNote struct {
-	Target string
-	Detail string
+	Target   string
+	Detail   string
+	Replayed bool
 }
 
 // actionHandler performs an admin action. It returns the status and body of
@@ -389,9 +396,14 @@ type auditNote struct {
 // failure.
 type actionHandler func(r *http.Request, sess *Session) (status int, body any, note auditNote, err error)
 
-// adminAction serves a state-changing admin action: session, CSRF token,
-// admin, and the sensitive-action limit, in that order; every refusal and
-// every outcome goes to the audit log.
+// adminAction serves a state-changing admin action: a running failure
+// block of the admin or IP, session, CSRF token, admin, and the ordinary
+// admin rate, in that order. Every refusal and every outcome goes to the
+// audit log; refusals the caller could have avoided (not logged in, bad
+// CSRF token, not an admin, a rejected request) count as sensitive
+// failures, and the failure that uses up the allowance blocks the admin
+// and IP from admin actions (1 h by default). Successes count only toward
+// the ordinary rate, which never blocks.
 func (s *Server) adminAction(action string, h actionHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.session(r.Context(), r)
@@ -400,33 +412,57 @@ func (s *Server) adminAction(action string, h actionHandler) http.Handler {
 			s.unavailable(w, r)
 			return
 		}
-		if sess == nil {
-			s.refuseAdmin(w, r, nil, action, http.StatusUnauthorized, "unauthenticated", "Log in with Discord first.")
-			return
-		}
-		if !validCSRF(r, sess) {
-			s.refuseAdmin(w, r, sess, action, http.StatusForbidden, "csrf", "The request is missing its CSRF token or the token is wrong; reload the page.")
-			return
-		}
-		if !s.admins[sess.UserID] {
-			s.refuseAdmin(w, r, sess, action, http.StatusForbidden, "forbidden", "This action is for dashboard admins.")
-			return
-		}
 		ip := s.clientIP(r)
-		d, err := s.deps.Limiter.AllowSensitive(r.Context(), ActionAdmin, uint64(sess.UserID), ip)
+		var uid uint64
+		if sess != nil {
+			uid = uint64(sess.UserID)
+		}
+		d, err := s.deps.Limiter.SensitiveBlocked(r.Context(), ActionAdmin, uid, ip)
 		if err != nil {
 			s.log.Error("dashboard: sensitive-action limiter", "err", err)
 			s.refuseAdmin(w, r, sess, action, http.StatusServiceUnavailable, "unavailable", "Admin actions are unavailable right now; try again shortly.")
 			return
 		}
+		if !d.Allowed && d.Rule == ratelimit.RuleUnavailable {
+			s.refuseAdmin(w, r, sess, action, http.StatusServiceUnavailable, "unavailable", "Admin actions are unavailable right now; try again shortly.")
+			return
+		}
 		if !d.Allowed {
-			s.refuseAdminLimited(w, r, sess, action, d.RetryAfter)
+			s.refuseAdminLimited(w, r, sess, action, "blocked", d.RetryAfter,
+				"Admin actions are blocked after too many refused attempts")
+			return
+		}
+		if sess == nil {
+			s.adminFailure(r.Context(), 0, ip)
+			s.refuseAdmin(w, r, nil, action, http.StatusUnauthorized, "unauthenticated", "Log in with Discord first.")
+			return
+		}
+		if !validCSRF(r, sess) {
+			s.adminFailure(r.Context(), uid, ip)
+			s.refuseAdmin(w, r, sess, action, http.StatusForbidden, "csrf", "The request is missing its CSRF token or the token is wrong; reload the page.")
+			return
+		}
+		if !s.admins[sess.UserID] {
+			s.adminFailure(r.Context(), uid, ip)
+			s.refuseAdmin(w, r, sess, action, http.StatusForbidden, "forbidden", "This action is for dashboard admins.")
+			return
+		}
+		if d, err = s.deps.Limiter.AllowAdmin(r.Context(), uid); err != nil {
+			s.log.Error("dashboard: admin rate limiter", "err", err)
+			s.refuseAdmin(w, r, sess, action, http.StatusServiceUnavailable, "unavailable", "Admin actions are unavailable right now; try again shortly.")
+			return
+		}
+		if !d.Allowed {
+			s.refuseAdminLimited(w, r, sess, action, "rate_limited", d.RetryAfter, s.adminRateText)
 			return
 		}
 		r = withSession(r, sess)
 		status, body, note, err := h(r, sess)
 		e := AuditEntry{ActorID: sess.UserID, ActorName: sess.Username, Action: action, Target: note.Target,
 			Detail: note.Detail, Outcome: OutcomeOK, IP: ip, UserAgent: r.UserAgent()}
+		if note.Replayed {
+			e.Outcome = OutcomeReplayed
+		}
 		var bad *errBadRequest
 		switch {
 		case errors.As(err, &bad):
@@ -441,6 +477,9 @@ func (s *Server) adminAction(action string, h actionHandler) http.Handler {
 		}
 		switch {
 		case bad != nil:
+			if bad.status < 500 && bad.code != codeOpInProgress {
+				s.adminFailure(r.Context(), uid, ip)
+			}
 			writeError(w, bad.status, bad.code, bad.message)
 		case err != nil:
 			s.log.Error("dashboard: admin action", "action", action, "err", err)
@@ -451,12 +490,25 @@ func (s *Server) adminAction(action string, h actionHandler) http.Handler {
 	})
 }
 
-func (s *Server) refuseAdminLimited(w http.ResponseWriter, r *http.Request, sess *Session, action string, after time.Duration) {
-	s.met.adminRefused.WithLabelValues("rate_limited").Inc()
-	e := AuditEntry{ActorID: sess.UserID, ActorName: sess.Username, Action: action, Target: r.Method + " " + r.URL.Path,
-		Outcome: OutcomeRefused, Detail: "rate_limited", IP: s.clientIP(r), UserAgent: r.UserAgent()}
+// adminFailure counts a refused admin attempt against the admin (when
+// known) and the IP.
+func (s *Server) adminFailure(ctx context.Context, uid uint64, ip string) {
+	if _, err := s.deps.Limiter.FailSensitive(ctx, ActionAdmin, uid, ip); err != nil {
+		s.log.Error("dashboard: counting a refused admin attempt", "err", err)
+	}
+}
+
+func (s *Server) refuseAdminLimited(w http.ResponseWriter, r *http.Request, sess *Session, action, code string, after time.Duration, why string) {
+	s.met.adminRefused.WithLabelValues(code).Inc()
+	e := AuditEntry{Action: action, Target: r.Method + " " + r.URL.Path,
+		Outcome: OutcomeRefused, Detail: code, IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	if sess != nil {
+		e.ActorID, e.ActorName = sess.UserID, sess.Username
+	}
 	if err := s.audit.record(r.Context(), e); err != nil {
 		s.log.Error("dashboard: audit of a refused admin attempt", "err", err, "action", action)
 	}
-	tooMany(w, after)
+	secs := max(1, int((after+time.Second-1)/time.Second))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeError(w, http.StatusTooManyRequests, code, fmt.Sprintf("%s; try again in %s.", why, waitText(secs)))
 }

@@ -42,9 +42,12 @@ type Config struct {
 	GlobalOverrides map[string]Rule
 	// Sensitive limits each sensitive action per user and per IP
 	// (default 3 per 5 minutes); exceeding it blocks for SensitiveBlock
-	// (default 1 h).
+	// (default 1 h). FailSensitive applies it to failures only.
 	Sensitive      Rule
 	SensitiveBlock time.Duration
+	// Admin is the ordinary rate of one dashboard admin's actions
+	// (default 30 per minute); it refuses without blocking.
+	Admin Rule
 	// HTTP limits one client IP (an IPv6 /64) on the dashboard (default 30
 	// per 10 seconds).
 	HTTP Rule
@@ -63,6 +66,7 @@ func DefaultConfig() Config {
 		CommandGlobal:  Rule{Limit: 1000, Period: time.Second},
 		Sensitive:      Rule{Limit: 3, Period: 5 * time.Minute},
 		SensitiveBlock: time.Hour,
+		Admin:          Rule{Limit: 30, Period: time.Minute},
 		HTTP:           Rule{Limit: 30, Period: 10 * time.Second},
 		FallbackProbe:  250 * time.Millisecond,
 		FallbackRetry:  30 * time.Second,
@@ -90,6 +94,9 @@ func (c Config) withDefaults() Config {
 	if c.HTTP == (Rule{}) {
 		c.HTTP = d.HTTP
 	}
+	if c.Admin == (Rule{}) {
+		c.Admin = d.Admin
+	}
 	if c.FallbackProbe == 0 {
 		c.FallbackProbe = d.FallbackProbe
 	}
@@ -101,7 +108,7 @@ func (c Config) withDefaults() Config {
 
 // validate reports the first unusable setting.
 func (c Config) validate() error {
-	rules := map[string]Rule{"Command": c.Command, "Sensitive": c.Sensitive, "HTTP": c.HTTP}
+	rules := map[string]Rule{"Command": c.Command, "Sensitive": c.Sensitive, "HTTP": c.HTTP, "Admin": c.Admin}
 	if c.CommandGlobal != NoCeiling {
 		rules["CommandGlobal"] = c.CommandGlobal
 	}

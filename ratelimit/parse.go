@@ -18,7 +18,8 @@ import (
 //
 //	command=10/1s, command-block=1m, command-block-max=1h,
 //	command-block-memory=1h, global=1000/1s, global.play=100/1s,
-//	global.balance=off, sensitive=3/5m, sensitive-block=1h, http=30/10s
+//	global.balance=off, sensitive=3/5m, sensitive-block=1h, http=30/10s,
+//	admin=30/1m
 //
 // "off" lifts a global ceiling (NoCeiling). The result is validated.
 func ParseConfig(s string) (Config, error) {
@@ -56,10 +57,12 @@ func ParseConfig(s string) (Config, error) {
 			c.SensitiveBlock, err = parseDuration(val)
 		case "http":
 			c.HTTP, err = parseRule(val)
+		case "admin":
+			c.Admin, err = parseRule(val)
 		default:
 			cmd, ok := strings.CutPrefix(key, "global.")
 			if !ok {
-				return Config{}, fmt.Errorf("unknown key %q (want command, command-block, command-block-max, command-block-memory, global, global.<command>, sensitive, sensitive-block or http)", key)
+				return Config{}, fmt.Errorf("unknown key %q (want command, command-block, command-block-max, command-block-memory, global, global.<command>, sensitive, sensitive-block, http or admin)", key)
 			}
 			if err := validName(cmd); err != nil {
 				return Config{}, fmt.Errorf("%s: %w", key, err)
@@ -143,6 +146,7 @@ func (c Config) String() string {
 	put("sensitive", c.Sensitive.String())
 	put("sensitive-block", shortDuration(c.SensitiveBlock))
 	put("http", c.HTTP.String())
+	put("admin", c.Admin.String())
 	return b.String()
 }
 

@@ -32,6 +32,7 @@ func TestParseConfig(t *testing.T) {
 			c.SensitiveBlock = 30 * time.Minute
 			c.HTTP = Rule{Limit: 100, Period: time.Minute}
 		})},
+		{"admin=10/1m", withDefaults(func(c *Config) { c.Admin = Rule{Limit: 10, Period: time.Minute} })},
 	} {
 		got, err := ParseConfig(tt.in)
 		if err != nil {
@@ -56,6 +57,7 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"command=10/fortnight", "positive duration"},
 		{"command=off", "<limit>/<period>"},
 		{"sensitive=off", "<limit>/<period>"},
+		{"admin=off", "<limit>/<period>"},
 		{"command=10/1s,command=20/1s", "given twice"},
 		{"commands=10/1s", "unknown key"},
 		{"global.bad name=1/1s", "global.bad name"},
@@ -77,7 +79,7 @@ func TestParseConfigRefuses(t *testing.T) {
 func TestConfigStringRoundTrips(t *testing.T) {
 	d := DefaultConfig()
 	if got, want := d.String(), "command=10/1s, command-block=1m, command-block-max=1h, command-block-memory=1h, "+
-		"global=1000/1s, sensitive=3/5m, sensitive-block=1h, http=30/10s"; got != want {
+		"global=1000/1s, sensitive=3/5m, sensitive-block=1h, http=30/10s, admin=30/1m"; got != want {
 		t.Errorf("DefaultConfig().String() = %q, want %q", got, want)
 	}
 	for _, in := range []string{

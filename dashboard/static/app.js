@@ -27,7 +27,10 @@
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok) {
           var msg = data && data.error && data.error.message ? data.error.message : "Request failed (" + resp.status + ").";
-          throw new Error(msg);
+          var err = new Error(msg);
+          err.status = resp.status;
+          err.code = data && data.error ? data.error.code : "";
+          throw err;
         }
         return data;
       });
@@ -81,6 +84,12 @@
         window.location.reload();
       }
     }).catch(function (err) {
+      // A refusal changed nothing and is not kept: the next submission,
+      // corrected or not, gets a fresh op. Without an answer (network, 5xx)
+      // or while the op runs, the op stays, so a retry cannot apply twice.
+      if (err.status >= 400 && err.status < 500 && err.code !== "op_in_progress") {
+        delete form.dataset.op;
+      }
       show(out, err.message, false);
     }).finally(function () {
       if (button) { button.disabled = false; }
