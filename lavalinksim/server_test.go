@@ -119,7 +119,6 @@ func TestHandshakeRequiresHeaders(t *testing.T) {
 		{"wrong authorization", "", [2]string{"Authorization", "nope"}, 401},
 		{"no user id", "User-Id", [2]string{}, 400},
 		{"bad user id", "", [2]string{"User-Id", "abc"}, 400},
-		{"no client name", "Client-Name", [2]string{}, 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
