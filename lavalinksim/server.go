@@ -142,7 +142,7 @@ type Server struct {
 
 	stop    chan struct{}
 	closing chan struct{} // closed when Close or Kill begins: ends held requests
-	wg   sync.WaitGroup
+	wg      sync.WaitGroup
 }
 
 // session is one client session: its players survive a dropped websocket
