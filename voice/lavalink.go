@@ -376,6 +376,17 @@ type Node struct {
 	hasStats  bool
 	adopt     bool // the session came from Config.Resume: adopt its players
 	attempts  int  // connection attempts that ended (failed or dropped)
+	// resumable is whether the node accepted resuming for the current
+	// session; servers without PATCH /v4/sessions/{id} (NodeLink) refuse.
+	resumable bool
+}
+
+// Resumable reports whether the node accepted resuming for the current
+// session: if not, players on it are rebuilt after a reconnect.
+func (n *Node) Resumable() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.resumable
 }
 
 // Name returns the node's configured name.
@@ -429,33 +440,43 @@ func (n *Node) closeConn() {
 	n.mu.Unlock()
 }
 
+// Reconnection delays: the first retry comes after minBackoff, each failed
+// or short-lived session doubles it up to maxBackoff, and a session that
+// stayed ready for stableSession resets it.
+const (
+	minBackoff    = 50 * time.Millisecond
+	maxBackoff    = 5 * time.Second
+	stableSession = 10 * time.Second
+)
+
 // run keeps the node's websocket connected until ctx ends.
 func (n *Node) run(ctx context.Context) {
-	backoff := 50 * time.Millisecond
+	backoff := minBackoff
 	for ctx.Err() == nil {
-		connected, err := n.session(ctx)
+		readyAt, err := n.session(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		n.mu.Lock()
 		n.attempts++
 		n.mu.Unlock()
-		if connected {
-			backoff = 50 * time.Millisecond
+		if !readyAt.IsZero() && time.Since(readyAt) >= stableSession {
+			// A session that worked for a while: its loss is news, retry soon.
+			backoff = minBackoff
 		}
-		n.c.log.Warn("lavalink node disconnected", "node", n.cfg.Name, "err", err)
+		n.c.log.Warn("lavalink node disconnected", "node", n.cfg.Name, "err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 5*time.Second)
+		backoff = min(backoff*2, maxBackoff)
 	}
 }
 
 // session connects (resuming when it can), then reads ops until the
-// connection fails. It reports whether the handshake succeeded.
-func (n *Node) session(ctx context.Context) (bool, error) {
+// connection fails. It returns when the node became ready (zero if never).
+func (n *Node) session(ctx context.Context) (time.Time, error) {
 	h := http.Header{}
 	h.Set("Authorization", n.cfg.Password)
 	h.Set("User-Id", n.c.cfg.UserID)
@@ -470,9 +491,9 @@ func (n *Node) session(ctx context.Context) (bool, error) {
 	conn, resp, err := d.DialContext(ctx, n.cfg.wsURL(), h)
 	if err != nil {
 		if resp != nil {
-			return false, fmt.Errorf("websocket handshake: %s: %w", resp.Status, err)
+			return time.Time{}, fmt.Errorf("websocket handshake: %s: %w", resp.Status, err)
 		}
-		return false, fmt.Errorf("websocket dial: %w", err)
+		return time.Time{}, fmt.Errorf("websocket dial: %w", err)
 	}
 	defer conn.Close()
 	n.mu.Lock()
@@ -485,15 +506,25 @@ func (n *Node) session(ctx context.Context) (bool, error) {
 		SessionID string `json:"sessionId"`
 	}
 	if err := conn.ReadJSON(&ready); err != nil || ready.Op != "ready" || ready.SessionID == "" {
-		return true, fmt.Errorf("expected ready op: %v", err)
+		return time.Time{}, fmt.Errorf("expected ready op: %v", err)
 	}
 	n.mu.Lock()
 	n.sessionID = ready.SessionID
 	n.mu.Unlock()
-	if err := n.do(ctx, http.MethodPatch, "/v4/sessions/"+ready.SessionID,
-		map[string]any{"resuming": true, "timeout": int(n.c.cfg.ResumeTimeout / time.Second)}, nil); err != nil {
-		return true, fmt.Errorf("enabling resuming: %w", err)
+	err = n.do(ctx, http.MethodPatch, "/v4/sessions/"+ready.SessionID,
+		map[string]any{"resuming": true, "timeout": int(n.c.cfg.ResumeTimeout / time.Second)}, nil)
+	var refused *APIError
+	switch {
+	case errors.As(err, &refused):
+		// The node answered but will not resume (NodeLink has no such
+		// route): usable, its players are rebuilt after a reconnect.
+		n.c.log.Info("lavalink node cannot resume sessions", "node", n.cfg.Name, "status", refused.Status)
+	case err != nil:
+		return time.Time{}, fmt.Errorf("enabling resuming: %w", err)
 	}
+	n.mu.Lock()
+	n.resumable = err == nil
+	n.mu.Unlock()
 	var st Stats
 	if err := n.do(ctx, http.MethodGet, "/v4/stats", nil, &st); err == nil {
 		n.mu.Lock()
@@ -513,6 +544,7 @@ func (n *Node) session(ctx context.Context) (bool, error) {
 	if ready.Resumed {
 		n.syncPlayers(ctx, adopt)
 	}
+	readyAt := time.Now()
 	n.mu.Lock()
 	n.ready = true
 	n.mu.Unlock()
@@ -530,7 +562,7 @@ func (n *Node) session(ctx context.Context) (bool, error) {
 		conn.SetReadDeadline(time.Now().Add(n.c.cfg.ReadTimeout))
 		_, msg, err := conn.ReadMessage()
 		if err != nil {
-			return true, err
+			return readyAt, err
 		}
 		n.handle(msg)
 	}
