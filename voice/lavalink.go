@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,8 +57,14 @@ type Config struct {
 	// ReadTimeout closes a websocket that received nothing (stats arrive every
 	// minute) for this long; default 150 s.
 	ReadTimeout time.Duration
-	// HTTPClient makes the REST calls; default a client with a 10 s timeout.
+	// HTTPClient makes the REST calls; default http.DefaultTransport's.
 	HTTPClient *http.Client
+	// RequestTimeout bounds each REST call but player updates; default 10 s.
+	RequestTimeout time.Duration
+	// PlayerTimeout bounds each player update; default 20 s. Servers may
+	// hold an update until the voice connection is up (seconds), and a
+	// timeout is never taken for a dead node.
+	PlayerTimeout time.Duration
 	// Logger receives the client's logs; default discards them.
 	Logger *slog.Logger
 	// Resume maps node names to Lavalink session IDs to resume on the first
@@ -109,7 +116,13 @@ func New(cfg Config) (*Client, error) {
 		cfg.ReadTimeout = 150 * time.Second
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		cfg.HTTPClient = &http.Client{}
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.PlayerTimeout <= 0 {
+		cfg.PlayerTimeout = 20 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -424,12 +437,23 @@ func (n *Node) penalty(localPlayers int) float64 {
 	st := n.stats
 	n.mu.Unlock()
 	p := float64(max(st.PlayingPlayers, localPlayers))
-	p += math.Pow(1.05, 100*st.CPU.SystemLoad)*10 - 10
+	p += math.Pow(1.05, 100*normalLoad(st.CPU.SystemLoad, st.CPU.Cores))*10 - 10
 	if fs := st.FrameStats; fs != nil {
 		p += math.Pow(1.03, 500*float64(fs.Deficit)/3000)*600 - 600
 		p += math.Pow(1.03, 500*float64(fs.Nulled)/3000)*300 - 300
 	}
 	return p
+}
+
+// normalLoad brings a node's systemLoad to Lavalink's 0..1 scale: Lavalink
+// reports the fraction of CPU in use, NodeLink the load average (7-13 on a
+// busy 16-core host), which is divided by the cores. The result is capped
+// at 2 (twice overloaded) so the penalty stays finite.
+func normalLoad(load float64, cores int) float64 {
+	if load > 1 && cores > 0 {
+		load /= float64(cores)
+	}
+	return min(max(load, 0), 2)
 }
 
 func (n *Node) closeConn() {
@@ -573,23 +597,31 @@ func (n *Node) session(ctx context.Context) (time.Time, error) {
 // otherwise players the node kept that we destroyed or moved to another node
 // while it was unreachable are destroyed there.
 func (n *Node) syncPlayers(ctx context.Context, adopt bool) {
-	var remote []struct {
-		GuildID string `json:"guildId"`
-		playerResponse
-	}
-	if err := n.do(ctx, http.MethodGet, "/v4/sessions/"+n.SessionID()+"/players", nil, &remote); err != nil {
+	var list []json.RawMessage
+	if err := n.do(ctx, http.MethodGet, "/v4/sessions/"+n.SessionID()+"/players", nil, &list); err != nil {
 		n.c.log.Warn("listing players of resumed session", "node", n.cfg.Name, "err", err)
 		return
 	}
-	for _, r := range remote {
+	for _, raw := range list {
+		var r struct {
+			GuildID string `json:"guildId"`
+		}
+		var pr playerResponse
+		if json.Unmarshal(raw, &r) != nil || r.GuildID == "" || json.Unmarshal(raw, &pr) != nil {
+			continue
+		}
 		if adopt {
 			p := n.c.Player(r.GuildID)
 			p.mu.Lock()
 			if p.node == nil {
 				p.node = n
-				p.record(r.playerResponse)
-				p.filters = r.Filters
-				p.voice = r.Voice
+				p.record(pr)
+				if pr.Filters != nil {
+					p.filters = *pr.Filters
+				}
+				if pr.Voice != nil {
+					p.voice = *pr.Voice
+				}
 			}
 			p.mu.Unlock()
 		}
@@ -672,7 +704,7 @@ func (n *Node) handle(msg []byte) {
 			Reason string `json:"reason"`
 		}
 		json.Unmarshal(msg, &closed)
-		p.disconnected(n)
+		p.disconnected(n, op.Code, closed.Reason)
 		ev = WebSocketClosedEvent{GuildID: op.GuildID, Code: op.Code, Reason: closed.Reason, ByRemote: op.ByRemote}
 	default:
 		return
@@ -690,6 +722,12 @@ func (n *Node) do(ctx context.Context, method, path string, body, out any) error
 		}
 		rd = bytes.NewReader(b)
 	}
+	timeout := n.c.cfg.RequestTimeout
+	if method == http.MethodPatch && strings.Contains(path, "/players/") {
+		timeout = n.c.cfg.PlayerTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, n.cfg.httpBase()+path, rd)
 	if err != nil {
 		return fmt.Errorf("lavalink %s: %w", n.cfg.Name, err)
