@@ -30,6 +30,9 @@ func (s *Server) routes() http.Handler {
 			s.fail(w, r, http.StatusBadRequest, "Required request parameter 'identifier' is not present")
 			return
 		}
+		s.mu.Lock()
+		s.loads++
+		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, reshape(resolve(id), s.cfg.Tracks))
 	}))
 	mux.HandleFunc("GET /v4/decodetrack", s.auth(func(w http.ResponseWriter, r *http.Request) {

@@ -139,6 +139,7 @@ type Server struct {
 	// failVoice and voiceDelay are the voice connection faults in force.
 	failVoice  bool
 	voiceDelay time.Duration
+	loads      int // /v4/loadtracks requests answered
 
 	stop    chan struct{}
 	closing chan struct{} // closed when Close or Kill begins: ends held requests
@@ -347,6 +348,14 @@ func (s *Server) SetVoiceConnectDelay(d time.Duration) {
 	s.mu.Lock()
 	s.voiceDelay = d
 	s.mu.Unlock()
+}
+
+// Loads returns how many /v4/loadtracks requests the server answered, so
+// that a test can tell whether a client asked at all.
+func (s *Server) Loads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loads
 }
 
 // SetLoad sets the cpu loads reported by stats (0..1 each). In the NodeLink

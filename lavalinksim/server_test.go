@@ -213,6 +213,9 @@ func TestLoadTracks(t *testing.T) {
 	if st, _ := do(t, s, "GET", "/v4/loadtracks", "", s.Password()); st != 400 {
 		t.Fatalf("missing identifier: %d", st)
 	}
+	if n := s.Loads(); n != len(tests)+2 {
+		t.Fatalf("Loads() = %d, want %d", n, len(tests)+2)
+	}
 }
 
 func TestDecodeRoundTrip(t *testing.T) {

@@ -285,7 +285,6 @@ func TestHeldVoiceUpdateIsNotANodeFailure(t *testing.T) {
 	}
 }
 
-
 // Case 7: player updates get a timeout sized for a voice connection (a few
 // seconds on NodeLink), longer than that of other calls.
 func TestSlowVoiceUpdateSucceeds(t *testing.T) {
