@@ -23,16 +23,17 @@ var ErrBadSearch = errors.New("invalid MUSIC_SEARCH")
 // ParseSearch parses MUSIC_SEARCH: comma-separated Lavalink search prefixes
 // (ytsearch, ytmsearch, scsearch, and those of plugins such as LavaSrc's
 // spsearch, amsearch, dzsearch), tried in order for plain search terms. A
-// trailing colon is allowed; at most 8 prefixes, none twice.
+// trailing colon is allowed; at most 8 prefixes, none twice. An empty value
+// is DefaultSearch.
 func ParseSearch(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		s = DefaultSearch
+	}
 	var out []string
 	seen := map[string]bool{}
 	for i, part := range strings.Split(s, ",") {
 		p := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(part)), ":")
 		if p == "" {
-			if strings.TrimSpace(s) == "" {
-				return nil, fmt.Errorf("%w: no search prefix given (want e.g. %s)", ErrBadSearch, DefaultSearch)
-			}
 			return nil, fmt.Errorf("%w: entry %d is empty (want e.g. %s)", ErrBadSearch, i+1, DefaultSearch)
 		}
 		if len(p) > 32 || strings.Trim(p, "abcdefghijklmnopqrstuvwxyz0123456789") != "" || p[0] < 'a' {
@@ -63,10 +64,14 @@ type searchCache struct {
 }
 
 func newSearchCache(rdb redis.UniversalClient, ttl time.Duration) *searchCache {
-	return &searchCache{rdb: rdb, ttl: ttl, lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+	c := &searchCache{rdb: rdb, ttl: ttl, lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chopsticks_music_search_cache_lookups_total",
 		Help: "Searches answered from the Redis search cache (hit) or sent to Lavalink (miss).",
 	}, []string{"result"})}
+	for _, r := range []string{"hit", "miss"} {
+		c.lookups.WithLabelValues(r) // exported at 0 from the start
+	}
+	return c
 }
 
 // normalSearch is the form of search terms the cache compares: lower case,

@@ -18,7 +18,8 @@ func TestParseSearch(t *testing.T) {
 	}{
 		{in: DefaultSearch, want: "ytsearch,scsearch"},
 		{in: " ytmsearch: , SCSEARCH ,spsearch", want: "ytmsearch,scsearch,spsearch"},
-		{in: "", wantErr: "no search prefix"},
+		{in: " ", want: "ytsearch,scsearch"},
+		{in: ",", wantErr: "entry 1 is empty"},
 		{in: "ytsearch,,scsearch", wantErr: "entry 2 is empty"},
 		{in: "yt search", wantErr: "not a search prefix"},
 		{in: "https://x", wantErr: "not a search prefix"},
