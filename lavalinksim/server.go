@@ -8,7 +8,10 @@
 //
 // A test starts one with Start, points a client at Addr, and inspects or
 // disturbs it through the driver methods (Players, Kill, DropConnections,
-// FailTrack, ...).
+// FailTrack, SetFailVoice, SetVoiceConnectDelay, ...). Config selects the
+// behaviours of other servers: the NodeLink dialect, tracks of unknown
+// length or streams. Where the documentation is silent it behaves like
+// Lavalink Version.
 package lavalinksim
 
 import (
