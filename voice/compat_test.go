@@ -315,3 +315,15 @@ func nodeName(n *Node) string {
 	}
 	return n.Name()
 }
+
+// Case 3 for loads: a track the client cannot read is left out of a search
+// instead of failing it.
+func TestDecodeTracksLeavesOutUnreadable(t *testing.T) {
+	got, err := decodeTracks([]byte(`[{"encoded":"a","info":{"title":"ok","length":1000}},{"encoded":"b","info":{"length":"long"}}]`))
+	if err != nil || len(got) != 1 || got[0].Info.Title != "ok" {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	if _, err := decodeTracks([]byte(`[{"info":{"length":"long"}}]`)); err == nil {
+		t.Fatal("no readable track, no error")
+	}
+}

@@ -2,6 +2,7 @@ package voice
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -308,14 +309,16 @@ func (c *Client) LoadTracks(ctx context.Context, identifier string) (LoadResult,
 		err2 = json.Unmarshal(raw.Data, &t)
 		res.Tracks = []Track{t}
 	case LoadSearch:
-		err2 = json.Unmarshal(raw.Data, &res.Tracks)
+		res.Tracks, err2 = decodeTracks(raw.Data)
 	case LoadPlaylist:
 		var pl struct {
-			Info   PlaylistInfo `json:"info"`
-			Tracks []Track      `json:"tracks"`
+			Info   PlaylistInfo    `json:"info"`
+			Tracks json.RawMessage `json:"tracks"`
 		}
-		err2 = json.Unmarshal(raw.Data, &pl)
-		res.Playlist, res.Tracks = &pl.Info, pl.Tracks
+		if err2 = json.Unmarshal(raw.Data, &pl); err2 == nil {
+			res.Tracks, err2 = decodeTracks(pl.Tracks)
+		}
+		res.Playlist = &pl.Info
 	case LoadError:
 		var e Exception
 		err2 = json.Unmarshal(raw.Data, &e)
@@ -328,6 +331,29 @@ func (c *Client) LoadTracks(ctx context.Context, identifier string) (LoadResult,
 		return LoadResult{}, fmt.Errorf("lavalink %s: decoding %s result: %w", n.cfg.Name, raw.LoadType, err2)
 	}
 	return res, nil
+}
+
+// decodeTracks decodes a list of tracks, leaving out those it cannot read
+// (a server's own shape of some field): it fails only when it can read none.
+func decodeTracks(raw json.RawMessage) ([]Track, error) {
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, err
+	}
+	out := make([]Track, 0, len(list))
+	var firstErr error
+	for _, r := range list {
+		var t Track
+		if err := json.Unmarshal(r, &t); err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 && firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
 }
 
 // monitor moves the players of nodes that stayed unreachable longer than
