@@ -95,7 +95,7 @@ type music struct{ m MusicService }
 // ephemeral explanations, anything else is a failure to log.
 func musicFail(err error) error {
 	for _, refusal := range []error{voice.ErrNotInVoice, voice.ErrNothingPlaying, voice.ErrNoAgentFree,
-		voice.ErrNoResults, voice.ErrAlreadyPaused, voice.ErrNotPaused, voice.ErrMusicUnreachable} {
+		voice.ErrNoResults, voice.ErrAlreadyPaused, voice.ErrNotPaused, voice.ErrMusicUnreachable, voice.ErrVoiceFailed} {
 		if errors.Is(err, refusal) {
 			return Explain(err, sentence(refusal.Error()))
 		}

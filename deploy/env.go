@@ -35,6 +35,7 @@ func NodeEnv() []EnvVar {
 		{"GOSSIP_SEEDS", false, false, "10.0.0.11:7946,10.0.0.12:7946", "Comma-separated gossip addresses of other nodes to join."},
 		{"LAVALINK_NODES", false, true, `[{"name":"main","address":"127.0.0.1:2333","password":"PASSWORD","secure":false}]`, "Lavalink v4 nodes (name, address, password, secure); music is off without it."},
 		{"SHARD_COUNT", false, false, "", "Fixed shard count; empty means the count Discord recommends in GET /gateway/bot."},
+		{"MUSIC_SEARCH", false, false, "ytsearch,scsearch", "Search prefixes tried in order for /play search terms, e.g. ytsearch,scsearch (spsearch, amsearch, dzsearch with LavaSrc)."},
 		{"RATE_LIMITS", false, false, "command=10/1s, global.play=100/1s", "Rate limits that differ from the defaults (see docs/operations.md); empty keeps every default."},
 		{"OTEL_EXPORTER_OTLP_ENDPOINT", false, false, "", "OTLP/HTTP endpoint for traces; tracing is off when unset."},
 		{"OTEL_SERVICE_NAME", false, false, "chopsticks", "Service name in traces."},

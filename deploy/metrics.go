@@ -38,6 +38,7 @@ func Metrics() []Metric {
 		{"chopsticks_music_lavalink_players", Gauge, []string{"node"}, "This node's players on each configured Lavalink node (node is the configured name). Sum across bot nodes for a Lavalink node's load."},
 		{"chopsticks_music_player_moves_total", Counter, nil, "Players moved to another Lavalink node after theirs failed."},
 		{"chopsticks_music_players_restored_total", Counter, nil, "Players rebuilt from saved playback when an adopted agent's Lavalink node had died too."},
+		{"chopsticks_music_search_cache_lookups_total", Counter, []string{"result"}, "/play searches answered from the Redis search cache (result hit) or sent to Lavalink (miss); never the search terms."},
 		{"chopsticks_music_track_errors_total", Counter, []string{"kind"}, "Tracks that could not be loaded (load, load_failed) or failed while playing (exception, stuck)."},
 		{"chopsticks_music_forwarded_calls_total", Counter, []string{"op", "outcome"}, "Music commands this node forwarded to the node playing the channel, by op and outcome: ok, refused (the player said no, as it would locally), error, or unreachable (no node answered: it is down or cut off)."},
 		{"chopsticks_music_forwarded_served_total", Counter, []string{"op", "outcome"}, "Music commands other nodes forwarded to this one, by op (unknown for an op this version lacks) and outcome: ok, refused or error."},

@@ -3,7 +3,6 @@ package lavalinksim
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,17 +30,26 @@ func (s *Server) routes() http.Handler {
 			s.fail(w, r, http.StatusBadRequest, "Required request parameter 'identifier' is not present")
 			return
 		}
-		writeJSON(w, http.StatusOK, resolve(id))
+		s.mu.Lock()
+		s.loads++
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, reshape(resolve(id), s.cfg.Tracks))
 	}))
 	mux.HandleFunc("GET /v4/decodetrack", s.auth(func(w http.ResponseWriter, r *http.Request) {
-		enc := r.URL.Query().Get("encodedTrack")
+		// Lavalink binds the parameter as encodedTrack and, for older
+		// clients, track.
+		q := r.URL.Query()
+		enc := q.Get("encodedTrack")
+		if enc == "" {
+			enc = q.Get("track")
+		}
 		if enc == "" {
 			s.fail(w, r, http.StatusBadRequest, "Required request parameter 'encodedTrack' is not present")
 			return
 		}
 		t, err := decodeTrack(enc)
 		if err != nil {
-			s.fail(w, r, http.StatusBadRequest, err.Error())
+			s.fail(w, r, http.StatusBadRequest, trackDecodeFailed)
 			return
 		}
 		writeJSON(w, http.StatusOK, t)
@@ -56,14 +64,16 @@ func (s *Server) routes() http.Handler {
 		for _, e := range encs {
 			t, err := decodeTrack(e)
 			if err != nil {
-				s.fail(w, r, http.StatusBadRequest, err.Error())
+				s.fail(w, r, http.StatusBadRequest, trackDecodeFailed)
 				return
 			}
 			out = append(out, t)
 		}
 		writeJSON(w, http.StatusOK, out)
 	}))
-	mux.HandleFunc("PATCH /v4/sessions/{sessionId}", s.auth(s.handleUpdateSession))
+	if s.cfg.Dialect != DialectNodeLink { // NodeLink has no such route: 404
+		mux.HandleFunc("PATCH /v4/sessions/{sessionId}", s.auth(s.handleUpdateSession))
+	}
 	mux.HandleFunc("GET /v4/sessions/{sessionId}/players", s.auth(s.handleGetPlayers))
 	mux.HandleFunc("GET /v4/sessions/{sessionId}/players/{guildId}", s.auth(s.handleGetPlayer))
 	mux.HandleFunc("PATCH /v4/sessions/{sessionId}/players/{guildId}", s.auth(s.handleUpdatePlayer))
@@ -114,7 +124,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"version":   map[string]any{"semver": Version, "major": 4, "minor": 0, "patch": 8, "preRelease": nil, "build": nil},
+		"version":   map[string]any{"semver": Version, "major": 4, "minor": 2, "patch": 2, "preRelease": nil, "build": nil},
 		"buildTime": s.started.UnixMilli(),
 		"git":       map[string]any{"branch": "main", "commit": "lavalinksim", "commitTime": s.started.UnixMilli()},
 		"jvm":       "none (lavalinksim)", "lavaplayer": "simulated",
@@ -139,7 +149,7 @@ func (s *Server) handleUpdateSession(w http.ResponseWriter, r *http.Request) {
 		Timeout  *int  `json:"timeout"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&body); err != nil {
-		s.fail(w, r, http.StatusBadRequest, "Invalid request body: "+err.Error())
+		s.fail(w, r, http.StatusBadRequest, "Invalid request body")
 		return
 	}
 	if body.Timeout != nil && *body.Timeout < 0 {
@@ -169,9 +179,12 @@ func (s *Server) playerJSON(p *player, now time.Time) map[string]any {
 		t.Info.Position = s.position(p, now)
 		track = t
 	}
-	filters := json.RawMessage("{}")
+	var filters any = json.RawMessage("{}")
 	if len(p.filtersJSON) > 0 {
 		filters = p.filtersJSON
+	}
+	if s.cfg.Dialect == DialectNodeLink && len(p.filters.Equalizer) > 0 {
+		filters = nodeLinkFilters(p.filtersJSON, p.filters.Equalizer)
 	}
 	return map[string]any{"guildId": p.guildID, "track": track, "volume": p.volume, "paused": p.paused,
 		"state": s.state(p, now), "voice": p.voice, "filters": filters}
@@ -239,17 +252,35 @@ func present(m map[string]json.RawMessage, key string) (raw json.RawMessage, ok,
 	return raw, ok, ok && bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
 
-var errBadRequest = errors.New("bad request")
+// badRequest is a rejected Update Player request; its text is the message
+// of the 400 answer, as Lavalink words it (no Go error prefixes).
+type badRequest string
 
-func badf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, args...))
+func (e badRequest) Error() string { return string(e) }
+
+func badf(format string, args ...any) error { return badRequest(fmt.Sprintf(format, args...)) }
+
+// trackDecodeFailed is the message of a 400 for an undecodable track.
+const trackDecodeFailed = "Failed to decode track"
+
+// nodeLinkFilters is NodeLink's echo of a player's filters: the equalizer
+// as 15 plain gains, band by index.
+func nodeLinkFilters(raw json.RawMessage, bands []EqualizerBand) map[string]any {
+	out := map[string]any{}
+	json.Unmarshal(raw, &out)
+	gains := make([]float64, 15)
+	for _, b := range bands {
+		gains[b.Band] = b.Gain
+	}
+	out["equalizer"] = gains
+	return out
 }
 
 func parseUpdate(body []byte) (update, error) {
 	var u update
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {
-		return u, badf("invalid JSON body: %v", err)
+		return u, badf("Invalid request body")
 	}
 	loadTrack := func(encoded, identifier json.RawMessage, encNull bool) error {
 		u.setTrack = true
@@ -263,7 +294,7 @@ func parseUpdate(body []byte) (update, error) {
 			}
 			t, err := decodeTrack(enc)
 			if err != nil {
-				return badf("%v", err)
+				return badf(trackDecodeFailed)
 			}
 			u.track = &t
 			return nil
@@ -351,10 +382,10 @@ func parseUpdate(body []byte) (update, error) {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&f); err != nil {
-			return u, badf("invalid filters: %v", err)
+			return u, badf("Invalid filters")
 		}
 		if err := f.validate(); err != nil {
-			return u, badf("%v", err)
+			return u, badf("%s", err.Error())
 		}
 		u.filters, u.filtersRaw = &f, raw
 	}
@@ -374,7 +405,7 @@ func parseUpdate(body []byte) (update, error) {
 func (s *Server) handleUpdatePlayer(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "could not read body")
+		s.fail(w, r, http.StatusBadRequest, "Could not read request body")
 		return
 	}
 	u, err := parseUpdate(body)
@@ -388,6 +419,11 @@ func (s *Server) handleUpdatePlayer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noReplace := r.URL.Query().Get("noReplace") == "true"
+	if u.voice != nil && !s.waitVoice(r) {
+		// The client gave up or the server is stopping: the connection
+		// closes without an answer.
+		panic(http.ErrAbortHandler)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess := s.sessionFor(w, r)
@@ -401,9 +437,23 @@ func (s *Server) handleUpdatePlayer(w http.ResponseWriter, r *http.Request) {
 		sess.players[guildID] = p
 	}
 	s.settle(p, now)
+	nodeLink := s.cfg.Dialect == DialectNodeLink
+	if u.setTrack && u.track == nil && p.track == nil && nodeLink {
+		s.fail(w, r, http.StatusBadRequest, "The player is not playing.")
+		return
+	}
+	voiceFailed := false
 	if u.voice != nil {
-		p.voice, p.connected = *u.voice, true
+		p.voice = *u.voice
 		p.voiceUpdates++
+		p.connected = !s.failVoice
+		voiceFailed = s.failVoice
+		if voiceFailed && !nodeLink {
+			// Lavalink 4.2 connects while handling the update and
+			// answers its failure; nothing else of the update applies.
+			s.fail(w, r, http.StatusInternalServerError, "Failed to connect to voice server")
+			return
+		}
 	}
 	if u.filters != nil {
 		p.filters, p.filtersJSON = *u.filters, u.filtersRaw
@@ -414,7 +464,10 @@ func (s *Server) handleUpdatePlayer(w http.ResponseWriter, r *http.Request) {
 	if u.paused != nil {
 		p.paused = *u.paused
 	}
-	if u.setTrack && !(noReplace && p.track != nil) {
+	// NodeLink drops a track sent before the voice connection is up and
+	// answers 200 with track null.
+	dropped := nodeLink && u.setTrack && u.track != nil && !p.connected
+	if u.setTrack && !dropped && !(noReplace && p.track != nil) {
 		switch {
 		case u.track == nil:
 			s.endTrack(sess, p, "stopped")
@@ -439,4 +492,33 @@ func (s *Server) handleUpdatePlayer(w http.ResponseWriter, r *http.Request) {
 	}
 	p.anchor = now
 	writeJSON(w, http.StatusOK, s.playerJSON(p, now))
+	if voiceFailed {
+		s.emit(sess, map[string]any{"op": "event", "type": "WebSocketClosedEvent", "guildId": guildID,
+			"code": 4006, "reason": "Session is no longer valid.", "byRemote": true})
+	}
+}
+
+// waitVoice holds an update carrying a voice state for the voice connect
+// delay in force. It reports false when the client gave up or the server
+// is stopping first (nothing is answered then).
+func (s *Server) waitVoice(r *http.Request) bool {
+	s.mu.Lock()
+	d := s.voiceDelay
+	s.mu.Unlock()
+	if d == 0 {
+		return true
+	}
+	var elapsed <-chan time.Time // nil: forever
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		elapsed = t.C
+	}
+	select {
+	case <-elapsed:
+		return true
+	case <-r.Context().Done():
+	case <-s.closing:
+	}
+	return false
 }

@@ -8,7 +8,10 @@
 //
 // A test starts one with Start, points a client at Addr, and inspects or
 // disturbs it through the driver methods (Players, Kill, DropConnections,
-// FailTrack, ...).
+// FailTrack, SetFailVoice, SetVoiceConnectDelay, ...). Config selects the
+// behaviours of other servers: the NodeLink dialect, tracks of unknown
+// length or streams. Where the documentation is silent it behaves like
+// Lavalink Version.
 package lavalinksim
 
 import (
@@ -29,8 +32,40 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// Version is the Lavalink version the simulator claims to be.
-const Version = "4.0.8"
+// Version is the Lavalink version whose rules the simulator enforces: where
+// the documentation is silent it behaves like this release.
+const Version = "4.2.2"
+
+// Dialect is the kind of Lavalink v4 server the simulator behaves like.
+type Dialect string
+
+// The dialects of Lavalink v4 servers people run.
+const (
+	// DialectLavalink is Lavalink itself (version Version).
+	DialectLavalink Dialect = "lavalink"
+	// DialectNodeLink is NodeLink 2.x: systemLoad is a load average (not
+	// 0..1), filters are echoed in its own shape (equalizer as 15 plain
+	// gains), there is no PATCH /v4/sessions/{id} route, stopping an idle
+	// player is a 400, a track sent before voice connects is dropped (200
+	// with track null), and a failed voice connection is a
+	// WebSocketClosedEvent rather than an HTTP error.
+	DialectNodeLink Dialect = "nodelink"
+)
+
+// TrackKind is the kind of tracks the simulator resolves.
+type TrackKind string
+
+// The track kinds.
+const (
+	// TracksNormal: tracks of known length (one to five minutes).
+	TracksNormal TrackKind = "normal"
+	// TracksUnknownLength: seekable tracks whose length is unknown
+	// (length -1), as some HTTP and local files are; they play until
+	// stopped.
+	TracksUnknownLength TrackKind = "unknown"
+	// TracksStream: live streams (isStream, not seekable, length -1).
+	TracksStream TrackKind = "stream"
+)
 
 // Config configures a Server. The zero value is usable.
 type Config struct {
@@ -49,6 +84,44 @@ type Config struct {
 	Tick time.Duration
 	// Logger receives the server's logs; default discards them.
 	Logger *slog.Logger
+	// Dialect is the server behaviour simulated; default DialectLavalink.
+	Dialect Dialect
+	// Cores is the cpu.cores reported by stats; default runtime.NumCPU().
+	Cores int
+	// FailVoice makes voice connections fail from the start (see SetFailVoice).
+	FailVoice bool
+	// VoiceConnectDelay makes player updates carrying a voice state wait
+	// this long before answering, as servers that connect to voice before
+	// answering do; negative waits until the client gives up (see
+	// SetVoiceConnectDelay).
+	VoiceConnectDelay time.Duration
+	// Tracks is the kind of tracks loadtracks resolves; default TracksNormal.
+	Tracks TrackKind
+}
+
+// validate fills in defaults and rejects unknown dialects and track kinds.
+func (c *Config) validate() error {
+	switch c.Dialect {
+	case "":
+		c.Dialect = DialectLavalink
+	case DialectLavalink, DialectNodeLink:
+	default:
+		return fmt.Errorf("lavalinksim: unknown dialect %q (want %s or %s)", c.Dialect, DialectLavalink, DialectNodeLink)
+	}
+	switch c.Tracks {
+	case "":
+		c.Tracks = TracksNormal
+	case TracksNormal, TracksUnknownLength, TracksStream:
+	default:
+		return fmt.Errorf("lavalinksim: unknown track kind %q (want %s, %s or %s)", c.Tracks, TracksNormal, TracksUnknownLength, TracksStream)
+	}
+	if c.Cores < 0 {
+		return fmt.Errorf("lavalinksim: cores %d is negative", c.Cores)
+	}
+	if c.Cores == 0 {
+		c.Cores = runtime.NumCPU()
+	}
+	return nil
 }
 
 // Server is a running Lavalink simulator.
@@ -66,9 +139,14 @@ type Server struct {
 	load     [2]float64            // systemLoad, lavalinkLoad
 	frames   *FrameStats
 	closed   bool
+	// failVoice and voiceDelay are the voice connection faults in force.
+	failVoice  bool
+	voiceDelay time.Duration
+	loads      int // /v4/loadtracks requests answered
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop    chan struct{}
+	closing chan struct{} // closed when Close or Kill begins: ends held requests
+	wg      sync.WaitGroup
 }
 
 // session is one client session: its players survive a dropped websocket
@@ -142,6 +220,9 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("lavalinksim: listen: %w", err)
@@ -149,7 +230,8 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, ln: ln, started: time.Now(), log: cfg.Logger,
 		sessions: map[string]*session{}, conns: map[*websocket.Conn]struct{}{}, fresh: map[net.Conn]struct{}{},
-		load: [2]float64{0.05, 0.01}, stop: make(chan struct{}),
+		load: [2]float64{0.05, 0.01}, stop: make(chan struct{}), closing: make(chan struct{}),
+		failVoice: cfg.FailVoice, voiceDelay: cfg.VoiceConnectDelay,
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second, ConnState: s.track}
 	s.wg.Add(2)
@@ -181,6 +263,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.closing)
 	conns := s.wsConns()
 	// http.Server.Shutdown waits up to 5 s for a connection that has sent
 	// no request (an HTTP client dials spare ones): nothing is lost by
@@ -221,6 +304,7 @@ func (s *Server) Kill() {
 		return
 	}
 	s.closed = true
+	close(s.closing)
 	conns := s.wsConns()
 	s.mu.Unlock()
 	s.http.Close()
@@ -250,7 +334,35 @@ func (s *Server) wsConns() []*websocket.Conn {
 	return out
 }
 
-// SetLoad sets the cpu loads reported by stats (0..1 each).
+// SetFailVoice makes every later voice connection fail (on) or succeed.
+// Lavalink answers the player update carrying the voice state with 500
+// "Failed to connect to voice server"; NodeLink accepts it and then sends
+// WebSocketClosedEvent with code 4006. The player stays unconnected.
+func (s *Server) SetFailVoice(on bool) {
+	s.mu.Lock()
+	s.failVoice = on
+	s.mu.Unlock()
+}
+
+// SetVoiceConnectDelay makes later player updates carrying a voice state
+// wait d before answering (a voice connection being set up); a negative d
+// holds them until the client gives up or the server stops, 0 answers at once.
+func (s *Server) SetVoiceConnectDelay(d time.Duration) {
+	s.mu.Lock()
+	s.voiceDelay = d
+	s.mu.Unlock()
+}
+
+// Loads returns how many /v4/loadtracks requests the server answered, so
+// that a test can tell whether a client asked at all.
+func (s *Server) Loads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loads
+}
+
+// SetLoad sets the cpu loads reported by stats (0..1 each). In the NodeLink
+// dialect systemLoad is reported as a load average: systemLoad × cores.
 func (s *Server) SetLoad(systemLoad, lavalinkLoad float64) {
 	s.mu.Lock()
 	s.load = [2]float64{systemLoad, lavalinkLoad}
@@ -411,8 +523,8 @@ func (s *Server) position(p *player, now time.Time) int64 {
 	if p.playing() {
 		pos += int64(float64(now.Sub(p.anchor).Milliseconds()) * s.cfg.Speed * p.filters.rate())
 	}
-	if !p.track.Info.IsStream && pos > p.track.Info.Length {
-		pos = p.track.Info.Length
+	if l := p.track.Info.Length; l > 0 && pos > l {
+		pos = l
 	}
 	return pos
 }
@@ -462,20 +574,24 @@ func (s *Server) tick(now time.Time) {
 			if p.playing() && !p.started {
 				p.started = true
 				s.emit(sess, map[string]any{"op": "event", "type": "TrackStartEvent", "guildId": p.guildID, "track": *p.track})
+				// The first playerUpdate comes as the track starts.
+				if sess.conn != nil {
+					p.lastUpdate = now
+					sess.conn.send(s.mustJSON(map[string]any{"op": "playerUpdate", "guildId": p.guildID, "state": s.state(p, now)}))
+				}
 			}
 			if p.track != nil && p.started {
 				pos := s.position(p, now)
-				end := p.track.Info.Length
-				if p.endTime > 0 && p.endTime < end {
+				end := p.track.Info.Length // <= 0: unknown, plays until stopped
+				if p.endTime > 0 && (end <= 0 || p.endTime < end) {
 					end = p.endTime
 				}
-				if !p.track.Info.IsStream || p.endTime > 0 {
-					if pos >= end {
-						s.endTrack(sess, p, "finished")
-					}
+				if end > 0 && pos >= end {
+					s.endTrack(sess, p, "finished")
 				}
 			}
-			if sess.conn != nil && now.Sub(p.lastUpdate) >= s.cfg.PlayerUpdateInterval {
+			// Only players with a track get playerUpdate.
+			if sess.conn != nil && p.track != nil && now.Sub(p.lastUpdate) >= s.cfg.PlayerUpdateInterval {
 				p.lastUpdate = now
 				sess.conn.send(s.mustJSON(map[string]any{"op": "playerUpdate", "guildId": p.guildID, "state": s.state(p, now)}))
 			}
@@ -521,7 +637,7 @@ func (s *Server) stats(now time.Time, withFrames bool) map[string]any {
 	st := map[string]any{
 		"players": players, "playingPlayers": playing, "uptime": now.Sub(s.started).Milliseconds(),
 		"memory": map[string]any{"free": ms.HeapIdle, "used": ms.HeapInuse, "allocated": ms.HeapSys, "reservable": ms.Sys},
-		"cpu":    map[string]any{"cores": runtime.NumCPU(), "systemLoad": s.load[0], "lavalinkLoad": s.load[1]},
+		"cpu":    map[string]any{"cores": s.cfg.Cores, "systemLoad": s.systemLoad(), "lavalinkLoad": s.load[1]},
 	}
 	if withFrames {
 		switch {
@@ -534,6 +650,15 @@ func (s *Server) stats(now time.Time, withFrames bool) map[string]any {
 		}
 	}
 	return st
+}
+
+// systemLoad is the stats' cpu.systemLoad: a fraction for Lavalink, a load
+// average for NodeLink; s.mu is held.
+func (s *Server) systemLoad() float64 {
+	if s.cfg.Dialect == DialectNodeLink {
+		return s.load[0] * float64(s.cfg.Cores)
+	}
+	return s.load[0]
 }
 
 func (s *Server) mustJSON(v any) []byte {
@@ -618,8 +743,9 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 	}
 	clientName := r.Header.Get("Client-Name")
 	if clientName == "" {
-		s.fail(w, r, http.StatusBadRequest, "Missing Client-Name header")
-		return
+		// Lavalink only logs this; the connection is accepted.
+		s.log.Warn("websocket without Client-Name header", "user", userID, "remote", r.RemoteAddr)
+		clientName = "Unknown"
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -649,13 +775,18 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 	s.conns[c] = struct{}{}
 	sess.clientName = clientName
 	sess.conn = wc
-	sess.lastStats = time.Now()
+	now := time.Now()
+	sess.lastStats = now
 	s.sessions[sess.id] = sess
 	wc.send(s.mustJSON(map[string]any{"op": "ready", "resumed": resumed, "sessionId": sess.id}))
 	for _, b := range sess.queue {
 		wc.send(b)
 	}
 	sess.queue = nil
+	// Like Lavalink, the first stats op follows ready at once.
+	st := s.stats(now, true)
+	st["op"] = "stats"
+	wc.send(s.mustJSON(st))
 	s.mu.Unlock()
 	s.log.Info("websocket open", "session", sess.id, "resumed", resumed)
 

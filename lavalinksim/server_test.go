@@ -119,7 +119,6 @@ func TestHandshakeRequiresHeaders(t *testing.T) {
 		{"wrong authorization", "", [2]string{"Authorization", "nope"}, 401},
 		{"no user id", "User-Id", [2]string{}, 400},
 		{"bad user id", "", [2]string{"User-Id", "abc"}, 400},
-		{"no client name", "Client-Name", [2]string{}, 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -213,6 +212,9 @@ func TestLoadTracks(t *testing.T) {
 	}
 	if st, _ := do(t, s, "GET", "/v4/loadtracks", "", s.Password()); st != 400 {
 		t.Fatalf("missing identifier: %d", st)
+	}
+	if n := s.Loads(); n != len(tests)+2 {
+		t.Fatalf("Loads() = %d, want %d", n, len(tests)+2)
 	}
 }
 

@@ -267,7 +267,8 @@ const SearchResults = 5
 //   - SoundCloud and other http(s) URLs: one track from the URL; the host
 //     nomatch.invalid gives "empty", error.invalid gives "error".
 //
-// Any URL may carry length=<ms> (the track's length) and stream=true.
+// Any URL may carry length=<ms> (the track's length, or "unknown" for -1)
+// and stream=true (a live stream: not seekable, length -1).
 func resolve(identifier string) LoadResult {
 	for prefix, source := range searchPrefixes {
 		if terms, ok := strings.CutPrefix(identifier, prefix); ok {
@@ -322,6 +323,8 @@ func loadURL(raw string, u *url.URL) LoadResult {
 	length := fakeLength(raw)
 	if l, err := strconv.ParseInt(q.Get("length"), 10, 64); err == nil && l > 0 {
 		length = l
+	} else if q.Get("length") == "unknown" {
+		length = -1
 	}
 	stream := q.Get("stream") == "true"
 	switch host {
@@ -357,8 +360,43 @@ func loadURL(raw string, u *url.URL) LoadResult {
 	if title == "/" || title == "." {
 		title = host
 	}
+	if stream {
+		length = -1
+	}
 	return LoadResult{"track", newTrack(TrackInfo{
 		Identifier: raw, Author: host, Length: length, IsStream: stream, Title: title,
 		URI: strp(raw), SourceName: source,
 	})}
+}
+
+// reshape turns the tracks of res into kind: of unknown length, or live
+// streams. Their encoded form follows.
+func reshape(res LoadResult, kind TrackKind) LoadResult {
+	if kind == TracksNormal || kind == "" {
+		return res
+	}
+	change := func(t Track) Track {
+		info := t.Info
+		info.Length = -1
+		info.IsStream = kind == TracksStream
+		return newTrack(info)
+	}
+	switch d := res.Data.(type) {
+	case Track:
+		res.Data = change(d)
+	case []Track:
+		out := make([]Track, len(d))
+		for i, t := range d {
+			out[i] = change(t)
+		}
+		res.Data = out
+	case Playlist:
+		tracks := make([]Track, len(d.Tracks))
+		for i, t := range d.Tracks {
+			tracks[i] = change(t)
+		}
+		d.Tracks = tracks
+		res.Data = d
+	}
+	return res
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/discordapi"
 	"github.com/chopsticks-bot/chopsticks/ratelimit"
 	"github.com/chopsticks-bot/chopsticks/telemetry"
+	"github.com/chopsticks-bot/chopsticks/voice"
 )
 
 // Config is a node's configuration. Every field has a flag whose
@@ -54,6 +55,7 @@ type Config struct {
 	LeaseTTL            time.Duration
 	IdentifyReserve     int
 	RateLimits          string
+	MusicSearch         string
 }
 
 // DefaultConfig returns the configuration with every default filled in,
@@ -94,6 +96,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.LeaseTTL, "lease-ttl", 5*time.Second, "etcd lease of this node's ownership; a crashed node's shards move after it (LEASE_TTL, at least 2s)")
 	fs.IntVar(&c.IdentifyReserve, "identify-reserve", 50, "daily session starts kept back for recovering shards (IDENTIFY_RESERVE)")
 	fs.StringVar(&c.LavalinkNodes, "lavalink-nodes", "", "Lavalink nodes (LAVALINK_NODES)")
+	fs.StringVar(&c.MusicSearch, "music-search", voice.DefaultSearch, "search prefixes tried in order for /play search terms (MUSIC_SEARCH)")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", "rate limits that differ from the defaults, such as \"command=10/1s, global.play=100/1s\" (RATE_LIMITS)")
 }
 
@@ -200,6 +203,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ratelimit.ParseConfig(c.RateLimits); err != nil {
 		return bad("RATE_LIMITS", "%v", err)
+	}
+	if _, err := voice.ParseSearch(c.MusicSearch); err != nil {
+		return bad("MUSIC_SEARCH", "%v", err)
 	}
 	if c.DashboardSessionKey != "" && len(c.DashboardSessionKey) < 32 {
 		return bad("DASHBOARD_SESSION_SECRET", "must be at least 32 characters (openssl rand -hex 32)")

@@ -314,6 +314,7 @@ func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 		{"wrong token", map[string]string{"DISCORD_TOKEN": "not-a-token"}, "DISCORD_TOKEN:"},
 		{"shard count other than the cluster's", map[string]string{"SHARD_COUNT": "3"}, "SHARD_COUNT: is 3 but the cluster runs 1 shards"},
 		{"bad rate limit", map[string]string{"RATE_LIMITS": "command=10/1s, global.play=fast"}, `RATE_LIMITS: global.play: "fast": want <limit>/<period>`},
+		{"bad music search", map[string]string{"MUSIC_SEARCH": "ytsearch,yt search"}, `MUSIC_SEARCH: invalid MUSIC_SEARCH: "yt search" is not a search prefix`},
 	}
 	// The cluster already runs 1 shard, as a first node would have written.
 	cli, err := clientv3.New(clientv3.Config{Endpoints: s.etcd, DialTimeout: 5 * time.Second})

@@ -173,15 +173,16 @@ func TestInteractionTraceAndMetrics(t *testing.T) {
 		// Voice and the agent pool run only with LAVALINK_NODES and
 		// AGENT_TOKEN_KEY; this node has neither.
 		voiceOnly := map[string]bool{
-			"chopsticks_music_voice_connections_active": true,
-			"chopsticks_music_lavalink_players":         true,
-			"chopsticks_music_player_moves_total":       true,
-			"chopsticks_music_players_restored_total":   true,
-			"chopsticks_music_track_errors_total":       true,
-			"chopsticks_music_forwarded_calls_total":    true,
-			"chopsticks_music_forwarded_served_total":   true,
-			"chopsticks_agent_pool_size_total":          true,
-			"chopsticks_agent_pool_agents":              true,
+			"chopsticks_music_voice_connections_active":   true,
+			"chopsticks_music_lavalink_players":           true,
+			"chopsticks_music_player_moves_total":         true,
+			"chopsticks_music_players_restored_total":     true,
+			"chopsticks_music_track_errors_total":         true,
+			"chopsticks_music_search_cache_lookups_total": true,
+			"chopsticks_music_forwarded_calls_total":      true,
+			"chopsticks_music_forwarded_served_total":     true,
+			"chopsticks_agent_pool_size_total":            true,
+			"chopsticks_agent_pool_agents":                true,
 		}
 		want := map[string][]string{}
 		for _, m := range deploy.Metrics() {

@@ -57,9 +57,13 @@ func (n *Node) startMusic(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	search, err := voice.ParseSearch(n.cfg.MusicSearch)
+	if err != nil {
+		return &ConfigError{Setting: "MUSIC_SEARCH", Reason: err.Error()}
+	}
 	if n.voice.music, err = voice.NewMusic(voice.MusicConfig{
 		Lavalink: voice.Config{Nodes: nodes}, BotUserID: n.botUserID, Queues: voice.NewQueues(n.rdb, 0),
-		Voice: n.voice.states, Agents: n.voice.alloc, Registerer: n.reg, Logger: n.log,
+		Voice: n.voice.states, Agents: n.voice.alloc, Registerer: n.reg, Logger: n.log, Search: search,
 	}); err != nil {
 		return err
 	}

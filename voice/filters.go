@@ -1,6 +1,7 @@
 package voice
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,6 +19,39 @@ type Filters struct {
 	Vibrato    *Oscillator     `json:"vibrato,omitempty"`
 	LowPass    *LowPass        `json:"lowPass,omitempty"`
 	ChannelMix *ChannelMix     `json:"channelMix,omitempty"`
+}
+
+// UnmarshalJSON decodes a filters object, accepting the equalizer both as
+// Lavalink's bands ({"band","gain"} objects) and as NodeLink's 15 plain
+// gains (band i at index i; zero gains are left out).
+func (f *Filters) UnmarshalJSON(b []byte) error {
+	type plain Filters
+	var aux struct {
+		plain
+		Equalizer json.RawMessage `json:"equalizer"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*f = Filters(aux.plain)
+	f.Equalizer = nil
+	if len(aux.Equalizer) == 0 || string(aux.Equalizer) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(aux.Equalizer, &f.Equalizer); err == nil {
+		return nil
+	}
+	var gains []float64
+	if err := json.Unmarshal(aux.Equalizer, &gains); err != nil {
+		return fmt.Errorf("filters.equalizer is neither bands nor gains: %w", err)
+	}
+	f.Equalizer = nil
+	for band, gain := range gains {
+		if gain != 0 {
+			f.Equalizer = append(f.Equalizer, EqualizerBand{Band: band, Gain: gain})
+		}
+	}
+	return nil
 }
 
 // EqualizerBand sets one of the 15 bands (0-14) to a gain in [-0.25, 1.0].

@@ -2,6 +2,7 @@ package voice
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,8 +58,14 @@ type Config struct {
 	// ReadTimeout closes a websocket that received nothing (stats arrive every
 	// minute) for this long; default 150 s.
 	ReadTimeout time.Duration
-	// HTTPClient makes the REST calls; default a client with a 10 s timeout.
+	// HTTPClient makes the REST calls; default http.DefaultTransport's.
 	HTTPClient *http.Client
+	// RequestTimeout bounds each REST call but player updates; default 10 s.
+	RequestTimeout time.Duration
+	// PlayerTimeout bounds each player update; default 20 s. Servers may
+	// hold an update until the voice connection is up (seconds), and a
+	// timeout is never taken for a dead node.
+	PlayerTimeout time.Duration
 	// Logger receives the client's logs; default discards them.
 	Logger *slog.Logger
 	// Resume maps node names to Lavalink session IDs to resume on the first
@@ -109,7 +117,13 @@ func New(cfg Config) (*Client, error) {
 		cfg.ReadTimeout = 150 * time.Second
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		cfg.HTTPClient = &http.Client{}
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.PlayerTimeout <= 0 {
+		cfg.PlayerTimeout = 20 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -295,14 +309,16 @@ func (c *Client) LoadTracks(ctx context.Context, identifier string) (LoadResult,
 		err2 = json.Unmarshal(raw.Data, &t)
 		res.Tracks = []Track{t}
 	case LoadSearch:
-		err2 = json.Unmarshal(raw.Data, &res.Tracks)
+		res.Tracks, err2 = decodeTracks(raw.Data)
 	case LoadPlaylist:
 		var pl struct {
-			Info   PlaylistInfo `json:"info"`
-			Tracks []Track      `json:"tracks"`
+			Info   PlaylistInfo    `json:"info"`
+			Tracks json.RawMessage `json:"tracks"`
 		}
-		err2 = json.Unmarshal(raw.Data, &pl)
-		res.Playlist, res.Tracks = &pl.Info, pl.Tracks
+		if err2 = json.Unmarshal(raw.Data, &pl); err2 == nil {
+			res.Tracks, err2 = decodeTracks(pl.Tracks)
+		}
+		res.Playlist = &pl.Info
 	case LoadError:
 		var e Exception
 		err2 = json.Unmarshal(raw.Data, &e)
@@ -315,6 +331,29 @@ func (c *Client) LoadTracks(ctx context.Context, identifier string) (LoadResult,
 		return LoadResult{}, fmt.Errorf("lavalink %s: decoding %s result: %w", n.cfg.Name, raw.LoadType, err2)
 	}
 	return res, nil
+}
+
+// decodeTracks decodes a list of tracks, leaving out those it cannot read
+// (a server's own shape of some field): it fails only when it can read none.
+func decodeTracks(raw json.RawMessage) ([]Track, error) {
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, err
+	}
+	out := make([]Track, 0, len(list))
+	var firstErr error
+	for _, r := range list {
+		var t Track
+		if err := json.Unmarshal(r, &t); err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 && firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
 }
 
 // monitor moves the players of nodes that stayed unreachable longer than
@@ -376,6 +415,17 @@ type Node struct {
 	hasStats  bool
 	adopt     bool // the session came from Config.Resume: adopt its players
 	attempts  int  // connection attempts that ended (failed or dropped)
+	// resumable is whether the node accepted resuming for the current
+	// session; servers without PATCH /v4/sessions/{id} (NodeLink) refuse.
+	resumable bool
+}
+
+// Resumable reports whether the node accepted resuming for the current
+// session: if not, players on it are rebuilt after a reconnect.
+func (n *Node) Resumable() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.resumable
 }
 
 // Name returns the node's configured name.
@@ -413,12 +463,23 @@ func (n *Node) penalty(localPlayers int) float64 {
 	st := n.stats
 	n.mu.Unlock()
 	p := float64(max(st.PlayingPlayers, localPlayers))
-	p += math.Pow(1.05, 100*st.CPU.SystemLoad)*10 - 10
+	p += math.Pow(1.05, 100*normalLoad(st.CPU.SystemLoad, st.CPU.Cores))*10 - 10
 	if fs := st.FrameStats; fs != nil {
 		p += math.Pow(1.03, 500*float64(fs.Deficit)/3000)*600 - 600
 		p += math.Pow(1.03, 500*float64(fs.Nulled)/3000)*300 - 300
 	}
 	return p
+}
+
+// normalLoad brings a node's systemLoad to Lavalink's 0..1 scale: Lavalink
+// reports the fraction of CPU in use, NodeLink the load average (7-13 on a
+// busy 16-core host), which is divided by the cores. The result is capped
+// at 2 (twice overloaded) so the penalty stays finite.
+func normalLoad(load float64, cores int) float64 {
+	if load > 1 && cores > 0 {
+		load /= float64(cores)
+	}
+	return min(max(load, 0), 2)
 }
 
 func (n *Node) closeConn() {
@@ -429,33 +490,43 @@ func (n *Node) closeConn() {
 	n.mu.Unlock()
 }
 
+// Reconnection delays: the first retry comes after minBackoff, each failed
+// or short-lived session doubles it up to maxBackoff, and a session that
+// stayed ready for stableSession resets it.
+const (
+	minBackoff    = 50 * time.Millisecond
+	maxBackoff    = 5 * time.Second
+	stableSession = 10 * time.Second
+)
+
 // run keeps the node's websocket connected until ctx ends.
 func (n *Node) run(ctx context.Context) {
-	backoff := 50 * time.Millisecond
+	backoff := minBackoff
 	for ctx.Err() == nil {
-		connected, err := n.session(ctx)
+		readyAt, err := n.session(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		n.mu.Lock()
 		n.attempts++
 		n.mu.Unlock()
-		if connected {
-			backoff = 50 * time.Millisecond
+		if !readyAt.IsZero() && time.Since(readyAt) >= stableSession {
+			// A session that worked for a while: its loss is news, retry soon.
+			backoff = minBackoff
 		}
-		n.c.log.Warn("lavalink node disconnected", "node", n.cfg.Name, "err", err)
+		n.c.log.Warn("lavalink node disconnected", "node", n.cfg.Name, "err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 5*time.Second)
+		backoff = min(backoff*2, maxBackoff)
 	}
 }
 
 // session connects (resuming when it can), then reads ops until the
-// connection fails. It reports whether the handshake succeeded.
-func (n *Node) session(ctx context.Context) (bool, error) {
+// connection fails. It returns when the node became ready (zero if never).
+func (n *Node) session(ctx context.Context) (time.Time, error) {
 	h := http.Header{}
 	h.Set("Authorization", n.cfg.Password)
 	h.Set("User-Id", n.c.cfg.UserID)
@@ -470,9 +541,9 @@ func (n *Node) session(ctx context.Context) (bool, error) {
 	conn, resp, err := d.DialContext(ctx, n.cfg.wsURL(), h)
 	if err != nil {
 		if resp != nil {
-			return false, fmt.Errorf("websocket handshake: %s: %w", resp.Status, err)
+			return time.Time{}, fmt.Errorf("websocket handshake: %s: %w", resp.Status, err)
 		}
-		return false, fmt.Errorf("websocket dial: %w", err)
+		return time.Time{}, fmt.Errorf("websocket dial: %w", err)
 	}
 	defer conn.Close()
 	n.mu.Lock()
@@ -485,15 +556,25 @@ func (n *Node) session(ctx context.Context) (bool, error) {
 		SessionID string `json:"sessionId"`
 	}
 	if err := conn.ReadJSON(&ready); err != nil || ready.Op != "ready" || ready.SessionID == "" {
-		return true, fmt.Errorf("expected ready op: %v", err)
+		return time.Time{}, fmt.Errorf("expected ready op: %v", err)
 	}
 	n.mu.Lock()
 	n.sessionID = ready.SessionID
 	n.mu.Unlock()
-	if err := n.do(ctx, http.MethodPatch, "/v4/sessions/"+ready.SessionID,
-		map[string]any{"resuming": true, "timeout": int(n.c.cfg.ResumeTimeout / time.Second)}, nil); err != nil {
-		return true, fmt.Errorf("enabling resuming: %w", err)
+	err = n.do(ctx, http.MethodPatch, "/v4/sessions/"+ready.SessionID,
+		map[string]any{"resuming": true, "timeout": int(n.c.cfg.ResumeTimeout / time.Second)}, nil)
+	var refused *APIError
+	switch {
+	case errors.As(err, &refused):
+		// The node answered but will not resume (NodeLink has no such
+		// route): usable, its players are rebuilt after a reconnect.
+		n.c.log.Info("lavalink node cannot resume sessions", "node", n.cfg.Name, "status", refused.Status)
+	case err != nil:
+		return time.Time{}, fmt.Errorf("enabling resuming: %w", err)
 	}
+	n.mu.Lock()
+	n.resumable = err == nil
+	n.mu.Unlock()
 	var st Stats
 	if err := n.do(ctx, http.MethodGet, "/v4/stats", nil, &st); err == nil {
 		n.mu.Lock()
@@ -513,6 +594,7 @@ func (n *Node) session(ctx context.Context) (bool, error) {
 	if ready.Resumed {
 		n.syncPlayers(ctx, adopt)
 	}
+	readyAt := time.Now()
 	n.mu.Lock()
 	n.ready = true
 	n.mu.Unlock()
@@ -530,7 +612,7 @@ func (n *Node) session(ctx context.Context) (bool, error) {
 		conn.SetReadDeadline(time.Now().Add(n.c.cfg.ReadTimeout))
 		_, msg, err := conn.ReadMessage()
 		if err != nil {
-			return true, err
+			return readyAt, err
 		}
 		n.handle(msg)
 	}
@@ -541,23 +623,31 @@ func (n *Node) session(ctx context.Context) (bool, error) {
 // otherwise players the node kept that we destroyed or moved to another node
 // while it was unreachable are destroyed there.
 func (n *Node) syncPlayers(ctx context.Context, adopt bool) {
-	var remote []struct {
-		GuildID string `json:"guildId"`
-		playerResponse
-	}
-	if err := n.do(ctx, http.MethodGet, "/v4/sessions/"+n.SessionID()+"/players", nil, &remote); err != nil {
+	var list []json.RawMessage
+	if err := n.do(ctx, http.MethodGet, "/v4/sessions/"+n.SessionID()+"/players", nil, &list); err != nil {
 		n.c.log.Warn("listing players of resumed session", "node", n.cfg.Name, "err", err)
 		return
 	}
-	for _, r := range remote {
+	for _, raw := range list {
+		var r struct {
+			GuildID string `json:"guildId"`
+		}
+		var pr playerResponse
+		if json.Unmarshal(raw, &r) != nil || r.GuildID == "" || json.Unmarshal(raw, &pr) != nil {
+			continue
+		}
 		if adopt {
 			p := n.c.Player(r.GuildID)
 			p.mu.Lock()
 			if p.node == nil {
 				p.node = n
-				p.record(r.playerResponse)
-				p.filters = r.Filters
-				p.voice = r.Voice
+				p.record(pr)
+				if pr.Filters != nil {
+					p.filters = *pr.Filters
+				}
+				if pr.Voice != nil {
+					p.voice = *pr.Voice
+				}
 			}
 			p.mu.Unlock()
 		}
@@ -640,7 +730,7 @@ func (n *Node) handle(msg []byte) {
 			Reason string `json:"reason"`
 		}
 		json.Unmarshal(msg, &closed)
-		p.disconnected(n)
+		p.disconnected(n, op.Code, closed.Reason)
 		ev = WebSocketClosedEvent{GuildID: op.GuildID, Code: op.Code, Reason: closed.Reason, ByRemote: op.ByRemote}
 	default:
 		return
@@ -658,6 +748,12 @@ func (n *Node) do(ctx context.Context, method, path string, body, out any) error
 		}
 		rd = bytes.NewReader(b)
 	}
+	timeout := n.c.cfg.RequestTimeout
+	if method == http.MethodPatch && strings.Contains(path, "/players/") {
+		timeout = n.c.cfg.PlayerTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, n.cfg.httpBase()+path, rd)
 	if err != nil {
 		return fmt.Errorf("lavalink %s: %w", n.cfg.Name, err)

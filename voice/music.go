@@ -55,6 +55,16 @@ type MusicConfig struct {
 	Agents    Agents
 	// QueuePageSize is the number of tracks per /queue page; default 10.
 	QueuePageSize int
+	// VoiceTimeout is how long /play waits for a new agent's voice
+	// connection to come up or fail, so that a failure is its answer;
+	// default 5 s. When it passes, the music starts whenever voice is up.
+	VoiceTimeout time.Duration
+	// Search is the search prefixes tried in order for plain search terms
+	// (MUSIC_SEARCH, see ParseSearch); default ytsearch, then scsearch.
+	Search []string
+	// SearchCacheTTL is how long search results are reused from Redis;
+	// default DefaultSearchCacheTTL.
+	SearchCacheTTL time.Duration
 	// Registerer receives the music metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -75,6 +85,7 @@ type Music struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	metrics musicMetrics
+	cache   *searchCache
 }
 
 // session is the music in one voice channel.
@@ -84,6 +95,7 @@ type session struct {
 	agent            string
 	player           *Player
 	filter           string
+	fresh            bool // its agent has not played yet: /play waits for voice
 	ended            bool
 	stalled          bool // a restore could not start the track; retried when a node comes up
 }
@@ -104,6 +116,15 @@ func NewMusic(cfg MusicConfig) (*Music, error) {
 	if cfg.QueuePageSize <= 0 {
 		cfg.QueuePageSize = 10
 	}
+	if cfg.VoiceTimeout <= 0 {
+		cfg.VoiceTimeout = 5 * time.Second
+	}
+	if len(cfg.Search) == 0 {
+		cfg.Search, _ = ParseSearch(DefaultSearch)
+	}
+	if cfg.SearchCacheTTL <= 0 {
+		cfg.SearchCacheTTL = DefaultSearchCacheTTL
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -111,7 +132,8 @@ func NewMusic(cfg MusicConfig) (*Music, error) {
 		cfg.Lavalink.Logger = cfg.Logger
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Music{cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}, byAgent: map[string]*session{}, ctx: ctx, cancel: cancel}
+	m := &Music{cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}, byAgent: map[string]*session{}, ctx: ctx, cancel: cancel,
+		cache: newSearchCache(cfg.Queues.rdb, cfg.SearchCacheTTL)}
 	clients, err := NewClients(cfg.Lavalink, m.handleEvent)
 	if err != nil {
 		cancel()
@@ -132,7 +154,7 @@ func NewMusic(cfg MusicConfig) (*Music, error) {
 			Help: "Players rebuilt from saved playback when an agent was adopted and no Lavalink node had kept them."}),
 	}
 	if cfg.Registerer != nil {
-		for _, c := range []prometheus.Collector{m.metrics.trackErrors, m.metrics.moves, m.metrics.restores,
+		for _, c := range []prometheus.Collector{m.metrics.trackErrors, m.metrics.moves, m.metrics.restores, m.cache.lookups,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chopsticks_music_voice_connections_active",
 				Help: "Voice channels with music on this node."}, func() float64 {
 				m.mu.Lock()
@@ -222,7 +244,7 @@ func (m *Music) current(ctx context.Context, guildID, userID string) (*session, 
 // PlayRequest is /play.
 type PlayRequest struct {
 	GuildID, UserID string
-	// Query is a URL or search terms (searched on YouTube).
+	// Query is a URL or search terms (searched with MusicConfig.Search).
 	Query string
 	// Pick chooses among search results (1-based); 0 takes the first.
 	Pick int
@@ -276,25 +298,70 @@ func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
 		}
 		if next != nil {
 			if err := m.start(ctx, s, next.Track); err != nil {
+				if errors.Is(err, ErrVoiceFailed) {
+					return PlayResult{}, m.voiceFailed(ctx, s, err)
+				}
 				return res, fmt.Errorf("starting playback: %w", err)
 			}
 			res.Started, res.Position = true, 0
 		}
 	}
+	if s.fresh {
+		// A new agent's voice connection: its failure is this /play's answer.
+		s.fresh = false
+		wait, cancel := context.WithTimeout(ctx, m.cfg.VoiceTimeout)
+		err := s.player.WaitVoice(wait)
+		cancel()
+		if errors.Is(err, ErrVoiceFailed) {
+			return PlayResult{}, m.voiceFailed(ctx, s, err)
+		}
+	}
 	return res, nil
+}
+
+// voiceFailed ends s, whose voice connection failed, and returns err for
+// the user: the agent is released and nothing is retried; s.op is held.
+func (m *Music) voiceFailed(ctx context.Context, s *session, err error) error {
+	m.log.Warn("voice connection failed; music session ended", "guild", s.guildID, "err", err)
+	if eerr := m.end(context.WithoutCancel(ctx), s); eerr != nil {
+		m.log.Warn("ending a session whose voice failed", "guild", s.guildID, "err", eerr)
+	}
+	return err
+}
+
+// endOnVoiceFailure ends, on a goroutine Music owns, the agent's session in
+// guildID if its voice connection failed and no /play is handling that.
+func (m *Music) endOnVoiceFailure(agentUserID, guildID string) {
+	m.mu.Lock()
+	s := m.byAgent[agentUserID+"/"+guildID]
+	m.mu.Unlock()
+	if s == nil || m.ctx.Err() != nil {
+		return
+	}
+	m.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(m.ctx, 30*time.Second)
+		defer cancel()
+		s.op.Lock()
+		defer s.op.Unlock()
+		if s.ended || s.player.VoiceErr() == nil {
+			return
+		}
+		m.voiceFailed(ctx, s, s.player.VoiceErr())
+	})
 }
 
 // load resolves a query to queue items.
 func (m *Music) load(ctx context.Context, query string, pick int, requester string) ([]QueueItem, string, error) {
-	identifier := query
-	if !strings.HasPrefix(query, "https://") && !strings.HasPrefix(query, "http://") {
-		identifier = "ytsearch:" + query
-	}
 	loader, err := m.clients.Get(m.cfg.BotUserID)
 	if err != nil {
 		return nil, "", err
 	}
-	res, err := loader.LoadTracks(ctx, identifier)
+	var res LoadResult
+	if strings.HasPrefix(query, "https://") || strings.HasPrefix(query, "http://") {
+		res, err = loader.LoadTracks(ctx, query)
+	} else {
+		res, err = m.search(ctx, loader, query)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("loading tracks: %w", err)
 	}
@@ -366,7 +433,7 @@ func (m *Music) session(ctx context.Context, guildID, channel string) (*session,
 		m.cfg.Agents.Release(context.WithoutCancel(ctx), guildID, channel, agent)
 		return fail(err)
 	}
-	s.agent, s.player = agent, client.Player(guildID)
+	s.agent, s.player, s.fresh = agent, client.Player(guildID), true
 	m.mu.Lock()
 	m.byAgent[agent+"/"+guildID] = s
 	m.mu.Unlock()
@@ -547,10 +614,10 @@ func (m *Music) replay(ctx context.Context, s *session) error {
 	if ok {
 		pos = pb.PositionAt(time.Now())
 	}
-	if item == nil || (!item.Track.Info.IsStream && pos >= item.Track.Info.Duration()) {
+	if item == nil || (item.Track.Info.KnownLength() && pos >= item.Track.Info.Duration()) {
 		return m.advance(ctx, s, false)
 	}
-	if item.Track.Info.IsStream || !item.Track.Info.IsSeekable {
+	if !item.Track.Info.Seekable() {
 		pos = 0
 	}
 	if err := s.player.Play(ctx, item.Track, pos); err != nil {
@@ -596,7 +663,11 @@ func (m *Music) VoiceStateUpdate(ctx context.Context, agentUserID, guildID, sess
 	if err != nil {
 		return err
 	}
-	return c.Player(guildID).VoiceStateUpdate(ctx, sessionID, channelID)
+	err = c.Player(guildID).VoiceStateUpdate(ctx, sessionID, channelID)
+	if errors.Is(err, ErrVoiceFailed) {
+		m.endOnVoiceFailure(agentUserID, guildID)
+	}
+	return err
 }
 
 // VoiceServerUpdate forwards an agent's VOICE_SERVER_UPDATE for guildID.
@@ -605,7 +676,11 @@ func (m *Music) VoiceServerUpdate(ctx context.Context, agentUserID, guildID, tok
 	if err != nil {
 		return err
 	}
-	return c.Player(guildID).VoiceServerUpdate(ctx, token, endpoint)
+	err = c.Player(guildID).VoiceServerUpdate(ctx, token, endpoint)
+	if errors.Is(err, ErrVoiceFailed) {
+		m.endOnVoiceFailure(agentUserID, guildID)
+	}
+	return err
 }
 
 // handleEvent receives every agent client's events; work happens on a
@@ -621,6 +696,7 @@ func (m *Music) handleEvent(agentUserID string, ev Event) {
 		return
 	case WebSocketClosedEvent:
 		m.log.Warn("voice websocket closed", "guild", e.GuildID, "code", e.Code, "reason", e.Reason)
+		m.endOnVoiceFailure(agentUserID, e.GuildID)
 		return
 	case TrackEndEvent:
 		if !e.Reason.MayStartNext() {
@@ -669,8 +745,15 @@ func (m *Music) advance(ctx context.Context, s *session, skip bool) error {
 }
 
 // start plays t from its beginning and saves the playback; s.op is held.
+// A track the node accepted but did not start for want of voice is not an
+// error: the player starts it when the voice connection is up.
 func (m *Music) start(ctx context.Context, s *session, t Track) error {
-	return m.saved(ctx, s, s.player.Play(ctx, t, 0))
+	err := s.player.Play(ctx, t, 0)
+	if errors.Is(err, ErrTrackNotStarted) {
+		m.log.Info("track waits for the voice connection", "guild", s.guildID)
+		err = nil
+	}
+	return m.saved(ctx, s, err)
 }
 
 // Skip skips the current track. It returns the track now playing, or nil
@@ -813,9 +896,9 @@ func (m *Music) Seek(ctx context.Context, guildID, userID string, position time.
 		return ErrNothingPlaying
 	}
 	switch {
-	case t.Info.IsStream || !t.Info.IsSeekable:
+	case !t.Info.Seekable():
 		return fmt.Errorf("%w: this track is a stream and cannot be seeked", ErrBadArgument)
-	case position < 0 || position >= t.Info.Duration():
+	case position < 0 || (t.Info.KnownLength() && position >= t.Info.Duration()):
 		return fmt.Errorf("%w: the track is %s long", ErrBadArgument, t.Info.Duration().Round(time.Second))
 	}
 	return m.saved(ctx, s, s.player.Seek(ctx, position))

@@ -83,7 +83,13 @@ type musicEnv struct {
 
 func newMusicEnv(t *testing.T, agents ...string) *musicEnv {
 	t.Helper()
-	sim, err := lavalinksim.Start(lavalinksim.Config{PlayerUpdateInterval: 100 * time.Millisecond})
+	return newMusicEnvWith(t, lavalinksim.Config{PlayerUpdateInterval: 100 * time.Millisecond}, agents...)
+}
+
+// newMusicEnvWith is newMusicEnv over a simulator configured by simCfg.
+func newMusicEnvWith(t *testing.T, simCfg lavalinksim.Config, agents ...string) *musicEnv {
+	t.Helper()
+	sim, err := lavalinksim.Start(simCfg)
 	if err != nil {
 		t.Fatal(err)
 	}

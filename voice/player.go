@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -30,6 +32,20 @@ type Player struct {
 	filters    Filters
 	voice      VoiceState
 	destroyed  bool
+	// pending is a track the node accepted without starting it (NodeLink
+	// before the voice connection is up); the next voice update sends it again.
+	pending *pendingTrack
+	// voiceUp is whether the node reported the voice connection up since
+	// the last voice update; voiceErr why it failed instead. voiceSig is
+	// closed (and replaced) when either changes.
+	voiceUp  bool
+	voiceErr error
+	voiceSig chan struct{}
+}
+
+type pendingTrack struct {
+	track    Track
+	position time.Duration
 }
 
 // GuildID returns the player's guild.
@@ -104,10 +120,10 @@ func (p *Player) positionAtLocked(at time.Time) int64 {
 	if p.connected && !p.paused && at.After(p.positionAt) {
 		pos += int64(float64(at.Sub(p.positionAt).Milliseconds()) * p.filters.rate())
 	}
-	if !p.track.Info.IsStream && pos > p.track.Info.Length {
+	if p.track.Info.KnownLength() && pos > p.track.Info.Length {
 		pos = p.track.Info.Length
 	}
-	return pos
+	return max(pos, 0)
 }
 
 // playerBody is the Update Player request.
@@ -126,16 +142,74 @@ type trackUpdate struct {
 }
 
 // playerResponse is the part of the Player object the client reads back.
+// It is decoded leniently: a field that is missing or in a shape the client
+// does not know (servers differ) is left nil, and the call still succeeds.
 type playerResponse struct {
-	Track   *Track     `json:"track"`
-	Paused  bool       `json:"paused"`
-	Volume  int        `json:"volume"`
-	Filters Filters    `json:"filters"`
-	Voice   VoiceState `json:"voice"`
-	State   struct {
-		Position  int64 `json:"position"`
-		Connected bool  `json:"connected"`
-	} `json:"state"`
+	HasTrack bool // "track" was in the answer (Track nil: no track)
+	Track    *Track
+	Paused   *bool
+	Volume   *int
+	Filters  *Filters
+	Voice    *VoiceState
+	State    *playerState
+}
+
+type playerState struct {
+	Position  int64 `json:"position"`
+	Connected bool  `json:"connected"`
+}
+
+// UnmarshalJSON decodes what it can of a Player object and never fails.
+func (r *playerResponse) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	field := func(key string, v any) bool {
+		raw, ok := m[key]
+		return ok && json.Unmarshal(raw, v) == nil
+	}
+	var t *Track
+	if field("track", &t) {
+		r.HasTrack, r.Track = true, t
+	}
+	var paused bool
+	if field("paused", &paused) {
+		r.Paused = &paused
+	}
+	var volume int
+	if field("volume", &volume) {
+		r.Volume = &volume
+	}
+	var f Filters
+	if field("filters", &f) {
+		r.Filters = &f
+	}
+	var v VoiceState
+	if field("voice", &v) {
+		r.Voice = &v
+	}
+	var st playerState
+	if field("state", &st) {
+		r.State = &st
+	}
+	return nil
+}
+
+// isNodeFailure reports whether err from a call to a node means the node is
+// unreachable: a transport error. An answer (APIError), our own
+// cancellation and a timeout (the node may be holding the call, as servers
+// do while connecting to voice) are not.
+func isNodeFailure(ctx context.Context, err error) bool {
+	var api *APIError
+	var ne net.Error
+	switch {
+	case err == nil, ctx.Err() != nil, errors.As(err, &api):
+		return false
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return false
+	}
+	return true
 }
 
 // ErrPlayerDestroyed is returned by operations on a destroyed player.
@@ -180,10 +254,15 @@ func (p *Player) update(ctx context.Context, body playerBody, noReplace bool, ap
 	if noReplace {
 		path += "?noReplace=true"
 	}
+	if body.Voice != nil {
+		p.mu.Lock()
+		p.voiceUp, p.voiceErr = false, nil
+		p.voiceChangedLocked()
+		p.mu.Unlock()
+	}
 	var resp playerResponse
 	err := n.do(ctx, http.MethodPatch, path, body, &resp)
-	var api *APIError
-	if err != nil && !errors.As(err, &api) && ctx.Err() == nil {
+	if isNodeFailure(ctx, err) {
 		// The node did not answer: it is probably dying. Move the player to
 		// another node now and apply the change there.
 		to, berr := p.c.bestNodeExcept(n)
@@ -199,6 +278,16 @@ func (p *Player) update(ctx context.Context, body playerBody, noReplace bool, ap
 		}
 		err = to.do(ctx, http.MethodPatch, path, body, &resp)
 	}
+	var api *APIError
+	if body.Voice != nil && errors.As(err, &api) && api.Status >= 500 {
+		// Lavalink 4.2 connects to voice while answering and reports
+		// "Failed to connect to voice server" this way.
+		p.mu.Lock()
+		p.voiceErr = fmt.Errorf("%w (%s)", ErrVoiceFailed, api.Message)
+		p.voiceChangedLocked()
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %w", ErrVoiceFailed, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -208,15 +297,91 @@ func (p *Player) update(ctx context.Context, body playerBody, noReplace bool, ap
 		apply()
 	}
 	p.record(resp)
+	if body.Track != nil && body.Track.Encoded != nil && !noReplace && resp.HasTrack && resp.Track == nil {
+		// Accepted without a track: the node did not start it.
+		return fmt.Errorf("lavalink %s: %w", n.cfg.Name, ErrTrackNotStarted)
+	}
 	return nil
 }
 
-// record takes the node's view of the player; p.mu is held.
+// ErrTrackNotStarted means the node accepted a track but answered without
+// it (NodeLink does so before the voice connection is up). The player sends
+// it again with the next voice update.
+var ErrTrackNotStarted = errors.New("the node accepted the track but did not start it")
+
+// ErrVoiceFailed means the node could not connect to the Discord voice
+// channel (a 5xx answer to the voice update, or the voice websocket closed
+// before it was ever up).
+var ErrVoiceFailed = errors.New("the music agent could not connect to your voice channel; check that it may join and speak there, then try again")
+
+// voiceChangedLocked wakes WaitVoice; p.mu is held.
+func (p *Player) voiceChangedLocked() {
+	if p.voiceSig != nil {
+		close(p.voiceSig)
+	}
+	p.voiceSig = make(chan struct{})
+}
+
+// voiceUpLocked records that the node reported the voice connection up; p.mu is held.
+func (p *Player) voiceUpLocked() {
+	if !p.voiceUp {
+		p.voiceUp = true
+		p.voiceChangedLocked()
+	}
+}
+
+// VoiceErr returns why the voice connection failed since the last voice
+// update (wrapping ErrVoiceFailed), or nil.
+func (p *Player) VoiceErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.voiceErr
+}
+
+// WaitVoice waits until the node reports the voice connection up (nil) or
+// failed (an error wrapping ErrVoiceFailed), or ctx ends.
+func (p *Player) WaitVoice(ctx context.Context) error {
+	for {
+		p.mu.Lock()
+		up, err := p.voiceUp, p.voiceErr
+		if p.voiceSig == nil {
+			p.voiceSig = make(chan struct{})
+		}
+		sig := p.voiceSig
+		p.mu.Unlock()
+		switch {
+		case err != nil:
+			return err
+		case up:
+			return nil
+		}
+		select {
+		case <-sig:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// record takes the node's view of the player, as far as the answer gave
+// it; p.mu is held.
 func (p *Player) record(resp playerResponse) {
-	p.track = resp.Track
-	p.position, p.positionAt = resp.State.Position, time.Now()
-	p.connected = resp.State.Connected
-	p.paused, p.volume = resp.Paused, resp.Volume
+	if resp.HasTrack {
+		p.track = resp.Track
+	}
+	if st := resp.State; st != nil {
+		p.position, p.positionAt = max(st.Position, 0), time.Now()
+		p.connected = st.Connected
+		if st.Connected {
+			p.voiceUpLocked()
+		}
+	}
+	if resp.Paused != nil {
+		p.paused = *resp.Paused
+	}
+	if resp.Volume != nil {
+		p.volume = *resp.Volume
+	}
 }
 
 // UpdateVoice forwards the voice connection details (from the agent's
@@ -226,7 +391,20 @@ func (p *Player) UpdateVoice(ctx context.Context, token, endpoint, sessionID, ch
 	if !v.complete() {
 		return fmt.Errorf("%w: voice update needs token, endpoint, session ID and channel ID", ErrBadArgument)
 	}
-	return p.update(ctx, playerBody{Voice: &v}, false, func() { p.voice = v })
+	if err := p.update(ctx, playerBody{Voice: &v}, false, func() { p.voice = v }); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	pend := p.pending
+	p.mu.Unlock()
+	if pend == nil {
+		return nil
+	}
+	// A track the node did not start for want of voice: start it now.
+	if err := p.Play(ctx, pend.track, pend.position); err != nil && !errors.Is(err, ErrTrackNotStarted) {
+		return fmt.Errorf("starting the track that waited for voice: %w", err)
+	}
+	return nil
 }
 
 // VoiceStateUpdate records the session and channel of the agent's
@@ -259,16 +437,46 @@ func (p *Player) VoiceServerUpdate(ctx context.Context, token, endpoint string) 
 	return p.UpdateVoice(ctx, v.Token, v.Endpoint, v.SessionID, v.ChannelID)
 }
 
-// Play starts t at position, replacing the current track.
+// Play starts t at position, replacing the current track. A position is
+// sent only for a seekable track. When the node accepts the track without
+// starting it (voice not connected yet), Play returns an error wrapping
+// ErrTrackNotStarted and the track is sent again with the next voice update.
 func (p *Player) Play(ctx context.Context, t Track, position time.Duration) error {
 	enc := t.Encoded
-	pos := position.Milliseconds()
-	return p.update(ctx, playerBody{Track: &trackUpdate{Encoded: &enc, UserData: t.UserData}, Position: &pos}, false, nil)
+	body := playerBody{Track: &trackUpdate{Encoded: &enc, UserData: t.UserData}}
+	if pos := position.Milliseconds(); pos > 0 && t.Info.Seekable() {
+		body.Position = &pos
+	}
+	err := p.update(ctx, body, false, nil)
+	p.mu.Lock()
+	switch {
+	case errors.Is(err, ErrTrackNotStarted):
+		p.pending = &pendingTrack{track: t, position: position}
+	case err == nil:
+		p.pending = nil
+	}
+	p.mu.Unlock()
+	return err
 }
 
 // Stop stops the current track (Lavalink sends TrackEndEvent "stopped").
+// Stopping an idle player is not an error, though some servers (NodeLink)
+// answer 400 "The player is not playing.".
 func (p *Player) Stop(ctx context.Context) error {
-	return p.update(ctx, playerBody{Track: &trackUpdate{Encoded: nil}}, false, nil)
+	p.mu.Lock()
+	idle := p.track == nil
+	p.pending = nil
+	p.mu.Unlock()
+	err := p.update(ctx, playerBody{Track: &trackUpdate{Encoded: nil}}, false, nil)
+	var api *APIError
+	if errors.As(err, &api) && api.Status == http.StatusBadRequest &&
+		(idle || strings.Contains(strings.ToLower(api.Message), "not playing")) {
+		p.mu.Lock()
+		p.track = nil
+		p.mu.Unlock()
+		return nil
+	}
+	return err
 }
 
 // SetPaused pauses or resumes playback.
@@ -350,7 +558,9 @@ func (p *Player) moveLocked(ctx context.Context, from, to *Node, downSince time.
 	if p.track != nil {
 		enc := p.track.Encoded
 		body.Track = &trackUpdate{Encoded: &enc, UserData: p.track.UserData}
-		body.Position = &pos
+		if pos > 0 && p.track.Info.Seekable() {
+			body.Position = &pos // a stream restarts live
+		}
 	}
 	if p.voice.complete() {
 		v := p.voice
@@ -388,7 +598,10 @@ func (p *Player) observe(n *Node, position int64, connected bool) {
 	if p.node != n {
 		return
 	}
-	p.position, p.positionAt, p.connected = position, time.Now(), connected
+	p.position, p.positionAt, p.connected = max(position, 0), time.Now(), connected
+	if connected {
+		p.voiceUpLocked()
+	}
 }
 
 // started records a TrackStartEvent from n.
@@ -403,6 +616,7 @@ func (p *Player) started(n *Node, t Track) {
 		p.track, p.position = &tt, 0
 	}
 	p.positionAt, p.connected = time.Now(), true
+	p.voiceUpLocked()
 }
 
 // ended records a TrackEndEvent from n.
@@ -417,12 +631,19 @@ func (p *Player) ended(n *Node, t Track, reason TrackEndReason) {
 	}
 }
 
-// disconnected records a WebSocketClosedEvent from n.
-func (p *Player) disconnected(n *Node) {
+// disconnected records a WebSocketClosedEvent from n. A close before the
+// voice connection was ever up since the last voice update (NodeLink sends
+// 4006 then) means the voice connection failed.
+func (p *Player) disconnected(n *Node, code int, reason string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.node == n {
-		p.position, p.positionAt = p.positionAtLocked(time.Now()), time.Now()
-		p.connected = false
+	if p.node != n {
+		return
+	}
+	p.position, p.positionAt = p.positionAtLocked(time.Now()), time.Now()
+	p.connected = false
+	if !p.voiceUp && p.voiceErr == nil {
+		p.voiceErr = fmt.Errorf("%w (voice websocket closed: %d %s)", ErrVoiceFailed, code, reason)
+		p.voiceChangedLocked()
 	}
 }

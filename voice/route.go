@@ -206,6 +206,7 @@ var wireSentinels = []struct {
 	{"bad_argument", ErrBadArgument},
 	{"unreachable", ErrMusicUnreachable},
 	{"no_lavalink", ErrNoNodes},
+	{"voice_failed", ErrVoiceFailed},
 }
 
 // encodeError turns err into its wire form; nil for nil.

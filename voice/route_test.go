@@ -446,6 +446,7 @@ func TestWireErrors(t *testing.T) {
 		{"bad argument", fmt.Errorf("%w: volume must be between 0 and 200", ErrBadArgument), ErrBadArgument, "invalid argument: volume must be between 0 and 200"},
 		{"unreachable", ErrMusicUnreachable, ErrMusicUnreachable, ErrMusicUnreachable.Error()},
 		{"no Lavalink", fmt.Errorf("player: %w", ErrNoNodes), ErrNoNodes, "player: no Lavalink node available"},
+		{"voice failed", fmt.Errorf("%w (voice websocket closed: 4006 x)", ErrVoiceFailed), ErrVoiceFailed, ErrVoiceFailed.Error() + " (voice websocket closed: 4006 x)"},
 		{"other", errors.New("dial tcp 10.0.0.5:2333: password=hunter2 refused"), nil, ""},
 		{"context", context.DeadlineExceeded, nil, ""},
 	}

@@ -29,8 +29,16 @@ type TrackInfo struct {
 	SourceName string  `json:"sourceName"`
 }
 
-// Duration returns the track's length.
+// Duration returns the track's length; see KnownLength.
 func (i TrackInfo) Duration() time.Duration { return time.Duration(i.Length) * time.Millisecond }
+
+// KnownLength reports whether Length is a length: servers send -1 (or 0)
+// for streams and for files whose length they cannot tell.
+func (i TrackInfo) KnownLength() bool { return i.Length > 0 }
+
+// Seekable reports whether a position can be set in the track: never for a
+// stream, whatever isSeekable says.
+func (i TrackInfo) Seekable() bool { return i.IsSeekable && !i.IsStream }
 
 // Exception is Lavalink's exception object.
 type Exception struct {

@@ -224,6 +224,7 @@ job "chopsticks" {
         {{ with .LAVALINK_NODES }}LAVALINK_NODES={{ . }}{{ end }}
         {{ with .SHARD_COUNT }}SHARD_COUNT={{ . }}{{ end }}
         {{ with .RATE_LIMITS }}RATE_LIMITS={{ . }}{{ end }}
+        {{ with .MUSIC_SEARCH }}MUSIC_SEARCH={{ . }}{{ end }}
         {{ with .OTEL_EXPORTER_OTLP_ENDPOINT }}OTEL_EXPORTER_OTLP_ENDPOINT={{ . }}{{ end }}
         {{- end }}
         EOT

@@ -1,0 +1,329 @@
+package voice
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chopsticks-bot/chopsticks/lavalinksim"
+	"github.com/gorilla/websocket"
+)
+
+// Tests of the client against the behaviours of the Lavalink v4 servers
+// people run (Lavalink 4.2 and NodeLink), as lavalinksim simulates them.
+
+// newMixedEnv is a client over one simulator per config, named a, b, ...
+func newMixedEnv(t *testing.T, cfgs ...lavalinksim.Config) *testEnv {
+	t.Helper()
+	env := &testEnv{t: t, events: make(chan Event, 1000)}
+	var nodes []NodeConfig
+	for i, cfg := range cfgs {
+		s, err := lavalinksim.Start(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		env.sims = append(env.sims, s)
+		nodes = append(nodes, NodeConfig{Name: string(rune('a' + i)), Address: s.Addr(), Password: s.Password()})
+	}
+	c, err := New(Config{Nodes: nodes, UserID: "1000", FailoverAfter: 200 * time.Millisecond,
+		OnEvent: func(e Event) { env.events <- e }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	env.client = c
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx, len(cfgs)); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+var nodeLink = lavalinksim.Config{Dialect: lavalinksim.DialectNodeLink}
+
+// Case 1: a node refusing PATCH /v4/sessions/{id} (NodeLink: 404) cannot
+// resume, but it is usable, and the client keeps one session on it.
+func TestNodeWithoutResumingIsReady(t *testing.T) {
+	env := newMixedEnv(t, nodeLink)
+	n := env.client.Nodes()[0]
+	if n.Resumable() {
+		t.Fatal("a node that refused resuming reports it resumes")
+	}
+	p := env.client.Player("1")
+	if err := p.UpdateVoice(context.Background(), "t", "e", "s", "c"); err != nil {
+		t.Fatal(err)
+	}
+	if ss := env.sims[0].Sessions(); len(ss) != 1 || !n.Ready() {
+		t.Fatalf("sessions on the node: %+v (ready %v)", ss, n.Ready())
+	}
+}
+
+// Case 1: a node whose sessions die at once is redialled with a growing
+// delay, not in a tight loop.
+func TestReconnectBacksOff(t *testing.T) {
+	var dials atomic.Int32
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		dials.Add(1)
+		c.WriteJSON(map[string]any{"op": "ready", "resumed": false, "sessionId": "s"})
+		c.Close()
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Config{Nodes: []NodeConfig{{Name: "flaky", Address: srv.Listener.Addr().String(), Password: "p"}}, UserID: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // counting the dials of a fixed window
+	c.Close()
+	// 50 ms doubling: about 5 dials in 2 s; a tight loop makes dozens.
+	if n := dials.Load(); n > 8 {
+		t.Fatalf("%d sessions in 2s: no backoff", n)
+	}
+}
+
+// Case 2: tracks of unknown length and streams keep a sane position and
+// move to another node without position -1.
+func TestUnknownLengthTracks(t *testing.T) {
+	for _, kind := range []lavalinksim.TrackKind{lavalinksim.TracksUnknownLength, lavalinksim.TracksStream} {
+		t.Run(string(kind), func(t *testing.T) {
+			cfg := lavalinksim.Config{Tracks: kind}
+			env := newMixedEnv(t, cfg, cfg)
+			ctx := context.Background()
+			tr := env.load("https://example.com/live.mp3")
+			if tr.Info.KnownLength() || (kind == lavalinksim.TracksStream) == tr.Info.Seekable() {
+				t.Fatalf("track info: %+v", tr.Info)
+			}
+			p := env.client.Player("2")
+			p.UpdateVoice(ctx, "t", "e", "s", "c")
+			if err := p.Play(ctx, tr, 0); err != nil {
+				t.Fatal(err)
+			}
+			env.next(func(e Event) bool { _, ok := e.(TrackStartEvent); return ok })
+			waitFor(t, func() bool { return p.Position() > 0 })
+			from := p.Node()
+			env.sim(from).Kill()
+			moved := env.next(func(e Event) bool { _, ok := e.(PlayerMovedEvent); return ok }).(PlayerMovedEvent)
+			if moved.Position < 0 {
+				t.Fatalf("moved at %v", moved.Position)
+			}
+			sp, ok := env.sim(moved.To).Player("2")
+			if !ok || sp.Track == nil || sp.Track.Encoded != tr.Encoded {
+				t.Fatalf("not rebuilt on %s: %+v", moved.To, sp)
+			}
+			if p.Position() < 0 {
+				t.Fatalf("position %v", p.Position())
+			}
+		})
+	}
+}
+
+// Case 3: a 2xx answer in another shape (NodeLink's equalizer of 15 plain
+// gains) is accepted, and the client keeps what the server applied.
+func TestFiltersEchoedInAnotherShape(t *testing.T) {
+	env := newMixedEnv(t, nodeLink)
+	ctx := context.Background()
+	p := env.client.Player("3")
+	p.UpdateVoice(ctx, "t", "e", "s", "c")
+	bass, _ := Preset("bassboost")
+	if err := p.SetFilters(ctx, bass); err != nil {
+		t.Fatalf("filters the server applied reported as failed: %v", err)
+	}
+	if got := p.Filters(); len(got.Equalizer) != len(bass.Equalizer) || got.Equalizer[0] != bass.Equalizer[0] {
+		t.Fatalf("client filters %+v, sent %+v", got, bass)
+	}
+	if sp, _ := env.sims[0].Player("3"); len(sp.Filters.Equalizer) != len(bass.Equalizer) {
+		t.Fatalf("node filters: %+v", sp.Filters)
+	}
+	// The equalizer as plain gains decodes too.
+	var f Filters
+	if err := f.UnmarshalJSON([]byte(`{"equalizer":[0.25,0,0.1,0,0,0,0,0,0,0,0,0,0,0,0]}`)); err != nil || len(f.Equalizer) != 2 || f.Equalizer[1] != (EqualizerBand{2, 0.1}) {
+		t.Fatalf("plain gains: %+v %v", f, err)
+	}
+}
+
+// Case 4: the node choice over mixed servers: NodeLink's load average is
+// normalised by its cores, so a lightly loaded NodeLink node is chosen over
+// a busier Lavalink node.
+func TestMixedServersLeastLoaded(t *testing.T) {
+	nl := lavalinksim.Config{Dialect: lavalinksim.DialectNodeLink, Cores: 16, StatsInterval: 20 * time.Millisecond}
+	ll := lavalinksim.Config{StatsInterval: 20 * time.Millisecond}
+	env := newMixedEnv(t, nl, ll)
+	env.sims[0].SetLoad(0.3, 0.1) // reported as 4.8
+	env.sims[1].SetLoad(0.6, 0.1)
+	waitFor(t, func() bool {
+		a, _ := env.client.Nodes()[0].Stats()
+		b, _ := env.client.Nodes()[1].Stats()
+		return a.CPU.SystemLoad == 4.8 && b.CPU.SystemLoad == 0.6
+	})
+	if n, err := env.client.BestNode(); err != nil || n.Name() != "a" {
+		t.Fatalf("best node %s %v; want the NodeLink node a (load 4.8 on 16 cores)", nodeName(n), err)
+	}
+}
+
+// Case 4: equally loaded mixed servers share the players.
+func TestMixedServersShareThePlayers(t *testing.T) {
+	nl := lavalinksim.Config{Dialect: lavalinksim.DialectNodeLink, Cores: 8, StatsInterval: 20 * time.Millisecond}
+	ll := lavalinksim.Config{StatsInterval: 20 * time.Millisecond}
+	env := newMixedEnv(t, nl, ll)
+	env.sims[0].SetLoad(0.25, 0.1) // reported as 2
+	env.sims[1].SetLoad(0.25, 0.1)
+	waitFor(t, func() bool {
+		a, _ := env.client.Nodes()[0].Stats()
+		b, _ := env.client.Nodes()[1].Stats()
+		return a.CPU.SystemLoad == 2 && b.CPU.SystemLoad == 0.25
+	})
+	ctx := context.Background()
+	counts := map[string]int{}
+	for _, g := range []string{"41", "42", "43", "44"} {
+		p := env.client.Player(g)
+		if err := p.UpdateVoice(ctx, "t", "e", "s", "c"); err != nil {
+			t.Fatal(err)
+		}
+		counts[p.Node()]++
+	}
+	if counts["a"] != 2 || counts["b"] != 2 {
+		t.Fatalf("players per node %v, want 2 and 2", counts)
+	}
+}
+
+// Case 5: a 200 with track null (NodeLink before voice connects) is
+// reported, and the track starts once the voice connection is up.
+func TestPlayWithoutTrackInAnswer(t *testing.T) {
+	env := newMixedEnv(t, nodeLink)
+	ctx := context.Background()
+	tr := env.load("https://example.com/x.mp3?length=600000")
+	p := env.client.Player("5")
+	if err := p.Play(ctx, tr, 0); !errors.Is(err, ErrTrackNotStarted) {
+		t.Fatalf("Play answered with track null: err = %v", err)
+	}
+	if err := p.UpdateVoice(ctx, "t", "e", "s", "c"); err != nil {
+		t.Fatal(err)
+	}
+	start := env.next(func(e Event) bool { _, ok := e.(TrackStartEvent); return ok }).(TrackStartEvent)
+	if start.Track.Encoded != tr.Encoded {
+		t.Fatalf("started %+v", start.Track.Info)
+	}
+}
+
+// Case 6: stopping an idle player is not an error, on either server.
+func TestStopIdlePlayer(t *testing.T) {
+	for _, cfg := range []lavalinksim.Config{{}, nodeLink} {
+		t.Run(string(cfg.Dialect)+"default", func(t *testing.T) {
+			env := newMixedEnv(t, cfg)
+			ctx := context.Background()
+			p := env.client.Player("6")
+			p.UpdateVoice(ctx, "t", "e", "s", "c")
+			if err := p.Stop(ctx); err != nil {
+				t.Fatalf("first stop: %v", err)
+			}
+			if err := p.Stop(ctx); err != nil {
+				t.Fatalf("second stop: %v", err)
+			}
+		})
+	}
+}
+
+// Case 7: a voice update the node holds (connecting to voice) is not a
+// dead node: the player stays, nothing moves, the node stays ready.
+func TestHeldVoiceUpdateIsNotANodeFailure(t *testing.T) {
+	var sims []*lavalinksim.Server
+	var nodes []NodeConfig
+	for _, name := range []string{"a", "b"} {
+		s, err := lavalinksim.Start(lavalinksim.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		sims = append(sims, s)
+		nodes = append(nodes, NodeConfig{Name: name, Address: s.Addr(), Password: s.Password()})
+	}
+	events := make(chan Event, 100)
+	c, err := New(Config{Nodes: nodes, UserID: "1000", HTTPClient: &http.Client{Timeout: 300 * time.Millisecond},
+		OnEvent: func(e Event) { events <- e }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	p := c.Player("7")
+	if err := p.SetVolume(ctx, 90); err != nil {
+		t.Fatal(err)
+	}
+	on := p.Node()
+	sims[on[0]-'a'].SetVoiceConnectDelay(-1) // held until the client gives up
+	if err := p.UpdateVoice(ctx, "t", "e", "s", "c"); err == nil {
+		t.Fatal("a voice update that got no answer reported success")
+	}
+	if p.Node() != on {
+		t.Fatalf("player moved from %s to %s because a voice update was slow", on, p.Node())
+	}
+	for _, other := range sims {
+		if sp, ok := other.Player("7"); ok && other != sims[on[0]-'a'] {
+			t.Fatalf("player rebuilt on another node: %+v", sp)
+		}
+	}
+	select {
+	case e := <-events:
+		if _, moved := e.(PlayerMovedEvent); moved {
+			t.Fatalf("moved: %+v", e)
+		}
+	default:
+	}
+}
+
+// Case 7: player updates get a timeout sized for a voice connection (a few
+// seconds on NodeLink), longer than that of other calls.
+func TestSlowVoiceUpdateSucceeds(t *testing.T) {
+	s, err := lavalinksim.Start(lavalinksim.Config{VoiceConnectDelay: 600 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c, err := New(Config{Nodes: []NodeConfig{{Name: "a", Address: s.Addr(), Password: s.Password()}}, UserID: "1000",
+		RequestTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ctx := context.Background()
+	if err := c.Player("8").UpdateVoice(ctx, "t", "e", "s", "c"); err != nil {
+		t.Fatalf("slow voice update: %v", err)
+	}
+	if sp, _ := s.Player("8"); !sp.Connected {
+		t.Fatalf("not connected: %+v", sp)
+	}
+}
+
+// nodeName is n's name, "none" for nil.
+func nodeName(n *Node) string {
+	if n == nil {
+		return "none"
+	}
+	return n.Name()
+}
+
+// Case 3 for loads: a track the client cannot read is left out of a search
+// instead of failing it.
+func TestDecodeTracksLeavesOutUnreadable(t *testing.T) {
+	got, err := decodeTracks([]byte(`[{"encoded":"a","info":{"title":"ok","length":1000}},{"encoded":"b","info":{"length":"long"}}]`))
+	if err != nil || len(got) != 1 || got[0].Info.Title != "ok" {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	if _, err := decodeTracks([]byte(`[{"info":{"length":"long"}}]`)); err == nil {
+		t.Fatal("no readable track, no error")
+	}
+}
