@@ -38,7 +38,7 @@ func main() {
 	shards := flag.Int("shards", 2500, "shards to place")
 	nodes := flag.Int("nodes", 50, "nodes (coordinator members)")
 	conc := flag.Int("max-concurrency", 16, "identify buckets (session_start_limit.max_concurrency)")
-	window := flag.Duration("window", 100*time.Millisecond, "identify window per bucket (Discord: 5s)")
+	window := flag.Duration("window", 400*time.Millisecond, "identify window per bucket (Discord: 5s)")
 	ttl := flag.Duration("lease-ttl", 5*time.Second, "members' lease TTL (the node's default)")
 	flag.Parse()
 	if err := run(*shards, *nodes, *conc, *window, *ttl); err != nil {
@@ -236,9 +236,16 @@ func run(shards, nodes, conc int, window, ttl time.Duration) error {
 	}()
 	awaitSpread := func(timeout time.Duration) (time.Duration, error) {
 		start := time.Now()
+		next := start.Add(10 * time.Second)
 		for !w.spread(shards, ids()) {
 			if time.Since(start) > timeout {
 				return 0, fmt.Errorf("not balanced after %v", timeout)
+			}
+			if time.Now().After(next) {
+				w.mu.Lock()
+				fmt.Printf("  ... %v: %d shards running, %d identifies\n", time.Since(start).Round(time.Second), len(w.running), len(w.identifies))
+				w.mu.Unlock()
+				next = next.Add(10 * time.Second)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
@@ -268,7 +275,7 @@ func run(shards, nodes, conc int, window, ttl time.Duration) error {
 		return joinErr
 	}
 	windows := (shards + conc - 1) / conc
-	took, err := awaitSpread(time.Duration(windows)*window*3 + time.Minute)
+	took, err := awaitSpread(time.Duration(windows)*window*10 + 5*time.Minute)
 	if err != nil {
 		return fmt.Errorf("cold start: %w", err)
 	}
