@@ -8,7 +8,7 @@
 // kept to the identify limit exactly, and etcd's own figures.
 //
 // Gateway sessions are not opened: the identify window is shortened (the
-// flag -window, default 100 ms, stands for Discord's 5 s), which changes the
+// flag -window, default 400 ms, stands for Discord's 5 s), which changes the
 // cold start's length but not its order or its concurrency.
 package main
 
