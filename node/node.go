@@ -263,7 +263,7 @@ func (n *Node) connect(ctx context.Context) error {
 	}
 	n.maxConc = max(bot.StartLimit.MaxConcurrency, 1)
 	if n.cfg.ClientID == "" {
-		app, err := plain.CurrentApplication()
+		app, err := currentApplication(plain)
 		if err != nil {
 			return &ConfigError{Setting: "CLIENT_ID", Reason: "not set, and /applications/@me failed: " + err.Error()}
 		}
