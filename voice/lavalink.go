@@ -443,7 +443,7 @@ func (n *Node) run(ctx context.Context) {
 		if connected {
 			backoff = 50 * time.Millisecond
 		}
-		n.c.log.Warn("lavalink node disconnected", "node", n.cfg.Name, "err", err)
+		n.c.log.Warn("lavalink node disconnected", "lavalink_node", n.cfg.Name, "err", err)
 		select {
 		case <-ctx.Done():
 			return
@@ -516,7 +516,7 @@ func (n *Node) session(ctx context.Context) (bool, error) {
 	n.mu.Lock()
 	n.ready = true
 	n.mu.Unlock()
-	n.c.log.Info("lavalink node ready", "node", n.cfg.Name, "resumed", ready.Resumed)
+	n.c.log.Info("lavalink node ready", "lavalink_node", n.cfg.Name, "resumed", ready.Resumed)
 	if !ready.Resumed && previous != "" && !adopt {
 		// The node lost our players (restart or timeout): put them back.
 		n.c.evacuate(ctx, n, downSince)
@@ -546,7 +546,7 @@ func (n *Node) syncPlayers(ctx context.Context, adopt bool) {
 		playerResponse
 	}
 	if err := n.do(ctx, http.MethodGet, "/v4/sessions/"+n.SessionID()+"/players", nil, &remote); err != nil {
-		n.c.log.Warn("listing players of resumed session", "node", n.cfg.Name, "err", err)
+		n.c.log.Warn("listing players of resumed session", "lavalink_node", n.cfg.Name, "err", err)
 		return
 	}
 	for _, r := range remote {
@@ -598,7 +598,7 @@ func (n *Node) handle(msg []byte) {
 		ByRemote    bool           `json:"byRemote"`
 	}
 	if err := json.Unmarshal(msg, &op); err != nil {
-		n.c.log.Warn("bad op from lavalink", "node", n.cfg.Name, "err", err)
+		n.c.log.Warn("bad op from lavalink", "lavalink_node", n.cfg.Name, "err", err)
 		return
 	}
 	switch op.Op {
