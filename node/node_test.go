@@ -362,7 +362,7 @@ func (s *stack) startProcess(t *testing.T, id string, extra ...string) *exec.Cmd
 		"HTTP_ADDR=127.0.0.1:0", "GOSSIP_ADDR=127.0.0.1:0", "NODE_ID=" + id, "LOG_LEVEL=info",
 	}, extra...)
 	var logs syncBuffer
-	cmd.Stderr = &logs
+	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

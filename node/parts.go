@@ -21,7 +21,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/ratelimit"
 )
 
-var osStderr = os.Stderr
+var osStdout = os.Stdout
 
 // commandSet is the catalog the node serves. Built on a Node without
 // services (for `commands deploy`), the handlers are present but must not
