@@ -10,13 +10,19 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/commands"
 	"github.com/chopsticks-bot/chopsticks/discordapi"
+	"github.com/chopsticks-bot/chopsticks/economy"
 )
 
 // Catalog is the command catalog every node serves, built without its
-// dependencies so that it can be deployed from the command line; handlers
-// of a catalog built this way must not be run.
+// dependencies (no PostgreSQL, Redis or etcd) so that it can be deployed
+// from the command line; handlers of a catalog built this way must not be
+// run.
 func Catalog() (*commands.Catalog, error) {
-	n := &Node{}
+	econ, err := economy.New(nil, economy.Options{})
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{econ: econ}
 	cmds, comps, err := n.commandSet()
 	if err != nil {
 		return nil, err
@@ -61,7 +67,7 @@ func Deploy(ctx context.Context, c DeployConfig) (int, error) {
 	var guild uint64
 	if c.GuildID != "" {
 		if guild, err = strconv.ParseUint(c.GuildID, 10, 64); err != nil || guild == 0 {
-			return 0, &ConfigError{Setting: "--guild", Reason: "must be a numeric guild ID"}
+			return 0, &ConfigError{Setting: "--guild (GUILD_ID)", Reason: "must be a numeric guild ID"}
 		}
 	}
 	base, err := discordapi.ParseBase(c.APIURL)
