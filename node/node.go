@@ -101,6 +101,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	log := telemetry.NewLogger(logs, level).With("node", cfg.NodeID)
 	slog.SetDefault(log)
+	cfg.logDisabled(log)
 	stopTracing, err := telemetry.SetupTracing(ctx, "chopsticks", cfg.NodeID)
 	if err != nil {
 		return &ConfigError{Setting: "OTEL_EXPORTER_OTLP_ENDPOINT", Reason: err.Error()}
