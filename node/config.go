@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -286,4 +287,40 @@ func (c *Config) logDisabled(log *slog.Logger) {
 		log.Warn(o.Feature+" off: set "+strings.Join(o.Settings, ", ")+" to turn it on",
 			"feature", o.Feature, "settings", o.Settings, "effect", o.Effect)
 	}
+}
+
+// required are the settings a node cannot start without: Validate refuses
+// each when empty. Every other setting has a default or turns a feature
+// off (see Disabled).
+var required = []string{"DISCORD_TOKEN", "POSTGRES_URL", "REDIS_URL", "ETCD_ENDPOINTS"}
+
+// Setting is one setting of `chopsticks node`, as its flag defines it.
+type Setting struct {
+	Env      string // environment variable: POSTGRES_URL
+	Flag     string // flag: postgres-url
+	Default  string // the flag's default as text; "" when none
+	Required bool   // the node refuses to start without it
+	Usage    string
+}
+
+// Settings lists every setting of `chopsticks node`, sorted by flag name:
+// the list that deployments and documentation are checked against. The
+// standard OTEL_* variables, read by the OpenTelemetry SDK, are not among
+// them.
+func Settings() []Setting {
+	var c Config
+	fs := flag.NewFlagSet("settings", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	var out []Setting
+	fs.VisitAll(func(f *flag.Flag) {
+		env := EnvName(f.Name)
+		out = append(out, Setting{Env: env, Flag: f.Name, Default: f.DefValue, Required: slices.Contains(required, env), Usage: f.Usage})
+	})
+	return out
+}
+
+// EnvName is the environment variable of a flag: -postgres-url reads
+// POSTGRES_URL.
+func EnvName(flagName string) string {
+	return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
