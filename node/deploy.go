@@ -55,14 +55,18 @@ type DeployConfig struct {
 	GuildID  string
 }
 
-// Deploy runs `chopsticks commands deploy`.
+// Deploy runs `chopsticks commands deploy`. Without a ClientID it reads
+// the application's ID from Discord, as a node does.
 func Deploy(ctx context.Context, c DeployConfig) (int, error) {
 	if c.Token == "" {
 		return 0, &ConfigError{Setting: "DISCORD_TOKEN", Reason: "is required"}
 	}
-	app, err := strconv.ParseUint(c.ClientID, 10, 64)
-	if err != nil || app == 0 {
-		return 0, &ConfigError{Setting: "CLIENT_ID", Reason: "must be the numeric application ID"}
+	var app uint64
+	var err error
+	if c.ClientID != "" {
+		if app, err = strconv.ParseUint(c.ClientID, 10, 64); err != nil || app == 0 {
+			return 0, &ConfigError{Setting: "CLIENT_ID", Reason: "must be the numeric application ID"}
+		}
 	}
 	var guild uint64
 	if c.GuildID != "" {
@@ -78,5 +82,13 @@ func Deploy(ctx context.Context, c DeployConfig) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return DeployCommands(ctx, discordapi.NewClient(c.Token, base, nil), discord.AppID(app), discord.GuildID(guild), cat)
+	client := discordapi.NewClient(c.Token, base, nil)
+	if app == 0 {
+		a, err := currentApplication(client.WithContext(ctx))
+		if err != nil {
+			return 0, &ConfigError{Setting: "CLIENT_ID", Reason: "not set, and GET /applications/@me failed: " + err.Error()}
+		}
+		app = uint64(a.ID)
+	}
+	return DeployCommands(ctx, client, discord.AppID(app), discord.GuildID(guild), cat)
 }

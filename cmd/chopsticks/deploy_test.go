@@ -27,7 +27,8 @@ func startSim(t *testing.T, cfg discordsim.Config) *discordsim.Sim {
 
 // TestCommandsDeploy: `chopsticks commands deploy` registers the node's
 // whole catalog with discordsim, globally or in one guild (--guild or
-// GUILD_ID), with no PostgreSQL, Redis or etcd configured.
+// GUILD_ID), with no PostgreSQL, Redis or etcd configured, and without
+// CLIENT_ID too (read from GET /applications/@me).
 func TestCommandsDeploy(t *testing.T) {
 	cat, err := node.Catalog()
 	if err != nil {
@@ -41,12 +42,14 @@ func TestCommandsDeploy(t *testing.T) {
 	tests := []struct {
 		name    string
 		args    func(guild string) []string
-		guildID string // GUILD_ID
-		inGuild bool
+		guildID    string // GUILD_ID
+		inGuild    bool
+		noClientID bool
 	}{
-		{"global", func(string) []string { return []string{"commands", "deploy"} }, "", false},
-		{"--guild", func(g string) []string { return []string{"commands", "deploy", "--guild", g} }, "", true},
-		{"GUILD_ID", func(string) []string { return []string{"commands", "deploy"} }, "guild", true},
+		{"global", func(string) []string { return []string{"commands", "deploy"} }, "", false, false},
+		{"--guild", func(g string) []string { return []string{"commands", "deploy", "--guild", g} }, "", true, false},
+		{"GUILD_ID", func(string) []string { return []string{"commands", "deploy"} }, "guild", true, false},
+		{"without CLIENT_ID", func(string) []string { return []string{"commands", "deploy"} }, "", false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,6 +60,9 @@ func TestCommandsDeploy(t *testing.T) {
 			}
 			t.Setenv("DISCORD_TOKEN", sim.Token())
 			t.Setenv("CLIENT_ID", sim.AppID().String())
+			if tt.noClientID {
+				t.Setenv("CLIENT_ID", "")
+			}
 			t.Setenv("DISCORD_API_URL", sim.URL())
 			if tt.guildID != "" {
 				t.Setenv("GUILD_ID", guild.String())
