@@ -40,8 +40,8 @@ func TestCommandsDeploy(t *testing.T) {
 	}
 	slices.Sort(want)
 	tests := []struct {
-		name    string
-		args    func(guild string) []string
+		name       string
+		args       func(guild string) []string
 		guildID    string // GUILD_ID
 		inGuild    bool
 		noClientID bool
