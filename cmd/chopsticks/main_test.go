@@ -37,6 +37,8 @@ func TestCommandLine(t *testing.T) {
 		{"commands deploy refuses a bad client ID", []string{"commands", "deploy", "-discord-token", "x", "-client-id", "abc"}, nil, 2, "", "CLIENT_ID: must be the numeric application ID"},
 		{"commands deploy needs a token", []string{"commands", "deploy", "-client-id", "1"}, nil, 2, "", "DISCORD_TOKEN: is required"},
 		{"commands deploy refuses a bad guild", []string{"commands", "deploy", "-discord-token", "x", "-client-id", "1", "-guild", "abc"}, nil, 2, "", "--guild"},
+		{"agents add takes the name once", []string{"agents", "add", "a", "-name", "b"}, nil, 2, "", "give the name once"},
+		{"agents add needs a database", []string{"agents", "add", "NAME"}, nil, 2, "", "POSTGRES_URL is required"},
 		{"sandbox refuses too many nodes", []string{"sandbox", "--nodes", "20"}, nil, 2, "", "--nodes must be between 1 and 9"},
 	}
 	for _, tt := range tests {
