@@ -58,10 +58,11 @@ func (rw rewriter) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // NewClient returns an arikawa client for the bot token, sending its
-// requests to base through rt (which may be nil).
+// requests to base through rt (which may be nil). Embeds go without the
+// null timestamp arikawa would send (see embedTimestamps).
 func NewClient(token string, base *url.URL, rt http.RoundTripper) *api.Client {
 	c := api.NewClient("Bot " + token)
-	c.Client.Client = httpdriver.WrapClient(http.Client{Transport: Rewrite(base, rt), Timeout: 30 * time.Second})
+	c.Client.Client = httpdriver.WrapClient(http.Client{Transport: embedTimestamps{Rewrite(base, rt)}, Timeout: 30 * time.Second})
 	return c
 }
 

@@ -83,7 +83,7 @@ func TestEmbedURLsAndTimestamp(t *testing.T) {
 		{"timestamp date only", stamp("2024-12-31"), "", ""},
 		{"timestamp ordinal date", stamp("2024-366T00:00Z"), "", ""},
 		{"timestamp week date", stamp("2020-W53-7"), "", ""},
-		{"timestamp null", stamp(nil), "", ""},
+		{"timestamp null", stamp(nil), "embeds.0.timestamp", "DATE_TIME_TYPE_PARSE"},
 		{"timestamp words", stamp("yesterday"), "embeds.0.timestamp", "DATE_TIME_TYPE_PARSE"},
 		{"timestamp month 13", stamp("2024-13-01T00:00:00Z"), "embeds.0.timestamp", "DATE_TIME_TYPE_PARSE"},
 		{"timestamp February 29 of 2023", stamp("2023-02-29"), "embeds.0.timestamp", "DATE_TIME_TYPE_PARSE"},

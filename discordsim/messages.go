@@ -806,11 +806,14 @@ func urlScheme(raw string) string {
 
 // validateEmbedTimestamp checks an embed's timestamp, an "ISO8601 timestamp"
 // (resources-message.mdx, Embed Structure; reference.mdx, ISO8601
-// Date/Time). Absent and null are accepted (the field is optional and
-// libraries send null for "none").
+// Date/Time). The field is optional, not nullable: absent is accepted, and
+// null is refused as Discord's validator refuses it, naming Python's None.
 func validateEmbedTimestamp(path []string, raw json.RawMessage) *APIError {
-	if len(raw) == 0 || string(raw) == "null" {
+	if len(raw) == 0 {
 		return nil
+	}
+	if string(raw) == "null" {
+		return formError(path, "DATE_TIME_TYPE_PARSE", "Could not parse None. Should be ISO8601.")
 	}
 	text := string(raw)
 	var s string

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,12 +166,29 @@ func (s *Sim) routes() http.Handler {
 		s.serveREST(w, r, "unknown", routeOpts{noLimit: true}, func(http.ResponseWriter, *http.Request, *reqCtx) *APIError { return errNotFound })
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// ServeMux would answer a path with an empty or dot segment by
+		// redirecting to its cleaned form, hiding a malformed URL that
+		// Discord answers with 404 (the docs define no such route).
+		if !cleanPath(r.URL.Path) {
+			s.serveREST(w, r, "unknown", routeOpts{noLimit: true}, func(http.ResponseWriter, *http.Request, *reqCtx) *APIError { return errNotFound })
+			return
+		}
 		if websocketRequest(r) && !strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/_sim/") {
 			s.serveGateway(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// cleanPath reports whether p has no empty, "." or ".." segment, the paths
+// ServeMux would redirect.
+func cleanPath(p string) bool {
+	want := path.Clean(p)
+	if strings.HasSuffix(p, "/") && want != "/" {
+		want += "/"
+	}
+	return p == want
 }
 
 func websocketRequest(r *http.Request) bool {

@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -246,3 +248,85 @@ func redactErr(err error, secret string) string {
 
 // startupTimeout bounds how long a node waits for a dependency at start.
 const startupTimeout = 15 * time.Second
+
+// Off is a feature a configuration leaves off, with the settings that
+// would turn it on.
+type Off struct {
+	Feature  string   // "dashboard", "music", ...
+	Settings []string // the unset variables the feature needs
+	Effect   string   // what an operator misses
+}
+
+// Disabled returns the optional features this configuration leaves off,
+// each with the variables to set to turn it on. Tracing is read from the
+// standard OTEL_* variables (telemetry.TracingEnabled).
+func (c *Config) Disabled() []Off {
+	var off []Off
+	unset := func(pairs ...string) []string {
+		var out []string
+		for i := 0; i < len(pairs); i += 2 {
+			if pairs[i+1] == "" {
+				out = append(out, pairs[i])
+			}
+		}
+		return out
+	}
+	if s := unset("DISCORD_CLIENT_SECRET", c.DiscordClientSecret, "DISCORD_REDIRECT_URI", c.DiscordRedirectURI,
+		"DASHBOARD_SESSION_SECRET", c.DashboardSessionKey); len(s) > 0 {
+		off = append(off, Off{"dashboard", s, "no dashboard at /"})
+	} else if c.DashboardAdminIDs == "" {
+		off = append(off, Off{"dashboard admin pages", []string{"DASHBOARD_ADMIN_IDS"}, "nobody may see the admin pages"})
+	}
+	if s := unset("LAVALINK_NODES", c.LavalinkNodes, "AGENT_TOKEN_KEY", c.AgentTokenKey); len(s) > 0 {
+		off = append(off, Off{"music", s, "music commands answer that music is not set up"})
+	}
+	if !telemetry.TracingEnabled() {
+		off = append(off, Off{"tracing", []string{"OTEL_EXPORTER_OTLP_ENDPOINT"}, "no traces are exported"})
+	}
+	return off
+}
+
+// logDisabled logs at warn level each feature the configuration leaves
+// off, so that an operator who forgot a setting sees it at start.
+func (c *Config) logDisabled(log *slog.Logger) {
+	for _, o := range c.Disabled() {
+		log.Warn(o.Feature+" off: set "+strings.Join(o.Settings, ", ")+" to turn it on",
+			"feature", o.Feature, "settings", o.Settings, "effect", o.Effect)
+	}
+}
+
+// required are the settings a node cannot start without: Validate refuses
+// each when empty. Every other setting has a default or turns a feature
+// off (see Disabled).
+var required = []string{"DISCORD_TOKEN", "POSTGRES_URL", "REDIS_URL", "ETCD_ENDPOINTS"}
+
+// Setting is one setting of `chopsticks node`, as its flag defines it.
+type Setting struct {
+	Env      string // environment variable: POSTGRES_URL
+	Flag     string // flag: postgres-url
+	Default  string // the flag's default as text; "" when none
+	Required bool   // the node refuses to start without it
+	Usage    string
+}
+
+// Settings lists every setting of `chopsticks node`, sorted by flag name:
+// the list that deployments and documentation are checked against. The
+// standard OTEL_* variables, read by the OpenTelemetry SDK, are not among
+// them.
+func Settings() []Setting {
+	var c Config
+	fs := flag.NewFlagSet("settings", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	var out []Setting
+	fs.VisitAll(func(f *flag.Flag) {
+		env := EnvName(f.Name)
+		out = append(out, Setting{Env: env, Flag: f.Name, Default: f.DefValue, Required: slices.Contains(required, env), Usage: f.Usage})
+	})
+	return out
+}
+
+// EnvName is the environment variable of a flag: -postgres-url reads
+// POSTGRES_URL.
+func EnvName(flagName string) string {
+	return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}

@@ -10,13 +10,19 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/commands"
 	"github.com/chopsticks-bot/chopsticks/discordapi"
+	"github.com/chopsticks-bot/chopsticks/economy"
 )
 
 // Catalog is the command catalog every node serves, built without its
-// dependencies so that it can be deployed from the command line; handlers
-// of a catalog built this way must not be run.
+// dependencies (no PostgreSQL, Redis or etcd) so that it can be deployed
+// from the command line; handlers of a catalog built this way must not be
+// run.
 func Catalog() (*commands.Catalog, error) {
-	n := &Node{}
+	econ, err := economy.New(nil, economy.Options{})
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{econ: econ}
 	cmds, comps, err := n.commandSet()
 	if err != nil {
 		return nil, err
@@ -49,19 +55,23 @@ type DeployConfig struct {
 	GuildID  string
 }
 
-// Deploy runs `chopsticks commands deploy`.
+// Deploy runs `chopsticks commands deploy`. Without a ClientID it reads
+// the application's ID from Discord, as a node does.
 func Deploy(ctx context.Context, c DeployConfig) (int, error) {
 	if c.Token == "" {
 		return 0, &ConfigError{Setting: "DISCORD_TOKEN", Reason: "is required"}
 	}
-	app, err := strconv.ParseUint(c.ClientID, 10, 64)
-	if err != nil || app == 0 {
-		return 0, &ConfigError{Setting: "CLIENT_ID", Reason: "must be the numeric application ID"}
+	var app uint64
+	var err error
+	if c.ClientID != "" {
+		if app, err = strconv.ParseUint(c.ClientID, 10, 64); err != nil || app == 0 {
+			return 0, &ConfigError{Setting: "CLIENT_ID", Reason: "must be the numeric application ID"}
+		}
 	}
 	var guild uint64
 	if c.GuildID != "" {
 		if guild, err = strconv.ParseUint(c.GuildID, 10, 64); err != nil || guild == 0 {
-			return 0, &ConfigError{Setting: "--guild", Reason: "must be a numeric guild ID"}
+			return 0, &ConfigError{Setting: "--guild (GUILD_ID)", Reason: "must be a numeric guild ID"}
 		}
 	}
 	base, err := discordapi.ParseBase(c.APIURL)
@@ -72,5 +82,13 @@ func Deploy(ctx context.Context, c DeployConfig) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return DeployCommands(ctx, discordapi.NewClient(c.Token, base, nil), discord.AppID(app), discord.GuildID(guild), cat)
+	client := discordapi.NewClient(c.Token, base, nil)
+	if app == 0 {
+		a, err := currentApplication(client.WithContext(ctx))
+		if err != nil {
+			return 0, &ConfigError{Setting: "CLIENT_ID", Reason: "not set, and GET /applications/@me failed: " + err.Error()}
+		}
+		app = uint64(a.ID)
+	}
+	return DeployCommands(ctx, client, discord.AppID(app), discord.GuildID(guild), cat)
 }

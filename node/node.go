@@ -80,7 +80,8 @@ type runningShard struct {
 
 // Options are the parts a caller may supply instead of the defaults.
 type Options struct {
-	// Logs receives the JSON log; nil means standard error.
+	// Logs receives the JSON log; nil means standard output, the stream
+	// every deployment collects (error messages of the CLI stay on stderr).
 	Logs io.Writer
 	// Ready, when set, is called with the HTTP address once the node serves.
 	Ready func(httpAddr string)
@@ -96,10 +97,11 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	level, _ := telemetry.ParseLevel(cfg.LogLevel)
 	logs := opts.Logs
 	if logs == nil {
-		logs = osStderr
+		logs = osStdout
 	}
 	log := telemetry.NewLogger(logs, level).With("node", cfg.NodeID)
 	slog.SetDefault(log)
+	cfg.logDisabled(log)
 	stopTracing, err := telemetry.SetupTracing(ctx, "chopsticks", cfg.NodeID)
 	if err != nil {
 		return &ConfigError{Setting: "OTEL_EXPORTER_OTLP_ENDPOINT", Reason: err.Error()}
@@ -263,7 +265,7 @@ func (n *Node) connect(ctx context.Context) error {
 	}
 	n.maxConc = max(bot.StartLimit.MaxConcurrency, 1)
 	if n.cfg.ClientID == "" {
-		app, err := plain.CurrentApplication()
+		app, err := currentApplication(plain)
 		if err != nil {
 			return &ConfigError{Setting: "CLIENT_ID", Reason: "not set, and /applications/@me failed: " + err.Error()}
 		}

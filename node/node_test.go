@@ -68,7 +68,8 @@ func (s *stack) startNode(t *testing.T, id string, set ...func(*node.Config)) st
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	ready := make(chan string, 1)
-	var logs syncBuffer
+	var buf syncBuffer
+	logs := logChecker(t, &buf)
 	var (
 		exited  bool
 		exitErr error
@@ -78,7 +79,7 @@ func (s *stack) startNode(t *testing.T, id string, set ...func(*node.Config)) st
 		f(&cfg)
 	}
 	go func() {
-		done <- node.Run(ctx, cfg, node.Options{Logs: &logs, Ready: func(addr string) { ready <- addr }})
+		done <- node.Run(ctx, cfg, node.Options{Logs: logs, Ready: func(addr string) { ready <- addr }})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -89,7 +90,7 @@ func (s *stack) startNode(t *testing.T, id string, set ...func(*node.Config)) st
 			t.Errorf("node %s: %v", id, exitErr)
 		}
 		if t.Failed() {
-			t.Logf("node %s log:\n%s", id, logs.String())
+			t.Logf("node %s log:\n%s", id, buf.String())
 		}
 	})
 	var addr string
@@ -97,7 +98,7 @@ func (s *stack) startNode(t *testing.T, id string, set ...func(*node.Config)) st
 		select {
 		case exitErr = <-done:
 			exited = true
-			t.Fatalf("node %s exited: %v\n%s", id, exitErr, logs.String())
+			t.Fatalf("node %s exited: %v\n%s", id, exitErr, buf.String())
 		case a := <-ready:
 			addr = a
 		default:
@@ -363,7 +364,7 @@ func (s *stack) startProcess(t *testing.T, id string, extra ...string) *exec.Cmd
 		"HTTP_ADDR=127.0.0.1:0", "GOSSIP_ADDR=127.0.0.1:0", "NODE_ID=" + id, "LOG_LEVEL=info",
 	}, extra...)
 	var logs syncBuffer
-	cmd.Stderr = &logs
+	cmd.Stdout, cmd.Stderr = logChecker(t, &logs), &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

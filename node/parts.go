@@ -21,7 +21,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/ratelimit"
 )
 
-var osStderr = os.Stderr
+var osStdout = os.Stdout
 
 // commandSet is the catalog the node serves. Built on a Node without
 // services (for `commands deploy`), the handlers are present but must not
@@ -119,7 +119,7 @@ func (c commandLimiter) Admit(ctx context.Context, user discord.UserID, command 
 func (n *Node) dashboard(agents *agentpool.Registry) (*dashboard.Server, error) {
 	c := n.cfg
 	if c.DiscordClientSecret == "" || c.DiscordRedirectURI == "" || c.DashboardSessionKey == "" {
-		n.log.Info("dashboard off: set DISCORD_CLIENT_SECRET, DISCORD_REDIRECT_URI and DASHBOARD_SESSION_SECRET to serve it")
+		// Config.Disabled has said so at start, at warn level.
 		return nil, nil
 	}
 	var admins []int64

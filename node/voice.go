@@ -39,7 +39,7 @@ func (n *Node) startMusic(ctx context.Context) error {
 		n.voice.registry = agentpool.NewRegistry(n.pool, key, nil)
 	}
 	if n.cfg.LavalinkNodes == "" || n.voice.registry == nil {
-		n.log.Info("music off: set LAVALINK_NODES and AGENT_TOKEN_KEY to play music")
+		// Config.Disabled has said so at start, at warn level.
 		return nil
 	}
 	nodes, err := voice.ParseNodes(n.cfg.LavalinkNodes)

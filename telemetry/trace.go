@@ -31,11 +31,15 @@ func TracingEnabled() bool {
 // (see TracingEnabled) spans go to the OTLP/HTTP exporter configured by the
 // OTEL_EXPORTER_OTLP_* variables; extra span processors (tests use an
 // in-memory exporter) are added either way. With neither, tracing stays off.
-// The returned function flushes and stops the provider.
+// The service name is OTEL_SERVICE_NAME (or service.name in
+// OTEL_RESOURCE_ATTRIBUTES) when set, as the OpenTelemetry specification
+// has it, and service otherwise. The returned function flushes and stops
+// the provider.
 func SetupTracing(ctx context.Context, service, nodeID string, extra ...sdktrace.SpanProcessor) (func(context.Context) error, error) {
 	if !TracingEnabled() && len(extra) == 0 {
 		return func(context.Context) error { return nil }, nil
 	}
+	service = ServiceName(service)
 	// Schemaless: resource.Default carries the SDK's own semconv schema,
 	// and two different schema URLs cannot be merged.
 	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(
@@ -58,4 +62,14 @@ func SetupTracing(ctx context.Context, service, nodeID string, extra ...sdktrace
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	return tp.Shutdown, nil
+}
+
+// ServiceName returns the service name traces carry: the one the standard
+// variables give (OTEL_SERVICE_NAME, else service.name in
+// OTEL_RESOURCE_ATTRIBUTES), or def when they give none.
+func ServiceName(def string) string {
+	if v, ok := resource.Environment().Set().Value(semconv.ServiceNameKey); ok && v.AsString() != "" {
+		return v.AsString()
+	}
+	return def
 }

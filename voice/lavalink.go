@@ -514,7 +514,7 @@ func (n *Node) run(ctx context.Context) {
 			// A session that worked for a while: its loss is news, retry soon.
 			backoff = minBackoff
 		}
-		n.c.log.Warn("lavalink node disconnected", "node", n.cfg.Name, "err", err, "retry_in", backoff)
+		n.c.log.Warn("lavalink node disconnected", "lavalink_node", n.cfg.Name, "err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 			return
@@ -568,7 +568,7 @@ func (n *Node) session(ctx context.Context) (time.Time, error) {
 	case errors.As(err, &refused):
 		// The node answered but will not resume (NodeLink has no such
 		// route): usable, its players are rebuilt after a reconnect.
-		n.c.log.Info("lavalink node cannot resume sessions", "node", n.cfg.Name, "status", refused.Status)
+		n.c.log.Info("lavalink node cannot resume sessions", "lavalink_node", n.cfg.Name, "status", refused.Status)
 	case err != nil:
 		return time.Time{}, fmt.Errorf("enabling resuming: %w", err)
 	}
@@ -598,7 +598,7 @@ func (n *Node) session(ctx context.Context) (time.Time, error) {
 	n.mu.Lock()
 	n.ready = true
 	n.mu.Unlock()
-	n.c.log.Info("lavalink node ready", "node", n.cfg.Name, "resumed", ready.Resumed)
+	n.c.log.Info("lavalink node ready", "lavalink_node", n.cfg.Name, "resumed", ready.Resumed)
 	if !ready.Resumed && previous != "" && !adopt {
 		// The node lost our players (restart or timeout): put them back.
 		n.c.evacuate(ctx, n, downSince)
@@ -625,7 +625,7 @@ func (n *Node) session(ctx context.Context) (time.Time, error) {
 func (n *Node) syncPlayers(ctx context.Context, adopt bool) {
 	var list []json.RawMessage
 	if err := n.do(ctx, http.MethodGet, "/v4/sessions/"+n.SessionID()+"/players", nil, &list); err != nil {
-		n.c.log.Warn("listing players of resumed session", "node", n.cfg.Name, "err", err)
+		n.c.log.Warn("listing players of resumed session", "lavalink_node", n.cfg.Name, "err", err)
 		return
 	}
 	for _, raw := range list {
@@ -688,7 +688,7 @@ func (n *Node) handle(msg []byte) {
 		ByRemote    bool           `json:"byRemote"`
 	}
 	if err := json.Unmarshal(msg, &op); err != nil {
-		n.c.log.Warn("bad op from lavalink", "node", n.cfg.Name, "err", err)
+		n.c.log.Warn("bad op from lavalink", "lavalink_node", n.cfg.Name, "err", err)
 		return
 	}
 	switch op.Op {

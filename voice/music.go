@@ -473,7 +473,7 @@ func (m *Music) saveSession(agentUserID, node, sessionID string) {
 		ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
 		defer cancel()
 		if err := m.cfg.Queues.SaveLavalinkSession(ctx, agentUserID, node, sessionID); err != nil {
-			m.log.Warn("saving Lavalink session", "node", node, "err", err)
+			m.log.Warn("saving Lavalink session", "lavalink_node", node, "err", err)
 		}
 	})
 }

@@ -346,12 +346,12 @@ func (r *Router) call(ctx context.Context, node, op string, a callArgs) (json.Ra
 		return nil, fmt.Errorf("forwarding a music command: %w", err)
 	}
 	if n == 0 { // nobody listens: the node is gone or not yet serving
-		r.log.Warn("music node not listening", "node", node, "op", op)
+		r.log.Warn("music node not listening", "music_node", node, "op", op)
 		return nil, ErrMusicUnreachable
 	}
 	res, err := r.rdb.BLPop(ctx, wait, reply).Result()
 	if errors.Is(err, redis.Nil) {
-		r.log.Warn("music node did not answer in time", "node", node, "op", op, "wait", wait)
+		r.log.Warn("music node did not answer in time", "music_node", node, "op", op, "wait", wait)
 		return nil, ErrMusicUnreachable
 	}
 	if err != nil {

@@ -34,13 +34,16 @@ func TestCommandLine(t *testing.T) {
 		{"status as JSON", []string{"status", "-json", "-etcd-endpoints", etcd}, nil, 0, `"nodes"`, ""},
 		{"bad flag", []string{"status", "-nope"}, nil, 2, "", "flag provided but not defined"},
 		{"commands needs deploy", []string{"commands"}, nil, 2, "", "usage: chopsticks commands deploy"},
-		{"commands deploy needs a client ID", []string{"commands", "deploy", "-discord-token", "x"}, nil, 2, "", "CLIENT_ID"},
+		{"commands deploy refuses a bad client ID", []string{"commands", "deploy", "-discord-token", "x", "-client-id", "abc"}, nil, 2, "", "CLIENT_ID: must be the numeric application ID"},
+		{"commands deploy needs a token", []string{"commands", "deploy", "-client-id", "1"}, nil, 2, "", "DISCORD_TOKEN: is required"},
 		{"commands deploy refuses a bad guild", []string{"commands", "deploy", "-discord-token", "x", "-client-id", "1", "-guild", "abc"}, nil, 2, "", "--guild"},
+		{"agents add takes the name once", []string{"agents", "add", "a", "-name", "b"}, nil, 2, "", "give the name once"},
+		{"agents add needs a database", []string{"agents", "add", "NAME"}, nil, 2, "", "POSTGRES_URL is required"},
 		{"sandbox refuses too many nodes", []string{"sandbox", "--nodes", "20"}, nil, 2, "", "--nodes must be between 1 and 9"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"POSTGRES_URL", "ETCD_ENDPOINTS", "DISCORD_TOKEN", "CLIENT_ID"} {
+			for _, k := range []string{"POSTGRES_URL", "ETCD_ENDPOINTS", "DISCORD_TOKEN", "CLIENT_ID", "GUILD_ID"} {
 				t.Setenv(k, "")
 			}
 			for k, v := range tt.env {

@@ -38,7 +38,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	err := node.Run(ctx, cfg, node.Options{Logs: stderr})
+	err := node.Run(ctx, cfg, node.Options{Logs: stdout})
 	var ce *node.ConfigError
 	if errors.As(err, &ce) {
 		return usageError{err}

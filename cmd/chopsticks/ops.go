@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/chopsticks-bot/chopsticks/agentpool"
 	"github.com/chopsticks-bot/chopsticks/coordinator"
@@ -65,18 +65,9 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	var eps []string
-	for _, e := range strings.Split(*endpoints, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			eps = append(eps, e)
-		}
-	}
-	if len(eps) == 0 {
-		return usagef("ETCD_ENDPOINTS is required")
-	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second})
+	cli, err := etcdClient(*endpoints)
 	if err != nil {
-		return usageError{fmt.Errorf("ETCD_ENDPOINTS: %w", err)}
+		return err
 	}
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -99,7 +90,12 @@ func printStatus(w io.Writer, st coordinator.Status) error {
 	if leader == "" {
 		leader = "(none)"
 	}
-	fmt.Fprintf(w, "leader: %s   shards: %d   plan version: %d   etcd revision: %d\n", leader, st.ShardCount, st.PlanVersion, st.Revision)
+	identifies := "unknown"
+	if st.IdentifiesLeft >= 0 {
+		identifies = strconv.Itoa(st.IdentifiesLeft)
+	}
+	fmt.Fprintf(w, "leader: %s   shards: %d   identifies left today: %s   plan version: %d   etcd revision: %d\n",
+		leader, st.ShardCount, identifies, st.PlanVersion, st.Revision)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nNODE\tADDRESS\tWEIGHT\tOWNED\tDRAINING")
 	for _, n := range st.Nodes {
@@ -120,7 +116,11 @@ func dash(s string) string {
 }
 
 func runAgents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	err := agentpool.Command(ctx, args, os.Stdin, stdout, stderr, os.Getenv)
+	args, err := agentNameArg(args)
+	if err != nil {
+		return err
+	}
+	err = agentpool.Command(ctx, args, os.Stdin, stdout, stderr, os.Getenv)
 	if errors.Is(err, agentpool.ErrUsage) {
 		return usageError{err}
 	}
@@ -129,4 +129,18 @@ func runAgents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func runLavalinkSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return lavalinksim.Command(ctx, args, stdout, stderr)
+}
+
+// agentNameArg turns `agents add NAME [flags]`, the form the README gives,
+// into `agents add -name NAME [flags]`, the form agentpool.Command reads.
+func agentNameArg(args []string) ([]string, error) {
+	if len(args) < 2 || args[0] != "add" || strings.HasPrefix(args[1], "-") {
+		return args, nil
+	}
+	for _, a := range args[2:] {
+		if a == "-name" || a == "--name" || strings.HasPrefix(a, "-name=") || strings.HasPrefix(a, "--name=") {
+			return nil, usagef("agents add: give the name once, as NAME or -name NAME")
+		}
+	}
+	return append([]string{"add", "-name", args[1]}, args[2:]...), nil
 }
