@@ -68,7 +68,7 @@ func (m *memClaims) Claim(ctx context.Context, id discord.InteractionID, holder 
 
 type fixedLimiter struct{ adm Admission }
 
-func (f fixedLimiter) Admit(context.Context, discord.UserID, string) (Admission, error) {
+func (f fixedLimiter) Admit(context.Context, discord.UserID, string, time.Time) (Admission, error) {
 	return f.adm, nil
 }
 
@@ -128,7 +128,7 @@ func commandEvent(id uint64, name string, opts ...discord.CommandInteractionOpti
 	data := &discord.CommandInteraction{Name: name, Options: opts}
 	data.Resolved.Users = map[discord.UserID]discord.User{42: {ID: 42, Username: "bob"}}
 	return &discord.InteractionEvent{
-		ID: discord.InteractionID(id), AppID: 1, Token: "tok", GuildID: 7, ChannelID: 8,
+		ID: freshID(id), AppID: 1, Token: "tok", GuildID: 7, ChannelID: 8,
 		Member: &discord.Member{User: discord.User{ID: 99, Username: "alice"}},
 		Data:   data,
 	}
@@ -302,7 +302,7 @@ func TestRouterRateLimit(t *testing.T) {
 
 func TestRouterButtons(t *testing.T) {
 	r, rec, _ := newTestRouter(t, Config{})
-	ev := &discord.InteractionEvent{ID: 5, AppID: 1, Token: "t", Member: &discord.Member{User: discord.User{ID: 9}},
+	ev := &discord.InteractionEvent{ID: freshID(5), AppID: 1, Token: "t", Member: &discord.Member{User: discord.User{ID: 9}},
 		Data: &discord.ButtonInteraction{CustomID: "page:op123:2"}}
 	r.Handle(context.Background(), ev, 0)
 	if len(rec.responses) != 1 || rec.responses[0].Type != api.UpdateMessage {
@@ -311,7 +311,7 @@ func TestRouterButtons(t *testing.T) {
 	if got := content(rec.responses[0]); got != "page op123,2 op page:op123" {
 		t.Fatalf("content %q", got)
 	}
-	ev2 := &discord.InteractionEvent{ID: 6, AppID: 1, Token: "t", Member: &discord.Member{User: discord.User{ID: 9}},
+	ev2 := &discord.InteractionEvent{ID: freshID(6), AppID: 1, Token: "t", Member: &discord.Member{User: discord.User{ID: 9}},
 		Data: &discord.ButtonInteraction{CustomID: "gone:1"}}
 	r.Handle(context.Background(), ev2, 0)
 	if got := rec.responses[1]; got.Type != api.MessageInteractionWithSource || got.Data.Flags&discord.EphemeralMessage == 0 {
@@ -321,10 +321,11 @@ func TestRouterButtons(t *testing.T) {
 
 func TestDispatchAndShutdown(t *testing.T) {
 	r, rec, _ := newTestRouter(t, Config{DeferAfter: time.Second})
-	if !r.Dispatch(context.Background(), commandEvent(1, "slow"), 0) {
+	ev := commandEvent(1, "slow")
+	if !r.Dispatch(context.Background(), ev, 0) {
 		t.Fatal("dispatch refused")
 	}
-	if r.Dispatch(context.Background(), commandEvent(1, "slow"), 0) {
+	if r.Dispatch(context.Background(), ev, 0) {
 		t.Fatal("a duplicate was dispatched")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -105,8 +105,8 @@ func (n *Node) limiter() commands.Limiter {
 
 type commandLimiter struct{ l *ratelimit.Limiter }
 
-func (c commandLimiter) Admit(ctx context.Context, user discord.UserID, command string) (commands.Admission, error) {
-	d, err := c.l.AllowCommand(ctx, uint64(user), command)
+func (c commandLimiter) Admit(ctx context.Context, user discord.UserID, command string, at time.Time) (commands.Admission, error) {
+	d, err := c.l.AllowCommandAt(ctx, uint64(user), command, at)
 	if err != nil {
 		return commands.Admission{}, err
 	}
