@@ -41,11 +41,10 @@ type Limiter interface {
 	Admit(ctx context.Context, user discord.UserID, command string, at time.Time) (Admission, error)
 }
 
-// Admission is a Limiter's decision. Notify tells whether to tell the user
-// about a refusal; the limiter caps how often it does during a block.
+// Admission is a Limiter's decision. A refused user is told RetryAfter on
+// each attempt, up to 5 times in 10 seconds (the router counts them).
 type Admission struct {
 	Allowed    bool
-	Notify     bool
 	RetryAfter time.Duration
 }
 
@@ -81,6 +80,7 @@ type Router struct {
 	cfg     Config
 	metrics *metrics
 	tracer  trace.Tracer
+	notices notices
 
 	mu       sync.Mutex
 	closed   bool
@@ -288,7 +288,7 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 		} else if !adm.Allowed {
 			status = "rate_limited"
 			span.SetAttributes(attribute.Bool("chopsticks.rate_limited", true))
-			if adm.Notify {
+			if r.notices.allow(inv.User.ID, time.Now()) {
 				r.reply(ctx, log, inv, component, false, Reply{
 					Content:   fmt.Sprintf("You're going too fast. Try again in %s.", roundUp(adm.RetryAfter)),
 					Ephemeral: true,

@@ -282,8 +282,7 @@ func TestRouterRateLimit(t *testing.T) {
 		adm   Admission
 		wantN int
 	}{
-		{"first refusal is explained", Admission{Allowed: false, Notify: true, RetryAfter: 1500 * time.Millisecond}, 1},
-		{"later refusals are silent", Admission{Allowed: false, Notify: false, RetryAfter: time.Second}, 0},
+		{"refusal is explained", Admission{Allowed: false, RetryAfter: 1500 * time.Millisecond}, 1},
 		{"admitted", Admission{Allowed: true}, 1},
 	}
 	for _, tt := range tests {
@@ -293,10 +292,46 @@ func TestRouterRateLimit(t *testing.T) {
 			if len(rec.responses) != tt.wantN {
 				t.Fatalf("%d responses, want %d", len(rec.responses), tt.wantN)
 			}
-			if tt.adm.Notify && !strings.Contains(content(rec.responses[0]), "Try again in 2s") {
+			if !tt.adm.Allowed && !strings.Contains(content(rec.responses[0]), "Try again in 2s") {
 				t.Fatalf("refusal %q does not give the time left rounded up", content(rec.responses[0]))
 			}
 		})
+	}
+}
+
+// TestRouterBlockedRepliesCapped: a blocked user gets an ephemeral reply
+// with the time left on every attempt, up to 5 in 10 seconds; a flood
+// beyond that is dropped silently, and another user is still told.
+func TestRouterBlockedRepliesCapped(t *testing.T) {
+	r, rec, _ := newTestRouter(t, Config{Limiter: fixedLimiter{Admission{RetryAfter: 42 * time.Second}}})
+	for i := range 8 {
+		r.Handle(context.Background(), commandEvent(uint64(i), "ping"), 0)
+	}
+	if len(rec.responses) != noticeBurst {
+		t.Fatalf("%d replies to 8 blocked attempts, want %d", len(rec.responses), noticeBurst)
+	}
+	for _, resp := range rec.responses {
+		if !strings.Contains(content(resp), "Try again in 42s") || resp.Data.Flags&discord.EphemeralMessage == 0 {
+			t.Fatalf("blocked reply %q (flags %v), want an ephemeral time left", content(resp), resp.Data.Flags)
+		}
+	}
+	other := commandEvent(100, "ping")
+	other.Member.User.ID = 100
+	r.Handle(context.Background(), other, 0)
+	if len(rec.responses) != noticeBurst+1 {
+		t.Fatal("another user's refusal was not explained")
+	}
+
+	var ns notices
+	now := time.Now()
+	for range noticeBurst {
+		ns.allow(1, now)
+	}
+	if ns.allow(1, now.Add(noticeWindow-time.Millisecond)) {
+		t.Fatal("a sixth reply inside the window")
+	}
+	if !ns.allow(1, now.Add(noticeWindow)) {
+		t.Fatal("no reply in the next window")
 	}
 }
 

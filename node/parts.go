@@ -110,7 +110,7 @@ func (c commandLimiter) Admit(ctx context.Context, user discord.UserID, command 
 	if err != nil {
 		return commands.Admission{}, err
 	}
-	return commands.Admission{Allowed: d.Allowed, Notify: d.Notify, RetryAfter: d.RetryAfter}, nil
+	return commands.Admission{Allowed: d.Allowed, RetryAfter: d.RetryAfter}, nil
 }
 
 // dashboard builds the web dashboard, or returns nil when its settings are
