@@ -60,7 +60,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // services builds the economy and the rate limiter.
 func (n *Node) services(ctx context.Context) error {
 	var err error
-	n.econ, err = economy.New(n.pool, economy.Options{Registerer: n.reg, Cooldowns: cooldowncache.New(n.rdb)})
+	n.econ, err = economy.New(n.pool, economy.Options{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis)})
 	if err != nil {
 		return fmt.Errorf("economy: %w", err)
 	}
@@ -68,7 +68,7 @@ func (n *Node) services(ctx context.Context) error {
 	// outage switches it to its fallback in milliseconds, not seconds.
 	opts, _ := redis.ParseURL(n.cfg.RedisURL)
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
-	opts.MaxRetries = 0
+	opts.MaxRetries = -1 // 0 would mean go-redis's default of 3: four waits on a hung Redis
 	n.limRedis = redis.NewClient(opts)
 	n.limRedis.AddHook(n.redisHook)
 	limits, err := ratelimit.ParseConfig(n.cfg.RateLimits) // checked by Validate

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -40,6 +41,10 @@ func TestLateBurstJudgedByEventTime(t *testing.T) {
 	cfg := Config{Command: Rule{Limit: 10, Period: time.Second}}
 	noCeiling := cfg
 	noCeiling.CommandGlobal = NoCeiling
+	// A ceiling as tight as the user's limit takes the script's general
+	// path once the ceiling has no room to spare.
+	tight := cfg
+	tight.CommandGlobal = Rule{Limit: 10, Period: time.Second}
 	redisAddr := servertest.Redis(t)
 	tests := []struct {
 		name    string
@@ -51,7 +56,9 @@ func TestLateBurstJudgedByEventTime(t *testing.T) {
 	}{
 		{"redis: spread at 7/s", cfg, redisAddr, time.Second / 7, 30, 30},
 		{"redis, no ceiling: spread at 7/s", noCeiling, redisAddr, time.Second / 7, 30, 30},
+		{"redis, tight ceiling: spread at 7/s", tight, redisAddr, time.Second / 7, 30, 30},
 		{"redis: one instant", cfg, redisAddr, 0, 10, 11},
+		{"redis, tight ceiling: one instant", tight, redisAddr, 0, 10, 11},
 		{"fallback, 1 node of 3: spread at 7/s", cfg, "", time.Second / 7, 30, 30},
 		{"fallback, 1 node of 3: one instant", cfg, "", 0, 10, 11},
 	}
@@ -66,7 +73,7 @@ func TestLateBurstJudgedByEventTime(t *testing.T) {
 			admitted := 0
 			var last Decision
 			for _, at := range burst(30, tt.gap, time.Now()) {
-				d, err := n.lim.AllowCommandAt(context.Background(), user, "pay", at)
+				d, err := n.lim.AllowCommandAt(context.Background(), user, "pay"+strconv.Itoa(i), at)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -98,6 +105,7 @@ func TestLatenessClamped(t *testing.T) {
 	}{
 		{time.Time{}, 0},
 		{now.Add(time.Hour), 0},
+		{now.Add(-100 * time.Millisecond), 0},
 		{now.Add(-1500 * time.Millisecond), 1500 * time.Millisecond},
 		{now.Add(-time.Hour), MaxLateness},
 	} {

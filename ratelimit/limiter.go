@@ -292,13 +292,19 @@ func (l *Limiter) AllowHTTP(ctx context.Context, ip string) (Decision, error) {
 	return l.decide(ctx, []check{newCheck(tag+":h", l.cfg.HTTP, RuleHTTP)}, false)
 }
 
+// lateFloor is the least lateness that counts: the usual delivery delay
+// (tens of milliseconds) is judged as now, which keeps the decision
+// script's shortcuts for ordinary traffic.
+const lateFloor = 250 * time.Millisecond
+
 // lateness is how long before now the use at at was made, within
-// [0, MaxLateness], to the millisecond; the zero time is now.
+// [0, MaxLateness], to the millisecond; the zero time, a time in the future
+// and one less than lateFloor ago are now.
 func lateness(at, now time.Time) time.Duration {
-	if at.IsZero() {
+	if at.IsZero() || now.Sub(at) < lateFloor {
 		return 0
 	}
-	return min(max(now.Sub(at), 0), MaxLateness).Truncate(time.Millisecond)
+	return min(now.Sub(at), MaxLateness).Truncate(time.Millisecond)
 }
 
 // decide decides a use made now.

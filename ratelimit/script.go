@@ -185,9 +185,11 @@ local S, simple = ARGV[a + 1], ARGV[a + 2] ~= ''
 -- LB: per decision, how late it is (2 bytes, ms): the user acted at
 -- now - late. A decision is admitted if GCRA admits it at that time (so a
 -- late burst the user sent at an honest pace passes) or, as without it, at
--- now; its TAT then grows from the later of the TAT and that time.
+-- now; its TAT then grows from the later of the TAT and that time. The
+-- shortcuts count at now, so a batch with late decisions takes neither.
 local LB = ARGV[a + 3]
 if LB == '' then LB = nil end
+if LB then S, simple = '', false end
 local function at(j)
   if not LB then return now end
   local h, l = byte(LB, 2 * j - 1, 2 * j)
@@ -217,15 +219,8 @@ if simple then
     if e and e > now then
       out[no + 1], out[no + 2], no = j, 3 + 4 * r + 256 * (e - now), no + 2
     else
-      local t0 = at(j)
+      if tat < now then tat = now end
       local over = tat - now - PU[pr]
-      if tat < t0 then tat = t0 end
-      if t0 < now then
-        local oe = tat - t0 - PU[pr]
-        if oe < over then over = oe end
-      elseif tat < now then
-        tat = now
-      end
       if over <= 0 then
         tat = tat + PT[pr]
         if direct then
