@@ -194,3 +194,35 @@ func TestRouterLimitsByCreation(t *testing.T) {
 		t.Fatalf("limiter told %v for a snowflake from the future", lim.at)
 	}
 }
+
+// TestRouterCancelsWriteWhenDeferralRefused: a fresh command that changes
+// state runs at once; if it is still running at DeferAfter and Discord
+// refuses the deferred response, its context is cancelled so that it does
+// not commit a change nobody will hear of.
+func TestRouterCancelsWriteWhenDeferralRefused(t *testing.T) {
+	j := &journal{refuse: true}
+	cat, err := NewCatalog([]*Command{{Name: "pay", Description: "Changes state", Writes: true,
+		Run: func(ctx context.Context, inv *Invocation) (Reply, error) {
+			select {
+			case <-ctx.Done():
+				j.add("cancelled")
+				return Reply{}, ctx.Err()
+			case <-time.After(5 * time.Second):
+				j.add("applied pay")
+				return Reply{Content: "done"}, nil
+			}
+		}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRouter(Config{Catalog: cat, Responder: j, Claimer: &memClaims{}, NodeID: "n1",
+		DeferAfter: 300 * time.Millisecond, WriteBudget: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Handle(context.Background(), eventAt(time.Now(), 1, &discord.CommandInteraction{Name: "pay"}), 0)
+	got := j.log()
+	if len(got) < 2 || got[0] != "refused" || got[1] != "cancelled" {
+		t.Fatalf("journal %q, want the refused deferral, then the handler cancelled", got)
+	}
+}

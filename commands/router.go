@@ -307,12 +307,14 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 		}
 		// Acknowledge first: a change of state is applied only once
 		// Discord has accepted that the interaction is being answered.
-		if err := r.sendDeferred(ctx, inv, component, cmd.Ephemeral); err != nil && cmd.Writes {
+		err := r.sendDeferred(ctx, inv, component, cmd.Ephemeral)
+		if err != nil && cmd.Writes {
 			status = "expired"
 			r.expire(log, inv, ExpiredDeferRefused)
 			return
 		}
-		deferred = true
+		// A read whose deferral failed still tries to answer directly.
+		deferred = err == nil
 	}
 
 	reply, err, deferred := r.run(ctx, cmd, inv, component, deferred)
