@@ -68,7 +68,8 @@ func (n *Node) services(ctx context.Context) error {
 	// outage switches it to its fallback in milliseconds, not seconds.
 	opts, _ := redis.ParseURL(n.cfg.RedisURL)
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
-	opts.MaxRetries = -1 // 0 would mean go-redis's default of 3: four waits on a hung Redis
+	opts.MaxRetries = -1   // 0 would mean go-redis's default of 3: four waits on a hung Redis
+	opts.DialerRetries = 1 // and a refused dial would be tried 5 times, 100 ms apart
 	n.limRedis = redis.NewClient(opts)
 	n.limRedis.AddHook(n.redisHook)
 	limits, err := ratelimit.ParseConfig(n.cfg.RateLimits) // checked by Validate

@@ -15,7 +15,8 @@ import (
 const interactionRedisTimeout = 300 * time.Millisecond
 
 // interactionRedisOptions returns base with the interaction path's
-// deadlines: short socket and pool timeouts, no retries, and the caller's
+// deadlines: short socket and pool timeouts, no retries (of commands or of
+// dials), and the caller's
 // context deadline honoured (go-redis ignores it unless told).
 func interactionRedisOptions(base *redis.Options) *redis.Options {
 	o := *base
@@ -23,7 +24,8 @@ func interactionRedisOptions(base *redis.Options) *redis.Options {
 	o.ReadTimeout = interactionRedisTimeout
 	o.WriteTimeout = interactionRedisTimeout
 	o.PoolTimeout = interactionRedisTimeout
-	o.MaxRetries = -1 // 0 would mean go-redis's default of 3
+	o.MaxRetries = -1   // 0 would mean go-redis's default of 3
+	o.DialerRetries = 1 // a refused dial fails at once, not after 5 tries 100 ms apart
 	o.ContextTimeoutEnabled = true
 	return &o
 }

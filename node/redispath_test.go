@@ -23,8 +23,8 @@ func TestInteractionRedisOptions(t *testing.T) {
 			t.Errorf("%s = %d, want (0, %v]", name, d, interactionRedisTimeout)
 		}
 	}
-	if o.MaxRetries != -1 || !o.ContextTimeoutEnabled {
-		t.Errorf("MaxRetries %d, ContextTimeoutEnabled %v; want -1 and true", o.MaxRetries, o.ContextTimeoutEnabled)
+	if o.MaxRetries != -1 || o.DialerRetries != 1 || !o.ContextTimeoutEnabled {
+		t.Errorf("MaxRetries %d, DialerRetries %d, ContextTimeoutEnabled %v; want -1, 1 and true", o.MaxRetries, o.DialerRetries, o.ContextTimeoutEnabled)
 	}
 	if o.Addr != base.Addr || base.ReadTimeout == o.ReadTimeout || base.ContextTimeoutEnabled {
 		t.Error("the base options were changed, or the address lost")

@@ -243,12 +243,11 @@ func (l *Limiter) AllowCommandAt(ctx context.Context, userID uint64, command str
 	if !ok {
 		gr = l.cfg.CommandGlobal
 	}
-	late := lateness(at, time.Now())
 	if gr == NoCeiling {
-		return l.decideAt(ctx, []check{u}, false, late)
+		return l.decideAt(ctx, []check{u}, false, at)
 	}
 	g := newCheck("{g:"+command+"}", gr, RuleGlobal)
-	return l.decideAt(ctx, []check{u, g}, false, late)
+	return l.decideAt(ctx, []check{u, g}, false, at)
 }
 
 // AllowSensitive decides one attempt at a sensitive action (agent token
@@ -309,14 +308,19 @@ func lateness(at, now time.Time) time.Duration {
 
 // decide decides a use made now.
 func (l *Limiter) decide(ctx context.Context, checks []check, sensitive bool) (Decision, error) {
-	return l.decideAt(ctx, checks, sensitive, 0)
+	return l.decideAt(ctx, checks, sensitive, time.Time{})
 }
 
 // decideAt answers from the local cache when it knows a refusal, else from
-// Redis, else (Redis down) from the per-node fallback, for a use made late
-// before now.
-func (l *Limiter) decideAt(ctx context.Context, checks []check, sensitive bool, late time.Duration) (Decision, error) {
+// Redis, else (Redis down) from the per-node fallback, for a use made at at
+// (the zero time: now). How late the use is, is reckoned when the decision
+// is made, not when it was asked for: a decision that waited for a failing
+// Redis is judged by when the user acted, like any other late one.
+func (l *Limiter) decideAt(ctx context.Context, checks []check, sensitive bool, at time.Time) (Decision, error) {
 	start := time.Now()
+	if at.IsZero() || at.After(start) {
+		at = start
+	}
 	for _, c := range checks {
 		name := c.name
 		if c.blockName != "" {
@@ -327,9 +331,9 @@ func (l *Limiter) decideAt(ctx context.Context, checks []check, sensitive bool, 
 		}
 	}
 	if l.fallback.Load() && !l.probeInline(start) {
-		return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, start, late)), nil
+		return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, start, lateness(at, start))), nil
 	}
-	d, err := l.decideRedis(ctx, checks, start, late)
+	d, err := l.decideRedis(ctx, checks, start, at)
 	if err == nil {
 		if l.fallback.Load() {
 			l.leaveFallback() // Start is not running; an inline probe found Redis back
@@ -343,7 +347,8 @@ func (l *Limiter) decideAt(ctx context.Context, checks []check, sensitive bool, 
 		return Decision{}, fmt.Errorf("ratelimit: decide: %w", err)
 	}
 	l.enterFallback(err)
-	return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, start, late)), nil
+	now := time.Now()
+	return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, now, lateness(at, now))), nil
 }
 
 func (l *Limiter) finish(path string, start time.Time, d Decision) Decision {
@@ -593,13 +598,13 @@ const (
 	outNewBlock
 )
 
-func (l *Limiter) decideRedis(ctx context.Context, checks []check, start time.Time, late time.Duration) (Decision, error) {
+func (l *Limiter) decideRedis(ctx context.Context, checks []check, start, at time.Time) (Decision, error) {
 	gs := l.groups(checks)
 	replies := make([][]int64, len(gs))
 	// The batcher mixes subjects in one call, so it serves only the shared
 	// base; split, every subject's call goes alone under its own tag.
 	if !l.split {
-		r, err := l.batch.do(ctx, l.rdb, l.hashBase(checks[gs[0].idx[0]].tag), ruleArgs(checks, gs[0]), late)
+		r, err := l.batch.do(ctx, l.rdb, l.hashBase(checks[gs[0].idx[0]].tag), ruleArgs(checks, gs[0]), at)
 		if err != nil {
 			return Decision{}, err
 		}
@@ -608,7 +613,7 @@ func (l *Limiter) decideRedis(ctx context.Context, checks []check, start time.Ti
 		cmds := make([]*redis.Cmd, len(gs))
 		args := make([][]any, len(gs))
 		for i, g := range gs {
-			a, err := encodeArgsLate([][]ruleArg{ruleArgs(checks, g)}, []time.Duration{late})
+			a, err := encodeArgsLate([][]ruleArg{ruleArgs(checks, g)}, []time.Duration{lateness(at, time.Now())})
 			if err != nil {
 				return Decision{}, err
 			}
