@@ -4,9 +4,11 @@ import (
 	"context"
 	"net"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
@@ -111,6 +113,69 @@ func TestLatenessClamped(t *testing.T) {
 	} {
 		if got := lateness(tt.at, now); got != tt.want {
 			t.Errorf("lateness(%v before now) = %v, want %v", now.Sub(tt.at), got, tt.want)
+		}
+	}
+}
+
+// TestDecisionWaitingOnHungRedisJudgedByItsTime: a decision queued behind
+// a call to a hung Redis (alive, not answering) falls back when that call
+// fails, and is judged by when the user acted, not by when it was asked
+// for. Here the user sends 11 commands within 0.4 s, under the limit of
+// 10 per second with a burst of 10; the second waits for Redis while the
+// others are decided, and is admitted like them.
+func TestDecisionWaitingOnHungRedisJudgedByItsTime(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	srv, err := localserver.StartRedis(ctx, t.TempDir(), 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(srv.Pid(), syscall.SIGCONT)
+		_ = srv.Kill()
+	})
+	n := startNode(t, srv.Addr(), Config{Command: Rule{Limit: 10, Period: time.Second}, CommandGlobal: NoCeiling})
+	if d := mustCommand(t, n.lim, 1, "warm"); !d.Allowed {
+		t.Fatalf("with Redis up: %+v", d)
+	}
+	if err := syscall.Kill(srv.Pid(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	const user = 42
+	decide := func() <-chan Decision {
+		ch := make(chan Decision, 1)
+		at := time.Now()
+		go func() {
+			d, err := n.lim.AllowCommandAt(context.Background(), user, "pay", at)
+			if err != nil {
+				t.Errorf("decision: %v", err)
+			}
+			ch <- d
+		}()
+		return ch
+	}
+	running := func(queued int) func() bool {
+		return func() bool {
+			n.lim.batch.mu.Lock()
+			defer n.lim.batch.mu.Unlock()
+			return n.lim.batch.running && len(n.lim.batch.queue) >= queued
+		}
+	}
+	first := decide()
+	eventually(t, 2*time.Second, "the first decision to reach Redis", running(0))
+	second := decide()
+	eventually(t, 2*time.Second, "the second decision to queue", running(1))
+	// The first call fails and the second, now leading, waits for Redis
+	// in turn; meanwhile nine more are decided on this node.
+	eventually(t, 3*time.Second, "fallback", n.lim.InFallback)
+	for i := range 9 {
+		if d := <-decide(); !d.Allowed {
+			t.Fatalf("decision %d during the outage: %+v", i+3, d)
+		}
+	}
+	for i, ch := range []<-chan Decision{first, second} {
+		if d := <-ch; !d.Allowed {
+			t.Fatalf("decision %d, which waited on the hung Redis: %+v", i+1, d)
 		}
 	}
 }
