@@ -2,10 +2,15 @@ package commands
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
@@ -30,4 +35,79 @@ func TestRedisClaimer(t *testing.T) {
 	if ttl := rdb.TTL(ctx, ClaimKey(1)).Val(); ttl <= 0 || ttl > ClaimTTL {
 		t.Fatalf("ttl = %v, want (0, %v]", ttl, ClaimTTL)
 	}
+}
+
+// TestRedisClaimerHungRedis is issue 27's hung Redis: with Redis alive but
+// not answering (SIGSTOP), a claim fails within its Timeout, as a refused
+// connection would, and claims during the Cooldown fail at once without
+// calling Redis; once Redis answers, claiming works again.
+func TestRedisClaimerHungRedis(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	srv, err := localserver.StartRedis(ctx, t.TempDir(), 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(srv.Pid(), syscall.SIGCONT)
+		_ = srv.Kill()
+	})
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { rdb.Close() })
+	calls := &countCalls{}
+	rdb.AddHook(calls)
+	c := NewRedisClaimer(rdb)
+	c.Timeout, c.Cooldown = 200*time.Millisecond, time.Hour
+	if ok, err := c.Claim(ctx, 1, "n1/0"); err != nil || !ok {
+		t.Fatalf("claim with Redis up = %v, %v", ok, err)
+	}
+
+	if err := syscall.Kill(srv.Pid(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := c.Claim(ctx, 2, "n1/0"); err == nil {
+		t.Fatal("claim with Redis frozen succeeded")
+	}
+	// Far inside Discord's 3 s deadline (go-redis's defaults take 3 s per try).
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("claim with Redis frozen took %v", took)
+	}
+	before := calls.n.Load()
+	if _, err := c.Claim(ctx, 3, "n1/0"); !errors.Is(err, ErrClaimsUnavailable) {
+		t.Fatalf("claim during the cooldown = %v, want ErrClaimsUnavailable", err)
+	}
+	if calls.n.Load() != before {
+		t.Fatal("a claim during the cooldown called Redis")
+	}
+
+	if err := syscall.Kill(srv.Pid(), syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	c.Cooldown = 0
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, err := c.Claim(ctx, 4, "n1/0")
+		if err == nil && ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("claims after Redis woke = %v, %v", ok, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// countCalls counts the commands sent to Redis.
+type countCalls struct{ n atomic.Int64 }
+
+func (h *countCalls) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (h *countCalls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }

@@ -82,7 +82,12 @@ type Command struct {
 	Defer bool
 	// Ephemeral makes every reply of the command visible to its user only.
 	Ephemeral bool
-	Run       Handler
+	// Writes marks a command that changes state (credits, items, the
+	// music queue). It runs only while its interaction can still be
+	// answered: near Discord's deadline it is acknowledged first, and past
+	// it, dropped. A command without it only reads, and may answer late.
+	Writes bool
+	Run    Handler
 }
 
 // Component handles presses of buttons whose custom ID starts with Prefix
@@ -90,6 +95,8 @@ type Command struct {
 // button was on.
 type Component struct {
 	Prefix string
+	// Writes marks a button that changes state, as Command.Writes does.
+	Writes bool
 	Run    Handler
 }
 
@@ -146,6 +153,9 @@ type Invocation struct {
 	Args     []string
 	// Shard is the gateway shard the interaction arrived on.
 	Shard int
+	// Created is when Discord created the interaction (its snowflake's
+	// time, never later than Received): Discord's deadline runs from it.
+	Created time.Time
 	// Received is when the gateway event was decoded.
 	Received time.Time
 	// Node is the ID of the node handling the interaction.

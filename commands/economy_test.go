@@ -124,7 +124,7 @@ func (e *econEnv) command(from discord.User, path string, opts ...opt) *discord.
 		data.Options = list
 	}
 	u := from
-	return &discord.InteractionEvent{ID: discord.InteractionID(e.nextID.Add(1)), AppID: 1, Token: "tok",
+	return &discord.InteractionEvent{ID: commands.FreshID(e.nextID.Add(1)), AppID: 1, Token: "tok",
 		GuildID: 5, ChannelID: 6, User: &u, Data: data}
 }
 
@@ -315,7 +315,7 @@ func TestEconomyPagers(t *testing.T) {
 	}
 	press := func(from discord.User, id discord.ComponentID) (string, bool) {
 		u := from
-		ev := &discord.InteractionEvent{ID: discord.InteractionID(e.nextID.Add(1)), AppID: 1, Token: "tok", User: &u,
+		ev := &discord.InteractionEvent{ID: commands.FreshID(e.nextID.Add(1)), AppID: 1, Token: "tok", User: &u,
 			Data: &discord.ButtonInteraction{CustomID: id}}
 		text, eph, _ := e.reply(t, ev)
 		return text, eph

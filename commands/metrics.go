@@ -17,6 +17,7 @@ type metrics struct {
 	claimErrors prometheus.Counter
 	replyErrors prometheus.Counter
 	deferred    prometheus.Counter
+	expired     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, names []string) (*metrics, error) {
@@ -24,7 +25,7 @@ func newMetrics(reg prometheus.Registerer, names []string) (*metrics, error) {
 		known: map[string]bool{},
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chopsticks_commands_total",
-			Help: "Interactions handled, by top-level command and outcome (ok, rejected, invalid, rate_limited, error).",
+			Help: "Interactions handled, by top-level command and outcome (ok, rejected, invalid, rate_limited, expired, error).",
 		}, []string{"command", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "chopsticks_command_duration_seconds",
@@ -47,12 +48,19 @@ func newMetrics(reg prometheus.Registerer, names []string) (*metrics, error) {
 			Name: "chopsticks_interactions_deferred_total",
 			Help: "Interactions answered with a deferred response first.",
 		}),
+		expired: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chopsticks_interactions_expired_total",
+			Help: "Commands that change state dropped unrun because their interaction could no longer be answered, by reason (deadline, defer_refused).",
+		}, []string{"reason"}),
+	}
+	for _, reason := range expiredReasons {
+		m.expired.WithLabelValues(reason)
 	}
 	for _, n := range names {
 		m.known[n] = true
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.total, m.duration, m.duplicates, m.claimErrors, m.replyErrors, m.deferred} {
+		for _, c := range []prometheus.Collector{m.total, m.duration, m.duplicates, m.claimErrors, m.replyErrors, m.deferred, m.expired} {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {

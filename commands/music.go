@@ -56,36 +56,38 @@ func Music(m MusicService) []*Command {
 		// No command sets Defer: a search usually loads within a second or
 		// two, the router defers by itself past DeferAfter, and refusals
 		// (not in voice, no agent free) then stay ephemeral, which a
-		// deferred public response would not allow.
+		// deferred public response would not allow. Commands that change
+		// the player set Writes: near the deadline they are acknowledged
+		// (deferred) before they run, and past it they are dropped.
 		{Name: "play", Description: "Play a song or playlist in your voice channel (search terms or a URL)",
 			Options: []Option{
 				{Name: "query", Description: "Search terms or a URL", Type: String, Required: true, MinLength: 1, MaxLength: 500},
 				{Name: "pick", Description: "Which search result to play (1-10, default the first)", Type: Integer, Min: &one, Max: &pickMax},
-			}, Run: mu.play},
+			}, Run: mu.play, Writes: true},
 		{Name: "queue", Description: "Show what is playing and what comes next",
 			Options: []Option{{Name: "page", Description: "Page number", Type: Integer, Min: &one}}, Run: mu.queue},
-		{Name: "skip", Description: "Skip the current track", Run: mu.skip},
-		{Name: "pause", Description: "Pause the music", Run: mu.pause},
-		{Name: "resume", Description: "Resume paused music", Run: mu.resume},
-		{Name: "stop", Description: "Stop the music, clear the queue and free the agent", Run: mu.stop},
+		{Name: "skip", Description: "Skip the current track", Run: mu.skip, Writes: true},
+		{Name: "pause", Description: "Pause the music", Run: mu.pause, Writes: true},
+		{Name: "resume", Description: "Resume paused music", Run: mu.resume, Writes: true},
+		{Name: "stop", Description: "Stop the music, clear the queue and free the agent", Run: mu.stop, Writes: true},
 		{Name: "nowplaying", Description: "Show the track playing now", Run: mu.nowPlaying},
 		{Name: "volume", Description: "Set the volume (0-200 percent)",
 			Options: []Option{{Name: "percent", Description: "0-200 (100 is normal)", Type: Integer, Required: true, Min: &zero, Max: &twoHundred}},
-			Run:     mu.volume},
+			Run:     mu.volume, Writes: true},
 		{Name: "seek", Description: "Jump to a time in the current track",
 			Options: []Option{{Name: "time", Description: "Where to jump: 1:30, 90, 1:02:03 or 1m30s", Type: String, Required: true, MaxLength: 20}},
-			Run:     mu.seek},
+			Run:     mu.seek, Writes: true},
 		{Name: "loop", Description: "Repeat nothing, the track or the queue",
 			Options: []Option{{Name: "mode", Description: "What to repeat", Type: String, Required: true,
 				Choices: []Choice{{Name: "off", Value: "off"}, {Name: "track", Value: "track"}, {Name: "queue", Value: "queue"}}}},
-			Run: mu.loop},
-		{Name: "shuffle", Description: "Shuffle the queue", Run: mu.shuffle},
+			Run: mu.loop, Writes: true},
+		{Name: "shuffle", Description: "Shuffle the queue", Run: mu.shuffle, Writes: true},
 		{Name: "remove", Description: "Remove a track from the queue",
 			Options: []Option{{Name: "position", Description: "Its position in /queue", Type: Integer, Required: true, Min: &one}},
-			Run:     mu.remove},
+			Run:     mu.remove, Writes: true},
 		{Name: "filter", Description: "Apply an audio filter",
 			Options: []Option{{Name: "name", Description: "The filter", Type: String, Required: true, Choices: filters}},
-			Run:     mu.filter},
+			Run:     mu.filter, Writes: true},
 	}
 }
 

@@ -192,7 +192,7 @@ func (e *musicEnv) run(t *testing.T, guild, user discord.Snowflake, name string,
 		list = append(list, o)
 	}
 	u := discord.User{ID: discord.UserID(user), Username: "u" + user.String()}
-	ev := &discord.InteractionEvent{ID: discord.InteractionID(e.nextID.Add(1)), AppID: 1, Token: "tok",
+	ev := &discord.InteractionEvent{ID: commands.FreshID(e.nextID.Add(1)), AppID: 1, Token: "tok",
 		GuildID: discord.GuildID(guild), ChannelID: 6, User: &u,
 		Data: &discord.CommandInteraction{Name: name, Options: list}}
 	e.resp.mu.Lock()

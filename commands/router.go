@@ -34,16 +34,17 @@ type Claimer interface {
 	Claim(ctx context.Context, id discord.InteractionID, holder string) (bool, error)
 }
 
-// Limiter admits or refuses a user's use of a command.
+// Limiter admits or refuses a user's use of a command. at is when the user
+// acted (the interaction's creation, from its snowflake), so that a burst
+// of late deliveries is judged by when the user sent them.
 type Limiter interface {
-	Admit(ctx context.Context, user discord.UserID, command string) (Admission, error)
+	Admit(ctx context.Context, user discord.UserID, command string, at time.Time) (Admission, error)
 }
 
-// Admission is a Limiter's decision. Notify is set on the first refusal of
-// a block, so that a blocked user is told once, not on every attempt.
+// Admission is a Limiter's decision. A refused user is told RetryAfter on
+// each attempt, up to 5 times in 10 seconds (the router counts them).
 type Admission struct {
 	Allowed    bool
-	Notify     bool
 	RetryAfter time.Duration
 }
 
@@ -59,9 +60,17 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// NodeID names this node in claims and logs.
 	NodeID string
-	// DeferAfter is how long a handler may run before the router sends a
-	// deferred response to beat Discord's 3-second deadline (default 2 s).
+	// DeferAfter is how long after the interaction's creation (its
+	// snowflake's time) the router sends a deferred response for a handler
+	// still running, to beat Discord's 3-second deadline (default 2 s).
 	DeferAfter time.Duration
+	// WriteBudget is the time a command that changes state is expected to
+	// need; one created longer than DeferAfter-WriteBudget ago is
+	// acknowledged with a deferred response before it runs (default 500 ms).
+	WriteBudget time.Duration
+	// SafetyMargin is taken off Discord's 3-second deadline: a command that
+	// changes state reached later than that is dropped unrun (default 250 ms).
+	SafetyMargin time.Duration
 	// Timeout bounds a handler; the interaction token lives 15 minutes.
 	Timeout time.Duration
 }
@@ -71,6 +80,7 @@ type Router struct {
 	cfg     Config
 	metrics *metrics
 	tracer  trace.Tracer
+	notices notices
 
 	mu       sync.Mutex
 	closed   bool
@@ -86,7 +96,13 @@ func NewRouter(cfg Config) (*Router, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.DeferAfter <= 0 {
-		cfg.DeferAfter = 2 * time.Second
+		cfg.DeferAfter = defaultDeferAfter
+	}
+	if cfg.WriteBudget <= 0 {
+		cfg.WriteBudget = defaultWriteBudget
+	}
+	if cfg.SafetyMargin <= 0 {
+		cfg.SafetyMargin = defaultSafetyMargin
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 14 * time.Minute
@@ -202,7 +218,7 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 
 	inv := &Invocation{
 		ID: ev.ID, AppID: ev.AppID, Token: ev.Token, GuildID: ev.GuildID, ChannelID: ev.ChannelID,
-		Shard: shard, Received: received, Node: r.cfg.NodeID, catalog: r.cfg.Catalog,
+		Shard: shard, Created: born(ev.ID, received), Received: received, Node: r.cfg.NodeID, catalog: r.cfg.Catalog,
 	}
 	if u := ev.Sender(); u != nil {
 		inv.User = *u
@@ -230,7 +246,7 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 		inv.CustomID = string(data.ID())
 		comp, args, ok := r.cfg.Catalog.component(inv.CustomID)
 		if ok {
-			cmd = &Command{Name: comp.Prefix, Run: comp.Run}
+			cmd = &Command{Name: comp.Prefix, Run: comp.Run, Writes: comp.Writes}
 			inv.Command, inv.Args = comp.Prefix, args
 		} else {
 			inv.Command = "unknown"
@@ -257,14 +273,22 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 		return
 	}
 
+	// A command that changes state runs only while Discord will still take
+	// its answer: late, it is dropped before it costs the user any budget.
+	if cmd.Writes && r.paceAt(inv.Created, time.Now()) == paceExpired {
+		status = "expired"
+		r.expire(log, inv, ExpiredDeadline)
+		return
+	}
+
 	if r.cfg.Limiter != nil && !inv.User.Bot {
-		adm, err := r.cfg.Limiter.Admit(ctx, inv.User.ID, strings.Fields(inv.Command)[0])
+		adm, err := r.cfg.Limiter.Admit(ctx, inv.User.ID, strings.Fields(inv.Command)[0], inv.Created)
 		if err != nil {
 			log.Warn("rate limiter failed; admitting", "err", err)
 		} else if !adm.Allowed {
 			status = "rate_limited"
 			span.SetAttributes(attribute.Bool("chopsticks.rate_limited", true))
-			if adm.Notify {
+			if r.notices.allow(inv.User.ID, time.Now()) {
 				r.reply(ctx, log, inv, component, false, Reply{
 					Content:   fmt.Sprintf("You're going too fast. Try again in %s.", roundUp(adm.RetryAfter)),
 					Ephemeral: true,
@@ -274,7 +298,26 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 		}
 	}
 
-	reply, err, deferred := r.run(ctx, cmd, inv, component)
+	deferred := false
+	if p := r.paceAt(inv.Created, time.Now()); cmd.Defer || (cmd.Writes && p != paceFresh) {
+		if cmd.Writes && p == paceExpired {
+			status = "expired"
+			r.expire(log, inv, ExpiredDeadline)
+			return
+		}
+		// Acknowledge first: a change of state is applied only once
+		// Discord has accepted that the interaction is being answered.
+		err := r.sendDeferred(ctx, inv, component, cmd.Ephemeral)
+		if err != nil && cmd.Writes {
+			status = "expired"
+			r.expire(log, inv, ExpiredDeferRefused)
+			return
+		}
+		// A read whose deferral failed still tries to answer directly.
+		deferred = err == nil
+	}
+
+	reply, err, deferred := r.run(ctx, cmd, inv, component, deferred)
 	if err != nil {
 		if IsUserError(err) {
 			status = "rejected"
@@ -293,9 +336,12 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 	r.reply(ctx, log, inv, component, deferred, reply)
 }
 
-// run calls the handler, sending a deferred response first when the
-// command asks for it or when the handler outlives DeferAfter.
-func (r *Router) run(ctx context.Context, cmd *Command, inv *Invocation, component bool) (reply Reply, err error, deferred bool) {
+// run calls the handler and, unless the response is deferred already,
+// sends a deferred response when the handler is still running DeferAfter
+// after the interaction's creation. If Discord refuses that deferral for a
+// command that changes state, the handler's context is cancelled, so that
+// its change is not committed when it can still be stopped.
+func (r *Router) run(ctx context.Context, cmd *Command, inv *Invocation, component, deferred bool) (Reply, error, bool) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	type result struct {
@@ -313,11 +359,9 @@ func (r *Router) run(ctx context.Context, cmd *Command, inv *Invocation, compone
 		done <- result{rep, err}
 	}()
 	var timer <-chan time.Time
-	if cmd.Defer {
-		r.sendDeferred(ctx, inv, component, cmd.Ephemeral)
-		deferred = true
-	} else {
-		t := time.NewTimer(max(0, r.cfg.DeferAfter-time.Since(inv.Received)))
+	// Past Discord's deadline a deferral cannot help: the reply is tried once.
+	if !deferred && time.Since(inv.Created) < responseWindow {
+		t := time.NewTimer(max(0, r.cfg.DeferAfter-time.Since(inv.Created)))
 		defer t.Stop()
 		timer = t.C
 	}
@@ -326,13 +370,28 @@ func (r *Router) run(ctx context.Context, cmd *Command, inv *Invocation, compone
 		case res := <-done:
 			return res.reply, res.err, deferred
 		case <-timer:
-			r.sendDeferred(ctx, inv, component, cmd.Ephemeral)
-			deferred, timer = true, nil
+			timer = nil
+			if err := r.sendDeferred(ctx, inv, component, cmd.Ephemeral); err != nil {
+				if cmd.Writes {
+					cancel()
+				}
+				continue
+			}
+			deferred = true
 		}
 	}
 }
 
-func (r *Router) sendDeferred(ctx context.Context, inv *Invocation, component, ephemeral bool) {
+// expire drops an interaction that can no longer be answered, counting it.
+func (r *Router) expire(log *slog.Logger, inv *Invocation, reason string) {
+	r.metrics.expired.WithLabelValues(reason).Inc()
+	log.Warn("interaction dropped unanswered: too late to acknowledge", "command", inv.Command, "reason", reason,
+		"age", time.Since(inv.Created).Round(time.Millisecond).String())
+}
+
+// sendDeferred acknowledges the interaction with a deferred response
+// (type 5, or 6 for a button) and returns Discord's refusal, if any.
+func (r *Router) sendDeferred(ctx context.Context, inv *Invocation, component, ephemeral bool) error {
 	resp := api.InteractionResponse{Type: api.DeferredMessageInteractionWithSource}
 	if component {
 		resp.Type = api.DeferredMessageUpdate
@@ -341,9 +400,12 @@ func (r *Router) sendDeferred(ctx context.Context, inv *Invocation, component, e
 		resp.Data = &api.InteractionResponseData{Flags: discord.EphemeralMessage}
 	}
 	if err := r.responder(ctx).RespondInteraction(inv.ID, inv.Token, resp); err != nil {
+		r.metrics.replyErrors.Inc()
 		r.cfg.Logger.Warn("deferred response failed", "interaction", inv.ID.String(), "err", err)
+		return err
 	}
 	r.metrics.deferred.Inc()
+	return nil
 }
 
 // reply sends the reply as the first response, or as an edit of the

@@ -68,7 +68,7 @@ func (m *memClaims) Claim(ctx context.Context, id discord.InteractionID, holder 
 
 type fixedLimiter struct{ adm Admission }
 
-func (f fixedLimiter) Admit(context.Context, discord.UserID, string) (Admission, error) {
+func (f fixedLimiter) Admit(context.Context, discord.UserID, string, time.Time) (Admission, error) {
 	return f.adm, nil
 }
 
@@ -128,7 +128,7 @@ func commandEvent(id uint64, name string, opts ...discord.CommandInteractionOpti
 	data := &discord.CommandInteraction{Name: name, Options: opts}
 	data.Resolved.Users = map[discord.UserID]discord.User{42: {ID: 42, Username: "bob"}}
 	return &discord.InteractionEvent{
-		ID: discord.InteractionID(id), AppID: 1, Token: "tok", GuildID: 7, ChannelID: 8,
+		ID: freshID(id), AppID: 1, Token: "tok", GuildID: 7, ChannelID: 8,
 		Member: &discord.Member{User: discord.User{ID: 99, Username: "alice"}},
 		Data:   data,
 	}
@@ -282,8 +282,7 @@ func TestRouterRateLimit(t *testing.T) {
 		adm   Admission
 		wantN int
 	}{
-		{"first refusal is explained", Admission{Allowed: false, Notify: true, RetryAfter: 1500 * time.Millisecond}, 1},
-		{"later refusals are silent", Admission{Allowed: false, Notify: false, RetryAfter: time.Second}, 0},
+		{"refusal is explained", Admission{Allowed: false, RetryAfter: 1500 * time.Millisecond}, 1},
 		{"admitted", Admission{Allowed: true}, 1},
 	}
 	for _, tt := range tests {
@@ -293,16 +292,52 @@ func TestRouterRateLimit(t *testing.T) {
 			if len(rec.responses) != tt.wantN {
 				t.Fatalf("%d responses, want %d", len(rec.responses), tt.wantN)
 			}
-			if tt.adm.Notify && !strings.Contains(content(rec.responses[0]), "Try again in 2s") {
+			if !tt.adm.Allowed && !strings.Contains(content(rec.responses[0]), "Try again in 2s") {
 				t.Fatalf("refusal %q does not give the time left rounded up", content(rec.responses[0]))
 			}
 		})
 	}
 }
 
+// TestRouterBlockedRepliesCapped: a blocked user gets an ephemeral reply
+// with the time left on every attempt, up to 5 in 10 seconds; a flood
+// beyond that is dropped silently, and another user is still told.
+func TestRouterBlockedRepliesCapped(t *testing.T) {
+	r, rec, _ := newTestRouter(t, Config{Limiter: fixedLimiter{Admission{RetryAfter: 42 * time.Second}}})
+	for i := range 8 {
+		r.Handle(context.Background(), commandEvent(uint64(i), "ping"), 0)
+	}
+	if len(rec.responses) != noticeBurst {
+		t.Fatalf("%d replies to 8 blocked attempts, want %d", len(rec.responses), noticeBurst)
+	}
+	for _, resp := range rec.responses {
+		if !strings.Contains(content(resp), "Try again in 42s") || resp.Data.Flags&discord.EphemeralMessage == 0 {
+			t.Fatalf("blocked reply %q (flags %v), want an ephemeral time left", content(resp), resp.Data.Flags)
+		}
+	}
+	other := commandEvent(100, "ping")
+	other.Member.User.ID = 100
+	r.Handle(context.Background(), other, 0)
+	if len(rec.responses) != noticeBurst+1 {
+		t.Fatal("another user's refusal was not explained")
+	}
+
+	var ns notices
+	now := time.Now()
+	for range noticeBurst {
+		ns.allow(1, now)
+	}
+	if ns.allow(1, now.Add(noticeWindow-time.Millisecond)) {
+		t.Fatal("a sixth reply inside the window")
+	}
+	if !ns.allow(1, now.Add(noticeWindow)) {
+		t.Fatal("no reply in the next window")
+	}
+}
+
 func TestRouterButtons(t *testing.T) {
 	r, rec, _ := newTestRouter(t, Config{})
-	ev := &discord.InteractionEvent{ID: 5, AppID: 1, Token: "t", Member: &discord.Member{User: discord.User{ID: 9}},
+	ev := &discord.InteractionEvent{ID: freshID(5), AppID: 1, Token: "t", Member: &discord.Member{User: discord.User{ID: 9}},
 		Data: &discord.ButtonInteraction{CustomID: "page:op123:2"}}
 	r.Handle(context.Background(), ev, 0)
 	if len(rec.responses) != 1 || rec.responses[0].Type != api.UpdateMessage {
@@ -311,7 +346,7 @@ func TestRouterButtons(t *testing.T) {
 	if got := content(rec.responses[0]); got != "page op123,2 op page:op123" {
 		t.Fatalf("content %q", got)
 	}
-	ev2 := &discord.InteractionEvent{ID: 6, AppID: 1, Token: "t", Member: &discord.Member{User: discord.User{ID: 9}},
+	ev2 := &discord.InteractionEvent{ID: freshID(6), AppID: 1, Token: "t", Member: &discord.Member{User: discord.User{ID: 9}},
 		Data: &discord.ButtonInteraction{CustomID: "gone:1"}}
 	r.Handle(context.Background(), ev2, 0)
 	if got := rec.responses[1]; got.Type != api.MessageInteractionWithSource || got.Data.Flags&discord.EphemeralMessage == 0 {
@@ -321,10 +356,11 @@ func TestRouterButtons(t *testing.T) {
 
 func TestDispatchAndShutdown(t *testing.T) {
 	r, rec, _ := newTestRouter(t, Config{DeferAfter: time.Second})
-	if !r.Dispatch(context.Background(), commandEvent(1, "slow"), 0) {
+	ev := commandEvent(1, "slow")
+	if !r.Dispatch(context.Background(), ev, 0) {
 		t.Fatal("dispatch refused")
 	}
-	if r.Dispatch(context.Background(), commandEvent(1, "slow"), 0) {
+	if r.Dispatch(context.Background(), ev, 0) {
 		t.Fatal("a duplicate was dispatched")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -85,3 +85,6 @@ func (r *Redis) Stop() error { return r.proc.stop(syscall.SIGTERM, 10*time.Secon
 
 // Kill stops the server at once, as a crash would; tests use it to cut Redis off.
 func (r *Redis) Kill() error { return r.proc.stop(syscall.SIGKILL, time.Second) }
+
+// Pid is the server's process ID; tests use it to freeze Redis (SIGSTOP).
+func (r *Redis) Pid() int { return r.proc.cmd.Process.Pid }

@@ -54,6 +54,7 @@ type Node struct {
 	econ      *economy.Service
 	lim       *ratelimit.Limiter
 	limRedis  *redis.Client
+	fastRedis *redis.Client // the interaction path's client: see interactionRedisOptions
 	redisHook *telemetry.RedisHook
 	bot       *api.BotData
 	botUserID string
@@ -226,6 +227,8 @@ func (n *Node) connect(ctx context.Context) error {
 	}
 	n.rdb = redis.NewClient(ropts)
 	n.rdb.AddHook(n.redisHook)
+	n.fastRedis = redis.NewClient(interactionRedisOptions(ropts))
+	n.fastRedis.AddHook(n.redisHook)
 	if err := retry(ctx, func() error { return n.rdb.Ping(ctx).Err() }); err != nil {
 		return &ConfigError{Setting: "REDIS_URL", Reason: "cannot connect: " + redactErr(err, n.cfg.RedisURL)}
 	}
@@ -273,7 +276,7 @@ func (n *Node) connect(ctx context.Context) error {
 	}
 	// Every later request goes through the cluster-wide limiter, which
 	// shares Discord's buckets and global limit with the other nodes.
-	rest, err := discordrest.New(discordapi.Rewrite(base, nil), n.rdb, discordrest.Config{Name: n.cfg.ClientID},
+	rest, err := discordrest.New(discordapi.Rewrite(base, nil), n.fastRedis, discordrest.Config{Name: n.cfg.ClientID},
 		discordrest.WithRegisterer(n.reg), discordrest.WithLogger(n.log), discordrest.WithLiveNodes(n.liveNodes))
 	if err != nil {
 		return fmt.Errorf("discord REST limiter: %w", err)
@@ -307,6 +310,9 @@ func (n *Node) close() {
 	if n.rdb != nil {
 		n.rdb.Close()
 	}
+	if n.fastRedis != nil {
+		n.fastRedis.Close()
+	}
 	if n.pool != nil {
 		n.pool.Close()
 	}
@@ -325,7 +331,7 @@ func (n *Node) buildRouter() error {
 	n.router, err = commands.NewRouter(commands.Config{
 		Catalog:    cat,
 		Responder:  n.discord,
-		Claimer:    commands.NewRedisClaimer(n.rdb),
+		Claimer:    commands.NewRedisClaimer(n.fastRedis),
 		Limiter:    n.limiter(),
 		Logger:     n.log,
 		Registerer: n.reg,

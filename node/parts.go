@@ -60,7 +60,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // services builds the economy and the rate limiter.
 func (n *Node) services(ctx context.Context) error {
 	var err error
-	n.econ, err = economy.New(n.pool, economy.Options{Registerer: n.reg, Cooldowns: cooldowncache.New(n.rdb)})
+	n.econ, err = economy.New(n.pool, economy.Options{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis)})
 	if err != nil {
 		return fmt.Errorf("economy: %w", err)
 	}
@@ -68,7 +68,8 @@ func (n *Node) services(ctx context.Context) error {
 	// outage switches it to its fallback in milliseconds, not seconds.
 	opts, _ := redis.ParseURL(n.cfg.RedisURL)
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
-	opts.MaxRetries = 0
+	opts.MaxRetries = -1   // 0 would mean go-redis's default of 3: four waits on a hung Redis
+	opts.DialerRetries = 1 // and a refused dial would be tried 5 times, 100 ms apart
 	n.limRedis = redis.NewClient(opts)
 	n.limRedis.AddHook(n.redisHook)
 	limits, err := ratelimit.ParseConfig(n.cfg.RateLimits) // checked by Validate
@@ -105,12 +106,12 @@ func (n *Node) limiter() commands.Limiter {
 
 type commandLimiter struct{ l *ratelimit.Limiter }
 
-func (c commandLimiter) Admit(ctx context.Context, user discord.UserID, command string) (commands.Admission, error) {
-	d, err := c.l.AllowCommand(ctx, uint64(user), command)
+func (c commandLimiter) Admit(ctx context.Context, user discord.UserID, command string, at time.Time) (commands.Admission, error) {
+	d, err := c.l.AllowCommandAt(ctx, uint64(user), command, at)
 	if err != nil {
 		return commands.Admission{}, err
 	}
-	return commands.Admission{Allowed: d.Allowed, Notify: d.Notify, RetryAfter: d.RetryAfter}, nil
+	return commands.Admission{Allowed: d.Allowed, RetryAfter: d.RetryAfter}, nil
 }
 
 // dashboard builds the web dashboard, or returns nil when its settings are

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -31,6 +32,7 @@ type batcher struct {
 
 type pendingDecision struct {
 	rules []ruleArg
+	at    time.Time // when the use was made (see AllowCommandAt)
 	wake  chan batchReply
 }
 
@@ -40,10 +42,11 @@ type batchReply struct {
 	err   error
 }
 
-// do runs one decision of rules on the generation hashes under base and
-// returns its part of the reply: verdict, rule, µs (see decideScript).
-func (b *batcher) do(ctx context.Context, rdb redis.Scripter, base string, rules []ruleArg) ([]int64, error) {
-	p := &pendingDecision{rules: rules, wake: make(chan batchReply, 1)}
+// do runs one decision of rules, for a use made at at, on the generation
+// hashes under base and returns its part of the reply: verdict, rule, µs
+// (see decideScript).
+func (b *batcher) do(ctx context.Context, rdb redis.Scripter, base string, rules []ruleArg, at time.Time) ([]int64, error) {
+	p := &pendingDecision{rules: rules, at: at, wake: make(chan batchReply, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
 	if b.running {
@@ -118,10 +121,14 @@ func (b *batcher) gather() {
 // runBatch sends one script call for batch and splits its reply.
 func runBatch(ctx context.Context, rdb redis.Scripter, base string, batch []*pendingDecision) ([][]int64, error) {
 	decisions := make([][]ruleArg, len(batch))
+	// Lateness is reckoned as the batch leaves: a decision that queued
+	// behind a slow call is later by that much.
+	late := make([]time.Duration, len(batch))
+	now := time.Now()
 	for i, q := range batch {
-		decisions[i] = q.rules
+		decisions[i], late[i] = q.rules, lateness(q.at, now)
 	}
-	args, err := encodeArgs(decisions)
+	args, err := encodeArgsLate(decisions, late)
 	if err != nil {
 		return nil, err
 	}

@@ -112,10 +112,12 @@ func newLocalGCRA() *localGCRA {
 	return &localGCRA{tat: make(map[string]time.Time), denied: make(map[string]time.Time)}
 }
 
-// allow admits one event against every rule or none, returning the index
-// of the rule with the longest wait, that wait, and whether this refusal is
-// the first of its run (the one to tell the user about).
-func (g *localGCRA) allow(keys []string, rules []Rule, now time.Time) (bool, int, time.Duration, bool) {
+// allow admits one event, made late before now, against every rule or
+// none, returning the index of the rule with the longest wait, that wait,
+// and whether this refusal is the first of its run (the one to tell the
+// user about). As in decideScript, a rule admits a late event if it would
+// have at the event's time, or now.
+func (g *localGCRA) allow(keys []string, rules []Rule, now time.Time, late time.Duration) (bool, int, time.Duration, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.ops++
@@ -137,10 +139,14 @@ func (g *localGCRA) allow(keys []string, rules []Rule, now time.Time) (bool, int
 		T := rules[i].Period / time.Duration(rules[i].Limit)
 		tau := T * time.Duration(rules[i].Limit-1)
 		tat := g.tat[k]
-		if tat.Before(now) {
-			tat = now
+		ahead := tat.Sub(now)
+		if t0 := now.Add(-late); late > 0 {
+			tat = later(tat, t0)
+			ahead = min(ahead, tat.Sub(t0))
+		} else {
+			tat = later(tat, now)
 		}
-		if ahead := tat.Sub(now); ahead > tau {
+		if ahead > tau {
 			if w := ahead - tau; w > wait {
 				worst, wait = i, w
 			}
@@ -167,4 +173,12 @@ func (g *localGCRA) reset() {
 	g.tat = make(map[string]time.Time)
 	g.denied = make(map[string]time.Time)
 	g.mu.Unlock()
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }

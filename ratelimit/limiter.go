@@ -6,8 +6,9 @@
 // running blocks) together, on Redis's clock, with GCRA. Blocks are pushed to
 // every node over pub/sub and kept in a local cache, as are subjects known to
 // be over a limit until some time, so that repeated refusals cost no Redis
-// call. When Redis is unreachable commands fall back to a per-node share of
-// each limit and sensitive actions are refused.
+// call. When Redis is unreachable each node applies every command limit on
+// its own (the whole limit, erring on leniency) and sensitive actions are
+// refused.
 package ratelimit
 
 import (
@@ -210,10 +211,26 @@ func ipTag(ip string) (string, error) {
 	return "{ip:" + p.String() + "}", nil
 }
 
-// AllowCommand decides one use of command by userID: the user's limit on
-// that command (whose violation blocks with backoff) and the command's
+// AllowCommand decides one use of command by userID now: the user's limit
+// on that command (whose violation blocks with backoff) and the command's
 // global ceiling, unless it is NoCeiling.
 func (l *Limiter) AllowCommand(ctx context.Context, userID uint64, command string) (Decision, error) {
+	return l.AllowCommandAt(ctx, userID, command, time.Time{})
+}
+
+// MaxLateness bounds how far in the past AllowCommandAt judges a use. A
+// late use is judged leniently (see AllowCommandAt), so the bound also
+// bounds that leniency; a backlog older than this is judged as this old.
+const MaxLateness = 10 * time.Second
+
+// AllowCommandAt is AllowCommand for a use the user made at at (a Discord
+// interaction's creation, from its snowflake), which may reach the limiter
+// late: replayed after a gateway RESUME, or queued behind a stalled Redis.
+// The user's limit admits it if it admits the use at at (so a late burst
+// the user sent at an honest pace passes) or, as AllowCommand would, now.
+// A time in the future counts as now, one older than MaxLateness as that
+// old; the zero time means now.
+func (l *Limiter) AllowCommandAt(ctx context.Context, userID uint64, command string, at time.Time) (Decision, error) {
 	if userID == 0 {
 		return Decision{}, fmt.Errorf("%w: zero user ID", ErrBadInput)
 	}
@@ -227,10 +244,10 @@ func (l *Limiter) AllowCommand(ctx context.Context, userID uint64, command strin
 		gr = l.cfg.CommandGlobal
 	}
 	if gr == NoCeiling {
-		return l.decide(ctx, []check{u}, false)
+		return l.decideAt(ctx, []check{u}, false, at)
 	}
 	g := newCheck("{g:"+command+"}", gr, RuleGlobal)
-	return l.decide(ctx, []check{u, g}, false)
+	return l.decideAt(ctx, []check{u, g}, false, at)
 }
 
 // AllowSensitive decides one attempt at a sensitive action (agent token
@@ -274,10 +291,36 @@ func (l *Limiter) AllowHTTP(ctx context.Context, ip string) (Decision, error) {
 	return l.decide(ctx, []check{newCheck(tag+":h", l.cfg.HTTP, RuleHTTP)}, false)
 }
 
-// decide answers from the local cache when it knows a refusal, else from
-// Redis, else (Redis down) from the per-node fallback.
+// lateFloor is the least lateness that counts: the usual delivery delay
+// (tens of milliseconds) is judged as now, which keeps the decision
+// script's shortcuts for ordinary traffic.
+const lateFloor = 250 * time.Millisecond
+
+// lateness is how long before now the use at at was made, within
+// [0, MaxLateness], to the millisecond; the zero time, a time in the future
+// and one less than lateFloor ago are now.
+func lateness(at, now time.Time) time.Duration {
+	if at.IsZero() || now.Sub(at) < lateFloor {
+		return 0
+	}
+	return min(now.Sub(at), MaxLateness).Truncate(time.Millisecond)
+}
+
+// decide decides a use made now.
 func (l *Limiter) decide(ctx context.Context, checks []check, sensitive bool) (Decision, error) {
+	return l.decideAt(ctx, checks, sensitive, time.Time{})
+}
+
+// decideAt answers from the local cache when it knows a refusal, else from
+// Redis, else (Redis down) from the per-node fallback, for a use made at at
+// (the zero time: now). How late the use is, is reckoned when the decision
+// is made, not when it was asked for: a decision that waited for a failing
+// Redis is judged by when the user acted, like any other late one.
+func (l *Limiter) decideAt(ctx context.Context, checks []check, sensitive bool, at time.Time) (Decision, error) {
 	start := time.Now()
+	if at.IsZero() || at.After(start) {
+		at = start
+	}
 	for _, c := range checks {
 		name := c.name
 		if c.blockName != "" {
@@ -288,9 +331,9 @@ func (l *Limiter) decide(ctx context.Context, checks []check, sensitive bool) (D
 		}
 	}
 	if l.fallback.Load() && !l.probeInline(start) {
-		return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, start)), nil
+		return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, start, lateness(at, start))), nil
 	}
-	d, err := l.decideRedis(ctx, checks, start)
+	d, err := l.decideRedis(ctx, checks, start, at)
 	if err == nil {
 		if l.fallback.Load() {
 			l.leaveFallback() // Start is not running; an inline probe found Redis back
@@ -304,7 +347,8 @@ func (l *Limiter) decide(ctx context.Context, checks []check, sensitive bool) (D
 		return Decision{}, fmt.Errorf("ratelimit: decide: %w", err)
 	}
 	l.enterFallback(err)
-	return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, start)), nil
+	now := time.Now()
+	return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, now, lateness(at, now))), nil
 }
 
 func (l *Limiter) finish(path string, start time.Time, d Decision) Decision {
@@ -524,6 +568,28 @@ func encodeArgs(decisions [][]ruleArg) ([]any, error) {
 	return append(args, string(packed), string(sharedList), string(simple)), nil
 }
 
+// encodeArgsLate is encodeArgs with, per decision, how late it is (see
+// AllowCommandAt): two bytes of milliseconds each, sent only when one is.
+func encodeArgsLate(decisions [][]ruleArg, late []time.Duration) ([]any, error) {
+	args, err := encodeArgs(decisions)
+	if err != nil {
+		return nil, err
+	}
+	some := false
+	for _, d := range late {
+		some = some || d >= time.Millisecond
+	}
+	if !some {
+		return args, nil
+	}
+	b := make([]byte, 2*len(decisions))
+	for i, d := range late {
+		ms := min(d.Milliseconds(), 0xFFFF)
+		b[2*i], b[2*i+1] = byte(ms>>8), byte(ms)
+	}
+	return append(args, string(b)), nil
+}
+
 // outcome ranks what refused a decision, to pick the one reported.
 const (
 	outAllowed = iota
@@ -532,13 +598,13 @@ const (
 	outNewBlock
 )
 
-func (l *Limiter) decideRedis(ctx context.Context, checks []check, start time.Time) (Decision, error) {
+func (l *Limiter) decideRedis(ctx context.Context, checks []check, start, at time.Time) (Decision, error) {
 	gs := l.groups(checks)
 	replies := make([][]int64, len(gs))
 	// The batcher mixes subjects in one call, so it serves only the shared
 	// base; split, every subject's call goes alone under its own tag.
 	if !l.split {
-		r, err := l.batch.do(ctx, l.rdb, l.hashBase(checks[gs[0].idx[0]].tag), ruleArgs(checks, gs[0]))
+		r, err := l.batch.do(ctx, l.rdb, l.hashBase(checks[gs[0].idx[0]].tag), ruleArgs(checks, gs[0]), at)
 		if err != nil {
 			return Decision{}, err
 		}
@@ -547,7 +613,7 @@ func (l *Limiter) decideRedis(ctx context.Context, checks []check, start time.Ti
 		cmds := make([]*redis.Cmd, len(gs))
 		args := make([][]any, len(gs))
 		for i, g := range gs {
-			a, err := encodeArgs([][]ruleArg{ruleArgs(checks, g)})
+			a, err := encodeArgsLate([][]ruleArg{ruleArgs(checks, g)}, []time.Duration{lateness(at, time.Now())})
 			if err != nil {
 				return Decision{}, err
 			}
@@ -684,25 +750,21 @@ func (l *Limiter) pipelineScript(ctx context.Context, script *redis.Script, args
 }
 
 // decideFallback limits on this node alone while Redis is unreachable.
-func (l *Limiter) decideFallback(checks []check, sensitive bool, now time.Time) Decision {
+// Each node allows the whole limit, not a share of it: a user's commands
+// reach several nodes (one per guild's shard), and a share would block a
+// user who stays under the cluster-wide limit. This errs on leniency, by at
+// most the number of nodes, for as long as the outage lasts.
+func (l *Limiter) decideFallback(checks []check, sensitive bool, now time.Time, late time.Duration) Decision {
 	if sensitive {
 		return Decision{RetryAfter: l.cfg.FallbackRetry, Notify: true, Rule: RuleUnavailable}
-	}
-	n := 1
-	if l.live != nil {
-		if v := l.live(); v > 1 {
-			n = v
-		}
 	}
 	keys := make([]string, len(checks))
 	rules := make([]Rule, len(checks))
 	for i, c := range checks {
 		keys[i] = c.field
-		r := c.rule
-		r.Limit = max(1, r.Limit/n)
-		rules[i] = r
+		rules[i] = c.rule
 	}
-	ok, worst, wait, notify := l.fb.allow(keys, rules, now)
+	ok, worst, wait, notify := l.fb.allow(keys, rules, now, late)
 	if ok {
 		return Decision{Allowed: true}
 	}

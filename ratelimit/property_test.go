@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -53,21 +54,29 @@ func (m *model) write(r modelRule, now int64, v modelVal) {
 	m.vals[r.key][now/(genPeriods*r.G())] = v
 }
 
-// decide is decideScript for one decision: verdict, rule, µs.
-func (m *model) decide(now int64, rules []modelRule) [3]int64 {
+// decide is decideScript for one decision made late µs before now:
+// verdict, rule, µs. A late decision's rule admits if GCRA admits at
+// now-late or at now, and its TAT grows from the later of it and now-late.
+func (m *model) decide(now int64, rules []modelRule, late int64) [3]int64 {
 	var blocked, left, viol, plain, retry int64
 	next := make([]int64, len(rules))
 	for i, r := range rules {
 		v := m.read(r, now)
 		tat := max(v.tat, now)
+		over := tat - now - r.tau
+		if late > 0 {
+			t0 := now - late
+			tat = max(v.tat, t0)
+			over = min(v.tat-now-r.tau, tat-t0-r.tau)
+		}
 		if v.end > now && blocked == 0 {
 			blocked, left = int64(i+1), v.end-now
 		}
-		if tat-now > r.tau {
+		if over > 0 {
 			if r.base > 0 {
 				viol |= 1 << i
-			} else if tat-now-r.tau > retry {
-				plain, retry = int64(i+1), tat-now-r.tau
+			} else if over > retry {
+				plain, retry = int64(i+1), over
 			}
 		}
 		next[i] = tat + r.T
@@ -264,7 +273,17 @@ func TestScriptsMatchReferenceModel(t *testing.T) {
 						args[d] = append(args[d], ruleArg{prof: profile{T: r.T, tau: r.tau, G: r.G(), blocks: r.base > 0}, field: r.key})
 					}
 				}
-				argv, err := encodeArgs(args)
+				// A quarter of the batches carry late decisions (see
+				// AllowCommandAt), late by a few of these short periods.
+				late := make([]time.Duration, len(batch))
+				if rng.IntN(4) == 0 {
+					for d := range late {
+						if rng.IntN(2) == 0 {
+							late[d] = time.Duration(1+rng.IntN(12)) * time.Millisecond
+						}
+					}
+				}
+				argv, err := encodeArgsLate(args, late)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -280,10 +299,14 @@ func TestScriptsMatchReferenceModel(t *testing.T) {
 				if !advance(step, now) {
 					return
 				}
-				paths[m.path(now, batch, argv)]++
+				if slices.ContainsFunc(late, func(d time.Duration) bool { return d > 0 }) {
+					paths["late"]++ // takes the general path whatever the candidates
+				} else {
+					paths[m.path(now, batch, argv)]++
+				}
 				var violations [][]modelRule
 				for d, sub := range batch {
-					want := m.decide(now, sub)
+					want := m.decide(now, sub, late[d].Microseconds())
 					if got := [3]int64(replies[d]); got != want {
 						t.Fatalf("step %d at %d: decision %d of %d got %v, model %v", step, now, d, len(batch), got, want)
 					}
@@ -372,7 +395,7 @@ func TestScriptsMatchReferenceModel(t *testing.T) {
 			t.Fatalf("verdicts %v: the run never exercised verdict %d", verdicts, v)
 		}
 	}
-	for _, p := range []string{"simple", "simple shared", "simple shared, one period", "fast candidate", "slow candidate"} {
+	for _, p := range []string{"simple", "simple shared", "simple shared, one period", "fast candidate", "slow candidate", "late"} {
 		if paths[p] == 0 {
 			t.Fatalf("paths %v: the run never took the %s path", paths, p)
 		}

@@ -100,7 +100,8 @@ end
 // fast path, as bytes: triples of field, profile and number of decisions
 // using it; and for a simple batch, per decision four bytes: its own field,
 // its profile, the rule's place in the decision, and its candidate or 0
-// (else "").
+// (else ""); optionally, per decision, how late it is, in ms as two bytes
+// big-endian, or "" when none is (see encodeArgsLate).
 //
 // Reply: {now (µs)}, then for each decision not plainly admitted (code 1)
 // its number and its code, verdict + 4·rule + 256·µs: most decisions cost
@@ -181,6 +182,19 @@ for i = 1, np do
   a = a + 2
 end
 local S, simple = ARGV[a + 1], ARGV[a + 2] ~= ''
+-- LB: per decision, how late it is (2 bytes, ms): the user acted at
+-- now - late. A decision is admitted if GCRA admits it at that time (so a
+-- late burst the user sent at an honest pace passes) or, as without it, at
+-- now; its TAT then grows from the later of the TAT and that time. The
+-- shortcuts count at now, so a batch with late decisions takes neither.
+local LB = ARGV[a + 3]
+if LB == '' then LB = nil end
+if LB then S, simple = '', false end
+local function at(j)
+  if not LB then return now end
+  local h, l = byte(LB, 2 * j - 1, 2 * j)
+  return now - (h * 256 + l) * 1000
+end
 local fast, used = {}, {}
 for j = 1, #S, 3 do
   local f, pr, u = byte(S, j, j + 2)
@@ -250,6 +264,7 @@ else
   while k <= nd do
     local n = D[k]
     local blocked, left, viol, plain, retry = 0, 0, 0, 0, 0
+    local t0 = at(o + 1)
     for i = 1, n do
       local f = D[k + 2 * i]
       if not fast[f] then
@@ -258,8 +273,14 @@ else
         if e and e > now and blocked == 0 then
           blocked, left = i, e - now
         end
-        if tat < now then tat = now end
         local over = tat - now - PU[pr]
+        if tat < t0 then tat = t0 end
+        if t0 < now then
+          local oe = tat - t0 - PU[pr]
+          if oe < over then over = oe end
+        elseif tat < now then
+          tat = now
+        end
         if over > 0 then
           if PB[pr] then
             viol = viol + 2 ^ (i - 1)

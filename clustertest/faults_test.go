@@ -1,0 +1,353 @@
+package clustertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/localserver"
+)
+
+// payStream has users send `/pay <someone> 1` at a steady rate each,
+// cycling through the guilds, as the users of issue 17 did.
+type payStream struct {
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu   sync.Mutex
+	its  []*discordsim.Interaction
+	errs []error
+}
+
+func (c *cluster) startPays(payers []discordsim.Snowflake, payee discordsim.Snowflake, perSecond int) *payStream {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &payStream{stop: cancel}
+	guilds := c.sim.Guilds()
+	for k, u := range payers {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			tick := time.NewTicker(time.Second / time.Duration(perSecond))
+			defer tick.Stop()
+			for n := k; ; n++ {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				g := guilds[(n*7)%len(guilds)]
+				it, err := c.sim.Invoke(ctx, discordsim.Invocation{GuildID: g.ID, UserID: u, Command: "pay",
+					Options: map[string]any{"user": payee, "amount": "1"}})
+				s.mu.Lock()
+				if err != nil {
+					if ctx.Err() == nil {
+						s.errs = append(s.errs, err)
+					}
+				} else {
+					s.its = append(s.its, it)
+				}
+				s.mu.Unlock()
+			}
+		}()
+	}
+	c.t.Cleanup(s.halt)
+	return s
+}
+
+func (s *payStream) halt() { s.stop(); s.wg.Wait() }
+
+func (s *payStream) interactions() []*discordsim.Interaction {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*discordsim.Interaction(nil), s.its...)
+}
+
+// ownRedis replaces the cluster's Redis, before any node starts, with one
+// the test may kill, restart on the same port, and freeze.
+type ownRedis struct {
+	t    *testing.T
+	ctx  context.Context
+	dir  string
+	port int
+
+	mu  sync.Mutex
+	srv *localserver.Redis
+}
+
+func (c *cluster) useOwnRedis() *ownRedis {
+	t := c.t
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &ownRedis{t: t, ctx: ctx, dir: t.TempDir()}
+	srv, err := localserver.StartRedis(ctx, r.dir, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.srv, r.port = srv, srv.Port()
+	t.Cleanup(func() {
+		r.signal(syscall.SIGCONT)
+		cancel()
+		r.mu.Lock()
+		_ = r.srv.Kill()
+		r.mu.Unlock()
+	})
+	c.redis = srv.Addr()
+	c.rdb.Close()
+	c.rdb = redis.NewClient(&redis.Options{Addr: c.redis})
+	return r
+}
+
+// down kills Redis for d, then starts it again, empty, on the same port.
+func (r *ownRedis) down(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.srv.Kill(); err != nil {
+		r.t.Fatal(err)
+	}
+	time.Sleep(d)
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		if r.srv, err = localserver.StartRedis(r.ctx, r.dir, r.port, false); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.t.Fatalf("restart redis on port %d: %v", r.port, err)
+}
+
+// freeze stops Redis (SIGSTOP: alive, not answering) for d.
+func (r *ownRedis) freeze(d time.Duration) {
+	r.signal(syscall.SIGSTOP)
+	time.Sleep(d)
+	r.signal(syscall.SIGCONT)
+}
+
+func (r *ownRedis) signal(sig syscall.Signal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := syscall.Kill(r.srv.Pid(), sig); err != nil {
+		r.t.Logf("signal %v to redis: %v", sig, err)
+	}
+}
+
+// TestFaultsUnderPayTraffic is issue 17's "Money moved, no answer" and
+// "Honest users blocked", and issue 27's hung Redis: at the node's default
+// settings, users pay at 7 per second each (the limit is 10) while a node
+// is SIGKILLed, Redis is killed for 5 s and restarted, and Redis is frozen
+// for 5 s. Every pay the ledger holds must belong to an interaction
+// Discord saw acknowledged, no user may be told to slow down, and the
+// economy's invariants must hold.
+func TestFaultsUnderPayTraffic(t *testing.T) {
+	c := newCluster(t, clusterOptions{leaseTTL: 5 * time.Second}) // the node's default LEASE_TTL
+	rds := c.useOwnRedis()
+	startThree(t, c, 60*time.Second)
+
+	users := c.sim.DefaultUsers()
+	payers, payee := users[:4], users[len(users)-1]
+	pool, err := pgxpool.New(context.Background(), c.pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	econ, err := economy.New(pool, economy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range payers {
+		if _, err := econ.AdjustCredits(context.Background(), economy.Op("seed:"+u.String()), 1, int64(u), 1_000_000, "test funds"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	pays := c.startPays(payers, payee, 7)
+	time.Sleep(4 * time.Second)
+
+	t.Logf("%s SIGKILL node c", time.Now().Format("15:04:05.000"))
+	killAt := c.kill("c")
+	c.awaitSteady(60*time.Second, "a", "b")
+	time.Sleep(5 * time.Second)
+
+	t.Logf("%s Redis killed for 5 s", time.Now().Format("15:04:05.000"))
+	redisDownAt := time.Now()
+	rds.down(5 * time.Second)
+	time.Sleep(5 * time.Second)
+
+	t.Logf("%s Redis frozen for 5 s", time.Now().Format("15:04:05.000"))
+	freezeAt := time.Now()
+	rds.freeze(5 * time.Second)
+	time.Sleep(5 * time.Second)
+	pays.halt()
+
+	pays.mu.Lock()
+	for _, err := range pays.errs {
+		t.Errorf("invoke: %v", err)
+	}
+	pays.mu.Unlock()
+	its := pays.interactions()
+	if len(its) < 100 {
+		t.Fatalf("only %d pays were sent", len(its))
+	}
+	// Every interaction ends answered or failed 3 s after its creation;
+	// give handlers still running after a late acknowledgement time too.
+	var pending string
+	await(t, 20*time.Second, func() bool {
+		for _, it := range its {
+			if in := it.Info(); in.Response == nil && !in.Failed {
+				pending = in.ID.String()
+				return false
+			}
+		}
+		return true
+	}, "every pay to be answered or failed (last pending: %s)", &pending)
+	time.Sleep(2 * time.Second) // a handler wrongly running past its deadline commits meanwhile
+
+	byID := map[string]discordsim.InteractionInfo{}
+	answered, failed := 0, 0
+	// Failures by phase, each counting from the deadline (3 s) before its
+	// fault, when what it caught in flight was created. A dead node's
+	// shards wait for the failover (the other half of issue 17), but a dead
+	// or frozen Redis must cost no more than the interactions in flight
+	// when it went.
+	const inFlight = 3 * time.Second
+	phases := []struct {
+		name   string
+		from   time.Time
+		failed int
+		max    int
+	}{{"before", time.Time{}, 0, 0}, {"node killed", killAt.Add(-inFlight), 0, -1},
+		{"redis killed", redisDownAt.Add(-inFlight), 0, 10}, {"redis frozen", freezeAt.Add(-inFlight), 0, 10}}
+	for _, it := range its {
+		in := it.Info()
+		byID[in.ID.String()] = in
+		if in.Response != nil {
+			answered++
+			continue
+		}
+		failed++
+		for i := len(phases) - 1; i >= 0; i-- {
+			if !in.Created.Before(phases[i].from) {
+				phases[i].failed++
+				break
+			}
+		}
+	}
+	var perPhase []string
+	for _, p := range phases {
+		perPhase = append(perPhase, fmt.Sprintf("%s %d", p.name, p.failed))
+		if p.max >= 0 && p.failed > p.max {
+			t.Errorf("%d pays failed once %s, want at most %d (those in flight)", p.failed, p.name, p.max)
+		}
+	}
+	ctx := context.Background()
+	rows, err := pool.Query(ctx, `SELECT op_id FROM economy.transactions WHERE kind = 'pay'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for rows.Next() {
+		var op string
+		if err := rows.Scan(&op); err != nil {
+			t.Fatal(err)
+		}
+		ops = append(ops, op)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	unanswered := 0
+	for _, op := range ops {
+		in, ok := byID[op]
+		if !ok {
+			t.Errorf("ledger op %q is no interaction of the test", op)
+			continue
+		}
+		if in.Response == nil {
+			unanswered++
+			if unanswered <= 10 {
+				t.Errorf("money moved, no answer: pay %s (created %s) is in the ledger, but Discord never accepted a response to it",
+					op, in.Created.Format("15:04:05.000"))
+			}
+		}
+	}
+	if unanswered > 0 {
+		t.Errorf("%d of %d applied pays were never acknowledged", unanswered, len(ops))
+	}
+
+	blocked := 0
+	for _, in := range byID {
+		if in.Response == nil {
+			continue
+		}
+		var data struct {
+			Content string `json:"content"`
+		}
+		_ = json.Unmarshal(in.Response.Data, &data)
+		if strings.Contains(data.Content, "going too fast") {
+			blocked++
+			if blocked <= 5 {
+				t.Errorf("user %s, under the limit, was told to slow down at %s: %q", in.UserID, in.Created.Format("15:04:05.000"), data.Content)
+			}
+		}
+	}
+	if blocked > 0 {
+		t.Errorf("%d pays of users under the limit were refused by the rate limiter", blocked)
+	}
+
+	rep, err := economy.Audit(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Err(); err != nil {
+		t.Error(err)
+	}
+	t.Logf("%d pays sent: %d answered, %d failed (%s); %d applied; %s", len(its), answered, failed,
+		strings.Join(perPhase, ", "), len(ops), expiredCounts(c, "a", "b"))
+}
+
+// expiredCounts reads chopsticks_interactions_expired_total from the nodes.
+func expiredCounts(c *cluster, ids ...string) string {
+	st := c.status()
+	addrs := map[string]string{}
+	for _, n := range st.Nodes {
+		addrs[string(n.ID)] = n.Addr
+	}
+	var out []string
+	for _, id := range ids {
+		body, err := get("http://" + addrs[id] + "/metrics")
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", id, err))
+			continue
+		}
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, "chopsticks_interactions_expired_total{") {
+				out = append(out, id+": "+line)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return "no interaction expired"
+	}
+	return strings.Join(out, "; ")
+}
+
+func get(url string) (string, error) {
+	hc := http.Client{Timeout: 3 * time.Second}
+	resp, err := hc.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}

@@ -1,0 +1,54 @@
+package commands_test
+
+import (
+	"testing"
+
+	"github.com/chopsticks-bot/chopsticks/commands"
+)
+
+// TestEveryCommandDeclaresWrites lists which commands and buttons change
+// state, so that each is acknowledged before it applies; a command added
+// to the catalogue must be added here, and so classified.
+func TestEveryCommandDeclaresWrites(t *testing.T) {
+	writes := map[string]bool{
+		"ping": false, "help": false,
+		"balance": false, "daily": true, "pay": true, "bank deposit": true, "bank withdraw": true, "bank view": false,
+		"work": true, "gather": true, "shop": false, "buy": true, "sell": true, "inventory": false, "use": true,
+		"collection": false, "vault add": true, "vault remove": true, "vault view": false, "currencylog": false,
+		"play": true, "queue": false, "skip": true, "pause": true, "resume": true, "stop": true, "nowplaying": false,
+		"volume": true, "seek": true, "loop": true, "shuffle": true, "remove": true, "filter": true,
+	}
+	e := newEconEnv(t)
+	cmds := append([]*commands.Command{commands.Ping(), commands.Help(nil)}, commands.Economy(e.svc)...)
+	cmds = append(cmds, commands.Music(nil)...)
+	seen := map[string]bool{}
+	check := func(path string, got bool) {
+		want, ok := writes[path]
+		switch {
+		case !ok:
+			t.Errorf("/%s is not classified: add it to this test with whether it changes state", path)
+		case got != want:
+			t.Errorf("/%s: Writes = %v, want %v", path, got, want)
+		}
+		seen[path] = true
+	}
+	for _, c := range cmds {
+		if len(c.Subcommands) == 0 {
+			check(c.Name, c.Writes)
+		}
+		for _, s := range c.Subcommands {
+			check(c.Name+" "+s.Name, s.Writes)
+		}
+	}
+	for path := range writes {
+		if !seen[path] {
+			t.Errorf("/%s is listed here but not in the catalogue", path)
+		}
+	}
+	// The economy's buttons page through lists: they only read.
+	for _, comp := range commands.EconomyComponents(e.svc) {
+		if comp.Writes {
+			t.Errorf("button %q: Writes = true, want false", comp.Prefix)
+		}
+	}
+}
