@@ -113,7 +113,8 @@ func (c *cluster) auditStream(s *stream) interactionReport {
 	await(t, 15*time.Second, func() bool {
 		for _, it := range its {
 			in := it.Info()
-			if (in.Response == nil && !in.Failed) || !claimed(it) {
+			unclaimedOK := c.claimOptional != nil && c.claimOptional(in)
+			if (in.Response == nil && !in.Failed) || (!unclaimedOK && !claimed(it)) {
 				pending = fmt.Sprintf("%+v (claimed %v)", in, claimed(it))
 				return false
 			}

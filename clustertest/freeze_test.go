@@ -87,6 +87,11 @@ func TestHungDependencies(t *testing.T) {
 			thaw := tc.hold(c)
 			worst, failing := c.probeReady(t, tc.freeze, tc.check, thaw)
 			thawedAt := time.Now()
+			if tc.name == "redis" {
+				c.claimOptional = func(in discordsim.InteractionInfo) bool {
+					return in.Created.After(frozenAt.Add(-3*time.Second)) && in.Created.Before(thawedAt.Add(time.Second))
+				}
+			}
 			t.Logf("%s frozen %v: /ready answered within %v at worst, %d answers named %q",
 				tc.name, tc.freeze, worst.Round(time.Millisecond), failing, tc.check)
 			if failing == 0 {

@@ -45,6 +45,10 @@ type cluster struct {
 	// clusterOptions.ownPostgres. Tests freeze and kill them.
 	redisSrv *localserver.Redis
 	pgSrv    *localserver.Postgres
+	// claimOptional, when set, names the interactions auditStream may find
+	// without a Redis claim: those a node handled while Redis could not
+	// answer, which the router handles unclaimed rather than drop.
+	claimOptional func(discordsim.InteractionInfo) bool
 	rdb      *redis.Client
 	cli      *clientv3.Client
 	ttl      time.Duration
