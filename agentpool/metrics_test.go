@@ -8,22 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// gauge returns the value of the metric name in reg.
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
-}
-
 // TestPoolSizeIsCountedAtMostOncePerMaxAge checks that a scrape does not
 // query the registry when the last count is younger than PoolSizeMaxAge.
 func TestPoolSizeIsCountedAtMostOncePerMaxAge(t *testing.T) {
@@ -40,18 +24,18 @@ func TestPoolSizeIsCountedAtMostOncePerMaxAge(t *testing.T) {
 	r.now = func() time.Time { return now }
 	const name = "chopsticks_agent_pool_size_total"
 
-	if got := gauge(t, metrics, name); got != 0 {
+	if got := gathered(t, metrics, name, ""); got != 0 {
 		t.Fatalf("empty registry: %v agents", got)
 	}
 	if _, err := registry.Add(ctx, "one", NewToken(tokenOne)); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(time.Minute - time.Second)
-	if got := gauge(t, metrics, name); got != 0 {
+	if got := gathered(t, metrics, name, ""); got != 0 {
 		t.Fatalf("within the max age: %v agents, want the cached 0", got)
 	}
 	now = now.Add(time.Second)
-	if got := gauge(t, metrics, name); got != 1 {
+	if got := gathered(t, metrics, name, ""); got != 1 {
 		t.Fatalf("after the max age: %v agents, want 1", got)
 	}
 }
