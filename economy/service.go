@@ -9,6 +9,11 @@
 // deadlocks (40P01) with jittered exponential backoff, up to a bound.
 // Credits move only as ledger legs that sum to zero per transaction; the
 // system accounts Mint (rewards) and Sink (purchases) exist only as legs.
+//
+// The game's rules (streaks, pay, odds, prices, bank capacity, cooldowns)
+// are pure functions in rules.go: a transaction reads the state, asks a rule
+// and writes what it decided. A request the rules refuse returns one of the
+// Err refusals (package refusal) and changes nothing.
 package economy
 
 import (
