@@ -243,4 +243,4 @@ func optionValue(o Option) discord.CommandOptionValue {
 }
 
 // errBadOptions is the code of every option-decoding error.
-var errBadOptions = refusal.New("bad_options", "Those options are not valid for this command.")
+var errBadOptions = refusal.New("command_options", "Those options are not valid for this command.")

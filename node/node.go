@@ -99,7 +99,6 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		logs = osStderr
 	}
 	log := telemetry.NewLogger(logs, level).With("node", cfg.NodeID)
-	slog.SetDefault(log)
 	stopTracing, err := telemetry.SetupTracing(ctx, "chopsticks", cfg.NodeID)
 	if err != nil {
 		return &ConfigError{Setting: "OTEL_EXPORTER_OTLP_ENDPOINT", Reason: err.Error()}
