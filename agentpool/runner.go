@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/diamondburned/arikawa/v3/discord"
 	"github.com/diamondburned/arikawa/v3/gateway"
 	"github.com/diamondburned/arikawa/v3/utils/ws"
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,9 +59,14 @@ type RunnerConfig struct {
 	// every second and when the agent stops) so that the next node to run
 	// the agent RESUMEs it instead of identifying; see NewRedisSessions.
 	// Nil makes every Start identify.
-	Sessions   SessionStore
+	Sessions SessionStore
+	// Registerer receives the metrics; nil registers nothing.
 	Registerer prometheus.Registerer
-	Logger     *slog.Logger
+	// PoolSizeMaxAge bounds how stale chopsticks_agent_pool_size_total may
+	// be: scrapes count the registry at most once per period, so that
+	// frequent or many scrapers cost the database nothing more; default 30 s.
+	PoolSizeMaxAge time.Duration
+	Logger         *slog.Logger
 }
 
 // Runner runs the gateway sessions of the agents the cluster assigns to
@@ -81,6 +87,11 @@ type Runner struct {
 	byUser map[string]*agentSession
 
 	wg sync.WaitGroup
+
+	now    func() time.Time // the clock of the pool size cache
+	sizeMu sync.Mutex       // one count at a time; guards size and sizeAt
+	size   float64
+	sizeAt time.Time
 }
 
 // agentState is the health of a running agent.
@@ -129,10 +140,14 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 15 * time.Second
 	}
+	if cfg.PoolSizeMaxAge <= 0 {
+		cfg.PoolSizeMaxAge = 30 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, agents: map[int64]*agentSession{}, byUser: map[string]*agentSession{}}
+	r := &Runner{cfg: cfg, log: cfg.Logger, agents: map[int64]*agentSession{}, byUser: map[string]*agentSession{},
+		now: time.Now}
 	if cfg.Registerer != nil {
 		for _, c := range []prometheus.Collector{
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chopsticks_agent_pool_size_total",
@@ -155,14 +170,24 @@ func (r *Runner) SetMusic(m Music, a *Allocator) {
 	r.music, r.alloc = m, a
 }
 
+// poolSize is the number of agents in the registry, counted at most once
+// per PoolSizeMaxAge (a failed count, -1, is kept as long, so that scrapes
+// do not pile onto a failing database).
 func (r *Runner) poolSize() float64 {
+	r.sizeMu.Lock()
+	defer r.sizeMu.Unlock()
+	if !r.sizeAt.IsZero() && r.now().Sub(r.sizeAt) < r.cfg.PoolSizeMaxAge {
+		return r.size
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var n int
-	if err := r.cfg.Registry.pool.QueryRow(ctx, `SELECT count(*) FROM agents`).Scan(&n); err != nil {
-		return -1
+	r.size = -1
+	if err := r.cfg.Registry.pool.QueryRow(ctx, `SELECT count(*) FROM agents`).Scan(&n); err == nil {
+		r.size = float64(n)
 	}
-	return float64(n)
+	r.sizeAt = r.now()
+	return r.size
 }
 
 // poolCollector reports chopsticks_agent_pool_agents{state} for the agents
@@ -636,9 +661,9 @@ func (r *Runner) Join(ctx context.Context, agentUserID, guildID, channelID strin
 	if a == nil {
 		return fmt.Errorf("agent %s: %w", agentUserID, ErrAgentNotRunning)
 	}
-	var ch any
-	if channelID != "" {
-		ch = channelID
+	cmd, err := voiceStateCommand(guildID, channelID)
+	if err != nil {
+		return fmt.Errorf("agent %s: %w", a.name, err)
 	}
 	a.mu.Lock()
 	if channelID != "" {
@@ -647,12 +672,30 @@ func (r *Runner) Join(ctx context.Context, agentUserID, guildID, channelID strin
 		delete(a.joining, guildID)
 	}
 	a.mu.Unlock()
-	err := a.sh.Send(4, map[string]any{"guild_id": guildID, "channel_id": ch, "self_mute": false, "self_deaf": true})
-	if err != nil {
+	if err := a.sh.Send(cmd); err != nil {
 		a.mu.Lock()
 		delete(a.joining, guildID)
 		a.mu.Unlock()
 		return fmt.Errorf("agent %s: %w", a.name, err)
 	}
 	return nil
+}
+
+// voiceStateCommand is the op 4 an agent sends to join channelID of guildID,
+// deafened (it only plays), or to leave the guild's voice when channelID is
+// "".
+func voiceStateCommand(guildID, channelID string) (*gateway.UpdateVoiceStateCommand, error) {
+	g, err := discord.ParseSnowflake(guildID)
+	if err != nil || !g.IsValid() {
+		return nil, fmt.Errorf("bad guild ID %q", guildID)
+	}
+	cmd := &gateway.UpdateVoiceStateCommand{GuildID: discord.GuildID(g), SelfDeaf: true}
+	if channelID != "" {
+		c, err := discord.ParseSnowflake(channelID)
+		if err != nil || !c.IsValid() {
+			return nil, fmt.Errorf("bad channel ID %q", channelID)
+		}
+		cmd.ChannelID = discord.ChannelID(c)
+	}
+	return cmd, nil
 }

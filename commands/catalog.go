@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -11,6 +10,8 @@ import (
 	"github.com/diamondburned/arikawa/v3/api"
 	"github.com/diamondburned/arikawa/v3/discord"
 	"github.com/diamondburned/arikawa/v3/utils/json/option"
+
+	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
 // nameRE is Discord's rule for command and option names (lower case).
@@ -241,5 +242,5 @@ func optionValue(o Option) discord.CommandOptionValue {
 	return nil
 }
 
-// errBadOptions is wrapped by every option-decoding error.
-var errBadOptions = errors.New("bad options")
+// errBadOptions is the code of every option-decoding error.
+var errBadOptions = refusal.New("command_options", "Those options are not valid for this command.")

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/diamondburned/arikawa/v3/discord"
+
+	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
 // OptionType is the type of a command option, as Discord numbers them.
@@ -64,9 +66,9 @@ type Option struct {
 	MinLength, MaxLength int
 }
 
-// Handler does a command's work and returns the reply to show. An error
-// made with Errorf is shown to the user; any other error is logged and the
-// user sees a generic failure.
+// Handler does a command's work and returns the reply to show. A refusal
+// (refusal.Error, such as one made with Errorf) or a UserError is shown to
+// the user; any other error is logged and the user sees a generic failure.
 type Handler func(ctx context.Context, inv *Invocation) (Reply, error)
 
 // Command is one slash command, or one subcommand of a command.
@@ -108,31 +110,55 @@ type Reply struct {
 	Ephemeral  bool
 }
 
-// UserError is an error caused by the user's input or state; its message is
-// shown to the user as an ephemeral reply.
+// ErrRefused is the refusal of a command's own checks (Errorf): the request
+// changed nothing and the message says why.
+var ErrRefused = refusal.New("command_refused", "That cannot be done.")
+
+// UserError gives an error that is not a refusal, such as contention or a
+// part of the bot that is switched off, a message to show the user as an
+// ephemeral reply. Refusals need no wrapper: a handler returns them as they
+// are.
 type UserError struct {
 	Message string
-	// Err, when set, is the domain error behind the message, for errors.Is.
+	// Err, when set, is the error behind the message, for errors.Is.
 	Err error
 }
 
 func (e *UserError) Error() string { return e.Message }
 func (e *UserError) Unwrap() error { return e.Err }
 
-// Errorf returns a UserError with a formatted message.
+// Errorf returns a refusal (ErrRefused) with a formatted message.
 func Errorf(format string, args ...any) error {
-	return &UserError{Message: fmt.Sprintf(format, args...)}
+	return ErrRefused.Withf(format, args...)
 }
 
-// Explain wraps a domain error err with the message to show the user.
+// Explain gives err the message to show the user: a refusal keeps its code
+// with the new message, any other error is wrapped in a UserError.
 func Explain(err error, message string) error {
+	if r, ok := err.(*refusal.Error); ok {
+		return r.With(message)
+	}
 	return &UserError{Message: message, Err: err}
 }
 
-// IsUserError reports whether err carries a message for the user.
-func IsUserError(err error) bool {
+// UserMessage returns the message err carries for the user: that of the
+// outermost UserError in its chain, else that of its refusal.
+func UserMessage(err error) (string, bool) {
 	var ue *UserError
-	return errors.As(err, &ue)
+	if errors.As(err, &ue) {
+		return ue.Message, true
+	}
+	if r, ok := refusal.As(err); ok {
+		return r.Message, true
+	}
+	return "", false
+}
+
+// IsUserError reports whether err carries a message for the user: it is,
+// or wraps, a refusal or a UserError.
+func IsUserError(err error) bool {
+	_, ok := UserMessage(err)
+	return ok
 }
 
 // Invocation is one use of a command or a button, with its options decoded

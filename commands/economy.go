@@ -11,6 +11,7 @@ import (
 	"github.com/diamondburned/arikawa/v3/discord"
 
 	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
 // Embed colours of the economy's replies.
@@ -105,12 +106,14 @@ type econ struct {
 	cat *economy.Catalog
 }
 
-// fail turns a domain error into a reply error: rejections and contention
-// become ephemeral messages; anything else is a failure to log.
+// fail turns a domain error into a reply error: refusals (returned as they
+// are, without the wrapping) and contention become ephemeral messages;
+// anything else is a failure to log.
 func fail(err error) error {
+	if r, ok := refusal.As(err); ok {
+		return r
+	}
 	switch {
-	case economy.IsRejection(err):
-		return Explain(err, err.Error())
 	case errors.Is(err, economy.ErrRetriesExhausted):
 		return Explain(err, "The economy is very busy right now; nothing was changed. Please try again.")
 	}

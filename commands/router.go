@@ -319,9 +319,9 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 
 	reply, err, deferred := r.run(ctx, cmd, inv, component, deferred)
 	if err != nil {
-		if IsUserError(err) {
+		if msg, ok := UserMessage(err); ok {
 			status = "rejected"
-			reply = Reply{Content: err.Error(), Ephemeral: true}
+			reply = Reply{Content: msg, Ephemeral: true}
 		} else {
 			status = "error"
 			span.RecordError(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/agentpool"
 	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
 // parseID parses a Discord snowflake or a database ID given as a decimal
@@ -54,18 +55,24 @@ func (s *Server) subject(r *http.Request, sess *Session) (int64, error) {
 	return id, nil
 }
 
-// domainErr turns an economy rejection into a 4xx; other errors stay failures.
+// badInput are the refusals of a malformed request (400); every other
+// refusal is a conflict with the account's state (409).
+var badInput = []error{economy.ErrBadPage, economy.ErrBadUser, economy.ErrBadAmount, economy.ErrBadQuantity,
+	economy.ErrUnknownItem, economy.ErrNonPositive, economy.ErrBadOperation, economy.ErrOverflow}
+
+// domainErr turns a refusal into a 4xx; other errors stay failures.
 func domainErr(err error) error {
-	var rej *economy.Rejection
-	if errors.As(err, &rej) {
-		status := http.StatusConflict
-		switch rej.Code {
-		case "bad_page", "bad_user", "bad_amount", "bad_quantity", "unknown_item", "non_positive", "bad_operation", "overflow":
+	rej, ok := refusal.As(err)
+	if !ok {
+		return err
+	}
+	status := http.StatusConflict
+	for _, b := range badInput {
+		if errors.Is(rej, b) {
 			status = http.StatusBadRequest
 		}
-		return &errBadRequest{status: status, code: rej.Code, message: rej.Message}
 	}
-	return err
+	return &errBadRequest{status: status, code: rej.Code, message: rej.Message}
 }
 
 // answer writes v, or the error: a client error as its 4xx, anything else

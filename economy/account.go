@@ -178,7 +178,7 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Payment, error) {
 		return nil
 	})
 	if errors.Is(err, ErrOverflow) {
-		// Keep the refusal with the operation, like every rejection.
+		// Keep the refusal with the operation, like every refusal.
 		_, err = s.mutate(ctx, "pay", req.Op, req.From, nil, func(context.Context, *txn) (any, error) {
 			return nil, ErrOverflow
 		})
@@ -217,7 +217,7 @@ func (s *Service) Withdraw(ctx context.Context, op Op, user int64, amt Amount) (
 	return s.bankMove(ctx, "withdraw", op, user, amt, false)
 }
 
-func (s *Service) bankMove(ctx context.Context, kind string, op Op, user int64, amt Amount, deposit bool) (BankResult, error) {
+func (s *Service) bankMove(ctx context.Context, kind string, op Op, user int64, amt Amount, isDeposit bool) (BankResult, error) {
 	if !amt.All && !amt.Half && amt.Value <= 0 {
 		return BankResult{}, ErrNonPositive
 	}
@@ -227,37 +227,18 @@ func (s *Service) bankMove(ctx context.Context, kind string, op Op, user int64, 
 		if err != nil {
 			return nil, err
 		}
-		var n int64
-		if deposit {
-			room := a.BankCapacity - a.Bank
-			n = amt.Resolve(a.Wallet)
-			if amt.All && n > room {
-				n = room
-			}
-			switch {
-			case amt.All && a.Wallet > 0 && room <= 0:
-				return nil, ErrBankFull
-			case n <= 0:
-				return nil, ErrNonPositive
-			case n > a.Wallet:
-				return nil, ErrInsufficientFunds
-			case n > room:
-				return nil, ErrBankFull
-			}
-			a.Wallet -= n
-			a.Bank += n
+		move := withdrawal
+		if isDeposit {
+			move = deposit
+		}
+		n, err := move(a, amt)
+		if err != nil {
+			return nil, err
+		}
+		if isDeposit {
+			a.Wallet, a.Bank = a.Wallet-n, a.Bank+n
 		} else {
-			n = amt.Resolve(a.Bank)
-			switch {
-			case n <= 0:
-				return nil, ErrNonPositive
-			case n > a.Bank:
-				return nil, ErrInsufficientBank
-			case a.Wallet > math.MaxInt64-n:
-				return nil, ErrOverflow
-			}
-			a.Wallet += n
-			a.Bank -= n
+			a.Wallet, a.Bank = a.Wallet+n, a.Bank-n
 		}
 		if _, err := t.Exec(ctx, `UPDATE economy.accounts SET wallet = $2, bank = $3 WHERE user_id = $1`,
 			user, a.Wallet, a.Bank); err != nil {

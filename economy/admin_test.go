@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
 // opRow is what the operation row of an admin adjustment records.
@@ -87,7 +88,7 @@ func TestAdjustCredits(t *testing.T) {
 		if !errors.Is(err, s.wantErr) {
 			t.Fatalf("%s: err %v, want %v", s.name, err, s.wantErr)
 		}
-		if err != nil && !economy.IsRejection(err) {
+		if err != nil && !errors.As(err, new(*refusal.Error)) {
 			t.Fatalf("%s: %v is not a rejection", s.name, err)
 		}
 		if s.user == alice && s.wantErr == nil && (a.UserID != alice || a.Wallet != s.wantWallet) {
@@ -173,7 +174,7 @@ func TestAdjustItems(t *testing.T) {
 		if !errors.Is(err, s.wantErr) {
 			t.Fatalf("%s: err %v, want %v", s.name, err, s.wantErr)
 		}
-		if err != nil && !economy.IsRejection(err) {
+		if err != nil && !errors.As(err, new(*refusal.Error)) {
 			t.Fatalf("%s: %v is not a rejection", s.name, err)
 		}
 		if got, _ := count(s.item); got != s.want {

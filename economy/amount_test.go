@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
 func TestParseAmount(t *testing.T) {
@@ -85,7 +86,7 @@ func FuzzParseAmount(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := economy.ParseAmount(s)
 		if err != nil {
-			if !economy.IsRejection(err) {
+			if !errors.As(err, new(*refusal.Error)) {
 				t.Fatalf("%q: error %v is not a user-facing rejection", s, err)
 			}
 			if a != (economy.Amount{}) {

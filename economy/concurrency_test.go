@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
 // TestConcurrentConservation runs many goroutines of random operations
@@ -39,7 +40,7 @@ func TestConcurrentConservation(t *testing.T) {
 	}
 	outcome := func(v any, err error) string {
 		if err != nil {
-			if !economy.IsRejection(err) {
+			if !errors.As(err, new(*refusal.Error)) {
 				return "error: " + err.Error()
 			}
 			return "rejected: " + err.Error()
@@ -86,7 +87,7 @@ func TestConcurrentConservation(t *testing.T) {
 				default:
 					v, err = e.svc.Daily(ctx, o, pick(rr, users))
 				}
-				if err != nil && !economy.IsRejection(err) {
+				if err != nil && !errors.As(err, new(*refusal.Error)) {
 					errs <- fmt.Errorf("op %s: %w", o, err)
 					return
 				}

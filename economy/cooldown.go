@@ -2,7 +2,6 @@ package economy
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -36,17 +35,15 @@ func cached[T any](ctx context.Context, s *Service, user int64, action, label st
 	var zero T
 	if s.cooldowns != nil {
 		if until, ok := s.cooldowns.NotYet(ctx, user, action); ok && until.After(s.now()) {
-			return zero, &CooldownError{Action: label, Until: until}
+			return zero, cooldownRefusal(label, until)
 		}
 	}
 	r, err := call()
 	if s.cooldowns != nil {
-		var ce *CooldownError
-		switch {
-		case err == nil:
+		if err == nil {
 			s.cooldowns.Remember(ctx, user, action, next(r))
-		case errors.As(err, &ce):
-			s.cooldowns.Remember(ctx, user, action, ce.Until)
+		} else if until, ok := ReadyAt(err); ok {
+			s.cooldowns.Remember(ctx, user, action, until)
 		}
 	}
 	return r, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,51 +45,36 @@ func (s *Service) daily(ctx context.Context, op Op, user int64) (DailyReward, er
 		if err := t.QueryRow(ctx, `SELECT last_daily FROM economy.accounts WHERE user_id = $1`, user).Scan(&last); err != nil {
 			return nil, fmt.Errorf("daily: %w", err)
 		}
-		today := utcDay(t.now)
-		next := today.AddDate(0, 0, 1)
-		streak := a.Streak
-		res := DailyReward{Next: next}
-		switch {
-		case last == nil:
-			streak = 1
-		default:
-			days := int(today.Sub(utcDay(*last)).Hours() / 24)
-			if days <= 0 {
-				return nil, &CooldownError{Action: "your daily", Until: next}
-			}
-			missed := days - 1
-			if missed > 0 {
-				var charges int
-				err := t.QueryRow(ctx, `SELECT charges FROM economy.buffs WHERE user_id = $1 AND kind = $2 FOR UPDATE`,
-					user, BuffStreakSaver).Scan(&charges)
-				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-					return nil, fmt.Errorf("daily: %w", err)
-				}
-				used := min(charges, missed)
-				if used > 0 {
-					if _, err := t.Exec(ctx, `UPDATE economy.buffs SET charges = charges - $3 WHERE user_id = $1 AND kind = $2`,
-						user, BuffStreakSaver, used); err != nil {
-						return nil, fmt.Errorf("daily: %w", err)
-					}
-				}
-				res.SaversUsed = used
-				for i := used; i < missed && streak > 0; i++ {
-					streak /= 2
-					res.Decayed = true
-				}
-			}
-			streak++
+		next := dailyNext(t.now)
+		missed, open := dailyGap(last, t.now)
+		if !open {
+			return nil, cooldownRefusal("your daily", next)
 		}
-		res.Streak = streak
-		res.Percent = s.cat.DailyPercent(streak)
-		res.Reward = s.cat.Daily.Base * res.Percent / 100
+		var charges int
+		if missed > 0 {
+			err := t.QueryRow(ctx, `SELECT charges FROM economy.buffs WHERE user_id = $1 AND kind = $2 FOR UPDATE`,
+				user, BuffStreakSaver).Scan(&charges)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return nil, fmt.Errorf("daily: %w", err)
+			}
+		}
+		claim := dailyStreak(a.Streak, last == nil, missed, charges)
+		if claim.SaversUsed > 0 {
+			if _, err := t.Exec(ctx, `UPDATE economy.buffs SET charges = charges - $3 WHERE user_id = $1 AND kind = $2`,
+				user, BuffStreakSaver, claim.SaversUsed); err != nil {
+				return nil, fmt.Errorf("daily: %w", err)
+			}
+		}
+		streak := claim.Streak
+		res := DailyReward{Next: next, Streak: streak, SaversUsed: claim.SaversUsed, Decayed: claim.Decayed}
+		res.Reward, res.Percent = s.cat.dailyReward(streak)
 		w, err := t.credit(ctx, user, Mint, res.Reward)
 		if err != nil {
 			return nil, err
 		}
 		res.Wallet = w
 		if _, err := t.Exec(ctx, `UPDATE economy.accounts SET streak = $2, last_daily = $3 WHERE user_id = $1`,
-			user, streak, today); err != nil {
+			user, streak, utcDay(t.now)); err != nil {
 			return nil, fmt.Errorf("daily: %w", err)
 		}
 		t.memo = fmt.Sprintf("streak %d", streak)
@@ -112,11 +96,12 @@ func (t *txn) cooldown(ctx context.Context, user int64, action, label string, d 
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("cooldown: %w", err)
 	}
-	if err == nil && t.now.Before(ready) {
-		return &CooldownError{Action: label, Until: ready}
+	next, err := cooldownNext(ready, err == nil, t.now, d, label)
+	if err != nil {
+		return err
 	}
 	if _, err := t.Exec(ctx, `INSERT INTO economy.cooldowns (user_id, action, ready_at) VALUES ($1, $2, $3)
-		ON CONFLICT (user_id, action) DO UPDATE SET ready_at = EXCLUDED.ready_at`, user, action, t.now.Add(d)); err != nil {
+		ON CONFLICT (user_id, action) DO UPDATE SET ready_at = EXCLUDED.ready_at`, user, action, next); err != nil {
 		return fmt.Errorf("cooldown: %w", err)
 	}
 	return nil
@@ -172,8 +157,7 @@ func (s *Service) work(ctx context.Context, op Op, user int64, j *Job) (Shift, e
 		if err != nil {
 			return nil, err
 		}
-		pay := j.MinPay + s.int64n(j.MaxPay-j.MinPay+1)
-		pay += pay * bonus / 100
+		pay := workPay(j, bonus, s.int64n)
 		w, err := t.credit(ctx, user, Mint, pay)
 		if err != nil {
 			return nil, err
@@ -247,7 +231,7 @@ func (s *Service) gather(ctx context.Context, op Op, user int64, tool string) (F
 		if err != nil {
 			return nil, err
 		}
-		rarity, found := s.roll(it, luck)
+		rarity, found := s.cat.gatherDraw(it, luck, s.int64n)
 		f, _ := s.cat.Item(found)
 		res := Find{Tool: key, Item: found, ItemName: f.Name, Rarity: rarity, LuckPercent: luck,
 			Next: t.now.Add(time.Duration(s.cat.GatherCooldownSeconds) * time.Second)}
@@ -281,36 +265,6 @@ func (s *Service) gather(ctx context.Context, op Op, user int64, tool string) (F
 	return r, err
 }
 
-// roll draws a rarity tier and an item from tool's drop table. Luck raises
-// the weight of rare-and-better tiers by luck percent. Tiers the tool has
-// no drops for are skipped.
-func (s *Service) roll(tool *Item, luck int64) (rarity, item string) {
-	rareRank, _ := s.cat.RarityRank("rare")
-	var total int64
-	weights := make([]int64, len(s.cat.Rarities))
-	for i, r := range s.cat.Rarities {
-		if len(tool.Drops[r.Key]) == 0 {
-			continue
-		}
-		w := r.Weight
-		if i >= rareRank {
-			w += w * luck / 100
-		}
-		weights[i] = w
-		total += w
-	}
-	x := s.int64n(total)
-	for i, w := range weights {
-		if x < w {
-			rarity = s.cat.Rarities[i].Key
-			drops := tool.Drops[rarity]
-			return rarity, drops[s.int64n(int64(len(drops)))]
-		}
-		x -= w
-	}
-	panic("economy: unreachable roll") // total > 0 is checked at catalogue load
-}
-
 // Purchase is the outcome of Buy or Sell.
 type Purchase struct {
 	Item     string `json:"item"`
@@ -327,19 +281,15 @@ const MaxQuantity = 100
 // become rows owned by user, in one transaction.
 func (s *Service) Buy(ctx context.Context, op Op, user int64, item string, qty int) (Purchase, error) {
 	it, ok := s.cat.Item(item)
-	switch {
-	case !ok:
+	if !ok {
 		return Purchase{}, ErrUnknownItem
-	case it.Price <= 0:
-		return Purchase{}, ErrNotForSale
-	case qty < 1 || qty > MaxQuantity:
-		return Purchase{}, ErrBadQuantity
-	case it.Price > math.MaxInt64/int64(qty):
-		return Purchase{}, ErrOverflow
 	}
-	cost := it.Price * int64(qty)
+	cost, err := buyCost(it, qty)
+	if err != nil {
+		return Purchase{}, err
+	}
 	var r Purchase
-	_, err := s.mutate(ctx, "buy", op, user, &r, func(ctx context.Context, t *txn) (any, error) {
+	_, err = s.mutate(ctx, "buy", op, user, &r, func(ctx context.Context, t *txn) (any, error) {
 		if _, err := t.lockAccount(ctx, user); err != nil {
 			return nil, err
 		}
@@ -366,17 +316,15 @@ func (s *Service) Buy(ctx context.Context, op Op, user int64, item string, qty i
 // paid from the Mint; the rows are deleted in the same transaction.
 func (s *Service) Sell(ctx context.Context, op Op, user int64, item string, qty int) (Purchase, error) {
 	it, ok := s.cat.Item(item)
-	switch {
-	case !ok:
+	if !ok {
 		return Purchase{}, ErrUnknownItem
-	case it.Sell <= 0:
-		return Purchase{}, ErrNotSellable
-	case qty < 1 || qty > MaxQuantity:
-		return Purchase{}, ErrBadQuantity
 	}
-	gain := it.Sell * int64(qty)
+	gain, err := sellGain(it, qty)
+	if err != nil {
+		return Purchase{}, err
+	}
 	var r Purchase
-	_, err := s.mutate(ctx, "sell", op, user, &r, func(ctx context.Context, t *txn) (any, error) {
+	_, err = s.mutate(ctx, "sell", op, user, &r, func(ctx context.Context, t *txn) (any, error) {
 		if _, err := t.lockAccount(ctx, user); err != nil {
 			return nil, err
 		}

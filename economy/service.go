@@ -9,6 +9,11 @@
 // deadlocks (40P01) with jittered exponential backoff, up to a bound.
 // Credits move only as ledger legs that sum to zero per transaction; the
 // system accounts Mint (rewards) and Sink (purchases) exist only as legs.
+//
+// The game's rules (streaks, pay, odds, prices, bank capacity, cooldowns)
+// are pure functions in rules.go: a transaction reads the state, asks a rule
+// and writes what it decided. A request the rules refuse returns one of the
+// Err refusals (package refusal) and changes nothing.
 package economy
 
 import (
@@ -200,11 +205,11 @@ func (s *Service) retry(ctx context.Context, kind string, attempt func(ctx conte
 		s.giveUps.WithLabelValues(kind).Inc()
 		err = fmt.Errorf("%w: %s after %d attempts: %w", ErrRetriesExhausted, kind, n, err)
 	}
-	if err != nil && !IsRejection(err) {
+	if err != nil && !isRefusal(err) {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
 	}
-	if err == nil || IsRejection(err) {
+	if err == nil || isRefusal(err) {
 		s.txTotal.WithLabelValues(kind).Inc()
 	}
 	return err
@@ -248,7 +253,7 @@ func (t *txn) items(owner int64, key string, delta int, reason string) {
 }
 
 // mutate runs fn as operation op of user in a SERIALIZABLE transaction,
-// retried; it stores fn's result (or rejection) with the operation and
+// retried; it stores fn's result (or refusal) with the operation and
 // posts the legs fn recorded. When op was already applied it returns the
 // stored result in out and changes nothing; replayed reports that.
 func (s *Service) mutate(ctx context.Context, kind string, op Op, user int64, out any,
@@ -257,7 +262,7 @@ func (s *Service) mutate(ctx context.Context, kind string, op Op, user int64, ou
 }
 
 // mutateAs is mutate with hdr recorded on the operation row, success or
-// rejection alike.
+// refusal alike.
 func (s *Service) mutateAs(ctx context.Context, kind string, op Op, user int64, hdr header, out any,
 	fn func(ctx context.Context, t *txn) (any, error)) (replayed bool, err error) {
 	if !op.valid() {
@@ -276,15 +281,15 @@ func (s *Service) mutateAs(ctx context.Context, kind string, op Op, user int64, 
 		defer tx.Rollback(context.WithoutCancel(ctx))
 		t := &txn{Tx: tx, s: s, user: user, now: s.now(), memo: hdr.memo, hdr: hdr, legs: map[int64]int64{}}
 		res, ferr := fn(ctx, t)
-		if ferr != nil && !IsRejection(ferr) {
+		if ferr != nil && !isRefusal(ferr) {
 			return ferr
 		}
 		if ferr != nil {
-			// A rejection: drop whatever fn did, keep only the refusal.
+			// A refusal: drop whatever fn did, keep only the refusal.
 			if err := tx.Rollback(ctx); err != nil {
 				return err
 			}
-			se, _ := encodeRejection(ferr)
+			se, _ := encodeRefusal(ferr)
 			b, _ := json.Marshal(se)
 			stored = b
 			tx, err = s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
@@ -335,7 +340,7 @@ func (s *Service) mutateAs(ctx context.Context, kind string, op Op, user int64, 
 	return replayed, decodeResult(stored, out)
 }
 
-// decodeResult turns a stored result into out, or into its rejection.
+// decodeResult turns a stored result into out, or into its refusal.
 func decodeResult(stored []byte, out any) error {
 	var se storedError
 	if err := json.Unmarshal(stored, &se); err == nil && se.Err != "" {

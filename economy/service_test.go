@@ -205,8 +205,7 @@ func TestDailyStreak(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, s.want)
 			}
 			if err != nil {
-				var ce *economy.CooldownError
-				if !errors.As(err, &ce) || !ce.Until.After(e.clock.Now()) {
+				if until, ok := economy.ReadyAt(err); !ok || !until.After(e.clock.Now()) {
 					t.Fatalf("cooldown error without a future time: %v", err)
 				}
 				if after := e.balance(t, 1).Wallet; after != before {

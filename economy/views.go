@@ -167,9 +167,7 @@ func (s *Service) VaultAdd(ctx context.Context, op Op, user int64, item string) 
 	if !ok {
 		return VaultEntry{}, ErrUnknownItem
 	}
-	rank, _ := s.cat.RarityRank(it.Rarity)
-	minRank, _ := s.cat.RarityRank(s.cat.VaultMinRarity)
-	if it.Type != TypeCollectible || rank < minRank {
+	if !s.cat.vaultable(it) {
 		return VaultEntry{}, ErrNotVaultable
 	}
 	var r VaultEntry

@@ -101,7 +101,6 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		logs = osStdout
 	}
 	log := telemetry.NewLogger(logs, level).With("node", cfg.NodeID)
-	slog.SetDefault(log)
 	cfg.logDisabled(log)
 	stopTracing, err := telemetry.SetupTracing(ctx, "chopsticks", cfg.NodeID)
 	if err != nil {

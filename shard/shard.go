@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/diamondburned/arikawa/v3/gateway"
+	"github.com/diamondburned/arikawa/v3/utils/json/option"
 	"github.com/diamondburned/arikawa/v3/utils/ws"
 	"github.com/gorilla/websocket"
 )
@@ -272,22 +273,35 @@ func (s *Shard) connectLoop(ctx context.Context) error {
 	}
 }
 
+// The gateway op codes the shard reads and writes, as arikawa's typed events
+// and commands carry them.
+var (
+	opDispatch       = (*gateway.ReadyEvent)(nil).Op()
+	opHeartbeat      = (*gateway.HeartbeatCommand)(nil).Op()
+	opReconnect      = (*gateway.ReconnectEvent)(nil).Op()
+	opInvalidSession = (*gateway.InvalidSessionEvent)(nil).Op()
+	opHello          = (*gateway.HelloEvent)(nil).Op()
+	opHeartbeatAck   = (*gateway.HeartbeatAckEvent)(nil).Op()
+)
+
 // payload is a gateway message.
 type payload struct {
-	Op int             `json:"op"`
+	Op ws.OpCode       `json:"op"`
 	D  json.RawMessage `json:"d"`
 	S  *int64          `json:"s,omitempty"`
 	T  string          `json:"t,omitempty"`
 }
 
-// outgoing is a message the shard sends.
+// outgoing is a message the shard sends. D is always present: a heartbeat
+// before the first dispatch sends null.
 type outgoing struct {
-	Op int `json:"op"`
-	D  any `json:"d"`
+	Op ws.OpCode `json:"op"`
+	D  any       `json:"d"`
 }
 
-// connectOnce runs one connection. It reports whether to reconnect and how
-// long to wait first.
+// connectOnce runs one connection: the identify turn when starting a new
+// session, dial and HELLO, IDENTIFY or RESUME, then the read loop. It
+// reports whether to reconnect and how long to wait first.
 func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration, err error) {
 	s.setState(StateConnecting)
 	cp := s.Checkpoint()
@@ -303,45 +317,22 @@ func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration
 	// The identify turn is taken before dialing: a connection that waited
 	// for it would go unread, miss its heartbeat ACKs and be closed as a
 	// zombie before its turn came, wasting the turn.
-	var release func()
+	release := func() {}
 	if !resuming {
-		s.setState(StateIdentify)
-		s.mu.Lock()
-		recovering := s.recovering
-		s.mu.Unlock()
-		wait := s.cfg.Gate.Wait
-		if recovering {
-			wait = s.cfg.Gate.WaitReserve
-		}
-		release, err = wait(ctx, s.cfg.ID)
+		turn, err := s.identifyTurn(ctx)
 		if err != nil {
 			return ctx.Err() == nil, time.Second, fmt.Errorf("identify gate: %w", err)
 		}
-		defer func() {
-			if release != nil {
-				release()
-			}
-		}()
+		release = sync.OnceFunc(turn)
+		defer release()
 	}
-	dialCtx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
-	conn, _, err := websocket.DefaultDialer.DialContext(dialCtx, u, nil)
-	cancel()
+	conn, err := s.dial(ctx, u)
 	if err != nil {
-		return true, 0, fmt.Errorf("dial gateway: %w", err)
+		return true, 0, err
 	}
-	s.mu.Lock()
-	s.conn = conn
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.conn = nil
-		s.mu.Unlock()
-		conn.Close()
-	}()
-
-	// Closing with a resumable code when ctx ends unblocks the reader.
 	connDone := make(chan struct{})
-	defer close(connDone)
+	defer s.hangUp(conn, connDone)
+	// Closing with a resumable code when ctx ends unblocks the reader.
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -350,68 +341,118 @@ func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration
 		}
 	}()
 
-	_ = conn.SetReadDeadline(time.Now().Add(s.cfg.DialTimeout))
-	var hello payload
-	if err := conn.ReadJSON(&hello); err != nil {
-		return true, 0, fmt.Errorf("read HELLO: %w", err)
+	interval, err := s.readHello(conn)
+	if err != nil {
+		return true, 0, err
 	}
-	if hello.Op != 10 {
-		return true, 0, fmt.Errorf("expected HELLO, got op %d", hello.Op)
-	}
-	var h struct {
-		HeartbeatInterval int64 `json:"heartbeat_interval"`
-	}
-	if err := json.Unmarshal(hello.D, &h); err != nil || h.HeartbeatInterval <= 0 {
-		return true, 0, fmt.Errorf("bad HELLO: %s", hello.D)
-	}
-	_ = conn.SetReadDeadline(time.Time{})
-	interval := time.Duration(h.HeartbeatInterval) * time.Millisecond
-
 	s.mu.Lock()
 	s.lastAk = time.Now()
 	s.mu.Unlock()
 	go s.heartbeat(conn, interval, connDone)
 
-	if resuming {
-		s.setState(StateResuming)
-		err = s.write(conn, outgoing{Op: 6, D: map[string]any{
-			"token": s.cfg.Token, "session_id": cp.SessionID, "seq": cp.Seq,
-		}})
-	} else {
-		err = s.identify(conn)
-		release()
-		release = nil
-	}
-	if err != nil {
+	if err := s.begin(conn, cp, resuming, release); err != nil {
 		return ctx.Err() == nil, 0, err
 	}
+	return s.readLoop(ctx, conn, resuming)
+}
 
+// identifyTurn waits for the gate's permission to IDENTIFY, from the
+// reserve when the shard lost the session it started from.
+func (s *Shard) identifyTurn(ctx context.Context) (release func(), err error) {
+	s.setState(StateIdentify)
+	s.mu.Lock()
+	recovering := s.recovering
+	s.mu.Unlock()
+	wait := s.cfg.Gate.Wait
+	if recovering {
+		wait = s.cfg.Gate.WaitReserve
+	}
+	return wait(ctx, s.cfg.ID)
+}
+
+// dial connects to the gateway at u and makes the connection the shard's
+// current one (for Send); hangUp ends it.
+func (s *Shard) dial(ctx context.Context, u string) (*websocket.Conn, error) {
+	dialCtx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
+	conn, _, err := websocket.DefaultDialer.DialContext(dialCtx, u, nil)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("dial gateway: %w", err)
+	}
+	s.mu.Lock()
+	s.conn = conn
+	s.mu.Unlock()
+	return conn, nil
+}
+
+// hangUp stops the connection's goroutines (by closing done) and closes it.
+func (s *Shard) hangUp(conn *websocket.Conn, done chan struct{}) {
+	close(done)
+	s.mu.Lock()
+	s.conn = nil
+	s.mu.Unlock()
+	conn.Close()
+}
+
+// readHello reads the HELLO that opens a connection, within DialTimeout,
+// and returns its heartbeat interval.
+func (s *Shard) readHello(conn *websocket.Conn) (time.Duration, error) {
+	_ = conn.SetReadDeadline(time.Now().Add(s.cfg.DialTimeout))
+	var hello payload
+	if err := conn.ReadJSON(&hello); err != nil {
+		return 0, fmt.Errorf("read HELLO: %w", err)
+	}
+	if hello.Op != opHello {
+		return 0, fmt.Errorf("expected HELLO, got op %d", hello.Op)
+	}
+	var h gateway.HelloEvent
+	if err := json.Unmarshal(hello.D, &h); err != nil || h.HeartbeatInterval <= 0 {
+		return 0, fmt.Errorf("bad HELLO: %s", hello.D)
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	return h.HeartbeatInterval.Duration(), nil
+}
+
+// begin resumes the checkpointed session, or identifies and then gives
+// back the gate's turn.
+func (s *Shard) begin(conn *websocket.Conn, cp Checkpoint, resuming bool, release func()) error {
+	if resuming {
+		s.setState(StateResuming)
+		return s.send(conn, &gateway.ResumeCommand{Token: s.cfg.Token, SessionID: cp.SessionID, Sequence: cp.Seq})
+	}
+	defer release()
+	return s.identify(conn)
+}
+
+// readLoop reads the connection until it ends, handling dispatches and the
+// gateway's control ops. resuming is true until RESUMED (or READY) arrives.
+func (s *Shard) readLoop(ctx context.Context, conn *websocket.Conn, resuming bool) (retry bool, wait time.Duration, err error) {
 	for {
 		var p payload
 		if err := conn.ReadJSON(&p); err != nil {
 			return s.readError(err, resuming)
 		}
 		switch p.Op {
-		case 0:
+		case opDispatch:
 			s.dispatch(ctx, p, resuming)
 			if p.T == "READY" || p.T == "RESUMED" {
 				resuming = false
 			}
-		case 1:
+		case opHeartbeat:
 			if err := s.sendHeartbeat(conn); err != nil {
 				return true, 0, err
 			}
-		case 7:
+		case opReconnect:
 			s.log.Info("gateway asked to reconnect")
 			s.closeConn(conn, HandoffCloseCode, "reconnect")
 			return true, 0, nil
-		case 9:
-			var resumable bool
+		case opInvalidSession:
+			var resumable gateway.InvalidSessionEvent
 			_ = json.Unmarshal(p.D, &resumable)
 			if s.cfg.Metrics != nil && resuming {
 				s.cfg.Metrics.Resumes.WithLabelValues("invalid").Inc()
 			}
-			s.log.Info("gateway invalidated the session", "resumable", resumable)
+			s.log.Info("gateway invalidated the session", "resumable", bool(resumable))
 			s.closeConn(conn, HandoffCloseCode, "invalid session")
 			if !resumable {
 				s.mu.Lock()
@@ -424,7 +465,7 @@ func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration
 			}
 			// Discord asks for a random wait of 1 to 5 seconds.
 			return true, time.Second + rand.N(4*time.Second), nil
-		case 11:
+		case opHeartbeatAck:
 			s.mu.Lock()
 			s.lastAk = time.Now()
 			s.mu.Unlock()
@@ -437,14 +478,14 @@ func (s *Shard) identify(conn *websocket.Conn) error {
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.Identifies.Inc()
 	}
-	err := s.write(conn, outgoing{Op: 2, D: map[string]any{
-		"token":   s.cfg.Token,
-		"intents": s.cfg.Intents,
-		"shard":   [2]int{s.cfg.ID, s.cfg.Count},
-		"properties": map[string]string{
-			"os": runtime.GOOS, "browser": "chopsticks", "device": "chopsticks",
+	err := s.send(conn, &gateway.IdentifyCommand{
+		Token:   s.cfg.Token,
+		Intents: option.NewUint(uint(s.cfg.Intents)),
+		Shard:   &gateway.Shard{s.cfg.ID, s.cfg.Count},
+		Properties: gateway.IdentifyProperties{
+			gateway.IdentifyOS: runtime.GOOS, gateway.IdentifyBrowser: "chopsticks", gateway.IdentifyDevice: "chopsticks",
 		},
-	}})
+	})
 	if err == nil {
 		s.mu.Lock()
 		s.recovering = false
@@ -496,7 +537,7 @@ func (s *Shard) dispatch(ctx context.Context, p payload, resuming bool) {
 		s.setState(StateReady)
 		s.log.Info("shard resumed")
 	}
-	if fn := gateway.OpUnmarshalers.Lookup(0, ws.EventType(p.T)); fn != nil {
+	if fn := gateway.OpUnmarshalers.Lookup(opDispatch, ws.EventType(p.T)); fn != nil {
 		ev := fn()
 		if err := json.Unmarshal(p.D, ev); err != nil {
 			s.log.Warn("undecodable event", "type", p.T, "err", err)
@@ -541,24 +582,30 @@ func (s *Shard) heartbeat(conn *websocket.Conn, interval time.Duration, done <-c
 
 func (s *Shard) sendHeartbeat(conn *websocket.Conn) error {
 	s.mu.Lock()
-	var d any
-	if s.cp.Seq > 0 {
-		d = s.cp.Seq
-	}
+	seq := s.cp.Seq
 	s.mu.Unlock()
-	return s.write(conn, outgoing{Op: 1, D: d})
+	if seq <= 0 {
+		return s.write(conn, outgoing{Op: opHeartbeat, D: nil})
+	}
+	hb := gateway.HeartbeatCommand(seq)
+	return s.send(conn, &hb)
 }
 
-// Send sends a gateway command (such as op 4, voice state update) on the
-// shard's current connection.
-func (s *Shard) Send(op int, d any) error {
+// Send sends a gateway command, such as *gateway.UpdateVoiceStateCommand,
+// on the shard's current connection.
+func (s *Shard) Send(cmd ws.Event) error {
 	s.mu.Lock()
 	conn := s.conn
 	s.mu.Unlock()
 	if conn == nil {
 		return errors.New("shard: not connected")
 	}
-	return s.write(conn, outgoing{Op: op, D: d})
+	return s.send(conn, cmd)
+}
+
+// send writes cmd with its op code.
+func (s *Shard) send(conn *websocket.Conn, cmd ws.Event) error {
+	return s.write(conn, outgoing{Op: cmd.Op(), D: cmd})
 }
 
 func (s *Shard) write(conn *websocket.Conn, v any) error {

@@ -34,6 +34,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/localserver"
+	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
 func main() {
@@ -257,7 +258,7 @@ func transfers(ctx context.Context, svc *economy.Service, cfg config, tag string
 				case ctx.Err() != nil:
 				case errors.Is(err, economy.ErrRetriesExhausted):
 					gaveUp.Add(1)
-				case economy.IsRejection(err):
+				case errors.As(err, new(*refusal.Error)):
 					rej.Add(1)
 				default:
 					fmt.Fprintln(os.Stderr, "transfer:", err)

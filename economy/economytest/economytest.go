@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
 // Fund gives users 1..users amount credits each from the Mint, as one
@@ -112,7 +113,7 @@ func Run(ctx context.Context, svc *economy.Service, cfg Config) (Stats, error) {
 				mu.Lock()
 				stats.Deliveries++
 				switch {
-				case err != nil && !economy.IsRejection(err):
+				case err != nil && !errors.As(err, new(*refusal.Error)):
 					errs = append(errs, fmt.Errorf("operation %s: %w", o, err))
 				case err != nil:
 					stats.Rejected++
