@@ -55,15 +55,3 @@ func (m *Music) AgentChannels(agentUserID string) map[string]string {
 	}
 	return out
 }
-
-// Drop closes userID's client and forgets it; its players keep playing on
-// the nodes until the resume timeout, for another process to resume.
-func (cs *Clients) Drop(userID string) {
-	cs.mu.Lock()
-	c := cs.clients[userID]
-	delete(cs.clients, userID)
-	cs.mu.Unlock()
-	if c != nil {
-		c.Close()
-	}
-}

@@ -10,18 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-// Refusals of the music commands. Each is a complete sentence for the user;
-// callers reply with err.Error() for errors wrapping them.
-var (
-	ErrNotInVoice     = errors.New("you need to be in a voice channel to use music commands")
-	ErrNothingPlaying = errors.New("nothing is playing in your voice channel")
-	ErrNoAgentFree    = errors.New("no music agent is free right now, try again in a little while")
-	ErrNoResults      = errors.New("no tracks found for that search")
-	ErrLoadFailed     = errors.New("the track could not be loaded")
-	ErrAlreadyPaused  = errors.New("the music is already paused")
-	ErrNotPaused      = errors.New("the music is not paused")
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 )
 
 // VoiceStates tells which voice channel a user is in; the gateway's voice
@@ -47,7 +37,7 @@ type Agents interface {
 type MusicConfig struct {
 	// Lavalink is the node configuration shared by every agent's client
 	// (UserID and OnEvent are set per agent).
-	Lavalink Config
+	Lavalink lavalink.Config
 	// BotUserID is the main bot's user ID; its client loads tracks.
 	BotUserID string
 	Queues    *Queues
@@ -75,7 +65,7 @@ type MusicConfig struct {
 type Music struct {
 	cfg     MusicConfig
 	log     *slog.Logger
-	clients *Clients
+	clients *lavalink.Clients
 
 	mu       sync.Mutex
 	sessions map[string]*session // by guild:channel
@@ -93,7 +83,7 @@ type session struct {
 	op               sync.Mutex // serialises commands and events
 	guildID, channel string
 	agent            string
-	player           *Player
+	player           *lavalink.Player
 	filter           string
 	fresh            bool // its agent has not played yet: /play waits for voice
 	ended            bool
@@ -134,12 +124,11 @@ func NewMusic(cfg MusicConfig) (*Music, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Music{cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}, byAgent: map[string]*session{}, ctx: ctx, cancel: cancel,
 		cache: newSearchCache(cfg.Queues.rdb, cfg.SearchCacheTTL)}
-	clients, err := NewClients(cfg.Lavalink, m.handleEvent)
+	clients, err := lavalink.NewClients(cfg.Lavalink, m.handleEvent, m.saveSession)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	clients.onSession = m.saveSession
 	m.clients = clients
 	if _, err := clients.Get(cfg.BotUserID); err != nil { // the loader connects now
 		m.Close()
@@ -180,7 +169,7 @@ func (m *Music) Close() {
 }
 
 // Clients returns the per-agent Lavalink clients.
-func (m *Music) Clients() *Clients { return m.clients }
+func (m *Music) Clients() *lavalink.Clients { return m.clients }
 
 // playersCollector reports chopsticks_music_lavalink_players per node.
 type playersCollector struct{ m *Music }
@@ -243,11 +232,12 @@ func (m *Music) current(ctx context.Context, guildID, userID string) (*session, 
 
 // PlayRequest is /play.
 type PlayRequest struct {
-	GuildID, UserID string
+	GuildID string `json:"guild"`
+	UserID  string `json:"user"`
 	// Query is a URL or search terms (searched with MusicConfig.Search).
-	Query string
+	Query string `json:"query"`
 	// Pick chooses among search results (1-based); 0 takes the first.
-	Pick int
+	Pick int `json:"pick,omitempty"`
 }
 
 // PlayResult says what /play did.
@@ -267,7 +257,7 @@ type PlayResult struct {
 func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
 	q := strings.TrimSpace(req.Query)
 	if q == "" || len(q) > 500 {
-		return PlayResult{}, fmt.Errorf("%w: give a search or a URL (at most 500 characters)", ErrBadArgument)
+		return PlayResult{}, ErrBadArgument.With("Give a search or a URL (at most 500 characters).")
 	}
 	ch, err := m.userChannel(ctx, req.GuildID, req.UserID)
 	if err != nil {
@@ -298,7 +288,7 @@ func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
 		}
 		if next != nil {
 			if err := m.start(ctx, s, next.Track); err != nil {
-				if errors.Is(err, ErrVoiceFailed) {
+				if errors.Is(err, lavalink.ErrVoiceFailed) {
 					return PlayResult{}, m.voiceFailed(ctx, s, err)
 				}
 				return res, fmt.Errorf("starting playback: %w", err)
@@ -312,21 +302,22 @@ func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
 		wait, cancel := context.WithTimeout(ctx, m.cfg.VoiceTimeout)
 		err := s.player.WaitVoice(wait)
 		cancel()
-		if errors.Is(err, ErrVoiceFailed) {
+		if errors.Is(err, lavalink.ErrVoiceFailed) {
 			return PlayResult{}, m.voiceFailed(ctx, s, err)
 		}
 	}
 	return res, nil
 }
 
-// voiceFailed ends s, whose voice connection failed, and returns err for
-// the user: the agent is released and nothing is retried; s.op is held.
+// voiceFailed ends s, whose voice connection failed (err), and returns the
+// refusal for the user: the agent is released and nothing is retried; s.op
+// is held.
 func (m *Music) voiceFailed(ctx context.Context, s *session, err error) error {
 	m.log.Warn("voice connection failed; music session ended", "guild", s.guildID, "err", err)
 	if eerr := m.end(context.WithoutCancel(ctx), s); eerr != nil {
 		m.log.Warn("ending a session whose voice failed", "guild", s.guildID, "err", eerr)
 	}
-	return err
+	return fmt.Errorf("%w: %w", ErrVoiceFailed, err)
 }
 
 // endOnVoiceFailure ends, on a goroutine Music owns, the agent's session in
@@ -356,7 +347,7 @@ func (m *Music) load(ctx context.Context, query string, pick int, requester stri
 	if err != nil {
 		return nil, "", err
 	}
-	var res LoadResult
+	var res lavalink.LoadResult
 	if strings.HasPrefix(query, "https://") || strings.HasPrefix(query, "http://") {
 		res, err = loader.LoadTracks(ctx, query)
 	} else {
@@ -366,19 +357,19 @@ func (m *Music) load(ctx context.Context, query string, pick int, requester stri
 		return nil, "", fmt.Errorf("loading tracks: %w", err)
 	}
 	now := time.Now().UTC()
-	item := func(t Track) QueueItem { return QueueItem{Track: t, RequesterID: requester, AddedAt: now} }
+	item := func(t lavalink.Track) QueueItem { return QueueItem{Track: t, RequesterID: requester, AddedAt: now} }
 	switch res.Type {
-	case LoadEmpty:
+	case lavalink.LoadEmpty:
 		return nil, "", ErrNoResults
-	case LoadError:
+	case lavalink.LoadError:
 		m.metrics.trackErrors.WithLabelValues("load").Inc()
-		return nil, "", fmt.Errorf("%w: %v", ErrLoadFailed, res.Exception)
-	case LoadSearch:
+		return nil, "", fmt.Errorf("%w (%v)", ErrLoadFailed, res.Exception)
+	case lavalink.LoadSearch:
 		if pick < 0 || pick > len(res.Tracks) {
-			return nil, "", fmt.Errorf("%w: pick %d is not one of the %d results", ErrBadArgument, pick, len(res.Tracks))
+			return nil, "", ErrBadArgument.Withf("Pick %d is not one of the %d results.", pick, len(res.Tracks))
 		}
 		return []QueueItem{item(res.Tracks[max(pick, 1)-1])}, "", nil
-	case LoadPlaylist:
+	case lavalink.LoadPlaylist:
 		items := make([]QueueItem, len(res.Tracks))
 		for i, t := range res.Tracks {
 			items[i] = item(t)
@@ -497,7 +488,7 @@ func (m *Music) Adopt(ctx context.Context, agentUserID string) (int, error) {
 	// Only the nodes holding a saved session can have players to adopt;
 	// one that refuses the connection is down and not waited for.
 	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
-	client.waitResumed(wait, sessions)
+	client.WaitResumed(wait, sessions)
 	cancel()
 	n := 0
 	for _, p := range client.Players() {
@@ -542,7 +533,7 @@ func (m *Music) Adopt(ctx context.Context, agentUserID string) (int, error) {
 // The agent's re-join of its channels (agentpool's Runner does it after
 // Adopt) brings the voice credentials the new player connects with. It
 // returns the number of sessions restored.
-func (m *Music) restore(ctx context.Context, agentUserID string, client *Client) int {
+func (m *Music) restore(ctx context.Context, agentUserID string, client *lavalink.Client) int {
 	saved, err := m.cfg.Queues.SavedAgentChannels(ctx, agentUserID)
 	if err != nil {
 		m.log.Warn("reading the agent's channels", "err", err)
@@ -664,7 +655,7 @@ func (m *Music) VoiceStateUpdate(ctx context.Context, agentUserID, guildID, sess
 		return err
 	}
 	err = c.Player(guildID).VoiceStateUpdate(ctx, sessionID, channelID)
-	if errors.Is(err, ErrVoiceFailed) {
+	if errors.Is(err, lavalink.ErrVoiceFailed) {
 		m.endOnVoiceFailure(agentUserID, guildID)
 	}
 	return err
@@ -677,7 +668,7 @@ func (m *Music) VoiceServerUpdate(ctx context.Context, agentUserID, guildID, tok
 		return err
 	}
 	err = c.Player(guildID).VoiceServerUpdate(ctx, token, endpoint)
-	if errors.Is(err, ErrVoiceFailed) {
+	if errors.Is(err, lavalink.ErrVoiceFailed) {
 		m.endOnVoiceFailure(agentUserID, guildID)
 	}
 	return err
@@ -685,27 +676,27 @@ func (m *Music) VoiceServerUpdate(ctx context.Context, agentUserID, guildID, tok
 
 // handleEvent receives every agent client's events; work happens on a
 // goroutine owned by Music so the client's reader never blocks.
-func (m *Music) handleEvent(agentUserID string, ev Event) {
+func (m *Music) handleEvent(agentUserID string, ev lavalink.Event) {
 	switch e := ev.(type) {
-	case TrackExceptionEvent:
+	case lavalink.TrackExceptionEvent:
 		m.metrics.trackErrors.WithLabelValues("exception").Inc()
 		m.log.Warn("track exception", "guild", e.GuildID, "err", e.Exception.Error())
 		return
-	case PlayerMovedEvent:
+	case lavalink.PlayerMovedEvent:
 		m.metrics.moves.Inc()
 		return
-	case WebSocketClosedEvent:
+	case lavalink.WebSocketClosedEvent:
 		m.log.Warn("voice websocket closed", "guild", e.GuildID, "code", e.Code, "reason", e.Reason)
 		m.endOnVoiceFailure(agentUserID, e.GuildID)
 		return
-	case TrackEndEvent:
+	case lavalink.TrackEndEvent:
 		if !e.Reason.MayStartNext() {
 			return
 		}
-		if e.Reason == EndLoadFailed {
+		if e.Reason == lavalink.EndLoadFailed {
 			m.metrics.trackErrors.WithLabelValues("load_failed").Inc()
 		}
-	case TrackStuckEvent:
+	case lavalink.TrackStuckEvent:
 		m.metrics.trackErrors.WithLabelValues("stuck").Inc()
 	default:
 		return
@@ -716,7 +707,7 @@ func (m *Music) handleEvent(agentUserID string, ev Event) {
 	if s == nil || m.ctx.Err() != nil {
 		return
 	}
-	_, stuck := ev.(TrackStuckEvent)
+	_, stuck := ev.(lavalink.TrackStuckEvent)
 	m.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(m.ctx, 30*time.Second)
 		defer cancel()
@@ -747,9 +738,9 @@ func (m *Music) advance(ctx context.Context, s *session, skip bool) error {
 // start plays t from its beginning and saves the playback; s.op is held.
 // A track the node accepted but did not start for want of voice is not an
 // error: the player starts it when the voice connection is up.
-func (m *Music) start(ctx context.Context, s *session, t Track) error {
+func (m *Music) start(ctx context.Context, s *session, t lavalink.Track) error {
 	err := s.player.Play(ctx, t, 0)
-	if errors.Is(err, ErrTrackNotStarted) {
+	if errors.Is(err, lavalink.ErrTrackNotStarted) {
 		m.log.Info("track waits for the voice connection", "guild", s.guildID)
 		err = nil
 	}
@@ -874,7 +865,7 @@ func (m *Music) Queue(ctx context.Context, guildID, userID string, page int) (Qu
 // Volume sets the volume, 0-200 percent.
 func (m *Music) Volume(ctx context.Context, guildID, userID string, volume int) error {
 	if volume < 0 || volume > 200 {
-		return fmt.Errorf("%w: volume must be between 0 and 200", ErrBadArgument)
+		return ErrBadArgument.With("The volume must be between 0 and 200.")
 	}
 	s, err := m.current(ctx, guildID, userID)
 	if err != nil {
@@ -897,9 +888,9 @@ func (m *Music) Seek(ctx context.Context, guildID, userID string, position time.
 	}
 	switch {
 	case !t.Info.Seekable():
-		return fmt.Errorf("%w: this track is a stream and cannot be seeked", ErrBadArgument)
+		return ErrBadArgument.With("This track is a stream and cannot be seeked.")
 	case position < 0 || (t.Info.KnownLength() && position >= t.Info.Duration()):
-		return fmt.Errorf("%w: the track is %s long", ErrBadArgument, t.Info.Duration().Round(time.Second))
+		return ErrBadArgument.Withf("The track is %s long.", t.Info.Duration().Round(time.Second))
 	}
 	return m.saved(ctx, s, s.player.Seek(ctx, position))
 }
@@ -962,7 +953,7 @@ func (m *Music) Filter(ctx context.Context, guildID, userID, name string) error 
 // restore, so it is logged rather than returned.
 func (m *Music) savePlayback(ctx context.Context, s *session) {
 	p := Playback{Position: s.player.Position(), At: time.Now(), Paused: s.player.Paused(),
-		Volume: s.player.Volume(), Filter: s.filter, Rate: s.player.Filters().rate()}
+		Volume: s.player.Volume(), Filter: s.filter, Rate: s.player.Filters().Rate()}
 	if err := m.cfg.Queues.SavePlayback(ctx, s.queueID(), p); err != nil {
 		m.log.Warn("saving playback", "guild", s.guildID, "err", err)
 	}

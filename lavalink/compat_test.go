@@ -1,4 +1,4 @@
-package voice
+package lavalink
 
 import (
 	"context"
@@ -134,7 +134,7 @@ func TestFiltersEchoedInAnotherShape(t *testing.T) {
 	ctx := context.Background()
 	p := env.client.Player("3")
 	p.UpdateVoice(ctx, "t", "e", "s", "c")
-	bass, _ := Preset("bassboost")
+	bass := Filters{Equalizer: []EqualizerBand{{0, 0.25}, {1, 0.2}, {2, 0.15}}}
 	if err := p.SetFilters(ctx, bass); err != nil {
 		t.Fatalf("filters the server applied reported as failed: %v", err)
 	}

@@ -1,4 +1,4 @@
-package voice
+package lavalink
 
 import (
 	"context"
@@ -148,7 +148,7 @@ func TestPlayEventsAndVoiceForwarding(t *testing.T) {
 	ctx := context.Background()
 	tr := env.load("https://example.com/a.mp3?length=500")
 	p := env.client.Player("111")
-	if err := p.UpdateVoice(ctx, "", "e", "s", "c"); !errors.Is(err, ErrBadArgument) {
+	if err := p.UpdateVoice(ctx, "", "e", "s", "c"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("incomplete voice: %v", err)
 	}
 	// The two halves arrive separately, in either order.
@@ -186,10 +186,10 @@ func TestPlayEventsAndVoiceForwarding(t *testing.T) {
 	// Volume, pause, filters reach the node.
 	long := env.load("https://example.com/long.mp3?length=600000")
 	p.Play(ctx, long, 10*time.Second)
-	if err := p.SetVolume(ctx, 1001); !errors.Is(err, ErrBadArgument) {
+	if err := p.SetVolume(ctx, 1001); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("volume 1001: %v", err)
 	}
-	eightD, _ := Preset("8d")
+	eightD := Filters{Rotation: &Rotation{RotationHz: 0.2}}
 	if err := errors.Join(p.SetVolume(ctx, 150), p.SetPaused(ctx, true), p.SetFilters(ctx, eightD)); err != nil {
 		t.Fatal(err)
 	}
