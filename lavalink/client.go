@@ -101,11 +101,28 @@ func New(cfg Config) (*Client, error) {
 // Close disconnects from every node. Players keep playing on the nodes until
 // the resume timeout passes.
 func (c *Client) Close() {
-	c.cancel()
+	c.mu.Lock()
+	c.cancel() // under c.mu: async adds no goroutine after this
+	c.mu.Unlock()
 	for _, n := range c.nodes {
 		n.closeConn()
 	}
 	c.wg.Wait()
+}
+
+// async runs f on a goroutine the client owns: Close cancels f's context
+// and waits for it. After Close, f does not run.
+func (c *Client) async(f func(ctx context.Context)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx.Err() != nil {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f(c.ctx)
+	}()
 }
 
 // Nodes returns the client's nodes.

@@ -3,7 +3,9 @@ package lavalink
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -427,5 +429,71 @@ func TestCommandDuringNodeDeathMovesPlayer(t *testing.T) {
 	sp, ok := env.sim(p.Node()).Player("91")
 	if !ok || sp.Volume != 55 || sp.Track == nil || sp.Track.Encoded != tr.Encoded || sp.Position < 5*time.Second {
 		t.Fatalf("player on the new node: %+v", sp)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestCloseEndsStaleDelete: after a move, deleting the player from its old
+// node runs on a goroutine the client owns, so Close ends it and waits for
+// it: nothing of the client runs after Close.
+func TestCloseEndsStaleDelete(t *testing.T) {
+	var sims []*lavalinksim.Server
+	var nodes []NodeConfig
+	for i := range 2 {
+		s, err := lavalinksim.Start(lavalinksim.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		sims = append(sims, s)
+		nodes = append(nodes, NodeConfig{Name: string(rune('a' + i)), Address: s.Addr(), Password: s.Password()})
+	}
+	// The old node's DELETE hangs until its context ends.
+	var oldNode atomic.Value
+	oldNode.Store("")
+	var inFlight atomic.Int32
+	deleting := make(chan struct{}, 1)
+	transport := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method != http.MethodDelete || r.URL.Host != oldNode.Load().(string) {
+			return http.DefaultTransport.RoundTrip(r)
+		}
+		inFlight.Add(1)
+		defer inFlight.Add(-1)
+		select {
+		case deleting <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	})
+	c, err := New(Config{Nodes: nodes, UserID: "1000", FailoverAfter: 100 * time.Millisecond,
+		HTTPClient: &http.Client{Transport: transport}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	p := c.Player("1")
+	if err := p.UpdateVoice(ctx, "tok", "ep", "sess", "2"); err != nil {
+		t.Fatal(err)
+	}
+	from := sims[p.Node()[0]-'a']
+	oldNode.Store(from.Addr())
+	from.Kill()
+	select {
+	case <-deleting:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the player was not deleted from its old node after the move")
+	}
+	c.Close()
+	if n := inFlight.Load(); n != 0 {
+		t.Fatalf("%d DELETE calls of the client still run after Close", n)
 	}
 }

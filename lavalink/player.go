@@ -576,19 +576,30 @@ func (p *Player) moveLocked(ctx context.Context, from, to *Node, downSince time.
 	p.record(resp)
 	p.mu.Unlock()
 	if from != to {
-		// If the old node is alive but unreachable over the websocket, stop it
-		// from playing too; it fails fast when the node is gone.
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-			defer cancel()
-			if sid := from.SessionID(); sid != "" {
-				from.do(ctx, http.MethodDelete, "/v4/sessions/"+sid+"/players/"+p.guildID, nil, nil)
-			}
-		}()
+		p.c.async(func(ctx context.Context) { p.deleteStale(ctx, from) })
 	}
 	p.c.log.Info("player moved", "guild", p.guildID, "from", from.cfg.Name, "to", to.cfg.Name, "position_ms", pos)
 	p.c.cfg.OnEvent(PlayerMovedEvent{GuildID: p.guildID, From: from.cfg.Name, To: to.cfg.Name, Position: time.Duration(pos) * time.Millisecond})
 	return nil
+}
+
+// deleteStale deletes the player from a node it was moved away from, in
+// case that node is alive but unreachable over the websocket, so that it
+// stops playing there too. It gives up after 500 ms: a node that is gone
+// fails fast, and one that kept the player destroys it when our session
+// resumes (syncPlayers).
+func (p *Player) deleteStale(ctx context.Context, from *Node) {
+	sid := from.SessionID()
+	if sid == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	err := from.do(ctx, http.MethodDelete, "/v4/sessions/"+sid+"/players/"+p.guildID, nil, nil)
+	var api *APIError
+	if err != nil && !(errors.As(err, &api) && api.Status == http.StatusNotFound) {
+		p.c.log.Info("deleting a moved player from its old node failed", "guild", p.guildID, "node", from.cfg.Name, "err", err)
+	}
 }
 
 // observe records a playerUpdate from n.
