@@ -69,30 +69,50 @@ func newEnv(t *testing.T, n int, simCfg lavalinksim.Config) *testEnv {
 
 func newEnvFailover(t *testing.T, n int, simCfg lavalinksim.Config, failoverAfter time.Duration) *testEnv {
 	t.Helper()
+	cfgs := make([]lavalinksim.Config, n)
+	for i := range cfgs {
+		cfgs[i] = simCfg
+	}
 	env := &testEnv{t: t, events: make(chan Event, 1000)}
 	var nodes []NodeConfig
-	for i := range n {
-		s, err := lavalinksim.Start(simCfg)
+	env.sims, nodes = startNodes(t, cfgs...)
+	env.client = readyClient(t, Config{Nodes: nodes, UserID: "1000", FailoverAfter: failoverAfter,
+		OnEvent: func(e Event) { env.events <- e }})
+	return env
+}
+
+// startNodes starts one simulator per config, named a, b, ...
+func startNodes(t *testing.T, cfgs ...lavalinksim.Config) ([]*lavalinksim.Server, []NodeConfig) {
+	t.Helper()
+	var sims []*lavalinksim.Server
+	var nodes []NodeConfig
+	for i, cfg := range cfgs {
+		s, err := lavalinksim.Start(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		env.sims = append(env.sims, s)
+		sims = append(sims, s)
 		nodes = append(nodes, NodeConfig{Name: string(rune('a' + i)), Address: s.Addr(), Password: s.Password()})
 	}
-	c, err := New(Config{Nodes: nodes, UserID: "1000", FailoverAfter: failoverAfter,
-		OnEvent: func(e Event) { env.events <- e }})
+	return sims, nodes
+}
+
+// readyClient returns a client made with cfg once every node is connected;
+// the test closes it.
+func readyClient(t *testing.T, cfg Config) *Client {
+	t.Helper()
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	env.client = c
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := c.WaitReady(ctx, n); err != nil {
+	if err := c.WaitReady(ctx, len(cfg.Nodes)); err != nil {
 		t.Fatal(err)
 	}
-	return env
+	return c
 }
 
 func (e *testEnv) sim(name string) *lavalinksim.Server { return e.sims[name[0]-'a'] }
@@ -440,17 +460,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // node runs on a goroutine the client owns, so Close ends it and waits for
 // it: nothing of the client runs after Close.
 func TestCloseEndsStaleDelete(t *testing.T) {
-	var sims []*lavalinksim.Server
-	var nodes []NodeConfig
-	for i := range 2 {
-		s, err := lavalinksim.Start(lavalinksim.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		sims = append(sims, s)
-		nodes = append(nodes, NodeConfig{Name: string(rune('a' + i)), Address: s.Addr(), Password: s.Password()})
-	}
+	sims, nodes := startNodes(t, lavalinksim.Config{}, lavalinksim.Config{})
 	// The old node's DELETE hangs until its context ends.
 	var oldNode atomic.Value
 	oldNode.Store("")
@@ -469,17 +479,9 @@ func TestCloseEndsStaleDelete(t *testing.T) {
 		<-r.Context().Done()
 		return nil, r.Context().Err()
 	})
-	c, err := New(Config{Nodes: nodes, UserID: "1000", FailoverAfter: 100 * time.Millisecond,
+	c := readyClient(t, Config{Nodes: nodes, UserID: "1000", FailoverAfter: 100 * time.Millisecond,
 		HTTPClient: &http.Client{Transport: transport}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.WaitReady(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
 	p := c.Player("1")
 	if err := p.UpdateVoice(ctx, "tok", "ep", "sess", "2"); err != nil {
 		t.Fatal(err)
