@@ -529,3 +529,46 @@ func roundTrip[T any](t *testing.T, v T) {
 		t.Fatalf("%T changed over JSON:\n%+v\n%+v", v, v, got)
 	}
 }
+
+// TestServeBadRequests: a forwarded request for an operation this node does
+// not know, or with arguments that do not decode into the operation's, is
+// answered with a failure (no details) and counted, and nothing runs.
+func TestServeBadRequests(t *testing.T) {
+	ctx := context.Background()
+	c := newRoutedCluster(t)
+	x := c.node(t, "x", "201")
+	tests := []struct {
+		name, op, args, label string
+	}{
+		{"unknown operation", "rewind", `{"guild":"1","user":"ann"}`, "unknown"},
+		{"arguments of another shape", "volume", `{"guild":"1","user":"ann","volume":"loud"}`, "volume"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reply := fmt.Sprintf("%stest-%d", rpcReplyPrefix, i)
+			req, _ := json.Marshal(rpcRequest{Op: tt.op, Reply: reply, From: "test", Wait: 1000, Args: json.RawMessage(tt.args)})
+			if err := c.rdb.Publish(ctx, rpcChannelPrefix+"x", req).Err(); err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.rdb.BLPop(ctx, 5*time.Second, reply).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var resp rpcResponse
+			if err := json.Unmarshal([]byte(res[1]), &resp); err != nil {
+				t.Fatal(err)
+			}
+			if resp.Err == nil || resp.Err.Refusal != "" || resp.Err.Message != "" || resp.Result != nil {
+				t.Fatalf("reply %s, want a failure without details", res[1])
+			}
+			if got := x.count(t, "chopsticks_music_forwarded_served_total", tt.label, "error"); got != 1 {
+				t.Fatalf("served %s errors = %v", tt.label, got)
+			}
+		})
+	}
+	x.agents.mu.Lock()
+	defer x.agents.mu.Unlock()
+	if len(x.agents.busy) != 0 {
+		t.Fatalf("a bad request allocated agents: %v", x.agents.busy)
+	}
+}
