@@ -155,7 +155,7 @@ func validID(s string) bool {
 // (then also wrapping ErrChannelTaken).
 func (a *Allocator) Allocate(ctx context.Context, guildID, channelID string) (string, error) {
 	if !validID(guildID) || !validID(channelID) {
-		return "", fmt.Errorf("%w: guild and channel must be Discord IDs", voice.ErrBadArgument)
+		return "", voice.ErrBadArgument.With("The guild and channel must be Discord IDs.")
 	}
 	cands := a.cfg.Candidates.Candidates(guildID)
 	rand.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
@@ -294,7 +294,7 @@ func (a *Allocator) Snapshot(ctx context.Context) (agents map[string]Allocation,
 // playing.
 func (a *Allocator) Locate(ctx context.Context, guildID, channelID string) (agentUserID, node string, found bool, err error) {
 	if !validID(guildID) || !validID(channelID) {
-		return "", "", false, fmt.Errorf("%w: guild and channel must be Discord IDs", voice.ErrBadArgument)
+		return "", "", false, voice.ErrBadArgument.With("The guild and channel must be Discord IDs.")
 	}
 	resp, err := a.cli.Get(ctx, a.channelKey(guildID, channelID))
 	if err != nil {

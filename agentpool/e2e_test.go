@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/shard"
@@ -35,7 +36,7 @@ func await(t *testing.T, what string, cond func() bool) {
 type world struct {
 	sim      *discordsim.Sim
 	lava     []*lavalinksim.Server
-	nodes    []voice.NodeConfig
+	nodes    []lavalink.NodeConfig
 	etcd     []string
 	rdb      *redis.Client
 	registry *Registry
@@ -74,7 +75,7 @@ func newWorld(t *testing.T) *world {
 		}
 		t.Cleanup(func() { l.Close() })
 		w.lava = append(w.lava, l)
-		w.nodes = append(w.nodes, voice.NodeConfig{Name: name, Address: l.Addr(), Password: l.Password()})
+		w.nodes = append(w.nodes, lavalink.NodeConfig{Name: name, Address: l.Addr(), Password: l.Password()})
 	}
 	w.etcd = servertest.Etcd(t)
 	w.rdb = redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
@@ -140,7 +141,7 @@ func (w *world) nodeWith(t *testing.T, name string, sessions SessionStore) *musi
 		t.Fatal(err)
 	}
 	n.music, err = voice.NewMusic(voice.MusicConfig{
-		Lavalink:  voice.Config{Nodes: w.nodes},
+		Lavalink:  lavalink.Config{Nodes: w.nodes},
 		BotUserID: w.sim.DefaultApp().BotUserID.String(),
 		Queues:    voice.NewQueues(w.rdb, 0), Voice: n.states, Agents: n.alloc,
 	})

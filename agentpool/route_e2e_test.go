@@ -28,8 +28,8 @@ func (w *world) router(t *testing.T, n *musicNode, name string, live func() []st
 		}
 	})
 	await(t, "node "+name+" serving forwarded commands", func() bool {
-		subs, err := w.rdb.PubSubNumSub(ctx, "chopsticks:music:rpc:"+name).Result()
-		return err == nil && subs["chopsticks:music:rpc:"+name] == 1
+		subs, err := w.rdb.PubSubNumSub(ctx, "chopsticks:music:rpc2:"+name).Result()
+		return err == nil && subs["chopsticks:music:rpc2:"+name] == 1
 	})
 	return r
 }
@@ -58,8 +58,9 @@ func TestMusicFromAnotherNode(t *testing.T) {
 	}
 	await(t, "the agent offered on x", func() bool { return len(x.runner.Candidates(guild)) == 1 })
 
+	who := voice.Caller{GuildID: guild, UserID: user}
 	// /play on x, where the agent runs.
-	res, err := rx.Play(ctx, voice.PlayRequest{GuildID: guild, UserID: user, Query: "https://example.com/one.mp3?length=600000"})
+	res, err := voice.Do(ctx, rx, voice.OpPlay, voice.PlayRequest{GuildID: guild, UserID: user, Query: "https://example.com/one.mp3?length=600000"})
 	if err != nil || !res.Started {
 		t.Fatalf("play on x: %+v %v", res, err)
 	}
@@ -68,30 +69,30 @@ func TestMusicFromAnotherNode(t *testing.T) {
 		return ok && p.Connected && p.Track != nil && p.Track.Info.Title == "one.mp3" && p.Voice.ChannelID == vc
 	})
 	// Everything else through y.
-	res, err = ry.Play(ctx, voice.PlayRequest{GuildID: guild, UserID: user, Query: "https://example.com/two.mp3?length=600000"})
+	res, err = voice.Do(ctx, ry, voice.OpPlay, voice.PlayRequest{GuildID: guild, UserID: user, Query: "https://example.com/two.mp3?length=600000"})
 	if err != nil || res.Started || res.Position != 1 {
 		t.Fatalf("queueing through y: %+v %v", res, err)
 	}
-	view, err := ry.Queue(ctx, guild, user, 1)
+	view, err := voice.Do(ctx, ry, voice.OpQueue, voice.QueueArgs{Caller: who, Page: 1})
 	if err != nil || view.Total != 1 || view.NowPlaying.Item.Track.Info.Title != "one.mp3" || view.Items[0].Track.Info.Title != "two.mp3" {
 		t.Fatalf("queue through y: %+v %v", view, err)
 	}
-	if err := ry.Pause(ctx, guild, user); err != nil {
+	if _, err := voice.Do(ctx, ry, voice.OpPause, who); err != nil {
 		t.Fatal(err)
 	}
 	if p, _, _ := w.playerOn(); !p.Paused {
 		t.Fatal("/pause through y did not pause the player")
 	}
-	if err := ry.Resume(ctx, guild, user); err != nil {
+	if _, err := voice.Do(ctx, ry, voice.OpResume, who); err != nil {
 		t.Fatal(err)
 	}
-	if err := ry.Volume(ctx, guild, user, 120); err != nil {
+	if _, err := voice.Do(ctx, ry, voice.OpVolume, voice.VolumeArgs{Caller: who, Volume: 120}); err != nil {
 		t.Fatal(err)
 	}
 	if p, _, _ := w.playerOn(); p.Paused || p.Volume != 120 {
 		t.Fatalf("after resume and volume through y: %+v", p)
 	}
-	next, err := ry.Skip(ctx, guild, user)
+	next, err := voice.Do(ctx, ry, voice.OpSkip, who)
 	if err != nil || next == nil || next.Track.Info.Title != "two.mp3" {
 		t.Fatalf("skip through y: %+v %v", next, err)
 	}
@@ -99,11 +100,11 @@ func TestMusicFromAnotherNode(t *testing.T) {
 		p, _, ok := w.playerOn()
 		return ok && p.Track != nil && p.Track.Info.Title == "two.mp3" && p.Position > 0
 	})
-	np, err := ry.NowPlaying(ctx, guild, user)
+	np, err := voice.Do(ctx, ry, voice.OpNowPlaying, who)
 	if err != nil || np.Item.Track.Info.Title != "two.mp3" || np.Volume != 120 || np.Paused {
 		t.Fatalf("nowplaying through y: %+v %v", np, err)
 	}
-	if err := ry.Stop(ctx, guild, user); err != nil {
+	if _, err := voice.Do(ctx, ry, voice.OpStop, who); err != nil {
 		t.Fatal(err)
 	}
 	await(t, "the agent out of voice", func() bool { return w.sim.VoiceChannelOf(w.guild, w.agentApp.BotUserID) == 0 })
@@ -111,7 +112,7 @@ func TestMusicFromAnotherNode(t *testing.T) {
 
 	// A new /play on y, which has no agent: x sends its agent.
 	t0 := time.Now()
-	res, err = ry.Play(ctx, voice.PlayRequest{GuildID: guild, UserID: user, Query: "https://example.com/three.mp3?length=600000"})
+	res, err = voice.Do(ctx, ry, voice.OpPlay, voice.PlayRequest{GuildID: guild, UserID: user, Query: "https://example.com/three.mp3?length=600000"})
 	if err != nil || !res.Started {
 		t.Fatalf("play through y without a local agent: %+v %v", res, err)
 	}

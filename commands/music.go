@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,35 +9,20 @@ import (
 
 	"github.com/diamondburned/arikawa/v3/discord"
 
+	"github.com/chopsticks-bot/chopsticks/lavalink"
+	"github.com/chopsticks-bot/chopsticks/refusal"
 	"github.com/chopsticks-bot/chopsticks/voice"
 )
 
 // colorMusic is the embed colour of the music replies.
 const colorMusic discord.Color = 0x1DB954
 
-// MusicService runs the music commands for the voice channel the calling
-// user is in. *voice.Music runs them on this node; *voice.Router runs them
-// on whichever node plays in that channel.
+// MusicService runs the music operations (voice.Do) for the voice channel
+// the calling user is in. *voice.Music runs them on this node;
+// *voice.Router runs them on whichever node plays in that channel.
 type MusicService interface {
-	Play(ctx context.Context, req voice.PlayRequest) (voice.PlayResult, error)
-	Queue(ctx context.Context, guildID, userID string, page int) (voice.QueueView, error)
-	Skip(ctx context.Context, guildID, userID string) (*voice.QueueItem, error)
-	Pause(ctx context.Context, guildID, userID string) error
-	Resume(ctx context.Context, guildID, userID string) error
-	Stop(ctx context.Context, guildID, userID string) error
-	NowPlaying(ctx context.Context, guildID, userID string) (voice.NowPlayingInfo, error)
-	Volume(ctx context.Context, guildID, userID string, volume int) error
-	Seek(ctx context.Context, guildID, userID string, position time.Duration) error
-	Loop(ctx context.Context, guildID, userID, mode string) (voice.LoopMode, error)
-	Shuffle(ctx context.Context, guildID, userID string) (int, error)
-	Remove(ctx context.Context, guildID, userID string, position int) (voice.QueueItem, error)
-	Filter(ctx context.Context, guildID, userID, name string) error
+	voice.Service
 }
-
-var (
-	_ MusicService = (*voice.Music)(nil)
-	_ MusicService = (*voice.Router)(nil)
-)
 
 // Music returns the music commands: /play, /queue, /skip, /pause, /resume,
 // /stop, /nowplaying, /volume, /seek, /loop, /shuffle, /remove and /filter.
@@ -93,48 +77,21 @@ func Music(m MusicService) []*Command {
 
 type music struct{ m MusicService }
 
-// musicFail turns the music service's errors into replies: refusals become
-// ephemeral explanations, anything else is a failure to log.
+// musicFail turns the music service's errors into replies: a refusal's
+// message is shown, anything else is a failure to log.
 func musicFail(err error) error {
-	for _, refusal := range []error{voice.ErrNotInVoice, voice.ErrNothingPlaying, voice.ErrNoAgentFree,
-		voice.ErrNoResults, voice.ErrAlreadyPaused, voice.ErrNotPaused, voice.ErrMusicUnreachable, voice.ErrVoiceFailed} {
-		if errors.Is(err, refusal) {
-			return Explain(err, sentence(refusal.Error()))
-		}
-	}
-	switch {
-	case errors.Is(err, voice.ErrLoadFailed):
-		return Explain(err, "That track could not be loaded. Try another search or link.")
-	case errors.Is(err, voice.ErrQueueFull):
-		return Explain(err, "The queue is full. Remove or skip some tracks first.")
-	case errors.Is(err, voice.ErrBadArgument):
-		msg := err.Error()
-		if _, after, ok := strings.Cut(msg, voice.ErrBadArgument.Error()+": "); ok {
-			msg = after
-		}
-		return Explain(err, sentence(msg))
+	if r, ok := refusal.As(err); ok {
+		return Explain(err, r.Message)
 	}
 	return fmt.Errorf("music: %w", err)
 }
 
-// sentence capitalises msg and ends it with a full stop.
-func sentence(msg string) string {
-	if msg == "" {
-		return msg
-	}
-	msg = strings.ToUpper(msg[:1]) + msg[1:]
-	if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") {
-		msg += "."
-	}
-	return msg
-}
-
-// ids returns the guild and user of an invocation; music needs a server.
-func ids(inv *Invocation) (guild, user string, err error) {
+// caller returns who runs a music command; music needs a server.
+func caller(inv *Invocation) (voice.Caller, error) {
 	if !inv.GuildID.IsValid() {
-		return "", "", Errorf("Music works only in a server's voice channels.")
+		return voice.Caller{}, Errorf("Music works only in a server's voice channels.")
 	}
-	return inv.GuildID.String(), inv.User.ID.String(), nil
+	return voice.Caller{GuildID: inv.GuildID.String(), UserID: inv.User.ID.String()}, nil
 }
 
 func musicReply(title, desc string, fields ...discord.EmbedField) Reply {
@@ -152,7 +109,7 @@ const (
 
 // trackLine is "[Title](uri) by Author (3:21)", with markdown escaped; a
 // long title or author is shortened, and a long URI is not linked.
-func trackLine(t voice.Track) string {
+func trackLine(t lavalink.Track) string {
 	title := escapeMarkdown(clip(t.Info.Title, maxTrackTitle))
 	if u := t.Info.URI; u != nil && strings.HasPrefix(*u, "https://") && len(*u) <= maxTrackLink {
 		title = "[" + title + "](" + *u + ")"
@@ -190,7 +147,7 @@ func clock(d time.Duration) string {
 // duration ("1m30s").
 func ParseSeek(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	bad := fmt.Errorf("%w: %q is not a time; write it like 1:30, 90 or 1m30s", voice.ErrBadArgument, s)
+	bad := voice.ErrBadArgument.Withf("%q is not a time; write it like 1:30, 90 or 1m30s.", s)
 	if s == "" {
 		return 0, bad
 	}
@@ -216,12 +173,12 @@ func ParseSeek(s string) (time.Duration, error) {
 }
 
 func (mu *music) play(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
 	pick, _ := inv.Int("pick")
-	res, err := mu.m.Play(ctx, voice.PlayRequest{GuildID: guild, UserID: user, Query: inv.String("query"), Pick: int(pick)})
+	res, err := voice.Do(ctx, mu.m, voice.OpPlay, voice.PlayRequest{GuildID: c.GuildID, UserID: c.UserID, Query: inv.String("query"), Pick: int(pick)})
 	if err != nil {
 		return Reply{}, musicFail(err)
 	}
@@ -240,7 +197,7 @@ func (mu *music) play(ctx context.Context, inv *Invocation) (Reply, error) {
 }
 
 func (mu *music) queue(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -248,7 +205,7 @@ func (mu *music) queue(ctx context.Context, inv *Invocation) (Reply, error) {
 	if p, ok := inv.Int("page"); ok {
 		page = p
 	}
-	v, err := mu.m.Queue(ctx, guild, user, int(page))
+	v, err := voice.Do(ctx, mu.m, voice.OpQueue, voice.QueueArgs{Caller: c, Page: int(page)})
 	if err != nil {
 		return Reply{}, musicFail(err)
 	}
@@ -272,11 +229,11 @@ func (mu *music) queue(ctx context.Context, inv *Invocation) (Reply, error) {
 }
 
 func (mu *music) skip(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	next, err := mu.m.Skip(ctx, guild, user)
+	next, err := voice.Do(ctx, mu.m, voice.OpSkip, c)
 	if err != nil {
 		return Reply{}, musicFail(err)
 	}
@@ -287,44 +244,44 @@ func (mu *music) skip(ctx context.Context, inv *Invocation) (Reply, error) {
 }
 
 func (mu *music) pause(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	if err := mu.m.Pause(ctx, guild, user); err != nil {
+	if _, err := voice.Do(ctx, mu.m, voice.OpPause, c); err != nil {
 		return Reply{}, musicFail(err)
 	}
 	return musicReply("Paused", "Use /resume to go on."), nil
 }
 
 func (mu *music) resume(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	if err := mu.m.Resume(ctx, guild, user); err != nil {
+	if _, err := voice.Do(ctx, mu.m, voice.OpResume, c); err != nil {
 		return Reply{}, musicFail(err)
 	}
 	return musicReply("Resumed", ""), nil
 }
 
 func (mu *music) stop(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	if err := mu.m.Stop(ctx, guild, user); err != nil {
+	if _, err := voice.Do(ctx, mu.m, voice.OpStop, c); err != nil {
 		return Reply{}, musicFail(err)
 	}
 	return musicReply("Stopped", "The queue is cleared and the agent left the channel."), nil
 }
 
 func (mu *music) nowPlaying(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	np, err := mu.m.NowPlaying(ctx, guild, user)
+	np, err := voice.Do(ctx, mu.m, voice.OpNowPlaying, c)
 	if err != nil {
 		return Reply{}, musicFail(err)
 	}
@@ -345,19 +302,19 @@ func (mu *music) nowPlaying(ctx context.Context, inv *Invocation) (Reply, error)
 }
 
 func (mu *music) volume(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
 	v, _ := inv.Int("percent")
-	if err := mu.m.Volume(ctx, guild, user, int(v)); err != nil {
+	if _, err := voice.Do(ctx, mu.m, voice.OpVolume, voice.VolumeArgs{Caller: c, Volume: int(v)}); err != nil {
 		return Reply{}, musicFail(err)
 	}
 	return musicReply("Volume", fmt.Sprintf("Set to %d%%.", v)), nil
 }
 
 func (mu *music) seek(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -365,18 +322,18 @@ func (mu *music) seek(ctx context.Context, inv *Invocation) (Reply, error) {
 	if err != nil {
 		return Reply{}, musicFail(err)
 	}
-	if err := mu.m.Seek(ctx, guild, user, pos); err != nil {
+	if _, err := voice.Do(ctx, mu.m, voice.OpSeek, voice.SeekArgs{Caller: c, Position: pos}); err != nil {
 		return Reply{}, musicFail(err)
 	}
 	return musicReply("Seeked", "Jumped to "+clock(pos)+"."), nil
 }
 
 func (mu *music) loop(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	mode, err := mu.m.Loop(ctx, guild, user, inv.String("mode"))
+	mode, err := voice.Do(ctx, mu.m, voice.OpLoop, voice.LoopArgs{Caller: c, Mode: inv.String("mode")})
 	if err != nil {
 		return Reply{}, musicFail(err)
 	}
@@ -386,11 +343,11 @@ func (mu *music) loop(ctx context.Context, inv *Invocation) (Reply, error) {
 }
 
 func (mu *music) shuffle(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
-	n, err := mu.m.Shuffle(ctx, guild, user)
+	n, err := voice.Do(ctx, mu.m, voice.OpShuffle, c)
 	if err != nil {
 		return Reply{}, musicFail(err)
 	}
@@ -401,12 +358,12 @@ func (mu *music) shuffle(ctx context.Context, inv *Invocation) (Reply, error) {
 }
 
 func (mu *music) remove(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
 	pos, _ := inv.Int("position")
-	it, err := mu.m.Remove(ctx, guild, user, int(pos))
+	it, err := voice.Do(ctx, mu.m, voice.OpRemove, voice.RemoveArgs{Caller: c, Position: int(pos)})
 	if err != nil {
 		return Reply{}, musicFail(err)
 	}
@@ -414,12 +371,12 @@ func (mu *music) remove(ctx context.Context, inv *Invocation) (Reply, error) {
 }
 
 func (mu *music) filter(ctx context.Context, inv *Invocation) (Reply, error) {
-	guild, user, err := ids(inv)
+	c, err := caller(inv)
 	if err != nil {
 		return Reply{}, err
 	}
 	name := inv.String("name")
-	if err := mu.m.Filter(ctx, guild, user, name); err != nil {
+	if _, err := voice.Do(ctx, mu.m, voice.OpFilter, voice.FilterArgs{Caller: c, Name: name}); err != nil {
 		return Reply{}, musicFail(err)
 	}
 	if name == "off" {

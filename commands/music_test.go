@@ -18,6 +18,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/agentpool"
 	"github.com/chopsticks-bot/chopsticks/commands"
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/voice"
@@ -137,7 +138,7 @@ func newMusicEnv(t *testing.T) *musicEnv {
 	t.Cleanup(alloc.Close)
 	states := voice.NewStateCache(rdb)
 	m, err := voice.NewMusic(voice.MusicConfig{
-		Lavalink:  voice.Config{Nodes: []voice.NodeConfig{{Name: "sim", Address: lava.Addr(), Password: lava.Password()}}},
+		Lavalink:  lavalink.Config{Nodes: []lavalink.NodeConfig{{Name: "sim", Address: lava.Addr(), Password: lava.Password()}}},
 		BotUserID: "100", Queues: voice.NewQueues(rdb, 0), Voice: states, Agents: alloc, QueuePageSize: 2,
 	})
 	if err != nil {

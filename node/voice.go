@@ -9,6 +9,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/agentpool"
 	"github.com/chopsticks-bot/chopsticks/commands"
 	"github.com/chopsticks-bot/chopsticks/coordinator"
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/voice"
 )
 
@@ -42,7 +43,7 @@ func (n *Node) startMusic(ctx context.Context) error {
 		// Config.Disabled has said so at start, at warn level.
 		return nil
 	}
-	nodes, err := voice.ParseNodes(n.cfg.LavalinkNodes)
+	nodes, err := lavalink.ParseNodes(n.cfg.LavalinkNodes)
 	if err != nil {
 		return &ConfigError{Setting: "LAVALINK_NODES", Reason: err.Error()}
 	}
@@ -62,7 +63,7 @@ func (n *Node) startMusic(ctx context.Context) error {
 		return &ConfigError{Setting: "MUSIC_SEARCH", Reason: err.Error()}
 	}
 	if n.voice.music, err = voice.NewMusic(voice.MusicConfig{
-		Lavalink: voice.Config{Nodes: nodes}, BotUserID: n.botUserID, Queues: voice.NewQueues(n.rdb, 0),
+		Lavalink: lavalink.Config{Nodes: nodes}, BotUserID: n.botUserID, Queues: voice.NewQueues(n.rdb, 0),
 		Voice: n.voice.states, Agents: n.voice.alloc, Registerer: n.reg, Logger: n.log, Search: search,
 	}); err != nil {
 		return err

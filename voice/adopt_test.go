@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
@@ -14,10 +15,10 @@ import (
 // twoLavalinkNodes starts Lavalink nodes a and b and Redis for a cluster
 // of Music instances, which newMusic makes: each a Chopsticks node sharing
 // the voice states and the agent pool (agent 201).
-func twoLavalinkNodes(t *testing.T) ([]*lavalinksim.Server, []NodeConfig, *voiceMap, *agentPool, func() *Music) {
+func twoLavalinkNodes(t *testing.T) ([]*lavalinksim.Server, []lavalink.NodeConfig, *voiceMap, *agentPool, func() *Music) {
 	t.Helper()
 	var sims []*lavalinksim.Server
-	var nodes []NodeConfig
+	var nodes []lavalink.NodeConfig
 	for _, name := range []string{"a", "b"} {
 		sim, err := lavalinksim.Start(lavalinksim.Config{PlayerUpdateInterval: 100 * time.Millisecond})
 		if err != nil {
@@ -25,14 +26,14 @@ func twoLavalinkNodes(t *testing.T) ([]*lavalinksim.Server, []NodeConfig, *voice
 		}
 		t.Cleanup(func() { sim.Close() })
 		sims = append(sims, sim)
-		nodes = append(nodes, NodeConfig{Name: name, Address: sim.Addr(), Password: sim.Password()})
+		nodes = append(nodes, lavalink.NodeConfig{Name: name, Address: sim.Addr(), Password: sim.Password()})
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
 	t.Cleanup(func() { rdb.Close() })
 	states := &voiceMap{m: map[string]string{}}
 	pool := &agentPool{free: []string{"201"}, busy: map[string]string{}, released: make(chan string, 10)}
 	newMusic := func() *Music {
-		m, err := NewMusic(MusicConfig{Lavalink: Config{Nodes: nodes}, BotUserID: "100",
+		m, err := NewMusic(MusicConfig{Lavalink: lavalink.Config{Nodes: nodes}, BotUserID: "100",
 			Queues: NewQueues(rdb, 0), Voice: states, Agents: pool})
 		if err != nil {
 			t.Fatal(err)

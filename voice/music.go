@@ -10,18 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-// Refusals of the music commands. Each is a complete sentence for the user;
-// callers reply with err.Error() for errors wrapping them.
-var (
-	ErrNotInVoice     = errors.New("you need to be in a voice channel to use music commands")
-	ErrNothingPlaying = errors.New("nothing is playing in your voice channel")
-	ErrNoAgentFree    = errors.New("no music agent is free right now, try again in a little while")
-	ErrNoResults      = errors.New("no tracks found for that search")
-	ErrLoadFailed     = errors.New("the track could not be loaded")
-	ErrAlreadyPaused  = errors.New("the music is already paused")
-	ErrNotPaused      = errors.New("the music is not paused")
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 )
 
 // VoiceStates tells which voice channel a user is in; the gateway's voice
@@ -47,7 +37,7 @@ type Agents interface {
 type MusicConfig struct {
 	// Lavalink is the node configuration shared by every agent's client
 	// (UserID and OnEvent are set per agent).
-	Lavalink Config
+	Lavalink lavalink.Config
 	// BotUserID is the main bot's user ID; its client loads tracks.
 	BotUserID string
 	Queues    *Queues
@@ -75,7 +65,7 @@ type MusicConfig struct {
 type Music struct {
 	cfg     MusicConfig
 	log     *slog.Logger
-	clients *Clients
+	clients *lavalink.Clients
 
 	mu       sync.Mutex
 	sessions map[string]*session // by guild:channel
@@ -87,20 +77,6 @@ type Music struct {
 	metrics musicMetrics
 	cache   *searchCache
 }
-
-// session is the music in one voice channel.
-type session struct {
-	op               sync.Mutex // serialises commands and events
-	guildID, channel string
-	agent            string
-	player           *Player
-	filter           string
-	fresh            bool // its agent has not played yet: /play waits for voice
-	ended            bool
-	stalled          bool // a restore could not start the track; retried when a node comes up
-}
-
-func (s *session) queueID() string { return s.guildID + ":" + s.channel }
 
 type musicMetrics struct {
 	trackErrors *prometheus.CounterVec
@@ -134,12 +110,11 @@ func NewMusic(cfg MusicConfig) (*Music, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Music{cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}, byAgent: map[string]*session{}, ctx: ctx, cancel: cancel,
 		cache: newSearchCache(cfg.Queues.rdb, cfg.SearchCacheTTL)}
-	clients, err := NewClients(cfg.Lavalink, m.handleEvent)
+	clients, err := lavalink.NewClients(cfg.Lavalink, m.handleEvent, m.saveSession)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	clients.onSession = m.saveSession
 	m.clients = clients
 	if _, err := clients.Get(cfg.BotUserID); err != nil { // the loader connects now
 		m.Close()
@@ -180,7 +155,7 @@ func (m *Music) Close() {
 }
 
 // Clients returns the per-agent Lavalink clients.
-func (m *Music) Clients() *Clients { return m.clients }
+func (m *Music) Clients() *lavalink.Clients { return m.clients }
 
 // playersCollector reports chopsticks_music_lavalink_players per node.
 type playersCollector struct{ m *Music }
@@ -208,46 +183,14 @@ func (c playersCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// userChannel returns the caller's voice channel or ErrNotInVoice.
-func (m *Music) userChannel(ctx context.Context, guildID, userID string) (string, error) {
-	ch, err := m.cfg.Voice.UserVoiceChannel(ctx, guildID, userID)
-	if err != nil {
-		return "", fmt.Errorf("looking up your voice channel: %w", err)
-	}
-	if ch == "" {
-		return "", ErrNotInVoice
-	}
-	return ch, nil
-}
-
-// current returns the session of the caller's voice channel, locked, or
-// ErrNothingPlaying. The caller unlocks s.op.
-func (m *Music) current(ctx context.Context, guildID, userID string) (*session, error) {
-	ch, err := m.userChannel(ctx, guildID, userID)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	s := m.sessions[guildID+":"+ch]
-	m.mu.Unlock()
-	if s == nil {
-		return nil, ErrNothingPlaying
-	}
-	s.op.Lock()
-	if s.ended {
-		s.op.Unlock()
-		return nil, ErrNothingPlaying
-	}
-	return s, nil
-}
-
 // PlayRequest is /play.
 type PlayRequest struct {
-	GuildID, UserID string
+	GuildID string `json:"guild"`
+	UserID  string `json:"user"`
 	// Query is a URL or search terms (searched with MusicConfig.Search).
-	Query string
+	Query string `json:"query"`
 	// Pick chooses among search results (1-based); 0 takes the first.
-	Pick int
+	Pick int `json:"pick,omitempty"`
 }
 
 // PlayResult says what /play did.
@@ -267,7 +210,7 @@ type PlayResult struct {
 func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
 	q := strings.TrimSpace(req.Query)
 	if q == "" || len(q) > 500 {
-		return PlayResult{}, fmt.Errorf("%w: give a search or a URL (at most 500 characters)", ErrBadArgument)
+		return PlayResult{}, ErrBadArgument.With("Give a search or a URL (at most 500 characters).")
 	}
 	ch, err := m.userChannel(ctx, req.GuildID, req.UserID)
 	if err != nil {
@@ -298,7 +241,7 @@ func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
 		}
 		if next != nil {
 			if err := m.start(ctx, s, next.Track); err != nil {
-				if errors.Is(err, ErrVoiceFailed) {
+				if errors.Is(err, lavalink.ErrVoiceFailed) {
 					return PlayResult{}, m.voiceFailed(ctx, s, err)
 				}
 				return res, fmt.Errorf("starting playback: %w", err)
@@ -312,42 +255,11 @@ func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
 		wait, cancel := context.WithTimeout(ctx, m.cfg.VoiceTimeout)
 		err := s.player.WaitVoice(wait)
 		cancel()
-		if errors.Is(err, ErrVoiceFailed) {
+		if errors.Is(err, lavalink.ErrVoiceFailed) {
 			return PlayResult{}, m.voiceFailed(ctx, s, err)
 		}
 	}
 	return res, nil
-}
-
-// voiceFailed ends s, whose voice connection failed, and returns err for
-// the user: the agent is released and nothing is retried; s.op is held.
-func (m *Music) voiceFailed(ctx context.Context, s *session, err error) error {
-	m.log.Warn("voice connection failed; music session ended", "guild", s.guildID, "err", err)
-	if eerr := m.end(context.WithoutCancel(ctx), s); eerr != nil {
-		m.log.Warn("ending a session whose voice failed", "guild", s.guildID, "err", eerr)
-	}
-	return err
-}
-
-// endOnVoiceFailure ends, on a goroutine Music owns, the agent's session in
-// guildID if its voice connection failed and no /play is handling that.
-func (m *Music) endOnVoiceFailure(agentUserID, guildID string) {
-	m.mu.Lock()
-	s := m.byAgent[agentUserID+"/"+guildID]
-	m.mu.Unlock()
-	if s == nil || m.ctx.Err() != nil {
-		return
-	}
-	m.wg.Go(func() {
-		ctx, cancel := context.WithTimeout(m.ctx, 30*time.Second)
-		defer cancel()
-		s.op.Lock()
-		defer s.op.Unlock()
-		if s.ended || s.player.VoiceErr() == nil {
-			return
-		}
-		m.voiceFailed(ctx, s, s.player.VoiceErr())
-	})
 }
 
 // load resolves a query to queue items.
@@ -356,7 +268,7 @@ func (m *Music) load(ctx context.Context, query string, pick int, requester stri
 	if err != nil {
 		return nil, "", err
 	}
-	var res LoadResult
+	var res lavalink.LoadResult
 	if strings.HasPrefix(query, "https://") || strings.HasPrefix(query, "http://") {
 		res, err = loader.LoadTracks(ctx, query)
 	} else {
@@ -366,19 +278,19 @@ func (m *Music) load(ctx context.Context, query string, pick int, requester stri
 		return nil, "", fmt.Errorf("loading tracks: %w", err)
 	}
 	now := time.Now().UTC()
-	item := func(t Track) QueueItem { return QueueItem{Track: t, RequesterID: requester, AddedAt: now} }
+	item := func(t lavalink.Track) QueueItem { return QueueItem{Track: t, RequesterID: requester, AddedAt: now} }
 	switch res.Type {
-	case LoadEmpty:
+	case lavalink.LoadEmpty:
 		return nil, "", ErrNoResults
-	case LoadError:
+	case lavalink.LoadError:
 		m.metrics.trackErrors.WithLabelValues("load").Inc()
-		return nil, "", fmt.Errorf("%w: %v", ErrLoadFailed, res.Exception)
-	case LoadSearch:
+		return nil, "", fmt.Errorf("%w (%v)", ErrLoadFailed, res.Exception)
+	case lavalink.LoadSearch:
 		if pick < 0 || pick > len(res.Tracks) {
-			return nil, "", fmt.Errorf("%w: pick %d is not one of the %d results", ErrBadArgument, pick, len(res.Tracks))
+			return nil, "", ErrBadArgument.Withf("Pick %d is not one of the %d results.", pick, len(res.Tracks))
 		}
 		return []QueueItem{item(res.Tracks[max(pick, 1)-1])}, "", nil
-	case LoadPlaylist:
+	case lavalink.LoadPlaylist:
 		items := make([]QueueItem, len(res.Tracks))
 		for i, t := range res.Tracks {
 			items[i] = item(t)
@@ -390,370 +302,6 @@ func (m *Music) load(ctx context.Context, query string, pick int, requester stri
 	default:
 		return []QueueItem{item(res.Tracks[0])}, "", nil
 	}
-}
-
-// session returns the channel's session, locked, allocating an agent for a
-// new one. The caller unlocks s.op.
-func (m *Music) session(ctx context.Context, guildID, channel string) (*session, error) {
-	key := guildID + ":" + channel
-	for {
-		m.mu.Lock()
-		s := m.sessions[key]
-		if s == nil {
-			s = &session{guildID: guildID, channel: channel}
-			s.op.Lock()
-			m.sessions[key] = s
-			m.mu.Unlock()
-			break
-		}
-		m.mu.Unlock()
-		s.op.Lock()
-		if !s.ended {
-			return s, nil
-		}
-		s.op.Unlock() // ended meanwhile: start a new one
-	}
-	m.mu.Lock()
-	s := m.sessions[key]
-	m.mu.Unlock()
-	fail := func(err error) (*session, error) {
-		m.mu.Lock()
-		delete(m.sessions, key)
-		m.mu.Unlock()
-		s.ended = true
-		s.op.Unlock()
-		return nil, err
-	}
-	agent, err := m.cfg.Agents.Allocate(ctx, guildID, channel)
-	if err != nil {
-		return fail(err)
-	}
-	client, err := m.clients.Get(agent)
-	if err != nil {
-		m.cfg.Agents.Release(context.WithoutCancel(ctx), guildID, channel, agent)
-		return fail(err)
-	}
-	s.agent, s.player, s.fresh = agent, client.Player(guildID), true
-	m.mu.Lock()
-	m.byAgent[agent+"/"+guildID] = s
-	m.mu.Unlock()
-	if err := m.cfg.Queues.SaveAgentChannel(ctx, agent, guildID, channel); err != nil {
-		m.log.Warn("recording the agent's channel", "guild", guildID, "err", err) // only a restore needs it
-	}
-	return s, nil
-}
-
-// end finishes a session: the queue is cleared, the player destroyed and the
-// agent released; s.op is held.
-func (m *Music) end(ctx context.Context, s *session) error {
-	if s.ended {
-		return nil
-	}
-	s.ended = true
-	m.mu.Lock()
-	delete(m.sessions, s.queueID())
-	delete(m.byAgent, s.agent+"/"+s.guildID)
-	m.mu.Unlock()
-	return errors.Join(
-		m.cfg.Queues.Clear(ctx, s.queueID()),
-		m.cfg.Queues.DropAgentChannel(ctx, s.agent, s.guildID),
-		s.player.Destroy(ctx),
-		m.cfg.Agents.Release(ctx, s.guildID, s.channel, s.agent),
-	)
-}
-
-// saveSession records an agent's Lavalink session for Adopt, and retries
-// the agent's stalled restores now that one of its nodes is up.
-func (m *Music) saveSession(agentUserID, node, sessionID string) {
-	if agentUserID == m.cfg.BotUserID || m.ctx.Err() != nil {
-		return
-	}
-	m.retryStalled(agentUserID)
-	m.wg.Go(func() {
-		ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
-		defer cancel()
-		if err := m.cfg.Queues.SaveLavalinkSession(ctx, agentUserID, node, sessionID); err != nil {
-			m.log.Warn("saving Lavalink session", "lavalink_node", node, "err", err)
-		}
-	})
-}
-
-// Adopt takes over the music of an agent whose previous owner (another
-// Chopsticks node) died: it resumes the agent's Lavalink sessions saved in
-// Redis, so its players never stopped, and rebuilds a session for each voice
-// channel it plays in. A track that ended during the takeover is followed by
-// the next in the queue. Channels whose players no Lavalink node kept are
-// restored from their saved playback (see restore). It returns the number of
-// channels adopted.
-func (m *Music) Adopt(ctx context.Context, agentUserID string) (int, error) {
-	sessions, err := m.cfg.Queues.LavalinkSessions(ctx, agentUserID)
-	if err != nil {
-		return 0, err
-	}
-	client, err := m.clients.Resume(agentUserID, sessions)
-	if err != nil {
-		return 0, err
-	}
-	// Only the nodes holding a saved session can have players to adopt;
-	// one that refuses the connection is down and not waited for.
-	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
-	client.waitResumed(wait, sessions)
-	cancel()
-	n := 0
-	for _, p := range client.Players() {
-		channel := p.Voice().ChannelID
-		if channel == "" {
-			continue
-		}
-		key := p.GuildID() + ":" + channel
-		s := &session{guildID: p.GuildID(), channel: channel, agent: agentUserID, player: p}
-		s.op.Lock()
-		m.mu.Lock()
-		if m.sessions[key] != nil {
-			m.mu.Unlock()
-			s.op.Unlock()
-			continue
-		}
-		m.sessions[key] = s
-		m.byAgent[agentUserID+"/"+p.GuildID()] = s
-		m.mu.Unlock()
-		n++
-		// The filter's name lives only in the saved playback: Lavalink
-		// keeps the filters, not which preset they came from.
-		if pb, ok, err := m.cfg.Queues.SavedPlayback(ctx, s.queueID()); err == nil && ok {
-			s.filter = pb.Filter
-		}
-		if p.Track() == nil {
-			if err := m.advance(ctx, s, false); err != nil {
-				m.log.Warn("adopted session: advancing queue", "guild", s.guildID, "err", err)
-			}
-		} else {
-			m.savePlayback(ctx, s)
-		}
-		s.op.Unlock()
-	}
-	return n + m.restore(ctx, agentUserID, client), nil
-}
-
-// restore rebuilds the sessions of the agent's recorded channels that no
-// Lavalink node kept a player for (the nodes that held them went down with
-// the agent's previous owner): each track restarts on a live node where
-// its saved playback says it stands now, with its volume, filter and pause.
-// The agent's re-join of its channels (agentpool's Runner does it after
-// Adopt) brings the voice credentials the new player connects with. It
-// returns the number of sessions restored.
-func (m *Music) restore(ctx context.Context, agentUserID string, client *Client) int {
-	saved, err := m.cfg.Queues.SavedAgentChannels(ctx, agentUserID)
-	if err != nil {
-		m.log.Warn("reading the agent's channels", "err", err)
-		return 0
-	}
-	n := 0
-	for guild, channel := range saved {
-		s := &session{guildID: guild, channel: channel, agent: agentUserID, player: client.Player(guild)}
-		s.op.Lock()
-		m.mu.Lock()
-		if m.sessions[s.queueID()] != nil || m.byAgent[agentUserID+"/"+guild] != nil {
-			m.mu.Unlock()
-			s.op.Unlock()
-			continue
-		}
-		m.sessions[s.queueID()] = s
-		m.byAgent[agentUserID+"/"+guild] = s
-		m.mu.Unlock()
-		if err := m.replay(ctx, s); err != nil {
-			s.stalled = true
-			m.log.Warn("restoring a channel's music; retrying when a Lavalink node comes up", "guild", guild, "err", err)
-		} else if !s.ended {
-			n++
-		}
-		s.op.Unlock()
-	}
-	if n > 0 {
-		m.metrics.restores.Add(float64(n))
-	}
-	return n
-}
-
-// retryStalled restarts, each on a goroutine Music owns, the agent's
-// sessions whose restore found no Lavalink node up.
-func (m *Music) retryStalled(agentUserID string) {
-	for _, s := range m.agentSessions(agentUserID) {
-		m.wg.Go(func() {
-			ctx, cancel := context.WithTimeout(m.ctx, 15*time.Second)
-			defer cancel()
-			s.op.Lock()
-			defer s.op.Unlock()
-			if !s.stalled || s.ended {
-				return
-			}
-			if err := m.replay(ctx, s); err != nil {
-				m.log.Warn("restoring a channel's music again", "guild", s.guildID, "err", err)
-				return
-			}
-			s.stalled = false
-			if !s.ended {
-				m.metrics.restores.Inc()
-			}
-		})
-	}
-}
-
-// replay restarts s's track from its saved playback, or moves the queue on
-// when the track would have ended meanwhile; s.op is held.
-func (m *Music) replay(ctx context.Context, s *session) error {
-	item, err := m.cfg.Queues.NowPlaying(ctx, s.queueID())
-	if err != nil {
-		return err
-	}
-	pb, ok, err := m.cfg.Queues.SavedPlayback(ctx, s.queueID())
-	if err != nil {
-		return err
-	}
-	var pos time.Duration
-	if ok {
-		pos = pb.PositionAt(time.Now())
-	}
-	if item == nil || (item.Track.Info.KnownLength() && pos >= item.Track.Info.Duration()) {
-		return m.advance(ctx, s, false)
-	}
-	if !item.Track.Info.Seekable() {
-		pos = 0
-	}
-	if err := s.player.Play(ctx, item.Track, pos); err != nil {
-		return err
-	}
-	if ok && pb.Volume != s.player.Volume() && pb.Volume >= 0 && pb.Volume <= 200 {
-		if err := s.player.SetVolume(ctx, pb.Volume); err != nil {
-			return err
-		}
-	}
-	if ok && pb.Filter != "" {
-		if f, err := Preset(pb.Filter); err == nil {
-			if err := s.player.SetFilters(ctx, f); err != nil {
-				return err
-			}
-			s.filter = pb.Filter
-		}
-	}
-	if ok && pb.Paused {
-		if err := s.player.SetPaused(ctx, true); err != nil {
-			return err
-		}
-	}
-	m.savePlayback(ctx, s)
-	return nil
-}
-
-// VoiceStateUpdate forwards an agent's VOICE_STATE_UPDATE for guildID. An
-// empty channelID (the agent was disconnected) ends its session.
-func (m *Music) VoiceStateUpdate(ctx context.Context, agentUserID, guildID, sessionID, channelID string) error {
-	if channelID == "" {
-		m.mu.Lock()
-		s := m.byAgent[agentUserID+"/"+guildID]
-		m.mu.Unlock()
-		if s == nil {
-			return nil
-		}
-		s.op.Lock()
-		defer s.op.Unlock()
-		return m.end(ctx, s)
-	}
-	c, err := m.clients.Get(agentUserID)
-	if err != nil {
-		return err
-	}
-	err = c.Player(guildID).VoiceStateUpdate(ctx, sessionID, channelID)
-	if errors.Is(err, ErrVoiceFailed) {
-		m.endOnVoiceFailure(agentUserID, guildID)
-	}
-	return err
-}
-
-// VoiceServerUpdate forwards an agent's VOICE_SERVER_UPDATE for guildID.
-func (m *Music) VoiceServerUpdate(ctx context.Context, agentUserID, guildID, token, endpoint string) error {
-	c, err := m.clients.Get(agentUserID)
-	if err != nil {
-		return err
-	}
-	err = c.Player(guildID).VoiceServerUpdate(ctx, token, endpoint)
-	if errors.Is(err, ErrVoiceFailed) {
-		m.endOnVoiceFailure(agentUserID, guildID)
-	}
-	return err
-}
-
-// handleEvent receives every agent client's events; work happens on a
-// goroutine owned by Music so the client's reader never blocks.
-func (m *Music) handleEvent(agentUserID string, ev Event) {
-	switch e := ev.(type) {
-	case TrackExceptionEvent:
-		m.metrics.trackErrors.WithLabelValues("exception").Inc()
-		m.log.Warn("track exception", "guild", e.GuildID, "err", e.Exception.Error())
-		return
-	case PlayerMovedEvent:
-		m.metrics.moves.Inc()
-		return
-	case WebSocketClosedEvent:
-		m.log.Warn("voice websocket closed", "guild", e.GuildID, "code", e.Code, "reason", e.Reason)
-		m.endOnVoiceFailure(agentUserID, e.GuildID)
-		return
-	case TrackEndEvent:
-		if !e.Reason.MayStartNext() {
-			return
-		}
-		if e.Reason == EndLoadFailed {
-			m.metrics.trackErrors.WithLabelValues("load_failed").Inc()
-		}
-	case TrackStuckEvent:
-		m.metrics.trackErrors.WithLabelValues("stuck").Inc()
-	default:
-		return
-	}
-	m.mu.Lock()
-	s := m.byAgent[agentUserID+"/"+ev.Guild()]
-	m.mu.Unlock()
-	if s == nil || m.ctx.Err() != nil {
-		return
-	}
-	_, stuck := ev.(TrackStuckEvent)
-	m.wg.Go(func() {
-		ctx, cancel := context.WithTimeout(m.ctx, 30*time.Second)
-		defer cancel()
-		s.op.Lock()
-		defer s.op.Unlock()
-		if s.ended || (!stuck && s.player.Track() != nil) {
-			return // over, or something already started the next track
-		}
-		if err := m.advance(ctx, s, stuck); err != nil {
-			m.log.Warn("advancing queue", "guild", s.guildID, "err", err)
-		}
-	})
-}
-
-// advance plays the next item, or ends the session when the queue is done;
-// s.op is held.
-func (m *Music) advance(ctx context.Context, s *session, skip bool) error {
-	next, err := m.cfg.Queues.Advance(ctx, s.queueID(), skip)
-	if err != nil {
-		return err
-	}
-	if next == nil {
-		return m.end(ctx, s)
-	}
-	return m.start(ctx, s, next.Track)
-}
-
-// start plays t from its beginning and saves the playback; s.op is held.
-// A track the node accepted but did not start for want of voice is not an
-// error: the player starts it when the voice connection is up.
-func (m *Music) start(ctx context.Context, s *session, t Track) error {
-	err := s.player.Play(ctx, t, 0)
-	if errors.Is(err, ErrTrackNotStarted) {
-		m.log.Info("track waits for the voice connection", "guild", s.guildID)
-		err = nil
-	}
-	return m.saved(ctx, s, err)
 }
 
 // Skip skips the current track. It returns the track now playing, or nil
@@ -874,7 +422,7 @@ func (m *Music) Queue(ctx context.Context, guildID, userID string, page int) (Qu
 // Volume sets the volume, 0-200 percent.
 func (m *Music) Volume(ctx context.Context, guildID, userID string, volume int) error {
 	if volume < 0 || volume > 200 {
-		return fmt.Errorf("%w: volume must be between 0 and 200", ErrBadArgument)
+		return ErrBadArgument.With("The volume must be between 0 and 200.")
 	}
 	s, err := m.current(ctx, guildID, userID)
 	if err != nil {
@@ -897,9 +445,9 @@ func (m *Music) Seek(ctx context.Context, guildID, userID string, position time.
 	}
 	switch {
 	case !t.Info.Seekable():
-		return fmt.Errorf("%w: this track is a stream and cannot be seeked", ErrBadArgument)
+		return ErrBadArgument.With("This track is a stream and cannot be seeked.")
 	case position < 0 || (t.Info.KnownLength() && position >= t.Info.Duration()):
-		return fmt.Errorf("%w: the track is %s long", ErrBadArgument, t.Info.Duration().Round(time.Second))
+		return ErrBadArgument.Withf("The track is %s long.", t.Info.Duration().Round(time.Second))
 	}
 	return m.saved(ctx, s, s.player.Seek(ctx, position))
 }
@@ -955,24 +503,4 @@ func (m *Music) Filter(ctx context.Context, guildID, userID, name string) error 
 	s.filter = strings.ToLower(strings.TrimSpace(name))
 	m.savePlayback(ctx, s)
 	return nil
-}
-
-// savePlayback records where s's track stands, for a node that may have to
-// restore it (see restore); s.op is held. A failure costs only that
-// restore, so it is logged rather than returned.
-func (m *Music) savePlayback(ctx context.Context, s *session) {
-	p := Playback{Position: s.player.Position(), At: time.Now(), Paused: s.player.Paused(),
-		Volume: s.player.Volume(), Filter: s.filter, Rate: s.player.Filters().rate()}
-	if err := m.cfg.Queues.SavePlayback(ctx, s.queueID(), p); err != nil {
-		m.log.Warn("saving playback", "guild", s.guildID, "err", err)
-	}
-}
-
-// saved saves s's playback after a change that succeeded (err nil) and
-// returns err.
-func (m *Music) saved(ctx context.Context, s *session, err error) error {
-	if err == nil {
-		m.savePlayback(ctx, s)
-	}
-	return err
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -99,7 +100,7 @@ func newMusicEnvWith(t *testing.T, simCfg lavalinksim.Config, agents ...string) 
 	env := &musicEnv{sim: sim, voice: &voiceMap{m: map[string]string{}},
 		agents: &agentPool{free: agents, busy: map[string]string{}, released: make(chan string, 10)}, reg: prometheus.NewRegistry()}
 	m, err := NewMusic(MusicConfig{
-		Lavalink:  Config{Nodes: []NodeConfig{{Name: "sim", Address: sim.Addr(), Password: sim.Password()}}},
+		Lavalink:  lavalink.Config{Nodes: []lavalink.NodeConfig{{Name: "sim", Address: sim.Addr(), Password: sim.Password()}}},
 		BotUserID: "100", Queues: NewQueues(rdb, 0), Voice: env.voice, Agents: env.agents,
 		QueuePageSize: 2, Registerer: env.reg,
 	})
@@ -376,7 +377,7 @@ func TestMusicAdoptAfterOwnerDies(t *testing.T) {
 	})
 	// Node Y (same Redis, same Lavalink) takes the agent over.
 	y, err := NewMusic(MusicConfig{
-		Lavalink:  Config{Nodes: []NodeConfig{{Name: "sim", Address: x.sim.Addr(), Password: x.sim.Password()}}},
+		Lavalink:  lavalink.Config{Nodes: []lavalink.NodeConfig{{Name: "sim", Address: x.sim.Addr(), Password: x.sim.Password()}}},
 		BotUserID: "100", Queues: x.Queues(), Voice: x.voice, Agents: x.agents,
 	})
 	if err != nil {
@@ -410,7 +411,19 @@ func TestMusicAdoptAfterOwnerDies(t *testing.T) {
 		t.Fatalf("skip on the adopting node: %+v %v", next, err)
 	}
 	x.waitPlayer(t, g, func(p lavalinksim.PlayerSnapshot) bool { return p.Track != nil && p.Track.Info.Title == "next.mp3" })
-	if _, err := y.Adopt(ctx, "201"); !errors.Is(err, ErrClientExists) {
+	if _, err := y.Adopt(ctx, "201"); !errors.Is(err, lavalink.ErrClientExists) {
 		t.Fatalf("adopting twice: %v", err)
+	}
+}
+
+// waitFor fails t unless cond holds within 5 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 )
 
 // QueueItem is one queued track and who asked for it.
 type QueueItem struct {
-	Track       Track     `json:"track"`
-	RequesterID string    `json:"requester"`
-	AddedAt     time.Time `json:"addedAt"`
+	Track       lavalink.Track `json:"track"`
+	RequesterID string         `json:"requester"`
+	AddedAt     time.Time      `json:"addedAt"`
 }
 
 // LoopMode is what happens when a track ends.
@@ -35,11 +37,8 @@ func ParseLoopMode(s string) (LoopMode, error) {
 	case LoopOff, LoopTrack, LoopQueue:
 		return m, nil
 	}
-	return "", fmt.Errorf("%w: loop mode %q (choose off, track or queue)", ErrBadArgument, s)
+	return "", ErrBadArgument.Withf("There is no loop mode %q; choose off, track or queue.", s)
 }
-
-// ErrQueueFull means a queue is at its limit.
-var ErrQueueFull = errors.New("queue is full")
 
 // Queues keeps every music queue in Redis, so that any node can read or
 // change it and a player moved between nodes keeps it. A queue is named by a
@@ -78,7 +77,7 @@ return n + 1`)
 // the first. It adds all or none.
 func (q *Queues) Add(ctx context.Context, queueID string, items ...QueueItem) (int, error) {
 	if len(items) == 0 {
-		return 0, fmt.Errorf("%w: nothing to add", ErrBadArgument)
+		return 0, ErrBadArgument.With("There is nothing to add.")
 	}
 	args := []any{q.max}
 	for _, it := range items {
@@ -94,7 +93,7 @@ func (q *Queues) Add(ctx context.Context, queueID string, items ...QueueItem) (i
 		return 0, fmt.Errorf("adding to queue: %w", err)
 	}
 	if pos < 0 {
-		return 0, fmt.Errorf("%w (%d tracks at most)", ErrQueueFull, q.max)
+		return 0, ErrQueueFull.Withf("The queue is full (%d tracks at most). Remove or skip some tracks first.", q.max)
 	}
 	return pos, nil
 }
@@ -114,7 +113,7 @@ type QueuePage struct {
 // empty queue has one empty page.
 func (q *Queues) List(ctx context.Context, queueID string, page, perPage int) (QueuePage, error) {
 	if perPage <= 0 {
-		return QueuePage{}, fmt.Errorf("%w: page size %d", ErrBadArgument, perPage)
+		return QueuePage{}, fmt.Errorf("voice: listing a queue with page size %d", perPage)
 	}
 	qk, _, _ := keys(queueID)
 	raw, err := q.rdb.LRange(ctx, qk, 0, -1).Result()
@@ -123,7 +122,7 @@ func (q *Queues) List(ctx context.Context, queueID string, page, perPage int) (Q
 	}
 	pages := max(1, (len(raw)+perPage-1)/perPage)
 	if page < 1 || page > pages {
-		return QueuePage{}, fmt.Errorf("%w: page %d does not exist (the queue has %d)", ErrBadArgument, page, pages)
+		return QueuePage{}, ErrBadArgument.Withf("Page %d does not exist (the queue has %d).", page, pages)
 	}
 	out := QueuePage{Page: page, Pages: pages, Total: len(raw), First: (page-1)*perPage + 1}
 	for i, r := range raw {
@@ -208,14 +207,14 @@ return v`)
 // Remove takes the item at the 1-based position out of queue queueID.
 func (q *Queues) Remove(ctx context.Context, queueID string, position int) (QueueItem, error) {
 	if position < 1 {
-		return QueueItem{}, fmt.Errorf("%w: position %d (positions start at 1)", ErrBadArgument, position)
+		return QueueItem{}, ErrBadArgument.Withf("There is no position %d: positions start at 1.", position)
 	}
 	qk, _, _ := keys(queueID)
 	tomb := fmt.Sprintf("\x00removed:%d", rand.Uint64())
 	raw, err := removeScript.Run(ctx, q.rdb, []string{qk}, position-1, tomb).Text()
 	if errors.Is(err, redis.Nil) {
 		n, _ := q.Len(ctx, queueID)
-		return QueueItem{}, fmt.Errorf("%w: no track at position %d (the queue has %d)", ErrBadArgument, position, n)
+		return QueueItem{}, ErrBadArgument.Withf("There is no track at position %d (the queue has %d).", position, n)
 	}
 	if err != nil {
 		return QueueItem{}, fmt.Errorf("removing from queue: %w", err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/redis/go-redis/v9"
 )
@@ -24,7 +25,7 @@ func newQueues(t *testing.T, max int) (*Queues, *Queues) {
 }
 
 func item(n int) QueueItem {
-	return QueueItem{Track: Track{Encoded: fmt.Sprintf("enc%d", n), Info: TrackInfo{Title: fmt.Sprintf("t%d", n), Length: 1000}}, RequesterID: "u"}
+	return QueueItem{Track: lavalink.Track{Encoded: fmt.Sprintf("enc%d", n), Info: lavalink.TrackInfo{Title: fmt.Sprintf("t%d", n), Length: 1000}}, RequesterID: "u"}
 }
 
 func titles(items []QueueItem) string {

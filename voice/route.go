@@ -15,12 +15,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-)
 
-// ErrMusicUnreachable means the node playing in the caller's voice channel
-// did not answer a forwarded command in time (it may be stopping or just
-// died; its agent then moves to another node within seconds).
-var ErrMusicUnreachable = errors.New("the music player's node is not answering; try again in a moment")
+	"github.com/chopsticks-bot/chopsticks/refusal"
+)
 
 // Locator tells which node holds the music session of a voice channel;
 // agentpool's Allocator implements it from the allocation keys in etcd.
@@ -63,7 +60,8 @@ type RouterConfig struct {
 // shard: Router runs a command on the local Music when the session is here
 // and otherwise forwards it over Redis to the node the channel's allocation
 // names. /play with no free agent here is offered to the other live nodes.
-// Its methods match Music's; Serve executes the commands forwarded here.
+// It is a Service (Do runs an operation through it); Serve executes the
+// operations forwarded here.
 type Router struct {
 	cfg     RouterConfig
 	m       *Music
@@ -77,30 +75,15 @@ type routerMetrics struct {
 	served    *prometheus.CounterVec
 }
 
-// Channel names and lifetimes of the transport.
+// Channel names and lifetimes of the transport. The "2" is the wire's
+// version: version 1 (one argument struct for every operation, refusals by
+// a fixed table) is not understood, so a node of the other version is not
+// listening and a command for it is answered with ErrMusicUnreachable.
 const (
-	rpcChannelPrefix = "chopsticks:music:rpc:"
-	rpcReplyPrefix   = "chopsticks:music:rpc:reply:"
+	rpcChannelPrefix = "chopsticks:music:rpc2:"
+	rpcReplyPrefix   = "chopsticks:music:rpc2:reply:"
 	rpcReplyTTL      = 30 * time.Second
 	rpcMaxServe      = 30 * time.Second // longest a forwarded command may run
-)
-
-// The operations that cross nodes; they are also the op label of the
-// metrics.
-const (
-	opPlay       = "play"
-	opQueue      = "queue"
-	opSkip       = "skip"
-	opPause      = "pause"
-	opResume     = "resume"
-	opStop       = "stop"
-	opNowPlaying = "nowplaying"
-	opVolume     = "volume"
-	opSeek       = "seek"
-	opLoop       = "loop"
-	opShuffle    = "shuffle"
-	opRemove     = "remove"
-	opFilter     = "filter"
 )
 
 // NewRouter returns a router; run Serve so that other nodes can reach this
@@ -130,12 +113,12 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 	}
 	// Every series exists from the start, so that a dashboard's rate() and
 	// an alert's ratio read 0 rather than nothing before the first forward.
-	for _, op := range ops {
+	for _, op := range opNames {
 		for _, o := range []string{"ok", "refused", "error", "unreachable"} {
 			r.metrics.forwarded.WithLabelValues(op, o)
 		}
 	}
-	for _, op := range append(slices.Clip(ops), "unknown") {
+	for _, op := range append(slices.Clip(opNames), "unknown") {
 		for _, o := range []string{"ok", "refused", "error"} {
 			r.metrics.served.WithLabelValues(op, o)
 		}
@@ -157,56 +140,27 @@ func (m *Music) Has(guildID, channelID string) bool {
 	return m.sessions[guildID+":"+channelID] != nil
 }
 
-// callArgs are a command's arguments on the wire.
-type callArgs struct {
-	GuildID  string        `json:"guild"`
-	UserID   string        `json:"user"`
-	Play     *PlayRequest  `json:"play,omitempty"`
-	N        int           `json:"n,omitempty"` // page, volume or position
-	Duration time.Duration `json:"duration,omitempty"`
-	S        string        `json:"s,omitempty"` // loop mode or filter name
-}
-
-// rpcRequest is a forwarded command; the reply goes to the list Reply.
+// rpcRequest is a forwarded operation; the reply goes to the list Reply.
 type rpcRequest struct {
-	Op    string   `json:"op"`
-	Reply string   `json:"reply"`
-	From  string   `json:"from"`
-	Wait  int64    `json:"wait_ms"` // how long the caller waits
-	Args  callArgs `json:"args"`
+	Op    string          `json:"op"`
+	Reply string          `json:"reply"`
+	From  string          `json:"from"`
+	Wait  int64           `json:"wait_ms"` // how long the caller waits
+	Args  json.RawMessage `json:"args"`    // the Op's arguments
 }
 
-// rpcResponse is a forwarded command's outcome.
+// rpcResponse is a forwarded operation's outcome.
 type rpcResponse struct {
 	Result json.RawMessage `json:"result,omitempty"`
 	Err    *wireError      `json:"err,omitempty"`
 }
 
-// wireError is an error crossing nodes: a refusal keeps its sentinel (Kind)
-// and message; anything else crosses as kind "failed" with no details.
+// wireError is an error crossing nodes: a refusal keeps its code and
+// message; anything else crosses as a failure with no details, which stay
+// in the log of the node that ran the operation.
 type wireError struct {
-	Kind    string `json:"kind"`
+	Refusal string `json:"refusal,omitempty"` // the refusal's code; "" for a failure
 	Message string `json:"message,omitempty"`
-}
-
-// wireSentinels are the errors that keep their identity across nodes; the
-// first match names an error.
-var wireSentinels = []struct {
-	kind string
-	err  error
-}{
-	{"not_in_voice", ErrNotInVoice},
-	{"nothing_playing", ErrNothingPlaying},
-	{"no_agent_free", ErrNoAgentFree},
-	{"no_results", ErrNoResults},
-	{"load_failed", ErrLoadFailed},
-	{"already_paused", ErrAlreadyPaused},
-	{"not_paused", ErrNotPaused},
-	{"queue_full", ErrQueueFull},
-	{"bad_argument", ErrBadArgument},
-	{"unreachable", ErrMusicUnreachable},
-	{"no_lavalink", ErrNoNodes},
-	{"voice_failed", ErrVoiceFailed},
 }
 
 // encodeError turns err into its wire form; nil for nil.
@@ -214,70 +168,50 @@ func encodeError(err error) *wireError {
 	if err == nil {
 		return nil
 	}
-	for _, s := range wireSentinels {
-		if errors.Is(err, s.err) {
-			return &wireError{Kind: s.kind, Message: err.Error()}
-		}
+	if r, ok := refusal.As(err); ok {
+		return &wireError{Refusal: r.Code, Message: r.Message}
 	}
-	return &wireError{Kind: "failed"}
+	return &wireError{}
 }
 
-// remoteError is a refusal made on another node: the same message, and
-// errors.Is matches the same sentinel.
-type remoteError struct {
-	msg      string
-	sentinel error
-}
-
-func (e *remoteError) Error() string { return e.msg }
-func (e *remoteError) Unwrap() error { return e.sentinel }
-
-// decodeError rebuilds an error sent by node for op.
+// decodeError rebuilds an error sent by node for op: a refusal matches the
+// declared one with errors.Is.
 func decodeError(w *wireError, node, op string) error {
-	if w == nil {
+	switch {
+	case w == nil:
 		return nil
-	}
-	for _, s := range wireSentinels {
-		if s.kind == w.Kind {
-			msg := w.Message
-			if !strings.Contains(msg, s.err.Error()) {
-				msg = s.err.Error()
-			}
-			return &remoteError{msg: msg, sentinel: s.err}
-		}
+	case w.Refusal != "":
+		return refusal.Rebuild(w.Refusal, w.Message)
 	}
 	return fmt.Errorf("music node %s failed to run %s (details in its log)", node, op)
 }
 
 // outcome is the metrics label of a call's result.
 func outcome(err error) string {
-	switch {
+	switch _, refused := refusal.As(err); {
 	case err == nil:
 		return "ok"
 	case errors.Is(err, ErrMusicUnreachable):
 		return "unreachable"
-	}
-	for _, s := range wireSentinels { // a remoteError unwraps to its sentinel
-		if errors.Is(err, s.err) {
-			return "refused"
-		}
+	case refused:
+		return "refused"
 	}
 	return "error"
 }
 
-// where finds the caller's voice channel and the node to run a command on:
-// "" means here (not in voice, the session is here, nobody plays in the
+// where finds the caller's voice channel and the node to run an operation
+// on: "" means here (not in voice, the session is here, nobody plays in the
 // channel, or its allocation names this node), so that Music gives the
 // same answers as on a single node.
-func (r *Router) where(ctx context.Context, guildID, userID string) (channel, node string, err error) {
-	channel, err = r.m.cfg.Voice.UserVoiceChannel(ctx, guildID, userID)
+func (r *Router) where(ctx context.Context, c Caller) (channel, node string, err error) {
+	channel, err = r.m.cfg.Voice.UserVoiceChannel(ctx, c.GuildID, c.UserID)
 	if err != nil {
 		return "", "", fmt.Errorf("looking up your voice channel: %w", err)
 	}
-	if channel == "" || r.m.Has(guildID, channel) {
+	if channel == "" || r.m.Has(c.GuildID, channel) {
 		return channel, "", nil
 	}
-	node, err = r.locate(ctx, guildID, channel)
+	node, err = r.locate(ctx, c.GuildID, channel)
 	return channel, node, err
 }
 
@@ -293,42 +227,66 @@ func (r *Router) locate(ctx context.Context, guildID, channel string) (string, e
 	return node, nil
 }
 
-// route runs a command here (through exec, as a forwarded one runs) or on
-// the node playing. T is the command's result type; struct{} for none.
-func route[T any](ctx context.Context, r *Router, op string, a callArgs) (T, error) {
-	var out T
-	_, node, err := r.where(ctx, a.GuildID, a.UserID)
+// do runs h on the node playing in the caller's channel: here (as a
+// forwarded call runs) or there. When nobody plays there and an operation
+// that may be offered (/play) finds no free agent here, the other live
+// nodes are asked in random order until one sends an agent.
+func (r *Router) do(ctx context.Context, h handler, a Args) (any, json.RawMessage, error) {
+	channel, node, err := r.where(ctx, a.caller())
 	if err != nil {
-		return out, err
+		return nil, nil, err
 	}
 	if node != "" {
-		return forward[T](ctx, r, node, op, a)
+		raw, err := r.forward(ctx, node, h, a)
+		return nil, raw, err
 	}
-	v, err := r.exec(ctx, op, a)
-	if v != nil {
-		out = v.(T)
+	v, err := h.local(ctx, r.m, a)
+	if channel == "" || !h.info().offer || !errors.Is(err, ErrNoAgentFree) || r.cfg.LiveNodes == nil {
+		return v, nil, err
 	}
-	return out, err
+	localErr := err
+	var others []string
+	for _, n := range r.cfg.LiveNodes() {
+		if n != r.cfg.Node && n != "" {
+			others = append(others, n)
+		}
+	}
+	rand.Shuffle(len(others), func(i, j int) { others[i], others[j] = others[j], others[i] })
+	guild := a.caller().GuildID
+	for i := 0; ; i++ {
+		// The channel may be taken meanwhile (ErrNoAgentFree also means
+		// that another agent plays there): go where it plays.
+		_, at, found, err := r.cfg.Locator.Locate(ctx, guild, channel)
+		switch {
+		case err != nil:
+			return nil, nil, fmt.Errorf("locating the music player: %w", err)
+		case found && at == r.cfg.Node:
+			v, err := h.local(ctx, r.m, a)
+			return v, nil, err
+		case found:
+			raw, err := r.forward(ctx, at, h, a)
+			return nil, raw, err
+		case i == len(others):
+			return nil, nil, localErr
+		}
+		raw, err := r.forward(ctx, others[i], h, a)
+		if !errors.Is(err, ErrNoAgentFree) && !errors.Is(err, ErrMusicUnreachable) {
+			return nil, raw, err
+		}
+	}
 }
 
-// forward runs op on node and decodes its result.
-func forward[T any](ctx context.Context, r *Router, node, op string, a callArgs) (T, error) {
-	var out T
-	raw, err := r.call(ctx, node, op, a)
-	r.metrics.forwarded.WithLabelValues(op, outcome(err)).Inc()
-	if err != nil {
-		return out, err
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return out, fmt.Errorf("decoding the reply of music node %s to %s: %w", node, op, err)
-	}
-	return out, nil
+// forward runs h on node and returns its result's JSON.
+func (r *Router) forward(ctx context.Context, node string, h handler, a Args) (json.RawMessage, error) {
+	raw, err := r.call(ctx, node, h.info(), a)
+	r.metrics.forwarded.WithLabelValues(h.info().name, outcome(err)).Inc()
+	return raw, err
 }
 
 // call publishes a request to node and waits for its reply.
-func (r *Router) call(ctx context.Context, node, op string, a callArgs) (json.RawMessage, error) {
+func (r *Router) call(ctx context.Context, node string, op opInfo, a Args) (json.RawMessage, error) {
 	wait := r.cfg.Timeout
-	if op == opPlay {
+	if op.slow {
 		wait = r.cfg.PlayTimeout
 	}
 	if d, ok := ctx.Deadline(); ok {
@@ -336,8 +294,12 @@ func (r *Router) call(ctx context.Context, node, op string, a callArgs) (json.Ra
 	}
 	// BLPOP waits in whole seconds.
 	wait = max(wait.Truncate(time.Second), time.Second)
+	args, err := json.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("encoding a music command: %w", err)
+	}
 	reply := rpcReplyPrefix + crand.Text()
-	req, err := json.Marshal(rpcRequest{Op: op, Reply: reply, From: r.cfg.Node, Wait: wait.Milliseconds(), Args: a})
+	req, err := json.Marshal(rpcRequest{Op: op.name, Reply: reply, From: r.cfg.Node, Wait: wait.Milliseconds(), Args: args})
 	if err != nil {
 		return nil, fmt.Errorf("encoding a music command: %w", err)
 	}
@@ -346,12 +308,12 @@ func (r *Router) call(ctx context.Context, node, op string, a callArgs) (json.Ra
 		return nil, fmt.Errorf("forwarding a music command: %w", err)
 	}
 	if n == 0 { // nobody listens: the node is gone or not yet serving
-		r.log.Warn("music node not listening", "music_node", node, "op", op)
+		r.log.Warn("music node not listening", "music_node", node, "op", op.name)
 		return nil, ErrMusicUnreachable
 	}
 	res, err := r.rdb.BLPop(ctx, wait, reply).Result()
 	if errors.Is(err, redis.Nil) {
-		r.log.Warn("music node did not answer in time", "music_node", node, "op", op, "wait", wait)
+		r.log.Warn("music node did not answer in time", "music_node", node, "op", op.name, "wait", wait)
 		return nil, ErrMusicUnreachable
 	}
 	if err != nil {
@@ -362,14 +324,14 @@ func (r *Router) call(ctx context.Context, node, op string, a callArgs) (json.Ra
 		return nil, fmt.Errorf("decoding the reply of music node %s: %w", node, err)
 	}
 	if resp.Err != nil {
-		return nil, decodeError(resp.Err, node, op)
+		return nil, decodeError(resp.Err, node, op.name)
 	}
 	return resp.Result, nil
 }
 
-// Serve executes the commands other nodes forward to this node, on the
+// Serve executes the operations other nodes forward to this node, on the
 // local Music only (never forwarding again), until ctx ends; then it waits
-// for the commands running. The node runs it on a goroutine it owns.
+// for the operations running. The node runs it on a goroutine it owns.
 func (r *Router) Serve(ctx context.Context) error {
 	ps := r.rdb.Subscribe(ctx, rpcChannelPrefix+r.cfg.Node)
 	defer ps.Close()
@@ -406,8 +368,8 @@ func (r *Router) Serve(ctx context.Context) error {
 	}
 }
 
-// serve executes one forwarded command and pushes its reply. It runs to its
-// end when ctx ends, within the caller's wait.
+// serve executes one forwarded operation and pushes its reply. It runs to
+// its end when ctx ends, within the caller's wait.
 func (r *Router) serve(ctx context.Context, payload string) {
 	var req rpcRequest
 	if err := json.Unmarshal([]byte(payload), &req); err != nil || !strings.HasPrefix(req.Reply, rpcReplyPrefix) {
@@ -417,19 +379,22 @@ func (r *Router) serve(ctx context.Context, payload string) {
 	wait := min(max(time.Duration(req.Wait)*time.Millisecond, time.Second), rpcMaxServe)
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	defer cancel()
-	result, err := r.exec(ectx, req.Op, req.Args)
-	resp := rpcResponse{Err: encodeError(err)}
 	op := req.Op
-	if !knownOp(op) {
-		op = "unknown"
+	var result any
+	var err error
+	if h, ok := ops[op]; ok {
+		result, err = h.exec(ectx, r.m, req.Args)
+	} else {
+		op, err = "unknown", fmt.Errorf("unknown music operation %q", req.Op)
 	}
 	r.metrics.served.WithLabelValues(op, outcome(err)).Inc()
+	resp := rpcResponse{Err: encodeError(err)}
 	if err == nil {
 		if resp.Result, err = json.Marshal(result); err != nil {
 			resp = rpcResponse{Err: encodeError(err)}
 		}
 	}
-	if resp.Err != nil && resp.Err.Kind == "failed" {
+	if resp.Err != nil && resp.Err.Refusal == "" {
 		r.log.Warn("music routing: forwarded command failed", "op", op, "from", req.From, "err", err)
 	}
 	body, _ := json.Marshal(resp)
@@ -442,159 +407,4 @@ func (r *Router) serve(ctx context.Context, payload string) {
 	}); err != nil {
 		r.log.Warn("music routing: sending a reply", "op", op, "err", err)
 	}
-}
-
-// ops lists the operations that cross nodes.
-var ops = []string{opPlay, opQueue, opSkip, opPause, opResume, opStop, opNowPlaying, opVolume, opSeek, opLoop,
-	opShuffle, opRemove, opFilter}
-
-func knownOp(op string) bool { return slices.Contains(ops, op) }
-
-// exec runs a command on the local Music: one forwarded here, or one whose
-// session is here.
-func (r *Router) exec(ctx context.Context, op string, a callArgs) (any, error) {
-	m, g, u := r.m, a.GuildID, a.UserID
-	switch op {
-	case opPlay:
-		if a.Play == nil {
-			return nil, fmt.Errorf("%w: play without a request", ErrBadArgument)
-		}
-		return m.Play(ctx, *a.Play)
-	case opQueue:
-		return m.Queue(ctx, g, u, a.N)
-	case opSkip:
-		return m.Skip(ctx, g, u)
-	case opPause:
-		return nil, m.Pause(ctx, g, u)
-	case opResume:
-		return nil, m.Resume(ctx, g, u)
-	case opStop:
-		return nil, m.Stop(ctx, g, u)
-	case opNowPlaying:
-		return m.NowPlaying(ctx, g, u)
-	case opVolume:
-		return nil, m.Volume(ctx, g, u, a.N)
-	case opSeek:
-		return nil, m.Seek(ctx, g, u, a.Duration)
-	case opLoop:
-		return m.Loop(ctx, g, u, a.S)
-	case opShuffle:
-		return m.Shuffle(ctx, g, u)
-	case opRemove:
-		return m.Remove(ctx, g, u, a.N)
-	case opFilter:
-		return nil, m.Filter(ctx, g, u, a.S)
-	}
-	return nil, fmt.Errorf("unknown music operation %q", op)
-}
-
-// Play is Music.Play on the node playing in the caller's channel. When
-// nobody plays there and this node has no free agent, the other live nodes
-// are asked in random order until one sends an agent.
-func (r *Router) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
-	channel, node, err := r.where(ctx, req.GuildID, req.UserID)
-	if err != nil {
-		return PlayResult{}, err
-	}
-	a := callArgs{GuildID: req.GuildID, UserID: req.UserID, Play: &req}
-	if node != "" {
-		return forward[PlayResult](ctx, r, node, opPlay, a)
-	}
-	res, err := r.m.Play(ctx, req)
-	if channel == "" || !errors.Is(err, ErrNoAgentFree) || r.cfg.LiveNodes == nil {
-		return res, err
-	}
-	localErr := err
-	var others []string
-	for _, n := range r.cfg.LiveNodes() {
-		if n != r.cfg.Node && n != "" {
-			others = append(others, n)
-		}
-	}
-	rand.Shuffle(len(others), func(i, j int) { others[i], others[j] = others[j], others[i] })
-	for i := 0; ; i++ {
-		// The channel may be taken meanwhile (ErrNoAgentFree also means
-		// that another agent plays there): go where it plays.
-		_, at, found, err := r.cfg.Locator.Locate(ctx, req.GuildID, channel)
-		switch {
-		case err != nil:
-			return PlayResult{}, fmt.Errorf("locating the music player: %w", err)
-		case found && at == r.cfg.Node:
-			return r.m.Play(ctx, req)
-		case found:
-			return forward[PlayResult](ctx, r, at, opPlay, a)
-		case i == len(others):
-			return PlayResult{}, localErr
-		}
-		res, err := forward[PlayResult](ctx, r, others[i], opPlay, a)
-		if !errors.Is(err, ErrNoAgentFree) && !errors.Is(err, ErrMusicUnreachable) {
-			return res, err
-		}
-	}
-}
-
-// Queue is Music.Queue on the node playing in the caller's channel.
-func (r *Router) Queue(ctx context.Context, guildID, userID string, page int) (QueueView, error) {
-	return route[QueueView](ctx, r, opQueue, callArgs{GuildID: guildID, UserID: userID, N: page})
-}
-
-// Skip is Music.Skip on the node playing in the caller's channel.
-func (r *Router) Skip(ctx context.Context, guildID, userID string) (*QueueItem, error) {
-	return route[*QueueItem](ctx, r, opSkip, callArgs{GuildID: guildID, UserID: userID})
-}
-
-// Pause is Music.Pause on the node playing in the caller's channel.
-func (r *Router) Pause(ctx context.Context, guildID, userID string) error {
-	_, err := route[struct{}](ctx, r, opPause, callArgs{GuildID: guildID, UserID: userID})
-	return err
-}
-
-// Resume is Music.Resume on the node playing in the caller's channel.
-func (r *Router) Resume(ctx context.Context, guildID, userID string) error {
-	_, err := route[struct{}](ctx, r, opResume, callArgs{GuildID: guildID, UserID: userID})
-	return err
-}
-
-// Stop is Music.Stop on the node playing in the caller's channel.
-func (r *Router) Stop(ctx context.Context, guildID, userID string) error {
-	_, err := route[struct{}](ctx, r, opStop, callArgs{GuildID: guildID, UserID: userID})
-	return err
-}
-
-// NowPlaying is Music.NowPlaying on the node playing in the caller's channel.
-func (r *Router) NowPlaying(ctx context.Context, guildID, userID string) (NowPlayingInfo, error) {
-	return route[NowPlayingInfo](ctx, r, opNowPlaying, callArgs{GuildID: guildID, UserID: userID})
-}
-
-// Volume is Music.Volume on the node playing in the caller's channel.
-func (r *Router) Volume(ctx context.Context, guildID, userID string, volume int) error {
-	_, err := route[struct{}](ctx, r, opVolume, callArgs{GuildID: guildID, UserID: userID, N: volume})
-	return err
-}
-
-// Seek is Music.Seek on the node playing in the caller's channel.
-func (r *Router) Seek(ctx context.Context, guildID, userID string, position time.Duration) error {
-	_, err := route[struct{}](ctx, r, opSeek, callArgs{GuildID: guildID, UserID: userID, Duration: position})
-	return err
-}
-
-// Loop is Music.Loop on the node playing in the caller's channel.
-func (r *Router) Loop(ctx context.Context, guildID, userID, mode string) (LoopMode, error) {
-	return route[LoopMode](ctx, r, opLoop, callArgs{GuildID: guildID, UserID: userID, S: mode})
-}
-
-// Shuffle is Music.Shuffle on the node playing in the caller's channel.
-func (r *Router) Shuffle(ctx context.Context, guildID, userID string) (int, error) {
-	return route[int](ctx, r, opShuffle, callArgs{GuildID: guildID, UserID: userID})
-}
-
-// Remove is Music.Remove on the node playing in the caller's channel.
-func (r *Router) Remove(ctx context.Context, guildID, userID string, position int) (QueueItem, error) {
-	return route[QueueItem](ctx, r, opRemove, callArgs{GuildID: guildID, UserID: userID, N: position})
-}
-
-// Filter is Music.Filter on the node playing in the caller's channel.
-func (r *Router) Filter(ctx context.Context, guildID, userID, name string) error {
-	_, err := route[struct{}](ctx, r, opFilter, callArgs{GuildID: guildID, UserID: userID, S: name})
-	return err
 }

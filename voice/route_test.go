@@ -14,8 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
 // placement locates channels from the test agent pools of the nodes, as
@@ -91,7 +93,7 @@ func (c *routedCluster) node(t *testing.T, name string, agents ...string) *route
 	n := &routedNode{agents: &agentPool{free: agents, busy: map[string]string{}, released: make(chan string, 10)},
 		reg: prometheus.NewRegistry()}
 	m, err := NewMusic(MusicConfig{
-		Lavalink:  Config{Nodes: []NodeConfig{{Name: "sim", Address: c.sim.Addr(), Password: c.sim.Password()}}},
+		Lavalink:  lavalink.Config{Nodes: []lavalink.NodeConfig{{Name: "sim", Address: c.sim.Addr(), Password: c.sim.Password()}}},
 		BotUserID: "100", Queues: NewQueues(c.rdb, 0), Voice: c.voice, Agents: n.agents, QueuePageSize: 2,
 	})
 	if err != nil {
@@ -196,7 +198,7 @@ func TestRouterForwardsToThePlayingNode(t *testing.T) {
 	c.voice.set(g, u, "50")
 
 	// y has no agent: /play goes to x, which sends its agent.
-	res, err := y.Play(ctx, PlayRequest{GuildID: g, UserID: u, Query: "https://example.com/one.mp3?length=600000"})
+	res, err := Do(ctx, y, OpPlay, PlayRequest{GuildID: g, UserID: u, Query: "https://example.com/one.mp3?length=600000"})
 	if err != nil || !res.Started || len(res.Added) != 1 || res.Added[0].Track.Info.Title != "one.mp3" || res.Added[0].RequesterID != u {
 		t.Fatalf("play via y: %+v %v", res, err)
 	}
@@ -204,38 +206,44 @@ func TestRouterForwardsToThePlayingNode(t *testing.T) {
 		t.Fatal("the session is not on x alone")
 	}
 	c.waitPlayerOf(t, g, func(p lavalinksim.PlayerSnapshot) bool { return p.Connected && p.Position > 0 })
-	res, err = y.Play(ctx, PlayRequest{GuildID: g, UserID: u, Query: "https://www.youtube.com/playlist?list=PLq"})
+	res, err = Do(ctx, y, OpPlay, PlayRequest{GuildID: g, UserID: u, Query: "https://www.youtube.com/playlist?list=PLq"})
 	if err != nil || res.Started || res.Position != 1 || len(res.Added) != 3 || res.Playlist != "Playlist PLq" {
 		t.Fatalf("playlist via y: %+v %v", res, err)
 	}
-	view, err := y.Queue(ctx, g, u, 2)
+	view, err := Do(ctx, y, OpQueue, QueueArgs{Caller: Caller{GuildID: g, UserID: u}, Page: 2})
 	if err != nil || view.Total != 3 || view.Pages != 2 || view.First != 3 || len(view.Items) != 1 ||
 		view.NowPlaying.Item.Track.Info.Title != "one.mp3" || view.NowPlaying.Node != "sim" || view.Duration <= 0 {
 		t.Fatalf("queue via y: %+v %v", view, err)
 	}
-	if err := y.Pause(ctx, g, u); err != nil {
+	if err := run(ctx, y, OpPause, Caller{GuildID: g, UserID: u}); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := c.sim.Player(g); !p.Paused {
 		t.Fatal("not paused on Lavalink")
 	}
-	if err := errors.Join(y.Resume(ctx, g, u), y.Volume(ctx, g, u, 150), y.Seek(ctx, g, u, 90*time.Second), y.Filter(ctx, g, u, "nightcore")); err != nil {
+	carol := Caller{GuildID: g, UserID: u}
+	if err := errors.Join(
+		run(ctx, y, OpResume, carol),
+		run(ctx, y, OpVolume, VolumeArgs{Caller: carol, Volume: 150}),
+		run(ctx, y, OpSeek, SeekArgs{Caller: carol, Position: 90 * time.Second}),
+		run(ctx, y, OpFilter, FilterArgs{Caller: carol, Name: "nightcore"}),
+	); err != nil {
 		t.Fatal(err)
 	}
-	np, err := y.NowPlaying(ctx, g, u)
+	np, err := Do(ctx, y, OpNowPlaying, carol)
 	if err != nil || np.Paused || np.Volume != 150 || np.Filter != "nightcore" || np.Position < 90*time.Second || np.Item.Track.Info.Title != "one.mp3" {
 		t.Fatalf("nowplaying via y: %+v %v", np, err)
 	}
-	if mode, err := y.Loop(ctx, g, u, "track"); err != nil || mode != LoopTrack {
+	if mode, err := Do(ctx, y, OpLoop, LoopArgs{Caller: carol, Mode: "track"}); err != nil || mode != LoopTrack {
 		t.Fatalf("loop via y: %s %v", mode, err)
 	}
-	if n, err := y.Shuffle(ctx, g, u); err != nil || n != 3 {
+	if n, err := Do(ctx, y, OpShuffle, carol); err != nil || n != 3 {
 		t.Fatalf("shuffle via y: %d %v", n, err)
 	}
-	if it, err := y.Remove(ctx, g, u, 3); err != nil || it.Track.Encoded == "" {
+	if it, err := Do(ctx, y, OpRemove, RemoveArgs{Caller: carol, Position: 3}); err != nil || it.Track.Encoded == "" {
 		t.Fatalf("remove via y: %+v %v", it, err)
 	}
-	next, err := y.Skip(ctx, g, u)
+	next, err := Do(ctx, y, OpSkip, carol)
 	if err != nil || next == nil || next.Track.Info.Title == "" {
 		t.Fatalf("skip via y: %+v %v", next, err)
 	}
@@ -249,12 +257,12 @@ func TestRouterForwardsToThePlayingNode(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"resume while playing", y.Resume(ctx, g, u), ErrNotPaused},
-		{"volume out of range", y.Volume(ctx, g, u, 300), ErrBadArgument},
-		{"seek past the end", y.Seek(ctx, g, u, 24*time.Hour), ErrBadArgument},
-		{"remove past the end", func() error { _, err := y.Remove(ctx, g, u, 99); return err }(), ErrBadArgument},
+		{"resume while playing", run(ctx, y, OpResume, carol), ErrNotPaused},
+		{"volume out of range", run(ctx, y, OpVolume, VolumeArgs{Caller: carol, Volume: 300}), ErrBadArgument},
+		{"seek past the end", run(ctx, y, OpSeek, SeekArgs{Caller: carol, Position: 24 * time.Hour}), ErrBadArgument},
+		{"remove past the end", func() error { _, err := Do(ctx, y, OpRemove, RemoveArgs{Caller: carol, Position: 99}); return err }(), ErrBadArgument},
 		{"no results", func() error {
-			_, err := y.Play(ctx, PlayRequest{GuildID: g, UserID: u, Query: "nomatch here"})
+			_, err := Do(ctx, y, OpPlay, PlayRequest{GuildID: g, UserID: u, Query: "nomatch here"})
 			return err
 		}(), ErrNoResults},
 	}
@@ -263,11 +271,11 @@ func TestRouterForwardsToThePlayingNode(t *testing.T) {
 			t.Errorf("%s: %v, want %v", r.name, r.err, r.want)
 		}
 	}
-	if err := y.Volume(ctx, g, u, 300); err == nil || err.Error() != "invalid argument: volume must be between 0 and 200" {
+	if err := run(ctx, y, OpVolume, VolumeArgs{Caller: carol, Volume: 300}); err == nil || err.Error() != "The volume must be between 0 and 200." {
 		t.Errorf("volume message across nodes: %v", err)
 	}
 
-	if err := y.Stop(ctx, g, u); err != nil {
+	if err := run(ctx, y, OpStop, carol); err != nil {
 		t.Fatal(err)
 	}
 	if a := <-x.agents.released; a != "201" {
@@ -277,7 +285,7 @@ func TestRouterForwardsToThePlayingNode(t *testing.T) {
 		t.Fatal("session still on x after stop via y")
 	}
 	// Nobody plays now: y answers by itself.
-	if _, err := y.NowPlaying(ctx, g, u); !errors.Is(err, ErrNothingPlaying) {
+	if _, err := Do(ctx, y, OpNowPlaying, carol); !errors.Is(err, ErrNothingPlaying) {
 		t.Fatalf("after stop: %v", err)
 	}
 	if got := y.count(t, "chopsticks_music_forwarded_calls_total", "skip", "ok"); got != 1 {
@@ -311,11 +319,11 @@ func TestRouterLocalFirst(t *testing.T) {
 	y := c.node(t, "y", "202")
 	c.voice.set("1", "ann", "10")
 	for range 2 {
-		if _, err := x.Play(ctx, PlayRequest{GuildID: "1", UserID: "ann", Query: "song"}); err != nil {
+		if _, err := Do(ctx, x, OpPlay, PlayRequest{GuildID: "1", UserID: "ann", Query: "song"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := x.Skip(ctx, "1", "ann"); err != nil {
+	if _, err := Do(ctx, x, OpSkip, Caller{GuildID: "1", UserID: "ann"}); err != nil {
 		t.Fatal(err)
 	}
 	if !x.music.Has("1", "10") {
@@ -323,7 +331,7 @@ func TestRouterLocalFirst(t *testing.T) {
 	}
 	// Both nodes have a free agent: each plays its own channel locally.
 	c.voice.set("2", "bo", "20")
-	if _, err := y.Play(ctx, PlayRequest{GuildID: "2", UserID: "bo", Query: "song"}); err != nil || !y.music.Has("2", "20") {
+	if _, err := Do(ctx, y, OpPlay, PlayRequest{GuildID: "2", UserID: "bo", Query: "song"}); err != nil || !y.music.Has("2", "20") {
 		t.Fatalf("play on y: %v", err)
 	}
 	for _, n := range []*routedNode{x, y} {
@@ -333,14 +341,14 @@ func TestRouterLocalFirst(t *testing.T) {
 	}
 	// No agent left anywhere: refused, after asking the other node.
 	c.voice.set("3", "cy", "30")
-	if _, err := y.Play(ctx, PlayRequest{GuildID: "3", UserID: "cy", Query: "song"}); !errors.Is(err, ErrNoAgentFree) {
+	if _, err := Do(ctx, y, OpPlay, PlayRequest{GuildID: "3", UserID: "cy", Query: "song"}); !errors.Is(err, ErrNoAgentFree) {
 		t.Fatalf("play with every agent busy: %v", err)
 	}
 	if got := y.count(t, "chopsticks_music_forwarded_calls_total", "play", "refused"); got != 1 {
 		t.Errorf("refused forwarded plays = %v", got)
 	}
 	// Not in voice: refused locally.
-	if _, err := y.Skip(ctx, "3", "nobody"); !errors.Is(err, ErrNotInVoice) {
+	if _, err := Do(ctx, y, OpSkip, Caller{GuildID: "3", UserID: "nobody"}); !errors.Is(err, ErrNotInVoice) {
 		t.Fatalf("not in voice: %v", err)
 	}
 }
@@ -371,9 +379,9 @@ func TestRouterUnreachable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			_, err := y.Skip(ctx, "1", tt.user)
+			_, err := Do(ctx, y, OpSkip, Caller{GuildID: "1", UserID: tt.user})
 			took := time.Since(start)
-			if !errors.Is(err, ErrMusicUnreachable) || err.Error() != "the music player's node is not answering; try again in a moment" {
+			if !errors.Is(err, ErrMusicUnreachable) || err.Error() != ErrMusicUnreachable.Message {
 				t.Fatalf("skip: %v", err)
 			}
 			if took > tt.max {
@@ -400,11 +408,11 @@ func TestRouterNoForwardingLoop(t *testing.T) {
 	y := c.node(t, "y")
 	c.voice.set("1", "ann", "10")
 	c.place.pin("1:10", "x") // y thinks x plays, x has no session
-	if _, err := y.Skip(ctx, "1", "ann"); !errors.Is(err, ErrNothingPlaying) {
+	if _, err := Do(ctx, y, OpSkip, Caller{GuildID: "1", UserID: "ann"}); !errors.Is(err, ErrNothingPlaying) {
 		t.Fatalf("skip: %v", err)
 	}
 	c.place.pin("1:10", "y") // and the other way round
-	if err := x.Pause(ctx, "1", "ann"); !errors.Is(err, ErrNothingPlaying) {
+	if err := run(ctx, x, OpPause, Caller{GuildID: "1", UserID: "ann"}); !errors.Is(err, ErrNothingPlaying) {
 		t.Fatalf("pause: %v", err)
 	}
 	for _, tt := range []struct {
@@ -426,27 +434,21 @@ func TestRouterNoForwardingLoop(t *testing.T) {
 	}
 }
 
-// TestWireErrors: errors keep their identity and message over the wire;
-// other errors cross without their details.
+// TestWireErrors: a refusal keeps its code and message over the wire and
+// matches its declaration; other errors cross without their details.
 func TestWireErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want error // nil: opaque
+		want error // nil: a failure
 		msg  string
 	}{
-		{"not in voice", ErrNotInVoice, ErrNotInVoice, ErrNotInVoice.Error()},
-		{"nothing playing", ErrNothingPlaying, ErrNothingPlaying, ErrNothingPlaying.Error()},
-		{"no agent free", fmt.Errorf("guild 1: %w", ErrNoAgentFree), ErrNoAgentFree, "guild 1: " + ErrNoAgentFree.Error()},
-		{"no results", ErrNoResults, ErrNoResults, ErrNoResults.Error()},
-		{"load failed", fmt.Errorf("%w: boom (fault)", ErrLoadFailed), ErrLoadFailed, "the track could not be loaded: boom (fault)"},
-		{"already paused", ErrAlreadyPaused, ErrAlreadyPaused, ErrAlreadyPaused.Error()},
-		{"not paused", ErrNotPaused, ErrNotPaused, ErrNotPaused.Error()},
-		{"queue full", fmt.Errorf("adding: %w", ErrQueueFull), ErrQueueFull, "adding: queue is full"},
-		{"bad argument", fmt.Errorf("%w: volume must be between 0 and 200", ErrBadArgument), ErrBadArgument, "invalid argument: volume must be between 0 and 200"},
-		{"unreachable", ErrMusicUnreachable, ErrMusicUnreachable, ErrMusicUnreachable.Error()},
-		{"no Lavalink", fmt.Errorf("player: %w", ErrNoNodes), ErrNoNodes, "player: no Lavalink node available"},
-		{"voice failed", fmt.Errorf("%w (voice websocket closed: 4006 x)", ErrVoiceFailed), ErrVoiceFailed, ErrVoiceFailed.Error() + " (voice websocket closed: 4006 x)"},
+		{"not in voice", ErrNotInVoice, ErrNotInVoice, ErrNotInVoice.Message},
+		{"wrapped", fmt.Errorf("guild 1: %w", ErrNoAgentFree), ErrNoAgentFree, ErrNoAgentFree.Message},
+		{"with a message", ErrBadArgument.With("The volume must be between 0 and 200."), ErrBadArgument, "The volume must be between 0 and 200."},
+		{"voice failed", fmt.Errorf("%w: %w", ErrVoiceFailed, lavalink.ErrVoiceFailed), ErrVoiceFailed, ErrVoiceFailed.Message},
+		{"unreachable", ErrMusicUnreachable, ErrMusicUnreachable, ErrMusicUnreachable.Message},
+		{"no Lavalink", fmt.Errorf("player: %w", lavalink.ErrNoNodes), nil, ""},
 		{"other", errors.New("dial tcp 10.0.0.5:2333: password=hunter2 refused"), nil, ""},
 		{"context", context.DeadlineExceeded, nil, ""},
 	}
@@ -465,13 +467,11 @@ func TestWireErrors(t *testing.T) {
 				t.Fatal("the error was lost")
 			}
 			if tt.want == nil {
-				for _, s := range wireSentinels {
-					if errors.Is(got, s.err) {
-						t.Fatalf("opaque error matches %v", s.err)
-					}
+				if _, refused := refusal.As(got); refused {
+					t.Fatalf("a failure crossed as a refusal: %v", got)
 				}
 				if strings.Contains(got.Error(), "hunter2") || strings.Contains(got.Error(), "10.0.0.5") || !strings.Contains(got.Error(), "music node x") {
-					t.Fatalf("opaque error: %q", got)
+					t.Fatalf("failure: %q", got)
 				}
 				return
 			}
@@ -485,10 +485,11 @@ func TestWireErrors(t *testing.T) {
 	}
 }
 
-// TestWireResults: the results of the commands survive JSON.
+// TestWireResults: the arguments and results of the operations survive
+// JSON.
 func TestWireResults(t *testing.T) {
 	uri := "https://example.com/a.mp3"
-	track := Track{Encoded: "QAAA", Info: TrackInfo{Identifier: "a", IsSeekable: true, Author: "Ann", Length: 180000,
+	track := lavalink.Track{Encoded: "QAAA", Info: lavalink.TrackInfo{Identifier: "a", IsSeekable: true, Author: "Ann", Length: 180000,
 		Title: "A", URI: &uri, SourceName: "http"}, PluginInfo: json.RawMessage(`{"k":1}`)}
 	item := QueueItem{Track: track, RequesterID: "42", AddedAt: time.Date(2026, 3, 1, 12, 0, 0, 5, time.UTC)}
 	np := NowPlayingInfo{Item: item, Position: 90 * time.Second, Paused: true, Volume: 150, Loop: LoopQueue, Filter: "8d", Node: "a"}
@@ -498,7 +499,20 @@ func TestWireResults(t *testing.T) {
 	roundTrip(t, &item)
 	roundTrip[*QueueItem](t, nil)
 	roundTrip(t, LoopTrack)
-	roundTrip(t, callArgs{GuildID: "1", UserID: "2", Play: &PlayRequest{GuildID: "1", UserID: "2", Query: "q", Pick: 2}, N: 5, Duration: time.Minute, S: "8d"})
+	c := Caller{GuildID: "1", UserID: "2"}
+	roundTrip(t, PlayRequest{GuildID: "1", UserID: "2", Query: "q", Pick: 2})
+	roundTrip(t, QueueArgs{Caller: c, Page: 5})
+	roundTrip(t, VolumeArgs{Caller: c, Volume: 150})
+	roundTrip(t, SeekArgs{Caller: c, Position: time.Minute})
+	roundTrip(t, LoopArgs{Caller: c, Mode: "queue"})
+	roundTrip(t, RemoveArgs{Caller: c, Position: 3})
+	roundTrip(t, FilterArgs{Caller: c, Name: "8d"})
+}
+
+// run is Do for the operations without a result.
+func run[A Args](ctx context.Context, s Service, op *Op[A, None], a A) error {
+	_, err := Do(ctx, s, op, a)
+	return err
 }
 
 func roundTrip[T any](t *testing.T, v T) {
@@ -513,5 +527,48 @@ func roundTrip[T any](t *testing.T, v T) {
 	}
 	if !reflect.DeepEqual(got, v) {
 		t.Fatalf("%T changed over JSON:\n%+v\n%+v", v, v, got)
+	}
+}
+
+// TestServeBadRequests: a forwarded request for an operation this node does
+// not know, or with arguments that do not decode into the operation's, is
+// answered with a failure (no details) and counted, and nothing runs.
+func TestServeBadRequests(t *testing.T) {
+	ctx := context.Background()
+	c := newRoutedCluster(t)
+	x := c.node(t, "x", "201")
+	tests := []struct {
+		name, op, args, label string
+	}{
+		{"unknown operation", "rewind", `{"guild":"1","user":"ann"}`, "unknown"},
+		{"arguments of another shape", "volume", `{"guild":"1","user":"ann","volume":"loud"}`, "volume"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reply := fmt.Sprintf("%stest-%d", rpcReplyPrefix, i)
+			req, _ := json.Marshal(rpcRequest{Op: tt.op, Reply: reply, From: "test", Wait: 1000, Args: json.RawMessage(tt.args)})
+			if err := c.rdb.Publish(ctx, rpcChannelPrefix+"x", req).Err(); err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.rdb.BLPop(ctx, 5*time.Second, reply).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var resp rpcResponse
+			if err := json.Unmarshal([]byte(res[1]), &resp); err != nil {
+				t.Fatal(err)
+			}
+			if resp.Err == nil || resp.Err.Refusal != "" || resp.Err.Message != "" || resp.Result != nil {
+				t.Fatalf("reply %s, want a failure without details", res[1])
+			}
+			if got := x.count(t, "chopsticks_music_forwarded_served_total", tt.label, "error"); got != 1 {
+				t.Fatalf("served %s errors = %v", tt.label, got)
+			}
+		})
+	}
+	x.agents.mu.Lock()
+	defer x.agents.mu.Unlock()
+	if len(x.agents.busy) != 0 {
+		t.Fatalf("a bad request allocated agents: %v", x.agents.busy)
 	}
 }

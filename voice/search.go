@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 )
 
 // DefaultSearch is the MUSIC_SEARCH default: YouTube first, then SoundCloud.
@@ -87,27 +89,27 @@ func searchKey(prefix, terms string) string {
 
 // cachedSearch is a search result as stored.
 type cachedSearch struct {
-	Type   LoadType `json:"type"`
-	Tracks []Track  `json:"tracks,omitempty"`
+	Type   lavalink.LoadType `json:"type"`
+	Tracks []lavalink.Track  `json:"tracks,omitempty"`
 }
 
 // get returns the stored result of the search, if any. A Redis failure is
 // a miss.
-func (c *searchCache) get(ctx context.Context, prefix, terms string) (LoadResult, bool) {
+func (c *searchCache) get(ctx context.Context, prefix, terms string) (lavalink.LoadResult, bool) {
 	raw, err := c.rdb.Get(ctx, searchKey(prefix, terms)).Bytes()
 	var cs cachedSearch
 	if err != nil || json.Unmarshal(raw, &cs) != nil {
 		c.lookups.WithLabelValues("miss").Inc()
-		return LoadResult{}, false
+		return lavalink.LoadResult{}, false
 	}
 	c.lookups.WithLabelValues("hit").Inc()
-	return LoadResult{Type: cs.Type, Tracks: cs.Tracks}, true
+	return lavalink.LoadResult{Type: cs.Type, Tracks: cs.Tracks}, true
 }
 
 // put stores a search's result: search results and "nothing found", never
 // errors.
-func (c *searchCache) put(ctx context.Context, prefix, terms string, res LoadResult) error {
-	if res.Type != LoadSearch && res.Type != LoadEmpty {
+func (c *searchCache) put(ctx context.Context, prefix, terms string, res lavalink.LoadResult) error {
+	if res.Type != lavalink.LoadSearch && res.Type != lavalink.LoadEmpty {
 		return nil
 	}
 	b, err := json.Marshal(cachedSearch{Type: res.Type, Tracks: res.Tracks})
@@ -120,28 +122,28 @@ func (c *searchCache) put(ctx context.Context, prefix, terms string, res LoadRes
 // search resolves plain search terms, trying each configured prefix in
 // order until one finds something; results come from the cache when it
 // has them.
-func (m *Music) search(ctx context.Context, loader *Client, terms string) (LoadResult, error) {
-	var failed *Exception
+func (m *Music) search(ctx context.Context, loader *lavalink.Client, terms string) (lavalink.LoadResult, error) {
+	var failed *lavalink.Exception
 	for _, prefix := range m.cfg.Search {
 		res, ok := m.cache.get(ctx, prefix, terms)
 		if !ok {
 			var err error
 			if res, err = loader.LoadTracks(ctx, prefix+":"+terms); err != nil {
-				return LoadResult{}, err
+				return lavalink.LoadResult{}, err
 			}
 			if err := m.cache.put(ctx, prefix, terms, res); err != nil {
 				m.log.Warn("caching search results", "prefix", prefix, "err", err)
 			}
 		}
 		switch {
-		case res.Type == LoadError:
+		case res.Type == lavalink.LoadError:
 			failed = res.Exception
-		case res.Type != LoadEmpty && len(res.Tracks) > 0:
+		case res.Type != lavalink.LoadEmpty && len(res.Tracks) > 0:
 			return res, nil
 		}
 	}
 	if failed != nil {
-		return LoadResult{Type: LoadError, Exception: failed}, nil
+		return lavalink.LoadResult{Type: lavalink.LoadError, Exception: failed}, nil
 	}
-	return LoadResult{Type: LoadEmpty}, nil
+	return lavalink.LoadResult{Type: lavalink.LoadEmpty}, nil
 }

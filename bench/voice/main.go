@@ -32,6 +32,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/chopsticks-bot/chopsticks/agentpool"
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/voice"
@@ -196,7 +197,7 @@ func benchFailover(kills int) error {
 // failoverOnce kills the node playing a track and times the move.
 func failoverOnce(i int) (time.Duration, time.Duration, error) {
 	var sims []*lavalinksim.Server
-	var nodes []voice.NodeConfig
+	var nodes []lavalink.NodeConfig
 	for j := range 2 {
 		s, err := lavalinksim.Start(lavalinksim.Config{PlayerUpdateInterval: time.Second})
 		if err != nil {
@@ -204,9 +205,9 @@ func failoverOnce(i int) (time.Duration, time.Duration, error) {
 		}
 		defer s.Close()
 		sims = append(sims, s)
-		nodes = append(nodes, voice.NodeConfig{Name: string(rune('a' + j)), Address: s.Addr(), Password: s.Password()})
+		nodes = append(nodes, lavalink.NodeConfig{Name: string(rune('a' + j)), Address: s.Addr(), Password: s.Password()})
 	}
-	c, err := voice.New(voice.Config{Nodes: nodes, UserID: "1"})
+	c, err := lavalink.New(lavalink.Config{Nodes: nodes, UserID: "1"})
 	if err != nil {
 		return 0, 0, err
 	}

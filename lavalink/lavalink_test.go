@@ -1,9 +1,11 @@
-package voice
+package lavalink
 
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,30 +69,50 @@ func newEnv(t *testing.T, n int, simCfg lavalinksim.Config) *testEnv {
 
 func newEnvFailover(t *testing.T, n int, simCfg lavalinksim.Config, failoverAfter time.Duration) *testEnv {
 	t.Helper()
+	cfgs := make([]lavalinksim.Config, n)
+	for i := range cfgs {
+		cfgs[i] = simCfg
+	}
 	env := &testEnv{t: t, events: make(chan Event, 1000)}
 	var nodes []NodeConfig
-	for i := range n {
-		s, err := lavalinksim.Start(simCfg)
+	env.sims, nodes = startNodes(t, cfgs...)
+	env.client = readyClient(t, Config{Nodes: nodes, UserID: "1000", FailoverAfter: failoverAfter,
+		OnEvent: func(e Event) { env.events <- e }})
+	return env
+}
+
+// startNodes starts one simulator per config, named a, b, ...
+func startNodes(t *testing.T, cfgs ...lavalinksim.Config) ([]*lavalinksim.Server, []NodeConfig) {
+	t.Helper()
+	var sims []*lavalinksim.Server
+	var nodes []NodeConfig
+	for i, cfg := range cfgs {
+		s, err := lavalinksim.Start(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		env.sims = append(env.sims, s)
+		sims = append(sims, s)
 		nodes = append(nodes, NodeConfig{Name: string(rune('a' + i)), Address: s.Addr(), Password: s.Password()})
 	}
-	c, err := New(Config{Nodes: nodes, UserID: "1000", FailoverAfter: failoverAfter,
-		OnEvent: func(e Event) { env.events <- e }})
+	return sims, nodes
+}
+
+// readyClient returns a client made with cfg once every node is connected;
+// the test closes it.
+func readyClient(t *testing.T, cfg Config) *Client {
+	t.Helper()
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	env.client = c
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := c.WaitReady(ctx, n); err != nil {
+	if err := c.WaitReady(ctx, len(cfg.Nodes)); err != nil {
 		t.Fatal(err)
 	}
-	return env
+	return c
 }
 
 func (e *testEnv) sim(name string) *lavalinksim.Server { return e.sims[name[0]-'a'] }
@@ -148,7 +170,7 @@ func TestPlayEventsAndVoiceForwarding(t *testing.T) {
 	ctx := context.Background()
 	tr := env.load("https://example.com/a.mp3?length=500")
 	p := env.client.Player("111")
-	if err := p.UpdateVoice(ctx, "", "e", "s", "c"); !errors.Is(err, ErrBadArgument) {
+	if err := p.UpdateVoice(ctx, "", "e", "s", "c"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("incomplete voice: %v", err)
 	}
 	// The two halves arrive separately, in either order.
@@ -186,10 +208,10 @@ func TestPlayEventsAndVoiceForwarding(t *testing.T) {
 	// Volume, pause, filters reach the node.
 	long := env.load("https://example.com/long.mp3?length=600000")
 	p.Play(ctx, long, 10*time.Second)
-	if err := p.SetVolume(ctx, 1001); !errors.Is(err, ErrBadArgument) {
+	if err := p.SetVolume(ctx, 1001); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("volume 1001: %v", err)
 	}
-	eightD, _ := Preset("8d")
+	eightD := Filters{Rotation: &Rotation{RotationHz: 0.2}}
 	if err := errors.Join(p.SetVolume(ctx, 150), p.SetPaused(ctx, true), p.SetFilters(ctx, eightD)); err != nil {
 		t.Fatal(err)
 	}
@@ -427,5 +449,53 @@ func TestCommandDuringNodeDeathMovesPlayer(t *testing.T) {
 	sp, ok := env.sim(p.Node()).Player("91")
 	if !ok || sp.Volume != 55 || sp.Track == nil || sp.Track.Encoded != tr.Encoded || sp.Position < 5*time.Second {
 		t.Fatalf("player on the new node: %+v", sp)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestCloseEndsStaleDelete: after a move, deleting the player from its old
+// node runs on a goroutine the client owns, so Close ends it and waits for
+// it: nothing of the client runs after Close.
+func TestCloseEndsStaleDelete(t *testing.T) {
+	sims, nodes := startNodes(t, lavalinksim.Config{}, lavalinksim.Config{})
+	// The old node's DELETE hangs until its context ends.
+	var oldNode atomic.Value
+	oldNode.Store("")
+	var inFlight atomic.Int32
+	deleting := make(chan struct{}, 1)
+	transport := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method != http.MethodDelete || r.URL.Host != oldNode.Load().(string) {
+			return http.DefaultTransport.RoundTrip(r)
+		}
+		inFlight.Add(1)
+		defer inFlight.Add(-1)
+		select {
+		case deleting <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	})
+	c := readyClient(t, Config{Nodes: nodes, UserID: "1000", FailoverAfter: 100 * time.Millisecond,
+		HTTPClient: &http.Client{Transport: transport}})
+	ctx := context.Background()
+	p := c.Player("1")
+	if err := p.UpdateVoice(ctx, "tok", "ep", "sess", "2"); err != nil {
+		t.Fatal(err)
+	}
+	from := sims[p.Node()[0]-'a']
+	oldNode.Store(from.Addr())
+	from.Kill()
+	select {
+	case <-deleting:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the player was not deleted from its old node after the move")
+	}
+	c.Close()
+	if n := inFlight.Load(); n != 0 {
+		t.Fatalf("%d DELETE calls of the client still run after Close", n)
 	}
 }

@@ -1,4 +1,4 @@
-package voice
+package lavalink
 
 import (
 	"context"
@@ -21,27 +21,9 @@ func newMixedEnv(t *testing.T, cfgs ...lavalinksim.Config) *testEnv {
 	t.Helper()
 	env := &testEnv{t: t, events: make(chan Event, 1000)}
 	var nodes []NodeConfig
-	for i, cfg := range cfgs {
-		s, err := lavalinksim.Start(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		env.sims = append(env.sims, s)
-		nodes = append(nodes, NodeConfig{Name: string(rune('a' + i)), Address: s.Addr(), Password: s.Password()})
-	}
-	c, err := New(Config{Nodes: nodes, UserID: "1000", FailoverAfter: 200 * time.Millisecond,
+	env.sims, nodes = startNodes(t, cfgs...)
+	env.client = readyClient(t, Config{Nodes: nodes, UserID: "1000", FailoverAfter: 200 * time.Millisecond,
 		OnEvent: func(e Event) { env.events <- e }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	env.client = c
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.WaitReady(ctx, len(cfgs)); err != nil {
-		t.Fatal(err)
-	}
 	return env
 }
 
@@ -134,7 +116,7 @@ func TestFiltersEchoedInAnotherShape(t *testing.T) {
 	ctx := context.Background()
 	p := env.client.Player("3")
 	p.UpdateVoice(ctx, "t", "e", "s", "c")
-	bass, _ := Preset("bassboost")
+	bass := Filters{Equalizer: []EqualizerBand{{0, 0.25}, {1, 0.2}, {2, 0.15}}}
 	if err := p.SetFilters(ctx, bass); err != nil {
 		t.Fatalf("filters the server applied reported as failed: %v", err)
 	}

@@ -1,10 +1,8 @@
-package voice
+package lavalink
 
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
-	"strings"
 )
 
 // Filters is the Lavalink v4 filters object. Fields left nil are not sent,
@@ -91,39 +89,10 @@ type ChannelMix struct {
 	RightToRight float64 `json:"rightToRight"`
 }
 
-// rate is how fast track time passes under the filters.
-func (f Filters) rate() float64 {
+// Rate is how fast track time passes under the filters (1 is real time).
+func (f Filters) Rate() float64 {
 	if f.Timescale == nil {
 		return 1
 	}
 	return f.Timescale.Speed * f.Timescale.Rate
-}
-
-// presets are the named filters of /filter.
-var presets = map[string]Filters{
-	"off": {},
-	"bassboost": {Equalizer: []EqualizerBand{
-		{0, 0.25}, {1, 0.2}, {2, 0.15}, {3, 0.1}, {4, 0.05}, {5, -0.05},
-	}},
-	"nightcore": {Timescale: &Timescale{Speed: 1.2, Pitch: 1.2, Rate: 1}},
-	"8d":        {Rotation: &Rotation{RotationHz: 0.2}},
-}
-
-// FilterNames lists the preset names accepted by Preset, sorted.
-func FilterNames() []string {
-	names := make([]string, 0, len(presets))
-	for n := range presets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// Preset returns the named filter preset (bassboost, nightcore, 8d, off).
-func Preset(name string) (Filters, error) {
-	f, ok := presets[strings.ToLower(strings.TrimSpace(name))]
-	if !ok {
-		return Filters{}, fmt.Errorf("%w: unknown filter %q (choose %s)", ErrBadArgument, name, strings.Join(FilterNames(), ", "))
-	}
-	return f, nil
 }

@@ -1,13 +1,56 @@
-package voice
+package lavalink
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
+
+// Config configures a Lavalink client.
+type Config struct {
+	// Nodes are the Lavalink nodes; at least one.
+	Nodes []NodeConfig
+	// UserID is the Discord user ID of the bot (or agent) whose voice
+	// connections the players use.
+	UserID string
+	// ClientName is sent as Client-Name; default "chopsticks/dev".
+	ClientName string
+	// ResumeTimeout is how long a node keeps our players after our websocket
+	// drops; default 60 s.
+	ResumeTimeout time.Duration
+	// FailoverAfter is how long a node may be unreachable before its players
+	// are moved to another node; default 1 s.
+	FailoverAfter time.Duration
+	// ReadTimeout closes a websocket that received nothing (stats arrive every
+	// minute) for this long; default 150 s.
+	ReadTimeout time.Duration
+	// HTTPClient makes the REST calls; default http.DefaultTransport's.
+	HTTPClient *http.Client
+	// RequestTimeout bounds each REST call but player updates; default 10 s.
+	RequestTimeout time.Duration
+	// PlayerTimeout bounds each player update; default 20 s. Servers may
+	// hold an update until the voice connection is up (seconds), and a
+	// timeout is never taken for a dead node.
+	PlayerTimeout time.Duration
+	// Logger receives the client's logs; default discards them.
+	Logger *slog.Logger
+	// Resume maps node names to Lavalink session IDs to resume on the first
+	// connection: the sessions another process left behind (a Chopsticks node
+	// that died while owning this agent). Their players are adopted.
+	Resume map[string]string
+	// OnSession is called with a node's session ID whenever the node becomes
+	// ready, so that it can be saved for a later Resume. It must not block.
+	OnSession func(node, sessionID string)
+	// OnEvent receives every player event, including PlayerMovedEvent. It is
+	// called from the client's goroutines and must not block for long.
+	OnEvent func(Event)
+}
 
 // NodeConfig is one Lavalink node to connect to.
 type NodeConfig struct {

@@ -1,4 +1,4 @@
-package voice
+package lavalink
 
 import (
 	"errors"
@@ -20,16 +20,17 @@ type Clients struct {
 }
 
 // NewClients returns a set of clients configured like template (whose
-// UserID and OnEvent are ignored); onEvent receives every client's events
+// UserID, Resume, OnEvent and OnSession are ignored); onEvent receives every
+// client's events and onSession (if not nil) every client's new sessions,
 // with the user ID of the client.
-func NewClients(template Config, onEvent func(userID string, ev Event)) (*Clients, error) {
+func NewClients(template Config, onEvent func(userID string, ev Event), onSession func(userID, node, sessionID string)) (*Clients, error) {
 	if len(template.Nodes) == 0 {
 		return nil, fmt.Errorf("voice: %w: no nodes configured", ErrBadNodes)
 	}
 	if onEvent == nil {
 		onEvent = func(string, Event) {}
 	}
-	return &Clients{template: template, onEvent: onEvent, clients: map[string]*Client{}}, nil
+	return &Clients{template: template, onEvent: onEvent, onSession: onSession, clients: map[string]*Client{}}, nil
 }
 
 // Get returns userID's client, connecting it on first use.
@@ -62,6 +63,7 @@ func (cs *Clients) get(userID string, resume map[string]string) (*Client, error)
 	cfg.UserID = userID
 	cfg.Resume = resume
 	cfg.OnEvent = func(ev Event) { cs.onEvent(userID, ev) }
+	cfg.OnSession = nil
 	if cs.onSession != nil {
 		cfg.OnSession = func(node, sid string) { cs.onSession(userID, node, sid) }
 	}
@@ -92,6 +94,18 @@ func (cs *Clients) Close() {
 	cs.clients = map[string]*Client{}
 	cs.mu.Unlock()
 	for _, c := range all {
+		c.Close()
+	}
+}
+
+// Drop closes userID's client and forgets it; its players keep playing on
+// the nodes until the resume timeout, for another process to resume.
+func (cs *Clients) Drop(userID string) {
+	cs.mu.Lock()
+	c := cs.clients[userID]
+	delete(cs.clients, userID)
+	cs.mu.Unlock()
+	if c != nil {
 		c.Close()
 	}
 }

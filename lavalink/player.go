@@ -1,4 +1,4 @@
-package voice
+package lavalink
 
 import (
 	"context"
@@ -118,7 +118,7 @@ func (p *Player) positionAtLocked(at time.Time) int64 {
 	}
 	pos := p.position
 	if p.connected && !p.paused && at.After(p.positionAt) {
-		pos += int64(float64(at.Sub(p.positionAt).Milliseconds()) * p.filters.rate())
+		pos += int64(float64(at.Sub(p.positionAt).Milliseconds()) * p.filters.Rate())
 	}
 	if p.track.Info.KnownLength() && pos > p.track.Info.Length {
 		pos = p.track.Info.Length
@@ -312,7 +312,7 @@ var ErrTrackNotStarted = errors.New("the node accepted the track but did not sta
 // ErrVoiceFailed means the node could not connect to the Discord voice
 // channel (a 5xx answer to the voice update, or the voice websocket closed
 // before it was ever up).
-var ErrVoiceFailed = errors.New("the music agent could not connect to your voice channel; check that it may join and speak there, then try again")
+var ErrVoiceFailed = errors.New("lavalink: the node could not connect to the Discord voice channel")
 
 // voiceChangedLocked wakes WaitVoice; p.mu is held.
 func (p *Player) voiceChangedLocked() {
@@ -389,7 +389,7 @@ func (p *Player) record(resp playerResponse) {
 func (p *Player) UpdateVoice(ctx context.Context, token, endpoint, sessionID, channelID string) error {
 	v := VoiceState{Token: token, Endpoint: endpoint, SessionID: sessionID, ChannelID: channelID}
 	if !v.complete() {
-		return fmt.Errorf("%w: voice update needs token, endpoint, session ID and channel ID", ErrBadArgument)
+		return fmt.Errorf("%w: voice update needs token, endpoint, session ID and channel ID", ErrInvalid)
 	}
 	if err := p.update(ctx, playerBody{Voice: &v}, false, func() { p.voice = v }); err != nil {
 		return err
@@ -493,7 +493,7 @@ func (p *Player) Seek(ctx context.Context, position time.Duration) error {
 // SetVolume sets the volume in percent (Lavalink accepts 0-1000).
 func (p *Player) SetVolume(ctx context.Context, volume int) error {
 	if volume < 0 || volume > 1000 {
-		return fmt.Errorf("%w: volume %d outside 0-1000", ErrBadArgument, volume)
+		return fmt.Errorf("%w: volume %d outside 0-1000", ErrInvalid, volume)
 	}
 	return p.update(ctx, playerBody{Volume: &volume}, false, nil)
 }
@@ -576,19 +576,30 @@ func (p *Player) moveLocked(ctx context.Context, from, to *Node, downSince time.
 	p.record(resp)
 	p.mu.Unlock()
 	if from != to {
-		// If the old node is alive but unreachable over the websocket, stop it
-		// from playing too; it fails fast when the node is gone.
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-			defer cancel()
-			if sid := from.SessionID(); sid != "" {
-				from.do(ctx, http.MethodDelete, "/v4/sessions/"+sid+"/players/"+p.guildID, nil, nil)
-			}
-		}()
+		p.c.async(func(ctx context.Context) { p.deleteStale(ctx, from) })
 	}
 	p.c.log.Info("player moved", "guild", p.guildID, "from", from.cfg.Name, "to", to.cfg.Name, "position_ms", pos)
 	p.c.cfg.OnEvent(PlayerMovedEvent{GuildID: p.guildID, From: from.cfg.Name, To: to.cfg.Name, Position: time.Duration(pos) * time.Millisecond})
 	return nil
+}
+
+// deleteStale deletes the player from a node it was moved away from, in
+// case that node is alive but unreachable over the websocket, so that it
+// stops playing there too. It gives up after 500 ms: a node that is gone
+// fails fast, and one that kept the player destroys it when our session
+// resumes (syncPlayers).
+func (p *Player) deleteStale(ctx context.Context, from *Node) {
+	sid := from.SessionID()
+	if sid == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	err := from.do(ctx, http.MethodDelete, "/v4/sessions/"+sid+"/players/"+p.guildID, nil, nil)
+	var api *APIError
+	if err != nil && !(errors.As(err, &api) && api.Status == http.StatusNotFound) {
+		p.c.log.Info("deleting a moved player from its old node failed", "guild", p.guildID, "lavalink_node", from.cfg.Name, "err", err)
+	}
 }
 
 // observe records a playerUpdate from n.
