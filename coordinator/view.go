@@ -16,6 +16,15 @@ type registration struct {
 	ID     NodeID `json:"id"`
 	Addr   string `json:"addr,omitempty"`
 	Weight int    `json:"weight"`
+	// Gossip is the node's gossip address, where peers meet it and check
+	// it directly before revoking its lease.
+	Gossip string `json:"gossip,omitempty"`
+	// WatchdogMS is how long after its last successful keepalive the node
+	// stops every unit (lease TTL minus margin): peers revoke the lease of
+	// a silent node only once etcd has not renewed it for this long.
+	WatchdogMS int64 `json:"watchdog_ms,omitempty"`
+
+	lease clientv3.LeaseID // the lease the key is under (from etcd, not the value)
 }
 
 // planDoc is the value of /chopsticks/plan.
@@ -95,7 +104,7 @@ func (v *view) apply(k keys, kv *mvccpb.KeyValue, deleted bool) error {
 		if err := json.Unmarshal(kv.Value, &r); err != nil {
 			return fmt.Errorf("coordinator: node %s: %w", id, err)
 		}
-		r.ID = id
+		r.ID, r.lease = id, clientv3.LeaseID(kv.Lease)
 		v.nodes[id] = r
 	case key == k.plan():
 		if deleted {
