@@ -47,7 +47,9 @@ func (m *Member) failover() {
 				continue
 			}
 			checking[s.ID] = true
+			m.checksRunning.Add(1)
 			go func() {
+				defer m.checksRunning.Add(-1)
 				m.check(m.ctx, s)
 				done <- s.ID
 			}()
@@ -71,14 +73,17 @@ func (m *Member) check(ctx context.Context, s Suspicion) {
 	res := m.gsp.Probe(ctx, reg.Gossip)
 	switch res {
 	case ProbeAlive:
-		return
+		m.met.checks.WithLabelValues("alive").Inc()
 	case ProbeGone:
+		m.met.checks.WithLabelValues("revoked").Inc()
 		m.revoke(ctx, s.ID, lease, revokeGone, fmt.Sprintf("%s; %s refused a connection", s.Reason, reg.Gossip))
 	case ProbeSilent:
 		if ok, why := m.proveSilent(ctx, reg, lease); ok {
+			m.met.checks.WithLabelValues("revoked").Inc()
 			m.revoke(ctx, s.ID, lease, revokeSilent, fmt.Sprintf("%s; %s", s.Reason, why))
 		} else {
-			m.log.Debug("coordinator: suspected peer not revoked", "peer", string(s.ID), "reason", s.Reason, "why", why)
+			m.met.checks.WithLabelValues("spared").Inc()
+			m.log.Info("coordinator: a suspected peer was not revoked", "peer", string(s.ID), "reason", s.Reason, "why", why)
 		}
 	}
 }

@@ -140,6 +140,8 @@ type Member struct {
 	campaigns sync.WaitGroup
 	// bg is the failover goroutine (with gossip); it ends with ctx.
 	bg        sync.WaitGroup
+	// checksRunning counts checks of suspected peers in progress.
+	checksRunning atomic.Int32
 	sem       chan struct{}
 	kick      chan struct{}
 
