@@ -49,7 +49,7 @@ func memberProcess() int {
 
 type idleOwner struct{}
 
-func (idleOwner) Start(context.Context, Unit) error             { return nil }
+func (idleOwner) Start(context.Context, Unit) error            { return nil }
 func (idleOwner) Stop(context.Context, Unit, StopReason) error { return nil }
 
 // startMemberProcess runs memberProcess as node id, seeded with seed.

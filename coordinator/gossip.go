@@ -86,10 +86,10 @@ func StartGossip(cfg GossipConfig) (*Gossip, error) {
 		cfg.ProbeInterval = 200 * time.Millisecond
 	}
 	g := &Gossip{
-		log:     cfg.Logger,
-		meta:    Peer{ID: cfg.NodeID, Addr: cfg.Addr, Weight: cfg.Weight, Settings: cfg.Settings},
-		peers:   map[string]Peer{},
-		warned:  map[string]string{},
+		log:      cfg.Logger,
+		meta:     Peer{ID: cfg.NodeID, Addr: cfg.Addr, Weight: cfg.Weight, Settings: cfg.Settings},
+		peers:    map[string]Peer{},
+		warned:   map[string]string{},
 		changed:  make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		seeds:    cfg.Seeds,

@@ -139,11 +139,11 @@ type Member struct {
 	// resignation or the client closes.
 	campaigns sync.WaitGroup
 	// bg is the failover goroutine (with gossip); it ends with ctx.
-	bg        sync.WaitGroup
+	bg sync.WaitGroup
 	// checksRunning counts checks of suspected peers in progress.
 	checksRunning atomic.Int32
-	sem       chan struct{}
-	kick      chan struct{}
+	sem           chan struct{}
+	kick          chan struct{}
 
 	mu       sync.Mutex
 	ep       *epoch
