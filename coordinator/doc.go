@@ -99,18 +99,17 @@
 //     600 ms. memberlist declaring a peer failed is a suspicion too. A
 //     suspicion is never acted on by itself.
 //  2. Check directly. The member reads the peer's registration (its lease
-//     and gossip address) from etcd and connects to that address:
-//     - refused (nothing listens on the port: the process is gone): revoke
-//       the lease now ("gone");
-//     - a heartbeat comes back: the peer lives; nothing happens;
-//     - no answer within 400 ms ("silent"): revoke only once etcd proves
-//       that the lease has not been renewed for the peer's watchdog time
-//       (TTL minus margin, published in its registration as watchdog_ms).
-//       etcd's TimeToLive reports whole seconds, truncated; a reading r of
-//       a lease of g seconds, received at t, bounds the last renewal to
-//       before t-(g-r-1)s, and a renewal shows as a reading back at g-1,
-//       which 50 ms polls cannot miss. The check gives up when the peer
-//       answers again, the lease is renewed, or the lease is gone.
+//     and gossip address) from etcd and connects to that address. Refused
+//     (nothing listens on the port: the process is gone): it revokes the
+//     lease now ("gone"). A heartbeat comes back: the peer lives, nothing
+//     happens. No answer within 400 ms ("silent"): it revokes only once
+//     etcd proves that the lease has not been renewed for the peer's
+//     watchdog time (TTL minus margin, published in its registration as
+//     watchdog_ms). etcd's TimeToLive reports whole seconds, truncated: a
+//     reading r of a lease of g seconds, received at t, bounds the last
+//     renewal to before t-(g-r-1)s, and a renewal shows as a reading back
+//     at g-1, which polls every 50 ms cannot miss. The check gives up when
+//     the peer answers again, the lease is renewed, or the lease is gone.
 //  3. Revoke. Any member that completes a check revokes; a second revoke
 //     finds the lease gone. Revoking deletes the registration, the owner
 //     keys and the leader key (the next leader replans), so the units

@@ -109,7 +109,19 @@ func (m *Member) proveSilent(ctx context.Context, reg registration, lease client
 	var renewedBefore time.Time // upper bound of the last renewal
 	lastLow := int64(math.MaxInt64)
 	giveUp := time.Now().Add(watchdog + 3*time.Second)
-	nextProbe := time.Now().Add(250 * time.Millisecond)
+	// Direct checks go on beside the polls (a silent check takes
+	// probeTimeout, which would space the polls out and loosen the bound).
+	pctx, stopProbes := context.WithCancel(ctx)
+	defer stopProbes()
+	answers := make(chan struct{})
+	go func() {
+		for sleepCtx(pctx, 250*time.Millisecond) == nil {
+			if m.gsp.Probe(pctx, reg.Gossip) == ProbeAlive {
+				close(answers)
+				return
+			}
+		}
+	}()
 	for {
 		rctx, cancel := context.WithTimeout(ctx, time.Second)
 		resp, err := m.cli.TimeToLive(rctx, lease)
@@ -138,17 +150,15 @@ func (m *Member) proveSilent(ctx context.Context, reg registration, lease client
 					now.Sub(renewedBefore).Round(time.Millisecond), watchdog)
 			}
 		}
-		if now.After(nextProbe) {
-			if m.gsp.Probe(ctx, reg.Gossip) == ProbeAlive {
-				return false, "it answers again"
-			}
-			nextProbe = time.Now().Add(250 * time.Millisecond)
-		}
 		if now.After(giveUp) {
 			return false, "no proof in time; lease expiry decides"
 		}
-		if sleepCtx(ctx, silentPoll) != nil {
+		select {
+		case <-answers:
+			return false, "it answers again"
+		case <-ctx.Done():
 			return false, "member closing"
+		case <-time.After(silentPoll):
 		}
 	}
 }

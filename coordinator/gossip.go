@@ -109,6 +109,9 @@ func StartGossip(cfg GossipConfig) (*Gossip, error) {
 	c.PushPullInterval = 10 * cfg.ProbeInterval
 	c.TCPTimeout = 5 * cfg.ProbeInterval
 	c.GossipToTheDeadTime = 10 * cfg.ProbeInterval
+	// A node restarted on another address (a new port, a new container)
+	// takes its name back once its old incarnation is dead for a second.
+	c.DeadNodeReclaimTime = 5 * cfg.ProbeInterval
 	c.IndirectChecks = 2
 	c.Delegate = (*gossipDelegate)(g)
 	c.Events = (*gossipEvents)(g)
