@@ -51,7 +51,7 @@
 //     monotonic time at which the last successful keepalive request left
 //     the node (etcd renewed it after that instant). The node's watchdog
 //     declares the lease lost when time.Since(sent) reaches TTL-margin
-//     (margin defaults to TTL/2), or when etcd answers that the lease is
+//     (margin defaults to 3/5 of the TTL), or when etcd answers that the lease is
 //     gone; it then cancels every pending start and calls Owner.Stop
 //     (StopLeaseLost) for every unit at once, in parallel, without waiting
 //     on etcd, with the context deadline at sent+TTL. This assumes the

@@ -78,10 +78,14 @@ func (m *Member) check(ctx context.Context, s Suspicion) {
 		m.met.checks.WithLabelValues("revoked").Inc()
 		m.revoke(ctx, s.ID, lease, revokeGone, fmt.Sprintf("%s; %s refused a connection", s.Reason, reg.Gossip))
 	case ProbeSilent:
-		if ok, why := m.proveSilent(ctx, reg, lease); ok {
+		switch res, why := m.proveSilent(ctx, reg, lease); res {
+		case ProbeGone:
+			m.met.checks.WithLabelValues("revoked").Inc()
+			m.revoke(ctx, s.ID, lease, revokeGone, fmt.Sprintf("%s; then %s refused a connection", s.Reason, reg.Gossip))
+		case ProbeSilent:
 			m.met.checks.WithLabelValues("revoked").Inc()
 			m.revoke(ctx, s.ID, lease, revokeSilent, fmt.Sprintf("%s; %s", s.Reason, why))
-		} else {
+		default:
 			m.met.checks.WithLabelValues("spared").Inc()
 			m.log.Info("coordinator: a suspected peer was not revoked", "peer", string(s.ID), "reason", s.Reason, "why", why)
 		}
@@ -91,8 +95,10 @@ func (m *Member) check(ctx context.Context, s Suspicion) {
 // proveSilent waits until etcd shows that the peer's lease has not been
 // renewed for the peer's own watchdog time, which proves that the peer has
 // stopped every unit (rule 3) or will find its deadline passed the moment
-// it runs again. It gives up when the peer answers a direct check again,
-// when etcd shows a renewal, or when the lease is gone.
+// it runs again; it then returns ProbeSilent. It returns ProbeGone when a
+// direct check meanwhile finds the process gone (it died while silent),
+// and ProbeAlive when it gives up: the peer answers a direct check again,
+// etcd shows a renewal, or the lease is gone.
 //
 // etcd reports the remaining TTL in whole seconds, truncated: a reading r
 // of a lease granted g seconds, received at time t, means the last renewal
@@ -101,10 +107,10 @@ func (m *Member) check(ctx context.Context, s Suspicion) {
 // reading it can only mean a renewal. Readings are taken every silentPoll,
 // far less than the second a renewal keeps the reading at g-1, so no
 // renewal goes unseen.
-func (m *Member) proveSilent(ctx context.Context, reg registration, lease clientv3.LeaseID) (bool, string) {
+func (m *Member) proveSilent(ctx context.Context, reg registration, lease clientv3.LeaseID) (ProbeResult, string) {
 	watchdog := time.Duration(reg.WatchdogMS) * time.Millisecond
 	if watchdog <= 0 {
-		return false, "the peer publishes no watchdog time"
+		return ProbeAlive, "the peer publishes no watchdog time"
 	}
 	var renewedBefore time.Time // upper bound of the last renewal
 	lastLow := int64(math.MaxInt64)
@@ -113,11 +119,11 @@ func (m *Member) proveSilent(ctx context.Context, reg registration, lease client
 	// probeTimeout, which would space the polls out and loosen the bound).
 	pctx, stopProbes := context.WithCancel(ctx)
 	defer stopProbes()
-	answers := make(chan struct{})
+	answers := make(chan ProbeResult, 1)
 	go func() {
-		for sleepCtx(pctx, 250*time.Millisecond) == nil {
-			if m.gsp.Probe(pctx, reg.Gossip) == ProbeAlive {
-				close(answers)
+		for sleepCtx(pctx, 100*time.Millisecond) == nil {
+			if r := m.gsp.Probe(pctx, reg.Gossip); r != ProbeSilent {
+				answers <- r
 				return
 			}
 		}
@@ -129,16 +135,16 @@ func (m *Member) proveSilent(ctx context.Context, reg registration, lease client
 		now := time.Now()
 		switch {
 		case errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && resp.TTL < 0):
-			return false, "the lease is already gone"
+			return ProbeAlive, "the lease is already gone"
 		case err != nil:
 			// etcd slow or unreachable: no proof either way.
 		case resp.TTL >= resp.GrantedTTL-1:
 			if lastLow != math.MaxInt64 {
-				return false, "etcd renewed the lease"
+				return ProbeAlive, "etcd renewed the lease"
 			}
 		default:
 			if resp.TTL > lastLow {
-				return false, "etcd renewed the lease"
+				return ProbeAlive, "etcd renewed the lease"
 			}
 			lastLow = resp.TTL
 			bound := now.Add(-time.Duration(resp.GrantedTTL-resp.TTL-1) * time.Second)
@@ -146,18 +152,21 @@ func (m *Member) proveSilent(ctx context.Context, reg registration, lease client
 				renewedBefore = bound
 			}
 			if !now.Before(renewedBefore.Add(watchdog)) {
-				return true, fmt.Sprintf("no answer, and etcd has not renewed its lease for at least %v (its watchdog time %v)",
+				return ProbeSilent, fmt.Sprintf("no answer, and etcd has not renewed its lease for at least %v (its watchdog time %v)",
 					now.Sub(renewedBefore).Round(time.Millisecond), watchdog)
 			}
 		}
 		if now.After(giveUp) {
-			return false, "no proof in time; lease expiry decides"
+			return ProbeAlive, "no proof in time; lease expiry decides"
 		}
 		select {
-		case <-answers:
-			return false, "it answers again"
+		case r := <-answers:
+			if r == ProbeGone {
+				return ProbeGone, "its process is gone"
+			}
+			return ProbeAlive, "it answers again"
 		case <-ctx.Done():
-			return false, "member closing"
+			return ProbeAlive, "member closing"
 		case <-time.After(silentPoll):
 		}
 	}

@@ -63,7 +63,11 @@ type Config struct {
 	ShardCount int
 
 	LeaseTTL    time.Duration // default 10s; etcd's minimum is 2s
-	LeaseMargin time.Duration // time to stop everything before expiry; default LeaseTTL/2
+	// LeaseMargin is the time to stop everything before expiry; default 3/5
+	// of LeaseTTL. The watchdog fires LeaseTTL-LeaseMargin after the last
+	// successful keepalive (2 s at a 5 s TTL), and a silent peer is revoked
+	// no sooner than that after etcd last renewed its lease.
+	LeaseMargin time.Duration
 	Parallel    int           // concurrent Start/Stop calls; default 8
 	Resync      time.Duration // periodic reconcile; default 1s
 	// Settle delays the very first plan of a cluster (no plan in etcd yet)
@@ -178,7 +182,7 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 		cfg.LeaseTTL = 10 * time.Second
 	}
 	if cfg.LeaseMargin == 0 {
-		cfg.LeaseMargin = cfg.LeaseTTL / 2
+		cfg.LeaseMargin = cfg.LeaseTTL * 3 / 5
 	}
 	if cfg.LeaseMargin <= 0 || cfg.LeaseMargin >= cfg.LeaseTTL {
 		return nil, errors.New("coordinator: LeaseMargin must be between 0 and LeaseTTL")

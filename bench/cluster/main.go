@@ -65,6 +65,7 @@ func run() error {
 	runs := flag.Int("runs", 5, "runs of each scenario")
 	bin := flag.String("bin", "", "chopsticks binary (default: $CHOPSTICKS_BIN, else built into a temporary folder)")
 	verbose := flag.Bool("v", false, "print node logs of failed runs")
+	cases := flag.String("cases", "kill,stop,drain", "scenarios to run: kill (SIGKILL), stop (SIGSTOP), drain (SIGTERM)")
 	flag.Parse()
 	if *runs < 1 {
 		return errors.New("-runs must be at least 1")
@@ -98,18 +99,26 @@ func run() error {
 	}
 	defer b.pg.Stop()
 
+	want := map[string]bool{}
+	for _, c := range strings.Split(*cases, ",") {
+		if c != "kill" && c != "stop" && c != "drain" {
+			fmt.Fprintf(os.Stderr, "bench cluster: unknown case %q in -cases\n", c)
+			os.Exit(2)
+		}
+		want[c] = true
+	}
 	var crash, freeze, drain []runResult
-	for i := 0; i < *runs; i++ {
+	for i := 0; i < *runs && want["kill"]; i++ {
 		r := b.crashRun(ctx, i, syscall.SIGKILL)
 		fmt.Printf("crash run %d: %s\n", i+1, r)
 		crash = append(crash, r)
 	}
-	for i := 0; i < *runs; i++ {
+	for i := 0; i < *runs && want["stop"]; i++ {
 		r := b.crashRun(ctx, i, syscall.SIGSTOP)
 		fmt.Printf("freeze run %d: %s\n", i+1, r)
 		freeze = append(freeze, r)
 	}
-	for i := 0; i < *runs; i++ {
+	for i := 0; i < *runs && want["drain"]; i++ {
 		r := b.drainRun(ctx, i)
 		fmt.Printf("drain run %d: %s\n", i+1, r)
 		drain = append(drain, r)
@@ -120,19 +129,21 @@ func run() error {
 
 // runResult is one run of a scenario.
 type runResult struct {
-	err        error
-	failover   time.Duration   // crash: SIGKILL to the last orphan resumed
-	moved      int             // shards moved
-	pauses     []time.Duration // drain: per shard, connection closed to resumed
-	drainTime  time.Duration   // drain: SIGTERM to exit
-	exitStatus string
-	identifies int // accepted IDENTIFY after the fault
-	gaps       int // delivery sequence gaps
-	lostInter  int // interactions never claimed or never delivered
-	twice      int // interactions answered twice
-	missed     int // interactions past the 3 s deadline
-	inter      int // interactions invoked
-	events     map[string]int
+	err          error
+	failover     time.Duration   // crash: SIGKILL to the last orphan resumed
+	moved        int             // shards moved
+	pauses       []time.Duration // drain: per shard, connection closed to resumed
+	drainTime    time.Duration   // drain: SIGTERM to exit
+	exitStatus   string
+	identifies   int           // accepted IDENTIFY after the fault
+	gaps         int           // delivery sequence gaps
+	lostInter    int           // interactions never claimed or never delivered
+	twice        int           // interactions answered twice
+	missed       int           // interactions past the 3 s deadline
+	inter        int           // interactions invoked
+	revoked      string        // crash: why a survivor revoked the lease, from its log
+	revokedAfter time.Duration // crash: signal to b's registration gone
+	events       map[string]int
 }
 
 func (r runResult) lost() int { return r.gaps + r.lostInter }
@@ -144,6 +155,12 @@ func (r runResult) String() string {
 	s := fmt.Sprintf("%d shards moved", r.moved)
 	if r.failover > 0 {
 		s += fmt.Sprintf(", failover %v", r.failover.Round(time.Millisecond))
+	}
+	if r.revokedAfter > 0 {
+		s += fmt.Sprintf(", lease gone after %v", r.revokedAfter.Round(time.Millisecond))
+	}
+	if r.revoked != "" {
+		s += " (" + r.revoked + ")"
 	}
 	if r.drainTime > 0 {
 		s += fmt.Sprintf(", drain %v (%s), pause max %v", r.drainTime.Round(time.Millisecond), r.exitStatus, maxOf(r.pauses).Round(time.Millisecond))
@@ -464,6 +481,22 @@ func (b *bench) crashRun(ctx context.Context, i int, sig syscall.Signal) (r runR
 		// wake together with the in-process etcd's network events.
 		time.Sleep(rand.N(time.Second))
 	}
+	// When b's registration goes (its lease revoked or expired), to split
+	// the failover into detection and the move.
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	revokedAt := make(chan time.Time, 1)
+	wch := w.cli.Watch(wctx, coordinator.DefaultPrefix+"/nodes/b")
+	go func() {
+		for resp := range wch {
+			for _, ev := range resp.Events {
+				if ev.Type == clientv3.EventTypeDelete {
+					revokedAt <- time.Now()
+					return
+				}
+			}
+		}
+	}()
 	killedAt := time.Now()
 	_ = w.nodes["b"].cmd.Process.Signal(sig)
 	if sig == syscall.SIGKILL {
@@ -488,6 +521,12 @@ func (b *bench) crashRun(ctx context.Context, i int, sig syscall.Signal) (r runR
 		r.err = err
 		return r
 	}
+	r.revoked = revocation(w.nodes["a"].logs.String() + w.nodes["c"].logs.String())
+	select {
+	case at := <-revokedAt:
+		r.revokedAfter = at.Sub(killedAt)
+	case <-time.After(time.Second):
+	}
 	if err := until(30*time.Second, func() (bool, string) { return w.steady(8, 8, "a", "c") }); err != nil {
 		r.err = fmt.Errorf("after the kill: %w", err)
 		return r
@@ -497,6 +536,21 @@ func (b *bench) crashRun(ctx context.Context, i int, sig syscall.Signal) (r runR
 	r.identifies = len(w.sim.IdentifiesSince(killedAt))
 	w.audit(l, &r)
 	return r
+}
+
+// revocation returns the reason and proof of the first revocation logged.
+func revocation(logs string) string {
+	for _, line := range strings.Split(logs, "\n") {
+		if !strings.Contains(line, "revoked a dead peer's lease") {
+			continue
+		}
+		var rec struct{ Reason, Why string }
+		if json.Unmarshal([]byte(line), &rec) == nil {
+			return "revoked: " + rec.Reason + ": " + rec.Why
+		}
+		return line
+	}
+	return "no revocation logged"
 }
 
 // drainRun: node a (WEIGHT 1000) holds all 16 shards, node b (WEIGHT 1)
