@@ -23,8 +23,6 @@ type registration struct {
 	// stops every unit (lease TTL minus margin): peers revoke the lease of
 	// a silent node only once etcd has not renewed it for this long.
 	WatchdogMS int64 `json:"watchdog_ms,omitempty"`
-
-	lease clientv3.LeaseID // the lease the key is under (from etcd, not the value)
 }
 
 // planDoc is the value of /chopsticks/plan.
@@ -104,7 +102,7 @@ func (v *view) apply(k keys, kv *mvccpb.KeyValue, deleted bool) error {
 		if err := json.Unmarshal(kv.Value, &r); err != nil {
 			return fmt.Errorf("coordinator: node %s: %w", id, err)
 		}
-		r.ID, r.lease = id, clientv3.LeaseID(kv.Lease)
+		r.ID = id
 		v.nodes[id] = r
 	case key == k.plan():
 		if deleted {
