@@ -62,7 +62,7 @@ type Config struct {
 	// none exists yet. Changing it later is SetUnits' job.
 	ShardCount int
 
-	LeaseTTL    time.Duration // default 10s; etcd's minimum is 2s
+	LeaseTTL time.Duration // default 10s; etcd's minimum is 2s
 	// LeaseMargin is the time to stop everything before expiry; default 3/5
 	// of LeaseTTL. The watchdog fires LeaseTTL-LeaseMargin after the last
 	// successful keepalive (2 s at a 5 s TTL), and a silent peer is revoked
