@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -112,8 +111,7 @@ func (m *Member) proveSilent(ctx context.Context, reg registration, lease client
 	if watchdog <= 0 {
 		return ProbeAlive, "the peer publishes no watchdog time"
 	}
-	var renewedBefore time.Time // upper bound of the last renewal
-	lastLow := int64(math.MaxInt64)
+	var rt renewals
 	giveUp := time.Now().Add(watchdog + 3*time.Second)
 	// Direct checks go on beside the polls (a silent check takes
 	// probeTimeout, which would space the polls out and loosen the bound).
@@ -138,23 +136,11 @@ func (m *Member) proveSilent(ctx context.Context, reg registration, lease client
 			return ProbeAlive, "the lease is already gone"
 		case err != nil:
 			// etcd slow or unreachable: no proof either way.
-		case resp.TTL >= resp.GrantedTTL-1:
-			if lastLow != math.MaxInt64 {
-				return ProbeAlive, "etcd renewed the lease"
-			}
-		default:
-			if resp.TTL > lastLow {
-				return ProbeAlive, "etcd renewed the lease"
-			}
-			lastLow = resp.TTL
-			bound := now.Add(-time.Duration(resp.GrantedTTL-resp.TTL-1) * time.Second)
-			if renewedBefore.IsZero() || bound.Before(renewedBefore) {
-				renewedBefore = bound
-			}
-			if !now.Before(renewedBefore.Add(watchdog)) {
-				return ProbeSilent, fmt.Sprintf("no answer, and etcd has not renewed its lease for at least %v (its watchdog time %v)",
-					now.Sub(renewedBefore).Round(time.Millisecond), watchdog)
-			}
+		case rt.observe(now, resp.TTL, resp.GrantedTTL):
+			return ProbeAlive, "etcd renewed the lease"
+		case rt.silentFor(now) >= watchdog:
+			return ProbeSilent, fmt.Sprintf("no answer, and etcd has not renewed its lease for at least %v (its watchdog time %v)",
+				rt.silentFor(now).Round(time.Millisecond), watchdog)
 		}
 		if now.After(giveUp) {
 			return ProbeAlive, "no proof in time; lease expiry decides"
@@ -170,6 +156,43 @@ func (m *Member) proveSilent(ctx context.Context, reg registration, lease client
 		case <-time.After(silentPoll):
 		}
 	}
+}
+
+// renewals reads a lease's TimeToLive answers, in the order received, for
+// a bound on its last renewal (see proveSilent). The zero value is ready.
+type renewals struct {
+	low    bool      // a reading below granted-1 was seen
+	last   int64     // the latest such reading
+	before time.Time // the last renewal happened before this instant
+}
+
+// observe takes a reading ttl of a lease granted granted seconds, received
+// at at, and reports whether it shows a renewal since the earlier
+// readings.
+func (r *renewals) observe(at time.Time, ttl, granted int64) (renewed bool) {
+	if ttl >= granted-1 {
+		// What a lease renewed within the last second shows: no bound;
+		// after a lower reading, a renewal.
+		return r.low
+	}
+	if r.low && ttl > r.last {
+		return true
+	}
+	bound := at.Add(-time.Duration(granted-ttl-1) * time.Second)
+	if !r.low || bound.Before(r.before) {
+		r.before = bound
+	}
+	r.low, r.last = true, ttl
+	return false
+}
+
+// silentFor is how long before now the lease was at least last renewed,
+// 0 without a bound yet.
+func (r *renewals) silentFor(now time.Time) time.Duration {
+	if !r.low {
+		return 0
+	}
+	return max(now.Sub(r.before), 0)
 }
 
 // revoke ends a dead peer's lease.
