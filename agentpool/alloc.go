@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/chopsticks-bot/chopsticks/voice"
@@ -69,17 +70,26 @@ type AllocatorConfig struct {
 type Allocator struct {
 	cfg    AllocatorConfig
 	cli    *clientv3.Client
-	lease  clientv3.LeaseID
 	own    bool
 	log    *slog.Logger
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	lease clientv3.LeaseID // 0 while a lost lease is being replaced
+	ready chan struct{}    // closed once lease is set
+	drop  context.CancelFunc
 }
 
 var _ voice.Agents = (*Allocator)(nil)
 
 // NewAllocator returns an allocator; Close stops it (and revokes its own
 // lease, freeing its allocations).
+//
+// An allocator with its own lease keeps it alive until Close, and replaces
+// it when it is lost (etcd unreachable for longer than LeaseTTL, or a
+// process pause): the allocations under the old lease are gone then, but
+// every later Allocate and Claim uses a live lease again.
 func NewAllocator(ctx context.Context, cfg AllocatorConfig) (*Allocator, error) {
 	if cfg.Client == nil || cfg.Candidates == nil {
 		return nil, errors.New("agentpool: AllocatorConfig needs Client and Candidates")
@@ -94,30 +104,159 @@ func NewAllocator(ctx context.Context, cfg AllocatorConfig) (*Allocator, error) 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Allocator{cfg: cfg, cli: cfg.Client, lease: cfg.Lease, log: cfg.Logger}
+	a := &Allocator{cfg: cfg, cli: cfg.Client, lease: cfg.Lease, log: cfg.Logger, ready: make(chan struct{})}
 	kctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	if a.lease == 0 {
-		resp, err := cfg.Client.Grant(ctx, int64((cfg.LeaseTTL+time.Second-1)/time.Second))
-		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("agentpool: granting allocation lease: %w", err)
-		}
-		a.lease, a.own = resp.ID, true
-		ch, err := cfg.Client.KeepAlive(kctx, resp.ID)
-		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("agentpool: keeping allocation lease alive: %w", err)
-		}
-		a.wg.Go(func() {
-			for range ch {
-			}
-			if kctx.Err() == nil {
-				a.log.Error("allocation lease lost: this node's voice allocations are gone")
-			}
-		})
+	if a.lease != 0 {
+		close(a.ready)
+		return a, nil
 	}
+	a.own = true
+	resp, err := cfg.Client.Grant(ctx, a.ttlSeconds())
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("agentpool: granting allocation lease: %w", err)
+	}
+	ch, err := a.keepAlive(kctx, resp.ID)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("agentpool: keeping allocation lease alive: %w", err)
+	}
+	a.wg.Go(func() { a.keep(kctx, resp.ID, ch) })
 	return a, nil
+}
+
+func (a *Allocator) ttlSeconds() int64 {
+	return int64((a.cfg.LeaseTTL + time.Second - 1) / time.Second)
+}
+
+// keepAlive starts keeping id alive and makes it the current lease; the
+// channel closes when the lease is lost, ctx ends or dropLease drops it.
+func (a *Allocator) keepAlive(ctx context.Context, id clientv3.LeaseID) (<-chan *clientv3.LeaseKeepAliveResponse, error) {
+	lctx, drop := context.WithCancel(ctx)
+	ch, err := a.cli.KeepAlive(lctx, id)
+	if err != nil {
+		drop()
+		return nil, err
+	}
+	a.mu.Lock()
+	if a.drop != nil {
+		a.drop() // the lost lease's keepalive context
+	}
+	a.lease, a.drop = id, drop
+	select {
+	case <-a.ready:
+	default:
+		close(a.ready)
+	}
+	a.mu.Unlock()
+	return ch, nil
+}
+
+// keep watches the current lease and, when it is lost, takes it up again if
+// etcd still has it (an outage during which etcd itself was down), or
+// grants a new one, retrying until ctx ends.
+func (a *Allocator) keep(ctx context.Context, id clientv3.LeaseID, ch <-chan *clientv3.LeaseKeepAliveResponse) {
+	for {
+		for range ch {
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		a.mu.Lock()
+		if a.lease == id {
+			a.lease, a.ready = 0, make(chan struct{})
+		}
+		a.mu.Unlock()
+		a.log.Error("allocation lease lost; taking it up again or granting a new one", "lease", fmt.Sprintf("%x", int64(id)))
+		backoff := 100 * time.Millisecond
+		for {
+			var err error
+			if id, ch, err = a.recover(ctx, id); err == nil {
+				break
+			}
+			a.log.Warn("allocation lease not renewed yet; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 2*time.Second)
+		}
+	}
+}
+
+// recover renews the lost lease id if etcd still has it, and otherwise
+// grants a new one; either becomes the current lease.
+func (a *Allocator) recover(ctx context.Context, id clientv3.LeaseID) (clientv3.LeaseID, <-chan *clientv3.LeaseKeepAliveResponse, error) {
+	rctx, cancel := context.WithTimeout(ctx, a.cfg.LeaseTTL)
+	defer cancel()
+	if resp, err := a.cli.KeepAliveOnce(rctx, id); err == nil && resp.TTL > 0 {
+		ch, err := a.keepAlive(ctx, id)
+		if err == nil {
+			a.log.Info("allocation lease taken up again; allocations kept", "lease", fmt.Sprintf("%x", int64(id)))
+		}
+		return id, ch, err
+	} else if err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return 0, nil, err
+	}
+	resp, err := a.cli.Grant(rctx, a.ttlSeconds())
+	if err != nil {
+		return 0, nil, err
+	}
+	ch, err := a.keepAlive(ctx, resp.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	a.log.Warn("new allocation lease granted; allocations under the old one are gone", "lease", fmt.Sprintf("%x", int64(resp.ID)))
+	return resp.ID, ch, nil
+}
+
+// currentLease returns the live lease, waiting while a lost one is being
+// replaced (for as long as ctx allows).
+func (a *Allocator) currentLease(ctx context.Context) (clientv3.LeaseID, error) {
+	for {
+		a.mu.Lock()
+		id, ready := a.lease, a.ready
+		a.mu.Unlock()
+		if id != 0 {
+			return id, nil
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return 0, fmt.Errorf("agentpool: no allocation lease (etcd unreachable?): %w", ctx.Err())
+		}
+	}
+}
+
+// dropLease makes the keeper replace id after etcd said it is gone (the
+// keepalive stream may take a while to tell).
+func (a *Allocator) dropLease(id clientv3.LeaseID) {
+	if !a.own {
+		return
+	}
+	a.mu.Lock()
+	if a.lease == id {
+		a.drop()
+	}
+	a.mu.Unlock()
+}
+
+// withLease runs op with the current lease and, when etcd answers that the
+// lease is gone, once more with its replacement.
+func (a *Allocator) withLease(ctx context.Context, op func(clientv3.LeaseID) error) error {
+	for attempt := 0; ; attempt++ {
+		id, err := a.currentLease(ctx)
+		if err != nil {
+			return err
+		}
+		err = op(id)
+		if attempt > 0 || !a.own || !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			return err
+		}
+		a.dropLease(id)
+	}
 }
 
 // Close stops keeping the lease alive and revokes it when it is the
@@ -125,9 +264,12 @@ func NewAllocator(ctx context.Context, cfg AllocatorConfig) (*Allocator, error) 
 func (a *Allocator) Close() {
 	a.cancel()
 	a.wg.Wait()
-	if a.own {
+	a.mu.Lock()
+	id := a.lease
+	a.mu.Unlock()
+	if a.own && id != 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, _ = a.cli.Revoke(ctx, a.lease)
+		_, _ = a.cli.Revoke(ctx, id)
 		cancel()
 	}
 }
@@ -163,11 +305,15 @@ func (a *Allocator) Allocate(ctx context.Context, guildID, channelID string) (st
 	ck := a.channelKey(guildID, channelID)
 	for _, agent := range cands {
 		ak := a.agentKey(agent)
-		resp, err := a.cli.Txn(ctx).
-			If(clientv3.Compare(clientv3.CreateRevision(ak), "=", 0), clientv3.Compare(clientv3.CreateRevision(ck), "=", 0)).
-			Then(clientv3.OpPut(ak, string(val), clientv3.WithLease(a.lease)), clientv3.OpPut(ck, agent, clientv3.WithLease(a.lease))).
-			Else(clientv3.OpGet(ck)).
-			Commit()
+		var resp *clientv3.TxnResponse
+		err := a.withLease(ctx, func(lease clientv3.LeaseID) (err error) {
+			resp, err = a.cli.Txn(ctx).
+				If(clientv3.Compare(clientv3.CreateRevision(ak), "=", 0), clientv3.Compare(clientv3.CreateRevision(ck), "=", 0)).
+				Then(clientv3.OpPut(ak, string(val), clientv3.WithLease(lease)), clientv3.OpPut(ck, agent, clientv3.WithLease(lease))).
+				Else(clientv3.OpGet(ck)).
+				Commit()
+			return err
+		})
 		if err != nil {
 			return "", fmt.Errorf("agentpool: allocating an agent: %w", err)
 		}
@@ -218,12 +364,19 @@ func (a *Allocator) free(ctx context.Context, guildID, channelID, agent string) 
 func (a *Allocator) Claim(ctx context.Context, guildID, channelID, agentUserID string) error {
 	ak, ck := a.agentKey(agentUserID), a.channelKey(guildID, channelID)
 	val, _ := json.Marshal(Allocation{Guild: guildID, Channel: channelID, Node: a.cfg.Node})
-	puts := []clientv3.Op{clientv3.OpPut(ak, string(val), clientv3.WithLease(a.lease)), clientv3.OpPut(ck, agentUserID, clientv3.WithLease(a.lease))}
+	lease, err := a.currentLease(ctx)
+	if err != nil {
+		return err
+	}
+	puts := []clientv3.Op{clientv3.OpPut(ak, string(val), clientv3.WithLease(lease)), clientv3.OpPut(ck, agentUserID, clientv3.WithLease(lease))}
 	for range 3 {
 		resp, err := a.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.Value(ck), "=", agentUserID)).Then(puts...).
 			Else(clientv3.OpGet(ak)).Commit()
 		if err != nil {
+			if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+				a.dropLease(lease) // the next Claim uses its replacement
+			}
 			return fmt.Errorf("agentpool: claiming allocation: %w", err)
 		}
 		if resp.Succeeded {

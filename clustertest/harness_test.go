@@ -84,7 +84,7 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 		o.maxConcurrency = shardCount
 	}
 	if o.leaseTTL == 0 {
-		o.leaseTTL = 2 * time.Second
+		o.leaseTTL = 5 * time.Second // the node's default: failover must not need a short lease
 	}
 	sim, err := discordsim.New(discordsim.Config{
 		Guilds: 2 * shardCount, Users: 10, RecommendedShards: shardCount, MaxConcurrency: o.maxConcurrency,

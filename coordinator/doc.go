@@ -13,11 +13,14 @@
 //     and reports Status.
 //   - Gate: one IDENTIFY per max_concurrency bucket per window, cluster-wide,
 //     in shard order within a bucket, with a reserve of the daily budget.
-//   - Gossip: memberlist with the node's ID, address, weight and load.
+//   - Gossip: memberlist with the node's ID, address, weight and load, plus
+//     a liveness stream to every peer on the same port; it suspects dead
+//     peers within about a second (a killed process within milliseconds)
+//     and keeps joining the peers etcd lists until it has met them all.
 //
 // # Keys (under Prefix, default /chopsticks)
 //
-//	nodes/<id>                  registration {id, addr, weight}, under the node's lease
+//	nodes/<id>                  registration {id, addr, weight, gossip, watchdog_ms}, under the node's lease
 //	leader/<lease>              election candidates (client/v3/concurrency)
 //	plan                        {version, leader, assign: {"shard/3": "<node>"}}
 //	config/units                {shard_count, agents}: the units to place
@@ -48,7 +51,7 @@
 //     monotonic time at which the last successful keepalive request left
 //     the node (etcd renewed it after that instant). The node's watchdog
 //     declares the lease lost when time.Since(sent) reaches TTL-margin
-//     (margin defaults to TTL/2), or when etcd answers that the lease is
+//     (margin defaults to 3/5 of the TTL), or when etcd answers that the lease is
 //     gone; it then cancels every pending start and calls Owner.Stop
 //     (StopLeaseLost) for every unit at once, in parallel, without waiting
 //     on etcd, with the context deadline at sent+TTL. This assumes the
@@ -70,16 +73,77 @@
 // step 2. Moves run in parallel, at most Config.Parallel Start/Stop calls
 // per node at a time.
 //
-// A crash of A: A's lease expires after at most TTL, etcd deletes A's
-// registration and owner keys, the leader replans A's units (reason
-// "failover"), and their new owners claim and resume from the last Redis
-// checkpoint. A node cut off from etcd is not a crash: by rule 3 it has
-// stopped its units before its keys can expire. When it reaches etcd again
-// it revokes the old lease, takes a new one and registers again; the plan
-// gives it work back like a new node.
+// A crash of A: a peer proves A dead and revokes A's lease (see Fast
+// failover), or, failing that, A's lease expires after at most TTL. Either
+// way etcd deletes A's registration, owner keys and leader key at once, the
+// leader (a new one, if A led) replans A's units (reason "failover"), and
+// their new owners claim and resume from the last Redis checkpoint. A node
+// cut off from etcd is not a crash: by rule 3 it has stopped its units
+// before its keys can expire. When it reaches etcd again it revokes the old
+// lease, takes a new one and registers again; the plan gives it work back
+// like a new node.
 //
 // A unit whose owner key vanished while the node believed it ran it (it
 // should not happen while the lease lives) is stopped at once.
+//
+// # Fast failover
+//
+// Lease expiry alone costs a crash the whole TTL. Detection is gossip's
+// job, fencing stays etcd's:
+//
+//  1. Suspect. Every member holds a TCP liveness stream to each peer's
+//     gossip port, on which the peer writes a heartbeat every 100 ms. A
+//     killed process's sockets are closed by its kernel, so the stream
+//     ends within milliseconds; a frozen process (SIGSTOP, a stalled VM)
+//     keeps them open and falls silent, and the reader gives up after
+//     600 ms. memberlist declaring a peer failed is a suspicion too. A
+//     suspicion is never acted on by itself.
+//  2. Check directly. The member reads the peer's registration (its lease
+//     and gossip address) from etcd and connects to that address. Refused
+//     (nothing listens on the port: the process is gone): it revokes the
+//     lease now ("gone"). A heartbeat comes back: the peer lives, nothing
+//     happens. No answer within 400 ms ("silent"): it revokes only once
+//     etcd proves that the lease has not been renewed for the peer's
+//     watchdog time (TTL minus margin, published in its registration as
+//     watchdog_ms). etcd's TimeToLive reports whole seconds, truncated: a
+//     reading r of a lease of g seconds, received at t, bounds the last
+//     renewal to before t-(g-r-1)s, and a renewal shows as a reading back
+//     at g-1, which polls every 50 ms cannot miss. The check gives up when
+//     the peer answers again, the lease is renewed, or the lease is gone.
+//  3. Revoke. Any member that completes a check revokes; a second revoke
+//     finds the lease gone. Revoking deletes the registration, the owner
+//     keys and the leader key (the next leader replans), so the units
+//     move at once. Lease expiry stays the backstop (partitions, a member
+//     that cannot reach etcd, an older node without a gossip address).
+//
+// Why a serving node is never revoked:
+//
+//   - "gone" needs a refused connection to the gossip port that the peer
+//     registered. A running member always listens there: it starts gossip
+//     before it registers and stops it only after revoking its own lease
+//     (Close). A restarted process on the same port answers, and its new
+//     registration is under a new lease. (A firewall that rejects with a
+//     reset would be mistaken for a dead process; the revoked node, if it
+//     still reaches etcd, sees its registration deleted and stops every
+//     unit within one watch event, before any new owner can have claimed,
+//     planned and resumed.)
+//   - "silent" waits until etcd has not renewed the lease for the peer's
+//     watchdog time. Since the peer's last successful keepalive was sent
+//     before etcd's last renewal, the peer's own watchdog deadline (rule 3)
+//     has passed by then: a peer that runs and cannot reach etcd has
+//     already stopped every unit, exactly as if its lease had expired; a
+//     peer that reaches etcd renews its lease and is never revoked, however
+//     slow its gossip.
+//   - A frozen peer thaws after its lease was revoked. Its watchdog finds
+//     the deadline passed (or its first keepalive answers "lease not
+//     found", or its watch sees its registration deleted) and stops every
+//     unit before talking to etcd again; Member.Serving reads the clock
+//     itself and says false from the first instruction after the thaw, so
+//     work fenced on it never runs late. Its gateway connections were
+//     already closed by Discord when the new owners resumed the sessions
+//     (Discord keeps one connection per session), and an interaction that
+//     still reaches it is claimed once in Redis, so the thaw handles
+//     nothing twice.
 //
 // # Leader and plan
 //
@@ -99,6 +163,14 @@
 // unit away by the planned-move protocol; Drain returns when the node runs
 // and holds nothing and the plan gives it nothing. Member.Close then revokes
 // the lease (registration, leader key) and leaves the gossip.
+//
+// Without etcd no plan can move anything, so Drain does not wait for one:
+// when the weight cannot be written within a second (or the lease is lost
+// during the drain), it stops every unit at once with StopHandoff (shards
+// checkpoint and close resumably) and returns ErrEtcdUnreachable; Close
+// then waits on etcd only briefly. The owner keys go with the lease: peers
+// revoke it once the process is gone (its gossip port refuses), or it
+// expires, and the next owners resume from the checkpoints.
 //
 // # Identify gate
 //

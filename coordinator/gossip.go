@@ -2,12 +2,14 @@ package coordinator
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -56,9 +58,20 @@ type Gossip struct {
 	warned  map[string]string // peer -> the differing settings last logged
 	changed chan struct{}
 
-	stop     chan struct{} // closed by Leave or Shutdown; ends rejoin
+	seeds    []string
+	wanted   map[NodeID]string // registered peers (from etcd) and their gossip addresses
+	watchers map[string]*peerWatch
+	suspects chan Suspicion
+
+	stop     chan struct{} // closed by Leave or Shutdown; ends rejoin and watchers
 	stopOnce sync.Once
-	rejoined sync.WaitGroup
+	rejoined sync.WaitGroup // rejoin and the peer watchers
+}
+
+// peerWatch is the liveness stream to one peer incarnation.
+type peerWatch struct {
+	addr string
+	stop chan struct{}
 }
 
 // StartGossip starts the memberlist and joins the seeds (if any answer).
@@ -73,12 +86,15 @@ func StartGossip(cfg GossipConfig) (*Gossip, error) {
 		cfg.ProbeInterval = 200 * time.Millisecond
 	}
 	g := &Gossip{
-		log:     cfg.Logger,
-		meta:    Peer{ID: cfg.NodeID, Addr: cfg.Addr, Weight: cfg.Weight, Settings: cfg.Settings},
-		peers:   map[string]Peer{},
-		warned:  map[string]string{},
-		changed: make(chan struct{}, 1),
-		stop:    make(chan struct{}),
+		log:      cfg.Logger,
+		meta:     Peer{ID: cfg.NodeID, Addr: cfg.Addr, Weight: cfg.Weight, Settings: cfg.Settings},
+		peers:    map[string]Peer{},
+		warned:   map[string]string{},
+		changed:  make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		seeds:    cfg.Seeds,
+		watchers: map[string]*peerWatch{},
+		suspects: make(chan Suspicion, 64),
 	}
 	c := memberlist.DefaultLANConfig()
 	c.Name = string(cfg.NodeID)
@@ -93,6 +109,9 @@ func StartGossip(cfg GossipConfig) (*Gossip, error) {
 	c.PushPullInterval = 10 * cfg.ProbeInterval
 	c.TCPTimeout = 5 * cfg.ProbeInterval
 	c.GossipToTheDeadTime = 10 * cfg.ProbeInterval
+	// A node restarted on another address (a new port, a new container)
+	// takes its name back once its old incarnation is dead for a second.
+	c.DeadNodeReclaimTime = 5 * cfg.ProbeInterval
 	c.IndirectChecks = 2
 	c.Delegate = (*gossipDelegate)(g)
 	c.Events = (*gossipEvents)(g)
@@ -101,8 +120,16 @@ func StartGossip(cfg GossipConfig) (*Gossip, error) {
 	} else {
 		c.Logger = log.New(io.Discard, "", 0)
 	}
+	tr, err := newLiveTransport(c.BindAddr, c.BindPort, c.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: gossip: %w", err)
+	}
+	c.Transport = tr
+	c.BindPort = tr.GetAutoBindPort()
+	c.AdvertisePort = c.BindPort
 	ml, err := memberlist.Create(c)
 	if err != nil {
+		_ = tr.Shutdown()
 		return nil, fmt.Errorf("coordinator: gossip: %w", err)
 	}
 	g.ml = ml
@@ -113,39 +140,99 @@ func StartGossip(cfg GossipConfig) (*Gossip, error) {
 	if len(cfg.Seeds) > 0 {
 		if _, err := ml.Join(cfg.Seeds); err != nil {
 			// Nodes starting together may not listen yet. Gossip only
-			// speeds up liveness (etcd owns the truth), so keep trying in
-			// the background instead of refusing to start.
+			// speeds up liveness (etcd owns the truth), so rejoin keeps
+			// trying in the background instead of refusing to start.
 			c.Logger.Printf("[WARN] coordinator: gossip seeds not answering yet; retrying: %v", err)
-			g.rejoined.Add(1)
-			go g.rejoin(cfg.Seeds)
 		}
 	}
+	g.rejoined.Add(1)
+	go g.rejoin()
 	return g, nil
 }
 
-// rejoin retries joining seeds every second until one answers or the
-// gossip stops.
-func (g *Gossip) rejoin(seeds []string) {
+// rejoinEvery is how often rejoin looks for peers it has not met.
+const rejoinEvery = 500 * time.Millisecond
+
+// rejoin joins, until the gossip stops, the seeds and the gossip addresses
+// of every registered peer (see Want) while some registered peer is not a
+// live member. Before the first Want it retries the seeds while this node
+// is alone. A node that restarts, or started before its seeds, thus meets
+// the whole cluster within about a second of either side being reachable.
+func (g *Gossip) rejoin() {
 	defer g.rejoined.Done()
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(rejoinEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-g.stop:
 			return
 		case <-t.C:
-			if g.ml.NumMembers() > 1 {
-				return
-			}
-			if _, err := g.ml.Join(seeds); err == nil {
-				return
-			}
+		}
+		if addrs := g.missing(); len(addrs) > 0 {
+			_, _ = g.ml.Join(addrs)
 		}
 	}
 }
 
+// missing returns the addresses to join now: none when every wanted peer
+// is a live member.
+func (g *Gossip) missing() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var addrs []string
+	if g.wanted == nil {
+		if len(g.peers) <= 1 {
+			addrs = slices.Clone(g.seeds)
+		}
+		return addrs
+	}
+	for id, addr := range g.wanted {
+		if _, ok := g.peers[string(id)]; !ok && id != g.meta.ID && addr != "" {
+			addrs = append(addrs, addr)
+		}
+	}
+	if len(addrs) > 0 {
+		addrs = append(addrs, g.seeds...)
+	}
+	slices.Sort(addrs)
+	return slices.Compact(addrs)
+}
+
+// Want tells the gossip which peers the cluster lists (node ID to gossip
+// address, from the etcd registrations): it keeps joining them and the
+// seeds until it has met them all.
+func (g *Gossip) Want(peers map[NodeID]string) {
+	g.mu.Lock()
+	g.wanted = maps.Clone(peers)
+	if g.wanted == nil {
+		g.wanted = map[NodeID]string{}
+	}
+	g.mu.Unlock()
+}
+
+// Suspects delivers suspicions that a peer died: its liveness stream ended
+// or fell silent, or memberlist declared it dead. A suspicion is a hint for
+// a direct check, never proof.
+func (g *Gossip) Suspects() <-chan Suspicion { return g.suspects }
+
+func (g *Gossip) suspect(s Suspicion) {
+	select {
+	case g.suspects <- s:
+	default: // full: the watcher repeats itself while the peer stays dead
+	}
+}
+
+// Probe checks a peer's gossip address directly (see ProbeResult).
+func (g *Gossip) Probe(ctx context.Context, addr string) ProbeResult { return probe(ctx, addr) }
+
 func (g *Gossip) halt() {
 	g.stopOnce.Do(func() { close(g.stop) })
+	g.mu.Lock()
+	for name, w := range g.watchers {
+		close(w.stop)
+		delete(g.watchers, name)
+	}
+	g.mu.Unlock()
 	g.rejoined.Wait()
 }
 
@@ -186,12 +273,50 @@ func (g *Gossip) track(n *memberlist.Node, alive bool) {
 		} else if !differ {
 			delete(g.warned, n.Name)
 		}
+		g.watchLocked(n.Name, n.Address())
 	} else {
 		delete(g.peers, n.Name)
 		delete(g.warned, n.Name)
+		if w, ok := g.watchers[n.Name]; ok {
+			close(w.stop)
+			delete(g.watchers, n.Name)
+		}
+		if n.Name != string(g.meta.ID) {
+			reason := "gossip: failed"
+			if n.State == memberlist.StateLeft {
+				reason = "gossip: left"
+			}
+			g.suspect(Suspicion{NodeID(n.Name), n.Address(), reason})
+		}
 	}
 	g.mu.Unlock()
 	g.notify()
+}
+
+// watchLocked starts a liveness stream to a peer (once per address).
+// g.mu is held.
+func (g *Gossip) watchLocked(name, addr string) {
+	if name == string(g.meta.ID) {
+		return
+	}
+	if w, ok := g.watchers[name]; ok {
+		if w.addr == addr {
+			return
+		}
+		close(w.stop)
+	}
+	select {
+	case <-g.stop:
+		return // stopping: no new watchers
+	default:
+	}
+	w := &peerWatch{addr: addr, stop: make(chan struct{})}
+	g.watchers[name] = w
+	g.rejoined.Add(1)
+	go func() {
+		defer g.rejoined.Done()
+		g.watchPeer(NodeID(name), addr, w.stop)
+	}()
 }
 
 // differs tells whether p shares settings other than this node's; a node

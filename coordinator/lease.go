@@ -71,10 +71,13 @@ func (l *lease) declareLost() {
 	})
 }
 
-// keepAlive renews the lease every TTL/6 until ctx ends or the lease is lost.
-// It returns when either happens.
+// keepAlive renews the lease every TTL/10 until ctx ends or the lease is
+// lost. It returns when either happens. Frequent renewals keep the
+// watchdog's tolerance of a slow etcd (TTL-margin minus the interval) while
+// the last renewal before a freeze is never far behind it, which is what
+// a peer waits out before revoking a silent node (see Fast failover).
 func (l *lease) keepAlive(ctx context.Context) {
-	interval := max(l.ttl/6, 50*time.Millisecond)
+	interval := max(l.ttl/10, 50*time.Millisecond)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {

@@ -62,8 +62,12 @@ type Config struct {
 	// none exists yet. Changing it later is SetUnits' job.
 	ShardCount int
 
-	LeaseTTL    time.Duration // default 10s; etcd's minimum is 2s
-	LeaseMargin time.Duration // time to stop everything before expiry; default LeaseTTL/2
+	LeaseTTL time.Duration // default 10s; etcd's minimum is 2s
+	// LeaseMargin is the time to stop everything before expiry; default 3/5
+	// of LeaseTTL. The watchdog fires LeaseTTL-LeaseMargin after the last
+	// successful keepalive (2 s at a 5 s TTL), and a silent peer is revoked
+	// no sooner than that after etcd last renewed its lease.
+	LeaseMargin time.Duration
 	Parallel    int           // concurrent Start/Stop calls; default 8
 	Resync      time.Duration // periodic reconcile; default 1s
 	// Settle delays the very first plan of a cluster (no plan in etcd yet)
@@ -138,8 +142,12 @@ type Member struct {
 	// campaigns are election goroutines; they end when etcd answers their
 	// resignation or the client closes.
 	campaigns sync.WaitGroup
-	sem       chan struct{}
-	kick      chan struct{}
+	// bg is the failover goroutine (with gossip); it ends with ctx.
+	bg sync.WaitGroup
+	// checksRunning counts checks of suspected peers in progress.
+	checksRunning atomic.Int32
+	sem           chan struct{}
+	kick          chan struct{}
 
 	mu       sync.Mutex
 	ep       *epoch
@@ -149,6 +157,9 @@ type Member struct {
 	weight   int
 	draining bool
 	closed   bool
+	// unreachable: Drain found etcd unreachable; Close waits on it only
+	// briefly.
+	unreachable bool
 }
 
 // Join registers the node and starts its part in the cluster. It returns once
@@ -171,7 +182,7 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 		cfg.LeaseTTL = 10 * time.Second
 	}
 	if cfg.LeaseMargin == 0 {
-		cfg.LeaseMargin = cfg.LeaseTTL / 2
+		cfg.LeaseMargin = cfg.LeaseTTL * 3 / 5
 	}
 	if cfg.LeaseMargin <= 0 || cfg.LeaseMargin >= cfg.LeaseTTL {
 		return nil, errors.New("coordinator: LeaseMargin must be between 0 and LeaseTTL")
@@ -243,6 +254,9 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 		return nil, err
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	if m.gsp != nil {
+		m.bg.Go(m.failover)
+	}
 	go m.run(ep)
 	return m, nil
 }
@@ -305,7 +319,12 @@ func (m *Member) register(ctx context.Context, ep *epoch) error {
 		w = 0
 	}
 	m.mu.Unlock()
-	b, _ := json.Marshal(registration{ID: m.cfg.NodeID, Addr: m.cfg.Addr, Weight: w})
+	reg := registration{ID: m.cfg.NodeID, Addr: m.cfg.Addr, Weight: w,
+		WatchdogMS: (ep.lease.ttl - ep.lease.margin).Milliseconds()}
+	if m.gsp != nil {
+		reg.Gossip = m.gsp.Address()
+	}
+	b, _ := json.Marshal(reg)
 	if _, err := m.cli.Put(ctx, m.k.node(m.cfg.NodeID), string(b), clientv3.WithLease(ep.lease.id)); err != nil {
 		return fmt.Errorf("coordinator: register node: %w", err)
 	}
@@ -437,13 +456,26 @@ func (m *Member) watch(ep *epoch) {
 				break events
 			}
 			m.mu.Lock()
+			revoked := false
 			for _, e := range wr.Events {
-				if err := m.v.apply(m.k, e.Kv, e.Type == clientv3.EventTypeDelete); err != nil {
+				deleted := e.Type == clientv3.EventTypeDelete
+				if err := m.v.apply(m.k, e.Kv, deleted); err != nil {
 					m.log.Warn("coordinator: bad key", "err", err)
 				}
+				// Our registration lives exactly as long as our lease: its
+				// deletion means the lease was revoked (a peer took us for
+				// dead) or expired. Stop everything now rather than at the
+				// next keepalive.
+				revoked = revoked || (deleted && string(e.Kv.Key) == m.k.node(m.cfg.NodeID))
 			}
 			m.v.rev = wr.Header.Revision
 			m.mu.Unlock()
+			if revoked {
+				cancel()
+				m.log.Warn("coordinator: our registration vanished: the lease was revoked or expired")
+				ep.lease.declareLost()
+				return
+			}
 			m.poke()
 		}
 		cancel()
@@ -477,7 +509,51 @@ func (m *Member) loop(ep *epoch) {
 		}
 		m.reconcile(ep)
 		m.publishLoad()
+		m.meetPeers()
 	}
+}
+
+// meetPeers tells the gossip which peers etcd lists, so that it keeps
+// joining them until it has met them all.
+func (m *Member) meetPeers() {
+	if m.gsp == nil {
+		return
+	}
+	m.mu.Lock()
+	if !m.synced {
+		m.mu.Unlock()
+		return
+	}
+	want := make(map[NodeID]string, len(m.v.nodes))
+	for id, r := range m.v.nodes {
+		if id != m.cfg.NodeID {
+			want[id] = r.Gossip
+		}
+	}
+	m.mu.Unlock()
+	m.gsp.Want(want)
+}
+
+// Serving reports whether this node may still act for the units it runs:
+// its lease has not been declared lost and the watchdog's deadline (last
+// successful keepalive plus TTL minus margin) has not passed. It reads the
+// clock itself, so a node that was frozen past its deadline sees false on
+// its first instruction after thawing, before its watchdog goroutine runs.
+// Use it to fence work that must not happen on a node whose units may
+// already run elsewhere.
+func (m *Member) Serving() bool {
+	m.mu.Lock()
+	ep := m.ep
+	m.mu.Unlock()
+	if ep == nil || ep.ctx.Err() != nil {
+		return false
+	}
+	select {
+	case <-ep.lease.lost():
+		return false
+	default:
+	}
+	return time.Now().Before(ep.lease.deadline())
 }
 
 // publishLoad shares the number of running units and the weight by gossip.
@@ -628,7 +704,9 @@ func (m *Member) reconcile(ep *epoch) {
 		running := s.state == StateRunning && s.ep == ep
 		switch {
 		case planned && !running && (!present || ours):
-			if time.Now().Before(s.retryAt) {
+			if m.draining || time.Now().Before(s.retryAt) {
+				// A draining node starts nothing: the plan is about to
+				// move the unit elsewhere.
 				continue
 			}
 			m.schedule(u, s, ep, m.startJob)
@@ -846,25 +924,52 @@ func (m *Member) IsLeader() bool {
 	return ep != nil && ep.leader.Load() && ep.ctx.Err() == nil
 }
 
+// drainEtcdWait bounds how long Drain waits for etcd to take the node's
+// weight 0 before it concludes that etcd is unreachable.
+const drainEtcdWait = time.Second
+
+// ErrEtcdUnreachable is wrapped by Drain when etcd could not be reached:
+// the units were stopped resumably on the spot (checkpointed, closed with a
+// resumable code) for a later owner to resume, instead of handed off
+// through the plan.
+var ErrEtcdUnreachable = errors.New("coordinator: etcd unreachable")
+
 // Drain gives the node weight 0 so that the plan moves every unit away, and
 // waits until the node runs and holds nothing. Close it afterwards.
+//
+// When etcd cannot be reached (the weight is not written within about a
+// second, or the lease is lost during the drain), no plan can move
+// anything: Drain stops every unit resumably at once and returns, wrapping
+// ErrEtcdUnreachable in the first case. The owner keys stay until the lease
+// ends (Close revokes it if etcd is back; peers revoke it once this process
+// is gone; otherwise it expires), and the next owners resume from the
+// checkpoints.
 func (m *Member) Drain(ctx context.Context) error {
 	m.mu.Lock()
 	m.draining = true
 	ep := m.ep
 	m.mu.Unlock()
-	if ep != nil {
-		if err := m.register(ctx, ep); err != nil {
+	if ep != nil && ep.ctx.Err() == nil {
+		wait := min(time.Until(ep.lease.deadline()), drainEtcdWait)
+		rctx, cancel := context.WithTimeout(ctx, max(wait, 0))
+		err := m.register(rctx, ep)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			m.handOffLocally(ep)
+			return fmt.Errorf("coordinator: drain: %w; units stopped for their next owners to resume (%w)", ErrEtcdUnreachable, err)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	for {
 		m.mu.Lock()
-		empty := m.synced && m.ep != nil
+		idle := true
+		for _, s := range m.slots {
+			idle = idle && s.state == StateIdle && !s.busy
+		}
+		empty := idle && m.synced && m.ep != nil
 		if empty {
-			for _, s := range m.slots {
-				empty = empty && s.state == StateIdle && !s.busy
-			}
 			for _, o := range m.v.owners {
 				empty = empty && o.Lease != m.ep.lease.id
 			}
@@ -874,14 +979,36 @@ func (m *Member) Drain(ctx context.Context) error {
 			r, ok := m.v.nodes[m.cfg.NodeID]
 			empty = empty && ok && r.Weight == 0
 		}
+		// Lost the lease meanwhile: the watchdog stopped every unit and
+		// the keys go with the lease; there is nothing left to hand off.
+		lost := m.ep != nil && m.ep.ctx.Err() != nil
 		m.mu.Unlock()
-		if empty {
+		if empty || (lost && idle) {
 			return nil
 		}
 		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
 			return fmt.Errorf("coordinator: drain: %w", err)
 		}
 	}
+}
+
+// handOffLocally stops every unit of ep resumably (StopHandoff) without
+// etcd, for Drain when etcd is unreachable. Claims stay with the lease.
+func (m *Member) handOffLocally(ep *epoch) {
+	m.mu.Lock()
+	m.unreachable = true
+	var us []Unit
+	var ss []*slot
+	for u, s := range m.slots {
+		if s.ep == ep {
+			us, ss = append(us, u), append(ss, s)
+		}
+	}
+	m.mu.Unlock()
+	m.log.Warn("coordinator: etcd unreachable while draining; stopping every unit for its next owner to resume", "units", len(us))
+	ctx, cancel := context.WithDeadline(context.Background(), ep.lease.deadline().Add(ep.lease.margin))
+	defer cancel()
+	m.stopAll(ctx, ep, us, ss, StopHandoff)
 }
 
 // Close stops every unit still running (StopShutdown), then revokes the
@@ -900,6 +1027,7 @@ func (m *Member) Close() error {
 	m.cancel()
 	<-m.done
 	m.jobs.Wait()
+	m.bg.Wait()
 	m.mu.Lock()
 	ep := m.ep
 	var us []Unit
@@ -909,13 +1037,19 @@ func (m *Member) Close() error {
 			us, ss = append(us, u), append(ss, s)
 		}
 	}
+	// Without etcd, waiting on it only delays the exit: the lease ends
+	// anyway (peers revoke it once this process is gone, or it expires).
+	etcdWait := 2 * time.Second
+	if m.unreachable {
+		etcdWait = 200 * time.Millisecond
+	}
 	m.mu.Unlock()
 	var err error
 	if ep != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.LeaseMargin)
 		m.stopAll(ctx, ep, us, ss, StopShutdown)
 		cancel()
-		if rerr := ep.lease.revoke(2 * time.Second); rerr != nil {
+		if rerr := ep.lease.revoke(etcdWait); rerr != nil {
 			err = fmt.Errorf("coordinator: revoke lease: %w", rerr)
 		}
 	}
@@ -926,7 +1060,7 @@ func (m *Member) Close() error {
 	go func() { m.campaigns.Wait(); close(waited) }()
 	select {
 	case <-waited:
-	case <-time.After(2 * time.Second):
+	case <-time.After(etcdWait):
 	}
 	return err
 }

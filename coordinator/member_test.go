@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +17,12 @@ import (
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
-func TestMain(m *testing.M) { servertest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(memberProcessEnv) != "" {
+		os.Exit(memberProcess())
+	}
+	servertest.Main(m)
+}
 
 // eventually polls cond until it holds or the timeout passes.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
@@ -58,13 +64,14 @@ type world struct {
 	stops      map[NodeID]int
 	lastStop   map[Unit]time.Time
 	pauses     []time.Duration // from a unit's stop to its next start
+	reasons    map[StopReason]int
 	violations []string
 }
 
 // newWorld returns an empty world whose violations fail t at its end, even
 // when the test stops early.
 func newWorld(t *testing.T) *world {
-	w := &world{running: map[Unit]NodeID{}, stoppedAt: map[NodeID]time.Time{}, starts: map[NodeID]int{}, stops: map[NodeID]int{}, lastStop: map[Unit]time.Time{}}
+	w := &world{running: map[Unit]NodeID{}, stoppedAt: map[NodeID]time.Time{}, starts: map[NodeID]int{}, stops: map[NodeID]int{}, lastStop: map[Unit]time.Time{}, reasons: map[StopReason]int{}}
 	t.Cleanup(func() { w.check(t) })
 	return w
 }
@@ -119,6 +126,7 @@ func (o *fakeOwner) Stop(ctx context.Context, u Unit, reason StopReason) error {
 	delete(o.w.running, u)
 	o.w.stoppedAt[o.id] = time.Now()
 	o.w.stops[o.id]++
+	o.w.reasons[reason]++
 	o.w.lastStop[u] = time.Now()
 	return nil
 }

@@ -15,6 +15,8 @@ type metrics struct {
 	nodes         prometheus.Gauge
 	leaderChanges prometheus.Counter
 	leaseLost     prometheus.Counter
+	revoked       *prometheus.CounterVec
+	checks        *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -44,11 +46,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "chopsticks_lease_lost_total",
 			Help: "Times this node lost its etcd lease and stopped every unit.",
 		}),
+		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chopsticks_cluster_revocations_total",
+			Help: "Leases of dead peers this node revoked, by reason (gone: its gossip port refused; silent: no answer and etcd had not renewed its lease for its watchdog time).",
+		}, []string{"reason"}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chopsticks_cluster_peer_checks_total",
+			Help: "Direct checks of peers suspected dead, by outcome (alive, revoked, spared: silent but not proven dead); many spared checks mean a flaky network.",
+		}, []string{"outcome"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.shardsOwned, m.agentsOwned, m.shardMoves, m.agentMoves, m.nodes, m.leaderChanges, m.leaseLost} {
+	for _, c := range []prometheus.Collector{m.shardsOwned, m.agentsOwned, m.shardMoves, m.agentMoves, m.nodes, m.leaderChanges, m.leaseLost, m.revoked, m.checks} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("coordinator: register metrics: %w", err)
 		}

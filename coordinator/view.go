@@ -16,6 +16,13 @@ type registration struct {
 	ID     NodeID `json:"id"`
 	Addr   string `json:"addr,omitempty"`
 	Weight int    `json:"weight"`
+	// Gossip is the node's gossip address, where peers meet it and check
+	// it directly before revoking its lease.
+	Gossip string `json:"gossip,omitempty"`
+	// WatchdogMS is how long after its last successful keepalive the node
+	// stops every unit (lease TTL minus margin): peers revoke the lease of
+	// a silent node only once etcd has not renewed it for this long.
+	WatchdogMS int64 `json:"watchdog_ms,omitempty"`
 }
 
 // planDoc is the value of /chopsticks/plan.

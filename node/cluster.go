@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -104,11 +105,15 @@ func (n *Node) closeGate() {
 }
 
 // leaveCluster drains: the plan moves every shard away by handoff, then
-// the membership ends.
+// the membership ends. Without etcd, Drain stops the shards resumably at
+// once (their next owners resume them) instead of waiting for a plan.
 func (n *Node) leaveCluster(m *coordinator.Member) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := m.Drain(ctx); err != nil {
+	switch err := m.Drain(ctx); {
+	case errors.Is(err, coordinator.ErrEtcdUnreachable):
+		n.log.Warn("etcd unreachable while draining: shards checkpointed and closed for their next owners", "err", err)
+	case err != nil:
 		n.log.Warn("drain incomplete; stopping the rest", "err", err)
 	}
 	if err := m.Close(); err != nil {
