@@ -52,10 +52,10 @@ func TestHungDependencies(t *testing.T) {
 				}
 			}
 		}},
-		// A node stops its shards once half of its 5 s lease has passed
-		// since its last acknowledged keepalive (sent every TTL/6): a freeze
-		// of a single etcd must stay under about 1.6 s to go unnoticed by
-		// users. A longer one stops the shards safely (TestEtcdCutStops...);
+		// A node stops its shards once 2/5 of its 5 s lease has passed since
+		// its last acknowledged keepalive (sent every TTL/10): a freeze of a
+		// single etcd must stay under about 1.5 s to go unnoticed by users.
+		// A longer one stops the shards safely (TestEtcdCutStops...);
 		// surviving it needs a three-member etcd.
 		{"etcd", "etcd", time.Second, func(c *cluster) func() {
 			for _, id := range []string{"a", "b", "c"} {

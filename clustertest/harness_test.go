@@ -49,10 +49,10 @@ type cluster struct {
 	// without a Redis claim: those a node handled while Redis could not
 	// answer, which the router handles unclaimed rather than drop.
 	claimOptional func(discordsim.InteractionInfo) bool
-	rdb      *redis.Client
-	cli      *clientv3.Client
-	ttl      time.Duration
-	mon      *monitor
+	rdb           *redis.Client
+	cli           *clientv3.Client
+	ttl           time.Duration
+	mon           *monitor
 
 	mu    sync.Mutex
 	nodes map[string]*proc

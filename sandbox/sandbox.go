@@ -203,8 +203,6 @@ func Run(ctx context.Context, opts Options) error {
 				"DISCORD_CLIENT_SECRET=" + sim.DefaultApp().ClientSecret,
 				"DISCORD_REDIRECT_URI=" + fmt.Sprintf("http://127.0.0.1:%d/auth/callback", httpPort),
 				"DASHBOARD_ADMIN_IDS=" + admin.ID.String(),
-				// A short lease makes a killed node's shards move within seconds.
-				"LEASE_TTL=3s",
 				"NODE_ENV=development",
 				"LOG_LEVEL=info",
 			},
