@@ -97,26 +97,6 @@ func TestLateBurstJudgedByEventTime(t *testing.T) {
 	}
 }
 
-// TestLatenessClamped: a time in the future counts as now, one older than
-// MaxLateness as MaxLateness, the zero time as now.
-func TestLatenessClamped(t *testing.T) {
-	now := time.Now()
-	for _, tt := range []struct {
-		at   time.Time
-		want time.Duration
-	}{
-		{time.Time{}, 0},
-		{now.Add(time.Hour), 0},
-		{now.Add(-100 * time.Millisecond), 0},
-		{now.Add(-1500 * time.Millisecond), 1500 * time.Millisecond},
-		{now.Add(-time.Hour), MaxLateness},
-	} {
-		if got := lateness(tt.at, now); got != tt.want {
-			t.Errorf("lateness(%v before now) = %v, want %v", now.Sub(tt.at), got, tt.want)
-		}
-	}
-}
-
 // TestDecisionWaitingOnHungRedisJudgedByItsTime: a decision queued behind
 // a call to a hung Redis (alive, not answering) falls back when that call
 // fails, and is judged by when the user acted, not by when it was asked
@@ -156,9 +136,8 @@ func TestDecisionWaitingOnHungRedisJudgedByItsTime(t *testing.T) {
 	}
 	running := func(queued int) func() bool {
 		return func() bool {
-			n.lim.batch.mu.Lock()
-			defer n.lim.batch.mu.Unlock()
-			return n.lim.batch.running && len(n.lim.batch.queue) >= queued
+			running, n := n.lim.batch.InFlight()
+			return running && n >= queued
 		}
 	}
 	first := decide()
