@@ -93,7 +93,7 @@ func (l *Limiter) FailSensitive(ctx context.Context, action string, userID uint6
 	}
 	start := time.Now()
 	r := l.cfg.Sensitive
-	blocks, err := wire.Fail(ctx, l.rdb, l.channel, fields, r.emission(), r.tolerance(), l.cfg.SensitiveBlock)
+	blocks, err := wire.Fail(ctx, l.rdb, l.cfg.Channel, fields, r.emission(), r.tolerance(), l.cfg.SensitiveBlock)
 	if err != nil {
 		return l.sensitiveUnreachable(ctx, start, err)
 	}

@@ -70,7 +70,9 @@ func TestLateBurstJudgedByEventTime(t *testing.T) {
 			if addr == "" {
 				addr = deadAddr(t)
 			}
-			n := startNode(t, addr, tt.cfg, WithLiveNodes(func() int { return 3 }))
+			cfg := tt.cfg
+			cfg.LiveNodes = func() int { return 3 }
+			n := startNode(t, addr, cfg)
 			user := uint64(7000 + i)
 			admitted := 0
 			var last Decision

@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -24,7 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chopsticks-bot/chopsticks/ratelimit/internal/wire"
@@ -67,14 +65,10 @@ type Decision struct {
 // concurrent use; Start must run for blocks to propagate and for recovery
 // from a Redis outage.
 type Limiter struct {
-	rdb     redis.UniversalClient
-	cfg     Config
-	log     *slog.Logger
-	live    func() int
-	channel string
-	split   bool
-	m       *metrics
-	reg     prometheus.Registerer
+	rdb   redis.UniversalClient
+	cfg   Config // defaults filled in
+	split bool   // cfg.Layout resolved for rdb
+	m     *metrics
 
 	cache    *denyCache
 	batch    wire.Batcher
@@ -87,34 +81,9 @@ type Limiter struct {
 	lastProbe atomic.Int64 // unix nanos of the last inline probe
 }
 
-// Option adjusts a Limiter.
-type Option func(*Limiter)
-
-// WithRegisterer registers the limiter's metrics with reg.
-func WithRegisterer(reg prometheus.Registerer) Option {
-	return func(l *Limiter) { l.reg = reg }
-}
-
-// WithLogger sets the logger for mode switches (default slog.Default()).
-func WithLogger(log *slog.Logger) Option { return func(l *Limiter) { l.log = log } }
-
-// WithLiveNodes sets the source of the live node count, used to share each
-// limit between nodes while Redis is down (default: 1 node).
-func WithLiveNodes(f func() int) Option { return func(l *Limiter) { l.live = f } }
-
-// WithChannel sets the pub/sub channel for blocks (default DefaultChannel).
-func WithChannel(ch string) Option { return func(l *Limiter) { l.channel = ch } }
-
-// WithSplitBySubject sends one script per subject (hash tag), pipelined in one
-// round trip, instead of one script for all subjects, and keeps each
-// subject's state under its own hash tag. It is the default for a
-// *redis.ClusterClient, where a script cannot span slots; then a refusal by
-// one subject does not undo what another subject's script admitted. It
-// decides where state lives, so every node of a cluster must agree on it.
-func WithSplitBySubject(split bool) Option { return func(l *Limiter) { l.split = split } }
-
-// New returns a limiter using rdb with cfg (zero fields take defaults).
-func New(rdb redis.UniversalClient, cfg Config, opts ...Option) (*Limiter, error) {
+// New returns a limiter using rdb with cfg; zero fields take the defaults
+// documented on Config.
+func New(rdb redis.UniversalClient, cfg Config) (*Limiter, error) {
 	if rdb == nil {
 		return nil, fmt.Errorf("%w: nil Redis client", ErrBadInput)
 	}
@@ -124,14 +93,10 @@ func New(rdb redis.UniversalClient, cfg Config, opts ...Option) (*Limiter, error
 	}
 	_, cluster := rdb.(*redis.ClusterClient)
 	l := &Limiter{
-		rdb: rdb, cfg: cfg, log: slog.Default(), live: func() int { return 1 },
-		channel: DefaultChannel, split: cluster,
+		rdb: rdb, cfg: cfg, split: cfg.Layout == LayoutSplit || cfg.Layout == LayoutAuto && cluster,
 		cache: newDenyCache(), fb: newLocalGCRA(), done: make(chan struct{}),
 	}
-	for _, o := range opts {
-		o(l)
-	}
-	m, err := newMetrics(l.reg, func() float64 { return float64(l.cache.size()) })
+	m, err := newMetrics(cfg.Registerer, func() float64 { return float64(l.cache.size()) })
 	if err != nil {
 		return nil, fmt.Errorf("ratelimit: metrics: %w", err)
 	}
@@ -139,7 +104,7 @@ func New(rdb redis.UniversalClient, cfg Config, opts ...Option) (*Limiter, error
 	return l, nil
 }
 
-// Config returns the policy the limiter applies, defaults filled in.
+// Config returns the limiter's configuration, defaults filled in.
 func (l *Limiter) Config() Config { return l.cfg }
 
 // check is one rule applied to one subject in a decision.
@@ -475,7 +440,7 @@ func (l *Limiter) decideRedis(ctx context.Context, checks []check, start, at tim
 					Base: c.backoff.Base, Max: c.backoff.Max, Memory: c.backoff.Memory})
 			}
 		}
-		imposed, err := wire.Block(ctx, l.rdb, l.channel, calls)
+		imposed, err := wire.Block(ctx, l.rdb, l.cfg.Channel, calls)
 		if err != nil {
 			return Decision{}, err
 		}
@@ -527,7 +492,7 @@ func (l *Limiter) enterFallback(cause error) {
 	l.fallback.Store(true)
 	l.m.fallback.Set(1)
 	l.m.switches.WithLabelValues("fallback").Inc()
-	l.log.Warn("ratelimit: Redis unreachable, limiting per node", "err", cause, "live_nodes", l.live())
+	l.cfg.Logger.Warn("ratelimit: Redis unreachable, limiting per node", "err", cause, "live_nodes", l.cfg.LiveNodes())
 }
 
 // leaveFallback switches back to Redis, logging and counting once.
@@ -540,7 +505,7 @@ func (l *Limiter) leaveFallback() {
 	l.fallback.Store(false)
 	l.m.fallback.Set(0)
 	l.m.switches.WithLabelValues("redis").Inc()
-	l.log.Info("ratelimit: Redis is back, limiting cluster-wide")
+	l.cfg.Logger.Info("ratelimit: Redis is back, limiting cluster-wide")
 }
 
 // probeInline lets one decision per FallbackProbe try Redis during an

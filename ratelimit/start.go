@@ -23,7 +23,7 @@ func (l *Limiter) Start(ctx context.Context) error {
 	if !l.started.CompareAndSwap(false, true) {
 		return errors.New("ratelimit: Start called twice")
 	}
-	ps := l.rdb.Subscribe(ctx, l.channel)
+	ps := l.rdb.Subscribe(ctx, l.cfg.Channel)
 	confirmed := false
 	if _, err := ps.ReceiveTimeout(ctx, 2*time.Second); err != nil {
 		l.enterFallback(err)
@@ -81,7 +81,7 @@ func (l *Limiter) listen(ctx context.Context, ps *redis.PubSub, confirmed bool) 
 			if m.Kind == "subscribe" {
 				if confirmed {
 					if err := l.loadBlocks(ctx); err != nil && ctx.Err() == nil {
-						l.log.Warn("ratelimit: reloading blocks after resubscribe", "err", err)
+						l.cfg.Logger.Warn("ratelimit: reloading blocks after resubscribe", "err", err)
 					}
 				}
 				confirmed = true
@@ -131,7 +131,7 @@ func (l *Limiter) maintain(ctx context.Context) {
 			}
 			if l.fallback.Load() {
 				if err := l.recover(ctx); err != nil && ctx.Err() == nil {
-					l.log.Debug("ratelimit: Redis still unreachable", "err", err)
+					l.cfg.Logger.Debug("ratelimit: Redis still unreachable", "err", err)
 				}
 			}
 		}
