@@ -53,7 +53,7 @@ func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
 	}
 }
 
-func TestSplitBySubjectSharesBudget(t *testing.T) {
+func TestLayoutSplitSharesBudget(t *testing.T) {
 	addr := servertest.Redis(t)
 	// Both nodes send one script per subject (the Redis Cluster path), in
 	// one round trip.

@@ -9,6 +9,10 @@
 // call. When Redis is unreachable each node applies every command limit on
 // its own (the whole limit, erring on leniency) and sensitive actions are
 // refused.
+//
+// This package holds the rules and what their answers mean; the Redis
+// format (the scripts, their keys, how decisions are packed into a call
+// and batched) is package internal/wire.
 package ratelimit
 
 import (
