@@ -21,7 +21,7 @@ const maxBatch = 64
 // in flight leads: it sends the batch, hands the results out, and passes the
 // lead to the first decision queued meanwhile; under load a new leader
 // first lets the callers just answered queue again (gather). No goroutine
-// is started.
+// is started. The zero Batcher is ready for use.
 type Batcher struct {
 	mu      sync.Mutex
 	queue   []*pendingDecision
