@@ -226,7 +226,6 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 
 	var (
 		cmd       *Command
-		component bool
 		decodeErr error
 	)
 	switch data := ev.Data.(type) {
@@ -242,7 +241,6 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 			inv.Command = data.Name
 		}
 	case discord.ComponentInteraction:
-		component = true
 		inv.CustomID = string(data.ID())
 		comp, args, ok := r.cfg.Catalog.component(inv.CustomID)
 		if ok {
@@ -269,7 +267,7 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 
 	if decodeErr != nil {
 		status = "invalid"
-		r.reply(ctx, log, inv, component, false, Reply{Content: decodeErr.Error(), Ephemeral: true})
+		r.reply(ctx, log, inv, false, Reply{Content: decodeErr.Error(), Ephemeral: true})
 		return
 	}
 
@@ -289,7 +287,7 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 			status = "rate_limited"
 			span.SetAttributes(attribute.Bool("chopsticks.rate_limited", true))
 			if r.notices.allow(inv.User.ID, time.Now()) {
-				r.reply(ctx, log, inv, component, false, Reply{
+				r.reply(ctx, log, inv, false, Reply{
 					Content:   fmt.Sprintf("You're going too fast. Try again in %s.", roundUp(adm.RetryAfter)),
 					Ephemeral: true,
 				})
@@ -307,7 +305,7 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 		}
 		// Acknowledge first: a change of state is applied only once
 		// Discord has accepted that the interaction is being answered.
-		err := r.sendDeferred(ctx, inv, component, cmd.Ephemeral)
+		err := r.sendDeferred(ctx, inv, cmd.Ephemeral)
 		if err != nil && cmd.Writes {
 			status = "expired"
 			r.expire(log, inv, ExpiredDeferRefused)
@@ -317,7 +315,7 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 		deferred = err == nil
 	}
 
-	reply, err, deferred := r.run(ctx, cmd, inv, component, deferred)
+	reply, deferred, err := r.run(ctx, cmd, inv, deferred)
 	if err != nil {
 		if msg, ok := UserMessage(err); ok {
 			status = "rejected"
@@ -333,15 +331,17 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 	if cmd.Ephemeral {
 		reply.Ephemeral = true
 	}
-	r.reply(ctx, log, inv, component, deferred, reply)
+	r.reply(ctx, log, inv, deferred, reply)
 }
 
 // run calls the handler and, unless the response is deferred already,
 // sends a deferred response when the handler is still running DeferAfter
 // after the interaction's creation. If Discord refuses that deferral for a
 // command that changes state, the handler's context is cancelled, so that
-// its change is not committed when it can still be stopped.
-func (r *Router) run(ctx context.Context, cmd *Command, inv *Invocation, component, deferred bool) (Reply, error, bool) {
+// its change is not committed when it can still be stopped. It returns the
+// handler's reply, whether the response is now deferred, and the handler's
+// error.
+func (r *Router) run(ctx context.Context, cmd *Command, inv *Invocation, deferred bool) (Reply, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	type result struct {
@@ -368,10 +368,10 @@ func (r *Router) run(ctx context.Context, cmd *Command, inv *Invocation, compone
 	for {
 		select {
 		case res := <-done:
-			return res.reply, res.err, deferred
+			return res.reply, deferred, res.err
 		case <-timer:
 			timer = nil
-			if err := r.sendDeferred(ctx, inv, component, cmd.Ephemeral); err != nil {
+			if err := r.sendDeferred(ctx, inv, cmd.Ephemeral); err != nil {
 				if cmd.Writes {
 					cancel()
 				}
@@ -382,6 +382,11 @@ func (r *Router) run(ctx context.Context, cmd *Command, inv *Invocation, compone
 	}
 }
 
+// component tells whether the interaction came from a message component
+// (a button): Discord requires every component a custom ID, and only a
+// component's interaction sets it.
+func (inv *Invocation) component() bool { return inv.CustomID != "" }
+
 // expire drops an interaction that can no longer be answered, counting it.
 func (r *Router) expire(log *slog.Logger, inv *Invocation, reason string) {
 	r.metrics.expired.WithLabelValues(reason).Inc()
@@ -391,9 +396,9 @@ func (r *Router) expire(log *slog.Logger, inv *Invocation, reason string) {
 
 // sendDeferred acknowledges the interaction with a deferred response
 // (type 5, or 6 for a button) and returns Discord's refusal, if any.
-func (r *Router) sendDeferred(ctx context.Context, inv *Invocation, component, ephemeral bool) error {
+func (r *Router) sendDeferred(ctx context.Context, inv *Invocation, ephemeral bool) error {
 	resp := api.InteractionResponse{Type: api.DeferredMessageInteractionWithSource}
-	if component {
+	if inv.component() {
 		resp.Type = api.DeferredMessageUpdate
 	}
 	if ephemeral {
@@ -410,7 +415,7 @@ func (r *Router) sendDeferred(ctx context.Context, inv *Invocation, component, e
 
 // reply sends the reply as the first response, or as an edit of the
 // deferred one.
-func (r *Router) reply(ctx context.Context, log *slog.Logger, inv *Invocation, component, deferred bool, rep Reply) {
+func (r *Router) reply(ctx context.Context, log *slog.Logger, inv *Invocation, deferred bool, rep Reply) {
 	rep = rep.fit()
 	var err error
 	if deferred {
@@ -426,7 +431,7 @@ func (r *Router) reply(ctx context.Context, log *slog.Logger, inv *Invocation, c
 		resp := api.InteractionResponse{Type: api.MessageInteractionWithSource, Data: responseData(rep)}
 		// A button's own reply replaces its message, unless it is a
 		// private notice for the presser.
-		if component && !rep.Ephemeral {
+		if inv.component() && !rep.Ephemeral {
 			resp.Type = api.UpdateMessage
 		}
 		err = r.responder(ctx).RespondInteraction(inv.ID, inv.Token, resp)

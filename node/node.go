@@ -275,8 +275,8 @@ func (n *Node) connect(ctx context.Context) error {
 	}
 	// Every later request goes through the cluster-wide limiter, which
 	// shares Discord's buckets and global limit with the other nodes.
-	rest, err := discordrest.New(discordapi.Rewrite(base, nil), n.fastRedis, discordrest.Config{Name: n.cfg.ClientID},
-		discordrest.WithRegisterer(n.reg), discordrest.WithLogger(n.log), discordrest.WithLiveNodes(n.liveNodes))
+	rest, err := discordrest.New(discordapi.Rewrite(base, nil), n.fastRedis, discordrest.Config{Name: n.cfg.ClientID,
+		Registerer: n.reg, Logger: n.log, LiveNodes: n.liveNodes})
 	if err != nil {
 		return fmt.Errorf("discord REST limiter: %w", err)
 	}

@@ -77,8 +77,8 @@ func (n *Node) services(ctx context.Context) error {
 		return fmt.Errorf("rate limiter: %w", err)
 	}
 	n.log.Info("rate limits", "policy", limits.String(), "digest", limits.Fingerprint())
-	n.lim, err = ratelimit.New(n.limRedis, limits,
-		ratelimit.WithRegisterer(n.reg), ratelimit.WithLogger(n.log), ratelimit.WithLiveNodes(n.liveNodes))
+	limits.Registerer, limits.Logger, limits.LiveNodes = n.reg, n.log, n.liveNodes
+	n.lim, err = ratelimit.New(n.limRedis, limits)
 	if err != nil {
 		return fmt.Errorf("rate limiter: %w", err)
 	}

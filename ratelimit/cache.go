@@ -115,7 +115,7 @@ func newLocalGCRA() *localGCRA {
 // allow admits one event, made late before now, against every rule or
 // none, returning the index of the rule with the longest wait, that wait,
 // and whether this refusal is the first of its run (the one to tell the
-// user about). As in decideScript, a rule admits a late event if it would
+// user about). As in wire's decide script, a rule admits a late event if it would
 // have at the event's time, or now.
 func (g *localGCRA) allow(keys []string, rules []Rule, now time.Time, late time.Duration) (bool, int, time.Duration, bool) {
 	g.mu.Lock()

@@ -53,13 +53,13 @@ func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
 	}
 }
 
-func TestSplitBySubjectSharesBudget(t *testing.T) {
+func TestLayoutSplitSharesBudget(t *testing.T) {
 	addr := servertest.Redis(t)
-	cfg := Config{Command: Rule{Limit: 5, Period: time.Minute}, CommandGlobal: Rule{Limit: 8, Period: time.Minute}}
 	// Both nodes send one script per subject (the Redis Cluster path), in
 	// one round trip.
-	a := startNode(t, addr, cfg, WithSplitBySubject(true))
-	b := startNode(t, addr, cfg, WithSplitBySubject(true))
+	cfg := Config{Command: Rule{Limit: 5, Period: time.Minute}, CommandGlobal: Rule{Limit: 8, Period: time.Minute}, Layout: LayoutSplit}
+	a := startNode(t, addr, cfg)
+	b := startNode(t, addr, cfg)
 	allowed, i := 0, 0
 	pick := func(i int) *node {
 		if i%2 == 1 {
@@ -105,7 +105,7 @@ func TestSplitBySubjectSharesBudget(t *testing.T) {
 // another subject's, or Redis Cluster would scatter it across slots.
 func TestSplitKeepsEachSubjectUnderItsTag(t *testing.T) {
 	addr := servertest.Redis(t)
-	n := startNode(t, addr, Config{}, WithSplitBySubject(true))
+	n := startNode(t, addr, Config{Layout: LayoutSplit})
 	var wg sync.WaitGroup
 	for w := range 16 {
 		wg.Go(func() {
@@ -226,9 +226,9 @@ func TestRedisOutage(t *testing.T) {
 		Command:       Rule{Limit: 20, Period: time.Second},
 		CommandBlock:  Backoff{Base: time.Hour, Max: time.Hour, Memory: time.Hour},
 		FallbackProbe: 50 * time.Millisecond,
+		LiveNodes:     func() int { return 2 },
 	}
-	const live = 2
-	n := startNode(t, srv.Addr(), cfg, WithLiveNodes(func() int { return live }))
+	n := startNode(t, srv.Addr(), cfg)
 	// A block set before the outage.
 	for i := 0; i < 21; i++ {
 		mustCommand(t, n.lim, 13, "steal")
@@ -374,7 +374,7 @@ func TestRecoversWithoutStart(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Kill() })
 	rdb := newClient(t, srv.Addr())
-	lim, err := New(rdb, Config{FallbackProbe: 20 * time.Millisecond}, WithLogger(discardLogger()))
+	lim, err := New(rdb, Config{FallbackProbe: 20 * time.Millisecond, Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,10 @@ package ratelimit
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Rule admits Limit events per Period for one subject, enforced as GCRA: a
@@ -27,8 +30,11 @@ type Backoff struct {
 	Memory time.Duration
 }
 
-// Config holds every rule the limiter applies. Zero fields take the
-// defaults in DefaultConfig, so Config{} is the documented policy.
+// Config holds every rule the limiter applies and how it runs. Zero fields
+// take the defaults documented on each (the values DefaultConfig returns),
+// so Config{} is the documented policy. String, Fingerprint and
+// ParseConfig cover the rules, from Command to FallbackRetry, not how the
+// limiter runs (Channel and the fields after it).
 type Config struct {
 	// Command limits one user on one command (default 10 per second).
 	Command Rule
@@ -56,9 +62,45 @@ type Config struct {
 	// sensitive action refused because Redis is down (default 30 s).
 	FallbackProbe time.Duration
 	FallbackRetry time.Duration
+
+	// Channel is the pub/sub channel carrying new blocks to every node
+	// (default DefaultChannel).
+	Channel string
+	// Layout decides where rule state lives in Redis (default LayoutAuto).
+	// Every node of a cluster must agree on it.
+	Layout Layout
+	// LiveNodes reports how many nodes are live, for the log line written
+	// when Redis becomes unreachable (default: 1).
+	LiveNodes func() int
+	// Logger receives mode switches (default slog.Default()).
+	Logger *slog.Logger
+	// Registerer receives the limiter's metrics (default nil: none are
+	// registered). Limiters sharing one adopt each other's collectors.
+	Registerer prometheus.Registerer
 }
 
-// DefaultConfig returns the project's default policy.
+// Layout is where the limiter keeps rule state in Redis, and so how it
+// calls its scripts.
+type Layout int
+
+const (
+	// LayoutAuto is LayoutSplit on a *redis.ClusterClient, where a script
+	// cannot span slots, and LayoutShared on any other client.
+	LayoutAuto Layout = iota
+	// LayoutShared keeps every subject's state under one hash tag: one
+	// script call decides all of a decision's rules together, and
+	// concurrent decisions are batched into one call.
+	LayoutShared
+	// LayoutSplit keeps each subject's state under its own hash tag and
+	// sends one script per subject, pipelined in one round trip; then a
+	// refusal by one subject does not undo what another subject's script
+	// admitted.
+	LayoutSplit
+)
+
+// DefaultConfig returns the defaults documented on Config's fields. The
+// fields whose default is a function or an object (LiveNodes, Logger,
+// Registerer) stay nil there, and are filled in when the limiter is made.
 func DefaultConfig() Config {
 	return Config{
 		Command:        Rule{Limit: 10, Period: time.Second},
@@ -70,10 +112,13 @@ func DefaultConfig() Config {
 		HTTP:           Rule{Limit: 30, Period: 10 * time.Second},
 		FallbackProbe:  250 * time.Millisecond,
 		FallbackRetry:  30 * time.Second,
+		Channel:        DefaultChannel,
+		Layout:         LayoutAuto,
 	}
 }
 
-// withDefaults fills zero fields from DefaultConfig.
+// withDefaults fills zero fields with their defaults: the one place they
+// are filled.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	if c.Command == (Rule{}) {
@@ -102,6 +147,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FallbackRetry == 0 {
 		c.FallbackRetry = d.FallbackRetry
+	}
+	if c.Channel == "" {
+		c.Channel = d.Channel
+	}
+	if c.LiveNodes == nil {
+		c.LiveNodes = func() int { return 1 }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 	return c
 }
@@ -134,6 +188,9 @@ func (c Config) validate() error {
 	}
 	if c.FallbackProbe <= 0 || c.FallbackRetry <= 0 {
 		return errors.New("ratelimit: FallbackProbe and FallbackRetry must be positive")
+	}
+	if c.Layout < LayoutAuto || c.Layout > LayoutSplit {
+		return fmt.Errorf("ratelimit: unknown Layout %d", c.Layout)
 	}
 	return nil
 }

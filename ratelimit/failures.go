@@ -6,53 +6,19 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/ratelimit/internal/wire"
 )
 
 // RuleAdmin names the ordinary rate of a dashboard admin's actions
 // (Config.Admin) in Decision.Rule and the hits metric.
 const RuleAdmin = "admin"
 
-// failPrefix names the key holding a subject's failure schedule (GCRA's
-// theoretical arrival time, µs) for one sensitive action.
-const failPrefix = "rlf:"
-
 // failSuffix ends the field of a failure rule: "<tag>:s:<action>:fail". It
 // keeps the ":s:" of sensitive fields, so an announced block is reported
 // as RuleSensitiveBlock, and cannot collide with an action name (names
 // have no ':').
 const failSuffix = ":fail"
-
-// failScript records one failure of a subject with GCRA and starts the
-// block when the failure uses up the allowance: with Sensitive 3 per 5
-// minutes, the third failure in a burst blocks, as does any failure that
-// leaves no room for another one.
-//
-// KEYS: the failure key, the block key. ARGV: T and tau (µs), the block
-// (ms), the pub/sub channel.
-//
-// Reply: {1, block µs left} when a block runs (started now or before),
-// {0, 0} otherwise.
-var failScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local e = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
-if e > now then
-  return {1, e - now}
-end
-local T, tau, block = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if tat < now then tat = now end
-tat = tat + T
-if tat - now > tau then
-  redis.call('DEL', KEYS[1])
-  local ends = now + block * 1000
-  redis.call('SET', KEYS[2], string.format('%.0f', ends), 'PX', string.format('%.0f', block))
-  redis.call('PUBLISH', ARGV[4], KEYS[2] .. ' ' .. string.format('%.0f', block))
-  return {1, block * 1000}
-end
-redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', string.format('%.0f', math.ceil((tat - now) / 1000)))
-return {0, 0}
-`)
 
 // failFields returns the failure fields of action for userID and/or ip.
 func failFields(action string, userID uint64, ip string) ([]string, error) {
@@ -96,7 +62,7 @@ func (l *Limiter) SensitiveBlocked(ctx context.Context, action string, userID ui
 	cmds := make([]*redis.DurationCmd, len(fields))
 	_, err = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, f := range fields {
-			cmds[i] = p.PTTL(ctx, blockPrefix+f)
+			cmds[i] = p.PTTL(ctx, wire.BlockKey(f))
 		}
 		return nil
 	})
@@ -127,22 +93,13 @@ func (l *Limiter) FailSensitive(ctx context.Context, action string, userID uint6
 	}
 	start := time.Now()
 	r := l.cfg.Sensitive
-	cmds := make([]*redis.Cmd, len(fields))
-	err = l.pipelineScript(ctx, failScript, func(i int) ([]string, []any) {
-		return []string{failPrefix + fields[i], blockPrefix + fields[i]},
-			[]any{r.emission(), r.tolerance(), l.cfg.SensitiveBlock.Milliseconds(), l.channel}
-	}, cmds)
+	blocks, err := wire.Fail(ctx, l.rdb, l.cfg.Channel, fields, r.emission(), r.tolerance(), l.cfg.SensitiveBlock)
 	if err != nil {
 		return l.sensitiveUnreachable(ctx, start, err)
 	}
 	best := Decision{Allowed: true}
-	for i, c := range cmds {
-		v, err := c.Int64Slice()
-		if err != nil || len(v) != 2 {
-			return Decision{}, fmt.Errorf("ratelimit: failure script reply %v: %w", v, err)
-		}
-		if v[0] == 1 {
-			left := time.Duration(v[1]) * time.Microsecond
+	for i, left := range blocks {
+		if left > 0 {
 			l.cache.put(fields[i], denyEntry{until: start.Add(left), rule: RuleSensitiveBlock, block: true, told: true})
 			if left > best.RetryAfter {
 				best = Decision{RetryAfter: left, Notify: true, Rule: RuleSensitiveBlock}

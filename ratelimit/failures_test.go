@@ -150,7 +150,7 @@ func TestFailuresBadInputAndOutage(t *testing.T) {
 	}
 	dead := ln.Addr().String()
 	ln.Close()
-	l, err := New(newClient(t, dead), Config{}, WithLogger(discardLogger()))
+	l, err := New(newClient(t, dead), Config{Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

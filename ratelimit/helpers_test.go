@@ -48,14 +48,21 @@ func newClient(t testing.TB, addr string) *redis.Client {
 	return rdb
 }
 
-func startNode(t testing.TB, addr string, cfg Config, opts ...Option) *node {
+// startNode starts a limiter with cfg, its metrics on a registry of its
+// own and its log discarded unless cfg sets them.
+func startNode(t testing.TB, addr string, cfg Config) *node {
 	t.Helper()
 	rdb := newClient(t, addr)
 	h := &countHook{}
 	rdb.AddHook(h)
 	reg := prometheus.NewRegistry()
-	opts = append([]Option{WithRegisterer(reg), WithLogger(discardLogger())}, opts...)
-	lim, err := New(rdb, cfg, opts...)
+	if cfg.Registerer == nil {
+		cfg.Registerer = reg
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = discardLogger()
+	}
+	lim, err := New(rdb, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -70,7 +70,9 @@ func TestLateBurstJudgedByEventTime(t *testing.T) {
 			if addr == "" {
 				addr = deadAddr(t)
 			}
-			n := startNode(t, addr, tt.cfg, WithLiveNodes(func() int { return 3 }))
+			cfg := tt.cfg
+			cfg.LiveNodes = func() int { return 3 }
+			n := startNode(t, addr, cfg)
 			user := uint64(7000 + i)
 			admitted := 0
 			var last Decision
@@ -94,26 +96,6 @@ func TestLateBurstJudgedByEventTime(t *testing.T) {
 				t.Fatalf("after a burst in one instant: %+v, want a refusal", last)
 			}
 		})
-	}
-}
-
-// TestLatenessClamped: a time in the future counts as now, one older than
-// MaxLateness as MaxLateness, the zero time as now.
-func TestLatenessClamped(t *testing.T) {
-	now := time.Now()
-	for _, tt := range []struct {
-		at   time.Time
-		want time.Duration
-	}{
-		{time.Time{}, 0},
-		{now.Add(time.Hour), 0},
-		{now.Add(-100 * time.Millisecond), 0},
-		{now.Add(-1500 * time.Millisecond), 1500 * time.Millisecond},
-		{now.Add(-time.Hour), MaxLateness},
-	} {
-		if got := lateness(tt.at, now); got != tt.want {
-			t.Errorf("lateness(%v before now) = %v, want %v", now.Sub(tt.at), got, tt.want)
-		}
 	}
 }
 
@@ -156,9 +138,8 @@ func TestDecisionWaitingOnHungRedisJudgedByItsTime(t *testing.T) {
 	}
 	running := func(queued int) func() bool {
 		return func() bool {
-			n.lim.batch.mu.Lock()
-			defer n.lim.batch.mu.Unlock()
-			return n.lim.batch.running && len(n.lim.batch.queue) >= queued
+			running, n := n.lim.batch.InFlight()
+			return running && n >= queued
 		}
 	}
 	first := decide()

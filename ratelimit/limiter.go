@@ -9,13 +9,16 @@
 // call. When Redis is unreachable each node applies every command limit on
 // its own (the whole limit, erring on leniency) and sensitive actions are
 // refused.
+//
+// This package holds the rules and what their answers mean; the Redis
+// format (the scripts, their keys, how decisions are packed into a call
+// and batched) is package internal/wire.
 package ratelimit
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -24,8 +27,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/ratelimit/internal/wire"
 )
 
 // ErrBadInput reports an unusable argument (an empty command, a malformed
@@ -65,17 +69,13 @@ type Decision struct {
 // concurrent use; Start must run for blocks to propagate and for recovery
 // from a Redis outage.
 type Limiter struct {
-	rdb     redis.UniversalClient
-	cfg     Config
-	log     *slog.Logger
-	live    func() int
-	channel string
-	split   bool
-	m       *metrics
-	reg     prometheus.Registerer
+	rdb   redis.UniversalClient
+	cfg   Config // defaults filled in
+	split bool   // cfg.Layout resolved for rdb
+	m     *metrics
 
 	cache    *denyCache
-	batch    batcher
+	batch    wire.Batcher
 	fb       *localGCRA
 	fallback atomic.Bool
 	switchMu sync.Mutex
@@ -85,34 +85,9 @@ type Limiter struct {
 	lastProbe atomic.Int64 // unix nanos of the last inline probe
 }
 
-// Option adjusts a Limiter.
-type Option func(*Limiter)
-
-// WithRegisterer registers the limiter's metrics with reg.
-func WithRegisterer(reg prometheus.Registerer) Option {
-	return func(l *Limiter) { l.reg = reg }
-}
-
-// WithLogger sets the logger for mode switches (default slog.Default()).
-func WithLogger(log *slog.Logger) Option { return func(l *Limiter) { l.log = log } }
-
-// WithLiveNodes sets the source of the live node count, used to share each
-// limit between nodes while Redis is down (default: 1 node).
-func WithLiveNodes(f func() int) Option { return func(l *Limiter) { l.live = f } }
-
-// WithChannel sets the pub/sub channel for blocks (default DefaultChannel).
-func WithChannel(ch string) Option { return func(l *Limiter) { l.channel = ch } }
-
-// WithSplitBySubject sends one script per subject (hash tag), pipelined in one
-// round trip, instead of one script for all subjects, and keeps each
-// subject's state under its own hash tag. It is the default for a
-// *redis.ClusterClient, where a script cannot span slots; then a refusal by
-// one subject does not undo what another subject's script admitted. It
-// decides where state lives, so every node of a cluster must agree on it.
-func WithSplitBySubject(split bool) Option { return func(l *Limiter) { l.split = split } }
-
-// New returns a limiter using rdb with cfg (zero fields take defaults).
-func New(rdb redis.UniversalClient, cfg Config, opts ...Option) (*Limiter, error) {
+// New returns a limiter using rdb with cfg; zero fields take the defaults
+// documented on Config.
+func New(rdb redis.UniversalClient, cfg Config) (*Limiter, error) {
 	if rdb == nil {
 		return nil, fmt.Errorf("%w: nil Redis client", ErrBadInput)
 	}
@@ -122,14 +97,10 @@ func New(rdb redis.UniversalClient, cfg Config, opts ...Option) (*Limiter, error
 	}
 	_, cluster := rdb.(*redis.ClusterClient)
 	l := &Limiter{
-		rdb: rdb, cfg: cfg, log: slog.Default(), live: func() int { return 1 },
-		channel: DefaultChannel, split: cluster,
+		rdb: rdb, cfg: cfg, split: cfg.Layout == LayoutSplit || cfg.Layout == LayoutAuto && cluster,
 		cache: newDenyCache(), fb: newLocalGCRA(), done: make(chan struct{}),
 	}
-	for _, o := range opts {
-		o(l)
-	}
-	m, err := newMetrics(l.reg, func() float64 { return float64(l.cache.size()) })
+	m, err := newMetrics(cfg.Registerer, func() float64 { return float64(l.cache.size()) })
 	if err != nil {
 		return nil, fmt.Errorf("ratelimit: metrics: %w", err)
 	}
@@ -137,7 +108,7 @@ func New(rdb redis.UniversalClient, cfg Config, opts ...Option) (*Limiter, error
 	return l, nil
 }
 
-// Config returns the policy the limiter applies, defaults filled in.
+// Config returns the limiter's configuration, defaults filled in.
 func (l *Limiter) Config() Config { return l.cfg }
 
 // check is one rule applied to one subject in a decision.
@@ -155,24 +126,9 @@ func newCheck(field string, r Rule, name string) check {
 	return check{rule: r, name: name, tag: field[:strings.IndexByte(field, '}')+1], field: field}
 }
 
-// Keys in Redis beside the generation hashes, named from a rule's field.
-const (
-	blockPrefix = "rlb:" // a running block: its end (µs), expiring with it
-	violPrefix  = "rlv:" // the violations remembered for the backoff
-)
-
-func (c check) blockKey() string { return blockPrefix + c.field }
-func (c check) violKey() string  { return violPrefix + c.field }
-
-// hashBase is the base name of the generation hashes for a script call on
-// the subjects of tag: one shared base on a single Redis, where a call may
-// carry many subjects, and the subject's own on Redis Cluster.
-func (l *Limiter) hashBase(tag string) string {
-	if l.split {
-		return "rlh:" + tag
-	}
-	return "rlh:{rl}"
-}
+// hashBase is the base of the generation hashes for a script call on the
+// subjects of tag (see wire.HashBase).
+func (l *Limiter) hashBase(tag string) string { return wire.HashBase(l.split, tag) }
 
 // userField is the field of a user's rule: "{u:<id>}" then suffix parts.
 // It is built in one allocation: it is on every command's path.
@@ -221,7 +177,7 @@ func (l *Limiter) AllowCommand(ctx context.Context, userID uint64, command strin
 // MaxLateness bounds how far in the past AllowCommandAt judges a use. A
 // late use is judged leniently (see AllowCommandAt), so the bound also
 // bounds that leniency; a backlog older than this is judged as this old.
-const MaxLateness = 10 * time.Second
+const MaxLateness = wire.MaxLateness
 
 // AllowCommandAt is AllowCommand for a use the user made at at (a Discord
 // interaction's creation, from its snowflake), which may reach the limiter
@@ -291,21 +247,6 @@ func (l *Limiter) AllowHTTP(ctx context.Context, ip string) (Decision, error) {
 	return l.decide(ctx, []check{newCheck(tag+":h", l.cfg.HTTP, RuleHTTP)}, false)
 }
 
-// lateFloor is the least lateness that counts: the usual delivery delay
-// (tens of milliseconds) is judged as now, which keeps the decision
-// script's shortcuts for ordinary traffic.
-const lateFloor = 250 * time.Millisecond
-
-// lateness is how long before now the use at at was made, within
-// [0, MaxLateness], to the millisecond; the zero time, a time in the future
-// and one less than lateFloor ago are now.
-func lateness(at, now time.Time) time.Duration {
-	if at.IsZero() || now.Sub(at) < lateFloor {
-		return 0
-	}
-	return min(now.Sub(at), MaxLateness).Truncate(time.Millisecond)
-}
-
 // decide decides a use made now.
 func (l *Limiter) decide(ctx context.Context, checks []check, sensitive bool) (Decision, error) {
 	return l.decideAt(ctx, checks, sensitive, time.Time{})
@@ -331,7 +272,7 @@ func (l *Limiter) decideAt(ctx context.Context, checks []check, sensitive bool, 
 		}
 	}
 	if l.fallback.Load() && !l.probeInline(start) {
-		return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, start, lateness(at, start))), nil
+		return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, start, wire.Lateness(at, start))), nil
 	}
 	d, err := l.decideRedis(ctx, checks, start, at)
 	if err == nil {
@@ -348,7 +289,7 @@ func (l *Limiter) decideAt(ctx context.Context, checks []check, sensitive bool, 
 	}
 	l.enterFallback(err)
 	now := time.Now()
-	return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, now, lateness(at, now))), nil
+	return l.finish(pathFallback, start, l.decideFallback(checks, sensitive, now, wire.Lateness(at, now))), nil
 }
 
 func (l *Limiter) finish(path string, start time.Time, d Decision) Decision {
@@ -397,197 +338,20 @@ func (l *Limiter) groups(checks []check) []group {
 	return gs
 }
 
-// profile is one rule's parameters as decideScript takes them.
-type profile struct {
-	T, tau, G int64 // µs
-	blocks    bool
-}
-
-// ruleArg is one rule of one decision: its profile and field.
-type ruleArg struct {
-	prof  profile
-	field string
-}
-
-func (c check) arg() ruleArg {
+// arg is c as the decide script takes it.
+func (c check) arg() wire.Rule {
 	T := c.rule.emission()
-	return ruleArg{prof: profile{T: T, tau: c.rule.tolerance(), G: T * int64(c.rule.Limit), blocks: c.blockName != ""},
-		field: c.field}
+	return wire.Rule{Profile: wire.Profile{T: T, Tau: c.rule.tolerance(), G: T * int64(c.rule.Limit), Blocks: c.blockName != ""},
+		Field: c.field}
 }
 
 // ruleArgs returns the script arguments of the checks of g.
-func ruleArgs(checks []check, g group) []ruleArg {
-	rules := make([]ruleArg, len(g.idx))
+func ruleArgs(checks []check, g group) []wire.Rule {
+	rules := make([]wire.Rule, len(g.idx))
 	for j, i := range g.idx {
 		rules[j] = checks[i].arg()
 	}
 	return rules
-}
-
-// maxPacked bounds the distinct fields and profiles of one decideScript
-// call: each is numbered in a byte. maxRules bounds one decision's rules:
-// the reply holds a bit mask of them in six bits.
-const (
-	maxPacked = 255
-	maxRules  = 6
-)
-
-// encodeArgs builds decideScript's ARGV for decisions: every distinct
-// period, field and profile is sent once, and the decisions, packed into
-// bytes, refer to them by number. Each decision's own rule is the one
-// likeliest to refuse: on a field no other decision uses, blocking if any
-// is. Its other rules, on fields used at most once per decision and always
-// with the same profile (a command's global ceiling), are listed for the
-// script's fast path with their number of uses; when every decision has
-// its own rule and at most one other, the batch is also sent in the simple
-// form.
-func encodeArgs(decisions [][]ruleArg) ([]any, error) {
-	type period struct {
-		G      int64
-		fields []string
-		index  map[string]int // field -> position in fields
-	}
-	type use struct {
-		prof     profile
-		n        int // decisions using the field
-		last     int // the last of them
-		sharable bool
-		listed   bool // in the candidates for the fast path
-	}
-	var (
-		periods []*period
-		byG     = make(map[int64]*period, 2)
-		profs   []profile
-		byProf  = make(map[profile]int, 2)
-		uses    = make(map[string]*use, len(decisions)+2)
-		nfields int
-		n       int
-	)
-	for di, d := range decisions {
-		if len(d) == 0 || len(d) > maxRules {
-			return nil, fmt.Errorf("ratelimit: a decision with %d rules", len(d))
-		}
-		n += 1 + 2*len(d)
-		for _, r := range d {
-			pd := byG[r.prof.G]
-			if pd == nil {
-				pd = &period{G: r.prof.G, index: map[string]int{}}
-				byG[r.prof.G] = pd
-				periods = append(periods, pd)
-			}
-			if _, ok := pd.index[r.field]; !ok {
-				pd.index[r.field] = len(pd.fields)
-				pd.fields = append(pd.fields, r.field)
-				nfields++
-			}
-			if _, ok := byProf[r.prof]; !ok {
-				profs = append(profs, r.prof)
-				byProf[r.prof] = len(profs)
-			}
-			switch u := uses[r.field]; {
-			case u == nil:
-				uses[r.field] = &use{prof: r.prof, n: 1, last: di, sharable: true}
-			case u.last == di || u.prof != r.prof:
-				u.n, u.sharable = u.n+1, false
-			default:
-				u.n, u.last = u.n+1, di
-			}
-		}
-	}
-	if nfields > maxPacked || len(profs) > maxPacked {
-		return nil, fmt.Errorf("ratelimit: %d fields and %d profiles in one call, more than %d", nfields, len(profs), maxPacked)
-	}
-	meta := make([]byte, 0, 2+len(periods)+len(profs))
-	meta = append(meta, byte(len(periods)))
-	for _, pd := range periods {
-		meta = append(meta, byte(len(pd.fields)))
-	}
-	meta = append(meta, byte(len(profs)))
-	for _, p := range profs {
-		blocks := byte(0)
-		if p.blocks {
-			blocks = 1
-		}
-		meta = append(meta, blocks)
-	}
-	args := make([]any, 0, 4+len(periods)+nfields+2*len(profs))
-	args = append(args, string(meta))
-	offset := make(map[int64]int, len(periods)) // G -> number of the period's first field, minus one
-	next := 0
-	for _, pd := range periods {
-		offset[pd.G] = next
-		next += len(pd.fields)
-		args = append(args, pd.G)
-		for _, f := range pd.fields {
-			args = append(args, f)
-		}
-	}
-	for _, p := range profs {
-		args = append(args, p.T, p.tau)
-	}
-	number := func(r ruleArg) byte { return byte(offset[r.prof.G] + byG[r.prof.G].index[r.field] + 1) }
-	packed := make([]byte, 0, n)
-	simple := make([]byte, 0, 4*len(decisions))
-	var sharedList []byte
-	for _, d := range decisions {
-		packed = append(packed, byte(len(d)))
-		own := -1 // the rule likeliest to refuse: one of its own, blocking if any
-		for i, r := range d {
-			packed = append(packed, byte(byProf[r.prof]), number(r))
-			if uses[r.field].n == 1 && (own < 0 || r.prof.blocks && !d[own].prof.blocks) {
-				own = i
-			}
-		}
-		// Every other rule is a candidate for the fast path; the decision
-		// is simple if it has its own rule and at most one other.
-		sh, ok := byte(0), own >= 0
-		for i, r := range d {
-			if i == own {
-				continue
-			}
-			u := uses[r.field]
-			if !u.sharable || u.n > maxPacked {
-				ok = false
-				continue
-			}
-			if !u.listed {
-				u.listed = true
-				sharedList = append(sharedList, number(r), byte(byProf[r.prof]), byte(u.n))
-			}
-			if sh != 0 {
-				ok = false
-			}
-			sh = number(r)
-		}
-		if simple != nil && ok {
-			simple = append(simple, number(d[own]), byte(byProf[d[own].prof]), byte(own+1), sh)
-		} else {
-			simple = nil
-		}
-	}
-	return append(args, string(packed), string(sharedList), string(simple)), nil
-}
-
-// encodeArgsLate is encodeArgs with, per decision, how late it is (see
-// AllowCommandAt): two bytes of milliseconds each, sent only when one is.
-func encodeArgsLate(decisions [][]ruleArg, late []time.Duration) ([]any, error) {
-	args, err := encodeArgs(decisions)
-	if err != nil {
-		return nil, err
-	}
-	some := false
-	for _, d := range late {
-		some = some || d >= time.Millisecond
-	}
-	if !some {
-		return args, nil
-	}
-	b := make([]byte, 2*len(decisions))
-	for i, d := range late {
-		ms := min(d.Milliseconds(), 0xFFFF)
-		b[2*i], b[2*i+1] = byte(ms>>8), byte(ms)
-	}
-	return append(args, string(b)), nil
 }
 
 // outcome ranks what refused a decision, to pick the one reported.
@@ -598,43 +362,29 @@ const (
 	outNewBlock
 )
 
+// decideRedis decides checks in Redis: one script call for them all, or
+// one per subject when split, then, if blocking rules were violated, one
+// call per subject imposing their blocks. It caches what the answers tell
+// of refusals to come, and reports the refusal that weighs most.
 func (l *Limiter) decideRedis(ctx context.Context, checks []check, start, at time.Time) (Decision, error) {
 	gs := l.groups(checks)
-	replies := make([][]int64, len(gs))
+	var outcomes []wire.Outcome
 	// The batcher mixes subjects in one call, so it serves only the shared
 	// base; split, every subject's call goes alone under its own tag.
 	if !l.split {
-		r, err := l.batch.do(ctx, l.rdb, l.hashBase(checks[gs[0].idx[0]].tag), ruleArgs(checks, gs[0]), at)
+		o, err := l.batch.Decide(ctx, l.rdb, l.hashBase(checks[gs[0].idx[0]].tag), ruleArgs(checks, gs[0]), at)
 		if err != nil {
 			return Decision{}, err
 		}
-		replies[0] = r
+		outcomes = []wire.Outcome{o}
 	} else {
-		cmds := make([]*redis.Cmd, len(gs))
-		args := make([][]any, len(gs))
+		calls := make([]wire.Call, len(gs))
 		for i, g := range gs {
-			a, err := encodeArgsLate([][]ruleArg{ruleArgs(checks, g)}, []time.Duration{lateness(at, time.Now())})
-			if err != nil {
-				return Decision{}, err
-			}
-			args[i] = a
+			calls[i] = wire.Call{Base: l.hashBase(checks[g.idx[0]].tag), Rules: ruleArgs(checks, g)}
 		}
-		err := l.pipelineScript(ctx, decideScript, func(i int) ([]string, []any) {
-			return []string{l.hashBase(checks[gs[i].idx[0]].tag)}, args[i]
-		}, cmds)
-		if err != nil {
+		var err error
+		if outcomes, err = wire.DecideEach(ctx, l.rdb, calls, at); err != nil {
 			return Decision{}, err
-		}
-		for i, c := range cmds {
-			r, err := c.Int64Slice()
-			if err != nil {
-				return Decision{}, err
-			}
-			rs, err := splitReply(r, 1)
-			if err != nil {
-				return Decision{}, err
-			}
-			replies[i] = rs[0]
 		}
 	}
 	best, bestOut := Decision{Allowed: true}, outAllowed
@@ -645,11 +395,11 @@ func (l *Limiter) decideRedis(ctx context.Context, checks []check, start, at tim
 	}
 	var violations []group // per group, the checks whose blocks are due
 	for gi, g := range gs {
-		verdict, rule, us := replies[gi][0], replies[gi][1], replies[gi][2]
-		if verdict == 2 {
+		o := outcomes[gi]
+		if o.Verdict == wire.Violated {
 			var v group
 			for j, i := range g.idx {
-				if rule&(1<<j) != 0 {
+				if o.Rule&(1<<j) != 0 {
 					v.idx = append(v.idx, i)
 				}
 			}
@@ -659,94 +409,58 @@ func (l *Limiter) decideRedis(ctx context.Context, checks []check, start, at tim
 			violations = append(violations, v)
 			continue
 		}
-		if verdict == 1 && rule == 0 {
+		if o.Verdict == wire.Admitted && o.Rule == 0 {
 			continue
 		}
-		if rule < 1 || int(rule) > len(g.idx) {
-			return Decision{}, fmt.Errorf("ratelimit: script reply names rule %d", rule)
+		if o.Rule < 1 || int(o.Rule) > len(g.idx) {
+			return Decision{}, fmt.Errorf("ratelimit: script reply names rule %d", o.Rule)
 		}
-		c := checks[g.idx[rule-1]]
-		d := time.Duration(us) * time.Microsecond
-		switch verdict {
-		case 1: // admitted, but c is now over its limit for d whatever other nodes do
+		c := checks[g.idx[o.Rule-1]]
+		d := o.Wait
+		switch o.Verdict {
+		case wire.Admitted: // but c is now over its limit for d whatever other nodes do
 			if d >= time.Millisecond {
 				l.cache.put(c.field, denyEntry{until: start.Add(d), rule: c.name})
 			}
-		case 0:
+		case wire.Refused:
 			if d >= time.Millisecond {
 				l.cache.put(c.field, denyEntry{until: start.Add(d), rule: c.name, told: true})
 			}
 			consider(Decision{RetryAfter: d, Notify: true, Rule: c.name}, outPlain)
-		case 3:
+		case wire.Blocked:
 			l.cache.put(c.field, denyEntry{until: start.Add(d), rule: c.blockName, block: true, told: true})
 			consider(Decision{RetryAfter: d, Rule: c.blockName}, outBlocked)
 		default:
-			return Decision{}, fmt.Errorf("ratelimit: script reply has verdict %d", verdict)
+			return Decision{}, fmt.Errorf("ratelimit: script reply has verdict %d", o.Verdict)
 		}
 	}
 	if len(violations) > 0 {
-		cmds := make([]*redis.Cmd, len(violations))
-		err := l.pipelineScript(ctx, blockScript, func(i int) ([]string, []any) {
-			v := violations[i]
-			keys := make([]string, 0, 2*len(v.idx)+1)
-			args := make([]any, 0, 1+5*len(v.idx))
-			args = append(args, l.channel)
+		calls := make([]wire.BlockCall, len(violations))
+		for i, v := range violations {
+			calls[i].Base = l.hashBase(checks[v.idx[0]].tag)
 			for _, ci := range v.idx {
 				c := checks[ci]
-				a := c.arg()
-				keys = append(keys, c.blockKey(), c.violKey())
-				args = append(args, c.backoff.Base.Milliseconds(), c.backoff.Max.Milliseconds(), c.backoff.Memory.Milliseconds(), a.prof.G, a.field)
+				calls[i].Rules = append(calls[i].Rules, wire.BlockRule{Field: c.field, G: c.arg().Profile.G,
+					Base: c.backoff.Base, Max: c.backoff.Max, Memory: c.backoff.Memory})
 			}
-			return append(keys, l.hashBase(checks[v.idx[0]].tag)), args
-		}, cmds)
+		}
+		imposed, err := wire.Block(ctx, l.rdb, l.cfg.Channel, calls)
 		if err != nil {
 			return Decision{}, err
 		}
 		for vi, v := range violations {
-			r, err := cmds[vi].Int64Slice()
-			if err != nil {
-				return Decision{}, err
-			}
-			if len(r) != 1+2*len(v.idx) {
-				return Decision{}, fmt.Errorf("ratelimit: block script reply has %d values for %d rules", len(r), len(v.idx))
-			}
 			for j, ci := range v.idx {
-				c := checks[ci]
-				imposed, d := r[1+2*j] == 1, time.Duration(r[2+2*j])*time.Microsecond
-				l.cache.put(c.field, denyEntry{until: start.Add(d), rule: c.blockName, block: true, told: true})
-				if imposed {
-					consider(Decision{RetryAfter: d, Notify: true, Rule: c.blockName}, outNewBlock)
+				c, im := checks[ci], imposed[vi][j]
+				l.cache.put(c.field, denyEntry{until: start.Add(im.Left), rule: c.blockName, block: true, told: true})
+				if im.New {
+					consider(Decision{RetryAfter: im.Left, Notify: true, Rule: c.blockName}, outNewBlock)
 				} else {
-					consider(Decision{RetryAfter: d, Rule: c.blockName}, outBlocked)
+					consider(Decision{RetryAfter: im.Left, Rule: c.blockName}, outBlocked)
 				}
 			}
 		}
 	}
 	return best, nil
-}
-
-// pipelineScript runs script len(cmds) times in one round trip, with the
-// keys and arguments args(i) gives, loading the script if Redis lacks it.
-func (l *Limiter) pipelineScript(ctx context.Context, script *redis.Script, args func(i int) ([]string, []any), cmds []*redis.Cmd) error {
-	run := func(eval bool) error {
-		_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := range cmds {
-				keys, argv := args(i)
-				if eval {
-					cmds[i] = script.Eval(ctx, p, keys, argv...)
-				} else {
-					cmds[i] = script.EvalSha(ctx, p, keys, argv...)
-				}
-			}
-			return nil
-		})
-		return err
-	}
-	err := run(false)
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		err = run(true)
-	}
-	return err
 }
 
 // decideFallback limits on this node alone while Redis is unreachable.
@@ -782,7 +496,7 @@ func (l *Limiter) enterFallback(cause error) {
 	l.fallback.Store(true)
 	l.m.fallback.Set(1)
 	l.m.switches.WithLabelValues("fallback").Inc()
-	l.log.Warn("ratelimit: Redis unreachable, limiting per node", "err", cause, "live_nodes", l.live())
+	l.cfg.Logger.Warn("ratelimit: Redis unreachable, limiting per node", "err", cause, "live_nodes", l.cfg.LiveNodes())
 }
 
 // leaveFallback switches back to Redis, logging and counting once.
@@ -795,7 +509,7 @@ func (l *Limiter) leaveFallback() {
 	l.fallback.Store(false)
 	l.m.fallback.Set(0)
 	l.m.switches.WithLabelValues("redis").Inc()
-	l.log.Info("ratelimit: Redis is back, limiting cluster-wide")
+	l.cfg.Logger.Info("ratelimit: Redis is back, limiting cluster-wide")
 }
 
 // probeInline lets one decision per FallbackProbe try Redis during an

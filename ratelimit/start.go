@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/ratelimit/internal/wire"
 )
 
 // Start subscribes to block announcements, loads the blocks running in
@@ -21,7 +23,7 @@ func (l *Limiter) Start(ctx context.Context) error {
 	if !l.started.CompareAndSwap(false, true) {
 		return errors.New("ratelimit: Start called twice")
 	}
-	ps := l.rdb.Subscribe(ctx, l.channel)
+	ps := l.rdb.Subscribe(ctx, l.cfg.Channel)
 	confirmed := false
 	if _, err := ps.ReceiveTimeout(ctx, 2*time.Second); err != nil {
 		l.enterFallback(err)
@@ -79,7 +81,7 @@ func (l *Limiter) listen(ctx context.Context, ps *redis.PubSub, confirmed bool) 
 			if m.Kind == "subscribe" {
 				if confirmed {
 					if err := l.loadBlocks(ctx); err != nil && ctx.Err() == nil {
-						l.log.Warn("ratelimit: reloading blocks after resubscribe", "err", err)
+						l.cfg.Logger.Warn("ratelimit: reloading blocks after resubscribe", "err", err)
 					}
 				}
 				confirmed = true
@@ -93,7 +95,7 @@ func (l *Limiter) listen(ctx context.Context, ps *redis.PubSub, confirmed bool) 
 // applyAnnouncement caches a block announced as "<key> <milliseconds>".
 func (l *Limiter) applyAnnouncement(payload string, now time.Time) {
 	key, ms, ok := strings.Cut(payload, " ")
-	field, isBlock := strings.CutPrefix(key, blockPrefix)
+	field, isBlock := strings.CutPrefix(key, wire.BlockPrefix)
 	if !ok || !isBlock {
 		return
 	}
@@ -129,7 +131,7 @@ func (l *Limiter) maintain(ctx context.Context) {
 			}
 			if l.fallback.Load() {
 				if err := l.recover(ctx); err != nil && ctx.Err() == nil {
-					l.log.Debug("ratelimit: Redis still unreachable", "err", err)
+					l.cfg.Logger.Debug("ratelimit: Redis still unreachable", "err", err)
 				}
 			}
 		}
@@ -164,8 +166,8 @@ func (l *Limiter) pushBlocks(ctx context.Context) error {
 	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for field, left := range blocks {
 			if left >= time.Millisecond {
-				// The value is the block's end in µs, as blockScript writes it.
-				p.SetNX(ctx, blockPrefix+field, now.Add(left).UnixMicro(), left)
+				// The value is the block's end in µs, as wire.Block writes it.
+				p.SetNX(ctx, wire.BlockKey(field), now.Add(left).UnixMicro(), left)
 			}
 		}
 		return nil
@@ -178,7 +180,7 @@ func (l *Limiter) loadBlocks(ctx context.Context) error {
 	scan := func(ctx context.Context, c redis.Cmdable) error {
 		var cursor uint64
 		for {
-			keys, next, err := c.Scan(ctx, cursor, blockPrefix+"*", 1000).Result()
+			keys, next, err := c.Scan(ctx, cursor, wire.BlockPrefix+"*", 1000).Result()
 			if err != nil {
 				return fmt.Errorf("ratelimit: scanning blocks: %w", err)
 			}
@@ -195,7 +197,7 @@ func (l *Limiter) loadBlocks(ctx context.Context) error {
 				}
 				for i, k := range keys {
 					if ttl := cmds[i].Val(); ttl > 0 {
-						field := strings.TrimPrefix(k, blockPrefix)
+						field := strings.TrimPrefix(k, wire.BlockPrefix)
 						l.cache.put(field, denyEntry{until: now.Add(ttl), rule: blockRule(field), block: true, told: true})
 					}
 				}

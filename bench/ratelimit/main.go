@@ -267,7 +267,8 @@ func runOurs(ctx context.Context, admin *redis.Client, newClient func(*callCount
 	for i := range lims {
 		rdb := newClient(&calls)
 		defer rdb.Close()
-		lim, err := ratelimit.New(rdb, cfg, ratelimit.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		lim, err := ratelimit.New(rdb, cfg)
 		if err != nil {
 			return result{}, err
 		}

@@ -33,22 +33,22 @@ func (t *Transport) initMetrics() error {
 	for _, scope := range []string{"global", "user", "shared", "other"} {
 		t.tooMany.WithLabelValues(scope)
 	}
-	if t.reg == nil {
+	if t.cfg.Registerer == nil {
 		return nil
 	}
 	var err error
-	if t.requests, err = telemetry.Register(t.reg, t.requests); err != nil {
+	if t.requests, err = telemetry.Register(t.cfg.Registerer, t.requests); err != nil {
 		return err
 	}
-	if t.tooMany, err = telemetry.Register(t.reg, t.tooMany); err != nil {
+	if t.tooMany, err = telemetry.Register(t.cfg.Registerer, t.tooMany); err != nil {
 		return err
 	}
-	if t.invalid, err = telemetry.Register(t.reg, t.invalid); err != nil {
+	if t.invalid, err = telemetry.Register(t.cfg.Registerer, t.invalid); err != nil {
 		return err
 	}
-	if t.waits, err = telemetry.Register(t.reg, t.waits); err != nil {
+	if t.waits, err = telemetry.Register(t.cfg.Registerer, t.waits); err != nil {
 		return err
 	}
-	t.fbGauge, err = telemetry.Register(t.reg, t.fbGauge)
+	t.fbGauge, err = telemetry.Register(t.cfg.Registerer, t.fbGauge)
 	return err
 }

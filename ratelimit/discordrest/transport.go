@@ -25,7 +25,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Config sets the limits. Zero fields take Discord's documented values.
+// Config sets the limits and how the transport runs. Zero fields take the
+// defaults documented on each: for the limits, Discord's documented values.
 type Config struct {
 	// Name identifies the bot (e.g. its application ID); nodes using the same
 	// bot token must use the same Name, so they share one budget.
@@ -45,8 +46,19 @@ type Config struct {
 	// ProbeTimeout bounds how long requests to a bucket not seen yet wait for
 	// the first response's headers (default 2 s).
 	ProbeTimeout time.Duration
+	// LiveNodes reports how many nodes share the global limit; while Redis
+	// is unreachable each paces at its share (default: 1, the whole limit).
+	LiveNodes func() int
+	// Logger receives mode switches and budget warnings (default
+	// slog.Default()).
+	Logger *slog.Logger
+	// Registerer receives the transport's metrics (default nil: none are
+	// registered). Transports sharing one adopt each other's collectors.
+	Registerer prometheus.Registerer
 }
 
+// withDefaults fills zero fields with their defaults: the one place they
+// are filled.
 func (c Config) withDefaults() Config {
 	if c.GlobalLimit == 0 {
 		c.GlobalLimit = 50
@@ -69,6 +81,12 @@ func (c Config) withDefaults() Config {
 	if c.ProbeTimeout == 0 {
 		c.ProbeTimeout = 2 * time.Second
 	}
+	if c.LiveNodes == nil {
+		c.LiveNodes = func() int { return 1 }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
 	return c
 }
 
@@ -77,9 +95,7 @@ func (c Config) withDefaults() Config {
 type Transport struct {
 	base   http.RoundTripper
 	rdb    redis.UniversalClient
-	cfg    Config
-	log    *slog.Logger
-	live   func() int
+	cfg    Config // defaults filled in
 	prefix string // "drl:{name}:"; one hash tag, so all keys share a slot
 
 	spacing time.Duration
@@ -102,26 +118,11 @@ type Transport struct {
 	invalid  prometheus.Gauge
 	waits    prometheus.Histogram
 	fbGauge  prometheus.Gauge
-	reg      prometheus.Registerer
 }
 
-// Option adjusts a Transport.
-type Option func(*Transport)
-
-// WithRegisterer registers the transport's metrics with reg.
-func WithRegisterer(reg prometheus.Registerer) Option {
-	return func(t *Transport) { t.reg = reg }
-}
-
-// WithLogger sets the logger (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(t *Transport) { t.log = l } }
-
-// WithLiveNodes sets the live node count used to share the global limit
-// while Redis is unreachable (default 1).
-func WithLiveNodes(f func() int) Option { return func(t *Transport) { t.live = f } }
-
-// New returns a Transport sending through base (http.DefaultTransport if nil).
-func New(base http.RoundTripper, rdb redis.UniversalClient, cfg Config, opts ...Option) (*Transport, error) {
+// New returns a Transport sending through base (http.DefaultTransport if
+// nil) with cfg; Config.Name is required.
+func New(base http.RoundTripper, rdb redis.UniversalClient, cfg Config) (*Transport, error) {
 	if rdb == nil {
 		return nil, errors.New("discordrest: nil Redis client")
 	}
@@ -131,19 +132,17 @@ func New(base http.RoundTripper, rdb redis.UniversalClient, cfg Config, opts ...
 	}
 	if cfg.GlobalLimit < 1 || cfg.GlobalPeriod <= 0 || cfg.MaxRetries < 0 || cfg.InvalidBudget < 1 ||
 		cfg.InvalidWindow <= 0 || cfg.ProbeTimeout <= 0 || cfg.Margin < 0 {
-		return nil, fmt.Errorf("discordrest: unusable config %+v", cfg)
+		return nil, fmt.Errorf("discordrest: unusable config: GlobalLimit %d per %v, Margin %v, MaxRetries %d, InvalidBudget %d per %v, ProbeTimeout %v",
+			cfg.GlobalLimit, cfg.GlobalPeriod, cfg.Margin, cfg.MaxRetries, cfg.InvalidBudget, cfg.InvalidWindow, cfg.ProbeTimeout)
 	}
 	if base == nil {
 		base = http.DefaultTransport
 	}
 	t := &Transport{
-		base: base, rdb: rdb, cfg: cfg, log: slog.Default(), live: func() int { return 1 },
+		base: base, rdb: rdb, cfg: cfg,
 		prefix:  "drl:{" + cfg.Name + "}:",
 		spacing: cfg.GlobalPeriod/time.Duration(cfg.GlobalLimit) + cfg.Margin,
 		buckets: make(map[string]string),
-	}
-	for _, o := range opts {
-		o(t)
 	}
 	if err := t.initMetrics(); err != nil {
 		return nil, err
@@ -349,7 +348,7 @@ func (t *Transport) observe(ctx context.Context, r route, stateKey, bucket strin
 	if n >= int64(t.cfg.InvalidBudget/2) {
 		w := time.Now().UnixNano() / int64(t.cfg.InvalidWindow)
 		if t.warnedWindow.Swap(w) != w {
-			t.log.Warn("discordrest: invalid requests at half of Discord's budget",
+			t.cfg.Logger.Warn("discordrest: invalid requests at half of Discord's budget",
 				"invalid", n, "budget", t.cfg.InvalidBudget, "window", t.cfg.InvalidWindow)
 		}
 	}
@@ -398,14 +397,14 @@ func (t *Transport) enterFallback(err error) {
 	t.lastTry.Store(time.Now().UnixNano())
 	if t.fallback.CompareAndSwap(false, true) {
 		t.fbGauge.Set(1)
-		t.log.Warn("discordrest: Redis unreachable, pacing REST per node", "err", err, "live_nodes", t.live())
+		t.cfg.Logger.Warn("discordrest: Redis unreachable, pacing REST per node", "err", err, "live_nodes", t.cfg.LiveNodes())
 	}
 }
 
 func (t *Transport) leaveFallback() {
 	if t.fallback.CompareAndSwap(true, false) {
 		t.fbGauge.Set(0)
-		t.log.Info("discordrest: Redis is back, pacing REST cluster-wide")
+		t.cfg.Logger.Info("discordrest: Redis is back, pacing REST cluster-wide")
 	}
 }
 
@@ -414,7 +413,7 @@ func (t *Transport) acquireLocal(ctx context.Context, r route) error {
 	if r.exempt {
 		return nil
 	}
-	n := max(1, t.live())
+	n := max(1, t.cfg.LiveNodes())
 	for {
 		t.localMu.Lock()
 		now := time.Now()

@@ -154,8 +154,13 @@ func newNode(t *testing.T, addr string, cfg Config) *node {
 	if cfg.Name == "" {
 		cfg.Name = "app1"
 	}
-	tr, err := New(&http.Transport{MaxIdleConnsPerHost: 64}, rdb, cfg,
-		WithRegisterer(reg), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if cfg.Registerer == nil {
+		cfg.Registerer = reg
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	tr, err := New(&http.Transport{MaxIdleConnsPerHost: 64}, rdb, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,8 +411,8 @@ func TestRedisDownPacesLocally(t *testing.T) {
 	fake, srv := newFake(t, 1000, time.Second, 0)
 	rdb := redis.NewClient(&redis.Options{Addr: srvRedis.Addr(), MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	t.Cleanup(func() { _ = rdb.Close() })
-	tr, err := New(nil, rdb, Config{Name: "app1", GlobalLimit: 20}, WithLiveNodes(func() int { return 2 }),
-		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	tr, err := New(nil, rdb, Config{Name: "app1", GlobalLimit: 20, LiveNodes: func() int { return 2 },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

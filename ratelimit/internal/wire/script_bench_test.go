@@ -1,11 +1,10 @@
-package ratelimit
+package wire
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
@@ -38,33 +37,35 @@ return {now}
 // closed loop of callers cannot vary, and how much of it is the floor that
 // any script keeping one field per subject pays.
 //
-//	go test -run '^$' -bench ScriptCost ./ratelimit/
+//	go test -run '^$' -bench ScriptCost ./ratelimit/internal/wire/
 func BenchmarkScriptCost(b *testing.B) {
 	ctx := context.Background()
 	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(b)})
 	b.Cleanup(func() { _ = rdb.Close() })
 	const base = "rlh:{rl}"
 	cmds := []string{"work", "daily", "fish", "rob", "play"}
-	user, global := Rule{Limit: 10, Period: time.Second}, Rule{Limit: 1_000_000, Period: time.Second}
+	// The user's rule (10 per second, blocking) and the command's global
+	// ceiling (a million per second), as ratelimit's defaults profile them.
+	user := Profile{T: 100_000, Tau: 900_000, G: 1_000_000, Blocks: true}
+	global := Profile{T: 1, Tau: 999_999, G: 1_000_000}
 	rng := rand.New(rand.NewPCG(1, 2))
 	// batch returns n decisions of distinct users' commands, as AllowCommand
 	// makes them: the user's rule and the command's global ceiling.
-	batch := func(n int) [][]ruleArg {
-		d := make([][]ruleArg, 0, n)
+	batch := func(n int) [][]Rule {
+		d := make([][]Rule, 0, n)
 		seen := make(map[string]bool, n)
 		for len(d) < n {
 			c := cmds[rng.IntN(len(cmds))]
-			u := newCheck(userField(uint64(1+rng.IntN(100_000)), ":c:", c), user, RuleCommand)
-			if seen[u.field] {
+			u := fmt.Sprintf("{u:%d}:c:%s", 1+rng.IntN(100_000), c)
+			if seen[u] {
 				continue
 			}
-			seen[u.field] = true
-			u.blockName = RuleCommandBlock
-			d = append(d, []ruleArg{u.arg(), newCheck("{g:"+c+"}", global, RuleGlobal).arg()})
+			seen[u] = true
+			d = append(d, []Rule{{user, u}, {global, "{g:" + c + "}"}})
 		}
 		return d
 	}
-	args := func(d [][]ruleArg) []any {
+	args := func(d [][]Rule) []any {
 		a, err := encodeArgs(d)
 		if err != nil {
 			b.Fatal(err)
@@ -72,7 +73,7 @@ func BenchmarkScriptCost(b *testing.B) {
 		return a
 	}
 	cost := map[string]float64{} // µs per decision, by sub-benchmark
-	measure := func(name string, n int, call func(d [][]ruleArg, a []any) error) {
+	measure := func(name string, n int, call func(d [][]Rule, a []any) error) {
 		b.Run(name, func(b *testing.B) {
 			// Each run starts from nothing, as bench/ratelimit's do: the
 			// subjects' state is created as the run goes, as at the start
@@ -113,25 +114,25 @@ func BenchmarkScriptCost(b *testing.B) {
 	}
 	sizes := []int{1, 8, 26, 64}
 	for _, n := range sizes {
-		measure(fmt.Sprintf("decide/batch=%d", n), n, func(_ [][]ruleArg, a []any) error {
+		measure(fmt.Sprintf("decide/batch=%d", n), n, func(_ [][]Rule, a []any) error {
 			return decideScript.Run(ctx, rdb, []string{base}, a...).Err()
 		})
-		measure(fmt.Sprintf("floor/batch=%d", n), n, func(_ [][]ruleArg, a []any) error {
+		measure(fmt.Sprintf("floor/batch=%d", n), n, func(_ [][]Rule, a []any) error {
 			return floorScript.Run(ctx, rdb, []string{base}, a...).Err()
 		})
 	}
 	// redis_rate checks the decision's two limits with two Allow calls, as
 	// AllowCommand does in one decision; "1 rule" checks the user's alone.
 	rr := redis_rate.NewLimiter(rdb)
-	measure("redis_rate/rules=2", 1, func(d [][]ruleArg, _ []any) error {
-		if _, err := rr.Allow(ctx, d[0][0].field, redis_rate.PerSecond(10)); err != nil {
+	measure("redis_rate/rules=2", 1, func(d [][]Rule, _ []any) error {
+		if _, err := rr.Allow(ctx, d[0][0].Field, redis_rate.PerSecond(10)); err != nil {
 			return err
 		}
-		_, err := rr.Allow(ctx, d[0][1].field, redis_rate.PerSecond(1_000_000))
+		_, err := rr.Allow(ctx, d[0][1].Field, redis_rate.PerSecond(1_000_000))
 		return err
 	})
-	measure("redis_rate/rules=1", 1, func(d [][]ruleArg, _ []any) error {
-		_, err := rr.Allow(ctx, d[0][0].field, redis_rate.PerSecond(10))
+	measure("redis_rate/rules=1", 1, func(d [][]Rule, _ []any) error {
+		_, err := rr.Allow(ctx, d[0][0].Field, redis_rate.PerSecond(10))
 		return err
 	})
 	if two, one := cost["redis_rate/rules=2"], cost["redis_rate/rules=1"]; two > 0 && one > 0 {

@@ -1,8 +1,7 @@
-package ratelimit
+package wire
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -14,7 +13,7 @@ import (
 // call holds Redis.
 const maxBatch = 64
 
-// batcher coalesces the decisions that arrive while a script call is in
+// Batcher coalesces the decisions that arrive while a script call is in
 // flight into the next call (group commit). An idle limiter sends each
 // decision at once; under load one call carries many decisions, which cuts
 // Redis's per-decision CPU. Each decision still waits for exactly one round
@@ -22,8 +21,8 @@ const maxBatch = 64
 // in flight leads: it sends the batch, hands the results out, and passes the
 // lead to the first decision queued meanwhile; under load a new leader
 // first lets the callers just answered queue again (gather). No goroutine
-// is started.
-type batcher struct {
+// is started. The zero Batcher is ready for use.
+type Batcher struct {
 	mu      sync.Mutex
 	queue   []*pendingDecision
 	running bool
@@ -31,21 +30,21 @@ type batcher struct {
 }
 
 type pendingDecision struct {
-	rules []ruleArg
-	at    time.Time // when the use was made (see AllowCommandAt)
+	rules []Rule
+	at    time.Time // when the use was made (see Lateness)
 	wake  chan batchReply
 }
 
 type batchReply struct {
 	lead  bool
-	reply []int64
+	reply Outcome
 	err   error
 }
 
-// do runs one decision of rules, for a use made at at, on the generation
-// hashes under base and returns its part of the reply: verdict, rule, µs
-// (see decideScript).
-func (b *batcher) do(ctx context.Context, rdb redis.Scripter, base string, rules []ruleArg, at time.Time) ([]int64, error) {
+// Decide runs one decision of rules, for a use made at at, on the
+// generation hashes under base (one base for every caller of b) and
+// returns its outcome. It is safe for concurrent use.
+func (b *Batcher) Decide(ctx context.Context, rdb redis.Scripter, base string, rules []Rule, at time.Time) (Outcome, error) {
 	p := &pendingDecision{rules: rules, at: at, wake: make(chan batchReply, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
@@ -106,7 +105,7 @@ func (b *batcher) do(ctx context.Context, rdb redis.Scripter, base string, rules
 // n callers settles into batches of 1 and n-1. It yields while the queue
 // still grows, a few times at most, and costs nothing when nobody else
 // runs. b.mu is held on entry and on return.
-func (b *batcher) gather() {
+func (b *Batcher) gather() {
 	for i, n := 0, len(b.queue); i < 16; i++ {
 		b.mu.Unlock()
 		runtime.Gosched()
@@ -119,14 +118,14 @@ func (b *batcher) gather() {
 }
 
 // runBatch sends one script call for batch and splits its reply.
-func runBatch(ctx context.Context, rdb redis.Scripter, base string, batch []*pendingDecision) ([][]int64, error) {
-	decisions := make([][]ruleArg, len(batch))
+func runBatch(ctx context.Context, rdb redis.Scripter, base string, batch []*pendingDecision) ([]Outcome, error) {
+	decisions := make([][]Rule, len(batch))
 	// Lateness is reckoned as the batch leaves: a decision that queued
 	// behind a slow call is later by that much.
 	late := make([]time.Duration, len(batch))
 	now := time.Now()
 	for i, q := range batch {
-		decisions[i], late[i] = q.rules, lateness(q.at, now)
+		decisions[i], late[i] = q.rules, Lateness(q.at, now)
 	}
 	args, err := encodeArgsLate(decisions, late)
 	if err != nil {
@@ -139,27 +138,10 @@ func runBatch(ctx context.Context, rdb redis.Scripter, base string, batch []*pen
 	return splitReply(r, len(batch))
 }
 
-// splitReply expands a decideScript reply, {now} then (decision, code)
-// pairs for the decisions not plainly admitted, into one {verdict, rule, µs}
-// per decision.
-func splitReply(r []int64, n int) ([][]int64, error) {
-	if len(r) < 1 || len(r)%2 != 1 || len(r) > 1+2*n {
-		return nil, fmt.Errorf("ratelimit: script reply has %d values for %d decisions", len(r), n)
-	}
-	out := make([][]int64, n)
-	flat := make([]int64, 3*n)
-	for i := range out {
-		d := flat[3*i : 3*i+3 : 3*i+3]
-		d[0] = 1
-		out[i] = d
-	}
-	for i := 1; i < len(r); i += 2 {
-		j, code := r[i], r[i+1]
-		if j < 1 || j > int64(n) || code < 0 {
-			return nil, fmt.Errorf("ratelimit: script reply has code %d for decision %d of %d", code, j, n)
-		}
-		d := out[j-1]
-		d[0], d[1], d[2] = code&3, code>>2&63, code>>8
-	}
-	return out, nil
+// InFlight reports whether a call is in flight and how many decisions wait
+// for the next one; tests use it to stage decisions behind a call.
+func (b *Batcher) InFlight() (running bool, queued int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.running, len(b.queue)
 }

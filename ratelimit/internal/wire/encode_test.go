@@ -1,9 +1,10 @@
-package ratelimit
+package wire
 
 import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestSplitReply decodes decideScript's sparse replies of packed codes,
@@ -32,9 +33,13 @@ func TestSplitReply(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := splitReply(tt.reply, tt.n)
+			outs, err := splitReply(tt.reply, tt.n)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			var got [][]int64
+			for _, o := range outs {
+				got = append(got, []int64{int64(o.Verdict), o.Rule, o.Wait.Microseconds()})
 			}
 			if !slices.EqualFunc(got, tt.want, slices.Equal) {
 				t.Fatalf("got %v, want %v", got, tt.want)
@@ -46,11 +51,11 @@ func TestSplitReply(t *testing.T) {
 // TestEncodeArgsLimits checks the bounds of what decideScript's packed
 // bytes can number: a decision's rules, and a call's fields.
 func TestEncodeArgsLimits(t *testing.T) {
-	rule := func(field string) ruleArg {
-		return ruleArg{prof: profile{T: 100_000, tau: 900_000, G: 1_000_000}, field: field}
+	rule := func(field string) Rule {
+		return Rule{Profile: Profile{T: 100_000, Tau: 900_000, G: 1_000_000}, Field: field}
 	}
-	many := func(n int) []ruleArg {
-		d := make([]ruleArg, n)
+	many := func(n int) []Rule {
+		d := make([]Rule, n)
 		for i := range d {
 			d[i] = rule(fmt.Sprintf("{u:%d}:h", i))
 		}
@@ -58,16 +63,16 @@ func TestEncodeArgsLimits(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		decisions [][]ruleArg
+		decisions [][]Rule
 		wantErr   bool
 	}{
-		{"one rule", [][]ruleArg{many(1)}, false},
-		{"six rules", [][]ruleArg{many(6)}, false},
-		{"seven rules", [][]ruleArg{many(7)}, true},
-		{"no rules", [][]ruleArg{{}}, true},
+		{"one rule", [][]Rule{many(1)}, false},
+		{"six rules", [][]Rule{many(6)}, false},
+		{"seven rules", [][]Rule{many(7)}, true},
+		{"no rules", [][]Rule{{}}, true},
 		{"255 fields", splitInto(many(255), 5), false},
 		{"256 fields", splitInto(many(256), 4), true},
-		{"repeated fields count once", [][]ruleArg{many(5), many(5), many(5)}, false},
+		{"repeated fields count once", [][]Rule{many(5), many(5), many(5)}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,8 +96,8 @@ func TestEncodeArgsLimits(t *testing.T) {
 }
 
 // splitInto cuts rules into decisions of at most n rules.
-func splitInto(rules []ruleArg, n int) [][]ruleArg {
-	var out [][]ruleArg
+func splitInto(rules []Rule, n int) [][]Rule {
+	var out [][]Rule
 	for len(rules) > 0 {
 		k := min(n, len(rules))
 		out = append(out, rules[:k])
@@ -106,35 +111,35 @@ func splitInto(rules []ruleArg, n int) [][]ruleArg {
 // the simple form (per decision its own field, profile, place and shared
 // field).
 func TestEncodeArgsShortcuts(t *testing.T) {
-	user := profile{T: 100_000, tau: 900_000, G: 1_000_000, blocks: true}
-	global := profile{T: 1, tau: 999_999, G: 1_000_000}
-	other := profile{T: 2, tau: 999_998, G: 1_000_000}
-	cmd := func(u string) []ruleArg { return []ruleArg{{user, u}, {global, "{g:work}"}} }
+	user := Profile{T: 100_000, Tau: 900_000, G: 1_000_000, Blocks: true}
+	global := Profile{T: 1, Tau: 999_999, G: 1_000_000}
+	other := Profile{T: 2, Tau: 999_998, G: 1_000_000}
+	cmd := func(u string) []Rule { return []Rule{{user, u}, {global, "{g:work}"}} }
 	tests := []struct {
 		name           string
-		decisions      [][]ruleArg
+		decisions      [][]Rule
 		shared, simple string
 	}{
 		// Fields are numbered in order of appearance; profiles too.
-		{"one command", [][]ruleArg{cmd("{u:1}")}, "\x02\x02\x01", "\x01\x01\x01\x02"},
-		{"one rule", [][]ruleArg{{{user, "{u:1}"}}}, "", "\x01\x01\x01\x00"},
-		{"the blocking rule is the own one", [][]ruleArg{{{global, "{g:work}"}, {user, "{u:1}"}}},
+		{"one command", [][]Rule{cmd("{u:1}")}, "\x02\x02\x01", "\x01\x01\x01\x02"},
+		{"one rule", [][]Rule{{{user, "{u:1}"}}}, "", "\x01\x01\x01\x00"},
+		{"the blocking rule is the own one", [][]Rule{{{global, "{g:work}"}, {user, "{u:1}"}}},
 			"\x01\x01\x01", "\x02\x02\x02\x01"},
-		{"two commands", [][]ruleArg{cmd("{u:1}"), {{user, "{u:2}"}, {global, "{g:daily}"}}},
+		{"two commands", [][]Rule{cmd("{u:1}"), {{user, "{u:2}"}, {global, "{g:daily}"}}},
 			"\x02\x02\x01" + "\x04\x02\x01", "\x01\x01\x01\x02" + "\x03\x01\x01\x04"},
-		{"three rules: not simple", [][]ruleArg{append(cmd("{u:1}"), ruleArg{other, "{g:x}"})},
+		{"three rules: not simple", [][]Rule{append(cmd("{u:1}"), Rule{other, "{g:x}"})},
 			"\x02\x02\x01" + "\x03\x03\x01", ""},
-		{"commands share the ceiling", [][]ruleArg{cmd("{u:1}"), cmd("{u:2}"), cmd("{u:3}")},
+		{"commands share the ceiling", [][]Rule{cmd("{u:1}"), cmd("{u:2}"), cmd("{u:3}")},
 			"\x02\x02\x03", "\x01\x01\x01\x02" + "\x03\x01\x01\x02" + "\x04\x01\x01\x02"},
-		{"ceiling first", [][]ruleArg{{{global, "{g:work}"}, {user, "{u:1}"}}, cmd("{u:2}")},
+		{"ceiling first", [][]Rule{{{global, "{g:work}"}, {user, "{u:1}"}}, cmd("{u:2}")},
 			"\x01\x01\x02", "\x02\x02\x02\x01" + "\x03\x02\x01\x01"},
-		{"a user twice: not simple", [][]ruleArg{cmd("{u:1}"), cmd("{u:1}")},
+		{"a user twice: not simple", [][]Rule{cmd("{u:1}"), cmd("{u:1}")},
 			"\x01\x01\x02" + "\x02\x02\x02", ""},
-		{"one field twice in a decision: not listed", [][]ruleArg{{{user, "{u:1}"}, {user, "{u:1}"}}, {{user, "{u:1}"}}},
+		{"one field twice in a decision: not listed", [][]Rule{{{user, "{u:1}"}, {user, "{u:1}"}}, {{user, "{u:1}"}}},
 			"", ""},
-		{"one field under two profiles: not listed", [][]ruleArg{{{global, "{g:work}"}}, {{other, "{g:work}"}}},
+		{"one field under two profiles: not listed", [][]Rule{{{global, "{g:work}"}}, {{other, "{g:work}"}}},
 			"", ""},
-		{"a decision of shared rules only: not simple", [][]ruleArg{{{global, "{g:work}"}}, {{global, "{g:work}"}}},
+		{"a decision of shared rules only: not simple", [][]Rule{{{global, "{g:work}"}}, {{global, "{g:work}"}}},
 			"\x01\x01\x02", ""},
 	}
 	for _, tt := range tests {
@@ -148,5 +153,25 @@ func TestEncodeArgsShortcuts(t *testing.T) {
 				t.Fatalf("shared %q simple %q, want %q and %q", shared, simple, tt.shared, tt.simple)
 			}
 		})
+	}
+}
+
+// TestLatenessClamped: a time in the future counts as now, one older than
+// MaxLateness as MaxLateness, the zero time as now.
+func TestLateness(t *testing.T) {
+	now := time.Now()
+	for _, tt := range []struct {
+		at   time.Time
+		want time.Duration
+	}{
+		{time.Time{}, 0},
+		{now.Add(time.Hour), 0},
+		{now.Add(-100 * time.Millisecond), 0},
+		{now.Add(-1500 * time.Millisecond), 1500 * time.Millisecond},
+		{now.Add(-time.Hour), MaxLateness},
+	} {
+		if got := Lateness(tt.at, now); got != tt.want {
+			t.Errorf("Lateness(%v before now) = %v, want %v", now.Sub(tt.at), got, tt.want)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package ratelimit
+package wire
 
 import (
 	"strconv"
@@ -34,7 +34,7 @@ import (
 // carry the block.
 //
 // On Redis Cluster the base holds the subject's hash tag (one subject per
-// call, see WithSplitBySubject), so every key a script touches, including
+// call, see ratelimit.Config.Layout), so every key a script touches, including
 // the generation hashes it names from the base, lives in one slot.
 
 // genPeriods is how many periods a generation lasts. During the first
@@ -406,3 +406,35 @@ for i = 1, n do
 end
 return out
 `
+
+// failScript records one failure of a subject with GCRA and starts the
+// block when the failure uses up the allowance: with Sensitive 3 per 5
+// minutes, the third failure in a burst blocks, as does any failure that
+// leaves no room for another one.
+//
+// KEYS: the failure key, the block key. ARGV: T and tau (µs), the block
+// (ms), the pub/sub channel.
+//
+// Reply: {1, block µs left} when a block runs (started now or before),
+// {0, 0} otherwise.
+var failScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local e = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if e > now then
+  return {1, e - now}
+end
+local T, tau, block = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if tat < now then tat = now end
+tat = tat + T
+if tat - now > tau then
+  redis.call('DEL', KEYS[1])
+  local ends = now + block * 1000
+  redis.call('SET', KEYS[2], string.format('%.0f', ends), 'PX', string.format('%.0f', block))
+  redis.call('PUBLISH', ARGV[4], KEYS[2] .. ' ' .. string.format('%.0f', block))
+  return {1, block * 1000}
+end
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', string.format('%.0f', math.ceil((tat - now) / 1000)))
+return {0, 0}
+`)

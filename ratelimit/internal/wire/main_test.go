@@ -1,0 +1,9 @@
+package wire
+
+import (
+	"testing"
+
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+)
+
+func TestMain(m *testing.M) { servertest.Main(m) }
