@@ -20,7 +20,7 @@ for b in "${all[@]}"; do
         # Three nodes share the callers: each batches only its own.
         "bin/bench-$b" -nodes 3 -rounds 2
         # The limiter's script alone, by batch size, beside its floor and redis_rate.
-        go test -run '^$' -bench ScriptCost -benchtime 2s ./ratelimit/
+        go test -run '^$' -bench ScriptCost -benchtime 2s ./ratelimit/internal/wire/
       fi ;;
     load)
       # The economy mix at 200 interactions/s on 3 nodes, 10k guilds, 100k
