@@ -85,8 +85,9 @@ func (n *Node) services(ctx context.Context) error {
 	return n.lim.Start(ctx)
 }
 
-// liveNodes is how many nodes share the cluster's limits, for the
-// limiter's per-node fallback share.
+// liveNodes is how many nodes share the cluster's limits: discordrest
+// divides Discord's global REST limit by it when Redis is down, and the
+// limiter logs it.
 func (n *Node) liveNodes() int {
 	if m := n.member.Load(); m != nil {
 		if peers := len(m.Peers()); peers > 0 {
