@@ -721,11 +721,6 @@ func checkValues(c component, values []string) error {
 	return nil
 }
 
-type callbackBody struct {
-	Type *int            `json:"type"`
-	Data json.RawMessage `json:"data"`
-}
-
 func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
 	id, err := ParseSnowflake(r.PathValue("interaction"))
 	if err != nil {
@@ -744,66 +739,18 @@ func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *re
 	if e := decodeBody(r, &cb); e != nil {
 		return e
 	}
-	if cb.Type == nil {
-		return formError([]string{"type"}, "BASE_TYPE_REQUIRED", "This field is required")
+	var old *Message // the message an update edits
+	if cb.Type != nil && *cb.Type == CallbackUpdateMessage {
+		s.mu.Lock()
+		if m := s.messages[i.MessageID]; m != nil {
+			snapshot := *m
+			old = &snapshot
+		}
+		s.mu.Unlock()
 	}
-	allowed := map[int][]int{
-		InteractionPing:         {CallbackPong},
-		InteractionCommand:      {CallbackChannelMessageWithSource, CallbackDeferredChannelMessage, CallbackModal},
-		InteractionComponent:    {CallbackChannelMessageWithSource, CallbackDeferredChannelMessage, CallbackDeferredUpdateMessage, CallbackUpdateMessage, CallbackModal},
-		InteractionAutocomplete: {CallbackAutocompleteResult},
-		InteractionModalSubmit:  {CallbackChannelMessageWithSource, CallbackDeferredChannelMessage, CallbackDeferredUpdateMessage, CallbackUpdateMessage},
-	}
-	if !slices.Contains(allowed[i.Type], *cb.Type) {
-		return formError([]string{"type"}, "INTERACTION_RESPONSE_TYPE_INVALID", "Interaction response type is invalid for this interaction type")
-	}
-	var body messageBody
-	switch *cb.Type {
-	case CallbackChannelMessageWithSource, CallbackUpdateMessage, CallbackDeferredChannelMessage:
-		if len(cb.Data) > 0 && string(cb.Data) != "null" {
-			if err := json.Unmarshal(cb.Data, &body); err != nil {
-				return formError([]string{"data"}, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
-			}
-		} else if *cb.Type == CallbackChannelMessageWithSource {
-			return formError([]string{"data"}, "BASE_TYPE_REQUIRED", "This field is required")
-		}
-		flags := FlagEphemeral | FlagSuppressEmbeds | FlagSuppressNotifications | FlagComponentsV2
-		if *cb.Type == CallbackDeferredChannelMessage {
-			flags = FlagEphemeral // the only flag a deferred response takes
-		}
-		var old *Message // the message an update edits
-		if *cb.Type == CallbackUpdateMessage {
-			s.mu.Lock()
-			if m := s.messages[i.MessageID]; m != nil {
-				snapshot := *m
-				old = &snapshot
-			}
-			s.mu.Unlock()
-		}
-		if e := body.validate([]string{"data"}, flags, *cb.Type == CallbackChannelMessageWithSource, old); e != nil {
-			return e
-		}
-	case CallbackModal:
-		var modal struct {
-			CustomID   *string           `json:"custom_id"`
-			Title      *string           `json:"title"`
-			Components []json.RawMessage `json:"components"`
-		}
-		if json.Unmarshal(cb.Data, &modal) != nil {
-			return formError([]string{"data"}, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
-		}
-		switch {
-		case modal.CustomID == nil || *modal.CustomID == "":
-			return formError([]string{"data", "custom_id"}, "BASE_TYPE_REQUIRED", "This field is required")
-		case utf8.RuneCountInString(*modal.CustomID) > 100:
-			return formError([]string{"data", "custom_id"}, "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
-		case modal.Title == nil || *modal.Title == "":
-			return formError([]string{"data", "title"}, "BASE_TYPE_REQUIRED", "This field is required")
-		case utf8.RuneCountInString(*modal.Title) > 45:
-			return formError([]string{"data", "title"}, "BASE_TYPE_MAX_LENGTH", "Must be 45 or fewer in length.")
-		case len(modal.Components) < 1 || len(modal.Components) > 5:
-			return formError([]string{"data", "components"}, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
-		}
+	body, e := validateCallback(i.Type, cb, old)
+	if e != nil {
+		return e
 	}
 	now := time.Now()
 	i.mu.Lock()
