@@ -240,161 +240,233 @@ func commandSize(c Command) int {
 // validateOptions checks one level of options; depth 0 is the command, 1 a
 // subcommand or group, 2 a subcommand in a group.
 func validateOptions(in []optionInput, prefix []string, depth int) ([]CommandOption, *APIError) {
-	p := func(more ...string) []string { return append(append([]string(nil), prefix...), more...) }
 	if len(in) > 25 {
-		return nil, formError(prefix, "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+		return nil, maxLength(prefix, 25)
 	}
+	l := optionList{depth: depth, names: map[string]bool{}}
 	var out []CommandOption
-	names := map[string]bool{}
-	subs, plain := 0, 0
-	seenOptional := false
 	for i, oi := range in {
-		ip := p(strconv.Itoa(i))
-		ipp := func(f string) []string { return append(append([]string(nil), ip...), f) }
-		if oi.Type == nil {
-			return nil, formError(ipp("type"), "BASE_TYPE_REQUIRED", "This field is required")
-		}
-		o := CommandOption{Type: *oi.Type}
-		if o.Type < 1 || o.Type > 11 {
-			return nil, formError(ipp("type"), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}.")
-		}
-		if oi.Name == nil {
-			return nil, formError(ipp("name"), "BASE_TYPE_REQUIRED", "This field is required")
-		}
-		o.Name = *oi.Name
-		var e *APIError
-		if o.NameLocalizations, e = checkLocalized(ipp("name"), ipp("name_localizations"), o.Name, oi.NameLoc, nameRule(true)); e != nil {
+		o, e := l.option(oi, subPath(prefix, strconv.Itoa(i)))
+		if e != nil {
 			return nil, e
-		}
-		if names[o.Name] {
-			return nil, formError(ipp("name"), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option name "+o.Name+" is already used in these options")
-		}
-		names[o.Name] = true
-		if oi.Description == nil {
-			return nil, formError(ipp("description"), "BASE_TYPE_REQUIRED", "This field is required")
-		}
-		o.Description = *oi.Description
-		if o.DescriptionLocalizations, e = checkLocalized(ipp("description"), ipp("description_localizations"), o.Description, oi.DescLoc, lengthRule(100)); e != nil {
-			return nil, e
-		}
-		isSub := o.Type == OptionSubCommand || o.Type == OptionSubCommandGroup
-		if isSub {
-			subs++
-			if oi.Required != nil && *oi.Required {
-				return nil, formError(ipp("required"), "APPLICATION_COMMAND_OPTION_REQUIRED_INVALID", "Sub-command and sub-command group options cannot be required")
-			}
-			switch {
-			case depth == 2, depth == 1 && o.Type == OptionSubCommandGroup:
-				return nil, formError(ipp("type"), "APPLICATION_COMMAND_OPTION_TYPE_INVALID", "Sub-command groups can only contain sub-commands; sub-commands cannot be nested")
-			}
-			nested, e := validateOptions(oi.Options, ipp("options"), depth+1)
-			if e != nil {
-				return nil, e
-			}
-			if o.Type == OptionSubCommandGroup {
-				if len(nested) == 0 {
-					return nil, formError(ipp("options"), "BASE_TYPE_MIN_LENGTH", "Must be 1 or more in length.")
-				}
-				for j, n := range nested {
-					if n.Type != OptionSubCommand {
-						return nil, formError(append(ipp("options"), strconv.Itoa(j), "type"), "APPLICATION_COMMAND_OPTION_TYPE_INVALID", "Sub-command groups can only contain sub-commands")
-					}
-				}
-			}
-			o.Options = nested
-		} else {
-			plain++
-			if len(oi.Options) > 0 {
-				return nil, formError(ipp("options"), "APPLICATION_COMMAND_OPTIONS_NOT_ALLOWED", "Only sub-commands and groups may have options")
-			}
-			if oi.Required != nil && *oi.Required {
-				if seenOptional {
-					return nil, formError(ip, "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID", "Required options must be placed before non-required options")
-				}
-				o.Required = true
-			} else {
-				seenOptional = true
-			}
-		}
-		if len(oi.Choices) > 0 {
-			if o.Type != OptionString && o.Type != OptionInteger && o.Type != OptionNumber {
-				return nil, formError(ipp("choices"), "APPLICATION_COMMAND_OPTION_CHOICES_INVALID", "Choices are only allowed for string, integer and number options")
-			}
-			if len(oi.Choices) > 25 {
-				return nil, formError(ipp("choices"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
-			}
-			if oi.Autocomplete != nil && *oi.Autocomplete {
-				return nil, formError(ipp("autocomplete"), "APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_CHOICES", "Autocomplete cannot be set on options with choices")
-			}
-			for j, ch := range oi.Choices {
-				cp := slices.Clip(append(ipp("choices"), strconv.Itoa(j)))
-				if ch.Name == nil {
-					return nil, formError(append(cp, "name"), "BASE_TYPE_REQUIRED", "This field is required")
-				}
-				locs, e := checkLocalized(append(cp, "name"), append(cp, "name_localizations"), *ch.Name, ch.NameLoc, lengthRule(100))
-				if e != nil {
-					return nil, e
-				}
-				v, ok := choiceValue(o.Type, ch.Value)
-				if !ok {
-					return nil, formError(append(cp, "value"), "BASE_TYPE_INVALID", "Value is not valid for the option type")
-				}
-				o.Choices = append(o.Choices, CommandChoice{Name: *ch.Name, NameLocalizations: locs, Value: v})
-			}
-		}
-		if oi.MinValue != nil || oi.MaxValue != nil {
-			if o.Type != OptionInteger && o.Type != OptionNumber {
-				return nil, formError(ipp("min_value"), "APPLICATION_COMMAND_OPTION_MIN_MAX_INVALID", "min_value and max_value are only allowed for integer and number options")
-			}
-			for _, b := range []struct {
-				name string
-				v    *float64
-			}{{"min_value", oi.MinValue}, {"max_value", oi.MaxValue}} {
-				if o.Type == OptionInteger && b.v != nil && (*b.v != math.Trunc(*b.v) || math.Abs(*b.v) > maxSafeInteger) {
-					return nil, formError(ipp(b.name), "NUMBER_TYPE_COERCE", "Value \""+strconv.FormatFloat(*b.v, 'f', -1, 64)+"\" is not int.")
-				}
-			}
-			if oi.MinValue != nil && oi.MaxValue != nil && *oi.MinValue > *oi.MaxValue {
-				return nil, formError(ipp("max_value"), "NUMBER_TYPE_MIN", "max_value must be greater than or equal to min_value")
-			}
-			o.MinValue, o.MaxValue = oi.MinValue, oi.MaxValue
-		}
-		if oi.MinLength != nil || oi.MaxLength != nil {
-			if o.Type != OptionString {
-				return nil, formError(ipp("min_length"), "APPLICATION_COMMAND_OPTION_LENGTH_INVALID", "min_length and max_length are only allowed for string options")
-			}
-			if oi.MinLength != nil && (*oi.MinLength < 0 || *oi.MinLength > 6000) {
-				return nil, formError(ipp("min_length"), "NUMBER_TYPE_MAX", "Must be between 0 and 6000.")
-			}
-			if oi.MaxLength != nil && (*oi.MaxLength < 1 || *oi.MaxLength > 6000) {
-				return nil, formError(ipp("max_length"), "NUMBER_TYPE_MAX", "Must be between 1 and 6000.")
-			}
-			if oi.MinLength != nil && oi.MaxLength != nil && *oi.MinLength > *oi.MaxLength {
-				return nil, formError(ipp("max_length"), "NUMBER_TYPE_MIN", "max_length must be greater than or equal to min_length")
-			}
-			o.MinLength, o.MaxLength = oi.MinLength, oi.MaxLength
-		}
-		if len(oi.ChannelTypes) > 0 {
-			if o.Type != OptionChannel {
-				return nil, formError(ipp("channel_types"), "APPLICATION_COMMAND_OPTION_CHANNEL_TYPES_INVALID", "channel_types is only allowed for channel options")
-			}
-			o.ChannelTypes = oi.ChannelTypes
-		}
-		if oi.Autocomplete != nil && *oi.Autocomplete {
-			if o.Type != OptionString && o.Type != OptionInteger && o.Type != OptionNumber {
-				return nil, formError(ipp("autocomplete"), "APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_INVALID", "Autocomplete is only allowed for string, integer and number options")
-			}
-			o.Autocomplete = true
 		}
 		out = append(out, o)
 	}
-	if subs > 0 && plain > 0 {
+	if l.subs > 0 && l.plain > 0 {
 		return nil, formError(prefix, "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID", "Sub-command and sub-command group option types are mutually exclusive to all other types")
 	}
 	if e := localizedNamesDistinct(prefix, out); e != nil {
 		return nil, e
 	}
 	return out, nil
+}
+
+// optionList checks the options of one list in order, remembering what
+// the rules compare between siblings.
+type optionList struct {
+	depth        int             // as validateOptions'
+	names        map[string]bool // the names so far, which must differ
+	subs, plain  int             // subcommands and groups, and other options
+	seenOptional bool            // an option that is not required came before
+}
+
+// option checks the option oi at path ip and returns it validated: its
+// name and description, its place in the list, then the fields that depend
+// on its type, in that order (the first rule broken is the one reported).
+func (l *optionList) option(oi optionInput, ip []string) (CommandOption, *APIError) {
+	at := func(f string) []string { return subPath(ip, f) }
+	if oi.Type == nil {
+		return CommandOption{}, requiredField(at("type"))
+	}
+	o := CommandOption{Type: *oi.Type}
+	if o.Type < 1 || o.Type > 11 {
+		return o, formError(at("type"), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}.")
+	}
+	if oi.Name == nil {
+		return o, requiredField(at("name"))
+	}
+	o.Name = *oi.Name
+	var e *APIError
+	if o.NameLocalizations, e = checkLocalized(at("name"), at("name_localizations"), o.Name, oi.NameLoc, nameRule(true)); e != nil {
+		return o, e
+	}
+	if l.names[o.Name] {
+		return o, formError(at("name"), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option name "+o.Name+" is already used in these options")
+	}
+	l.names[o.Name] = true
+	if oi.Description == nil {
+		return o, requiredField(at("description"))
+	}
+	o.Description = *oi.Description
+	if o.DescriptionLocalizations, e = checkLocalized(at("description"), at("description_localizations"), o.Description, oi.DescLoc, lengthRule(100)); e != nil {
+		return o, e
+	}
+	if o.Type == OptionSubCommand || o.Type == OptionSubCommandGroup {
+		l.subs++
+		e = l.subcommand(&o, oi, ip)
+	} else {
+		l.plain++
+		e = l.value(&o, oi, ip)
+	}
+	for _, check := range []func(*CommandOption, optionInput, func(string) []string) *APIError{
+		optionChoices, optionRange, optionLength, optionChannelTypes, optionAutocomplete,
+	} {
+		if e != nil {
+			return o, e
+		}
+		e = check(&o, oi, at)
+	}
+	return o, e
+}
+
+// subcommand checks a subcommand or group o at ip: never required, nested
+// no deeper than a subcommand in a group, and a group holds subcommands
+// only, at least one.
+func (l *optionList) subcommand(o *CommandOption, oi optionInput, ip []string) *APIError {
+	at := func(f string) []string { return subPath(ip, f) }
+	if oi.Required != nil && *oi.Required {
+		return formError(at("required"), "APPLICATION_COMMAND_OPTION_REQUIRED_INVALID", "Sub-command and sub-command group options cannot be required")
+	}
+	if l.depth == 2 || l.depth == 1 && o.Type == OptionSubCommandGroup {
+		return formError(at("type"), "APPLICATION_COMMAND_OPTION_TYPE_INVALID", "Sub-command groups can only contain sub-commands; sub-commands cannot be nested")
+	}
+	nested, e := validateOptions(oi.Options, at("options"), l.depth+1)
+	if e != nil {
+		return e
+	}
+	if o.Type == OptionSubCommandGroup {
+		if len(nested) == 0 {
+			return formError(at("options"), "BASE_TYPE_MIN_LENGTH", "Must be 1 or more in length.")
+		}
+		for j, n := range nested {
+			if n.Type != OptionSubCommand {
+				return formError(subPath(ip, "options", strconv.Itoa(j), "type"), "APPLICATION_COMMAND_OPTION_TYPE_INVALID", "Sub-command groups can only contain sub-commands")
+			}
+		}
+	}
+	o.Options = nested
+	return nil
+}
+
+// value checks an option that takes a value, o at ip: it has no options,
+// and the required ones come before the others.
+func (l *optionList) value(o *CommandOption, oi optionInput, ip []string) *APIError {
+	if len(oi.Options) > 0 {
+		return formError(subPath(ip, "options"), "APPLICATION_COMMAND_OPTIONS_NOT_ALLOWED", "Only sub-commands and groups may have options")
+	}
+	if oi.Required == nil || !*oi.Required {
+		l.seenOptional = true
+		return nil
+	}
+	if l.seenOptional {
+		return formError(ip, "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID", "Required options must be placed before non-required options")
+	}
+	o.Required = true
+	return nil
+}
+
+// optionChoices checks the choices of o: up to 25, for string, integer and
+// number options without autocomplete, each a name and a value of the
+// option's type.
+func optionChoices(o *CommandOption, oi optionInput, at func(string) []string) *APIError {
+	if len(oi.Choices) == 0 {
+		return nil
+	}
+	if o.Type != OptionString && o.Type != OptionInteger && o.Type != OptionNumber {
+		return formError(at("choices"), "APPLICATION_COMMAND_OPTION_CHOICES_INVALID", "Choices are only allowed for string, integer and number options")
+	}
+	if len(oi.Choices) > 25 {
+		return maxLength(at("choices"), 25)
+	}
+	if oi.Autocomplete != nil && *oi.Autocomplete {
+		return formError(at("autocomplete"), "APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_CHOICES", "Autocomplete cannot be set on options with choices")
+	}
+	for j, ch := range oi.Choices {
+		cp := subPath(at("choices"), strconv.Itoa(j))
+		if ch.Name == nil {
+			return requiredField(subPath(cp, "name"))
+		}
+		locs, e := checkLocalized(subPath(cp, "name"), subPath(cp, "name_localizations"), *ch.Name, ch.NameLoc, lengthRule(100))
+		if e != nil {
+			return e
+		}
+		v, ok := choiceValue(o.Type, ch.Value)
+		if !ok {
+			return formError(subPath(cp, "value"), "BASE_TYPE_INVALID", "Value is not valid for the option type")
+		}
+		o.Choices = append(o.Choices, CommandChoice{Name: *ch.Name, NameLocalizations: locs, Value: v})
+	}
+	return nil
+}
+
+// optionRange checks min_value and max_value: for integer and number
+// options only, integers within the safe range on an integer option, and
+// in order.
+func optionRange(o *CommandOption, oi optionInput, at func(string) []string) *APIError {
+	if oi.MinValue == nil && oi.MaxValue == nil {
+		return nil
+	}
+	if o.Type != OptionInteger && o.Type != OptionNumber {
+		return formError(at("min_value"), "APPLICATION_COMMAND_OPTION_MIN_MAX_INVALID", "min_value and max_value are only allowed for integer and number options")
+	}
+	for _, b := range []struct {
+		name string
+		v    *float64
+	}{{"min_value", oi.MinValue}, {"max_value", oi.MaxValue}} {
+		if o.Type == OptionInteger && b.v != nil && (*b.v != math.Trunc(*b.v) || math.Abs(*b.v) > maxSafeInteger) {
+			return formError(at(b.name), "NUMBER_TYPE_COERCE", "Value \""+strconv.FormatFloat(*b.v, 'f', -1, 64)+"\" is not int.")
+		}
+	}
+	if oi.MinValue != nil && oi.MaxValue != nil && *oi.MinValue > *oi.MaxValue {
+		return formError(at("max_value"), "NUMBER_TYPE_MIN", "max_value must be greater than or equal to min_value")
+	}
+	o.MinValue, o.MaxValue = oi.MinValue, oi.MaxValue
+	return nil
+}
+
+// optionLength checks min_length (0 to 6000) and max_length (1 to 6000):
+// for string options only, and in order.
+func optionLength(o *CommandOption, oi optionInput, at func(string) []string) *APIError {
+	if oi.MinLength == nil && oi.MaxLength == nil {
+		return nil
+	}
+	switch {
+	case o.Type != OptionString:
+		return formError(at("min_length"), "APPLICATION_COMMAND_OPTION_LENGTH_INVALID", "min_length and max_length are only allowed for string options")
+	case oi.MinLength != nil && (*oi.MinLength < 0 || *oi.MinLength > 6000):
+		return formError(at("min_length"), "NUMBER_TYPE_MAX", "Must be between 0 and 6000.")
+	case oi.MaxLength != nil && (*oi.MaxLength < 1 || *oi.MaxLength > 6000):
+		return formError(at("max_length"), "NUMBER_TYPE_MAX", "Must be between 1 and 6000.")
+	case oi.MinLength != nil && oi.MaxLength != nil && *oi.MinLength > *oi.MaxLength:
+		return formError(at("max_length"), "NUMBER_TYPE_MIN", "max_length must be greater than or equal to min_length")
+	}
+	o.MinLength, o.MaxLength = oi.MinLength, oi.MaxLength
+	return nil
+}
+
+// optionChannelTypes checks channel_types, which only channel options take.
+func optionChannelTypes(o *CommandOption, oi optionInput, at func(string) []string) *APIError {
+	if len(oi.ChannelTypes) == 0 {
+		return nil
+	}
+	if o.Type != OptionChannel {
+		return formError(at("channel_types"), "APPLICATION_COMMAND_OPTION_CHANNEL_TYPES_INVALID", "channel_types is only allowed for channel options")
+	}
+	o.ChannelTypes = oi.ChannelTypes
+	return nil
+}
+
+// optionAutocomplete checks autocomplete, which only string, integer and
+// number options take.
+func optionAutocomplete(o *CommandOption, oi optionInput, at func(string) []string) *APIError {
+	if oi.Autocomplete == nil || !*oi.Autocomplete {
+		return nil
+	}
+	if o.Type != OptionString && o.Type != OptionInteger && o.Type != OptionNumber {
+		return formError(at("autocomplete"), "APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_INVALID", "Autocomplete is only allowed for string, integer and number options")
+	}
+	o.Autocomplete = true
+	return nil
 }
 
 // localizedNamesDistinct checks the localized names of one list of options:
