@@ -74,64 +74,6 @@ func (b *messageBody) applyEdit(m *Message) {
 	}
 }
 
-// Wire forms of users, members and messages (structs: the hot dispatch path).
-type userWire struct {
-	ID            Snowflake `json:"id"`
-	Username      string    `json:"username"`
-	Discriminator string    `json:"discriminator"`
-	GlobalName    *string   `json:"global_name"`
-	Avatar        *string   `json:"avatar"`
-	Bot           bool      `json:"bot,omitempty"`
-}
-
-type memberWire struct {
-	Nick     *string     `json:"nick"`
-	Roles    []Snowflake `json:"roles"`
-	JoinedAt string      `json:"joined_at"`
-	Deaf     bool        `json:"deaf"`
-	Mute     bool        `json:"mute"`
-	Flags    int         `json:"flags"`
-}
-
-type messageWire struct {
-	ID                  Snowflake         `json:"id"`
-	Type                int               `json:"type"`
-	ChannelID           Snowflake         `json:"channel_id"`
-	GuildID             Snowflake         `json:"guild_id,omitempty"`
-	Author              userWire          `json:"author"`
-	Member              *memberWire       `json:"member,omitempty"`
-	Content             string            `json:"content"`
-	Timestamp           string            `json:"timestamp"`
-	EditedTimestamp     *string           `json:"edited_timestamp"`
-	TTS                 bool              `json:"tts"`
-	MentionEveryone     bool              `json:"mention_everyone"`
-	Mentions            []any             `json:"mentions"`
-	MentionRoles        []any             `json:"mention_roles"`
-	Attachments         []any             `json:"attachments"`
-	Embeds              []json.RawMessage `json:"embeds"`
-	Components          []json.RawMessage `json:"components"`
-	Pinned              bool              `json:"pinned"`
-	Flags               int               `json:"flags"`
-	WebhookID           Snowflake         `json:"webhook_id,omitempty"`
-	ApplicationID       Snowflake         `json:"application_id,omitempty"`
-	InteractionMetadata map[string]any    `json:"interaction_metadata,omitempty"`
-	Nonce               json.RawMessage   `json:"nonce,omitempty"`
-}
-
-func userWireOf(u *User, id Snowflake) userWire {
-	if u == nil {
-		return userWire{ID: id, Username: "unknown", Discriminator: "0"}
-	}
-	w := userWire{ID: u.ID, Username: u.Username, Discriminator: "0", Bot: u.Bot}
-	if u.GlobalName != "" {
-		g := u.GlobalName
-		w.GlobalName = &g
-	}
-	return w
-}
-
-var emptyList = []any{}
-
 func (s *Sim) messageJSONLocked(m *Message) *messageWire {
 	out := &messageWire{
 		ID: m.ID, ChannelID: m.ChannelID, Author: userWireOf(s.users[m.AuthorID], m.AuthorID), Content: m.Content,
