@@ -11,6 +11,10 @@ import (
 	"time"
 )
 
+// Application commands: the registered Command, and the REST endpoints
+// that create, list, edit and delete them with Discord's per-app limits.
+// What a definition may hold is checked by validate_command.go.
+
 // Application command and option types (Discord's values).
 const (
 	CommandChatInput = 1

@@ -21,6 +21,9 @@ import (
 	"time"
 )
 
+// The Sim itself: its configuration with Discord's defaults, its state,
+// and its life (New, Start, Close). What the driver builds is in world.go.
+
 // Config sets the emulator's initial state and its limits. Zero values take
 // Discord's documented values (or the emulator's documented default).
 type Config struct {

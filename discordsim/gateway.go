@@ -15,6 +15,10 @@ import (
 	"time"
 )
 
+// The gateway: the websocket handshake, sessions and their connections,
+// heartbeats, IDENTIFY and RESUME with their limits, and the ops a client
+// sends. Which session receives an event is in dispatch.go.
+
 // Gateway opcodes (Discord's values).
 const (
 	OpDispatch            = 0

@@ -12,6 +12,11 @@ import (
 	"unicode/utf8"
 )
 
+// Interactions as the driver makes them: a user invokes a command (Invoke)
+// or clicks a component (Click), the Interaction is delivered to the bot's
+// shard, and tests wait on its response. The bot's side, the callback and
+// follow-ups, is in webhooks.go.
+
 // Interaction types (Discord's values).
 const (
 	InteractionPing         = 1

@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// Channel messages: the stored Message, the REST endpoints that create,
+// read, edit and delete them, and the driver's SendMessage. What a body may
+// hold is checked by validate_message.go before anything is stored.
+
 // Message flags (Discord's values).
 const (
 	FlagSuppressEmbeds        = 1 << 2

@@ -16,6 +16,11 @@ import (
 	"time"
 )
 
+// The REST API: the route table, the pipeline every request passes
+// (authentication, rate limits, invalid-request bans, body decoding), and
+// the small read-only endpoints. Each resource's handlers live in its own
+// file (messages.go, commands.go, webhooks.go, oauth.go).
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
