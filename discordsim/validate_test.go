@@ -39,6 +39,22 @@ func fieldError(t *testing.T, e *APIError) (path, code string) {
 	return "", ""
 }
 
+// wantError fails t unless e is what a case expects: no error for code
+// "", Cannot send an empty message for "50006", else the 50035 field error
+// code at path.
+func wantError(t *testing.T, e *APIError, path, code string) {
+	t.Helper()
+	if code == "50006" {
+		if e != errEmptyMessage {
+			t.Fatalf("got %v, want %v", e, errEmptyMessage)
+		}
+		return
+	}
+	if gotPath, gotCode := fieldError(t, e); gotPath != path || gotCode != code {
+		t.Fatalf("got %q %q, want %q %q", gotPath, gotCode, path, code)
+	}
+}
+
 // raws decodes a JSON array into its elements.
 func raws(t *testing.T, list string) []json.RawMessage {
 	t.Helper()
@@ -77,15 +93,7 @@ func TestValidateMessageBody(t *testing.T) {
 				t.Fatal(err)
 			}
 			e := b.validate(nil, FlagEphemeral|FlagSuppressEmbeds|FlagComponentsV2, tc.create, tc.old)
-			if tc.code == "50006" {
-				if e != errEmptyMessage {
-					t.Fatalf("got %v, want %v", e, errEmptyMessage)
-				}
-				return
-			}
-			if path, code := fieldError(t, e); path != tc.path || code != tc.code {
-				t.Fatalf("got %q %q, want %q %q", path, code, tc.path, tc.code)
-			}
+			wantError(t, e, tc.path, tc.code)
 		})
 	}
 }
@@ -125,9 +133,7 @@ func TestValidateComponents(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := validateComponents([]string{"components"}, raws(t, tc.comps), tc.v2)
-			if path, code := fieldError(t, e); path != tc.path || code != tc.code {
-				t.Fatalf("got %q %q, want %q %q", path, code, tc.path, tc.code)
-			}
+			wantError(t, e, tc.path, tc.code)
 		})
 	}
 }
@@ -157,9 +163,7 @@ func TestValidateEmbeds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := func(more ...string) []string { return subPath(nil, more...) }
 			e := validateEmbeds(p, raws(t, tc.embeds))
-			if path, code := fieldError(t, e); path != tc.path || code != tc.code {
-				t.Fatalf("got %q %q, want %q %q", path, code, tc.path, tc.code)
-			}
+			wantError(t, e, tc.path, tc.code)
 		})
 	}
 }
@@ -215,9 +219,7 @@ func TestValidateCommand(t *testing.T) {
 				t.Fatal(err)
 			}
 			c, e := validateCommand(in, nil)
-			if path, code := fieldError(t, e); path != tc.path || code != tc.code {
-				t.Fatalf("got %q %q, want %q %q", path, code, tc.path, tc.code)
-			}
+			wantError(t, e, tc.path, tc.code)
 			if e == nil && c.Name == "" {
 				t.Fatalf("valid command came back without its name: %+v", c)
 			}
@@ -261,15 +263,7 @@ func TestValidateCallback(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, e := validateCallback(tc.interaction, cb, tc.old)
-			if tc.code == "50006" {
-				if e != errEmptyMessage {
-					t.Fatalf("got %v, want %v", e, errEmptyMessage)
-				}
-				return
-			}
-			if path, code := fieldError(t, e); path != tc.path || code != tc.code {
-				t.Fatalf("got %q %q, want %q %q", path, code, tc.path, tc.code)
-			}
+			wantError(t, e, tc.path, tc.code)
 		})
 	}
 }
