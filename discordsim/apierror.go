@@ -50,6 +50,8 @@ var (
 	errEmptyMessage       = errStatus(400, 50006, "Cannot send an empty message")
 	errInvalidWebhookTok  = errStatus(401, 50027, "Invalid Webhook Token")
 	errInvalidJSON        = errStatus(400, 50109, "The request body contains invalid JSON.")
+	errMaxCommands        = errStatus(400, 30032, "Maximum number of application commands reached")
+	errDailyCreates       = errStatus(429, 30034, "Maximum number of daily application command creates has been reached (200)")
 )
 
 // subPath returns path followed by more, in a new slice.

@@ -77,11 +77,9 @@ type Command struct {
 
 type command = Command
 
-const (
-	maxChatCommands  = 100
-	maxOtherCommands = 15
-	dailyCreateLimit = 200
-)
+// dailyCreateLimit is how many commands an application may create a day
+// in one scope (global, or one guild).
+const dailyCreateLimit = 200
 
 // commandScope resolves the app and optional guild of a commands route.
 func (s *Sim) commandScopeLocked(r *http.Request, rc *reqCtx) (map[Snowflake]*command, Snowflake, *APIError) {
@@ -212,13 +210,6 @@ func countType(m map[Snowflake]*command, typ int) int {
 	return n
 }
 
-func typeLimit(typ int) int {
-	if typ == CommandChatInput {
-		return maxChatCommands
-	}
-	return maxOtherCommands
-}
-
 func (s *Sim) createCommand(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
 	var in commandInput
 	if e := decodeBody(r, &in); e != nil {
@@ -243,10 +234,10 @@ func (s *Sim) createCommand(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		}
 	}
 	if countType(m, c.Type) >= typeLimit(c.Type) {
-		return errStatus(400, 30032, "Maximum number of application commands reached")
+		return errMaxCommands
 	}
 	if !s.dailyCreateOK(rc.app, gid) {
-		return errStatus(429, 30034, "Maximum number of daily application command creates has been reached (200)")
+		return errDailyCreates
 	}
 	c.ID, c.ApplicationID, c.GuildID = s.ids.next(false), rc.app.ID, gid
 	c.Version = c.ID
@@ -260,24 +251,9 @@ func (s *Sim) bulkCommands(w http.ResponseWriter, r *http.Request, rc *reqCtx) *
 	if e := decodeBody(r, &in); e != nil {
 		return e
 	}
-	var cmds []Command
-	seen := map[string]bool{}
-	counts := map[int]int{}
-	for i, ci := range in {
-		c, e := validateCommand(ci, []string{strconv.Itoa(i)})
-		if e != nil {
-			return e
-		}
-		key := strconv.Itoa(c.Type) + "/" + c.Name
-		if seen[key] {
-			return formError([]string{strconv.Itoa(i), "name"}, "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique")
-		}
-		seen[key] = true
-		counts[c.Type]++
-		if counts[c.Type] > typeLimit(c.Type) {
-			return errStatus(400, 30032, "Maximum number of application commands reached")
-		}
-		cmds = append(cmds, c)
+	cmds, e := validateBulkCommands(in)
+	if e != nil {
+		return e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -297,7 +273,7 @@ func (s *Sim) bulkCommands(w http.ResponseWriter, r *http.Request, rc *reqCtx) *
 		}
 	}
 	if !s.reserveDailyCreates(rc.app, gid, created) {
-		return errStatus(429, 30034, "Maximum number of daily application command creates has been reached (200)")
+		return errDailyCreates
 	}
 	next := map[Snowflake]*command{}
 	out := []any{}
@@ -385,7 +361,7 @@ func (s *Sim) patchCommand(w http.ResponseWriter, r *http.Request, rc *reqCtx) *
 	}
 	for _, other := range m {
 		if other != c && other.Name == nc.Name && other.Type == nc.Type {
-			return formError([]string{"name"}, "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique")
+			return duplicateCommandName([]string{"name"})
 		}
 	}
 	nc.ID, nc.ApplicationID, nc.GuildID, nc.Version = c.ID, c.ApplicationID, c.GuildID, s.ids.next(false)

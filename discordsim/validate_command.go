@@ -520,3 +520,50 @@ func choiceValue(typ int, raw json.RawMessage) (any, bool) {
 	}
 	return nil, false
 }
+
+// validateBulkCommands checks the body of a bulk overwrite: each command
+// as validateCommand does, no two of one type with the same name, and no
+// more of a type than an application may have.
+func validateBulkCommands(in []commandInput) ([]Command, *APIError) {
+	var cmds []Command
+	seen := map[string]bool{}
+	counts := map[int]int{}
+	for i, ci := range in {
+		c, e := validateCommand(ci, []string{strconv.Itoa(i)})
+		if e != nil {
+			return nil, e
+		}
+		key := strconv.Itoa(c.Type) + "/" + c.Name
+		if seen[key] {
+			return nil, duplicateCommandName([]string{strconv.Itoa(i), "name"})
+		}
+		seen[key] = true
+		counts[c.Type]++
+		if counts[c.Type] > typeLimit(c.Type) {
+			return nil, errMaxCommands
+		}
+		cmds = append(cmds, c)
+	}
+	return cmds, nil
+}
+
+// duplicateCommandName is the error for a command named as another of its
+// type at path.
+func duplicateCommandName(path []string) *APIError {
+	return formError(path, "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique")
+}
+
+// An application may have up to 100 CHAT_INPUT commands, and 15 of each
+// of USER and MESSAGE, in each scope.
+const (
+	maxChatCommands  = 100
+	maxOtherCommands = 15
+)
+
+// typeLimit returns how many commands of type typ an application may have.
+func typeLimit(typ int) int {
+	if typ == CommandChatInput {
+		return maxChatCommands
+	}
+	return maxOtherCommands
+}

@@ -2,6 +2,7 @@ package discordsim
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -264,6 +265,48 @@ func TestValidateCallback(t *testing.T) {
 			}
 			_, e := validateCallback(tc.interaction, cb, tc.old)
 			wantError(t, e, tc.path, tc.code)
+		})
+	}
+}
+
+func TestValidateBulkCommands(t *testing.T) {
+	chat := func(n int) string {
+		list := make([]string, n)
+		for i := range list {
+			list[i] = `{"name":"c` + strconv.Itoa(i) + `","description":"d"}`
+		}
+		return "[" + strings.Join(list, ",") + "]"
+	}
+	cases := []struct {
+		name string
+		body string
+		want *APIError // nil: valid; else compared by status and code
+		path string    // with a 50035 error
+		code string
+	}{
+		{"100 chat commands", chat(100), nil, "", ""},
+		{"101 chat commands", chat(101), errMaxCommands, "", ""},
+		{"one name for two types", `[{"name":"info","description":"d"},{"type":2,"name":"info"}]`, nil, "", ""},
+		{"one name twice", `[{"type":2,"name":"Info"},{"type":2,"name":"Info"}]`, &APIError{Status: 400, Code: 50035}, "1.name", "APPLICATION_COMMANDS_DUPLICATE_NAME"},
+		{"second command invalid", `[{"name":"ok","description":"d"},{"name":"Bad","description":"d"}]`, &APIError{Status: 400, Code: 50035}, "1.name", "APPLICATION_COMMAND_INVALID_NAME"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var in []commandInput
+			if err := json.Unmarshal([]byte(tc.body), &in); err != nil {
+				t.Fatal(err)
+			}
+			cmds, e := validateBulkCommands(in)
+			switch {
+			case tc.want == nil && e != nil:
+				t.Fatalf("got %v, want none", e)
+			case tc.want == nil && len(cmds) != len(in):
+				t.Fatalf("got %d commands, want %d", len(cmds), len(in))
+			case tc.want != nil && (e == nil || e.Status != tc.want.Status || e.Code != tc.want.Code):
+				t.Fatalf("got %v, want %v", e, tc.want)
+			case tc.path != "":
+				wantError(t, e, tc.path, tc.code)
+			}
 		})
 	}
 }
