@@ -10,6 +10,9 @@ import (
 // The REST side of interactions: the initial response (callback), and
 // follow-ups and edits through the interaction's webhook.
 
+// interactionCallback implements POST
+// /interactions/{interaction}/{token}/callback, the initial response: one
+// only, within the deadline, of a type the interaction takes.
 func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
 	id, err := ParseSnowflake(r.PathValue("interaction"))
 	if err != nil {
@@ -42,6 +45,32 @@ func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *re
 		return e
 	}
 	now := time.Now()
+	if e := s.acknowledge(i, now); e != nil {
+		return e
+	}
+	typ := *cb.Type
+	resp := &Response{Type: typ, Data: cb.Data, At: now, Latency: now.Sub(i.Created)}
+	// Apply the effect on messages, then publish the response.
+	original, msg, event, ev := s.applyCallback(i, typ, &body, now)
+	i.mu.Lock()
+	i.response = resp
+	i.original = original
+	i.notifyLocked()
+	i.mu.Unlock()
+	if event != "" {
+		s.dispatchPayload(i.GuildID, event, messageIntent(i.GuildID), ev)
+	}
+	if r.URL.Query().Get("with_response") == "true" {
+		writeJSON(w, 200, callbackResponse(i, typ, &body, original, msg))
+		return nil
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
+// acknowledge marks i answered at now, or records the violation and
+// returns Discord's error when it was answered before or too late.
+func (s *Sim) acknowledge(i *Interaction, now time.Time) *APIError {
 	i.mu.Lock()
 	switch {
 	case i.acked:
@@ -60,65 +89,59 @@ func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	i.acked = true
 	i.timer.Stop()
-	resp := &Response{Type: *cb.Type, Data: cb.Data, At: now, Latency: now.Sub(i.Created)}
 	i.mu.Unlock()
+	return nil
+}
 
-	// Apply the effect on messages, then publish the response.
-	var dispatchT string
-	var ev payload
-	var msgJSON *messageWire
+// applyCallback applies a response of type typ with body to the messages:
+// a new message (loading when deferred), an edit of the message clicked,
+// or nothing. It returns the interaction's original message, its wire form
+// (nil when none was made or edited) and the event to dispatch ("" when the
+// message is ephemeral or there is none).
+func (s *Sim) applyCallback(i *Interaction, typ int, body *messageBody, now time.Time) (original Snowflake, msg *messageWire, event string, ev payload) {
 	s.mu.Lock()
-	var original Snowflake
-	switch *cb.Type {
+	defer s.mu.Unlock()
+	switch typ {
 	case CallbackChannelMessageWithSource, CallbackDeferredChannelMessage:
 		m := &Message{ChannelID: i.ChannelID, GuildID: i.GuildID, AuthorID: s.apps[i.AppID].BotUserID, WebhookID: i.AppID, InteractionID: i.ID}
 		body.apply(m)
-		if *cb.Type == CallbackDeferredChannelMessage {
+		if typ == CallbackDeferredChannelMessage {
 			m.Content, m.Embeds, m.Components = "", nil, nil
 			m.Flags |= FlagLoading
 		}
 		ev = s.storeMessageLocked(m)
-		original = m.ID
-		msgJSON = s.messageJSONLocked(m)
 		if !m.Ephemeral() {
-			dispatchT = "MESSAGE_CREATE"
+			event = "MESSAGE_CREATE"
 		}
+		return m.ID, s.messageJSONLocked(m), event, ev
 	case CallbackUpdateMessage:
 		m := s.messages[i.MessageID]
 		body.applyEdit(m)
 		m.Edited = now
 		ev = s.messageEventLocked(m)
-		original = m.ID
-		msgJSON = s.messageJSONLocked(m)
 		if !m.Ephemeral() {
-			dispatchT = "MESSAGE_UPDATE"
+			event = "MESSAGE_UPDATE"
 		}
+		return m.ID, s.messageJSONLocked(m), event, ev
 	case CallbackDeferredUpdateMessage:
-		original = i.MessageID
+		return i.MessageID, nil, "", ev
 	}
-	s.mu.Unlock()
-	i.mu.Lock()
-	i.response = resp
-	i.original = original
-	i.notifyLocked()
-	i.mu.Unlock()
-	if dispatchT != "" {
-		s.dispatchPayload(i.GuildID, dispatchT, messageIntent(i.GuildID), ev)
+	return 0, nil, "", ev
+}
+
+// callbackResponse is the Interaction Callback Response Object that
+// with_response=true asks for.
+func callbackResponse(i *Interaction, typ int, body *messageBody, original Snowflake, msg *messageWire) map[string]any {
+	interaction := map[string]any{"id": i.ID, "type": i.Type, "activity_instance_id": nil,
+		"response_message_id": nil, "response_message_loading": typ == CallbackDeferredChannelMessage, "response_message_ephemeral": body.Flags != nil && *body.Flags&FlagEphemeral != 0}
+	out := map[string]any{"interaction": interaction}
+	if msg != nil {
+		interaction["response_message_id"] = original
+		out["resource"] = map[string]any{"type": typ, "message": msg}
+	} else {
+		out["resource"] = map[string]any{"type": typ}
 	}
-	if r.URL.Query().Get("with_response") == "true" {
-		out := map[string]any{"interaction": map[string]any{"id": i.ID, "type": i.Type, "activity_instance_id": nil,
-			"response_message_id": nil, "response_message_loading": *cb.Type == CallbackDeferredChannelMessage, "response_message_ephemeral": body.Flags != nil && *body.Flags&FlagEphemeral != 0}}
-		if msgJSON != nil {
-			out["interaction"].(map[string]any)["response_message_id"] = original
-			out["resource"] = map[string]any{"type": *cb.Type, "message": msgJSON}
-		} else {
-			out["resource"] = map[string]any{"type": *cb.Type}
-		}
-		writeJSON(w, 200, out)
-		return nil
-	}
-	w.WriteHeader(204)
-	return nil
+	return out
 }
 
 // webhookInteraction resolves /webhooks/{app}/{token} for an interaction.
