@@ -18,6 +18,19 @@ func driverErr(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, map[string]string{"error": err.Error()})
 }
 
+// driverReply answers err with errStatus; else v, or 204 No Content when v
+// is nil.
+func driverReply(w http.ResponseWriter, errStatus int, v any, err error) {
+	switch {
+	case err != nil:
+		driverErr(w, errStatus, err)
+	case v == nil:
+		w.WriteHeader(204)
+	default:
+		writeJSON(w, 200, v)
+	}
+}
+
 // decodeDriver decodes the JSON body into v (numbers as json.Number), or
 // answers 400 and reports false.
 func decodeDriver(w http.ResponseWriter, r *http.Request, v any) bool {
@@ -161,11 +174,7 @@ func (s *Sim) driverCreateApp(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := s.CreateApplication(AppOptions{Name: in.Name, Token: in.Token, RedirectURIs: in.RedirectURIs,
 		DeniedPrivilegedIntents: in.DeniedPrivilegedIntents, MaxConcurrency: in.MaxConcurrency})
-	if err != nil {
-		driverErr(w, 400, err)
-		return
-	}
-	writeJSON(w, 200, a)
+	driverReply(w, 400, a, err)
 }
 
 // driverSetRedirectURIs answers PUT /_sim/applications/{app}/redirect_uris
@@ -176,11 +185,7 @@ func (s *Sim) driverSetRedirectURIs(w http.ResponseWriter, r *http.Request) {
 	if !ok || !decodeDriver(w, r, &uris) {
 		return
 	}
-	if err := s.SetRedirectURIs(id, uris); err != nil {
-		driverErr(w, 404, err)
-		return
-	}
-	w.WriteHeader(204)
+	driverReply(w, 404, nil, s.SetRedirectURIs(id, uris))
 }
 
 // driverCreateUser answers POST /_sim/users (CreateUser).
@@ -194,11 +199,7 @@ func (s *Sim) driverCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.CreateUser(UserOptions{Username: in.Username, Bot: in.Bot, Email: in.Email})
-	if err != nil {
-		driverErr(w, 400, err)
-		return
-	}
-	writeJSON(w, 200, u)
+	driverReply(w, 400, u, err)
 }
 
 // driverGuilds answers GET /_sim/guilds (Guilds).
@@ -216,11 +217,7 @@ func (s *Sim) driverCreateGuild(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g, err := s.CreateGuild(GuildOptions{Name: in.Name, OwnerID: in.OwnerID})
-	if err != nil {
-		driverErr(w, 400, err)
-		return
-	}
-	writeJSON(w, 200, g)
+	driverReply(w, 400, g, err)
 }
 
 // driverCreateChannel answers POST /_sim/guilds/{guild}/channels
@@ -235,11 +232,7 @@ func (s *Sim) driverCreateChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := s.CreateChannel(gid, ChannelOptions{Name: in.Name, Type: in.Type})
-	if err != nil {
-		driverErr(w, 400, err)
-		return
-	}
-	writeJSON(w, 200, c)
+	driverReply(w, 400, c, err)
 }
 
 // driverAddMember answers POST /_sim/guilds/{guild}/members (AddMember).
@@ -251,11 +244,7 @@ func (s *Sim) driverAddMember(w http.ResponseWriter, r *http.Request) {
 	if !ok || !decodeDriver(w, r, &in) {
 		return
 	}
-	if err := s.AddMember(gid, in.UserID); err != nil {
-		driverErr(w, 400, err)
-		return
-	}
-	w.WriteHeader(204)
+	driverReply(w, 400, nil, s.AddMember(gid, in.UserID))
 }
 
 // driverAddBot answers PUT /_sim/guilds/{guild}/bots/{app} (AddBot).
@@ -280,11 +269,7 @@ func (s *Sim) driverGuildBot(w http.ResponseWriter, r *http.Request, change func
 	if !ok {
 		return
 	}
-	if err := change(gid, aid); err != nil {
-		driverErr(w, 400, err)
-		return
-	}
-	w.WriteHeader(204)
+	driverReply(w, 400, nil, change(gid, aid))
 }
 
 // driverSendMessage answers POST /_sim/messages: a user's message
@@ -299,11 +284,7 @@ func (s *Sim) driverSendMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.SendMessage(MessageOptions{ChannelID: in.ChannelID, AuthorID: in.AuthorID, Content: in.Content})
-	if err != nil {
-		driverErr(w, 400, err)
-		return
-	}
-	writeJSON(w, 200, m)
+	driverReply(w, 400, m, err)
 }
 
 // driverMessage answers GET /_sim/messages/{message} (Message).
@@ -419,11 +400,7 @@ func (s *Sim) driverVoice(w http.ResponseWriter, r *http.Request) {
 	} else {
 		err = s.JoinVoice(in.GuildID, in.UserID, in.ChannelID)
 	}
-	if err != nil {
-		driverErr(w, 400, err)
-		return
-	}
-	w.WriteHeader(204)
+	driverReply(w, 400, nil, err)
 }
 
 // driverInject answers POST /_sim/inject: a gateway fault on the sessions

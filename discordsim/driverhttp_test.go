@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -68,5 +69,56 @@ func TestDriverUnknownEndpoint(t *testing.T) {
 	var e map[string]string
 	if r := do(t, "GET", s.URL()+"/_sim/nothing-here", "", nil, &e); r.StatusCode != 404 || e["error"] != "unknown driver endpoint" {
 		t.Fatalf("%d %v", r.StatusCode, e)
+	}
+}
+
+// TestDriverWorld: the driver routes that build the world answer 200 with
+// what they made, or 204 when they make nothing to show, and the Sim holds
+// the change; a refused change is a 4xx with the driver's error.
+func TestDriverWorld(t *testing.T) {
+	s := startSim(t, fastConfig())
+	var u User
+	if r := do(t, "POST", s.URL()+"/_sim/users", "", map[string]any{"username": "ann"}, &u); r.StatusCode != 200 || u.Username != "ann" {
+		t.Fatalf("user: %d %+v", r.StatusCode, u)
+	}
+	var g Guild
+	if r := do(t, "POST", s.URL()+"/_sim/guilds", "", map[string]any{"name": "g", "owner_id": u.ID.String()}, &g); r.StatusCode != 200 || g.Name != "g" {
+		t.Fatalf("guild: %d %+v", r.StatusCode, g)
+	}
+	gp := s.URL() + "/_sim/guilds/" + g.ID.String()
+	var c Channel
+	if r := do(t, "POST", gp+"/channels", "", map[string]any{"name": "talk", "type": ChannelGuildVoice}, &c); r.StatusCode != 200 || c.Name != "talk" {
+		t.Fatalf("channel: %d %+v", r.StatusCode, c)
+	}
+	other, err := s.CreateUser(UserOptions{Username: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := s.AppID().String()
+	steps := []struct {
+		name, method, url string
+		body              any
+		status            int
+	}{
+		{"member", "POST", gp + "/members", map[string]any{"user_id": other.ID.String()}, 204},
+		{"bot in", "PUT", gp + "/bots/" + app, nil, 204},
+		{"bot out", "DELETE", gp + "/bots/" + app, nil, 204},
+		{"redirect URIs", "PUT", s.URL() + "/_sim/applications/" + app + "/redirect_uris", []string{"https://example.invalid/cb"}, 204},
+		{"redirect URIs of no app", "PUT", s.URL() + "/_sim/applications/1/redirect_uris", []string{}, 404},
+		{"join voice", "POST", s.URL() + "/_sim/voice", map[string]any{"guild_id": g.ID.String(), "user_id": other.ID.String(), "channel_id": c.ID.String()}, 204},
+		{"join a voice channel of no guild", "POST", s.URL() + "/_sim/voice", map[string]any{"guild_id": "1", "user_id": other.ID.String(), "channel_id": c.ID.String()}, 400},
+	}
+	for _, st := range steps {
+		var e map[string]string
+		r := do(t, st.method, st.url, "", st.body, &e)
+		if r.StatusCode != st.status || (st.status >= 400) != (e["error"] != "") {
+			t.Fatalf("%s: %d %v, want %d", st.name, r.StatusCode, e, st.status)
+		}
+	}
+	if got := s.VoiceChannelOf(g.ID, other.ID); got != c.ID {
+		t.Fatalf("voice channel of bob = %s, want %s", got, c.ID)
+	}
+	if bots := s.BotGuilds(s.AppID(), 0, 1); slices.Contains(bots, g.ID) {
+		t.Fatalf("bot still in guild %s after DELETE", g.ID)
 	}
 }
