@@ -6,15 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gorilla/websocket"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
+
+// The gateway: the websocket handshake, sessions and their connections,
+// heartbeats, IDENTIFY and RESUME with their limits, and the ops a client
+// sends. Which session receives an event is in dispatch.go.
 
 // Gateway opcodes (Discord's values).
 const (
@@ -762,43 +765,6 @@ func (c *gwConn) voiceStateUpdate(ss *session, raw json.RawMessage) {
 	s.setVoice(gid, ss.app.BotUserID, cid, ss.id, *d.SelfMute, *d.SelfDeaf, ss.app)
 }
 
-// setVoice moves userID into channel cid (0 = leave) and dispatches
-// VOICE_STATE_UPDATE, plus VOICE_SERVER_UPDATE to bot when bot joins.
-func (s *Sim) setVoice(gid, userID, cid Snowflake, sessionID string, mute, deaf bool, bot *app) error {
-	s.mu.Lock()
-	g := s.guilds[gid]
-	if g == nil {
-		s.mu.Unlock()
-		return fmt.Errorf("discordsim: unknown guild %s", gid)
-	}
-	if _, in := g.members[userID]; !in {
-		s.mu.Unlock()
-		return fmt.Errorf("discordsim: user %s is not a member of %s", userID, gid)
-	}
-	if cid != 0 {
-		ch := s.channels[cid]
-		if ch == nil || ch.GuildID != gid || ch.Type != ChannelGuildVoice {
-			s.mu.Unlock()
-			return fmt.Errorf("discordsim: %s is not a voice channel of %s", cid, gid)
-		}
-		g.voice[userID] = cid
-	} else {
-		delete(g.voice, userID)
-	}
-	u := s.users[userID]
-	vs := voiceStateJSON(gid, cid, userID, sessionID)
-	vs["self_mute"], vs["self_deaf"] = mute, deaf
-	vs["member"] = memberJSON(u, g.members[userID])
-	s.mu.Unlock()
-	s.dispatchGuild(gid, "VOICE_STATE_UPDATE", IntentGuildVoiceStates, vs)
-	if bot != nil && cid != 0 {
-		s.dispatchToApp(bot, gid, "VOICE_SERVER_UPDATE", 0, func() any {
-			return map[string]any{"token": randHex(8), "guild_id": gid, "endpoint": "sim.discord.media:443"}
-		})
-	}
-	return nil
-}
-
 func (c *gwConn) requestGuildMembers(ss *session, raw json.RawMessage) {
 	s := c.sim
 	var d struct {
@@ -843,234 +809,4 @@ func (c *gwConn) requestGuildMembers(ss *session, raw json.RawMessage) {
 	ss.mu.Lock()
 	ss.dispatchLocked("GUILD_MEMBERS_CHUNK", b)
 	ss.mu.Unlock()
-}
-
-// payload is an event body; stripped, when set, is sent to sessions without
-// the MESSAGE_CONTENT intent, except to the session of the message's author.
-type payload struct {
-	full, stripped []byte
-	author         Snowflake
-}
-
-// targetsLocked returns the resumable sessions of a that own guildID (0: DMs, shard 0)
-// and asked for intent (0: no intent needed).
-func (s *Sim) targetsLocked(a *app, guildID Snowflake, intent uint64) []*session {
-	now := time.Now()
-	var out []*session
-	for _, ss := range a.sessions {
-		shard := 0
-		if guildID != 0 {
-			shard = ShardFor(guildID, ss.shard[1])
-		}
-		if shard != ss.shard[0] || (intent != 0 && ss.intents&intent == 0) {
-			continue
-		}
-		if ss.expired(now) {
-			continue
-		}
-		out = append(out, ss)
-	}
-	return out
-}
-
-// dispatchToApp sends an event to the sessions of a that own guildID.
-func (s *Sim) dispatchToApp(a *app, guildID Snowflake, t string, intent uint64, build func() any) int {
-	s.mu.Lock()
-	targets := s.targetsLocked(a, guildID, intent)
-	s.mu.Unlock()
-	if len(targets) == 0 {
-		return 0
-	}
-	b, err := json.Marshal(build())
-	if err != nil {
-		s.log.Error("discordsim marshal", "t", t, "err", err)
-		return 0
-	}
-	for _, ss := range targets {
-		ss.mu.Lock()
-		ss.dispatchLocked(t, b)
-		ss.mu.Unlock()
-	}
-	return len(targets)
-}
-
-// dispatchGuild sends an event to every app whose bot is in guildID.
-func (s *Sim) dispatchGuild(guildID Snowflake, t string, intent uint64, data any) int {
-	b, err := json.Marshal(data)
-	if err != nil {
-		return 0
-	}
-	return s.dispatchPayload(guildID, t, intent, payload{full: b})
-}
-
-func (s *Sim) dispatchPayload(guildID Snowflake, t string, intent uint64, p payload) int {
-	s.mu.Lock()
-	var targets []*session
-	if g := s.guilds[guildID]; g != nil {
-		for _, a := range s.apps {
-			if len(a.sessions) == 0 {
-				continue
-			}
-			if _, in := g.members[a.BotUserID]; in {
-				targets = append(targets, s.targetsLocked(a, guildID, intent)...)
-			}
-		}
-	}
-	s.mu.Unlock()
-	for _, ss := range targets {
-		b := p.full
-		if p.stripped != nil && ss.intents&IntentMessageContent == 0 && ss.app.BotUserID != p.author {
-			b = p.stripped
-		}
-		ss.mu.Lock()
-		ss.dispatchLocked(t, b)
-		ss.mu.Unlock()
-	}
-	return len(targets)
-}
-
-// Target selects gateway sessions for fault injection: by SessionID when set,
-// otherwise the live sessions of Shard of AppID (0 = the default app).
-type Target struct {
-	AppID     Snowflake
-	Shard     int
-	SessionID string
-}
-
-// ShardTarget selects the live sessions of one shard of the default app.
-func ShardTarget(shard int) Target { return Target{Shard: shard} }
-
-func (s *Sim) liveConns(t Target) []*gwConn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	appID := t.AppID
-	if appID == 0 {
-		appID = s.defaultApp.ID
-	}
-	var out []*gwConn
-	for _, ss := range s.sessions {
-		if t.SessionID != "" {
-			if ss.id != t.SessionID {
-				continue
-			}
-		} else if ss.app.ID != appID || ss.shard[0] != t.Shard {
-			continue
-		}
-		ss.mu.Lock()
-		if ss.conn != nil {
-			out = append(out, ss.conn)
-		}
-		ss.mu.Unlock()
-	}
-	return out
-}
-
-// Reconnect sends op 7 Reconnect to the selected live connections and returns how many.
-func (s *Sim) Reconnect(t Target) int {
-	conns := s.liveConns(t)
-	for _, c := range conns {
-		c.sendOp(OpReconnect, nil)
-	}
-	return len(conns)
-}
-
-// InvalidateSession sends op 9 with d = resumable to the selected live
-// connections. When resumable is false the session ends and the connection
-// returns to the unauthenticated state (it may IDENTIFY again).
-func (s *Sim) InvalidateSession(t Target, resumable bool) int {
-	conns := s.liveConns(t)
-	for _, c := range conns {
-		if !resumable {
-			if ss := c.currentSession(); ss != nil {
-				ss.mu.Lock()
-				ss.ended = true
-				if ss.conn == c {
-					ss.conn = nil
-					ss.disconnectedAt = time.Now()
-				}
-				ss.mu.Unlock()
-			}
-			c.mu.Lock()
-			c.session = nil
-			c.mu.Unlock()
-		}
-		c.sendOp(OpInvalidSession, resumable)
-	}
-	return len(conns)
-}
-
-// Drop closes the selected live connections' TCP connections without a close
-// frame; their sessions stay resumable for ResumeWindow.
-func (s *Sim) Drop(t Target) int {
-	conns := s.liveConns(t)
-	for _, c := range conns {
-		c.closeWith(0, "", true)
-	}
-	return len(conns)
-}
-
-// CloseConnection closes the selected live connections with a close frame of code.
-func (s *Sim) CloseConnection(t Target, code int, reason string) int {
-	conns := s.liveConns(t)
-	for _, c := range conns {
-		c.closeWith(code, reason, false)
-	}
-	return len(conns)
-}
-
-// RequestHeartbeat sends op 1 to the selected live connections; clients must answer with op 1.
-func (s *Sim) RequestHeartbeat(t Target) int {
-	conns := s.liveConns(t)
-	for _, c := range conns {
-		var seq any
-		if ss := c.currentSession(); ss != nil {
-			ss.mu.Lock()
-			seq = ss.seq
-			ss.mu.Unlock()
-		}
-		c.sendOp(OpHeartbeat, seq)
-	}
-	return len(conns)
-}
-
-// firehose emits background MESSAGE_CREATE and GUILD_MEMBER_UPDATE events.
-func (s *Sim) firehose() {
-	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.FirehoseInterval)
-	defer t.Stop()
-	n := 0
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		}
-		for i := 0; i < s.cfg.FirehoseBatch; i++ {
-			s.mu.Lock()
-			if len(s.guildOrder) == 0 {
-				s.mu.Unlock()
-				break
-			}
-			g := s.guilds[s.guildOrder[n%len(s.guildOrder)]]
-			user := g.memberOrder[n%len(g.memberOrder)]
-			var text Snowflake
-			for _, c := range g.channels {
-				if s.channels[c].Type == ChannelGuildText {
-					text = c
-					break
-				}
-			}
-			u := s.users[user]
-			joined := g.members[user]
-			s.mu.Unlock()
-			if n%2 == 0 && text != 0 {
-				_, _ = s.sendMessage(MessageOptions{ChannelID: text, AuthorID: user, Content: fmt.Sprintf("firehose %d", n)}, false)
-			} else {
-				m := memberJSON(u, joined)
-				m["guild_id"] = g.id
-				s.dispatchGuild(g.id, "GUILD_MEMBER_UPDATE", IntentGuildMembers, m)
-			}
-			n++
-		}
-	}
 }

@@ -14,6 +14,9 @@ import (
 	"time"
 )
 
+// OAuth2: authorize, token and revoke, with the scopes and grants Discord
+// documents.
+
 // OAuth2 scopes the emulator grants; others are rejected as invalid_scope.
 var knownScopes = []string{"identify", "email", "guilds", "guilds.members.read", "bot", "applications.commands", "connections", "openid"}
 

@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// What the emulator records for tests to assert on: IDENTIFYs, RESUMEs,
+// rule violations, sessions and what each was sent.
+
 // IdentifyRecord is one IDENTIFY the gateway received.
 type IdentifyRecord struct {
 	Time      time.Time `json:"time"`

@@ -16,46 +16,10 @@ import (
 	"time"
 )
 
-// APIError is Discord's JSON error body: {code, message, errors}.
-type APIError struct {
-	Status  int    `json:"-"`
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-	Errors  any    `json:"errors,omitempty"`
-}
-
-func (e *APIError) Error() string { return fmt.Sprintf("%d %s (code %d)", e.Status, e.Message, e.Code) }
-
-func errStatus(status, code int, msg string) *APIError {
-	return &APIError{Status: status, Code: code, Message: msg}
-}
-
-// formError builds a 50035 Invalid Form Body error with one field error at path.
-func formError(path []string, code, msg string) *APIError {
-	var tree any = map[string]any{"_errors": []any{map[string]string{"code": code, "message": msg}}}
-	for i := len(path) - 1; i >= 0; i-- {
-		tree = map[string]any{path[i]: tree}
-	}
-	return &APIError{Status: 400, Code: 50035, Message: "Invalid Form Body", Errors: tree}
-}
-
-var (
-	errUnauthorized       = errStatus(401, 0, "401: Unauthorized")
-	errNotFound           = errStatus(404, 0, "404: Not Found")
-	errMissingAccess      = errStatus(403, 50001, "Missing Access")
-	errUnknownChannel     = errStatus(404, 10003, "Unknown Channel")
-	errUnknownGuild       = errStatus(404, 10004, "Unknown Guild")
-	errUnknownMessage     = errStatus(404, 10008, "Unknown Message")
-	errUnknownUser        = errStatus(404, 10013, "Unknown User")
-	errUnknownWebhook     = errStatus(404, 10015, "Unknown Webhook")
-	errUnknownInteraction = errStatus(404, 10062, "Unknown interaction")
-	errUnknownCommand     = errStatus(404, 10063, "Unknown application command")
-	errNotAuthorizedApp   = errStatus(403, 20012, "You are not authorized to perform this action on this application")
-	errAlreadyAcked       = errStatus(400, 40060, "Interaction has already been acknowledged.")
-	errEmptyMessage       = errStatus(400, 50006, "Cannot send an empty message")
-	errInvalidWebhookTok  = errStatus(401, 50027, "Invalid Webhook Token")
-	errInvalidJSON        = errStatus(400, 50109, "The request body contains invalid JSON.")
-)
+// The REST API: the route table, the pipeline every request passes
+// (authentication, rate limits, invalid-request bans, body decoding), and
+// the small read-only endpoints. Each resource's handlers live in its own
+// file (messages.go, commands.go, webhooks.go, oauth.go).
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
