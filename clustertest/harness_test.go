@@ -134,17 +134,31 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 // the gossip port the test had just chosen and released (seen in CI).
 func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
-	addrs := make([]string, n)
-	for i := range addrs {
+	handedMu.Lock()
+	defer handedMu.Unlock()
+	addrs := make([]string, 0, n)
+	for len(addrs) < n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		addrs[i] = ln.Addr().String()
+		a := ln.Addr().String()
+		// A port handed to a node that has not bound it yet is free to the
+		// kernel: never hand it out twice in one test binary.
+		if handed[a] {
+			continue
+		}
+		handed[a] = true
+		addrs = append(addrs, a)
 	}
 	return addrs
 }
+
+var (
+	handedMu sync.Mutex
+	handed   = map[string]bool{}
+)
 
 // start runs a node process; with behindProxy its etcd traffic goes
 // through a proxy the test can sever. It does not wait for shards.
