@@ -435,4 +435,3 @@ func (n *Node) shardStatus() []shard.Status {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
-

@@ -58,7 +58,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // services builds the economy and the rate limiter.
 func (n *Node) services(ctx context.Context) error {
 	var err error
-	n.econ, err = economy.New(n.pool, economy.Options{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis)})
+	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis)})
 	if err != nil {
 		return fmt.Errorf("economy: %w", err)
 	}
