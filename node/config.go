@@ -258,7 +258,6 @@ func (c Flags) parse() (Config, *problems) {
 		NodeEnv: c.NodeEnv, NodeID: c.NodeID, HTTPAddr: c.HTTPAddr, GossipSeeds: splitList(c.GossipSeeds),
 		ShardCount: c.ShardCount, CheckpointInterval: c.CheckpointInterval, Weight: c.Weight,
 		LeaseTTL: c.LeaseTTL, IdentifyReserve: c.IdentifyReserve,
-		EtcdEndpoints: splitList(c.EtcdEndpoints),
 	}
 	if len(cfg.DashboardSessionSecret) == 0 {
 		cfg.DashboardSessionSecret = nil
@@ -275,8 +274,13 @@ func (c Flags) parse() (Config, *problems) {
 		p.add("DISCORD_API_URL", "%v", err)
 	}
 	if c.PostgresURL != "" {
-		if cfg.Postgres, err = pgxpool.ParseConfig(c.PostgresURL); err != nil {
-			p.add("POSTGRES_URL", "cannot be parsed as a PostgreSQL URL (%s)", redactErr(err, c.PostgresURL))
+		if cfg.Postgres, err = ParsePostgresURL(c.PostgresURL); err != nil {
+			p.errs = append(p.errs, err)
+		}
+	}
+	if c.EtcdEndpoints != "" {
+		if cfg.EtcdEndpoints, err = ParseEtcdEndpoints(c.EtcdEndpoints); err != nil {
+			p.errs = append(p.errs, err)
 		}
 	}
 	if c.RedisURL != "" {
@@ -356,14 +360,8 @@ func (c *Config) check(p *problems) {
 	if c.Redis == nil {
 		p.add("REDIS_URL", "is required")
 	}
-	if len(c.EtcdEndpoints) == 0 {
-		p.add("ETCD_ENDPOINTS", "is required (comma-separated etcd client URLs)")
-	}
-	for _, ep := range c.EtcdEndpoints {
-		u, err := url.Parse(ep)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			p.add("ETCD_ENDPOINTS", "%q is not an http(s) URL", ep)
-		}
+	if _, err := ParseEtcdEndpoints(strings.Join(c.EtcdEndpoints, ",")); err != nil && !p.has("ETCD_ENDPOINTS") {
+		p.errs = append(p.errs, err)
 	}
 	if c.DiscordRedirectURI != "" {
 		if u, err := url.Parse(c.DiscordRedirectURI); err != nil || u.Host == "" {
@@ -407,6 +405,36 @@ func (c *Config) check(p *problems) {
 	if c.Weight < 1 || c.Weight > 1000 {
 		p.add("WEIGHT", "must be between 1 and 1000")
 	}
+}
+
+// ParsePostgresURL parses POSTGRES_URL, the one parser of it for the node
+// and the commands that reach the database; its *ConfigError never repeats
+// the URL's password.
+func ParsePostgresURL(s string) (*pgxpool.Config, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, &ConfigError{Setting: "POSTGRES_URL", Reason: "is required"}
+	}
+	c, err := pgxpool.ParseConfig(s)
+	if err != nil {
+		return nil, &ConfigError{Setting: "POSTGRES_URL", Reason: "cannot be parsed as a PostgreSQL URL (" + redactErr(err, s) + ")"}
+	}
+	return c, nil
+}
+
+// ParseEtcdEndpoints parses ETCD_ENDPOINTS, comma-separated http(s) URLs,
+// for the node and the commands that read the cluster's state.
+func ParseEtcdEndpoints(s string) ([]string, error) {
+	eps := splitList(s)
+	if len(eps) == 0 {
+		return nil, &ConfigError{Setting: "ETCD_ENDPOINTS", Reason: "is required (comma-separated etcd client URLs)"}
+	}
+	for _, ep := range eps {
+		u, err := url.Parse(ep)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, &ConfigError{Setting: "ETCD_ENDPOINTS", Reason: fmt.Sprintf("%q is not an http(s) URL", ep)}
+		}
+	}
+	return eps, nil
 }
 
 func splitList(s string) []string {
