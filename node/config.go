@@ -121,9 +121,9 @@ type Config struct {
 	// DiscordAPI is Discord's base URL (DISCORD_API_URL); default
 	// discordapi.DefaultBase.
 	DiscordAPI *url.URL
-	// Postgres is the parsed POSTGRES_URL; required.
+	// Postgres is POSTGRES_URL as ParsePostgresURL returns it; required.
 	Postgres *pgxpool.Config
-	// Redis is the parsed REDIS_URL; required.
+	// Redis is REDIS_URL as redis.ParseURL returns it; required.
 	Redis *redis.Options
 	// EtcdEndpoints are the etcd client URLs (ETCD_ENDPOINTS); required.
 	EtcdEndpoints []string
@@ -234,13 +234,22 @@ func (p *problems) has(setting string) bool {
 	return slices.ContainsFunc(p.errs, func(err error) bool { return err.(*ConfigError).Setting == setting })
 }
 
+// err joins the problems, sorted by setting, or returns nil.
+func (p *problems) err() error {
+	slices.SortStableFunc(p.errs, func(a, b error) int {
+		return strings.Compare(a.(*ConfigError).Setting, b.(*ConfigError).Setting)
+	})
+	return errors.Join(p.errs...)
+}
+
 // Load parses and checks every setting, without connecting to anything,
 // and returns the typed configuration. Each bad setting is reported as a
-// *ConfigError of one line, all of them joined (errors.As finds the first).
+// *ConfigError of one line, all of them joined in the order of their names
+// (errors.As finds the first).
 func (c Flags) Load() (Config, error) {
 	cfg, p := c.parse()
 	cfg.check(p)
-	if err := errors.Join(p.errs...); err != nil {
+	if err := p.err(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
@@ -339,7 +348,7 @@ func (c Flags) parse() (Config, *problems) {
 func (c *Config) Validate() error {
 	p := &problems{}
 	c.check(p)
-	return errors.Join(p.errs...)
+	return p.err()
 }
 
 // check records what is wrong with the typed values: required settings

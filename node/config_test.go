@@ -285,3 +285,25 @@ func TestDefaultConfigIsTheFlagsDefaults(t *testing.T) {
 		t.Errorf("DefaultConfig with the required settings: %v", err)
 	}
 }
+
+// TestRunRefusesABadConfigBeforeConnecting: a Config built by hand
+// (DefaultConfig plus changes) is checked by Run before it reaches any
+// dependency, with every problem named.
+func TestRunRefusesABadConfigBeforeConnecting(t *testing.T) {
+	c := node.DefaultConfig()
+	c.Weight, c.LeaseTTL = 0, time.Second
+	err := node.Run(t.Context(), c)
+	var ce *node.ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Run: %v, want a *node.ConfigError", err)
+	}
+	var named []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		setting, _, _ := strings.Cut(line, ":")
+		named = append(named, setting)
+	}
+	want := []string{"DISCORD_TOKEN", "ETCD_ENDPOINTS", "LEASE_TTL", "POSTGRES_URL", "REDIS_URL", "WEIGHT"}
+	if !slices.Equal(named, want) {
+		t.Errorf("settings named %v, want %v (sorted); error:\n%v", named, want, err)
+	}
+}
