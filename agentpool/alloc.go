@@ -61,6 +61,7 @@ type AllocatorConfig struct {
 	// Joiner, when set, is asked to send the agent after the allocation is
 	// taken and to make it leave on Release.
 	Joiner Joiner
+	// Logger receives the allocator's logs; default none.
 	Logger *slog.Logger
 }
 

@@ -66,7 +66,8 @@ type RunnerConfig struct {
 	// be: scrapes count the registry at most once per period, so that
 	// frequent or many scrapers cost the database nothing more; default 30 s.
 	PoolSizeMaxAge time.Duration
-	Logger         *slog.Logger
+	// Logger receives the runner's logs; default none.
+	Logger *slog.Logger
 }
 
 // Runner runs the gateway sessions of the agents the cluster assigns to

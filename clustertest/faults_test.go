@@ -160,7 +160,7 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	econ, err := economy.New(pool, economy.Options{})
+	econ, err := economy.New(pool, economy.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func newEconEnv(t testing.TB) *econEnv {
 	if err := economy.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := economy.New(pool, economy.Options{Rand: rand.NewPCG(3, 4)})
+	svc, err := economy.New(pool, economy.Config{Rand: rand.NewPCG(3, 4)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,8 @@ type Config struct {
 	Claimer   Claimer
 	// Limiter is optional; without it every use is admitted.
 	Limiter Limiter
-	Logger  *slog.Logger
+	// Logger receives the router's logs; default slog.Default().
+	Logger *slog.Logger
 	// Registerer receives the router's metrics; nil means none are kept.
 	Registerer prometheus.Registerer
 	// NodeID names this node in claims and logs.
@@ -71,7 +72,8 @@ type Config struct {
 	// SafetyMargin is taken off Discord's 3-second deadline: a command that
 	// changes state reached later than that is dropped unrun (default 250 ms).
 	SafetyMargin time.Duration
-	// Timeout bounds a handler; the interaction token lives 15 minutes.
+	// Timeout bounds a handler; the interaction token lives 15 minutes
+	// (default 14 min).
 	Timeout time.Duration
 }
 

@@ -88,7 +88,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 			t.Fatal(err)
 		}
 	}
-	e.econ, err = economy.New(e.pool, economy.Options{})
+	e.econ, err = economy.New(e.pool, economy.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

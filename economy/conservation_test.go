@@ -305,7 +305,7 @@ func runConservationWorker(t *testing.T, raw string) {
 	}
 	defer pool.Close()
 	reg := prometheus.NewRegistry()
-	svc, err := economy.New(pool, economy.Options{Registerer: reg, Rand: rand.NewPCG(uint64(cfg.Node), 11)})
+	svc, err := economy.New(pool, economy.Config{Registerer: reg, Rand: rand.NewPCG(uint64(cfg.Node), 11)})
 	if err != nil {
 		t.Fatal(err)
 	}

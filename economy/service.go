@@ -41,8 +41,9 @@ const (
 	Sink int64 = -2 // destination of purchases
 )
 
-// Options configure a Service. The zero value works.
-type Options struct {
+// Config configures a Service. The zero value works: each field's comment
+// gives the default its zero value stands for, filled in by withDefaults.
+type Config struct {
 	// Catalog is the game data; nil means DefaultCatalog().
 	Catalog *Catalog
 	// Registerer receives the metrics; nil registers nothing.
@@ -52,11 +53,34 @@ type Options struct {
 	Rand rand.Source
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// MaxAttempts bounds the tries of one transaction; 0 means 40.
+	// MaxAttempts bounds the tries of one transaction; 0 means
+	// DefaultMaxAttempts.
 	MaxAttempts int
 	// Cooldowns, when set, answers "not yet" for daily, work and gather
-	// without a transaction (for example cooldowncache.Redis).
+	// without a transaction (for example cooldowncache.Redis); nil asks
+	// the database every time.
 	Cooldowns CooldownCache
+}
+
+// DefaultMaxAttempts is how many times a transaction is tried when
+// Config.MaxAttempts is 0.
+const DefaultMaxAttempts = 40
+
+// withDefaults returns c with each zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.Catalog == nil {
+		c.Catalog = DefaultCatalog()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.Rand == nil {
+		c.Rand = rand.NewPCG(uint64(time.Now().UnixNano()), 0x63686f70)
+	}
+	return c
 }
 
 // Service is the economy domain on a PostgreSQL pool. It is safe for
@@ -79,24 +103,11 @@ type Service struct {
 }
 
 // New returns a Service on pool. Run Migrate first.
-func New(pool *pgxpool.Pool, opts Options) (*Service, error) {
-	s := &Service{pool: pool, cat: opts.Catalog, now: opts.Now, maxAttempts: opts.MaxAttempts,
-		cooldowns: opts.Cooldowns,
-		tracer:    otel.Tracer("github.com/chopsticks-bot/chopsticks/economy")}
-	if s.cat == nil {
-		s.cat = DefaultCatalog()
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if s.maxAttempts <= 0 {
-		s.maxAttempts = 40
-	}
-	src := opts.Rand
-	if src == nil {
-		src = rand.NewPCG(uint64(time.Now().UnixNano()), 0x63686f70)
-	}
-	s.rand = rand.New(src)
+func New(pool *pgxpool.Pool, cfg Config) (*Service, error) {
+	cfg = cfg.withDefaults()
+	s := &Service{pool: pool, cat: cfg.Catalog, now: cfg.Now, maxAttempts: cfg.MaxAttempts,
+		cooldowns: cfg.Cooldowns, rand: rand.New(cfg.Rand),
+		tracer: otel.Tracer("github.com/chopsticks-bot/chopsticks/economy")}
 	s.txTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chopsticks_economy_transactions_total",
 		Help: "Economy operations committed, by kind (replays and rejections included).",
@@ -114,9 +125,9 @@ func New(pool *pgxpool.Pool, opts Options) (*Service, error) {
 		Help:    "Duration of one economy database transaction attempt, by operation.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"op"})
-	if opts.Registerer != nil {
+	if cfg.Registerer != nil {
 		for _, c := range []prometheus.Collector{s.txTotal, s.retries, s.giveUps, s.duration} {
-			if err := opts.Registerer.Register(c); err != nil {
+			if err := cfg.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("economy metrics: %w", err)
 			}
 		}

@@ -57,7 +57,7 @@ func newEnv(t testing.TB) *env {
 	}
 	c := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	reg := prometheus.NewRegistry()
-	svc, err := economy.New(pool, economy.Options{Registerer: reg, Rand: rand.NewPCG(1, 2), Now: c.Now})
+	svc, err := economy.New(pool, economy.Config{Registerer: reg, Rand: rand.NewPCG(1, 2), Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/coordinator"
@@ -84,13 +82,11 @@ func (n *Node) joinCluster(ctx context.Context) (*coordinator.Member, error) {
 	if err := gate.SetSessionStartLimit(ctx, sl.Remaining, sl.Total, sl.ResetAfter.Duration()); err != nil {
 		n.log.Warn("could not record the session start limit", "err", err)
 	}
-	host, port, _ := net.SplitHostPort(n.cfg.GossipAddr)
-	p, _ := strconv.Atoi(port)
 	return coordinator.Join(ctx, coordinator.Config{
 		Client: n.etcd, NodeID: coordinator.NodeID(n.cfg.NodeID), Owner: owner{n},
 		Addr: n.http.Addr(), Weight: n.cfg.Weight, ShardCount: n.shardCount,
 		LeaseTTL: n.cfg.LeaseTTL, Settle: time.Second,
-		Gossip: &coordinator.GossipConfig{BindAddr: host, BindPort: p, Seeds: splitList(n.cfg.GossipSeeds),
+		Gossip: &coordinator.GossipConfig{BindAddr: n.cfg.GossipHost, BindPort: n.cfg.GossipPort, Seeds: n.cfg.GossipSeeds,
 			// Peers compare the rate limits they apply: they hold
 			// cluster-wide, so every node must apply the same.
 			Settings: "ratelimit:" + n.lim.Config().Fingerprint()},

@@ -4,11 +4,13 @@
 package node
 
 import (
-	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -16,20 +18,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/diamondburned/arikawa/v3/discord"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chopsticks-bot/chopsticks/agentpool"
 	"github.com/chopsticks-bot/chopsticks/discordapi"
+	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/ratelimit"
 	"github.com/chopsticks-bot/chopsticks/telemetry"
 	"github.com/chopsticks-bot/chopsticks/voice"
 )
 
-// Config is a node's configuration. Every field has a flag whose
-// environment variable is its upper-case name with '_' for '-'
-// (-postgres-url and POSTGRES_URL), so existing deployments keep their
-// variables.
-type Config struct {
+// Flags are a node's settings as text, as flags and the environment give
+// them. Every field has a flag whose environment variable is its
+// upper-case name with '_' for '-' (-postgres-url and POSTGRES_URL), so
+// existing deployments keep their variables. Load turns them into a
+// Config; nothing else parses them.
+type Flags struct {
 	DiscordToken        string
 	ClientID            string
 	DiscordAPIURL       string
@@ -60,17 +66,17 @@ type Config struct {
 	MusicSearch         string
 }
 
-// DefaultConfig returns the configuration with every default filled in,
-// as a node started with no flags and an empty environment would have.
-func DefaultConfig() Config {
-	var c Config
-	fs := flag.NewFlagSet("defaults", flag.ContinueOnError)
-	c.RegisterFlags(fs)
-	return c
+// DefaultFlags returns the flags with every default filled in, as a node
+// started with no flags and an empty environment would have them.
+func DefaultFlags() Flags {
+	var f Flags
+	f.RegisterFlags(flag.NewFlagSet("defaults", flag.ContinueOnError))
+	return f
 }
 
-// RegisterFlags defines the configuration's flags on fs.
-func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+// RegisterFlags defines the settings' flags on fs. Their defaults, here,
+// are the node's defaults: DefaultConfig is these, parsed.
+func (c *Flags) RegisterFlags(fs *flag.FlagSet) {
 	host, _ := os.Hostname()
 	fs.StringVar(&c.DiscordToken, "discord-token", "", "bot token (DISCORD_TOKEN)")
 	fs.StringVar(&c.ClientID, "client-id", "", "application (client) ID (CLIENT_ID)")
@@ -102,6 +108,109 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RateLimits, "rate-limits", "", "rate limits that differ from the defaults, such as \"command=10/1s, global.play=100/1s\" (RATE_LIMITS)")
 }
 
+// Config is a node's configuration, typed: Flags.Load parses every setting
+// once, and the node uses these values as they are. DefaultConfig returns
+// it with each default filled in (the defaults of RegisterFlags); a field's
+// comment names its setting and default. Logs and Ready are hooks of the
+// caller, not settings.
+type Config struct {
+	// DiscordToken is the bot token (DISCORD_TOKEN); required.
+	DiscordToken string
+	// ClientID is the application's ID (CLIENT_ID); 0 reads it from
+	// Discord at start.
+	ClientID discord.AppID
+	// DiscordAPI is Discord's base URL (DISCORD_API_URL); default
+	// discordapi.DefaultBase.
+	DiscordAPI *url.URL
+	// Postgres is POSTGRES_URL as ParsePostgresURL returns it; required.
+	Postgres *pgxpool.Config
+	// Redis is REDIS_URL as redis.ParseURL returns it; required.
+	Redis *redis.Options
+	// EtcdEndpoints are the etcd client URLs (ETCD_ENDPOINTS); required.
+	EtcdEndpoints []string
+	// AgentTokenKey encrypts the voice agents' tokens (AGENT_TOKEN_KEY);
+	// the zero key leaves music off.
+	AgentTokenKey agentpool.Key
+	// DashboardSessionSecret signs dashboard sessions
+	// (DASHBOARD_SESSION_SECRET, at least 32 bytes); empty leaves the
+	// dashboard off.
+	DashboardSessionSecret []byte
+	// DashboardAdminIDs are the Discord users who see the dashboard's admin
+	// pages (DASHBOARD_ADMIN_IDS); default none.
+	DashboardAdminIDs []int64
+	// DashboardCookieSecure marks dashboard cookies Secure
+	// (DASHBOARD_COOKIE_SECURE); default false.
+	DashboardCookieSecure bool
+	// DashboardOrigins are other origins allowed to call the dashboard API
+	// (DASHBOARD_ALLOWED_ORIGINS); default none.
+	DashboardOrigins []string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
+	// dashboard believes (DASHBOARD_TRUSTED_PROXIES); default none.
+	TrustedProxies []netip.Prefix
+	// DiscordClientSecret is the OAuth2 client secret of dashboard logins
+	// (DISCORD_CLIENT_SECRET); empty leaves the dashboard off.
+	DiscordClientSecret string
+	// DiscordRedirectURI is the absolute OAuth2 redirect URI
+	// (DISCORD_REDIRECT_URI); empty leaves the dashboard off.
+	DiscordRedirectURI string
+	// LogLevel is the least level logged (LOG_LEVEL); default info.
+	LogLevel slog.Level
+	// NodeEnv is production, development or test (NODE_ENV); default
+	// production.
+	NodeEnv string
+	// NodeID is the node's unique name in the cluster (NODE_ID); default
+	// the host name.
+	NodeID string
+	// HTTPAddr is the address of the metrics, health and dashboard server
+	// (HTTP_ADDR); default ":8080".
+	HTTPAddr string
+	// GossipHost and GossipPort are memberlist's bind address
+	// (GOSSIP_ADDR); default 0.0.0.0:7946.
+	GossipHost string
+	GossipPort int
+	// GossipSeeds are other nodes' gossip addresses, host:port
+	// (GOSSIP_SEEDS); default none.
+	GossipSeeds []string
+	// ShardCount is the total of shards (SHARD_COUNT); 0, the default,
+	// takes Discord's recommendation.
+	ShardCount int
+	// CheckpointInterval is how often shards save their session for a
+	// resume elsewhere (CHECKPOINT_INTERVAL); default 1s.
+	CheckpointInterval time.Duration
+	// Weight is this node's share of shards relative to others (WEIGHT);
+	// default 1.
+	Weight int
+	// LavalinkNodes are the Lavalink servers (LAVALINK_NODES); none leaves
+	// music off.
+	LavalinkNodes []lavalink.NodeConfig
+	// LeaseTTL is the etcd lease of this node's ownership (LEASE_TTL);
+	// default 5s.
+	LeaseTTL time.Duration
+	// IdentifyReserve is the daily session starts kept back for recovering
+	// shards (IDENTIFY_RESERVE); default 50.
+	IdentifyReserve int
+	// RateLimits are the cluster's rate limits (RATE_LIMITS); default
+	// ratelimit.DefaultConfig().
+	RateLimits ratelimit.Config
+	// MusicSearch are the search prefixes tried in order for /play search
+	// terms (MUSIC_SEARCH); default voice.DefaultSearch.
+	MusicSearch []string
+
+	// Logs receives the JSON log; nil means standard output, the stream
+	// every deployment collects (error messages of the CLI stay on stderr).
+	Logs io.Writer
+	// Ready, when set, is called with the HTTP address once the node serves.
+	Ready func(httpAddr string)
+}
+
+// DefaultConfig returns the configuration with every default filled in,
+// as a node started with no flags and an empty environment would have. It
+// lacks the required settings.
+func DefaultConfig() Config {
+	c, _ := DefaultFlags().parse() // the defaults parse; only required settings are missing
+	return c
+}
+
 // ConfigError names the setting that is wrong.
 type ConfigError struct {
 	Setting string
@@ -113,113 +222,230 @@ func (e *ConfigError) Error() string {
 	return e.Setting + ": " + strings.Join(strings.Fields(e.Reason), " ")
 }
 
-// Validate checks every setting and returns the first problem as a
-// *ConfigError, without connecting to anything.
-func (c *Config) Validate() error {
-	bad := func(setting, format string, args ...any) error {
-		return &ConfigError{Setting: setting, Reason: fmt.Sprintf(format, args...)}
+// problems collects ConfigErrors, at most one per setting.
+type problems struct{ errs []error }
+
+func (p *problems) add(setting, format string, args ...any) {
+	if !p.has(setting) {
+		p.errs = append(p.errs, &ConfigError{Setting: setting, Reason: fmt.Sprintf(format, args...)})
 	}
-	if strings.TrimSpace(c.DiscordToken) == "" {
-		return bad("DISCORD_TOKEN", "is required")
+}
+
+func (p *problems) has(setting string) bool {
+	return slices.ContainsFunc(p.errs, func(err error) bool { return err.(*ConfigError).Setting == setting })
+}
+
+// err joins the problems, sorted by setting, or returns nil.
+func (p *problems) err() error {
+	slices.SortStableFunc(p.errs, func(a, b error) int {
+		return strings.Compare(a.(*ConfigError).Setting, b.(*ConfigError).Setting)
+	})
+	return errors.Join(p.errs...)
+}
+
+// Load parses and checks every setting, without connecting to anything,
+// and returns the typed configuration. Each bad setting is reported as a
+// *ConfigError of one line, all of them joined in the order of their names
+// (errors.As finds the first).
+func (c Flags) Load() (Config, error) {
+	cfg, p := c.parse()
+	cfg.check(p)
+	if err := p.err(); err != nil {
+		return Config{}, err
 	}
-	if strings.ContainsAny(c.DiscordToken, " \t\r\n") {
-		return bad("DISCORD_TOKEN", "contains white space")
+	return cfg, nil
+}
+
+// parse turns each setting into its typed value, recording those that do
+// not parse; a value left unset stays the zero value for check to refuse
+// when it is required.
+func (c Flags) parse() (Config, *problems) {
+	p := &problems{}
+	cfg := Config{
+		DiscordToken: c.DiscordToken, DashboardCookieSecure: c.DashboardCookieSec,
+		DashboardOrigins: splitList(c.DashboardOrigins), DashboardSessionSecret: []byte(c.DashboardSessionKey),
+		DiscordClientSecret: c.DiscordClientSecret, DiscordRedirectURI: c.DiscordRedirectURI,
+		NodeEnv: c.NodeEnv, NodeID: c.NodeID, HTTPAddr: c.HTTPAddr, GossipSeeds: splitList(c.GossipSeeds),
+		ShardCount: c.ShardCount, CheckpointInterval: c.CheckpointInterval, Weight: c.Weight,
+		LeaseTTL: c.LeaseTTL, IdentifyReserve: c.IdentifyReserve,
+	}
+	if len(cfg.DashboardSessionSecret) == 0 {
+		cfg.DashboardSessionSecret = nil
 	}
 	if c.ClientID != "" {
-		if _, err := strconv.ParseUint(c.ClientID, 10, 64); err != nil {
-			return bad("CLIENT_ID", "must be a numeric application ID")
+		id, err := strconv.ParseUint(c.ClientID, 10, 64)
+		if err != nil {
+			p.add("CLIENT_ID", "must be a numeric application ID")
+		}
+		cfg.ClientID = discord.AppID(id)
+	}
+	var err error
+	if cfg.DiscordAPI, err = discordapi.ParseBase(c.DiscordAPIURL); err != nil {
+		p.add("DISCORD_API_URL", "%v", err)
+	}
+	if c.PostgresURL != "" {
+		if cfg.Postgres, err = ParsePostgresURL(c.PostgresURL); err != nil {
+			p.errs = append(p.errs, err)
 		}
 	}
-	if _, err := discordapi.ParseBase(c.DiscordAPIURL); err != nil {
-		return bad("DISCORD_API_URL", "%v", err)
+	if c.EtcdEndpoints != "" {
+		if cfg.EtcdEndpoints, err = ParseEtcdEndpoints(c.EtcdEndpoints); err != nil {
+			p.errs = append(p.errs, err)
+		}
 	}
-	if c.PostgresURL == "" {
-		return bad("POSTGRES_URL", "is required")
-	}
-	if _, err := pgxpool.ParseConfig(c.PostgresURL); err != nil {
-		return bad("POSTGRES_URL", "cannot be parsed as a PostgreSQL URL (%s)", redactErr(err, c.PostgresURL))
-	}
-	if c.RedisURL == "" {
-		return bad("REDIS_URL", "is required")
-	}
-	if _, err := redis.ParseURL(c.RedisURL); err != nil {
-		return bad("REDIS_URL", "cannot be parsed: want redis://[user:password@]host:port[/db]")
-	}
-	if c.EtcdEndpoints == "" {
-		return bad("ETCD_ENDPOINTS", "is required (comma-separated etcd client URLs)")
-	}
-	for _, ep := range c.Endpoints() {
-		u, err := url.Parse(ep)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return bad("ETCD_ENDPOINTS", "%q is not an http(s) URL", ep)
+	if c.RedisURL != "" {
+		if cfg.Redis, err = redis.ParseURL(c.RedisURL); err != nil {
+			p.add("REDIS_URL", "cannot be parsed: want redis://[user:password@]host:port[/db]")
 		}
 	}
 	if c.AgentTokenKey != "" {
-		if b, err := hex.DecodeString(c.AgentTokenKey); err != nil || len(b) != 32 {
-			return bad("AGENT_TOKEN_KEY", "must be 64 hex characters (32 bytes); generate one with: openssl rand -hex 32")
+		if cfg.AgentTokenKey, err = agentpool.ParseKey(c.AgentTokenKey); err != nil {
+			p.add("AGENT_TOKEN_KEY", "must be 64 hex characters (32 bytes); generate one with: openssl rand -hex 32")
 		}
 	}
 	for _, id := range splitList(c.DashboardAdminIDs) {
-		if _, err := strconv.ParseUint(id, 10, 64); err != nil {
-			return bad("DASHBOARD_ADMIN_IDS", "%q is not a Discord user ID", id)
+		v, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || v <= 0 {
+			p.add("DASHBOARD_ADMIN_IDS", "%q is not a Discord user ID", id)
+			continue
 		}
+		cfg.DashboardAdminIDs = append(cfg.DashboardAdminIDs, v)
+	}
+	for _, s := range splitList(c.TrustedProxies) {
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			p.add("DASHBOARD_TRUSTED_PROXIES", "%q is not a CIDR such as 10.0.0.0/8 (%v)", s, err)
+			continue
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx)
+	}
+	if cfg.LogLevel, err = telemetry.ParseLevel(c.LogLevel); err != nil {
+		p.add("LOG_LEVEL", "%v", err)
+	}
+	if host, port, err := net.SplitHostPort(c.GossipAddr); err != nil {
+		p.add("GOSSIP_ADDR", "must be host:port (%v)", err)
+	} else if n, err := strconv.ParseUint(port, 10, 16); err != nil {
+		p.add("GOSSIP_ADDR", "port %q must be a number from 0 to 65535", port)
+	} else {
+		cfg.GossipHost, cfg.GossipPort = host, int(n)
+	}
+	if c.LavalinkNodes != "" {
+		if cfg.LavalinkNodes, err = lavalink.ParseNodes(c.LavalinkNodes); err != nil {
+			p.add("LAVALINK_NODES", "%v", err)
+		}
+	}
+	if cfg.RateLimits, err = ratelimit.ParseConfig(c.RateLimits); err != nil {
+		p.add("RATE_LIMITS", "%v", err)
+	}
+	if cfg.MusicSearch, err = voice.ParseSearch(c.MusicSearch); err != nil {
+		p.add("MUSIC_SEARCH", "%v", err)
+	}
+	return cfg, p
+}
+
+// Validate checks the configuration, as Load does for the settings it
+// parsed, and returns every problem as a *ConfigError, joined. A Config
+// built by hand (DefaultConfig and changes) is checked by Run with it.
+func (c *Config) Validate() error {
+	p := &problems{}
+	c.check(p)
+	return p.err()
+}
+
+// check records what is wrong with the typed values: required settings
+// left unset and values out of range. Settings already refused by parse
+// are not reported twice.
+func (c *Config) check(p *problems) {
+	if strings.TrimSpace(c.DiscordToken) == "" {
+		p.add("DISCORD_TOKEN", "is required")
+	} else if strings.ContainsAny(c.DiscordToken, " \t\r\n") {
+		p.add("DISCORD_TOKEN", "contains white space")
+	}
+	if c.DiscordAPI == nil {
+		p.add("DISCORD_API_URL", "is required")
+	}
+	if c.Postgres == nil {
+		p.add("POSTGRES_URL", "is required")
+	}
+	if c.Redis == nil {
+		p.add("REDIS_URL", "is required")
+	}
+	if _, err := ParseEtcdEndpoints(strings.Join(c.EtcdEndpoints, ",")); err != nil && !p.has("ETCD_ENDPOINTS") {
+		p.errs = append(p.errs, err)
 	}
 	if c.DiscordRedirectURI != "" {
 		if u, err := url.Parse(c.DiscordRedirectURI); err != nil || u.Host == "" {
-			return bad("DISCORD_REDIRECT_URI", "must be an absolute URL")
+			p.add("DISCORD_REDIRECT_URI", "must be an absolute URL")
 		}
-	}
-	if _, err := telemetry.ParseLevel(c.LogLevel); err != nil {
-		return bad("LOG_LEVEL", "%v", err)
 	}
 	switch c.NodeEnv {
 	case "production", "development", "test":
 	default:
-		return bad("NODE_ENV", "must be production, development or test, not %q", c.NodeEnv)
+		p.add("NODE_ENV", "must be production, development or test, not %q", c.NodeEnv)
 	}
 	if c.NodeID == "" || strings.ContainsAny(c.NodeID, "/ \t") {
-		return bad("NODE_ID", "must be a non-empty name without '/' or spaces")
+		p.add("NODE_ID", "must be a non-empty name without '/' or spaces")
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
-		return bad("HTTP_ADDR", "must be host:port (%v)", err)
+		p.add("HTTP_ADDR", "must be host:port (%v)", err)
 	}
-	if _, _, err := net.SplitHostPort(c.GossipAddr); err != nil {
-		return bad("GOSSIP_ADDR", "must be host:port (%v)", err)
+	if c.GossipPort < 0 || c.GossipPort > 65535 {
+		p.add("GOSSIP_ADDR", "port %d must be from 0 to 65535", c.GossipPort)
 	}
-	for _, s := range splitList(c.GossipSeeds) {
+	for _, s := range c.GossipSeeds {
 		if _, _, err := net.SplitHostPort(s); err != nil {
-			return bad("GOSSIP_SEEDS", "%q must be host:port", s)
+			p.add("GOSSIP_SEEDS", "%q must be host:port", s)
 		}
 	}
 	if c.ShardCount < 0 || c.ShardCount > 4096 {
-		return bad("SHARD_COUNT", "must be between 0 (automatic) and 4096")
+		p.add("SHARD_COUNT", "must be between 0 (automatic) and 4096")
 	}
 	if c.CheckpointInterval < 0 || c.CheckpointInterval > time.Minute {
-		return bad("CHECKPOINT_INTERVAL", "must be a duration up to 1m, such as 1s")
+		p.add("CHECKPOINT_INTERVAL", "must be a duration up to 1m, such as 1s")
 	}
 	if c.LeaseTTL < 2*time.Second || c.LeaseTTL > 5*time.Minute {
-		return bad("LEASE_TTL", "must be between 2s (etcd's minimum) and 5m")
+		p.add("LEASE_TTL", "must be between 2s (etcd's minimum) and 5m")
 	}
 	if c.IdentifyReserve < 0 {
-		return bad("IDENTIFY_RESERVE", "must not be negative")
+		p.add("IDENTIFY_RESERVE", "must not be negative")
 	}
-	if _, err := ratelimit.ParseConfig(c.RateLimits); err != nil {
-		return bad("RATE_LIMITS", "%v", err)
-	}
-	if _, err := voice.ParseSearch(c.MusicSearch); err != nil {
-		return bad("MUSIC_SEARCH", "%v", err)
-	}
-	if c.DashboardSessionKey != "" && len(c.DashboardSessionKey) < 32 {
-		return bad("DASHBOARD_SESSION_SECRET", "must be at least 32 characters (openssl rand -hex 32)")
+	if len(c.DashboardSessionSecret) > 0 && len(c.DashboardSessionSecret) < 32 {
+		p.add("DASHBOARD_SESSION_SECRET", "must be at least 32 characters (openssl rand -hex 32)")
 	}
 	if c.Weight < 1 || c.Weight > 1000 {
-		return bad("WEIGHT", "must be between 1 and 1000")
+		p.add("WEIGHT", "must be between 1 and 1000")
 	}
-	return nil
 }
 
-// Endpoints returns the etcd endpoints as a list.
-func (c *Config) Endpoints() []string { return splitList(c.EtcdEndpoints) }
+// ParsePostgresURL parses POSTGRES_URL, the one parser of it for the node
+// and the commands that reach the database; its *ConfigError never repeats
+// the URL's password.
+func ParsePostgresURL(s string) (*pgxpool.Config, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, &ConfigError{Setting: "POSTGRES_URL", Reason: "is required"}
+	}
+	c, err := pgxpool.ParseConfig(s)
+	if err != nil {
+		return nil, &ConfigError{Setting: "POSTGRES_URL", Reason: "cannot be parsed as a PostgreSQL URL (" + redactErr(err, s) + ")"}
+	}
+	return c, nil
+}
+
+// ParseEtcdEndpoints parses ETCD_ENDPOINTS, comma-separated http(s) URLs,
+// for the node and the commands that read the cluster's state.
+func ParseEtcdEndpoints(s string) ([]string, error) {
+	eps := splitList(s)
+	if len(eps) == 0 {
+		return nil, &ConfigError{Setting: "ETCD_ENDPOINTS", Reason: "is required (comma-separated etcd client URLs)"}
+	}
+	for _, ep := range eps {
+		u, err := url.Parse(ep)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, &ConfigError{Setting: "ETCD_ENDPOINTS", Reason: fmt.Sprintf("%q is not an http(s) URL", ep)}
+		}
+	}
+	return eps, nil
+}
 
 func splitList(s string) []string {
 	var out []string
@@ -262,22 +488,26 @@ type Off struct {
 // standard OTEL_* variables (telemetry.TracingEnabled).
 func (c *Config) Disabled() []Off {
 	var off []Off
-	unset := func(pairs ...string) []string {
+	type setting struct {
+		env string
+		set bool
+	}
+	unset := func(settings ...setting) []string {
 		var out []string
-		for i := 0; i < len(pairs); i += 2 {
-			if pairs[i+1] == "" {
-				out = append(out, pairs[i])
+		for _, s := range settings {
+			if !s.set {
+				out = append(out, s.env)
 			}
 		}
 		return out
 	}
-	if s := unset("DISCORD_CLIENT_SECRET", c.DiscordClientSecret, "DISCORD_REDIRECT_URI", c.DiscordRedirectURI,
-		"DASHBOARD_SESSION_SECRET", c.DashboardSessionKey); len(s) > 0 {
+	if s := unset(setting{"DISCORD_CLIENT_SECRET", c.DiscordClientSecret != ""}, setting{"DISCORD_REDIRECT_URI", c.DiscordRedirectURI != ""},
+		setting{"DASHBOARD_SESSION_SECRET", len(c.DashboardSessionSecret) > 0}); len(s) > 0 {
 		off = append(off, Off{"dashboard", s, "no dashboard at /"})
-	} else if c.DashboardAdminIDs == "" {
+	} else if len(c.DashboardAdminIDs) == 0 {
 		off = append(off, Off{"dashboard admin pages", []string{"DASHBOARD_ADMIN_IDS"}, "nobody may see the admin pages"})
 	}
-	if s := unset("LAVALINK_NODES", c.LavalinkNodes, "AGENT_TOKEN_KEY", c.AgentTokenKey); len(s) > 0 {
+	if s := unset(setting{"LAVALINK_NODES", len(c.LavalinkNodes) > 0}, setting{"AGENT_TOKEN_KEY", !c.AgentTokenKey.IsZero()}); len(s) > 0 {
 		off = append(off, Off{"music", s, "music commands answer that music is not set up"})
 	}
 	if !telemetry.TracingEnabled() {
@@ -314,7 +544,7 @@ type Setting struct {
 // standard OTEL_* variables, read by the OpenTelemetry SDK, are not among
 // them.
 func Settings() []Setting {
-	var c Config
+	var c Flags
 	fs := flag.NewFlagSet("settings", flag.ContinueOnError)
 	c.RegisterFlags(fs)
 	var out []Setting

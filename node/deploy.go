@@ -18,7 +18,7 @@ import (
 // from the command line; handlers of a catalog built this way must not be
 // run.
 func Catalog() (*commands.Catalog, error) {
-	econ, err := economy.New(nil, economy.Options{})
+	econ, err := economy.New(nil, economy.Config{})
 	if err != nil {
 		return nil, err
 	}

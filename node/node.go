@@ -5,17 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/diamondburned/arikawa/v3/api"
-	"github.com/diamondburned/arikawa/v3/discord"
 	"github.com/diamondburned/arikawa/v3/gateway"
 	"github.com/diamondburned/arikawa/v3/utils/ws"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -79,28 +76,18 @@ type runningShard struct {
 	done chan struct{}
 }
 
-// Options are the parts a caller may supply instead of the defaults.
-type Options struct {
-	// Logs receives the JSON log; nil means standard output, the stream
-	// every deployment collects (error messages of the CLI stay on stderr).
-	Logs io.Writer
-	// Ready, when set, is called with the HTTP address once the node serves.
-	Ready func(httpAddr string)
-}
-
 // Run starts a node and serves until ctx ends, then drains: it hands its
-// shards off resumably and stops. A *ConfigError reports bad settings or an
-// unreachable dependency at start.
-func Run(ctx context.Context, cfg Config, opts Options) error {
+// shards off resumably and stops. A *ConfigError reports bad settings
+// (before anything connects) or an unreachable dependency at start.
+func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	level, _ := telemetry.ParseLevel(cfg.LogLevel)
-	logs := opts.Logs
+	logs := cfg.Logs
 	if logs == nil {
 		logs = osStdout
 	}
-	log := telemetry.NewLogger(logs, level).With("node", cfg.NodeID)
+	log := telemetry.NewLogger(logs, cfg.LogLevel).With("node", cfg.NodeID)
 	cfg.logDisabled(log)
 	stopTracing, err := telemetry.SetupTracing(ctx, "chopsticks", cfg.NodeID)
 	if err != nil {
@@ -146,7 +133,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if dash != nil {
 		n.http.Mux.Handle("/", dash)
 	}
-	if _, err := DeployCommands(ctx, n.discord, n.appID(), 0, n.catalog); err != nil {
+	if _, err := DeployCommands(ctx, n.discord, n.cfg.ClientID, 0, n.catalog); err != nil {
 		// Serving commands registered earlier beats not serving at all.
 		log.Warn("command registration failed", "err", err)
 	}
@@ -162,8 +149,8 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		}
 	}()
 	log.Info("node serving", "http", n.http.Addr(), "shards", n.shardCount)
-	if opts.Ready != nil {
-		opts.Ready(n.http.Addr())
+	if cfg.Ready != nil {
+		cfg.Ready(n.http.Addr())
 	}
 
 	member, err := n.joinCluster(ctx)
@@ -200,7 +187,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 func (n *Node) connect(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, startupTimeout)
 	defer cancel()
-	pcfg, _ := pgxpool.ParseConfig(n.cfg.PostgresURL)
+	pcfg := n.cfg.Postgres.Copy() // the caller's Config stays as it was
 	pcfg.ConnConfig.Tracer = telemetry.NewPgxTracer()
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err == nil {
@@ -210,7 +197,7 @@ func (n *Node) connect(ctx context.Context) error {
 		if pool != nil {
 			pool.Close()
 		}
-		return &ConfigError{Setting: "POSTGRES_URL", Reason: "cannot connect: " + redactErr(err, n.cfg.PostgresURL)}
+		return &ConfigError{Setting: "POSTGRES_URL", Reason: "cannot connect: " + redactErr(err, pcfg.ConnConfig.Password)}
 	}
 	n.pool = pool
 	if err := n.reg.Register(telemetry.NewPoolCollector(pool)); err != nil {
@@ -220,19 +207,19 @@ func (n *Node) connect(ctx context.Context) error {
 		return err
 	}
 
-	ropts, _ := redis.ParseURL(n.cfg.RedisURL)
+	ropts := *n.cfg.Redis
 	if n.redisHook, err = telemetry.NewRedisHook(n.reg); err != nil {
 		return fmt.Errorf("redis metrics: %w", err)
 	}
-	n.rdb = redis.NewClient(ropts)
+	n.rdb = redis.NewClient(&ropts)
 	n.rdb.AddHook(n.redisHook)
-	n.fastRedis = redis.NewClient(interactionRedisOptions(ropts))
+	n.fastRedis = redis.NewClient(interactionRedisOptions(&ropts))
 	n.fastRedis.AddHook(n.redisHook)
 	if err := retry(ctx, func() error { return n.rdb.Ping(ctx).Err() }); err != nil {
-		return &ConfigError{Setting: "REDIS_URL", Reason: "cannot connect: " + redactErr(err, n.cfg.RedisURL)}
+		return &ConfigError{Setting: "REDIS_URL", Reason: "cannot connect: " + redactErr(err, ropts.Password)}
 	}
 
-	n.etcd, err = clientv3.New(clientv3.Config{Endpoints: n.cfg.Endpoints(), DialTimeout: 5 * time.Second, Logger: nil})
+	n.etcd, err = clientv3.New(clientv3.Config{Endpoints: n.cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, Logger: nil})
 	if err == nil {
 		err = retry(ctx, func() error {
 			c, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -245,7 +232,7 @@ func (n *Node) connect(ctx context.Context) error {
 		return &ConfigError{Setting: "ETCD_ENDPOINTS", Reason: "cannot reach etcd: " + err.Error()}
 	}
 
-	base, _ := discordapi.ParseBase(n.cfg.DiscordAPIURL)
+	base := n.cfg.DiscordAPI
 	plain := discordapi.NewClient(n.cfg.DiscordToken, base, nil).WithContext(ctx)
 	bot, err := plain.BotURL()
 	if err != nil {
@@ -266,16 +253,16 @@ func (n *Node) connect(ctx context.Context) error {
 		n.shardCount = 1
 	}
 	n.maxConc = max(bot.StartLimit.MaxConcurrency, 1)
-	if n.cfg.ClientID == "" {
+	if !n.cfg.ClientID.IsValid() {
 		app, err := currentApplication(plain)
 		if err != nil {
 			return &ConfigError{Setting: "CLIENT_ID", Reason: "not set, and /applications/@me failed: " + err.Error()}
 		}
-		n.cfg.ClientID = app.ID.String()
+		n.cfg.ClientID = app.ID
 	}
 	// Every later request goes through the cluster-wide limiter, which
 	// shares Discord's buckets and global limit with the other nodes.
-	rest, err := discordrest.New(discordapi.Rewrite(base, nil), n.fastRedis, discordrest.Config{Name: n.cfg.ClientID,
+	rest, err := discordrest.New(discordapi.Rewrite(base, nil), n.fastRedis, discordrest.Config{Name: n.cfg.ClientID.String(),
 		Registerer: n.reg, Logger: n.log, LiveNodes: n.liveNodes})
 	if err != nil {
 		return fmt.Errorf("discord REST limiter: %w", err)
@@ -447,10 +434,4 @@ func (n *Node) shardStatus() []shard.Status {
 	n.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
-}
-
-// appID is the application's ID as arikawa's type.
-func (n *Node) appID() discord.AppID {
-	id, _ := strconv.ParseUint(n.cfg.ClientID, 10, 64)
-	return discord.AppID(id)
 }

@@ -51,8 +51,8 @@ func newStack(t *testing.T, shards int) *stack {
 	return &stack{sim: sim, pg: servertest.Postgres(t), redis: servertest.Redis(t), etcd: servertest.Etcd(t)}
 }
 
-func (s *stack) config(id string) node.Config {
-	c := node.DefaultConfig()
+func (s *stack) config(id string) node.Flags {
+	c := node.DefaultFlags()
 	c.DiscordToken, c.ClientID, c.DiscordAPIURL = s.sim.Token(), s.sim.AppID().String(), s.sim.URL()
 	c.PostgresURL, c.RedisURL, c.EtcdEndpoints = s.pg, "redis://"+s.redis+"/0", strings.Join(s.etcd, ",")
 	c.LogLevel, c.NodeEnv, c.NodeID, c.HTTPAddr, c.GossipAddr = "warn", "test", id, "127.0.0.1:0", "127.0.0.1:0"
@@ -63,7 +63,7 @@ func (s *stack) config(id string) node.Config {
 // startNode runs a node in this process until the test ends, waits until
 // it serves and has a live session on every shard, and returns its HTTP
 // address. Each set changes the node's configuration first.
-func (s *stack) startNode(t *testing.T, id string, set ...func(*node.Config)) string {
+func (s *stack) startNode(t *testing.T, id string, set ...func(*node.Flags)) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -74,12 +74,17 @@ func (s *stack) startNode(t *testing.T, id string, set ...func(*node.Config)) st
 		exited  bool
 		exitErr error
 	)
-	cfg := s.config(id)
+	flags := s.config(id)
 	for _, f := range set {
-		f(&cfg)
+		f(&flags)
 	}
+	cfg, err := flags.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logs, cfg.Ready = logs, func(addr string) { ready <- addr }
 	go func() {
-		done <- node.Run(ctx, cfg, node.Options{Logs: logs, Ready: func(addr string) { ready <- addr }})
+		done <- node.Run(ctx, cfg)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -244,7 +249,7 @@ func TestNodeAnswersSlashCommands(t *testing.T) {
 func TestNodeAppliesRateLimits(t *testing.T) {
 	s := newStack(t, 1)
 	const limits = "command=1/1m"
-	addr := s.startNode(t, "n1", func(c *node.Config) { c.RateLimits = limits })
+	addr := s.startNode(t, "n1", func(c *node.Flags) { c.RateLimits = limits })
 	policy, err := ratelimit.ParseConfig(limits)
 	if err != nil {
 		t.Fatal(err)
@@ -316,6 +321,12 @@ func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 		{"shard count other than the cluster's", map[string]string{"SHARD_COUNT": "3"}, "SHARD_COUNT: is 3 but the cluster runs 1 shards"},
 		{"bad rate limit", map[string]string{"RATE_LIMITS": "command=10/1s, global.play=fast"}, `RATE_LIMITS: global.play: "fast": want <limit>/<period>`},
 		{"bad music search", map[string]string{"MUSIC_SEARCH": "ytsearch,yt search"}, `MUSIC_SEARCH: invalid MUSIC_SEARCH: "yt search" is not a search prefix`},
+		// Settings only music and the dashboard use are refused before
+		// anything connects: the unreachable PostgreSQL is never tried.
+		{"bad lavalink nodes", map[string]string{"LAVALINK_NODES": "main=127.0.0.1:2333", "POSTGRES_URL": "postgres://u@127.0.0.1:1/db?connect_timeout=1"}, `LAVALINK_NODES: invalid LAVALINK_NODES: entry 1 (main): missing "@password"`},
+		{"bad trusted proxy", map[string]string{"DASHBOARD_TRUSTED_PROXIES": "proxy.example.org", "POSTGRES_URL": "postgres://u@127.0.0.1:1/db?connect_timeout=1"}, `DASHBOARD_TRUSTED_PROXIES: "proxy.example.org" is not a CIDR`},
+		{"bad gossip port", map[string]string{"GOSSIP_ADDR": "127.0.0.1:gossip"}, `GOSSIP_ADDR: port "gossip" must be a number`},
+		{"two bad settings", map[string]string{"LOG_LEVEL": "loud", "WEIGHT": "0"}, "WEIGHT: must be between 1 and 1000"},
 	}
 	// The cluster already runs 1 shard, as a first node would have written.
 	cli, err := clientv3.New(clientv3.Config{Endpoints: s.etcd, DialTimeout: 5 * time.Second})

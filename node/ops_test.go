@@ -15,7 +15,7 @@ import (
 // without the null timestamp discordsim refuses, as Discord does).
 func TestNodeStartsWithoutClientID(t *testing.T) {
 	s := newStack(t, 1)
-	s.startNode(t, "n1", func(c *node.Config) { c.ClientID, c.LogLevel = "", "info" })
+	s.startNode(t, "n1", func(c *node.Flags) { c.ClientID, c.LogLevel = "", "info" })
 	g, u := guildAndUser(t, s.sim)
 	_, msg := invoke(t, s.sim, discordsim.Invocation{GuildID: g, UserID: u, Command: "balance"})
 	if len(msg.Embeds) != 1 {

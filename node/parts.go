@@ -3,9 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/diamondburned/arikawa/v3/discord"
@@ -60,22 +58,19 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // services builds the economy and the rate limiter.
 func (n *Node) services(ctx context.Context) error {
 	var err error
-	n.econ, err = economy.New(n.pool, economy.Options{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis)})
+	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis)})
 	if err != nil {
 		return fmt.Errorf("economy: %w", err)
 	}
 	// The limiter gets its own client with short timeouts, so that a Redis
 	// outage switches it to its fallback in milliseconds, not seconds.
-	opts, _ := redis.ParseURL(n.cfg.RedisURL)
+	opts := *n.cfg.Redis
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
 	opts.MaxRetries = -1   // 0 would mean go-redis's default of 3: four waits on a hung Redis
 	opts.DialerRetries = 1 // and a refused dial would be tried 5 times, 100 ms apart
-	n.limRedis = redis.NewClient(opts)
+	n.limRedis = redis.NewClient(&opts)
 	n.limRedis.AddHook(n.redisHook)
-	limits, err := ratelimit.ParseConfig(n.cfg.RateLimits) // checked by Validate
-	if err != nil {
-		return fmt.Errorf("rate limiter: %w", err)
-	}
+	limits := n.cfg.RateLimits
 	n.log.Info("rate limits", "policy", limits.String(), "digest", limits.Fingerprint())
 	limits.Registerer, limits.Logger, limits.LiveNodes = n.reg, n.log, n.liveNodes
 	n.lim, err = ratelimit.New(n.limRedis, limits)
@@ -120,22 +115,9 @@ func (c commandLimiter) Admit(ctx context.Context, user discord.UserID, command 
 // DASHBOARD_SESSION_SECRET).
 func (n *Node) dashboard(agents *agentpool.Registry) (*dashboard.Server, error) {
 	c := n.cfg
-	if c.DiscordClientSecret == "" || c.DiscordRedirectURI == "" || c.DashboardSessionKey == "" {
+	if c.DiscordClientSecret == "" || c.DiscordRedirectURI == "" || len(c.DashboardSessionSecret) == 0 {
 		// Config.Disabled has said so at start, at warn level.
 		return nil, nil
-	}
-	var admins []int64
-	for _, id := range splitList(c.DashboardAdminIDs) {
-		v, _ := strconv.ParseInt(id, 10, 64)
-		admins = append(admins, v)
-	}
-	var proxies []netip.Prefix
-	for _, p := range splitList(c.TrustedProxies) {
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			return nil, &ConfigError{Setting: "DASHBOARD_TRUSTED_PROXIES", Reason: err.Error()}
-		}
-		proxies = append(proxies, pfx)
 	}
 	deps := dashboard.Deps{
 		Redis: n.rdb, Pool: n.pool, Limiter: n.lim, Economy: n.econ,
@@ -145,9 +127,9 @@ func (n *Node) dashboard(agents *agentpool.Registry) (*dashboard.Server, error) 
 		deps.Agents = agents
 	}
 	d, err := dashboard.New(dashboard.Config{
-		ClientID: c.ClientID, ClientSecret: c.DiscordClientSecret, RedirectURI: c.DiscordRedirectURI,
-		DiscordURL: c.DiscordAPIURL, SessionSecret: []byte(c.DashboardSessionKey), CookieSecure: c.DashboardCookieSec,
-		AllowedOrigins: splitList(c.DashboardOrigins), AdminIDs: admins, TrustedProxies: proxies,
+		ClientID: c.ClientID.String(), ClientSecret: c.DiscordClientSecret, RedirectURI: c.DiscordRedirectURI,
+		DiscordURL: c.DiscordAPI.String(), SessionSecret: c.DashboardSessionSecret, CookieSecure: c.DashboardCookieSecure,
+		AllowedOrigins: c.DashboardOrigins, AdminIDs: c.DashboardAdminIDs, TrustedProxies: c.TrustedProxies,
 		Registerer: n.reg, Logger: n.log,
 	}, deps)
 	if err != nil {

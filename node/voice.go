@@ -32,21 +32,14 @@ type musicParts struct {
 // answer that music is not set up.
 func (n *Node) startMusic(ctx context.Context) error {
 	n.voice.states = voice.NewStateCache(n.rdb)
-	if n.cfg.AgentTokenKey != "" {
-		key, err := agentpool.ParseKey(n.cfg.AgentTokenKey)
-		if err != nil {
-			return &ConfigError{Setting: "AGENT_TOKEN_KEY", Reason: err.Error()}
-		}
-		n.voice.registry = agentpool.NewRegistry(n.pool, key, nil)
+	if !n.cfg.AgentTokenKey.IsZero() {
+		n.voice.registry = agentpool.NewRegistry(n.pool, n.cfg.AgentTokenKey, nil)
 	}
-	if n.cfg.LavalinkNodes == "" || n.voice.registry == nil {
+	if len(n.cfg.LavalinkNodes) == 0 || n.voice.registry == nil {
 		// Config.Disabled has said so at start, at warn level.
 		return nil
 	}
-	nodes, err := lavalink.ParseNodes(n.cfg.LavalinkNodes)
-	if err != nil {
-		return &ConfigError{Setting: "LAVALINK_NODES", Reason: err.Error()}
-	}
+	var err error
 	if n.voice.runner, err = agentpool.NewRunner(agentpool.RunnerConfig{
 		Registry: n.voice.registry, Node: n.cfg.NodeID, GatewayURL: n.gatewayURL, Registerer: n.reg, Logger: n.log,
 		Sessions: agentpool.NewRedisSessions(n.rdb),
@@ -58,13 +51,9 @@ func (n *Node) startMusic(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	search, err := voice.ParseSearch(n.cfg.MusicSearch)
-	if err != nil {
-		return &ConfigError{Setting: "MUSIC_SEARCH", Reason: err.Error()}
-	}
 	if n.voice.music, err = voice.NewMusic(voice.MusicConfig{
-		Lavalink: lavalink.Config{Nodes: nodes}, BotUserID: n.botUserID, Queues: voice.NewQueues(n.rdb, 0),
-		Voice: n.voice.states, Agents: n.voice.alloc, Registerer: n.reg, Logger: n.log, Search: search,
+		Lavalink: lavalink.Config{Nodes: n.cfg.LavalinkNodes}, BotUserID: n.botUserID, Queues: voice.NewQueues(n.rdb, 0),
+		Voice: n.voice.states, Agents: n.voice.alloc, Registerer: n.reg, Logger: n.log, Search: n.cfg.MusicSearch,
 	}); err != nil {
 		return err
 	}

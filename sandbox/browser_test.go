@@ -66,7 +66,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	var out strings.Builder
 	go func() {
-		done <- sandbox.Run(ctx, sandbox.Options{
+		done <- sandbox.Run(ctx, sandbox.Config{
 			Dir: filepath.Join(dir, "sbx"), Listen: "127.0.0.1:0", Nodes: 1, Guilds: 2, Shards: 2,
 			Binary: bintest.Chopsticks(t), Out: &out, Started: func(s *sandbox.Sandbox) { started <- s },
 		})

@@ -26,37 +26,60 @@ import (
 	"github.com/chopsticks-bot/chopsticks/localserver"
 )
 
-// Options configure a sandbox.
-type Options struct {
-	// Dir holds the data of PostgreSQL, Redis and etcd, and the logs.
+// Config configures a sandbox. Nodes and Binary are required; every other field's
+// zero value stands for the default its comment gives, filled in by
+// withDefaults.
+type Config struct {
+	// Dir holds the data of PostgreSQL, Redis and etcd, and the logs;
+	// default the current directory.
 	Dir string
-	// Listen is the playground's address.
+	// Listen is the playground's address; default "127.0.0.1:0".
 	Listen string
-	// Nodes is how many node processes to run.
+	// Nodes is how many node processes to run, 1 to 9.
 	Nodes int
-	// Guilds is how many guilds the demo bot is in.
+	// Guilds is how many guilds the demo bot is in; default 3.
 	Guilds int
-	// Shards is the shard count discordsim recommends.
+	// Shards is the shard count discordsim recommends; default 1.
 	Shards int
-	// MaxConcurrency is discordsim's session_start_limit.max_concurrency
-	// (default 1, as for most bots).
+	// MaxConcurrency is discordsim's session_start_limit.max_concurrency;
+	// default 1, as for most bots.
 	MaxConcurrency int
 	// Users adds this many users beyond the demo's three, each a member of
-	// one to three guilds, for load runs.
+	// one to three guilds, for load runs; default none.
 	Users int
 	// Reset clears Dir first.
 	Reset bool
-	// Binary is the chopsticks executable to run nodes with.
+	// Binary is the chopsticks executable to run nodes with; required.
 	Binary string
-	// Out receives the URLs and progress lines.
+	// Out receives the URLs and progress lines; default none.
 	Out io.Writer
 	// Started, when set, is called once everything serves.
 	Started func(s *Sandbox)
 }
 
+// withDefaults returns c with each zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:0"
+	}
+	if c.Guilds < 1 {
+		c.Guilds = 3
+	}
+	if c.Shards < 1 {
+		c.Shards = 1
+	}
+	if c.MaxConcurrency < 1 {
+		c.MaxConcurrency = 1
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	return c
+}
+
 // Sandbox is a running sandbox.
 type Sandbox struct {
-	opts  Options
+	opts  Config
 	sim   *discordsim.Sim
 	rdb   *redis.Client
 	nodes *nodes
@@ -70,16 +93,14 @@ type Sandbox struct {
 
 // Run starts the sandbox and serves until ctx ends, then stops everything,
 // leaving the data in Dir for next time.
-func Run(ctx context.Context, opts Options) error {
+func Run(ctx context.Context, opts Config) error {
 	if opts.Nodes < 1 || opts.Nodes > 9 {
 		return fmt.Errorf("sandbox: --nodes must be between 1 and 9")
 	}
-	if opts.Guilds < 1 {
-		opts.Guilds = 3
+	if opts.Binary == "" {
+		return errors.New("sandbox: Config.Binary names no chopsticks executable")
 	}
-	if opts.Out == nil {
-		opts.Out = io.Discard
-	}
+	opts = opts.withDefaults()
 	dir, err := filepath.Abs(opts.Dir)
 	if err != nil {
 		return err
@@ -127,7 +148,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer rs.Stop()
 
-	simCfg := discordsim.Config{Guilds: opts.Guilds, Users: 3, RecommendedShards: max(opts.Shards, 1), MaxConcurrency: opts.MaxConcurrency}
+	simCfg := discordsim.Config{Guilds: opts.Guilds, Users: 3, RecommendedShards: opts.Shards, MaxConcurrency: opts.MaxConcurrency}
 	if tok, err := persistedSecret(filepath.Join(dir, "bot-token"), 24); err == nil {
 		simCfg.Token = "sandbox." + tok
 	}
@@ -301,7 +322,7 @@ func (s *Sandbox) addUsers(n int) error {
 	return nil
 }
 
-// Member is one of the users Options.Users added, with its guilds.
+// Member is one of the users Config.Users added, with its guilds.
 type Member struct {
 	User   discordsim.Snowflake
 	Guilds []discordsim.Snowflake

@@ -51,7 +51,8 @@ type Config struct {
 	Gate       Gate
 	// Checkpoints, when set, receives the session every CheckpointEvery
 	// and when the shard stops.
-	Checkpoints     CheckpointStore
+	Checkpoints CheckpointStore
+	// CheckpointEvery is how often a changed session is saved; default 1 s.
 	CheckpointEvery time.Duration
 	// CheckpointRefresh is how often an unchanged checkpoint is saved
 	// again (default 1 min, well within RedisCheckpoints' TTL): a quiet
@@ -60,9 +61,10 @@ type Config struct {
 	CheckpointRefresh time.Duration
 	Node              string
 	Handler           Handler
-	Logger            *slog.Logger
-	Metrics           *Metrics
-	// DialTimeout bounds connecting and the HELLO that follows.
+	// Logger receives the shard's logs; default slog.Default().
+	Logger  *slog.Logger
+	Metrics *Metrics
+	// DialTimeout bounds connecting and the HELLO that follows; default 10 s.
 	DialTimeout time.Duration
 }
 

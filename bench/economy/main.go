@@ -150,7 +150,7 @@ func run() error {
 	}
 
 	reg := prometheus.NewRegistry()
-	svc, err := economy.New(pool, economy.Options{MaxAttempts: 100, Registerer: reg})
+	svc, err := economy.New(pool, economy.Config{MaxAttempts: 100, Registerer: reg})
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer cancel()
 	var rep *loadgen.Report
 	var loadErr error
-	opts := sandbox.Options{
+	opts := sandbox.Config{
 		Dir: *dir, Reset: true, Listen: "127.0.0.1:0", Nodes: *nodes, Guilds: *guilds, Shards: *shards,
 		// Large bots get 16 identifies at a time; one would make a cold
 		// start of many shards the longest part of a run.

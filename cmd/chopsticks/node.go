@@ -32,13 +32,17 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 }
 
 func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cfg node.Config
+	var flags node.Flags
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
-	cfg.RegisterFlags(fs)
+	flags.RegisterFlags(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	err := node.Run(ctx, cfg, node.Options{Logs: stdout})
+	cfg, err := flags.Load()
+	if err == nil {
+		cfg.Logs = stdout
+		err = node.Run(ctx, cfg)
+	}
 	var ce *node.ConfigError
 	if errors.As(err, &ce) {
 		return usageError{err}

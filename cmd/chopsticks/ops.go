@@ -34,12 +34,9 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	if *url == "" {
-		return usagef("POSTGRES_URL is required")
-	}
-	cfg, err := pgxpool.ParseConfig(*url)
+	cfg, err := node.ParsePostgresURL(*url)
 	if err != nil {
-		return usagef("POSTGRES_URL cannot be parsed as a PostgreSQL URL")
+		return usageError{err}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

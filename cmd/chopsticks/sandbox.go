@@ -15,7 +15,7 @@ func init() {
 }
 
 func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	opts := sandbox.Options{Out: stdout}
+	opts := sandbox.Config{Out: stdout}
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&opts.Dir, "dir", ".sandbox", "folder for the data of PostgreSQL, Redis and etcd, and the logs")

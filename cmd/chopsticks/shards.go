@@ -13,6 +13,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/chopsticks-bot/chopsticks/coordinator"
+	"github.com/chopsticks-bot/chopsticks/node"
 )
 
 func init() {
@@ -70,14 +71,9 @@ func runShards(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // etcdClient connects to the comma-separated endpoints, a usage error when
 // there are none.
 func etcdClient(endpoints string) (*clientv3.Client, error) {
-	var eps []string
-	for _, e := range strings.Split(endpoints, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			eps = append(eps, e)
-		}
-	}
-	if len(eps) == 0 {
-		return nil, usagef("ETCD_ENDPOINTS is required")
+	eps, err := node.ParseEtcdEndpoints(endpoints)
+	if err != nil {
+		return nil, usageError{err}
 	}
 	cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second})
 	if err != nil {

@@ -70,7 +70,7 @@ func TestServiceUsesCacheAndSurvivesRedisDown(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: server.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
 	clk := &clock{t: time.Now()}
-	svc, err := economy.New(pool, economy.Options{Rand: rand.NewPCG(1, 1), Now: clk.now, Cooldowns: cooldowncache.New(rdb)})
+	svc, err := economy.New(pool, economy.Config{Rand: rand.NewPCG(1, 1), Now: clk.now, Cooldowns: cooldowncache.New(rdb)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func TestThreeNodesConserve(t *testing.T) {
 		t.FailNow()
 	}
 	for node, pool := range pools {
-		svc, err := economy.New(pool, economy.Options{Rand: rand.NewPCG(uint64(node), 1)})
+		svc, err := economy.New(pool, economy.Config{Rand: rand.NewPCG(uint64(node), 1)})
 		if err != nil {
 			t.Fatal(err)
 		}
