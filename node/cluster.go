@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/chopsticks-bot/chopsticks/coordinator"
 )
 
@@ -84,6 +86,10 @@ func (n *Node) joinCluster(ctx context.Context) (*coordinator.Member, error) {
 	if err := gate.SetSessionStartLimit(ctx, sl.Remaining, sl.Total, sl.ResetAfter.Duration()); err != nil {
 		n.log.Warn("could not record the session start limit", "err", err)
 	}
+	settings, differ, err := n.sharedSettings()
+	if err != nil {
+		return nil, err
+	}
 	host, port, _ := net.SplitHostPort(n.cfg.GossipAddr)
 	p, _ := strconv.Atoi(port)
 	return coordinator.Join(ctx, coordinator.Config{
@@ -91,11 +97,34 @@ func (n *Node) joinCluster(ctx context.Context) (*coordinator.Member, error) {
 		Addr: n.http.Addr(), Weight: n.cfg.Weight, ShardCount: n.shardCount,
 		LeaseTTL: n.cfg.LeaseTTL, Settle: time.Second,
 		Gossip: &coordinator.GossipConfig{BindAddr: host, BindPort: p, Seeds: splitList(n.cfg.GossipSeeds),
-			// Peers compare the rate limits they apply: they hold
-			// cluster-wide, so every node must apply the same.
-			Settings: "ratelimit:" + n.lim.Config().Fingerprint()},
+			Settings: settings, SettingsDiffer: differ},
 		Registerer: n.reg, Logger: n.log,
 	})
+}
+
+// sharedSettings returns the digest of the settings peers compare by
+// gossip, and the warning for a peer whose digest differs. The rate limits
+// hold cluster-wide, so every node must apply the same RATE_LIMITS. It
+// registers the count of such peers as
+// chopsticks_cluster_settings_mismatched_peers.
+func (n *Node) sharedSettings() (string, func(coordinator.NodeID, string), error) {
+	settings := "ratelimit:" + n.lim.Config().Fingerprint()
+	mismatched := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "chopsticks_cluster_settings_mismatched_peers",
+		Help: "Live peers whose shared settings (RATE_LIMITS) differ from this node's; 0 in a consistent cluster.",
+	}, func() float64 {
+		if m := n.member.Load(); m != nil {
+			return float64(len(m.MismatchedPeers()))
+		}
+		return 0
+	})
+	if err := n.reg.Register(mismatched); err != nil {
+		return "", nil, fmt.Errorf("register metrics: %w", err)
+	}
+	return settings, func(peer coordinator.NodeID, peerSettings string) {
+		n.log.Warn("a peer runs with other settings than this node (RATE_LIMITS must be the same everywhere)",
+			"peer", string(peer), "peer_settings", peerSettings, "settings", settings)
+	}, nil
 }
 
 func (n *Node) closeGate() {
