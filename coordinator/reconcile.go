@@ -11,7 +11,8 @@ import (
 
 // Reconcile: the member's view follows the cluster keys, and its units follow
 // the plan and the owner keys (claim, start, hand off, release, at most
-// Config.Parallel at a time).
+// Config.Parallel at a time); each pass also tells gossip the load and the
+// peers to meet.
 
 // UnitState is the local state of a unit on a node.
 type UnitState string
