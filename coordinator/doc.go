@@ -5,18 +5,35 @@
 //
 // # Pieces
 //
-//   - Plan: a pure function from (live nodes with weights, units, current
-//     owners) to owners. Per kind, every node ends within one unit of its
-//     weighted share and the fewest units move.
-//   - Member (Join): registers the node, takes part in the election, plans
-//     when leader, claims and runs units through an Owner, drains on SIGTERM,
-//     and reports Status.
-//   - Gate: one IDENTIFY per max_concurrency bucket per window, cluster-wide,
-//     in shard order within a bucket, with a reserve of the daily budget.
-//   - Gossip: memberlist with the node's ID, address, weight and load, plus
-//     a liveness stream to every peer on the same port; it suspects dead
-//     peers within about a second (a killed process within milliseconds)
-//     and keeps joining the peers etcd lists until it has met them all.
+//   - Plan (plan.go): a pure function from (live nodes with weights, units,
+//     current owners) to owners. Per kind, every node ends within one unit
+//     of its weighted share and the fewest units move.
+//   - Member (Join, member.go): registers the node, takes part in the
+//     election, plans when leader, claims and runs units through an Owner,
+//     drains on SIGTERM, and reports Status. member.go holds its Config,
+//     Join, SetUnits, Drain and Close; each further job has its own file
+//     below.
+//   - epoch.go: each lease of the member (an epoch), the registration under
+//     it, and the stop of every unit when it is lost (Serving).
+//   - lease.go: one etcd lease kept alive, with the local watchdog.
+//   - leader.go: the election on the epoch's lease and the fenced plan write.
+//   - reconcile.go: the view follows etcd; the units follow the plan and the
+//     owner keys (claim, start, hand off, release).
+//   - failover.go: proves a suspected peer dead and revokes its lease.
+//   - view.go, keys.go: the etcd documents and key layout as the member
+//     reads them.
+//   - status.go, readiness.go, metrics.go: what a member reports.
+//   - shards.go: changes the shard count for a cold restart.
+//   - Gate (gate.go): one IDENTIFY per max_concurrency bucket per window,
+//     cluster-wide, in shard order within a bucket, with a reserve of the
+//     daily budget.
+//   - Gossip (gossip.go): memberlist with the node's ID, address, weight and
+//     load, plus an opaque settings digest that peers compare (the caller
+//     words a difference); it keeps joining the peers etcd lists until it
+//     has met them all.
+//   - liveness.go: a liveness stream to every peer on the gossip port; it
+//     suspects dead peers within about a second (a killed process within
+//     milliseconds).
 //
 // # Keys (under Prefix, default /chopsticks)
 //

@@ -25,10 +25,16 @@ type GossipConfig struct {
 	Seeds    []string // host:port of peers to join; none starts a new cluster
 	Addr     string   // the node's service address, shared as metadata
 	Weight   int      // shared as metadata
-	// Settings is a digest of the settings every node must share (the
-	// rate limits), shared as metadata; a peer with another one is logged
-	// and listed by MismatchedPeers.
+	// Settings is an opaque digest of the settings every node must share,
+	// shared as metadata; a peer with another one is reported to
+	// SettingsDiffer and listed by MismatchedPeers. The caller decides what
+	// it covers and how to word a difference.
 	Settings string
+	// SettingsDiffer, when set, is called when a live peer first shares
+	// settings other than Settings, and again whenever they change. It runs
+	// on memberlist's event path, so it must return quickly and must not
+	// call SetLoad, Leave or Shutdown.
+	SettingsDiffer func(peer NodeID, peerSettings string)
 
 	// ProbeInterval is the failure detector's period; default 200ms, which
 	// with the other tuned timings notices a dead peer in about a second.
@@ -51,11 +57,11 @@ type Peer struct {
 type Gossip struct {
 	ml *memberlist.Memberlist
 
-	log     *slog.Logger
+	differ  func(peer NodeID, peerSettings string) // GossipConfig.SettingsDiffer
 	mu      sync.Mutex
 	meta    Peer
 	peers   map[string]Peer   // live members, copied in event callbacks
-	warned  map[string]string // peer -> the differing settings last logged
+	warned  map[string]string // peer -> the differing settings last reported
 	changed chan struct{}
 
 	seeds    []string
@@ -86,7 +92,7 @@ func StartGossip(cfg GossipConfig) (*Gossip, error) {
 		cfg.ProbeInterval = 200 * time.Millisecond
 	}
 	g := &Gossip{
-		log:      cfg.Logger,
+		differ:   cfg.SettingsDiffer,
 		meta:     Peer{ID: cfg.NodeID, Addr: cfg.Addr, Weight: cfg.Weight, Settings: cfg.Settings},
 		peers:    map[string]Peer{},
 		warned:   map[string]string{},
@@ -256,6 +262,7 @@ func (g *Gossip) Peers() []Peer {
 
 // track records n (called under memberlist's lock, so n is stable here).
 func (g *Gossip) track(n *memberlist.Node, alive bool) {
+	var report *Peer // a peer whose settings newly differ
 	g.mu.Lock()
 	if alive {
 		var p Peer
@@ -266,10 +273,7 @@ func (g *Gossip) track(n *memberlist.Node, alive bool) {
 		g.peers[n.Name] = p
 		if differ := g.differs(p); differ && g.warned[n.Name] != p.Settings {
 			g.warned[n.Name] = p.Settings
-			if g.log != nil {
-				g.log.Warn("a peer runs with other settings than this node (RATE_LIMITS must be the same everywhere)",
-					"peer", n.Name, "peer_settings", p.Settings, "settings", g.meta.Settings)
-			}
+			report = &p
 		} else if !differ {
 			delete(g.warned, n.Name)
 		}
@@ -290,6 +294,9 @@ func (g *Gossip) track(n *memberlist.Node, alive bool) {
 		}
 	}
 	g.mu.Unlock()
+	if report != nil && g.differ != nil {
+		g.differ(report.ID, report.Settings)
+	}
 	g.notify()
 }
 

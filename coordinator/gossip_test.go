@@ -156,3 +156,55 @@ func TestGossipSettingsMismatch(t *testing.T) {
 		return got == "[]", got
 	})
 }
+
+// TestGossipReportsSettingsDiffer: SettingsDiffer hears once of each peer
+// whose settings differ, with the peer's digest, and not again when that
+// peer's other metadata changes; a peer with the same settings is never
+// reported.
+func TestGossipReportsSettingsDiffer(t *testing.T) {
+	type report struct {
+		peer     NodeID
+		settings string
+	}
+	reports := make(chan report, 16)
+	start := func(cfg GossipConfig) *Gossip {
+		g, err := StartGossip(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { g.Shutdown() })
+		return g
+	}
+	a := start(GossipConfig{NodeID: "r1", Weight: 1, Settings: "x:1",
+		SettingsDiffer: func(p NodeID, s string) { reports <- report{p, s} }})
+	start(GossipConfig{NodeID: "r2", Weight: 1, Settings: "x:1", Seeds: []string{a.Address()}})
+	other := start(GossipConfig{NodeID: "r3", Weight: 1, Settings: "x:2", Seeds: []string{a.Address()}})
+	select {
+	case r := <-reports:
+		if want := (report{"r3", "x:2"}); r != want {
+			t.Fatalf("reported %+v, want %+v", r, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the peer with other settings was not reported")
+	}
+	if err := other.SetLoad(5, 1); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(5 * time.Second)
+	for seen := false; !seen; {
+		ps := a.Peers()
+		seen = len(ps) == 3 && ps[2].ID == "r3" && ps[2].Load == 5
+		if !seen {
+			select {
+			case <-a.Changed():
+			case <-deadline:
+				t.Fatalf("r1 sees %+v; want r1, r2 and r3 with load 5", ps)
+			}
+		}
+	}
+	select {
+	case r := <-reports:
+		t.Errorf("reported again: %+v", r)
+	default:
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/chopsticks-bot/chopsticks/coordinator"
 )
 
@@ -82,16 +84,43 @@ func (n *Node) joinCluster(ctx context.Context) (*coordinator.Member, error) {
 	if err := gate.SetSessionStartLimit(ctx, sl.Remaining, sl.Total, sl.ResetAfter.Duration()); err != nil {
 		n.log.Warn("could not record the session start limit", "err", err)
 	}
+	settings, differ, err := n.sharedSettings()
+	if err != nil {
+		return nil, err
+	}
 	return coordinator.Join(ctx, coordinator.Config{
 		Client: n.etcd, NodeID: coordinator.NodeID(n.cfg.NodeID), Owner: owner{n},
 		Addr: n.http.Addr(), Weight: n.cfg.Weight, ShardCount: n.shardCount,
 		LeaseTTL: n.cfg.LeaseTTL, Settle: time.Second,
 		Gossip: &coordinator.GossipConfig{BindAddr: n.cfg.GossipHost, BindPort: n.cfg.GossipPort, Seeds: n.cfg.GossipSeeds,
-			// Peers compare the rate limits they apply: they hold
-			// cluster-wide, so every node must apply the same.
-			Settings: "ratelimit:" + n.lim.Config().Fingerprint()},
+			Settings: settings, SettingsDiffer: differ},
 		Registerer: n.reg, Logger: n.log,
 	})
+}
+
+// sharedSettings returns the digest of the settings peers compare by
+// gossip, and the warning for a peer whose digest differs. The rate limits
+// hold cluster-wide, so every node must apply the same RATE_LIMITS. It
+// registers the count of such peers as
+// chopsticks_cluster_settings_mismatched_peers.
+func (n *Node) sharedSettings() (string, func(coordinator.NodeID, string), error) {
+	settings := "ratelimit:" + n.lim.Config().Fingerprint()
+	mismatched := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "chopsticks_cluster_settings_mismatched_peers",
+		Help: "Live peers whose shared settings (RATE_LIMITS) differ from this node's; 0 in a consistent cluster.",
+	}, func() float64 {
+		if m := n.member.Load(); m != nil {
+			return float64(len(m.MismatchedPeers()))
+		}
+		return 0
+	})
+	if err := n.reg.Register(mismatched); err != nil {
+		return "", nil, fmt.Errorf("register metrics: %w", err)
+	}
+	return settings, func(peer coordinator.NodeID, peerSettings string) {
+		n.log.Warn("a peer runs with other settings than this node (RATE_LIMITS must be the same everywhere)",
+			"peer", string(peer), "peer_settings", peerSettings, "settings", settings)
+	}, nil
 }
 
 func (n *Node) closeGate() {
