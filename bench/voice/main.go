@@ -1,4 +1,4 @@
-// Command voice measures the voice pool's two figures of issue 8:
+// Command voice measures the voice pool's two figures:
 //
 //   - allocations per second under contention: two allocators (two nodes:
 //     separate etcd clients and leases) offered the same agents allocate
