@@ -84,12 +84,12 @@ func marketSale(l listingState, buyer int64, want int, now time.Time) (saleTerms
 		return saleTerms{}, ErrOverflow
 	}
 	total := l.UnitPrice * int64(qty)
-	fee := marketFee(total)
+	fee := MarketFee(total)
 	return saleTerms{Quantity: qty, Total: total, Fee: fee, Proceeds: total - fee}, nil
 }
 
-// marketFee is the market's share of a sale of total, rounded up.
-func marketFee(total int64) int64 {
+// MarketFee is the market's share of a sale of total credits, rounded up.
+func MarketFee(total int64) int64 {
 	if total <= 0 {
 		return 0
 	}

@@ -130,6 +130,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		stopServices()
 		n.bg.Wait()
 	}()
+	n.startMarketSweeper(svcCtx)
 	if n.metrics, err = shard.NewMetrics(n.reg); err != nil {
 		return err
 	}

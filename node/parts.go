@@ -31,6 +31,8 @@ func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) 
 	cmds = append(cmds, commands.Economy(n.econ)...)
 	cmds = append(cmds, n.musicCommands()...)
 	comps := commands.EconomyComponents(n.econ)
+	cmds = append(cmds, commands.Market(n.econ)...)
+	comps = append(comps, commands.MarketComponents(n.econ)...)
 	return cmds, comps, nil
 }
 
