@@ -31,6 +31,7 @@ const (
 func EconomyHelp() map[string]string {
 	return map[string]string{
 		"market": marketHelp,
+		"trade":  tradeHelp,
 
 		"daily": "Claim once per UTC day. Claiming on consecutive days grows your streak; the reward is " +
 			"the base times 1.0× plus 0.1× per streak day after the first, up to 3.0×. Each missed day " +

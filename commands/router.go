@@ -244,6 +244,9 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 	case discord.ComponentInteraction:
 		component = true
 		inv.CustomID = string(data.ID())
+		if sel, ok := data.(*discord.StringSelectInteraction); ok {
+			inv.Values = sel.Values
+		}
 		comp, args, ok := r.cfg.Catalog.component(inv.CustomID)
 		if ok {
 			cmd = &Command{Name: comp.Prefix, Run: comp.Run, Writes: comp.Writes}

@@ -33,6 +33,8 @@ func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) 
 	comps := commands.EconomyComponents(n.econ)
 	cmds = append(cmds, commands.Market(n.econ)...)
 	comps = append(comps, commands.MarketComponents(n.econ)...)
+	cmds = append(cmds, commands.Trade(n.econ)...)
+	comps = append(comps, commands.TradeComponents(n.econ)...)
 	return cmds, comps, nil
 }
 
