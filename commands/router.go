@@ -73,6 +73,9 @@ type Config struct {
 	SafetyMargin time.Duration
 	// Timeout bounds a handler; the interaction token lives 15 minutes.
 	Timeout time.Duration
+	// Seen, when set, is told of every admitted use before it runs (the
+	// leaderboards learn who plays where, and their names).
+	Seen func(ctx context.Context, inv *Invocation)
 }
 
 // Router routes interactions to the catalog's handlers and replies.
@@ -299,6 +302,10 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 			}
 			return
 		}
+	}
+
+	if r.cfg.Seen != nil && !inv.User.Bot {
+		r.cfg.Seen(ctx, inv)
 	}
 
 	deferred := false

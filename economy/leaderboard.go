@@ -237,10 +237,14 @@ func (l *Leaderboards) write(ctx context.Context, tx pgx.Tx, users []int64) erro
 	pipe := l.rdb.Pipeline()
 	for _, b := range Boards {
 		for _, u := range users {
-			z := redis.Z{Score: float64(values[b][u]), Member: strconv.FormatInt(u, 10)}
-			pipe.ZAdd(ctx, l.key(b, 0), z)
-			for _, g := range guilds[u] {
-				pipe.ZAdd(ctx, l.key(b, g), z)
+			// A board holds the players with something to show on it.
+			v, member := values[b][u], strconv.FormatInt(u, 10)
+			for _, key := range append([]string{l.key(b, 0)}, guildKeys(l, b, guilds[u])...) {
+				if v > 0 {
+					pipe.ZAdd(ctx, key, redis.Z{Score: float64(v), Member: member})
+				} else {
+					pipe.ZRem(ctx, key, member)
+				}
 			}
 		}
 	}
@@ -248,6 +252,14 @@ func (l *Leaderboards) write(ctx context.Context, tx pgx.Tx, users []int64) erro
 		return fmt.Errorf("%w: %w", ErrBoardsDown, err)
 	}
 	return nil
+}
+
+func guildKeys(l *Leaderboards, b Board, guilds []int64) []string {
+	out := make([]string, len(guilds))
+	for i, g := range guilds {
+		out[i] = l.key(b, g)
+	}
+	return out
 }
 
 // boardValues reads each board's value for users: wealth is wallet + bank
@@ -342,9 +354,12 @@ func (l *Leaderboards) Rebuild(ctx context.Context) error {
 func (l *Leaderboards) Run(ctx context.Context, report func(error)) {
 	t := time.NewTicker(l.poll)
 	defer t.Stop()
+	var reported time.Time
 	for {
 		err := l.step(ctx)
-		if err != nil && ctx.Err() == nil && report != nil {
+		// A Redis outage fails every step: say so every 30 s, not 10 times a second.
+		if err != nil && ctx.Err() == nil && report != nil && time.Since(reported) >= 30*time.Second {
+			reported = time.Now()
 			report(err)
 		}
 		select {

@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"time"
+
+	"github.com/chopsticks-bot/chopsticks/economy"
 )
 
 // marketSweepInterval is how often each node returns expired market
@@ -10,14 +12,21 @@ import (
 // node holds).
 const marketSweepInterval = time.Minute
 
-// startMarketSweeper runs the market's expiry sweep until the services
-// context ends; Run waits for it with the other background loops.
-func (n *Node) startMarketSweeper(ctx context.Context) {
-	n.bg.Add(1)
+// startEconomyLoops runs the market's expiry sweep and the leaderboards'
+// outbox processor until the services context ends; Run waits for them
+// with the other background loops.
+func (n *Node) startEconomyLoops(ctx context.Context) {
+	n.bg.Add(2)
 	go func() {
 		defer n.bg.Done()
 		n.econ.RunMarketSweeper(ctx, marketSweepInterval, func(err error) {
 			n.log.Warn("market sweep", "err", err)
+		})
+	}()
+	go func() {
+		defer n.bg.Done()
+		economy.NewLeaderboards(n.econ, n.fastRedis).Run(ctx, func(err error) {
+			n.log.Warn("leaderboards", "err", err)
 		})
 	}()
 }

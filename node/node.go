@@ -130,7 +130,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		stopServices()
 		n.bg.Wait()
 	}()
-	n.startMarketSweeper(svcCtx)
+	n.startEconomyLoops(svcCtx)
 	if n.metrics, err = shard.NewMetrics(n.reg); err != nil {
 		return err
 	}
@@ -336,6 +336,7 @@ func (n *Node) buildRouter() error {
 		Logger:     n.log,
 		Registerer: n.reg,
 		NodeID:     n.cfg.NodeID,
+		Seen:       commands.PlayerSeen(n.econ, n.log),
 	})
 	return err
 }

@@ -35,6 +35,9 @@ func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) 
 	comps = append(comps, commands.MarketComponents(n.econ)...)
 	cmds = append(cmds, commands.Trade(n.econ)...)
 	comps = append(comps, commands.TradeComponents(n.econ)...)
+	boards := economy.NewLeaderboards(n.econ, n.fastRedis)
+	cmds = append(cmds, commands.Leaderboard(boards)...)
+	comps = append(comps, commands.LeaderboardComponents(boards)...)
 	return cmds, comps, nil
 }
 
