@@ -388,3 +388,31 @@ func (l *Leaderboards) step(ctx context.Context) error {
 		}
 	}
 }
+
+// Top returns the limit (1..MaxLeaderboard) richest players of the global
+// wealth board, with names, for the dashboard: the same source as
+// /leaderboard.
+func (l *Leaderboards) Top(ctx context.Context, limit int) ([]BoardEntry, error) {
+	if limit < 1 || limit > MaxLeaderboard {
+		return nil, ErrBadLimit
+	}
+	zs, err := l.rdb.ZRevRangeWithScores(ctx, l.key(BoardWealth, 0), 0, int64(limit)-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBoardsDown, err)
+	}
+	out := make([]BoardEntry, 0, len(zs))
+	var ids []int64
+	for i, z := range zs {
+		id, _ := strconv.ParseInt(z.Member.(string), 10, 64)
+		out = append(out, BoardEntry{Rank: int64(i) + 1, UserID: id, Value: int64(z.Score)})
+		ids = append(ids, id)
+	}
+	names, err := l.svc.playerNames(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Name = names[out[i].UserID]
+	}
+	return out, nil
+}

@@ -145,7 +145,7 @@ func (n *Node) dashboard(agents *agentpool.Registry) (*dashboard.Server, error) 
 	}
 	deps := dashboard.Deps{
 		Redis: n.rdb, Pool: n.pool, Limiter: n.lim, Economy: n.econ,
-		Leaderboard: n.econ, Ledger: n.econ, Cluster: clusterView{n},
+		Leaderboard: economy.NewLeaderboards(n.econ, n.rdb), Ledger: n.econ, Cluster: clusterView{n},
 	}
 	if agents != nil {
 		deps.Agents = agents
