@@ -12,11 +12,22 @@ import (
 // node holds).
 const marketSweepInterval = time.Minute
 
-// startEconomyLoops runs the market's expiry sweep and the leaderboards'
-// outbox processor until the services context ends; Run waits for them
+// startEconomyLoops runs the market's expiry sweep, the leaderboards'
+// outbox processor and the achievements backfill until the services
+// context ends; Run waits for them
 // with the other background loops.
 func (n *Node) startEconomyLoops(ctx context.Context) {
-	n.bg.Add(2)
+	n.bg.Add(3)
+	go func() {
+		defer n.bg.Done()
+		// Once per catalogue version, cluster-wide; nodes starting together
+		// may both run it, which awards nothing twice.
+		if awarded, err := n.econ.BackfillAchievements(ctx); err != nil {
+			n.log.Warn("achievements backfill", "err", err)
+		} else if awarded > 0 {
+			n.log.Info("achievements backfill", "awarded", awarded)
+		}
+	}()
 	go func() {
 		defer n.bg.Done()
 		n.econ.RunMarketSweeper(ctx, marketSweepInterval, func(err error) {

@@ -28,13 +28,15 @@ var osStdout = os.Stdout
 // run.
 func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) {
 	cmds := []*commands.Command{commands.Ping(), commands.Help(commands.EconomyHelp())}
-	cmds = append(cmds, commands.Economy(n.econ)...)
+	cmds = append(cmds, commands.WithAchievements(n.econ, commands.Economy(n.econ))...)
 	cmds = append(cmds, n.musicCommands()...)
 	comps := commands.EconomyComponents(n.econ)
-	cmds = append(cmds, commands.Market(n.econ)...)
+	cmds = append(cmds, commands.WithAchievements(n.econ, commands.Market(n.econ))...)
 	comps = append(comps, commands.MarketComponents(n.econ)...)
-	cmds = append(cmds, commands.Trade(n.econ)...)
-	comps = append(comps, commands.TradeComponents(n.econ)...)
+	cmds = append(cmds, commands.WithAchievements(n.econ, commands.Trade(n.econ))...)
+	comps = append(comps, commands.WithAchievementsComponents(n.econ, commands.TradeComponents(n.econ))...)
+	cmds = append(cmds, commands.Achievements(n.econ)...)
+	comps = append(comps, commands.AchievementComponents(n.econ)...)
 	boards := economy.NewLeaderboards(n.econ, n.fastRedis)
 	cmds = append(cmds, commands.Leaderboard(boards)...)
 	comps = append(comps, commands.LeaderboardComponents(boards)...)
