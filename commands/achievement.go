@@ -18,6 +18,10 @@ const achievementPager = "achpage"
 // achievementsPerPage is the number of achievements on one page.
 const achievementsPerPage = 10
 
+// achievementsHelp is /help achievements' note.
+const achievementsHelp = "Achievements are awarded once, with their reward in credits, and announced in the reply " +
+	"that earned them. Hidden ones show as ??? until earned."
+
 // Achievements returns /achievements. Register AchievementComponents too.
 func Achievements(svc *economy.Service) []*Command {
 	e := &econ{svc: svc, cat: svc.Catalog()}

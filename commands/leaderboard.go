@@ -19,6 +19,11 @@ import (
 // (0: global).
 const boardPager = "lbpage"
 
+// leaderboardHelp is /help leaderboard's note.
+const leaderboardHelp = "Boards: wealth (wallet + bank) and collection (each different collectible found scores by " +
+	"rarity: common 1, uncommon 2, rare 5, epic 10, legendary 25, mythic 100). A server's board holds the players " +
+	"seen using the bot there. Changes show within about a second."
+
 // Leaderboard returns /leaderboard on boards. Register LeaderboardComponents
 // too, and PlayerSeen as the router's Seen so that server boards fill.
 func Leaderboard(boards *economy.Leaderboards) []*Command {
