@@ -41,6 +41,32 @@ func (l *Leaderboards) key(b Board, guild int64) string {
 
 func (l *Leaderboards) builtKey() string { return l.prefix + "built" }
 
+// namesKey is the hash of player names (user ID to name) the processor
+// copies from economy.player_names.
+func (l *Leaderboards) namesKey() string { return l.prefix + "names" }
+
+// names returns the names of ids from Redis: one round trip.
+func (l *Leaderboards) names(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	fields := make([]string, len(ids))
+	for i, id := range ids {
+		fields[i] = strconv.FormatInt(id, 10)
+	}
+	vals, err := l.rdb.HMGet(ctx, l.namesKey(), fields...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBoardsDown, err)
+	}
+	for i, v := range vals {
+		if name, ok := v.(string); ok {
+			out[ids[i]] = name
+		}
+	}
+	return out, nil
+}
+
 // BoardEntry is one player on a board.
 type BoardEntry struct {
 	Rank   int64 // 1-based
@@ -95,7 +121,7 @@ func (l *Leaderboards) Page(ctx context.Context, board Board, guild int64, page 
 	if rank.Err() == nil {
 		out.You = &BoardEntry{Rank: rank.Val() + 1, UserID: caller, Value: int64(score.Val())}
 	}
-	names, err := l.svc.playerNames(ctx, ids)
+	names, err := l.names(ctx, ids)
 	if err != nil {
 		return BoardPage{}, err
 	}
@@ -106,24 +132,6 @@ func (l *Leaderboards) Page(ctx context.Context, board Board, guild int64, page 
 		out.You.Name = names[caller]
 	}
 	return out, nil
-}
-
-// playerNames returns the last seen names of ids.
-func (s *Service) playerNames(ctx context.Context, ids []int64) (map[int64]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT user_id, name FROM economy.player_names WHERE user_id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("player names: %w", err)
-	}
-	out := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return nil, fmt.Errorf("player names: %w", err)
-		}
-		out[id] = name
-	}
-	return out, rows.Err()
 }
 
 // SeePlayer records that user, named name, uses the bot in guild (0: in
@@ -235,6 +243,21 @@ func (l *Leaderboards) write(ctx context.Context, tx pgx.Tx, users []int64) erro
 		return fmt.Errorf("boards: %w", err)
 	}
 	pipe := l.rdb.Pipeline()
+	rows, err = tx.Query(ctx, `SELECT user_id, name FROM economy.player_names WHERE user_id = ANY($1)`, users)
+	if err != nil {
+		return fmt.Errorf("boards: %w", err)
+	}
+	for rows.Next() {
+		var u int64
+		var name string
+		if err := rows.Scan(&u, &name); err != nil {
+			return fmt.Errorf("boards: %w", err)
+		}
+		pipe.HSet(ctx, l.namesKey(), strconv.FormatInt(u, 10), name)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("boards: %w", err)
+	}
 	for _, b := range Boards {
 		for _, u := range users {
 			// A board holds the players with something to show on it.
@@ -407,7 +430,7 @@ func (l *Leaderboards) Top(ctx context.Context, limit int) ([]BoardEntry, error)
 		out = append(out, BoardEntry{Rank: int64(i) + 1, UserID: id, Value: int64(z.Score)})
 		ids = append(ids, id)
 	}
-	names, err := l.svc.playerNames(ctx, ids)
+	names, err := l.names(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

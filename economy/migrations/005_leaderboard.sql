@@ -38,3 +38,6 @@ CREATE TRIGGER accounts_board_update AFTER UPDATE OF wallet, bank ON economy.acc
     EXECUTE FUNCTION economy.board_queue();
 CREATE TRIGGER collection_board_insert AFTER INSERT ON economy.collection
     FOR EACH ROW EXECUTE FUNCTION economy.board_queue();
+-- Names are copied to Redis too, so that a page is read from Redis alone.
+CREATE TRIGGER player_names_board AFTER INSERT OR UPDATE OF name ON economy.player_names
+    FOR EACH ROW EXECUTE FUNCTION economy.board_queue();
