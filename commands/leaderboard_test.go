@@ -89,3 +89,17 @@ func TestLeaderboardCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestLeaderboardCommandOnlyReads(t *testing.T) {
+	boards := economy.NewLeaderboards(nil, nil)
+	for _, c := range commands.Leaderboard(boards) {
+		if c.Writes {
+			t.Errorf("/%s only reads: Writes = true", c.Name)
+		}
+	}
+	for _, c := range commands.LeaderboardComponents(boards) {
+		if c.Writes {
+			t.Errorf("button %q only reads: Writes = true", c.Prefix)
+		}
+	}
+}
