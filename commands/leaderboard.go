@@ -126,6 +126,9 @@ func (lb *leaderboards) reply(ctx context.Context, caller int64, board economy.B
 	return r, nil
 }
 
+// seenTimeout bounds the recording of a player seen.
+const seenTimeout = 250 * time.Millisecond
+
 // PlayerSeen returns a Seen hook for the router that records, once an hour
 // at most per player and server, that a player uses the bot there and
 // their name. Failures are logged; the command runs regardless.
@@ -149,7 +152,11 @@ func PlayerSeen(svc *economy.Service, log *slog.Logger) func(ctx context.Context
 		}
 		last[key] = now
 		mu.Unlock()
-		if err := svc.SeePlayer(ctx, int64(inv.GuildID), int64(inv.User.ID), name); err != nil {
+		// Bounded: the command waits for it, and a slow database must not
+		// cost it Discord's deadline.
+		sctx, cancel := context.WithTimeout(ctx, seenTimeout)
+		defer cancel()
+		if err := svc.SeePlayer(sctx, int64(inv.GuildID), int64(inv.User.ID), name); err != nil {
 			mu.Lock()
 			delete(last, key) // try again on the next use
 			mu.Unlock()
