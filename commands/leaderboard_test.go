@@ -103,3 +103,27 @@ func TestLeaderboardCommandOnlyReads(t *testing.T) {
 		}
 	}
 }
+
+// TestRouterTellsSeen: the router reports every admitted use by a person
+// (not by a bot) with its guild, before the command runs.
+func TestRouterTellsSeen(t *testing.T) {
+	e := newEconEnv(t)
+	var seen []string
+	cat, err := commands.NewCatalog(commands.Economy(e.svc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.router, err = commands.NewRouter(commands.Config{Catalog: cat, Responder: e.rec, Claimer: everyClaim{}, NodeID: "test",
+		Seen: func(_ context.Context, inv *commands.Invocation) {
+			seen = append(seen, fmt.Sprintf("%s@%d:%s", inv.User.Username, inv.GuildID, inv.Command))
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.reply(t, e.command(alice, "balance"))
+	e.reply(t, e.command(robot, "balance"))
+	e.reply(t, e.command(bob, "shop"))
+	if got := strings.Join(seen, " "); got != "alice@5:balance bob@5:shop" {
+		t.Fatalf("seen %q", got)
+	}
+}
