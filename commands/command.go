@@ -177,6 +177,8 @@ type Invocation struct {
 	// ':'-separated fields after the prefix.
 	CustomID string
 	Args     []string
+	// Values are the choices picked in a select menu.
+	Values []string
 	// Shard is the gateway shard the interaction arrived on.
 	Shard int
 	// Created is when Discord created the interaction (its snowflake's

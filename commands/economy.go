@@ -30,6 +30,11 @@ const (
 // EconomyHelp holds the longer /help texts of the economy's commands.
 func EconomyHelp() map[string]string {
 	return map[string]string{
+		"market":       marketHelp,
+		"trade":        tradeHelp,
+		"leaderboard":  leaderboardHelp,
+		"achievements": achievementsHelp,
+
 		"daily": "Claim once per UTC day. Claiming on consecutive days grows your streak; the reward is " +
 			"the base times 1.0× plus 0.1× per streak day after the first, up to 3.0×. Each missed day " +
 			"halves your streak, unless a Streak Shield (from /shop, then /use) covers it.",

@@ -75,6 +75,9 @@ type Config struct {
 	// Timeout bounds a handler; the interaction token lives 15 minutes
 	// (default 14 min).
 	Timeout time.Duration
+	// Seen, when set, is told of every admitted use before it runs (the
+	// leaderboards learn who plays where, and their names).
+	Seen func(ctx context.Context, inv *Invocation)
 }
 
 // Router routes interactions to the catalog's handlers and replies.
@@ -244,6 +247,9 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 		}
 	case discord.ComponentInteraction:
 		inv.CustomID = string(data.ID())
+		if sel, ok := data.(*discord.StringSelectInteraction); ok {
+			inv.Values = sel.Values
+		}
 		comp, args, ok := r.cfg.Catalog.component(inv.CustomID)
 		if ok {
 			cmd = &Command{Name: comp.Prefix, Run: comp.Run, Writes: comp.Writes}
@@ -296,6 +302,10 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 			}
 			return
 		}
+	}
+
+	if r.cfg.Seen != nil && !inv.User.Bot {
+		r.cfg.Seen(ctx, inv)
 	}
 
 	deferred := false

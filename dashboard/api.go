@@ -261,7 +261,16 @@ func (s *Server) apiTransactions(w http.ResponseWriter, r *http.Request, sess *S
 
 var errNotAvailable = errors.New("not available on this node")
 
-func (s *Server) leaderboard(r *http.Request) ([]AccountView, error) {
+// RankView is one row of the leaderboard: a player's rank, name (empty
+// when never seen using the bot) and net worth.
+type RankView struct {
+	Rank     int64  `json:"rank"`
+	UserID   string `json:"user_id"`
+	Name     string `json:"name"`
+	NetWorth int64  `json:"net_worth"`
+}
+
+func (s *Server) leaderboard(r *http.Request) ([]RankView, error) {
 	limit, err := intParam(r, "limit", 10, 1, 100)
 	if err != nil {
 		return nil, err
@@ -269,13 +278,13 @@ func (s *Server) leaderboard(r *http.Request) ([]AccountView, error) {
 	if s.deps.Leaderboard == nil {
 		return nil, errNotAvailable
 	}
-	accts, err := s.deps.Leaderboard.Leaderboard(r.Context(), limit)
+	top, err := s.deps.Leaderboard.Top(r.Context(), limit)
 	if err != nil {
 		return nil, err
 	}
-	out := []AccountView{}
-	for _, a := range accts {
-		out = append(out, accountView(a))
+	out := []RankView{}
+	for _, e := range top {
+		out = append(out, RankView{Rank: e.Rank, UserID: strconv.FormatInt(e.UserID, 10), Name: e.Name, NetWorth: e.Value})
 	}
 	return out, nil
 }

@@ -87,9 +87,10 @@ type Economy interface {
 	CurrencyLog(ctx context.Context, user int64, page int) (economy.Page[economy.LogEntry], error)
 }
 
-// Leaderboard ranks accounts by net worth (wallet + bank), richest first.
+// Leaderboard ranks players by net worth (wallet + bank), richest first,
+// with their names: the global wealth board of /leaderboard.
 type Leaderboard interface {
-	Leaderboard(ctx context.Context, limit int) ([]economy.Account, error)
+	Top(ctx context.Context, limit int) ([]economy.BoardEntry, error)
 }
 
 // Ledger makes admin adjustments through the economy's double-entry ledger.

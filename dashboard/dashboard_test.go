@@ -455,7 +455,8 @@ func TestAdminAdjustmentsThroughLedger(t *testing.T) {
 	if err != nil || !rep.OK() {
 		t.Errorf("economy audit after adjustments: %v %+v", err, rep)
 	}
-	var board []dashboard.AccountView
+	e.drainBoards(t)
+	var board []dashboard.RankView
 	if alice.get("/api/leaderboard", &board); len(board) != 1 || board[0].UserID != id(e.alice) {
 		t.Errorf("leaderboard = %+v", board)
 	}
@@ -721,6 +722,7 @@ func TestPages(t *testing.T) {
 		t.Fatal(code)
 	}
 	alice := e.login(t, e.alice)
+	e.drainBoards(t)
 	for _, tt := range []struct {
 		c    *client
 		path string

@@ -44,6 +44,7 @@ type env struct {
 	pool              *pgxpool.Pool
 	rdb               *redis.Client
 	econ              *economy.Service
+	boards            *economy.Leaderboards
 	admin, alice, bob discordsim.User
 	cfg               dashboard.Config
 	reg               *prometheus.Registry
@@ -138,9 +139,10 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if o.wrap != nil {
 		lim = o.wrap(limiter)
 	}
+	e.boards = economy.NewLeaderboards(e.econ, e.rdb)
 	e.dash, err = dashboard.New(e.cfg, dashboard.Deps{
 		Redis: e.rdb, Pool: e.pool, Limiter: lim, Economy: e.econ,
-		Leaderboard: e.econ, Ledger: e.econ,
+		Leaderboard: e.boards, Ledger: e.econ,
 		Cluster: staticCluster{}, Agents: agentpool.NewRegistry(e.pool, agentKey, checker),
 	})
 	if err != nil {

@@ -188,7 +188,7 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) {
 }
 
 type leaderboardData struct {
-	Rows      []AccountView
+	Rows      []RankView
 	Available bool
 	You       string
 }

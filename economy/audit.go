@@ -20,6 +20,7 @@ type Report struct {
 	OrphanLegs       int64    // legs without a transaction row
 	DuplicateOps     int64    // operation IDs stored more than once
 	ItemMismatches   int64    // (owner, item) pairs whose row count differs from their item legs
+	ItemsMisplaced   int64    // item IDs in more than one place, or escrow disagreeing with its listings
 	Transactions     int64    // operation rows
 }
 
@@ -42,6 +43,7 @@ func (r Report) Err() error {
 		{r.OrphanLegs, "legs without a transaction"},
 		{r.DuplicateOps, "operations applied twice"},
 		{r.ItemMismatches, "item counts disagree with the item ledger"},
+		{r.ItemsMisplaced, "items misplaced (in two places, or escrow disagreeing with listings)"},
 	} {
 		if c.n != 0 {
 			bad = append(bad, fmt.Sprintf("%d %s", c.n, c.what))
@@ -89,10 +91,11 @@ func Audit(ctx context.Context, pool *pgxpool.Pool) (Report, error) {
 		{`SELECT count(*), count(*) - count(DISTINCT op_id) FROM economy.transactions`, []any{&r.Transactions, &r.DuplicateOps}},
 		{`SELECT count(*) FROM (
 			SELECT coalesce(i.owner_id, l.owner_id), coalesce(i.item_key, l.item_key)
-			FROM (SELECT owner_id, item_key, count(*) AS n FROM economy.items GROUP BY 1, 2) i
+			FROM (SELECT owner_id, item_key, count(*) AS n FROM economy.item_places GROUP BY 1, 2) i
 			FULL JOIN (SELECT owner_id, item_key, sum(delta) AS n FROM economy.item_legs GROUP BY 1, 2) l
 			  ON i.owner_id = l.owner_id AND i.item_key = l.item_key
 			WHERE coalesce(i.n, 0) <> coalesce(l.n, 0)) x`, []any{&r.ItemMismatches}},
+		{itemPlacesAudit, []any{&r.ItemsMisplaced}},
 	}
 	for _, q := range queries {
 		if err := tx.QueryRow(ctx, q.sql).Scan(q.dest...); err != nil {

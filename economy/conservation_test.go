@@ -70,7 +70,9 @@ const reportPrefix = "CONSERVATION_REPORT "
 // three node processes (this test binary, re-executed) against one
 // PostgreSQL run thousands of concurrent random operations: pays in cycles
 // and among a few hot accounts, deposits, withdrawals, buys, sells,
-// dailies, work, gathering, uses. Every node delivers the same shared
+// dailies, work, gathering, uses, market listings, purchases and
+// cancellations (buyers colliding on the same listings) and whole trades.
+// Every node delivers the same shared
 // workload (the same operation IDs: duplicated interaction deliveries
 // across nodes) plus its own; the last node is SIGKILLed midway. Afterwards
 // the audit must hold: sum(wallet + bank) + sum(system legs) = 0, no
@@ -257,7 +259,7 @@ func TestMultiProcessConservation(t *testing.T) {
 			UNION ALL SELECT 'find', count(*) FROM t WHERE kind = 'gather'
 			UNION ALL SELECT 'break', -count(*) FILTER (WHERE (result->>'broke')::bool) FROM t WHERE kind = 'gather'
 			UNION ALL SELECT 'use', -count(*) FROM t WHERE kind = 'use'
-			UNION ALL SELECT 'rows', (SELECT count(*) FROM economy.items)
+			UNION ALL SELECT 'rows', (SELECT count(*) FROM economy.item_places)
 		)
 		SELECT coalesce(array_agg(w.reason || ': ' || w.n || ' in results, ' || coalesce(l.n, 0) || ' in the item ledger')
 			FILTER (WHERE w.n <> coalesce(l.n, 0)), '{}')
@@ -267,12 +269,13 @@ func TestMultiProcessConservation(t *testing.T) {
 	var sinkLegs, buyTotals string
 	if err := pool.QueryRow(ctx, `SELECT
 		(SELECT coalesce(sum(amount), 0) FROM economy.ledger_legs WHERE account_id = -2)::text,
-		(SELECT coalesce(sum((result->>'total')::bigint), 0) FROM economy.transactions WHERE kind = 'buy' AND NOT result ? 'err')::text`).
+		((SELECT coalesce(sum((result->>'total')::bigint), 0) FROM economy.transactions WHERE kind = 'buy' AND NOT result ? 'err')
+		 + (SELECT coalesce(sum(fee), 0) FROM economy.market_sales))::text`).
 		Scan(&sinkLegs, &buyTotals); err != nil {
 		t.Fatal(err)
 	}
 	if sinkLegs != buyTotals {
-		mismatch = append(mismatch, fmt.Sprintf("sink legs %s, purchases %s", sinkLegs, buyTotals))
+		mismatch = append(mismatch, fmt.Sprintf("sink legs %s, shop purchases and market fees %s", sinkLegs, buyTotals))
 	}
 	for _, m := range mismatch {
 		t.Error(m)
@@ -325,8 +328,8 @@ func runConservationWorker(t *testing.T, raw string) {
 		cfg   economytest.Config
 		stats *economytest.Stats
 	}{
-		{economytest.Config{Prefix: "shared", Seed: 42, Workers: cfg.Shared}, &rep.Shared},
-		{economytest.Config{Prefix: fmt.Sprintf("node%d", cfg.Node), Seed: 100 + uint64(cfg.Node), Workers: cfg.Own}, &rep.Own},
+		{economytest.Config{Prefix: "shared", Seed: 42, Workers: cfg.Shared, Market: true}, &rep.Shared},
+		{economytest.Config{Prefix: fmt.Sprintf("node%d", cfg.Node), Seed: 100 + uint64(cfg.Node), Workers: cfg.Own, Market: true}, &rep.Own},
 	} {
 		w.cfg.Ops, w.cfg.Users, w.cfg.Hot, w.cfg.OnAnswer = cfg.Ops, cfg.Users, cfg.Hot, record
 		wg.Add(1)

@@ -117,6 +117,7 @@ func Run(ctx context.Context, cfg Config) error {
 		stopServices()
 		n.bg.Wait()
 	}()
+	n.startEconomyLoops(svcCtx)
 	if n.metrics, err = shard.NewMetrics(n.reg); err != nil {
 		return err
 	}
@@ -322,6 +323,7 @@ func (n *Node) buildRouter() error {
 		Logger:     n.log,
 		Registerer: n.reg,
 		NodeID:     n.cfg.NodeID,
+		Seen:       commands.PlayerSeen(n.econ, n.log),
 	})
 	return err
 }

@@ -26,9 +26,18 @@ var osStdout = os.Stdout
 // run.
 func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) {
 	cmds := []*commands.Command{commands.Ping(), commands.Help(commands.EconomyHelp())}
-	cmds = append(cmds, commands.Economy(n.econ)...)
+	cmds = append(cmds, commands.WithAchievements(n.econ, commands.Economy(n.econ))...)
 	cmds = append(cmds, n.musicCommands()...)
 	comps := commands.EconomyComponents(n.econ)
+	cmds = append(cmds, commands.WithAchievements(n.econ, commands.Market(n.econ))...)
+	comps = append(comps, commands.MarketComponents(n.econ)...)
+	cmds = append(cmds, commands.WithAchievements(n.econ, commands.Trade(n.econ))...)
+	comps = append(comps, commands.WithAchievementsComponents(n.econ, commands.TradeComponents(n.econ))...)
+	cmds = append(cmds, commands.Achievements(n.econ)...)
+	comps = append(comps, commands.AchievementComponents(n.econ)...)
+	boards := economy.NewLeaderboards(n.econ, n.fastRedis)
+	cmds = append(cmds, commands.Leaderboard(boards)...)
+	comps = append(comps, commands.LeaderboardComponents(boards)...)
 	return cmds, comps, nil
 }
 
@@ -121,7 +130,7 @@ func (n *Node) dashboard(agents *agentpool.Registry) (*dashboard.Server, error) 
 	}
 	deps := dashboard.Deps{
 		Redis: n.rdb, Pool: n.pool, Limiter: n.lim, Economy: n.econ,
-		Leaderboard: n.econ, Ledger: n.econ, Cluster: clusterView{n},
+		Leaderboard: economy.NewLeaderboards(n.econ, n.rdb), Ledger: n.econ, Cluster: clusterView{n},
 	}
 	if agents != nil {
 		deps.Agents = agents

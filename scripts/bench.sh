@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # make bench: every benchmark, each printing its figures beside its named
 # baseline measured in the same run. Long; not part of make test.
-# usage: scripts/bench.sh [economy|ratelimit|voice|cluster|discordsim|load|controlplane ...]
+# usage: scripts/bench.sh [economy|ratelimit|voice|cluster|discordsim|load|controlplane|leaderboard ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bin
-all=(discordsim economy ratelimit voice cluster load controlplane)
+all=(discordsim economy ratelimit voice cluster load controlplane leaderboard)
 [ $# -gt 0 ] && all=("$@")
 for b in "${all[@]}"; do
   echo "=== bench: $b"
@@ -29,6 +29,10 @@ for b in "${all[@]}"; do
       bin/chopsticks load --nodes 3 --guilds 10000 --users 100000 --rate 200 --duration 20s --quiet --json bin/load.json
       go build -o bin/bench-memory ./bench/memory
       bin/bench-memory -bin bin/chopsticks ;;
+    leaderboard)
+      # 1,000,000 accounts, 1,000 transfers/s, with and without board readers.
+      go build -o bin/bench-leaderboard ./bench/leaderboard
+      bin/bench-leaderboard ;;
     controlplane)
       # 2,500 shards over 50 coordinators on one etcd.
       go build -o bin/bench-controlplane ./bench/controlplane

@@ -55,6 +55,9 @@ type Config struct {
 	// DuplicatePercent of deliveries repeat an earlier operation of the
 	// same worker (default 20).
 	DuplicatePercent int
+	// Market adds the player economy to the mix: listings, purchases and
+	// cancellations on the market, and whole trades.
+	Market bool
 	// OnAnswer, when set, is called after every delivery with the
 	// operation and its answer as text (see Deliver), from the delivering
 	// goroutine; processes compare their answers through it.
@@ -141,6 +144,10 @@ func Deliver(ctx context.Context, svc *economy.Service, o economy.Op, cfg Config
 	h.Write([]byte(o))
 	r := rand.New(rand.NewPCG(h.Sum64(), 7))
 	user := func() int64 { return 1 + r.Int64N(cfg.Users) }
+	if cfg.Market && rand.New(rand.NewPCG(h.Sum64(), 11)).IntN(3) == 0 {
+		// Its own draw: without Market the mix is what it always was.
+		return deliverMarket(ctx, svc, o, rand.New(rand.NewPCG(h.Sum64(), 13)), cfg)
+	}
 	var v any
 	var err error
 	switch k := r.IntN(20); {
@@ -175,6 +182,58 @@ func Deliver(ctx context.Context, svc *economy.Service, o economy.Op, cfg Config
 	return answer(v), nil
 }
 
+// deliverMarket performs a market or trade operation drawn from r. A
+// trade is a sequence of operations derived from o: the first edit is o
+// itself (so o is stored once, refused or not), the others carry the
+// prefix "t:" and o.
+func deliverMarket(ctx context.Context, svc *economy.Service, o economy.Op, r *rand.Rand, cfg Config) (string, error) {
+	user := func() int64 { return 1 + r.Int64N(cfg.Users) }
+	item := []string{"coffee", "fishing_rod"}[r.IntN(2)]
+	var v any
+	var err error
+	switch k := r.IntN(10); {
+	case k < 3:
+		v, err = svc.MarketSell(ctx, o, user(), item, 1+r.IntN(2), 1+r.Int64N(600))
+	case k < 6:
+		// The listing is one of the newest open ones, so buyers collide. It
+		// depends on the market's state, not on o alone: deliveries of o may
+		// ask for different listings, and the first applied is the answer.
+		id := int64(1)
+		if p, perr := svc.MarketBrowse(ctx, "", economy.SortNewest, 0); perr == nil && len(p.Rows) > 0 {
+			id = p.Rows[r.IntN(min(len(p.Rows), 3))].ID
+		}
+		v, err = svc.MarketBuy(ctx, o, user(), id, r.IntN(2))
+	case k == 6:
+		seller, id := user(), int64(1)
+		if mine, merr := svc.MarketMine(ctx, seller); merr == nil && len(mine) > 0 {
+			id = mine[r.IntN(len(mine))].ID
+		}
+		v, err = svc.MarketCancel(ctx, o, seller, id)
+	default:
+		a := user()
+		b := a%cfg.Users + 1
+		sub := func(step string) economy.Op { return economy.Op("t:" + string(o) + ":" + step) }
+		var tr economy.Trade
+		if tr, err = svc.TradeOpen(ctx, sub("open"), a, b); err != nil {
+			break
+		}
+		if tr, err = svc.TradeEdit(ctx, o, a, tr.ID, tr.Version, economy.TradeChange{Item: item, Qty: 1}); err != nil {
+			break
+		}
+		if tr, err = svc.TradeEdit(ctx, sub("b"), b, tr.ID, tr.Version, economy.TradeChange{Credits: 1 + r.Int64N(300)}); err != nil {
+			break
+		}
+		if tr, err = svc.TradeConfirm(ctx, sub("ca"), a, tr.ID, tr.Version); err != nil {
+			break
+		}
+		v, err = svc.TradeConfirm(ctx, sub("cb"), b, tr.ID, tr.Version)
+	}
+	if err != nil {
+		return "error: " + err.Error(), err
+	}
+	return answer(v), nil
+}
+
 // answer renders a result without the fields that legitimately differ
 // between deliveries (the replay flag, the live transaction ID, time zones).
 func answer(v any) string {
@@ -187,6 +246,10 @@ func answer(v any) string {
 		return fmt.Sprintf("work %d %d %s %v", p.Pay, p.Wallet, p.Flavour, p.Next.Unix())
 	case economy.Find:
 		return fmt.Sprintf("find %s %s %d %v %v", p.Tool, p.Item, p.Durability, p.Broke, p.Next.Unix())
+	case economy.Listing:
+		return fmt.Sprintf("listing %d %s %d %d %s", p.ID, p.Item, p.Listed, p.UnitPrice, p.State)
+	case economy.Trade:
+		return fmt.Sprintf("trade %d v%d %s %v", p.ID, p.Version, p.State, p.Confirmed)
 	case economy.Used:
 		until := int64(0)
 		if p.Until != nil {

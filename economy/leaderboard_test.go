@@ -1,0 +1,150 @@
+package economy_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+)
+
+// drain processes the board outbox until it is empty.
+func drain(t testing.TB, l *economy.Leaderboards) {
+	t.Helper()
+	for {
+		n, err := l.Process(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+func newBoards(t testing.TB, e *env) (*economy.Leaderboards, *redis.Client) {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
+	t.Cleanup(func() { rdb.Close() })
+	return economy.NewLeaderboards(e.svc, rdb), rdb
+}
+
+func TestLeaderboards(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	l, rdb := newBoards(t, e)
+	const guild = 500
+	for u := int64(1); u <= 25; u++ {
+		e.fund(t, u, 1000*u)
+		if err := e.svc.SeePlayer(ctx, guild+u%2, u, fmt.Sprintf("player%d", u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain(t, l)
+
+	p, err := l.Page(ctx, economy.BoardWealth, 0, 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total != 25 || p.Pages != 3 || len(p.Rows) != 10 || p.Rows[0].UserID != 25 || p.Rows[0].Name != "player25" || p.Rows[0].Value != 25000 || p.Rows[9].Rank != 10 {
+		t.Fatalf("first page: %+v", p)
+	}
+	if p.You == nil || p.You.Rank != 23 || p.You.Value != 3000 || p.You.Name != "player3" {
+		t.Fatalf("caller off the page: %+v", p.You)
+	}
+	// The server's board holds only the players seen there.
+	g, err := l.Page(ctx, economy.BoardWealth, guild, 0, 2)
+	if err != nil || g.Total != 12 || g.Rows[0].UserID != 24 || g.You == nil || g.You.Rank != 12 {
+		t.Fatalf("server board: %+v %v", g, err)
+	}
+	if _, err := l.Page(ctx, economy.BoardWealth, 0, 3, 1); !errors.Is(err, economy.ErrBadPage) {
+		t.Fatalf("page past the end: %v", err)
+	}
+	if _, err := l.Page(ctx, "karma", 0, 0, 1); !errors.Is(err, economy.ErrUnknownBoard) {
+		t.Fatalf("unknown board: %v", err)
+	}
+
+	// A payment moves both players once the outbox is processed.
+	if _, err := e.svc.Pay(ctx, economy.PayRequest{Op: op(), From: 1, To: 2, Amount: economy.Amount{Value: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, l)
+	if p, _ := l.Page(ctx, economy.BoardWealth, 0, 2, 2); p.You.Value != 3000 || p.You.Rank != 24 { // tied with player 3, listed first
+		t.Fatalf("after pay, player 2: %+v", p.You)
+	}
+
+	// The collection board weighs distinct finds by rarity.
+	giveFind := func(user int64, key string) {
+		if _, err := e.pool.Exec(ctx, `INSERT INTO economy.collection (user_id, item_key, found, first_found_at) VALUES ($1, $2, 1, now())`, user, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	giveFind(7, "pebble")     // common: 1
+	giveFind(7, "star_shard") // mythic: 100
+	giveFind(8, "ruby")       // epic: 10
+	drain(t, l)
+	c, err := l.Page(ctx, economy.BoardCollection, 0, 0, 8)
+	if err != nil || c.Rows[0].UserID != 7 || c.Rows[0].Value != 101 || c.You.Rank != 2 || c.You.Value != 10 {
+		t.Fatalf("collection board: %+v %v", c, err)
+	}
+
+	// Redis loses everything: a rebuild from PostgreSQL restores the boards.
+	if err := rdb.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, err := l.Page(ctx, economy.BoardWealth, 0, 0, 3)
+	if err != nil || again.Total != 24 || again.Rows[0] != p.Rows[0] || again.You.Rank != 23 { // player 1 has nothing left
+		t.Fatalf("after rebuild: %+v %v", again, err)
+	}
+	if g2, _ := l.Page(ctx, economy.BoardCollection, guild+1, 0, 7); g2.You == nil || g2.You.Value != 101 {
+		t.Fatalf("server collection board after rebuild: %+v", g2)
+	}
+}
+
+// TestLeaderboardProcessorsAgree runs two nodes' processors while
+// payments go on, then checks every set value against PostgreSQL.
+func TestLeaderboardProcessorsAgree(t *testing.T) {
+	e := newEnv(t)
+	other := e.secondNode(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	l1, rdb := newBoards(t, e)
+	l2 := economy.NewLeaderboards(other, rdb)
+	const users = 20
+	for u := int64(1); u <= users; u++ {
+		e.fund(t, u, 10_000)
+	}
+	var wg sync.WaitGroup
+	for _, l := range []*economy.Leaderboards{l1, l2} {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.Run(ctx, func(err error) { t.Error(err) }) }()
+	}
+	for i := 0; i < 300; i++ {
+		from, to := int64(i%users)+1, int64((i*7)%users)+1
+		if from == to {
+			continue
+		}
+		if _, err := e.svc.Pay(context.Background(), economy.PayRequest{Op: op(), From: from, To: to, Amount: economy.Amount{Value: int64(i%50 + 1)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	wg.Wait()
+	drain(t, l1)
+	for u := int64(1); u <= users; u++ {
+		got, err := rdb.ZScore(context.Background(), "chopsticks:board:wealth", fmt.Sprint(u)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := e.balance(t, u).NetWorth(); int64(got) != want {
+			t.Errorf("user %d: board says %v, PostgreSQL %d", u, got, want)
+		}
+	}
+}
