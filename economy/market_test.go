@@ -34,7 +34,7 @@ func (e *env) secondNode(t testing.TB) *economy.Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	svc, err := economy.New(pool, economy.Options{Rand: rand.NewPCG(7, 8), Now: e.clock.Now})
+	svc, err := economy.New(pool, economy.Config{Rand: rand.NewPCG(7, 8), Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func run() error {
 	if err := economy.Migrate(ctx, pool); err != nil {
 		return err
 	}
-	svc, err := economy.New(pool, economy.Options{})
+	svc, err := economy.New(pool, economy.Config{})
 	if err != nil {
 		return err
 	}
