@@ -305,6 +305,10 @@ var docSteps = []docStep{
 		p.awaitOutput(t, "listening on", 30*time.Second)
 		p.stop(t, syscall.SIGTERM)
 	}},
+	{[]string{"load [flags]"}, func(t *testing.T, s *docSandbox) {
+		s.runDoc(t, nil, "", 0, "latency (dispatch to first response)", "load", "--nodes", "1", "--guilds", "2",
+			"--users", "4", "--rate", "5", "--duration", "1s", "--quiet")
+	}},
 	{[]string{"sandbox [flags]"}, func(t *testing.T, s *docSandbox) {
 		// PostgreSQL runs as its own user when tests run as root, and
 		// t.TempDir's parent is private to root; use a folder it can enter.
