@@ -144,7 +144,7 @@ func idle(c Companion) error {
 var nameRE = regexp.MustCompile(`^[\p{L}\p{N} _'-]{1,32}$`)
 
 // checkName validates a companion name: 1-32 letters, digits, spaces,
-// '-', '_' or '\'', not only digits (those name companions by number).
+// '-', '_' or '\”, not only digits (those name companions by number).
 func checkName(name string) (string, error) {
 	name = strings.Join(strings.Fields(name), " ")
 	if !nameRE.MatchString(name) {
