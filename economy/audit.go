@@ -20,6 +20,7 @@ type Report struct {
 	OrphanLegs       int64    // legs without a transaction row
 	DuplicateOps     int64    // operation IDs stored more than once
 	ItemMismatches   int64    // (owner, item) pairs whose row count differs from their item legs
+	EscrowMismatch   int64    // battle escrow legs minus the escrow of open battles (battle.go)
 	Transactions     int64    // operation rows
 }
 
@@ -42,6 +43,7 @@ func (r Report) Err() error {
 		{r.OrphanLegs, "legs without a transaction"},
 		{r.DuplicateOps, "operations applied twice"},
 		{r.ItemMismatches, "item counts disagree with the item ledger"},
+		{r.EscrowMismatch, "credits in battle escrow that no open battle holds"},
 	} {
 		if c.n != 0 {
 			bad = append(bad, fmt.Sprintf("%d %s", c.n, c.what))
@@ -93,6 +95,8 @@ func Audit(ctx context.Context, pool *pgxpool.Pool) (Report, error) {
 			FULL JOIN (SELECT owner_id, item_key, sum(delta) AS n FROM economy.item_legs GROUP BY 1, 2) l
 			  ON i.owner_id = l.owner_id AND i.item_key = l.item_key
 			WHERE coalesce(i.n, 0) <> coalesce(l.n, 0)) x`, []any{&r.ItemMismatches}},
+		{`SELECT ((SELECT coalesce(sum(amount), 0) FROM economy.ledger_legs WHERE account_id = -7)
+			- (SELECT coalesce(sum(escrow), 0) FROM economy.battles))::bigint`, []any{&r.EscrowMismatch}},
 	}
 	for _, q := range queries {
 		if err := tx.QueryRow(ctx, q.sql).Scan(q.dest...); err != nil {
