@@ -31,6 +31,8 @@ func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) 
 	cmds = append(cmds, commands.Economy(n.econ)...)
 	cmds = append(cmds, n.musicCommands()...)
 	comps := commands.EconomyComponents(n.econ)
+	ccmds, ccomps := commands.Companions(n.econ)
+	cmds, comps = append(cmds, ccmds...), append(comps, ccomps...)
 	return cmds, comps, nil
 }
 
