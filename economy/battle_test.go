@@ -386,3 +386,34 @@ func TestBattleSweep(t *testing.T) {
 	}
 	e.audit(t)
 }
+
+// RunBattleSweeper resolves due battles on its own and stops with its
+// context.
+func TestRunBattleSweeper(t *testing.T) {
+	e := newEnv(t)
+	b := e.duel(t, 100)
+	e.clock.Add(time.Duration(e.svc.Catalog().Companions.Battle.ChallengeSeconds) * time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.svc.RunBattleSweeper(ctx, 10*time.Millisecond, func(err error) { t.Error(err) })
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := e.svc.GetBattle(context.Background(), b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State == economy.BattleExpired {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweeper never expired the challenge: %s", got.State)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	e.audit(t)
+}
