@@ -429,3 +429,11 @@ func companionItemNote(it *economy.Item) string {
 	}
 	return "."
 }
+
+// helperNote says which companion's skill raised a /work or /gather.
+func helperNote(h economy.Helper, what string) string {
+	if h.Percent == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\n🤖 %s's %s: +%d%% %s.", h.Companion, h.Skill, h.Percent, what)
+}

@@ -346,6 +346,7 @@ func (e *econ) work(ctx context.Context, inv *Invocation) (Reply, error) {
 	if s.BonusPercent > 0 {
 		desc += fmt.Sprintf(" (+%d%% from your buff)", s.BonusPercent)
 	}
+	desc += helperNote(s.Helper, "pay")
 	return embed(s.JobName, desc, colorGain,
 		field("Wallet", credits(s.Wallet), true),
 		field("Next shift", ts(s.Next, "R"), true),
@@ -362,6 +363,7 @@ func (e *econ) gather(ctx context.Context, inv *Invocation) (Reply, error) {
 	if f.FirstFind {
 		desc += "\nA new entry in your /collection!"
 	}
+	desc += helperNote(f.Helper, "odds of rare finds")
 	dur := fmt.Sprintf("%d use(s) left", f.Durability)
 	if f.Broke {
 		dur = "Your tool broke."

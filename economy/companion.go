@@ -624,3 +624,46 @@ func (s *Service) BreedCompanions(ctx context.Context, op Op, user int64, refA, 
 	})
 	return r, err
 }
+
+// Helper is the companion whose skill raised a /work or /gather, and by
+// how much (percent).
+type Helper struct {
+	Companion string `json:"companion,omitempty"`
+	Skill     string `json:"skill,omitempty"`
+	Percent   int64  `json:"percent,omitempty"`
+}
+
+// companionHelp finds the best skill of the effect want among user's
+// companions that are awake and charged; zero when none helps.
+func (t *txn) companionHelp(ctx context.Context, user int64, want func(*SkillSpec) int64) (Helper, error) {
+	var h Helper
+	if len(t.s.cat.Companions.Models) == 0 {
+		return h, nil
+	}
+	rows, err := t.Query(ctx, `SELECT `+companionColumns+` FROM economy.companions
+		WHERE owner_id = $1 AND stasis_since IS NULL AND cardinality(skills) > 0 ORDER BY id`, user)
+	if err != nil {
+		return h, fmt.Errorf("companion help: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanCompanion(rows)
+		if err != nil {
+			return h, fmt.Errorf("companion help: %w", err)
+		}
+		t.s.fresh(&c, t.now)
+		m, ok := t.s.cat.Model(c.Model)
+		if !ok || c.Charge == 0 {
+			continue
+		}
+		for _, k := range c.Skills {
+			if sk, ok := m.Skill(k); ok && want(sk) > h.Percent {
+				h = Helper{Companion: c.Name, Skill: sk.Name, Percent: want(sk)}
+			}
+		}
+	}
+	return h, rows.Err()
+}
+
+func workSkill(s *SkillSpec) int64   { return s.WorkPay }
+func gatherSkill(s *SkillSpec) int64 { return s.GatherLuck }

@@ -117,6 +117,7 @@ func TestTrainAndLearn(t *testing.T) {
 	// Learning: level 1 has no points; level 2 has one.
 	m, _ := e.svc.Catalog().Model(c.Model)
 	first := m.Skills[0].Key
+	e.setXP(t, c.ID, 99)
 	if _, err := e.svc.LearnSkill(ctx, op(), user, c.Name, first); !errors.Is(err, economy.ErrSkillLocked) && !errors.Is(err, economy.ErrNoSkillPoints) {
 		t.Fatalf("learn at level 1: %v", err)
 	}
@@ -294,6 +295,58 @@ func TestBreed(t *testing.T) {
 	}
 	if all, _ := e.svc.Companions(ctx, user); len(all) != 3 {
 		t.Fatalf("%d companions", len(all))
+	}
+	e.audit(t)
+}
+
+// A companion's work and gather skills raise /work pay and /gather odds
+// while it is awake and charged, and the outcome names it.
+func TestCompanionSkillsHelpWorkAndGather(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const user = 508
+	c := e.capsule(t, user)
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET model = 'scout', skills = '{afterburner,survey}' WHERE id = $1`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.svc.Work(ctx, op(), user, "code_review")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Helper != (economy.Helper{}) {
+		t.Fatalf("a scout helped at work: %+v", s.Helper)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET model = 'worker', skills = '{overtime}' WHERE id = $1`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(time.Hour)
+	s, err = e.svc.Work(ctx, op(), user, "code_review")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Helper.Percent != 10 || s.Helper.Companion != c.Name || s.Helper.Skill != "Overtime" {
+		t.Fatalf("helper: %+v", s.Helper)
+	}
+	j, _ := e.svc.Catalog().Job("code_review")
+	if s.Pay < j.MinPay*110/100 {
+		t.Fatalf("pay %d is not raised by 10%%", s.Pay)
+	}
+	// In stasis it does not help.
+	e.svc.SetStasis(ctx, op(), user, c.Name, true)
+	e.clock.Add(time.Hour)
+	if s, err = e.svc.Work(ctx, op(), user, "code_review"); err != nil || s.Helper.Percent != 0 {
+		t.Fatalf("in stasis: %+v, %v", s.Helper, err)
+	}
+	// Gathering: a survey skill raises the odds, and shows.
+	e.svc.SetStasis(ctx, op(), user, c.Name, false)
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET model = 'scout', skills = '{afterburner,survey}' WHERE id = $1`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.fund(t, user, 5000)
+	e.svc.Buy(ctx, op(), user, "fishing_rod", 1)
+	f, err := e.svc.Gather(ctx, op(), user, "")
+	if err != nil || f.Helper.Percent != 15 || f.Helper.Skill != "Survey" {
+		t.Fatalf("gather helper: %+v, %v", f.Helper, err)
 	}
 	e.audit(t)
 }
