@@ -90,8 +90,10 @@ func (t *txn) saveBattle(ctx context.Context, b Battle, escrow int64, settled bo
 			winner = nil
 		}
 	}
-	if _, err := t.Exec(ctx, `UPDATE economy.battles SET state = $2, deadline = $3, battle = $4, escrow = $5, winner = $6, fee = $7,
-		settled_at = $8 WHERE id = $1`, b.ID, b.State, b.Deadline, doc, escrow, winner, fee, at); err != nil {
+	// A final state also leaves the open battles, in the same statement.
+	if _, err := t.Exec(ctx, `WITH closed AS (DELETE FROM economy.open_battles WHERE battle_id = $1 AND $9::boolean)
+		UPDATE economy.battles SET state = $2, deadline = $3, battle = $4, escrow = $5, winner = $6, fee = $7,
+		settled_at = $8 WHERE id = $1`, b.ID, b.State, b.Deadline, doc, escrow, winner, fee, at, settled); err != nil {
 		return fmt.Errorf("save battle: %w", err)
 	}
 	return nil
@@ -219,6 +221,9 @@ func (s *Service) Challenge(ctx context.Context, req ChallengeRequest) (Battle, 
 		if err := t.QueryRow(ctx, `INSERT INTO economy.battles (challenger, challenged, challenger_companion, wager, state, deadline, battle, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, req.Challenger, req.Challenged, c.ID, req.Wager, nb.State, nb.Deadline, doc, t.now).
 			Scan(&nb.ID); err != nil {
+			return nil, fmt.Errorf("challenge: %w", err)
+		}
+		if _, err := t.Exec(ctx, `INSERT INTO economy.open_battles (battle_id) VALUES ($1)`, nb.ID); err != nil {
 			return nil, fmt.Errorf("challenge: %w", err)
 		}
 		c.BattleID = nb.ID
@@ -421,9 +426,7 @@ func (t *txn) settle(ctx context.Context, bt *Battle) error {
 	bt.Winner = bt.Player(win)
 	bt.Payout, bt.Fee = battlePayout(bt.Wager, rule.FeePercent)
 	if bt.Payout > 0 {
-		if _, err := t.lockAccount(ctx, bt.Winner); err != nil {
-			return err
-		}
+		// The winner's account exists: it paid the wager into escrow.
 		if _, err := t.credit(ctx, bt.Winner, Escrow, bt.Payout); err != nil {
 			return err
 		}
@@ -432,21 +435,30 @@ func (t *txn) settle(ctx context.Context, bt *Battle) error {
 		t.move(Escrow, -bt.Fee)
 		t.move(Sink, bt.Fee)
 	}
-	for side := range 2 {
-		xp := rule.LossXP
-		mood := -5
-		if side == win {
-			xp, mood = rule.WinXP, 10
-		}
-		tag, err := t.Exec(ctx, `UPDATE economy.companions SET xp = xp + $3, battle_id = NULL,
-			mood = least(100, greatest(0, mood + $4)) WHERE id = $1 AND battle_id = $2`,
-			bt.Fighters[side].Companion, bt.ID, xp, mood)
-		if err != nil {
+	// Both companions in one statement: XP and mood by result, out of
+	// the battle (a companion released meanwhile is gone and gains none).
+	winC, loseC := bt.Fighters[win].Companion, bt.Fighters[1-win].Companion
+	rows, err := t.Query(ctx, `UPDATE economy.companions SET battle_id = NULL,
+			xp = xp + CASE WHEN id = $1 THEN $4::bigint ELSE $5::bigint END,
+			mood = least(100, greatest(0, mood + CASE WHEN id = $1 THEN 10 ELSE -5 END))
+		WHERE id IN ($1, $2) AND battle_id = $3 RETURNING id`, winC, loseC, bt.ID, rule.WinXP, rule.LossXP)
+	if err != nil {
+		return fmt.Errorf("settle: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
 			return fmt.Errorf("settle: %w", err)
 		}
-		if tag.RowsAffected() == 1 {
-			bt.XP[side] = xp
+		if id == winC {
+			bt.XP[win] = rule.WinXP
+		} else {
+			bt.XP[1-win] = rule.LossXP
 		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("settle: %w", err)
 	}
 	bt.State = BattleDone
 	return t.saveBattle(ctx, *bt, 0, true)
@@ -483,8 +495,9 @@ func (s *Service) SweepBattles(ctx context.Context, limit int) (int, error) {
 		deadline time.Time
 	}
 	var list []due
-	rows, err := s.pool.Query(ctx, `SELECT id, challenger, deadline FROM economy.battles
-		WHERE state IN ('challenged', 'active') AND deadline <= $1 ORDER BY deadline LIMIT $2`, s.now(), limit)
+	rows, err := s.pool.Query(ctx, `SELECT b.id, b.challenger, b.deadline FROM economy.open_battles o
+		JOIN economy.battles b ON b.id = o.battle_id
+		WHERE b.state IN ('challenged', 'active') AND b.deadline <= $1 ORDER BY b.deadline LIMIT $2`, s.now(), limit)
 	if err != nil {
 		return 0, fmt.Errorf("sweep battles: %w", err)
 	}

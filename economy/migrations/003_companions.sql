@@ -34,7 +34,7 @@ CREATE TABLE economy.companions (
     parent_b       bigint,
     seed           bigint,
     created_at     timestamptz NOT NULL
-);
+) WITH (fillfactor = 70);
 CREATE INDEX companions_owner ON economy.companions (owner_id, id);
 CREATE UNIQUE INDEX companions_owner_name ON economy.companions (owner_id, lower(name));
 
@@ -59,5 +59,13 @@ CREATE TABLE economy.battles (
     created_at           timestamptz NOT NULL,
     settled_at           timestamptz,
     CONSTRAINT battles_open_escrow CHECK (state = 'active' OR escrow = 0)
+) WITH (fillfactor = 50);
+
+-- The open battles (challenged or active), for the sweep. A battle's moves
+-- and its settlement change no indexed column of economy.battles, so they
+-- are HOT updates with the room the fillfactor leaves: no index entries,
+-- and no serialization conflicts between battles whose rows share an index
+-- page (SERIALIZABLE locks index pages it reads). Companions likewise.
+CREATE TABLE economy.open_battles (
+    battle_id bigint PRIMARY KEY
 );
-CREATE INDEX battles_due ON economy.battles (deadline) WHERE state IN ('challenged', 'active');
