@@ -98,6 +98,9 @@ func (c *companions) battleReply(b economy.Battle, note string) Reply {
 			why := map[string]string{"knockout": "by knockout", "forfeit": "by forfeit", "turns": "on points after the last turn"}[st.Reason]
 			em.Fields = append(em.Fields, field("Result", fmt.Sprintf("🏆 <@%d> wins %s and takes %s (house fee %s). XP: +%d / +%d.",
 				b.Winner, why, credits(b.Payout), credits(b.Fee), b.XP[0], b.XP[1]), false))
+			if b.Prize != "" {
+				em.Fields = append(em.Fields, field("Prize", fmt.Sprintf("🎁 <@%d> also won a **%s**!", b.Winner, c.itemName(b.Prize)), false))
+			}
 			break
 		}
 		mover := b.Player(st.Side)

@@ -364,6 +364,9 @@ func (e *econ) gather(ctx context.Context, inv *Invocation) (Reply, error) {
 		desc += "\nA new entry in your /collection!"
 	}
 	desc += helperNote(f.Helper, "odds of rare finds")
+	if b, ok := e.cat.Item(f.Bonus); ok {
+		desc += fmt.Sprintf("\n🎁 And a **%s**! /use it.", b.Name)
+	}
 	dur := fmt.Sprintf("%d use(s) left", f.Durability)
 	if f.Broke {
 		dur = "Your tool broke."

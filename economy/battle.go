@@ -39,7 +39,8 @@ type Battle struct {
 	Winner     int64        `json:"winner,omitempty"`
 	Payout     int64        `json:"payout,omitempty"` // credits to the winner
 	Fee        int64        `json:"fee,omitempty"`
-	XP         [2]int64     `json:"xp,omitempty"` // gained by each side's companion
+	XP         [2]int64     `json:"xp,omitempty"`    // gained by each side's companion
+	Prize      string       `json:"prize,omitempty"` // a cosmetic the winner won
 }
 
 // Player returns the user on side i.
@@ -57,6 +58,7 @@ type battleDoc struct {
 	Note     string       `json:"note,omitempty"`
 	Payout   int64        `json:"payout,omitempty"`
 	XP       [2]int64     `json:"xp,omitempty"`
+	Prize    string       `json:"prize,omitempty"`
 }
 
 const battleColumns = `id, challenger, challenged, wager, state, deadline, battle, coalesce(winner, 0), coalesce(fee, 0)`
@@ -73,12 +75,12 @@ func scanBattle(row pgx.Row) (Battle, error) {
 			return Battle{}, fmt.Errorf("battle %d: %w", b.ID, err)
 		}
 	}
-	b.Fighters, b.Play, b.Note, b.Payout, b.XP = d.Fighters, d.Play, d.Note, d.Payout, d.XP
+	b.Fighters, b.Play, b.Note, b.Payout, b.XP, b.Prize = d.Fighters, d.Play, d.Note, d.Payout, d.XP, d.Prize
 	return b, nil
 }
 
 func (t *txn) saveBattle(ctx context.Context, b Battle, escrow int64, settled bool) error {
-	doc, err := json.Marshal(battleDoc{Fighters: b.Fighters, Play: b.Play, Note: b.Note, Payout: b.Payout, XP: b.XP})
+	doc, err := json.Marshal(battleDoc{Fighters: b.Fighters, Play: b.Play, Note: b.Note, Payout: b.Payout, XP: b.XP, Prize: b.Prize})
 	if err != nil {
 		return fmt.Errorf("save battle: %w", err)
 	}
@@ -459,6 +461,11 @@ func (t *txn) settle(ctx context.Context, bt *Battle) error {
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("settle: %w", err)
+	}
+	if bt.Prize = t.s.cat.battlePrize(bt.Play.Seed, bt.Wager); bt.Prize != "" {
+		if err := t.giveItem(ctx, bt.Winner, bt.Prize, "prize"); err != nil {
+			return err
+		}
 	}
 	bt.State = BattleDone
 	return t.saveBattle(ctx, *bt, 0, true)

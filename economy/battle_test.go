@@ -417,3 +417,30 @@ func TestRunBattleSweeper(t *testing.T) {
 	<-done
 	e.audit(t)
 }
+
+// The winner of a battle with a big enough wager may win a cosmetic; it
+// lands in the inventory through the item ledger.
+func TestBattlePrizeGoesToTheWinner(t *testing.T) {
+	e := newEnv(t)
+	cat := economy.DefaultCatalog()
+	cat.Companions.PrizePerMille = 1000
+	svc, err := economy.New(e.pool, economy.Options{Catalog: cat, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc = svc
+	ctx := context.Background()
+	b := e.duel(t, cat.Companions.PrizeMinWager)
+	if b, err = e.svc.AcceptBattle(ctx, op(), b.ID, blue); err != nil {
+		t.Fatal(err)
+	}
+	b = e.playOut(t, b)
+	if b.Prize == "" {
+		t.Fatalf("no prize: %+v", b)
+	}
+	inv, err := e.svc.Inventory(ctx, b.Winner, 0)
+	if err != nil || len(inv.Rows) != 1 || inv.Rows[0].Item != b.Prize {
+		t.Fatalf("winner's inventory: %+v, %v", inv.Rows, err)
+	}
+	e.audit(t)
+}

@@ -514,10 +514,15 @@ func (s *Service) EquipCosmetic(ctx context.Context, op Op, user int64, ref, ite
 
 // returnItem gives user one item of key back (an unequipped cosmetic).
 func (t *txn) returnItem(ctx context.Context, user int64, key string) error {
+	return t.giveItem(ctx, user, key, "unequip")
+}
+
+// giveItem creates one item of key for user, with its item leg.
+func (t *txn) giveItem(ctx context.Context, user int64, key, reason string) error {
 	if _, err := t.Exec(ctx, `INSERT INTO economy.items (owner_id, item_key, acquired_at) VALUES ($1, $2, $3)`, user, key, t.now); err != nil {
-		return fmt.Errorf("return item: %w", err)
+		return fmt.Errorf("give item: %w", err)
 	}
-	t.items(user, key, 1, "unequip")
+	t.items(user, key, 1, reason)
 	return nil
 }
 

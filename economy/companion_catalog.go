@@ -37,6 +37,16 @@ type CompanionRules struct {
 	StatVariation int `json:"stat_variation"`
 	// CellCharge is the charge a Power Cell restores.
 	CellCharge int         `json:"cell_charge"`
+	// GatherCapsulePerMille is the chance per thousand that a /gather also
+	// finds GatherCapsule.
+	GatherCapsulePerMille int    `json:"gather_capsule_per_mille"`
+	GatherCapsule         string `json:"gather_capsule"`
+	// PrizePerMille is the chance per thousand that the winner of a battle
+	// with a wager of at least PrizeMinWager wins one of Prizes (cosmetics
+	// not sold in the shop).
+	PrizePerMille int      `json:"prize_per_mille"`
+	PrizeMinWager int64    `json:"prize_min_wager"`
+	Prizes        []string `json:"prizes"`
 	Train      TrainRule   `json:"train"`
 	Breed      BreedRule   `json:"breed"`
 	Battle     BattleRule  `json:"battle"`
@@ -248,6 +258,20 @@ func (c *Catalog) indexCompanions() error {
 				bad("cosmetic %q: unknown rarity %q", it.Key, it.Rarity)
 			}
 		}
+	}
+	if r.GatherCapsulePerMille < 0 || r.GatherCapsulePerMille > 1000 || r.PrizePerMille < 0 || r.PrizePerMille > 1000 || r.PrizeMinWager < 0 {
+		bad("gather_capsule_per_mille and prize_per_mille are 0-1000, prize_min_wager >= 0")
+	}
+	if it, ok := c.items[r.GatherCapsule]; r.GatherCapsulePerMille > 0 && (!ok || it.Type != TypeCapsule) {
+		bad("gather_capsule %q is not a capsule", r.GatherCapsule)
+	}
+	for _, k := range r.Prizes {
+		if it, ok := c.items[k]; !ok || it.Type != TypeSkin && it.Type != TypeChassis {
+			bad("prize %q is not a skin or chassis", k)
+		}
+	}
+	if r.PrizePerMille > 0 && len(r.Prizes) == 0 {
+		bad("prize_per_mille needs prizes")
 	}
 	if len(byRarity) == 0 {
 		bad("no models to draw")

@@ -235,3 +235,18 @@ func (c *Catalog) breed(a, b Parent, seed uint64) Offspring {
 	}
 	return o
 }
+
+// battlePrize is the cosmetic the winner of a battle with seed and wager
+// wins, or "": a chance of PrizePerMille in a thousand, drawn from the
+// battle's own seed so that a replay of the battle gives the same prize.
+func (c *Catalog) battlePrize(seed uint64, wager int64) string {
+	r := c.Companions
+	if wager < r.PrizeMinWager || len(r.Prizes) == 0 {
+		return ""
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x7072697a))
+	if rng.IntN(1000) >= r.PrizePerMille {
+		return ""
+	}
+	return r.Prizes[rng.IntN(len(r.Prizes))]
+}

@@ -369,3 +369,29 @@ func TestBattlePayout(t *testing.T) {
 		}
 	}
 }
+
+func TestBattlePrize(t *testing.T) {
+	c := DefaultCatalog()
+	r := c.Companions
+	won := 0
+	const n = 20000
+	for seed := uint64(0); seed < n; seed++ {
+		p := c.battlePrize(seed, r.PrizeMinWager)
+		if p != c.battlePrize(seed, r.PrizeMinWager) {
+			t.Fatal("the same battle gave two prizes")
+		}
+		if p != "" {
+			won++
+			if it, ok := c.Item(p); !ok || it.Price != 0 {
+				t.Fatalf("prize %q is sold in the shop", p)
+			}
+		}
+		if c.battlePrize(seed, r.PrizeMinWager-1) != "" {
+			t.Fatal("a prize below the minimum wager")
+		}
+	}
+	want := float64(n) * float64(r.PrizePerMille) / 1000
+	if tol := 5 * sqrt(want); float64(won) < want-tol || float64(won) > want+tol {
+		t.Errorf("%d prizes in %d battles, want %.0f", won, n, want)
+	}
+}

@@ -350,3 +350,29 @@ func TestCompanionSkillsHelpWorkAndGather(t *testing.T) {
 	}
 	e.audit(t)
 }
+
+// A /gather may also find a Companion Capsule; the reply's result names it
+// and the item ledger records it.
+func TestGatherFindsACapsule(t *testing.T) {
+	e := newEnv(t)
+	cat := economy.DefaultCatalog()
+	cat.Companions.GatherCapsulePerMille = 1000
+	svc, err := economy.New(e.pool, economy.Options{Catalog: cat, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const user = 509
+	e.fund(t, user, 1000)
+	if _, err := svc.Buy(ctx, op(), user, "fishing_rod", 1); err != nil {
+		t.Fatal(err)
+	}
+	f, err := svc.Gather(ctx, op(), user, "")
+	if err != nil || f.Bonus != "companion_capsule" {
+		t.Fatalf("gather: %+v, %v", f, err)
+	}
+	if _, err := svc.OpenCapsule(ctx, op(), user, "companion_capsule"); err != nil {
+		t.Fatalf("open the found capsule: %v", err)
+	}
+	e.audit(t)
+}

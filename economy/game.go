@@ -186,6 +186,7 @@ type Find struct {
 	LuckPercent int64     `json:"luck_percent"`
 	Next        time.Time `json:"next"`
 	Helper      Helper    `json:"helper,omitzero"` // a companion's skill that raised the odds
+	Bonus       string    `json:"bonus,omitempty"` // a rare extra find (a companion capsule)
 }
 
 // Gather uses a tool (tool "" picks the first one owned) to find a
@@ -257,6 +258,12 @@ func (s *Service) gather(ctx context.Context, op Op, user int64, tool string) (F
 			return nil, fmt.Errorf("gather: %w", err)
 		}
 		res.FirstFind = n == 1
+		if cr := s.cat.Companions; cr.GatherCapsulePerMille > 0 && s.int64n(1000) < int64(cr.GatherCapsulePerMille) {
+			if err := t.giveItem(ctx, user, cr.GatherCapsule, "bonus"); err != nil {
+				return nil, err
+			}
+			res.Bonus = cr.GatherCapsule
+		}
 		if dur <= 1 {
 			if _, err := t.Exec(ctx, `DELETE FROM economy.items WHERE id = $1`, id); err != nil {
 				return nil, fmt.Errorf("gather: %w", err)
