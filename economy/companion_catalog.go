@@ -36,7 +36,7 @@ type CompanionRules struct {
 	// model's base stats, each way.
 	StatVariation int `json:"stat_variation"`
 	// CellCharge is the charge a Power Cell restores.
-	CellCharge int         `json:"cell_charge"`
+	CellCharge int `json:"cell_charge"`
 	// GatherCapsulePerMille is the chance per thousand that a /gather also
 	// finds GatherCapsule.
 	GatherCapsulePerMille int    `json:"gather_capsule_per_mille"`
@@ -44,14 +44,14 @@ type CompanionRules struct {
 	// PrizePerMille is the chance per thousand that the winner of a battle
 	// with a wager of at least PrizeMinWager wins one of Prizes (cosmetics
 	// not sold in the shop).
-	PrizePerMille int      `json:"prize_per_mille"`
-	PrizeMinWager int64    `json:"prize_min_wager"`
-	Prizes        []string `json:"prizes"`
-	Train      TrainRule   `json:"train"`
-	Breed      BreedRule   `json:"breed"`
-	Battle     BattleRule  `json:"battle"`
-	Basic      BattleMove  `json:"basic_move"`
-	Models     []ModelSpec `json:"models"`
+	PrizePerMille int         `json:"prize_per_mille"`
+	PrizeMinWager int64       `json:"prize_min_wager"`
+	Prizes        []string    `json:"prizes"`
+	Train         TrainRule   `json:"train"`
+	Breed         BreedRule   `json:"breed"`
+	Battle        BattleRule  `json:"battle"`
+	Basic         BattleMove  `json:"basic_move"`
+	Models        []ModelSpec `json:"models"`
 
 	models map[string]*ModelSpec
 }
