@@ -18,7 +18,8 @@ func newCompanionEnv(t *testing.T) *econEnv {
 	t.Helper()
 	e := newEconEnv(t)
 	cmds, comps := commands.Companions(e.svc)
-	cat, err := commands.NewCatalog(append(commands.Economy(e.svc), cmds...), append(commands.EconomyComponents(e.svc), comps...))
+	all := append([]*commands.Command{commands.Help(commands.EconomyHelp())}, commands.Economy(e.svc)...)
+	cat, err := commands.NewCatalog(append(all, cmds...), append(commands.EconomyComponents(e.svc), comps...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,3 +197,26 @@ func TestCompanionCommandRefusals(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// /help describes the game: the list names /companion and /battle, and
+// each has its rules.
+func TestHelpDescribesTheCompanionGame(t *testing.T) {
+	e := newCompanionEnv(t)
+	text, _, _ := e.reply(t, e.command(alice, "help"))
+	for _, want := range []string{"/companion", "/battle"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/help lacks %s:\n%s", want, text)
+		}
+	}
+	for cmd, want := range map[string][]string{
+		"companion": {"/companion stasis", "Stasis freezes decay", "Breeding", "Power Cell"},
+		"battle":    {"Accept and Decline", "escrow", "house fee", "second miss forfeits"},
+	} {
+		text, _, _ := e.reply(t, e.command(alice, "help", opt{"command", cmd}))
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("/help %s lacks %q:\n%s", cmd, w, text)
+			}
+		}
+	}
+}

@@ -58,7 +58,8 @@ func (r Report) Err() error {
 // Audit checks the economy invariants in one consistent snapshot:
 // sum(wallet + bank) + sum(system legs) = 0, each account equals the sum of
 // its legs, no negative balance, every ledger transaction balances, no
-// operation applied twice, and item rows match the item ledger. It reads
+// operation applied twice, item rows match the item ledger, and the battle
+// escrow account holds exactly the escrow of the open battles. It reads
 // everything, so run it in tests and checks, not per request.
 func Audit(ctx context.Context, pool *pgxpool.Pool) (Report, error) {
 	var r Report
