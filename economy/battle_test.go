@@ -123,24 +123,10 @@ func TestBattleExploits(t *testing.T) {
 	t.Run("accept from two nodes at once", func(t *testing.T) {
 		e := newEnv(t)
 		b := e.duel(t, 100)
-		other, err := economy.New(e.pool, economy.Options{Now: e.clock.Now, Rand: rand.NewPCG(9, 9)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var wg sync.WaitGroup
 		errs := make([]error, 8)
-		for i := range errs {
-			svc := e.svc
-			if i%2 == 1 {
-				svc = other
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, errs[i] = svc.AcceptBattle(ctx, op(), b.ID, blue)
-			}()
-		}
-		wg.Wait()
+		e.onTwoNodes(t, len(errs), func(i int, svc *economy.Service) {
+			_, errs[i] = svc.AcceptBattle(ctx, op(), b.ID, blue)
+		})
 		ok := 0
 		for _, err := range errs {
 			switch {
@@ -332,28 +318,14 @@ func TestBattleSweep(t *testing.T) {
 	// Two nodes sweep at once after the deadlines: each deadline is
 	// resolved once.
 	e.clock.Add(time.Duration(max(rule.ChallengeSeconds, rule.MoveSeconds)) * time.Second)
-	other, err := economy.New(e.pool, economy.Options{Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
 	counts := make([]int, 6)
-	for i := range counts {
-		svc := e.svc
-		if i%2 == 1 {
-			svc = other
+	e.onTwoNodes(t, len(counts), func(i int, svc *economy.Service) {
+		n, err := svc.SweepBattles(ctx, 100)
+		if err != nil {
+			t.Error(err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n, err := svc.SweepBattles(ctx, 100)
-			if err != nil {
-				t.Error(err)
-			}
-			counts[i] = n
-		}()
-	}
-	wg.Wait()
+		counts[i] = n
+	})
 	total := 0
 	for _, n := range counts {
 		total += n
@@ -443,4 +415,27 @@ func TestBattlePrizeGoesToTheWinner(t *testing.T) {
 		t.Fatalf("winner's inventory: %+v, %v", inv.Rows, err)
 	}
 	e.audit(t)
+}
+
+// onTwoNodes runs fn n times at once, alternately on e's service and on a
+// second service on the same database (another node).
+func (e *env) onTwoNodes(t *testing.T, n int, fn func(i int, svc *economy.Service)) {
+	t.Helper()
+	other, err := economy.New(e.pool, economy.Options{Now: e.clock.Now, Rand: rand.NewPCG(9, 9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		svc := e.svc
+		if i%2 == 1 {
+			svc = other
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(i, svc)
+		}()
+	}
+	wg.Wait()
 }
