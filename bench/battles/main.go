@@ -29,8 +29,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/bench/benchdb"
+	"github.com/chopsticks-bot/chopsticks/economy"
 )
 
 func main() {
@@ -283,7 +283,6 @@ func seed(ctx context.Context, pool *pgxpool.Pool, n, fighters int64) error {
 		return err
 	})
 }
-
 
 // retries sums the economy's retried attempts so far.
 func retries(g prometheus.Gatherer) float64 {

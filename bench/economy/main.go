@@ -32,8 +32,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/bench/benchdb"
+	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
@@ -300,7 +300,6 @@ func seed(ctx context.Context, pool *pgxpool.Pool, n int64) error {
 		return err
 	})
 }
-
 
 // pgbench runs the pgbench binary against dsn.
 func pgbench(ctx context.Context, dsn string, args ...string) ([]byte, error) {
