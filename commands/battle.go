@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/diamondburned/arikawa/v3/discord"
 
@@ -64,7 +65,11 @@ func (c *companions) battleReply(b economy.Battle, note string) Reply {
 		wager = credits(b.Wager) + " each"
 	}
 	f0 := b.Fighters[0]
-	switch b.State {
+	state := b.State
+	if state == economy.BattleChallenged && !time.Now().Before(b.Deadline) {
+		state = economy.BattleExpired // the sweep is about to say so
+	}
+	switch state {
 	case economy.BattleChallenged:
 		content = fmt.Sprintf("<@%d>, you are challenged!", b.Challenged)
 		em.Title = "⚔️ Battle challenge"
@@ -75,8 +80,8 @@ func (c *companions) battleReply(b economy.Battle, note string) Reply {
 			button(discord.DangerButtonStyle(), "Decline", "decline"),
 		}}
 	case economy.BattleDeclined, economy.BattleExpired, economy.BattleCancelled:
-		em.Title = "⚔️ Battle " + b.State
-		em.Description = fmt.Sprintf("<@%d>'s challenge to <@%d> was %s. Nobody paid anything.", b.Challenger, b.Challenged, b.State)
+		em.Title = "⚔️ Battle " + state
+		em.Description = fmt.Sprintf("<@%d>'s challenge to <@%d> was %s. Nobody paid anything.", b.Challenger, b.Challenged, state)
 		if b.Note != "" {
 			em.Description += "\n" + b.Note
 		}
@@ -153,15 +158,16 @@ func (c *companions) button(ctx context.Context, inv *Invocation) (Reply, error)
 			return Reply{}, Errorf("That button has expired.")
 		}
 		b, err = c.svc.MoveBattle(ctx, battleOp(inv), id, presser, turn, move)
-		if errors.Is(err, economy.ErrStaleTurn) || errors.Is(err, economy.ErrBattleOver) {
-			// An old button: show where the battle is now instead.
-			if now, gerr := c.svc.GetBattle(ctx, id); gerr == nil {
-				msg, _ := UserMessage(err)
-				return c.battleReply(now, "("+msg+")"), nil
-			}
-		}
 	default:
 		return Reply{}, Errorf("That button has expired.")
+	}
+	if errors.Is(err, economy.ErrStaleTurn) || errors.Is(err, economy.ErrBattleOver) || errors.Is(err, economy.ErrChallengeClosed) {
+		// An old button (a double click, a turn the game played, an
+		// expired challenge): show where the battle is now instead.
+		if now, gerr := c.svc.GetBattle(ctx, id); gerr == nil {
+			msg, _ := UserMessage(err)
+			return c.battleReply(now, "("+msg+")"), nil
+		}
 	}
 	if err != nil {
 		return Reply{}, fail(err)

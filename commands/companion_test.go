@@ -111,9 +111,12 @@ func TestCompanionAndBattleEndToEnd(t *testing.T) {
 	if wallet(alice) != a0-1000 || wallet(bob) != b0-1000 {
 		t.Fatal("the wagers are not in escrow")
 	}
-	// A replayed accept button is refused and changes nothing.
-	if text, eph, _ := e.press(t, bob, btn["Accept"]); !eph || !strings.Contains(text, "no longer open") {
+	// A second click on Accept changes nothing and shows the battle as it is.
+	if text, eph, _ := e.press(t, bob, btn["Accept"]); eph || !strings.Contains(text, "no longer open") || !strings.Contains(text, "your move") {
 		t.Fatalf("second accept: %s", text)
+	}
+	if wallet(bob) != b0-1000 {
+		t.Fatal("the second accept paid again")
 	}
 	for i := 0; ; i++ {
 		if i > 100 {
@@ -217,6 +220,31 @@ func TestHelpDescribesTheCompanionGame(t *testing.T) {
 			if !strings.Contains(text, w) {
 				t.Errorf("/help %s lacks %q:\n%s", cmd, w, text)
 			}
+		}
+	}
+}
+
+// Accept after the challenge expired: nothing is paid, and the message
+// shows the challenge expired, without buttons.
+func TestBattleAcceptAfterExpiry(t *testing.T) {
+	e := newCompanionEnv(t)
+	ctx := context.Background()
+	for _, u := range []discord.User{alice, bob} {
+		e.fund(t, u, 10000)
+		e.reply(t, e.command(u, "buy", opt{"item", "companion_capsule"}))
+		e.reply(t, e.command(u, "use", opt{"item", "companion_capsule"}))
+	}
+	_, _, d := e.reply(t, e.command(alice, "battle", opt{"user", bob}, opt{"wager", "500"}))
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.battles SET deadline = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	text, eph, d := e.press(t, bob, buttons(d)["Accept"])
+	if eph || !strings.Contains(text, "expired") || len(buttons(d)) != 0 {
+		t.Fatalf("accept after expiry: %q (ephemeral %v, buttons %v)", text, eph, buttons(d))
+	}
+	for _, u := range []discord.User{alice, bob} {
+		if a, _ := e.svc.Balance(ctx, int64(u.ID)); a.Wallet != 10000-5000 {
+			t.Errorf("%s's wallet %d: the wager moved", u.Username, a.Wallet)
 		}
 	}
 }
