@@ -351,6 +351,9 @@ func (s *Service) RenameCompanion(ctx context.Context, op Op, user int64, ref, n
 		return CompanionResult{}, err
 	}
 	return s.companionOp(ctx, "companion_rename", op, user, ref, func(ctx context.Context, t *txn, c *Companion) (CompanionResult, error) {
+		if c.Stasis {
+			return CompanionResult{}, idle(*c)
+		}
 		var taken bool
 		if err := t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM economy.companions WHERE owner_id = $1 AND lower(name) = lower($2) AND id <> $3)`,
 			user, name, c.ID).Scan(&taken); err != nil {
@@ -585,9 +588,6 @@ func (s *Service) BreedCompanions(ctx context.Context, op Op, user int64, refA, 
 		if err != nil {
 			return nil, err
 		}
-		if a.ID == b.ID {
-			return nil, ErrBreedSelf
-		}
 		for _, c := range []Companion{a, b} {
 			if err := idle(c); err != nil {
 				return nil, err
@@ -598,6 +598,9 @@ func (s *Service) BreedCompanions(ctx context.Context, op Op, user int64, refA, 
 			if c.BreedReady != nil && t.now.Before(*c.BreedReady) {
 				return nil, cooldownRefusal(c.Name+"'s next breeding", *c.BreedReady)
 			}
+		}
+		if a.ID == b.ID {
+			return nil, ErrBreedSelf
 		}
 		n, err := t.countCompanions(ctx, user)
 		if err != nil {

@@ -157,11 +157,18 @@ func TestChargeDecaysAndStasisFreezes(t *testing.T) {
 	e.fund(t, user, 100000)
 	e.svc.Buy(ctx, op(), user, "skin_camo", 1)
 	for name, call := range map[string]func() error{
-		"train":   func() error { _, err := e.svc.TrainCompanion(ctx, op(), user, c.Name); return err },
-		"learn":   func() error { _, err := e.svc.LearnSkill(ctx, op(), user, c.Name, "x"); return err },
-		"release": func() error { _, err := e.svc.ReleaseCompanion(ctx, op(), user, c.Name); return err },
-		"equip":   func() error { _, err := e.svc.EquipCosmetic(ctx, op(), user, c.Name, "skin_camo"); return err },
-		"stasis":  func() error { _, err := e.svc.SetStasis(ctx, op(), user, c.Name, true); return err },
+		"train":    func() error { _, err := e.svc.TrainCompanion(ctx, op(), user, c.Name); return err },
+		"learn":    func() error { _, err := e.svc.LearnSkill(ctx, op(), user, c.Name, "x"); return err },
+		"release":  func() error { _, err := e.svc.ReleaseCompanion(ctx, op(), user, c.Name); return err },
+		"equip":    func() error { _, err := e.svc.EquipCosmetic(ctx, op(), user, c.Name, "skin_camo"); return err },
+		"stasis":   func() error { _, err := e.svc.SetStasis(ctx, op(), user, c.Name, true); return err },
+		"rename":   func() error { _, err := e.svc.RenameCompanion(ctx, op(), user, c.Name, "Frosty"); return err },
+		"recharge": func() error { _, err := e.svc.RechargeCompanion(ctx, op(), user, c.Name); return err },
+		"breed":    func() error { _, err := e.svc.BreedCompanions(ctx, op(), user, c.Name, c.Name); return err },
+		"battle": func() error {
+			_, err := e.svc.Challenge(ctx, economy.ChallengeRequest{Op: op(), Challenger: user, Challenged: 1, Companion: c.Name})
+			return err
+		},
 	} {
 		if err := call(); !errors.Is(err, economy.ErrInStasis) {
 			t.Errorf("%s in stasis: %v", name, err)
