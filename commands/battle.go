@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/diamondburned/arikawa/v3/api"
 	"github.com/diamondburned/arikawa/v3/discord"
+	"github.com/diamondburned/arikawa/v3/utils/json/option"
 
 	"github.com/chopsticks-bot/chopsticks/economy"
 )
@@ -43,7 +46,8 @@ func (c *companions) challenge(ctx context.Context, inv *Invocation) (Reply, err
 		}
 	}
 	b, err := c.svc.Challenge(ctx, economy.ChallengeRequest{Op: op(inv), Challenger: userID(inv.User), Challenged: userID(foe),
-		ChallengedBot: foe.Bot, Wager: wager, Companion: inv.String("companion")})
+		ChallengedBot: foe.Bot, Wager: wager, Companion: inv.String("companion"),
+		Notify: fmt.Sprintf("%d:%s", inv.AppID, inv.Token)})
 	if err != nil {
 		return Reply{}, fail(err)
 	}
@@ -173,4 +177,37 @@ func (c *companions) button(ctx context.Context, inv *Invocation) (Reply, error)
 		return Reply{}, fail(err)
 	}
 	return c.battleReply(b, ""), nil
+}
+
+// BattleMessages returns what updates a battle's message after the sweep
+// resolved it (an expired challenge, a turn the game played, a forfeit):
+// an edit of the /battle interaction's original response, which the
+// battle's buttons have been updating. Discord takes it while the
+// interaction's token is valid (15 minutes); later the edit fails and the
+// message shows the battle's state at the next click.
+func BattleMessages(svc *economy.Service, resp Responder) func(ctx context.Context, b economy.Battle) error {
+	c := &companions{svc: svc, cat: svc.Catalog()}
+	return func(ctx context.Context, b economy.Battle) error {
+		app, token, ok := strings.Cut(b.Notify, ":")
+		id, err := strconv.ParseUint(app, 10, 64)
+		if !ok || err != nil || token == "" {
+			return nil // a battle without a message to update
+		}
+		r := c.battleReply(b, "").fit()
+		comps := r.Components
+		if comps == nil {
+			comps = discord.ContainerComponents{} // the old buttons go
+		}
+		data := api.EditInteractionResponseData{Content: option.NewNullableString(r.Content), Embeds: &r.Embeds, Components: &comps}
+		if _, err := bound(ctx, resp).EditInteractionResponse(discord.AppID(id), token, data); err != nil {
+			// A transport error names the URL, which holds the token: keep
+			// only its cause.
+			var uerr *url.Error
+			if errors.As(err, &uerr) {
+				err = uerr.Err
+			}
+			return fmt.Errorf("battle %d message: %w", b.ID, err)
+		}
+		return nil
+	}
 }

@@ -248,3 +248,53 @@ func TestBattleAcceptAfterExpiry(t *testing.T) {
 		}
 	}
 }
+
+// editRecorder keeps the edits of original responses.
+type editRecorder struct {
+	recorder
+	edits []api.EditInteractionResponseData
+	to    []string
+}
+
+func (r *editRecorder) EditInteractionResponse(appID discord.AppID, token string, data api.EditInteractionResponseData) (*discord.Message, error) {
+	r.edits = append(r.edits, data)
+	r.to = append(r.to, appID.String()+":"+token)
+	return &discord.Message{}, nil
+}
+
+// When the sweep resolves a battle (here an expired challenge), the
+// battle's message is edited: the challenge says it expired and loses its
+// buttons.
+func TestSweepUpdatesTheBattleMessage(t *testing.T) {
+	e := newCompanionEnv(t)
+	ctx := context.Background()
+	for _, u := range []discord.User{alice, bob} {
+		e.fund(t, u, 10000)
+		e.reply(t, e.command(u, "buy", opt{"item", "companion_capsule"}))
+		e.reply(t, e.command(u, "use", opt{"item", "companion_capsule"}))
+	}
+	e.reply(t, e.command(alice, "battle", opt{"user", bob}))
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.battles SET deadline = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	done, err := e.svc.SweepBattles(ctx, 10)
+	if err != nil || len(done) != 1 {
+		t.Fatalf("sweep: %+v, %v", done, err)
+	}
+	rec := &editRecorder{}
+	if err := commands.BattleMessages(e.svc, rec)(ctx, done[0]); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.edits) != 1 || rec.to[0] != "1:tok" {
+		t.Fatalf("edits %v to %v", rec.edits, rec.to)
+	}
+	ed := rec.edits[0]
+	if ed.Embeds == nil || !strings.Contains((*ed.Embeds)[0].Title, "expired") || ed.Components == nil || len(*ed.Components) != 0 {
+		t.Fatalf("edit: %+v", ed)
+	}
+	// A battle without a message (not from a command) is left alone.
+	done[0].Notify = ""
+	if err := commands.BattleMessages(e.svc, rec)(ctx, done[0]); err != nil || len(rec.edits) != 1 {
+		t.Fatalf("no message: %v, %d edits", err, len(rec.edits))
+	}
+}

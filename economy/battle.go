@@ -41,6 +41,9 @@ type Battle struct {
 	Fee        int64        `json:"fee,omitempty"`
 	XP         [2]int64     `json:"xp,omitempty"`    // gained by each side's companion
 	Prize      string       `json:"prize,omitempty"` // a cosmetic the winner won
+	// Notify is where the battle's message is, as the challenge gave it;
+	// not part of stored results.
+	Notify string `json:"-"`
 }
 
 // Player returns the user on side i.
@@ -61,12 +64,12 @@ type battleDoc struct {
 	Prize    string       `json:"prize,omitempty"`
 }
 
-const battleColumns = `id, challenger, challenged, wager, state, deadline, battle, coalesce(winner, 0), coalesce(fee, 0)`
+const battleColumns = `id, challenger, challenged, wager, state, deadline, battle, coalesce(winner, 0), coalesce(fee, 0), notify`
 
 func scanBattle(row pgx.Row) (Battle, error) {
 	var b Battle
 	var doc []byte
-	if err := row.Scan(&b.ID, &b.Challenger, &b.Challenged, &b.Wager, &b.State, &b.Deadline, &doc, &b.Winner, &b.Fee); err != nil {
+	if err := row.Scan(&b.ID, &b.Challenger, &b.Challenged, &b.Wager, &b.State, &b.Deadline, &doc, &b.Winner, &b.Fee, &b.Notify); err != nil {
 		return Battle{}, err
 	}
 	var d battleDoc
@@ -180,6 +183,9 @@ type ChallengeRequest struct {
 	ChallengedBot bool
 	Wager         int64
 	Companion     string // the challenger's companion; "" picks the best ready one
+	// Notify says where the battle's message is (at most 500 bytes,
+	// opaque), so that SweepBattles' caller can update it.
+	Notify string
 }
 
 // Challenge opens a challenge that the challenged may accept until the
@@ -197,6 +203,8 @@ func (s *Service) Challenge(ctx context.Context, req ChallengeRequest) (Battle, 
 		return Battle{}, ErrSelfBattle
 	case req.ChallengedBot:
 		return Battle{}, ErrBotBattle
+	case len(req.Notify) > 500:
+		return Battle{}, ErrBadOperation
 	case req.Wager < 0 || req.Wager > rule.MaxWager:
 		return Battle{}, ErrBadWager.Withf("The wager must be between 0 and %d credits.", rule.MaxWager)
 	}
@@ -220,8 +228,8 @@ func (s *Service) Challenge(ctx context.Context, req ChallengeRequest) (Battle, 
 		if err != nil {
 			return nil, err
 		}
-		if err := t.QueryRow(ctx, `INSERT INTO economy.battles (challenger, challenged, challenger_companion, wager, state, deadline, battle, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, req.Challenger, req.Challenged, c.ID, req.Wager, nb.State, nb.Deadline, doc, t.now).
+		if err := t.QueryRow(ctx, `INSERT INTO economy.battles (challenger, challenged, challenger_companion, wager, state, deadline, battle, created_at, notify)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, req.Challenger, req.Challenged, c.ID, req.Wager, nb.State, nb.Deadline, doc, t.now, req.Notify).
 			Scan(&nb.ID); err != nil {
 			return nil, fmt.Errorf("challenge: %w", err)
 		}
@@ -489,41 +497,45 @@ func (s *Service) GetBattle(ctx context.Context, id int64) (Battle, error) {
 // already moved on; nothing is stored, so a later sweep tries again.
 var errSkipped = errors.New("economy: battle skipped")
 
-// SweepBattles resolves up to limit battles past their deadline: an open
+// SweepBattles resolves up to limit battles past their deadline and
+// returns them as resolved (with Notify, so the caller can update their
+// messages): an open
 // challenge expires, and the side to move in an active battle gets its
 // automatic move (its second miss forfeits, and the battle is settled).
 // Every node runs it; FOR UPDATE SKIP LOCKED leaves a battle another
 // transaction holds to that one, and each resolution is one operation keyed
 // by the battle and its deadline, so two nodes never resolve one deadline
 // twice. It returns how many battles it resolved.
-func (s *Service) SweepBattles(ctx context.Context, limit int) (int, error) {
+func (s *Service) SweepBattles(ctx context.Context, limit int) ([]Battle, error) {
 	type due struct {
 		id, user int64
 		deadline time.Time
+		notify   string
 	}
 	var list []due
-	rows, err := s.pool.Query(ctx, `SELECT b.id, b.challenger, b.deadline FROM economy.open_battles o
+	rows, err := s.pool.Query(ctx, `SELECT b.id, b.challenger, b.deadline, b.notify FROM economy.open_battles o
 		JOIN economy.battles b ON b.id = o.battle_id
 		WHERE b.state IN ('challenged', 'active') AND b.deadline <= $1 ORDER BY b.deadline LIMIT $2`, s.now(), limit)
 	if err != nil {
-		return 0, fmt.Errorf("sweep battles: %w", err)
+		return nil, fmt.Errorf("sweep battles: %w", err)
 	}
 	for rows.Next() {
 		var d due
-		if err := rows.Scan(&d.id, &d.user, &d.deadline); err != nil {
+		if err := rows.Scan(&d.id, &d.user, &d.deadline, &d.notify); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("sweep battles: %w", err)
+			return nil, fmt.Errorf("sweep battles: %w", err)
 		}
 		list = append(list, d)
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("sweep battles: %w", err)
+		return nil, fmt.Errorf("sweep battles: %w", err)
 	}
-	n := 0
+	var done []Battle
 	var errs []error
 	for _, d := range list {
 		op := Op(fmt.Sprintf("battle-sweep:%d:%d", d.id, d.deadline.UnixMicro()))
-		replayed, err := s.mutate(ctx, "battle_sweep", op, d.user, nil, func(ctx context.Context, t *txn) (any, error) {
+		var res Battle
+		replayed, err := s.mutate(ctx, "battle_sweep", op, d.user, &res, func(ctx context.Context, t *txn) (any, error) {
 			bt, err := scanBattle(t.QueryRow(ctx, `SELECT `+battleColumns+` FROM economy.battles
 				WHERE id = $1 AND deadline = $2 AND deadline <= $3 AND state IN ('challenged', 'active') FOR UPDATE SKIP LOCKED`,
 				d.id, d.deadline, t.now))
@@ -539,28 +551,30 @@ func (s *Service) SweepBattles(ctx context.Context, limit int) (int, error) {
 				}
 				bt.State = BattleExpired
 				t.memo = fmt.Sprintf("battle %d expired", bt.ID)
-				return bt.State, t.saveBattle(ctx, bt, 0, true)
+				return bt, t.saveBattle(ctx, bt, 0, true)
 			}
 			t.memo = fmt.Sprintf("battle %d auto move", bt.ID)
 			if err := t.advance(ctx, &bt, 0, true); err != nil {
 				return nil, err
 			}
-			return bt.State, nil
+			return bt, nil
 		})
 		switch {
 		case errors.Is(err, errSkipped):
 		case err != nil:
 			errs = append(errs, err)
 		case !replayed:
-			n++
+			res.Notify = d.notify
+			done = append(done, res)
 		}
 	}
-	return n, errors.Join(errs...)
+	return done, errors.Join(errs...)
 }
 
 // RunBattleSweeper sweeps due battles every interval until ctx is done;
-// onErr, when set, hears each failed sweep (the next one retries).
-func (s *Service) RunBattleSweeper(ctx context.Context, interval time.Duration, onErr func(error)) {
+// onErr, when set, hears each failed sweep (the next one retries), and
+// onResolved each battle a sweep resolved (on the sweeper's goroutine).
+func (s *Service) RunBattleSweeper(ctx context.Context, interval time.Duration, onErr func(error), onResolved func(Battle)) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -570,11 +584,16 @@ func (s *Service) RunBattleSweeper(ctx context.Context, interval time.Duration, 
 		case <-tick.C:
 		}
 		for {
-			n, err := s.SweepBattles(ctx, 100)
+			done, err := s.SweepBattles(ctx, 100)
 			if err != nil && ctx.Err() == nil && onErr != nil {
 				onErr(err)
 			}
-			if n < 100 || err != nil {
+			for _, b := range done {
+				if onResolved != nil {
+					onResolved(b)
+				}
+			}
+			if len(done) < 100 || err != nil {
 				break
 			}
 		}

@@ -229,7 +229,7 @@ func runBattleWorker(t *testing.T, raw string) {
 			mu.Lock()
 			rep.Errors = append(rep.Errors, "sweep: "+err.Error())
 			mu.Unlock()
-		})
+		}, nil)
 	}()
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.Workers; w++ {

@@ -25,7 +25,8 @@ func (e *env) duel(t *testing.T, wager int64) economy.Battle {
 	e.capsule(t, blue)
 	e.fund(t, red, 10000)
 	e.fund(t, blue, 10000)
-	b, err := e.svc.Challenge(context.Background(), economy.ChallengeRequest{Op: op(), Challenger: red, Challenged: blue, Wager: wager})
+	b, err := e.svc.Challenge(context.Background(), economy.ChallengeRequest{Op: op(), Challenger: red, Challenged: blue, Wager: wager,
+		Notify: "message-of-the-duel"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,8 +272,8 @@ func TestBattleExploits(t *testing.T) {
 		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue); !errors.Is(err, economy.ErrChallengeClosed) {
 			t.Fatalf("accept after expiry: %v", err)
 		}
-		if n, err := e.svc.SweepBattles(ctx, 10); n != 1 || err != nil {
-			t.Fatalf("sweep: %d, %v", n, err)
+		if done, err := e.svc.SweepBattles(ctx, 10); len(done) != 1 || done[0].State != economy.BattleExpired || err != nil {
+			t.Fatalf("sweep: %+v, %v", done, err)
 		}
 		b2, err := e.svc.Challenge(ctx, economy.ChallengeRequest{Op: op(), Challenger: blue, Challenged: red})
 		if err != nil {
@@ -312,19 +313,19 @@ func TestBattleSweep(t *testing.T) {
 	if active, err = e.svc.AcceptBattle(ctx, op(), active.ID, blue); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := e.svc.SweepBattles(ctx, 100); n != 0 || err != nil {
-		t.Fatalf("sweep before any deadline: %d, %v", n, err)
+	if done, err := e.svc.SweepBattles(ctx, 100); len(done) != 0 || err != nil {
+		t.Fatalf("sweep before any deadline: %+v, %v", done, err)
 	}
 	// Two nodes sweep at once after the deadlines: each deadline is
 	// resolved once.
 	e.clock.Add(time.Duration(max(rule.ChallengeSeconds, rule.MoveSeconds)) * time.Second)
 	counts := make([]int, 6)
 	e.onTwoNodes(t, len(counts), func(i int, svc *economy.Service) {
-		n, err := svc.SweepBattles(ctx, 100)
+		done, err := svc.SweepBattles(ctx, 100)
 		if err != nil {
 			t.Error(err)
 		}
-		counts[i] = n
+		counts[i] = len(done)
 	})
 	total := 0
 	for _, n := range counts {
@@ -367,23 +368,22 @@ func TestRunBattleSweeper(t *testing.T) {
 	e.clock.Add(time.Duration(e.svc.Catalog().Companions.Battle.ChallengeSeconds) * time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	resolved := make(chan economy.Battle, 1)
 	go func() {
 		defer close(done)
-		e.svc.RunBattleSweeper(ctx, 10*time.Millisecond, func(err error) { t.Error(err) })
+		e.svc.RunBattleSweeper(ctx, 10*time.Millisecond, func(err error) { t.Error(err) },
+			func(b economy.Battle) { resolved <- b })
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, err := e.svc.GetBattle(context.Background(), b.ID)
-		if err != nil {
-			t.Fatal(err)
+	select {
+	case r := <-resolved:
+		if r.ID != b.ID || r.State != economy.BattleExpired || r.Notify != "message-of-the-duel" {
+			t.Fatalf("resolved: %+v", r)
 		}
-		if got.State == economy.BattleExpired {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the sweeper never expired the challenge: %s", got.State)
-		}
-		time.Sleep(5 * time.Millisecond)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sweeper never expired the challenge")
+	}
+	if got, err := e.svc.GetBattle(context.Background(), b.ID); err != nil || got.State != economy.BattleExpired {
+		t.Fatalf("stored: %+v, %v", got, err)
 	}
 	cancel()
 	<-done

@@ -58,6 +58,9 @@ CREATE TABLE economy.battles (
     fee                  bigint,
     created_at           timestamptz NOT NULL,
     settled_at           timestamptz,
+    -- Where the battle's message is, for the sweep to update it (opaque to
+    -- the economy: the bot's reply handle, valid for minutes).
+    notify               text NOT NULL DEFAULT '',
     CONSTRAINT battles_open_escrow CHECK (state = 'active' OR escrow = 0)
 ) WITH (fillfactor = 50);
 
