@@ -83,9 +83,22 @@ func scanBattle(row pgx.Row) (Battle, error) {
 }
 
 func (t *txn) saveBattle(ctx context.Context, b Battle, escrow int64, settled bool) error {
+	sql, args, err := t.battleUpdate(b, escrow, settled)
+	if err != nil {
+		return err
+	}
+	if _, err := t.Exec(ctx, sql, args...); err != nil {
+		return fmt.Errorf("save battle: %w", err)
+	}
+	return nil
+}
+
+// battleUpdate is the statement that writes b back; a final state
+// (settled) also leaves the open battles, in the same statement.
+func (t *txn) battleUpdate(b Battle, escrow int64, settled bool) (string, []any, error) {
 	doc, err := json.Marshal(battleDoc{Fighters: b.Fighters, Play: b.Play, Note: b.Note, Payout: b.Payout, XP: b.XP, Prize: b.Prize})
 	if err != nil {
-		return fmt.Errorf("save battle: %w", err)
+		return "", nil, fmt.Errorf("save battle: %w", err)
 	}
 	var winner, fee *int64
 	var at *time.Time
@@ -95,13 +108,9 @@ func (t *txn) saveBattle(ctx context.Context, b Battle, escrow int64, settled bo
 			winner = nil
 		}
 	}
-	// A final state also leaves the open battles, in the same statement.
-	if _, err := t.Exec(ctx, `WITH closed AS (DELETE FROM economy.open_battles WHERE battle_id = $1 AND $9::boolean)
+	return `WITH closed AS (DELETE FROM economy.open_battles WHERE battle_id = $1 AND $9::boolean)
 		UPDATE economy.battles SET state = $2, deadline = $3, battle = $4, escrow = $5, winner = $6, fee = $7,
-		settled_at = $8 WHERE id = $1`, b.ID, b.State, b.Deadline, doc, escrow, winner, fee, at, settled); err != nil {
-		return fmt.Errorf("save battle: %w", err)
-	}
-	return nil
+		settled_at = $8 WHERE id = $1`, []any{b.ID, b.State, b.Deadline, doc, escrow, winner, fee, at, settled}, nil
 }
 
 // lockBattle locks battle id for this transaction.
@@ -435,48 +444,77 @@ func (t *txn) settle(ctx context.Context, bt *Battle) error {
 	win := bt.Play.Winner
 	bt.Winner = bt.Player(win)
 	bt.Payout, bt.Fee = battlePayout(bt.Wager, rule.FeePercent)
+	// Companions in a battle cannot be released: both are there to gain.
+	bt.XP[win], bt.XP[1-win] = rule.WinXP, rule.LossXP
+	bt.Prize = t.s.cat.battlePrize(bt.Play.Seed, bt.Wager)
+	bt.State = BattleDone
+	save, args, err := t.battleUpdate(*bt, 0, true)
+	if err != nil {
+		return err
+	}
+	// The writes depend on nothing they return to each other: one round
+	// trip for all of them.
+	b := &pgx.Batch{}
 	if bt.Payout > 0 {
 		// The winner's account exists: it paid the wager into escrow.
-		if _, err := t.credit(ctx, bt.Winner, Escrow, bt.Payout); err != nil {
-			return err
+		b.Queue(`UPDATE economy.accounts SET wallet = wallet + $2::bigint
+			WHERE user_id = $1 AND wallet <= 9223372036854775807 - $2::bigint RETURNING wallet`, bt.Winner, bt.Payout)
+	}
+	winC, loseC := bt.Fighters[win].Companion, bt.Fighters[1-win].Companion
+	b.Queue(`UPDATE economy.companions SET battle_id = NULL,
+			xp = xp + CASE WHEN id = $1 THEN $4::bigint ELSE $5::bigint END,
+			mood = least(100, greatest(0, mood + CASE WHEN id = $1 THEN 10 ELSE -5 END))
+		WHERE id IN ($1, $2) AND battle_id = $3`, winC, loseC, bt.ID, rule.WinXP, rule.LossXP)
+	b.Queue(save, args...)
+	if bt.Prize != "" {
+		b.Queue(`INSERT INTO economy.items (owner_id, item_key, acquired_at) VALUES ($1, $2, $3)`, bt.Winner, bt.Prize, t.now)
+	}
+	br := t.SendBatch(ctx, b)
+	err = func() error {
+		if bt.Payout > 0 {
+			var w int64
+			if err := br.QueryRow().Scan(&w); errors.Is(err, pgx.ErrNoRows) {
+				return ErrOverflow
+			} else if err != nil {
+				return fmt.Errorf("settle: %w", err)
+			}
 		}
+		tag, err := br.Exec()
+		if err != nil {
+			return fmt.Errorf("settle: %w", err)
+		}
+		if tag.RowsAffected() != 2 {
+			return fmt.Errorf("settle battle %d: %d companions in it, want 2", bt.ID, tag.RowsAffected())
+		}
+		rest := 1 // the battle, and the prize when there is one
+		if bt.Prize != "" {
+			rest++
+		}
+		for range rest {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("settle: %w", err)
+			}
+		}
+		return nil
+	}()
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("settle: %w", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	if bt.Payout > 0 {
+		t.move(bt.Winner, bt.Payout)
+		t.move(Escrow, -bt.Payout)
 	}
 	if bt.Fee > 0 {
 		t.move(Escrow, -bt.Fee)
 		t.move(Sink, bt.Fee)
 	}
-	// Both companions in one statement: XP and mood by result, out of
-	// the battle (a companion released meanwhile is gone and gains none).
-	winC, loseC := bt.Fighters[win].Companion, bt.Fighters[1-win].Companion
-	rows, err := t.Query(ctx, `UPDATE economy.companions SET battle_id = NULL,
-			xp = xp + CASE WHEN id = $1 THEN $4::bigint ELSE $5::bigint END,
-			mood = least(100, greatest(0, mood + CASE WHEN id = $1 THEN 10 ELSE -5 END))
-		WHERE id IN ($1, $2) AND battle_id = $3 RETURNING id`, winC, loseC, bt.ID, rule.WinXP, rule.LossXP)
-	if err != nil {
-		return fmt.Errorf("settle: %w", err)
+	if bt.Prize != "" {
+		t.items(bt.Winner, bt.Prize, 1, "prize")
 	}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("settle: %w", err)
-		}
-		if id == winC {
-			bt.XP[win] = rule.WinXP
-		} else {
-			bt.XP[1-win] = rule.LossXP
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("settle: %w", err)
-	}
-	if bt.Prize = t.s.cat.battlePrize(bt.Play.Seed, bt.Wager); bt.Prize != "" {
-		if err := t.giveItem(ctx, bt.Winner, bt.Prize, "prize"); err != nil {
-			return err
-		}
-	}
-	bt.State = BattleDone
-	return t.saveBattle(ctx, *bt, 0, true)
+	return nil
 }
 
 // GetBattle returns battle id.
