@@ -229,11 +229,7 @@ func TestHelpDescribesTheCompanionGame(t *testing.T) {
 func TestBattleAcceptAfterExpiry(t *testing.T) {
 	e := newCompanionEnv(t)
 	ctx := context.Background()
-	for _, u := range []discord.User{alice, bob} {
-		e.fund(t, u, 10000)
-		e.reply(t, e.command(u, "buy", opt{"item", "companion_capsule"}))
-		e.reply(t, e.command(u, "use", opt{"item", "companion_capsule"}))
-	}
+	e.twoPlayers(t)
 	_, _, d := e.reply(t, e.command(alice, "battle", opt{"user", bob}, opt{"wager", "500"}))
 	if _, err := e.pool.Exec(ctx, `UPDATE economy.battles SET deadline = now() - interval '1 second'`); err != nil {
 		t.Fatal(err)
@@ -268,11 +264,7 @@ func (r *editRecorder) EditInteractionResponse(appID discord.AppID, token string
 func TestSweepUpdatesTheBattleMessage(t *testing.T) {
 	e := newCompanionEnv(t)
 	ctx := context.Background()
-	for _, u := range []discord.User{alice, bob} {
-		e.fund(t, u, 10000)
-		e.reply(t, e.command(u, "buy", opt{"item", "companion_capsule"}))
-		e.reply(t, e.command(u, "use", opt{"item", "companion_capsule"}))
-	}
+	e.twoPlayers(t)
 	e.reply(t, e.command(alice, "battle", opt{"user", bob}))
 	if _, err := e.pool.Exec(ctx, `UPDATE economy.battles SET deadline = now() - interval '1 second'`); err != nil {
 		t.Fatal(err)
@@ -296,5 +288,16 @@ func TestSweepUpdatesTheBattleMessage(t *testing.T) {
 	done[0].Notify = ""
 	if err := commands.BattleMessages(e.svc, rec)(ctx, done[0]); err != nil || len(rec.edits) != 1 {
 		t.Fatalf("no message: %v, %d edits", err, len(rec.edits))
+	}
+}
+
+// twoPlayers gives alice and bob 10,000 credits each and, from them, a
+// companion each (bought and opened through the commands).
+func (e *econEnv) twoPlayers(t *testing.T) {
+	t.Helper()
+	for _, u := range []discord.User{alice, bob} {
+		e.fund(t, u, 10000)
+		e.reply(t, e.command(u, "buy", opt{"item", "companion_capsule"}))
+		e.reply(t, e.command(u, "use", opt{"item", "companion_capsule"}))
 	}
 }
