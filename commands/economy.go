@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -29,18 +30,19 @@ const (
 
 // EconomyHelp holds the longer /help texts of the economy's commands.
 func EconomyHelp() map[string]string {
-	return map[string]string{
+	notes := CompanionHelp()
+	maps.Copy(notes, map[string]string{
 		"market":       marketHelp,
 		"trade":        tradeHelp,
 		"leaderboard":  leaderboardHelp,
 		"achievements": achievementsHelp,
-
 		"daily": "Claim once per UTC day. Claiming on consecutive days grows your streak; the reward is " +
 			"the base times 1.0× plus 0.1× per streak day after the first, up to 3.0×. Each missed day " +
 			"halves your streak, unless a Streak Shield (from /shop, then /use) covers it.",
 		"pay":  "Amounts accept 1500, 1,500, 1.5k, 2m, all and half. You cannot pay yourself or bots.",
 		"bank": "Deposits are limited by your bank capacity; a Bank Note raises it. Amounts accept 1500, 1.5k, 2m, all and half.",
-	}
+	})
+	return notes
 }
 
 // Economy returns the economy's slash commands: /balance, /daily, /pay,
@@ -208,7 +210,7 @@ func (e *econ) shopChoices() []Choice {
 func (e *econ) consumableChoices() []Choice {
 	var out []Choice
 	for _, it := range e.cat.Items {
-		if it.Type == economy.TypeConsumable && len(out) < 25 {
+		if (it.Type == economy.TypeConsumable || it.Type == economy.TypeCapsule) && len(out) < 25 {
 			out = append(out, Choice{Name: it.Name, Value: it.Key})
 		}
 	}
@@ -348,6 +350,7 @@ func (e *econ) work(ctx context.Context, inv *Invocation) (Reply, error) {
 	if s.BonusPercent > 0 {
 		desc += fmt.Sprintf(" (+%d%% from your buff)", s.BonusPercent)
 	}
+	desc += helperNote(s.Helper, "pay")
 	return embed(s.JobName, desc, colorGain,
 		field("Wallet", credits(s.Wallet), true),
 		field("Next shift", ts(s.Next, "R"), true),
@@ -363,6 +366,10 @@ func (e *econ) gather(ctx context.Context, inv *Invocation) (Reply, error) {
 	desc := fmt.Sprintf("With your %s you found **%s** (%s).", tool.Name, f.ItemName, f.Rarity)
 	if f.FirstFind {
 		desc += "\nA new entry in your /collection!"
+	}
+	desc += helperNote(f.Helper, "odds of rare finds")
+	if b, ok := e.cat.Item(f.Bonus); ok {
+		desc += fmt.Sprintf("\n🎁 And a **%s**! /use it.", b.Name)
 	}
 	dur := fmt.Sprintf("%d use(s) left", f.Durability)
 	if f.Broke {
@@ -405,6 +412,8 @@ func (e *econ) shop(ctx context.Context, inv *Invocation) (Reply, error) {
 			fmt.Fprintf(&b, ". +%d%% odds of rare finds for %d min.", it.Effect.Percent, it.Effect.Minutes)
 		case it.Effect != nil && it.Effect.BankCapacity > 0:
 			fmt.Fprintf(&b, ". +%s bank capacity.", credits(it.Effect.BankCapacity))
+		default:
+			b.WriteString(companionItemNote(it))
 		}
 		b.WriteByte('\n')
 	}
@@ -525,6 +534,9 @@ func (e *econ) inventoryPage(ctx context.Context, inv *Invocation) (Reply, error
 }
 
 func (e *econ) use(ctx context.Context, inv *Invocation) (Reply, error) {
+	if it, ok := e.cat.Item(inv.String("item")); ok && it.Type == economy.TypeCapsule {
+		return openCapsule(ctx, e.svc, inv)
+	}
 	u, err := e.svc.Use(ctx, op(inv), userID(inv.User), inv.String("item"))
 	if err != nil {
 		return Reply{}, fail(err)

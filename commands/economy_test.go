@@ -107,6 +107,8 @@ func (e *econEnv) command(from discord.User, path string, opts ...opt) *discord.
 			typ, raw = discord.StringOptionType, must(json.Marshal(v))
 		case int:
 			typ, raw = discord.IntegerOptionType, must(json.Marshal(v))
+		case bool:
+			typ, raw = discord.BooleanOptionType, must(json.Marshal(v))
 		case discord.User:
 			typ, raw = discord.UserOptionType, must(json.Marshal(v.ID.String()))
 			if data.Resolved.Users == nil {

@@ -204,13 +204,16 @@ func (r *Router) startSpan(ctx context.Context, ev *discord.InteractionEvent, sh
 
 // responder returns the Responder bound to ctx when it can be (as
 // *api.Client can), so that REST calls join the interaction's trace.
-func (r *Router) responder(ctx context.Context) Responder {
-	if c, ok := r.cfg.Responder.(interface {
+func (r *Router) responder(ctx context.Context) Responder { return bound(ctx, r.cfg.Responder) }
+
+// bound returns resp bound to ctx when it can be.
+func bound(ctx context.Context, resp Responder) Responder {
+	if c, ok := resp.(interface {
 		WithContext(context.Context) *api.Client
 	}); ok {
 		return c.WithContext(ctx)
 	}
-	return r.cfg.Responder
+	return resp
 }
 
 // process handles a claimed interaction inside the span startSpan put in ctx.

@@ -17,10 +17,20 @@ func TestEveryCommandDeclaresWrites(t *testing.T) {
 		"collection": false, "vault add": true, "vault remove": true, "vault view": false, "currencylog": false,
 		"play": true, "queue": false, "skip": true, "pause": true, "resume": true, "stop": true, "nowplaying": false,
 		"volume": true, "seek": true, "loop": true, "shuffle": true, "remove": true, "filter": true,
+		"companion list": false, "companion view": false, "companion rename": true, "companion train": true,
+		"companion skills": false, "companion learn": true, "companion stasis": true, "companion breed": true,
+		"companion equip": true, "companion recharge": true, "companion release": true, "battle": true,
 	}
 	e := newEconEnv(t)
 	cmds := append([]*commands.Command{commands.Ping(), commands.Help(nil)}, commands.Economy(e.svc)...)
 	cmds = append(cmds, commands.Music(nil)...)
+	ccmds, ccomps := commands.Companions(e.svc)
+	cmds = append(cmds, ccmds...)
+	for _, comp := range ccomps {
+		if !comp.Writes {
+			t.Errorf("button %q changes battles: Writes = false, want true", comp.Prefix)
+		}
+	}
 	seen := map[string]bool{}
 	check := func(path string, got bool) {
 		want, ok := writes[path]

@@ -149,6 +149,7 @@ type homeData struct {
 	Inventory  PageView[StackView]
 	Collection CollectionView
 	Vault      []economy.VaultEntry
+	Companions []CompanionView
 }
 
 func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) {
@@ -181,6 +182,10 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Collection = collectionView(c)
 	if d.Vault, err = s.deps.Economy.Vault(ctx, sess.UserID); err != nil {
+		s.pageErr(w, r, err)
+		return
+	}
+	if d.Companions, err = s.companions(ctx, sess.UserID); err != nil {
 		s.pageErr(w, r, err)
 		return
 	}

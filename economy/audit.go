@@ -21,6 +21,7 @@ type Report struct {
 	DuplicateOps     int64    // operation IDs stored more than once
 	ItemMismatches   int64    // (owner, item) pairs whose row count differs from their item legs
 	ItemsMisplaced   int64    // item IDs in more than one place, or escrow disagreeing with its listings
+	EscrowMismatch   int64    // battle escrow legs minus the escrow of open battles (battle.go)
 	Transactions     int64    // operation rows
 }
 
@@ -44,6 +45,7 @@ func (r Report) Err() error {
 		{r.DuplicateOps, "operations applied twice"},
 		{r.ItemMismatches, "item counts disagree with the item ledger"},
 		{r.ItemsMisplaced, "items misplaced (in two places, or escrow disagreeing with listings)"},
+		{r.EscrowMismatch, "credits in battle escrow that no open battle holds"},
 	} {
 		if c.n != 0 {
 			bad = append(bad, fmt.Sprintf("%d %s", c.n, c.what))
@@ -58,7 +60,8 @@ func (r Report) Err() error {
 // Audit checks the economy invariants in one consistent snapshot:
 // sum(wallet + bank) + sum(system legs) = 0, each account equals the sum of
 // its legs, no negative balance, every ledger transaction balances, no
-// operation applied twice, and item rows match the item ledger. It reads
+// operation applied twice, item rows match the item ledger, and the battle
+// escrow account holds exactly the escrow of the open battles. It reads
 // everything, so run it in tests and checks, not per request.
 func Audit(ctx context.Context, pool *pgxpool.Pool) (Report, error) {
 	var r Report
@@ -96,6 +99,8 @@ func Audit(ctx context.Context, pool *pgxpool.Pool) (Report, error) {
 			  ON i.owner_id = l.owner_id AND i.item_key = l.item_key
 			WHERE coalesce(i.n, 0) <> coalesce(l.n, 0)) x`, []any{&r.ItemMismatches}},
 		{itemPlacesAudit, []any{&r.ItemsMisplaced}},
+		{`SELECT ((SELECT coalesce(sum(amount), 0) FROM economy.ledger_legs WHERE account_id = -7)
+			- (SELECT coalesce(sum(escrow), 0) FROM economy.battles))::bigint`, []any{&r.EscrowMismatch}},
 	}
 	for _, q := range queries {
 		if err := tx.QueryRow(ctx, q.sql).Scan(q.dest...); err != nil {

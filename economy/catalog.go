@@ -39,6 +39,8 @@ type Catalog struct {
 	VaultMinRarity        string    `json:"vault_min_rarity"`
 	VaultCapacity         int       `json:"vault_capacity"`
 	Items                 []Item    `json:"items"`
+	// Companions is the companion game (companion_catalog.go).
+	Companions CompanionRules `json:"companions"`
 
 	items    map[string]*Item
 	jobs     map[string]*Job
@@ -225,10 +227,13 @@ func (c *Catalog) index() error {
 			if it.Price != 0 {
 				bad("collectible %q: collectibles are found, not bought", it.Key)
 			}
+		case TypeCapsule, TypeSkin, TypeChassis, TypeCell:
+			// Checked by indexCompanions.
 		default:
 			bad("item %q: unknown type %q", it.Key, it.Type)
 		}
 	}
+	errs = append(errs, c.indexCompanions())
 	for _, it := range c.Items {
 		for rarity, keys := range it.Drops {
 			if _, ok := c.rarities[rarity]; !ok {

@@ -130,6 +130,7 @@ type Shift struct {
 	Flavour      string    `json:"flavour"`
 	Wallet       int64     `json:"wallet"`
 	Next         time.Time `json:"next"`
+	Helper       Helper    `json:"helper,omitzero"` // a companion's skill that raised the pay
 }
 
 // Work does a shift of job: pay drawn from the job's range, raised by an
@@ -157,14 +158,18 @@ func (s *Service) work(ctx context.Context, op Op, user int64, j *Job) (Shift, e
 		if err != nil {
 			return nil, err
 		}
-		pay := workPay(j, bonus, s.int64n)
+		helper, err := t.companionHelp(ctx, user, workSkill)
+		if err != nil {
+			return nil, err
+		}
+		pay := workPay(j, bonus+helper.Percent, s.int64n)
 		w, err := t.credit(ctx, user, Mint, pay)
 		if err != nil {
 			return nil, err
 		}
 		t.memo = j.Name
 		return Shift{Job: j.Key, JobName: j.Name, Pay: pay, BonusPercent: bonus,
-			Flavour: j.Flavour[s.int64n(int64(len(j.Flavour)))], Wallet: w, Next: t.now.Add(j.Cooldown())}, nil
+			Flavour: j.Flavour[s.int64n(int64(len(j.Flavour)))], Wallet: w, Next: t.now.Add(j.Cooldown()), Helper: helper}, nil
 	})
 	return r, err
 }
@@ -180,6 +185,8 @@ type Find struct {
 	Broke       bool      `json:"broke"`
 	LuckPercent int64     `json:"luck_percent"`
 	Next        time.Time `json:"next"`
+	Helper      Helper    `json:"helper,omitzero"` // a companion's skill that raised the odds
+	Bonus       string    `json:"bonus,omitempty"` // a rare extra find (a companion capsule)
 }
 
 // Gather uses a tool (tool "" picks the first one owned) to find a
@@ -231,9 +238,13 @@ func (s *Service) gather(ctx context.Context, op Op, user int64, tool string) (F
 		if err != nil {
 			return nil, err
 		}
-		rarity, found := s.cat.gatherDraw(it, luck, s.int64n)
+		helper, err := t.companionHelp(ctx, user, gatherSkill)
+		if err != nil {
+			return nil, err
+		}
+		rarity, found := s.cat.gatherDraw(it, luck+helper.Percent, s.int64n)
 		f, _ := s.cat.Item(found)
-		res := Find{Tool: key, Item: found, ItemName: f.Name, Rarity: rarity, LuckPercent: luck,
+		res := Find{Tool: key, Item: found, ItemName: f.Name, Rarity: rarity, LuckPercent: luck, Helper: helper,
 			Next: t.now.Add(time.Duration(s.cat.GatherCooldownSeconds) * time.Second)}
 		if _, err := t.Exec(ctx, `INSERT INTO economy.items (owner_id, item_key, acquired_at) VALUES ($1, $2, $3)`,
 			user, found, t.now); err != nil {
@@ -247,6 +258,12 @@ func (s *Service) gather(ctx context.Context, op Op, user int64, tool string) (F
 			return nil, fmt.Errorf("gather: %w", err)
 		}
 		res.FirstFind = n == 1
+		if cr := s.cat.Companions; cr.GatherCapsulePerMille > 0 && s.int64n(1000) < int64(cr.GatherCapsulePerMille) {
+			if err := t.giveItem(ctx, user, cr.GatherCapsule, "bonus"); err != nil {
+				return nil, err
+			}
+			res.Bonus = cr.GatherCapsule
+		}
 		if dur <= 1 {
 			if _, err := t.Exec(ctx, `DELETE FROM economy.items WHERE id = $1`, id); err != nil {
 				return nil, fmt.Errorf("gather: %w", err)

@@ -120,7 +120,7 @@ func (s *Service) MarketSell(ctx context.Context, op Op, seller int64, item stri
 			return nil, ErrNotEnoughItems
 		}
 		t.items(seller, it.Key, -qty, "market_list")
-		t.items(Escrow, it.Key, qty, "market_list")
+		t.items(ItemEscrow, it.Key, qty, "market_list")
 		t.memo = fmt.Sprintf("listing %d: %d× %s at %d", l.ID, qty, it.Name, unitPrice)
 		return l, nil
 	})
@@ -219,7 +219,7 @@ func (s *Service) MarketBuy(ctx context.Context, op Op, buyer, listing int64, qt
 			string(op), listing, l.Item, l.Seller, buyer, terms.Quantity, l.UnitPrice, terms.Fee, t.now); err != nil {
 			return nil, fmt.Errorf("market buy: %w", err)
 		}
-		t.items(Escrow, l.Item, -terms.Quantity, "market_buy")
+		t.items(ItemEscrow, l.Item, -terms.Quantity, "market_buy")
 		t.items(buyer, l.Item, terms.Quantity, "market_buy")
 		t.memo = fmt.Sprintf("listing %d: %d× %s from %d", listing, terms.Quantity, l.ItemName, l.Seller)
 		return MarketPurchase{Listing: listing, Seller: l.Seller, Item: l.Item, ItemName: l.ItemName, Quantity: terms.Quantity,
@@ -277,7 +277,7 @@ func (t *txn) unlist(ctx context.Context, l *Listing, state string) error {
 		l.ID, state, t.now); err != nil {
 		return fmt.Errorf("unlist: %w", err)
 	}
-	t.items(Escrow, l.Item, -n, "market_"+state)
+	t.items(ItemEscrow, l.Item, -n, "market_"+state)
 	t.items(l.Seller, l.Item, n, "market_"+state)
 	l.Listed, l.Remaining, l.State = n, 0, state
 	return nil

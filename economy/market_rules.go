@@ -26,10 +26,10 @@ const (
 	ListingLifetime = 7 * 24 * time.Hour
 )
 
-// Escrow is the item owner of listed items in the item ledger: a listed
-// item moves from its seller to Escrow and from Escrow to the buyer (or
+// ItemEscrow is the item owner of listed items in the item ledger: a listed
+// item moves from its seller to ItemEscrow and from ItemEscrow to the buyer (or
 // back to the seller).
-const Escrow int64 = -3
+const ItemEscrow int64 = -3
 
 // checkListing validates a new listing of qty items at unitPrice by a
 // seller who has open listings already.

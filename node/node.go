@@ -165,6 +165,11 @@ func Run(ctx context.Context, cfg Config) error {
 		defer n.bg.Done()
 		n.syncAgents(svcCtx)
 	}()
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		n.sweepBattles(svcCtx)
+	}()
 	<-ctx.Done()
 	log.Info("draining")
 	n.leaveCluster(member)

@@ -38,6 +38,8 @@ func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) 
 	boards := economy.NewLeaderboards(n.econ, n.fastRedis)
 	cmds = append(cmds, commands.Leaderboard(boards)...)
 	comps = append(comps, commands.LeaderboardComponents(boards)...)
+	ccmds, ccomps := commands.Companions(n.econ)
+	cmds, comps = append(cmds, ccmds...), append(comps, ccomps...)
 	return cmds, comps, nil
 }
 

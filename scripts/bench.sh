@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # make bench: every benchmark, each printing its figures beside its named
 # baseline measured in the same run. Long; not part of make test.
-# usage: scripts/bench.sh [economy|ratelimit|voice|cluster|discordsim|load|controlplane|leaderboard ...]
+# usage: scripts/bench.sh [economy|battles|ratelimit|voice|cluster|discordsim|load|controlplane|leaderboard ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bin
-all=(discordsim economy ratelimit voice cluster load controlplane leaderboard)
+all=(discordsim economy battles ratelimit voice cluster load controlplane leaderboard)
 [ $# -gt 0 ] && all=("$@")
 for b in "${all[@]}"; do
   echo "=== bench: $b"
   case "$b" in
     discordsim)
       go test -run '^$' -bench 'Dispatch10k' -benchmem -benchtime 3x ./discordsim/ ;;
-    economy|ratelimit|voice|cluster)
+    economy|battles|ratelimit|voice|cluster)
       if [ ! -d "bench/$b" ]; then echo "bench/$b is missing" >&2; exit 1; fi
       go build -o "bin/bench-$b" "./bench/$b"
       if [ "$b" = cluster ]; then CHOPSTICKS_BIN="$PWD/bin/chopsticks" "bin/bench-$b"; else "bin/bench-$b"; fi

@@ -32,8 +32,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chopsticks-bot/chopsticks/bench/benchdb"
 	"github.com/chopsticks-bot/chopsticks/economy"
-	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
@@ -68,29 +68,16 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	server := cfg.dsn
-	if server == "" {
-		dir, err := os.MkdirTemp("", "chopsticks-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		if err := os.Chmod(dir, 0o755); err != nil {
-			return err
-		}
-		pg, err := localserver.StartPostgres(ctx, dir, 0)
-		if err != nil {
-			return err
-		}
-		defer pg.Stop()
-		server = pg.DSN("postgres")
-		fmt.Printf("started PostgreSQL on 127.0.0.1:%d\n", pg.Port())
-	}
-	econDSN, err := freshDatabase(ctx, server, "economy_bench")
+	server, stopServer, err := benchdb.Server(ctx, cfg.dsn)
 	if err != nil {
 		return err
 	}
-	benchDSN, err := freshDatabase(ctx, server, "pgbench_bench")
+	defer stopServer()
+	econDSN, err := benchdb.Fresh(ctx, server, "economy_bench")
+	if err != nil {
+		return err
+	}
+	benchDSN, err := benchdb.Fresh(ctx, server, "pgbench_bench")
 	if err != nil {
 		return err
 	}
@@ -312,28 +299,6 @@ func seed(ctx context.Context, pool *pgxpool.Pool, n int64) error {
 			UNION ALL SELECT -1, $2::bigint, -$1::bigint * $3::bigint`, n, id, each)
 		return err
 	})
-}
-
-// freshDatabase drops and creates database name on server and returns its URL.
-func freshDatabase(ctx context.Context, server, name string) (string, error) {
-	conn, err := pgx.Connect(ctx, server)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close(ctx)
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-		return "", err
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
-		return "", err
-	}
-	u, err := url.Parse(server)
-	if err != nil {
-		return "", err
-	}
-	u.Path = "/" + name
-	return u.String(), nil
 }
 
 // pgbench runs the pgbench binary against dsn.

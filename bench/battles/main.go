@@ -1,0 +1,302 @@
+// Command battles benchmarks battle settlements against uniform economy
+// transfers on the same PostgreSQL server in the same run: rounds of 1,000
+// concurrent battles, each one hit from its end, settled by 32 clients
+// (each settlement moves three legs: escrow to the winner, escrow to the
+// house), beside 32 clients paying between 100,000 accounts. It prints
+// settlements/s, transfers/s, their ratio (target ≥ 0.5×), moves that did
+// not settle, transactions given up, and the audit.
+//
+//	go run ./bench/battles [-dsn postgres://...] [-battles 1000] [-rounds 3] [-duration 10s]
+//
+// Without -dsn it starts a PostgreSQL server from the local binaries in a
+// temporary directory and removes it afterwards.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chopsticks-bot/chopsticks/bench/benchdb"
+	"github.com/chopsticks-bot/chopsticks/economy"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/battles:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	dsn      string
+	battles  int
+	rounds   int
+	clients  int
+	accounts int64
+	duration time.Duration
+}
+
+func run() error {
+	var cfg config
+	flag.StringVar(&cfg.dsn, "dsn", "", "PostgreSQL server URL (superuser); empty starts a local server")
+	flag.IntVar(&cfg.battles, "battles", 1000, "concurrent battles per round")
+	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of battles")
+	flag.IntVar(&cfg.clients, "clients", 32, "concurrent clients")
+	flag.Int64Var(&cfg.accounts, "accounts", 100_000, "accounts for the transfers")
+	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "duration of the transfer phase")
+	flag.Parse()
+	if cfg.accounts < int64(2*cfg.battles) {
+		return errors.New("-accounts must be at least twice -battles")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	server, stopServer, err := benchdb.Server(ctx, cfg.dsn)
+	if err != nil {
+		return err
+	}
+	defer stopServer()
+	dsn, err := benchdb.Fresh(ctx, server, "battles_bench")
+	if err != nil {
+		return err
+	}
+	pcfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return err
+	}
+	pcfg.MaxConns, pcfg.MinConns = int32(cfg.clients), int32(cfg.clients)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := economy.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	fmt.Printf("creating %d accounts and %d companions ...\n", cfg.accounts, 2*cfg.battles)
+	if err := seed(ctx, pool, cfg.accounts, int64(2*cfg.battles)); err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	svc, err := economy.New(pool, economy.Config{MaxAttempts: 100, Registerer: reg})
+	if err != nil {
+		return err
+	}
+
+	tr := transfers(ctx, svc, cfg)
+	fmt.Printf("uniform transfers: %d in %s = %.0f/s, given up %d\n", tr.n, tr.elapsed.Round(time.Millisecond), tr.rate(), tr.gaveUp)
+
+	var total result
+	var moves, unsettled int64
+	for round := 0; round < cfg.rounds; round++ {
+		ids, err := openBattles(ctx, svc, pool, cfg, round)
+		if err != nil {
+			return err
+		}
+		before := retries(reg)
+		r, m := settle(ctx, svc, cfg, ids)
+		fmt.Printf("round %d: %d settlements in %s = %.0f/s (%d moves), retries %.0f, given up %d\n",
+			round+1, r.n, r.elapsed.Round(time.Millisecond), r.rate(), m, retries(reg)-before, r.gaveUp)
+		total.n += r.n
+		total.gaveUp += r.gaveUp
+		total.elapsed += r.elapsed
+		moves += m
+		unsettled += int64(len(ids)) - r.n
+	}
+	rep, err := economy.Audit(ctx, pool)
+	if err != nil {
+		return err
+	}
+	audit := "ok"
+	if err := rep.Err(); err != nil {
+		audit = err.Error()
+	}
+	fmt.Printf("\nresults (%d clients, %d CPUs)\n", cfg.clients, runtime.NumCPU())
+	fmt.Printf("  uniform transfers:    %8.0f /s  given up %d\n", tr.rate(), tr.gaveUp)
+	fmt.Printf("  battle settlements:   %8.0f /s  ratio %.2fx transfers (target >= 0.50x)  %d battles x %d rounds, %d moves, unsettled %d, given up %d\n",
+		total.rate(), total.rate()/tr.rate(), cfg.battles, cfg.rounds, moves, unsettled, total.gaveUp)
+	fmt.Printf("  audit: %s\n", audit)
+	return nil
+}
+
+type result struct {
+	n, gaveUp int64
+	elapsed   time.Duration
+}
+
+func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
+
+// transfers pays between uniform random accounts for cfg.duration.
+func transfers(ctx context.Context, svc *economy.Service, cfg config) result {
+	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
+	defer cancel()
+	var n, gaveUp atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := 0; c < cfg.clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(c), 1))
+			for i := 0; ctx.Err() == nil; i++ {
+				a := 1 + r.Int64N(cfg.accounts)
+				b := 1 + r.Int64N(cfg.accounts-1)
+				if b >= a {
+					b++
+				}
+				_, err := svc.Pay(ctx, economy.PayRequest{Op: economy.Op(fmt.Sprintf("t-%d-%d", c, i)), From: a, To: b, Amount: economy.Exact(1 + r.Int64N(100))})
+				switch {
+				case err == nil:
+					n.Add(1)
+				case errors.Is(err, economy.ErrRetriesExhausted):
+					gaveUp.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return result{n: n.Load(), gaveUp: gaveUp.Load(), elapsed: time.Since(start)}
+}
+
+// openBattles challenges and accepts cfg.battles battles (users 2i+1 vs
+// 2i+2) and leaves each one hit from its end: both sides at 1 HP. This
+// setup is not measured.
+func openBattles(ctx context.Context, svc *economy.Service, pool *pgxpool.Pool, cfg config, round int) ([]economy.Battle, error) {
+	if _, err := pool.Exec(ctx, `UPDATE economy.companions SET charge = 100, charge_at = now()`); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, cfg.battles)
+	battles := make([]economy.Battle, cfg.battles)
+	errs := make(chan error, cfg.clients)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for c := 0; c < cfg.clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= cfg.battles {
+					return
+				}
+				a, b := int64(2*i+1), int64(2*i+2)
+				bt, err := svc.Challenge(ctx, economy.ChallengeRequest{Op: economy.Op(fmt.Sprintf("c-%d-%d", round, i)), Challenger: a, Challenged: b, Wager: 100})
+				if err == nil {
+					bt, err = svc.AcceptBattle(ctx, economy.Op(fmt.Sprintf("a-%d-%d", round, i)), bt.ID, b)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("battle %d: %w", i, err)
+					return
+				}
+				ids[i], battles[i] = bt.ID, bt
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	if _, err := pool.Exec(ctx, `UPDATE economy.battles SET battle = jsonb_set(battle, '{play,hp}', '[1, 1]') WHERE id = ANY($1)`, ids); err != nil {
+		return nil, err
+	}
+	// Fresh statistics, as autovacuum keeps them on a live database: the
+	// planner then reads single rows by index, and SERIALIZABLE locks
+	// those rows rather than whole tables.
+	_, err := pool.Exec(ctx, `ANALYZE economy.battles, economy.companions, economy.accounts, economy.transactions`)
+	return battles, err
+}
+
+// settle plays every battle in ids to its end with the basic move, many at
+// once, and counts the settlements. Like a button, each move names its
+// turn and presser: the client knows them from the last reply.
+func settle(ctx context.Context, svc *economy.Service, cfg config, ids []economy.Battle) (result, int64) {
+	var n, gaveUp, moves atomic.Int64
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := 0; c < cfg.clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ids) {
+					return
+				}
+				b := ids[i]
+				var err error
+				for k := 0; err == nil && b.State == economy.BattleActive; k++ {
+					b, err = svc.MoveBattle(ctx, economy.Op(fmt.Sprintf("m-%d-%d", b.ID, k)), b.ID, b.Player(b.Play.Side), b.Play.Turn, 0)
+					moves.Add(1)
+				}
+				switch {
+				case err == nil:
+					n.Add(1)
+				case errors.Is(err, economy.ErrRetriesExhausted):
+					gaveUp.Add(1)
+				default:
+					fmt.Fprintln(os.Stderr, "settle:", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return result{n: n.Load(), gaveUp: gaveUp.Load(), elapsed: time.Since(start)}, moves.Load()
+}
+
+// seed creates accounts 1..n with 1,000,000 credits each (one balanced
+// ledger transaction) and a companion for each of users 1..fighters.
+func seed(ctx context.Context, pool *pgxpool.Pool, n, fighters int64) error {
+	const each = 1_000_000
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		var id int64
+		if err := tx.QueryRow(ctx, `INSERT INTO economy.transactions (op_id, user_id, kind, result)
+			VALUES ('bench-seed', 1, 'grant', '{}') RETURNING id`).Scan(&id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO economy.accounts (user_id, wallet, bank_capacity)
+			SELECT g, $2, 10000 FROM generate_series(1, $1::bigint) g`, n, each); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO economy.ledger_legs (account_id, tx_id, amount)
+			SELECT g, $2::bigint, $3::bigint FROM generate_series(1, $1::bigint) g
+			UNION ALL SELECT -1, $2::bigint, -$1::bigint * $3::bigint`, n, id, each); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO economy.companions (owner_id, model, name, power, speed, focus, charm,
+				charge, charge_at, mood, mood_at, created_at)
+			SELECT g, 'worker', 'Worker Bot', 7, 4, 6, 3, 100, now(), 80, now(), now() FROM generate_series(1, $1::bigint) g`, fighters)
+		return err
+	})
+}
+
+// retries sums the economy's retried attempts so far.
+func retries(g prometheus.Gatherer) float64 {
+	mfs, err := g.Gather()
+	if err != nil {
+		return 0
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == "chopsticks_economy_retries_total" {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}

@@ -1,0 +1,213 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/diamondburned/arikawa/v3/api"
+	"github.com/diamondburned/arikawa/v3/discord"
+	"github.com/diamondburned/arikawa/v3/utils/json/option"
+
+	"github.com/chopsticks-bot/chopsticks/economy"
+)
+
+// battleButton is the prefix of the battle's buttons:
+// battle:<id>:accept, battle:<id>:decline, battle:<id>:view and
+// battle:<id>:move:<turn>:<move>.
+const battleButton = "battle"
+
+const colorBattle discord.Color = 0xE74C3C
+
+// battleOp is the operation of a battle button press: the interaction, so
+// a redelivered press is one operation while each new press is its own
+// (the battle's state refuses a second accept or a stale move).
+func battleOp(inv *Invocation) economy.Op { return economy.Op("battle:" + inv.ID.String()) }
+
+func (c *companions) challenge(ctx context.Context, inv *Invocation) (Reply, error) {
+	foe, _ := inv.UserOption("user")
+	var wager int64
+	if text := strings.TrimSpace(inv.String("wager")); text != "" {
+		a, err := economy.ParseAmount(text)
+		if err != nil {
+			return Reply{}, fail(err)
+		}
+		wager = a.Value
+		if a.All || a.Half {
+			acct, err := c.svc.Balance(ctx, userID(inv.User))
+			if err != nil {
+				return Reply{}, fail(err)
+			}
+			wager = a.Resolve(acct.Wallet)
+		}
+	}
+	b, err := c.svc.Challenge(ctx, economy.ChallengeRequest{Op: op(inv), Challenger: userID(inv.User), Challenged: userID(foe),
+		ChallengedBot: foe.Bot, Wager: wager, Companion: inv.String("companion"),
+		Notify: fmt.Sprintf("%d:%s", inv.AppID, inv.Token)})
+	if err != nil {
+		return Reply{}, fail(err)
+	}
+	return c.battleReply(b, ""), nil
+}
+
+// battleReply shows a challenge or battle with the buttons its state
+// allows.
+func (c *companions) battleReply(b economy.Battle, note string) Reply {
+	id := strconv.FormatInt(b.ID, 10)
+	button := func(style discord.ButtonComponentStyle, label, custom string) discord.InteractiveComponent {
+		return &discord.ButtonComponent{Style: style, Label: label, CustomID: discord.ComponentID(battleButton + ":" + id + ":" + custom)}
+	}
+	em := discord.Embed{Color: colorBattle}
+	var content string
+	var rows discord.ContainerComponents
+	wager := "a friendly battle (no wager)"
+	if b.Wager > 0 {
+		wager = credits(b.Wager) + " each"
+	}
+	f0 := b.Fighters[0]
+	state := b.State
+	if state == economy.BattleChallenged && !time.Now().Before(b.Deadline) {
+		state = economy.BattleExpired // the sweep is about to say so
+	}
+	switch state {
+	case economy.BattleChallenged:
+		content = fmt.Sprintf("<@%d>, you are challenged!", b.Challenged)
+		em.Title = "⚔️ Battle challenge"
+		em.Description = fmt.Sprintf("<@%d> challenges <@%d> to %s with **%s** (Lv %d %s).\nThe challenge expires %s.",
+			b.Challenger, b.Challenged, wager, f0.Name, f0.Level, c.modelLabel(f0.Model), ts(b.Deadline, "R"))
+		rows = discord.ContainerComponents{&discord.ActionRowComponent{
+			button(discord.SuccessButtonStyle(), "Accept", "accept"),
+			button(discord.DangerButtonStyle(), "Decline", "decline"),
+		}}
+	case economy.BattleDeclined, economy.BattleExpired, economy.BattleCancelled:
+		em.Title = "⚔️ Battle " + state
+		em.Description = fmt.Sprintf("<@%d>'s challenge to <@%d> was %s. Nobody paid anything.", b.Challenger, b.Challenged, state)
+		if b.Note != "" {
+			em.Description += "\n" + b.Note
+		}
+	default:
+		em.Title = fmt.Sprintf("⚔️ %s vs %s", b.Fighters[0].Name, b.Fighters[1].Name)
+		st := b.Play
+		var desc strings.Builder
+		fmt.Fprintf(&desc, "Wager: %s\n", wager)
+		for _, line := range st.Log {
+			desc.WriteString("› " + line + "\n")
+		}
+		em.Description = desc.String()
+		for side, f := range b.Fighters {
+			em.Fields = append(em.Fields, field(fmt.Sprintf("%s (Lv %d %s)", f.Name, f.Level, c.modelLabel(f.Model)),
+				fmt.Sprintf("<@%d>\n❤️ %s %d/%d", f.Owner, bar(int64(st.HP[side]), int64(st.MaxHP[side])), st.HP[side], st.MaxHP[side]), true))
+		}
+		if b.State == economy.BattleDone {
+			em.Color = colorGain
+			why := map[string]string{"knockout": "by knockout", "forfeit": "by forfeit", "turns": "on points after the last turn"}[st.Reason]
+			em.Fields = append(em.Fields, field("Result", fmt.Sprintf("🏆 <@%d> wins %s and takes %s (house fee %s). XP: +%d / +%d.",
+				b.Winner, why, credits(b.Payout), credits(b.Fee), b.XP[0], b.XP[1]), false))
+			if b.Prize != "" {
+				em.Fields = append(em.Fields, field("Prize", fmt.Sprintf("🎁 <@%d> also won a **%s**!", b.Winner, c.itemName(b.Prize)), false))
+			}
+			break
+		}
+		mover := b.Player(st.Side)
+		content = fmt.Sprintf("<@%d>, your move!", mover)
+		em.Footer = &discord.EmbedFooter{Text: fmt.Sprintf("Turn %d · a missed turn is played for you; a second forfeits", st.Turn+1)}
+		em.Fields = append(em.Fields, field("Next move", fmt.Sprintf("<@%d>, due %s", mover, ts(b.Deadline, "R")), false))
+		var moves []discord.InteractiveComponent
+		for i, mv := range b.Fighters[st.Side].Moves {
+			if len(moves) < 4 {
+				moves = append(moves, button(discord.PrimaryButtonStyle(), mv.Name, fmt.Sprintf("move:%d:%d", st.Turn, i)))
+			}
+		}
+		moves = append(moves, button(discord.SecondaryButtonStyle(), "🔄", "view"))
+		ar := discord.ActionRowComponent(moves)
+		rows = discord.ContainerComponents{&ar}
+	}
+	if note != "" {
+		content = strings.TrimSpace(note + " " + content)
+	}
+	return Reply{Content: content, Embeds: []discord.Embed{em}, Components: rows}
+}
+
+func (c *companions) modelLabel(key string) string {
+	name, _ := c.modelName(key)
+	return name
+}
+
+// button handles a press on a battle's buttons.
+func (c *companions) button(ctx context.Context, inv *Invocation) (Reply, error) {
+	if len(inv.Args) < 2 {
+		return Reply{}, Errorf("That button has expired.")
+	}
+	id, err := strconv.ParseInt(inv.Args[0], 10, 64)
+	if err != nil || id <= 0 {
+		return Reply{}, Errorf("That button has expired.")
+	}
+	presser := userID(inv.User)
+	var b economy.Battle
+	switch action := inv.Args[1]; {
+	case action == "accept" && len(inv.Args) == 2:
+		b, err = c.svc.AcceptBattle(ctx, battleOp(inv), id, presser)
+	case action == "decline" && len(inv.Args) == 2:
+		b, err = c.svc.DeclineBattle(ctx, battleOp(inv), id, presser)
+	case action == "view" && len(inv.Args) == 2:
+		b, err = c.svc.GetBattle(ctx, id)
+	case action == "move" && len(inv.Args) == 4:
+		turn, err1 := strconv.Atoi(inv.Args[2])
+		move, err2 := strconv.Atoi(inv.Args[3])
+		if err1 != nil || err2 != nil {
+			return Reply{}, Errorf("That button has expired.")
+		}
+		b, err = c.svc.MoveBattle(ctx, battleOp(inv), id, presser, turn, move)
+	default:
+		return Reply{}, Errorf("That button has expired.")
+	}
+	if errors.Is(err, economy.ErrStaleTurn) || errors.Is(err, economy.ErrBattleOver) || errors.Is(err, economy.ErrChallengeClosed) {
+		// An old button (a double click, a turn the game played, an
+		// expired challenge): show where the battle is now instead.
+		if now, gerr := c.svc.GetBattle(ctx, id); gerr == nil {
+			msg, _ := UserMessage(err)
+			return c.battleReply(now, "("+msg+")"), nil
+		}
+	}
+	if err != nil {
+		return Reply{}, fail(err)
+	}
+	return c.battleReply(b, ""), nil
+}
+
+// BattleMessages returns what updates a battle's message after the sweep
+// resolved it (an expired challenge, a turn the game played, a forfeit):
+// an edit of the /battle interaction's original response, which the
+// battle's buttons have been updating. Discord takes it while the
+// interaction's token is valid (15 minutes); later the edit fails and the
+// message shows the battle's state at the next click.
+func BattleMessages(svc *economy.Service, resp Responder) func(ctx context.Context, b economy.Battle) error {
+	c := &companions{svc: svc, cat: svc.Catalog()}
+	return func(ctx context.Context, b economy.Battle) error {
+		app, token, ok := strings.Cut(b.Notify, ":")
+		id, err := strconv.ParseUint(app, 10, 64)
+		if !ok || err != nil || token == "" {
+			return nil // a battle without a message to update
+		}
+		r := c.battleReply(b, "").fit()
+		comps := r.Components
+		if comps == nil {
+			comps = discord.ContainerComponents{} // the old buttons go
+		}
+		data := api.EditInteractionResponseData{Content: option.NewNullableString(r.Content), Embeds: &r.Embeds, Components: &comps}
+		if _, err := bound(ctx, resp).EditInteractionResponse(discord.AppID(id), token, data); err != nil {
+			// A transport error names the URL, which holds the token: keep
+			// only its cause.
+			var uerr *url.Error
+			if errors.As(err, &uerr) {
+				err = uerr.Err
+			}
+			return fmt.Errorf("battle %d message: %w", b.ID, err)
+		}
+		return nil
+	}
+}

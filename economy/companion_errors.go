@@ -1,0 +1,37 @@
+package economy
+
+import "github.com/chopsticks-bot/chopsticks/refusal"
+
+// The companion game's refusals (see errors.go for the economy's others).
+var (
+	ErrNoCompanions       = refusal.New("no_companions", "The companion game is not in this catalogue.")
+	ErrUnknownCompanion   = refusal.New("unknown_companion", "You have no companion by that name; see /companion list.")
+	ErrCompanionLimit     = refusal.New("companion_limit", "You already own the most companions allowed; release one first.")
+	ErrBadCompanionName   = refusal.New("bad_companion_name", "A companion's name is 1-32 letters, digits, spaces, '-' or '_', and not only digits.")
+	ErrNameTaken          = refusal.New("companion_name_taken", "You already have a companion by that name.")
+	ErrInStasis           = refusal.New("companion_in_stasis", "That companion is in stasis; wake it first with /companion stasis.")
+	ErrNotInStasis        = refusal.New("companion_awake", "That companion is already awake.")
+	ErrInBattle           = refusal.New("companion_in_battle", "That companion is in a battle right now.")
+	ErrNoCharge           = refusal.New("companion_no_charge", "That companion has too little charge; recharge it with a Power Cell.")
+	ErrFullCharge         = refusal.New("companion_full_charge", "That companion is fully charged already.")
+	ErrUnknownSkill       = refusal.New("unknown_skill", "That model has no such skill; see /companion skills.")
+	ErrSkillKnown         = refusal.New("skill_known", "Your companion already knows that skill.")
+	ErrSkillLocked        = refusal.New("skill_locked", "That skill is not unlocked yet.")
+	ErrNoSkillPoints      = refusal.New("no_skill_points", "Not enough free skill points; train your companion to level up.")
+	ErrBreedSelf          = refusal.New("breed_self", "A companion cannot breed with itself; pick two different companions.")
+	ErrBreedLevel         = refusal.New("breed_level", "Both parents must reach the breeding level.")
+	ErrNotCosmetic        = refusal.New("not_cosmetic", "Only skins and chassis can be equipped.")
+	ErrReleaseUnconfirmed = refusal.New("release_unconfirmed", "Releasing a companion cannot be undone: set confirm to True.")
+	ErrSelfBattle         = refusal.New("battle_self", "You cannot battle yourself.")
+	ErrBotBattle          = refusal.New("battle_bot", "Bots do not battle.")
+	ErrBadWager           = refusal.New("bad_wager", "The wager must be between 0 and the maximum wager.")
+	ErrUnknownBattle      = refusal.New("unknown_battle", "That battle does not exist.")
+	ErrNotYourBattle      = refusal.New("not_your_battle", "That button is not for you: this battle belongs to other players.")
+	ErrNotChallenged      = refusal.New("not_challenged", "Only the challenged player can accept this battle.")
+	ErrChallengeClosed    = refusal.New("challenge_closed", "That challenge is no longer open.")
+	ErrBattleOver         = refusal.New("battle_over", "That battle is over.")
+	ErrNotYourTurn        = refusal.New("not_your_turn", "It is not your turn.")
+	ErrStaleTurn          = refusal.New("stale_turn", "That turn is over; use the newest buttons.")
+	ErrUnknownMove        = refusal.New("unknown_move", "Your companion does not know that move.")
+	ErrNoFighter          = refusal.New("no_fighter", "You have no companion ready to battle (awake, charged and free).")
+)
