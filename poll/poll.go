@@ -27,10 +27,17 @@ type Condition interface {
 
 // Eventually checks cond every Interval until it holds, and fails t with
 // "timed out after <timeout> waiting for <format, args>" (and cond's last
-// reason) once timeout has passed without it holding.
+// reason) once timeout has passed without it holding. Arguments of type
+// *string are read when the message is built, so that a condition may
+// record its last state in a variable the message quotes.
 func Eventually[C Condition](t TB, timeout time.Duration, cond C, format string, args ...any) {
 	t.Helper()
 	if why, ok := Until(timeout, cond); !ok {
+		for i, a := range args {
+			if p, ok := a.(*string); ok {
+				args[i] = *p
+			}
+		}
 		msg := fmt.Sprintf("timed out after %v waiting for "+format, append([]any{timeout}, args...)...)
 		if why != "" {
 			msg += ": " + why

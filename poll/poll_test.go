@@ -33,6 +33,10 @@ func TestEventually(t *testing.T) {
 		{"never, with a reason", func(r *recorder) {
 			Eventually(r, 30*time.Millisecond, func() (bool, string) { return false, "2 of 3 ready" }, "the cluster")
 		}, "timed out after 30ms waiting for the cluster: 2 of 3 ready"},
+		{"last state in a variable", func(r *recorder) {
+			var last string
+			Eventually(r, 30*time.Millisecond, func() bool { last = "b down"; return false }, "(last: %s)", &last)
+		}, "timed out after 30ms waiting for (last: b down)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
