@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/gorilla/websocket"
+
+	"github.com/chopsticks-bot/chopsticks/lavalinksim"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // Tests of the client against the behaviours of the Lavalink v4 servers
@@ -91,7 +93,7 @@ func TestUnknownLengthTracks(t *testing.T) {
 				t.Fatal(err)
 			}
 			env.next(func(e Event) bool { _, ok := e.(TrackStartEvent); return ok })
-			waitFor(t, func() bool { return p.Position() > 0 })
+			poll.Eventually(t, 5*time.Second, func() bool { return p.Position() > 0 }, "the condition")
 			from := p.Node()
 			env.sim(from).Kill()
 			moved := env.next(func(e Event) bool { _, ok := e.(PlayerMovedEvent); return ok }).(PlayerMovedEvent)
@@ -142,11 +144,11 @@ func TestMixedServersLeastLoaded(t *testing.T) {
 	env := newMixedEnv(t, nl, ll)
 	env.sims[0].SetLoad(0.3, 0.1) // reported as 4.8
 	env.sims[1].SetLoad(0.6, 0.1)
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		a, _ := env.client.Nodes()[0].Stats()
 		b, _ := env.client.Nodes()[1].Stats()
 		return a.CPU.SystemLoad == 4.8 && b.CPU.SystemLoad == 0.6
-	})
+	}, "the condition")
 	if n, err := env.client.BestNode(); err != nil || n.Name() != "a" {
 		t.Fatalf("best node %s %v; want the NodeLink node a (load 4.8 on 16 cores)", nodeName(n), err)
 	}
@@ -159,11 +161,11 @@ func TestMixedServersShareThePlayers(t *testing.T) {
 	env := newMixedEnv(t, nl, ll)
 	env.sims[0].SetLoad(0.25, 0.1) // reported as 2
 	env.sims[1].SetLoad(0.25, 0.1)
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		a, _ := env.client.Nodes()[0].Stats()
 		b, _ := env.client.Nodes()[1].Stats()
 		return a.CPU.SystemLoad == 2 && b.CPU.SystemLoad == 0.25
-	})
+	}, "the condition")
 	ctx := context.Background()
 	counts := map[string]int{}
 	for _, g := range []string{"41", "42", "43", "44"} {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func TestParseNodes(t *testing.T) {
@@ -231,16 +232,16 @@ func TestLeastLoadedNode(t *testing.T) {
 	env := newEnv(t, 2, lavalinksim.Config{StatsInterval: 20 * time.Millisecond})
 	env.sims[0].SetLoad(0.9, 0.5)
 	env.sims[1].SetLoad(0.1, 0.05)
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		n, err := env.client.BestNode()
 		return err == nil && n.Name() == "b"
-	})
+	}, "the condition")
 	env.sims[1].SetLoad(0.1, 0.05)
 	env.sims[0].SetLoad(0.1, 0.05)
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		st, _ := env.client.Nodes()[0].Stats()
 		return st.CPU.SystemLoad == 0.1
-	})
+	}, "the condition")
 	// Players this client placed count before the next stats arrive.
 	ctx := context.Background()
 	for _, g := range []string{"1", "2", "3", "4"} {
@@ -257,10 +258,10 @@ func TestLeastLoadedNode(t *testing.T) {
 	}
 	// A frame deficit makes a node unattractive.
 	env.sims[0].SetFrameStats(&lavalinksim.FrameStats{Sent: 1000, Deficit: 2000})
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		st, _ := env.client.Nodes()[0].Stats()
 		return st.FrameStats != nil && st.FrameStats.Deficit == 2000
-	})
+	}, "the condition")
 	if n, _ := env.client.BestNode(); n.Name() != "b" {
 		t.Fatalf("best = %s despite frame deficit on a", n.Name())
 	}
@@ -337,7 +338,7 @@ func TestResumeAfterDroppedWebsocket(t *testing.T) {
 	p := c.Player("5")
 	p.UpdateVoice(ctx, "t", "e", "s", "c")
 	p.Play(ctx, res.Tracks[0], 0)
-	waitFor(t, func() bool { sp, _ := sim.Player("5"); return sp.Position > 0 })
+	poll.Eventually(t, 5*time.Second, func() bool { sp, _ := sim.Player("5"); return sp.Position > 0 }, "the condition")
 	sim.DropConnections()
 	// The track ends while we are away; the event is replayed on resume.
 	var end TrackEndEvent
@@ -354,17 +355,6 @@ func TestResumeAfterDroppedWebsocket(t *testing.T) {
 	}
 	if c.Nodes()[0].SessionID() != sid || end.Reason != EndFinished {
 		t.Fatalf("session %s (was %s), end %+v", c.Nodes()[0].SessionID(), sid, end)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -423,7 +413,7 @@ func TestNodeRestartRebuildsPlayers(t *testing.T) {
 		t.Fatalf("restart on %s: %v", addr, err)
 	}
 	t.Cleanup(func() { sim2.Close() })
-	waitFor(t, func() bool { sp, ok := sim2.Player("8"); return ok && sp.Track != nil && sp.Connected })
+	poll.Eventually(t, 5*time.Second, func() bool { sp, ok := sim2.Player("8"); return ok && sp.Track != nil && sp.Connected }, "the condition")
 	sp, _ := sim2.Player("8")
 	if sp.Position < 42*time.Second || sp.Position > 44*time.Second || sp.Voice.SessionID != "s" {
 		t.Fatalf("rebuilt player: %+v", sp)

@@ -1,37 +1,20 @@
 package lavalinksim
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/chopsticks-bot/chopsticks/bintest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
-
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 func TestVersionIsTheEnforcedRelease(t *testing.T) {
 	s := start(t, Config{})
@@ -62,7 +45,7 @@ func TestDecodeTrackAcceptsBothParameterNames(t *testing.T) {
 }
 
 func TestMissingClientNameIsAWarning(t *testing.T) {
-	var logs syncBuffer
+	var logs bintest.LogBuffer
 	s := start(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	h := http.Header{"Authorization": {s.Password()}, "User-Id": {"1"}}
 	c, resp, err := websocket.DefaultDialer.Dial("ws://"+s.Addr()+"/v4/websocket", h)
@@ -70,7 +53,7 @@ func TestMissingClientNameIsAWarning(t *testing.T) {
 		t.Fatalf("handshake without Client-Name refused: %v %v", resp, err)
 	}
 	t.Cleanup(func() { c.Close() })
-	waitFor(t, func() bool { return len(s.Sessions()) == 1 })
+	poll.Eventually(t, 5*time.Second, func() bool { return len(s.Sessions()) == 1 }, "the condition")
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "Client-Name") {
 		t.Fatalf("no warning logged: %s", logs.String())
 	}
@@ -240,7 +223,7 @@ func TestTrackKinds(t *testing.T) {
 			c, _ := dial(t, s, "")
 			c.do("PATCH", "/v4/sessions/"+c.id+"/players/6", `{"track":{"encoded":"`+enc+`"},"voice":`+voiceJSON+`}`)
 			c.next(isEvent("TrackStartEvent"))
-			waitFor(t, func() bool { p, _ := s.Player("6"); return p.Position > 10*time.Minute })
+			poll.Eventually(t, 5*time.Second, func() bool { p, _ := s.Player("6"); return p.Position > 10*time.Minute }, "the condition")
 			if p, _ := s.Player("6"); p.Track == nil {
 				t.Fatal("a track of unknown length ended by itself")
 			}

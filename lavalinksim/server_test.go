@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func start(t *testing.T, cfg Config) *Server {
@@ -409,7 +411,7 @@ func TestResuming(t *testing.T) {
 	c.do("PATCH", "/v4/sessions/"+c.id+"/players/5", `{"track":{"encoded":"`+short+`"},"voice":`+voiceJSON+`}`)
 	c.next(isEvent("TrackStartEvent"))
 	s.DropConnections()
-	waitFor(t, func() bool { ss := s.Sessions(); return len(ss) == 1 && !ss[0].Connected && ss[0].QueuedEvents > 0 })
+	poll.Eventually(t, 5*time.Second, func() bool { ss := s.Sessions(); return len(ss) == 1 && !ss[0].Connected && ss[0].QueuedEvents > 0 }, "the condition")
 	// The track ended while disconnected; the event was queued and is replayed.
 	c2, resp := dial(t, s, c.id)
 	if resp.Header.Get("Session-Resumed") != "true" || c2.id != c.id {
@@ -421,7 +423,7 @@ func TestResuming(t *testing.T) {
 	// Without resuming, a drop destroys the session.
 	c.do("PATCH", "/v4/sessions/"+c.id, `{"resuming":false}`)
 	s.DropConnections()
-	waitFor(t, func() bool { return len(s.Sessions()) == 0 })
+	poll.Eventually(t, 5*time.Second, func() bool { return len(s.Sessions()) == 0 }, "the condition")
 	c3, resp := dial(t, s, c.id)
 	if resp.Header.Get("Session-Resumed") != "false" || c3.id == c.id {
 		t.Fatal("resumed a destroyed session")
@@ -433,7 +435,7 @@ func TestResumeTimeout(t *testing.T) {
 	c, _ := dial(t, s, "")
 	c.do("PATCH", "/v4/sessions/"+c.id, `{"resuming":true,"timeout":0}`)
 	s.DropConnections()
-	waitFor(t, func() bool { return len(s.Sessions()) == 0 })
+	poll.Eventually(t, 5*time.Second, func() bool { return len(s.Sessions()) == 0 }, "the condition")
 }
 
 func TestKill(t *testing.T) {
@@ -444,17 +446,6 @@ func TestKill(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + s.Addr() + "/version"); err == nil {
 		t.Fatal("server still answers after Kill")
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
@@ -28,10 +29,10 @@ func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
 	if d := mustCommand(t, a.lim, 42, "rob"); d.Allowed || !d.Notify || d.Rule != RuleCommandBlock {
 		t.Fatalf("violation on a: %+v", d)
 	}
-	eventually(t, 2*time.Second, "block announcement on b", func() bool {
+	poll.Eventually(t, 2*time.Second, func() bool {
 		_, _, ok := b.lim.cache.get("{u:42}:c:rob", time.Now())
 		return ok
-	})
+	}, "block announcement on b")
 	before := b.calls.n.Load()
 	for i := 0; i < 100; i++ {
 		d := mustCommand(t, b.lim, 42, "rob")
@@ -78,10 +79,10 @@ func TestLayoutSplitSharesBudget(t *testing.T) {
 	}
 	// Split calls are atomic per subject only: until the block reaches a,
 	// a's attempts would still spend the global budget. Wait for it.
-	eventually(t, 2*time.Second, "block on a", func() bool {
+	poll.Eventually(t, 2*time.Second, func() bool {
 		_, _, ok := a.lim.cache.get("{u:1}:c:fish", time.Now())
 		return ok
-	})
+	}, "block on a")
 	for ; i < 20; i++ {
 		if d := mustCommand(t, pick(i).lim, 1, "fish"); d.Allowed || d.Rule != RuleCommandBlock {
 			t.Fatalf("blocked user attempt %d: %+v", i, d)
@@ -168,9 +169,9 @@ func TestTwoProcessesShareOneBudget(t *testing.T) {
 		childAllowed <- v
 	}()
 	// Wait for the child to begin spending, then spend concurrently.
-	eventually(t, 10*time.Second, "child start", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		return stateExists(t, n.rdb, "{u:77}:c:trade")
-	})
+	}, "child start")
 	mine := 0
 	for i := 0; i < 300; i++ {
 		if mustCommand(t, n.lim, 77, "trade").Allowed {
@@ -267,12 +268,12 @@ func TestRedisOutage(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
-	eventually(t, 2*time.Second, "load", func() bool { return admitted.Load() > 0 })
+	poll.Eventually(t, 2*time.Second, func() bool { return admitted.Load() > 0 }, "load")
 
 	if err := srv.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 3*time.Second, "fallback", n.lim.InFallback)
+	poll.Eventually(t, 3*time.Second, n.lim.InFallback, "fallback")
 	outageStart := time.Now()
 	fallbackN.Store(0)
 	if d, err := n.lim.AllowSensitive(context.Background(), "admin", 1, "10.0.0.1"); err != nil || d.Allowed || d.Rule != RuleUnavailable {
@@ -286,7 +287,7 @@ func TestRedisOutage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("restart Redis: %v", err)
 	}
-	eventually(t, 5*time.Second, "recovery", func() bool { return !n.lim.InFallback() })
+	poll.Eventually(t, 5*time.Second, func() bool { return !n.lim.InFallback() }, "recovery")
 	outage := time.Since(outageStart)
 	close(stop)
 	wg.Wait()
@@ -390,8 +391,8 @@ func TestRecoversWithoutStart(t *testing.T) {
 	if srv, err = localserver.StartRedis(ctx, dir, port, false); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "recovery", func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		mustCommand(t, lim, 2, "work")
 		return !lim.InFallback()
-	})
+	}, "recovery")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // burst returns n times, gap apart, the last one now: the snowflake times
@@ -143,12 +144,12 @@ func TestDecisionWaitingOnHungRedisJudgedByItsTime(t *testing.T) {
 		}
 	}
 	first := decide()
-	eventually(t, 2*time.Second, "the first decision to reach Redis", running(0))
+	poll.Eventually(t, 2*time.Second, running(0), "the first decision to reach Redis")
 	second := decide()
-	eventually(t, 2*time.Second, "the second decision to queue", running(1))
+	poll.Eventually(t, 2*time.Second, running(1), "the second decision to queue")
 	// The first call fails and the second, now leading, waits for Redis
 	// in turn; meanwhile nine more are decided on this node.
-	eventually(t, 3*time.Second, "fallback", n.lim.InFallback)
+	poll.Eventually(t, 3*time.Second, n.lim.InFallback, "fallback")
 	for i := range 9 {
 		if d := <-decide(); !d.Allowed {
 			t.Fatalf("decision %d during the outage: %+v", i+3, d)

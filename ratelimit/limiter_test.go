@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func TestCommandBlockBackoff(t *testing.T) {
@@ -33,10 +35,10 @@ func TestCommandBlockBackoff(t *testing.T) {
 	for _, want := range []time.Duration{100, 200, 400, 500, 500} {
 		want *= time.Millisecond
 		var d Decision
-		eventually(t, 3*time.Second, "a refusal", func() bool {
+		poll.Eventually(t, 3*time.Second, func() bool {
 			d = mustCommand(t, n.lim, 1, "work")
 			return !d.Allowed
-		})
+		}, "a refusal")
 		if d.Rule != RuleCommandBlock || !d.Notify || d.RetryAfter != want || d.Local {
 			t.Fatalf("violation: got %+v, want new %s block of %v with Notify", d, RuleCommandBlock, want)
 		}
@@ -50,7 +52,7 @@ func TestCommandBlockBackoff(t *testing.T) {
 		if n.calls.n.Load() != before {
 			t.Fatalf("blocked attempt made a Redis call")
 		}
-		eventually(t, 2*time.Second, "block end", func() bool { return mustCommand(t, n.lim, 1, "work").Allowed })
+		poll.Eventually(t, 2*time.Second, func() bool { return mustCommand(t, n.lim, 1, "work").Allowed }, "block end")
 	}
 	if got := counterValue(t, n.reg, "chopsticks_rate_limit_hits_total", map[string]string{"rule": RuleCommandBlock}); got < 10 {
 		t.Fatalf("hits{rule=command_block} = %v, want >= 10", got)
@@ -66,10 +68,10 @@ func TestBackoffResetsAfterQuietPeriod(t *testing.T) {
 	n := startNode(t, addr, cfg)
 	violate := func() Decision {
 		var d Decision
-		eventually(t, 3*time.Second, "a refusal", func() bool {
+		poll.Eventually(t, 3*time.Second, func() bool {
 			d = mustCommand(t, n.lim, 5, "beg")
 			return !d.Allowed && d.Notify
-		})
+		}, "a refusal")
 		return d
 	}
 	if d := violate(); d.RetryAfter != 60*time.Millisecond {
@@ -242,10 +244,10 @@ func TestHTTP(t *testing.T) {
 	if d, _ := n.lim.AllowHTTP(ctx, "192.0.2.1:8080"); !d.Allowed {
 		t.Fatalf("other IP: %+v", d)
 	}
-	eventually(t, time.Second, "refill", func() bool {
+	poll.Eventually(t, time.Second, func() bool {
 		d, _ := n.lim.AllowHTTP(ctx, "2001:db8::1")
 		return d.Allowed
-	})
+	}, "refill")
 }
 
 func TestBadInput(t *testing.T) {

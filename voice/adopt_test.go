@@ -10,6 +10,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // twoLavalinkNodes starts Lavalink nodes a and b and Redis for a cluster
@@ -49,7 +50,7 @@ func twoLavalinkNodes(t *testing.T) ([]*lavalinksim.Server, []lavalink.NodeConfi
 func playing(t *testing.T, sims []*lavalinksim.Server, guild string) int {
 	t.Helper()
 	holder := -1
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		for i, s := range sims {
 			if p, ok := s.Player(guild); ok && p.Connected && p.Position > 0 {
 				holder = i
@@ -57,7 +58,7 @@ func playing(t *testing.T, sims []*lavalinksim.Server, guild string) int {
 			}
 		}
 		return false
-	})
+	}, "the condition")
 	return holder
 }
 
@@ -85,12 +86,12 @@ func TestAdoptDoesNotWaitForDeadNodes(t *testing.T) {
 				t.Fatal(err)
 			}
 			holder := playing(t, sims, g)
-			waitFor(t, func() bool {
+			poll.Eventually(t, 5*time.Second, func() bool {
 				s, _ := x.Queues().LavalinkSessions(ctx, "201")
 				return s["a"] != "" && s["b"] != ""
-			})
+			}, "the condition")
 			x.Close()
-			waitFor(t, func() bool {
+			poll.Eventually(t, 5*time.Second, func() bool {
 				for _, sim := range sims {
 					for _, s := range sim.Sessions() {
 						if s.UserID == "201" && s.Connected {
@@ -99,7 +100,7 @@ func TestAdoptDoesNotWaitForDeadNodes(t *testing.T) {
 					}
 				}
 				return true
-			})
+			}, "the condition")
 			if tt.killIdle {
 				sims[1-holder].Kill()
 			}
@@ -191,11 +192,11 @@ func TestAdoptRestoresPlayersNoNodeKept(t *testing.T) {
 			y.VoiceServerUpdate(ctx, "201", g, "voice-token-201-again", "c-ams01.discord.media:443")
 			y.VoiceStateUpdate(ctx, "201", g, "voice-session-201-again", ch)
 			var p lavalinksim.PlayerSnapshot
-			waitFor(t, func() bool {
+			poll.Eventually(t, 5*time.Second, func() bool {
 				var ok bool
 				p, ok = survivor.Player(g)
 				return ok && p.Connected && p.Track != nil
-			})
+			}, "the condition")
 			if tt.ended {
 				if p.Track.Info.Title != "next.mp3" || p.Position > 5*time.Second {
 					t.Fatalf("restored %q at %v, want the next track from its start", p.Track.Info.Title, p.Position)
@@ -266,11 +267,11 @@ func TestRestoreRetriesWhenNoNodeWasUp(t *testing.T) {
 	// The client's reconnection backoff is still short here (about a
 	// second since the nodes died), well inside waitFor's limit.
 	var p lavalinksim.PlayerSnapshot
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		var ok bool
 		p, ok = back.Player(g)
 		return ok && p.Connected && p.Track != nil
-	})
+	}, "the condition")
 	if p.Track.Info.Title != "long.mp3" || p.Position < 100*time.Second || p.Voice.Token != "voice-token-201-again" {
 		t.Fatalf("restarted %q at %v with voice %+v, want long.mp3 from 100s on with the new credentials", p.Track.Info.Title, p.Position, p.Voice)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // Case 8: voice that never connects (Lavalink 4.2: 500 on the voice update;
@@ -33,7 +34,7 @@ func TestVoiceNeverConnects(t *testing.T) {
 			if n, _ := env.Queues().Len(ctx, "1:10"); n != 0 {
 				t.Fatalf("%d tracks left queued", n)
 			}
-			waitFor(t, func() bool { return len(env.sim.Players()) == 0 })
+			poll.Eventually(t, 5*time.Second, func() bool { return len(env.sim.Players()) == 0 }, "the condition")
 			// The agent is free again: a later /play tries once more, and
 			// fails the same way, once.
 			if _, err := env.Play(ctx, PlayRequest{GuildID: "1", UserID: "alice", Query: "song"}); !errors.Is(err, ErrVoiceFailed) {

@@ -17,6 +17,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
@@ -126,10 +127,10 @@ func (c *routedCluster) node(t *testing.T, name string, agents ...string) *route
 // awaitListener waits until a node listens for forwarded commands.
 func (c *routedCluster) awaitListener(t *testing.T, node string) {
 	t.Helper()
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		n, err := c.rdb.PubSubNumSub(context.Background(), rpcChannelPrefix+node).Result()
 		return err == nil && n[rpcChannelPrefix+node] > 0
-	})
+	}, "the condition")
 }
 
 func (n *routedNode) count(t *testing.T, metric, op, outcome string) float64 {
@@ -304,10 +305,10 @@ func TestRouterForwardsToThePlayingNode(t *testing.T) {
 
 func (c *routedCluster) waitPlayerOf(t *testing.T, guild string, ok func(lavalinksim.PlayerSnapshot) bool) {
 	t.Helper()
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		p, found := c.sim.Player(guild)
 		return found && ok(p)
-	})
+	}, "the condition")
 }
 
 // TestRouterLocalFirst: the node with the session runs commands itself, and

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func TestParseSearch(t *testing.T) {
@@ -105,10 +106,10 @@ func TestMusicSearchCache(t *testing.T) {
 	short.cache.ttl = 50 * time.Millisecond
 	short.voice.set("2", "bob", "20")
 	short.Play(ctx, PlayRequest{GuildID: "2", UserID: "bob", Query: "ttl song"})
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		ok, _ := short.cfg.Queues.rdb.Exists(ctx, searchKey("ytsearch", "ttl song")).Result()
 		return ok == 0
-	})
+	}, "the condition")
 	short.Play(ctx, PlayRequest{GuildID: "2", UserID: "bob", Query: "ttl song"})
 	if n := short.sim.Loads(); n != 2 {
 		t.Fatalf("%d loads after the TTL, want 2", n)
