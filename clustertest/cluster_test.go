@@ -382,17 +382,8 @@ func TestCrashBeforeFirstCheckpointRecovers(t *testing.T) {
 	c.AwaitSteady(40*time.Second, "a", "b", "c")
 	orphans := harness.ShardsOf(c.Status(), "b")
 	killedAt := c.Kill("b")
-	var why string
 	deadline := 5*time.Second + c.LeaseTTL + 8*time.Second
-	ok := false
-	dl := time.Now().Add(deadline)
-	for time.Now().Before(dl) {
-		if ok, why = c.Steady("a", "c"); ok {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !ok {
+	if why, ok := poll.Until(deadline, func() (bool, string) { return c.Steady("a", "c") }); !ok {
 		var ids []string
 		for _, id := range c.Sim.Identifies() {
 			if !id.Time.Before(killedAt) {

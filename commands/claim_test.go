@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // TestMain (servertest.Main) is in economy_test.go.
@@ -85,17 +87,10 @@ func TestRedisClaimerHungRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Cooldown = 0
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	poll.Eventually(t, 5*time.Second, func() (bool, string) {
 		ok, err := c.Claim(ctx, 4, "n1/0")
-		if err == nil && ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("claims after Redis woke = %v, %v", ok, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && ok, fmt.Sprintf("claims after Redis woke = %v, %v", ok, err)
+	}, "a claim after Redis woke")
 }
 
 // countCalls counts the commands sent to Redis.

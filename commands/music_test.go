@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/voice"
 )
 
@@ -210,17 +212,13 @@ func (e *musicEnv) run(t *testing.T, guild, user discord.Snowflake, name string,
 
 func waitPlayer(t *testing.T, lava *lavalinksim.Server, guild string, ok func(lavalinksim.PlayerSnapshot) bool) lavalinksim.PlayerSnapshot {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		p, found := lava.Player(guild)
-		if found && ok(p) {
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("player of %s: %+v (found %v)", guild, p, found)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var p lavalinksim.PlayerSnapshot
+	poll.Eventually(t, 5*time.Second, func() (bool, string) {
+		var found bool
+		p, found = lava.Player(guild)
+		return found && ok(p), fmt.Sprintf("%+v (found %v)", p, found)
+	}, "the player of %s", guild)
+	return p
 }
 
 func TestMusicCommandRefusals(t *testing.T) {

@@ -93,13 +93,9 @@ func TestGossipJoinsSeedsThatStartLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Shutdown() })
-	deadline := time.Now().Add(10 * time.Second)
-	for len(a.Peers()) < 2 || len(b.Peers()) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("a sees %v, b sees %v; want both", a.Peers(), b.Peers())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
+		return len(a.Peers()) >= 2 && len(b.Peers()) >= 2, fmt.Sprintf("a sees %v, b sees %v", a.Peers(), b.Peers())
+	}, "a and b to see both")
 }
 
 // freeUDPAndTCPPort finds a port free for both TCP and UDP on loopback.

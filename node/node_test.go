@@ -138,14 +138,10 @@ func invoke(t *testing.T, sim *discordsim.Sim, inv discordsim.Invocation) (*disc
 		err error
 	)
 	// Commands are registered by the node as it starts; wait for them.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	_, _ = poll.Until(5*time.Second, func() bool {
 		i, err = sim.Invoke(ctx, inv)
-		if err == nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "not registered") {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil || !strings.Contains(err.Error(), "not registered")
+	})
 	if err != nil {
 		t.Fatalf("invoke /%s: %v", inv.Command, err)
 	}
