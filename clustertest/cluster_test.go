@@ -1,7 +1,6 @@
 package clustertest
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,10 +9,7 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
-	"github.com/chopsticks-bot/chopsticks/coordinator"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/poll"
 )
@@ -172,15 +168,7 @@ func TestDrainHandsOffByResume(t *testing.T) {
 	moving := harness.ShardsOf(c.Status(), "b")
 	before := harness.SessionsOf(c.Sim)
 	p := c.Node("b")
-	termAt := time.Now()
-	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.Exited:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("node b still runs 10 s after SIGTERM")
-	}
+	termAt := p.Stop(t, syscall.SIGTERM, 10*time.Second)
 	t.Logf("node b (%d shards) exited %v after SIGTERM: %v", len(moving), time.Since(termAt).Round(time.Millisecond), p.State)
 	if !p.State.Success() {
 		t.Errorf("node b exited with %v, want status 0", p.State)
@@ -260,20 +248,7 @@ func TestEtcdCutStopsShardsBeforeLeaseExpiry(t *testing.T) {
 	cut := harness.ShardsOf(c.Status(), "c")
 	before := harness.SessionsOf(c.Sim)
 	// Watch for the owner keys of c disappearing (lease expiry).
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	expired := make(chan time.Time, 1)
-	w := c.EtcdClient.Watch(ctx, coordinator.DefaultPrefix+"/nodes/c")
-	go func() {
-		for resp := range w {
-			for _, ev := range resp.Events {
-				if ev.Type == clientv3.EventTypeDelete {
-					expired <- time.Now()
-					return
-				}
-			}
-		}
-	}()
+	expired := c.RegistrationGone("c")
 	cutAt := p.Proxy.Sever()
 	var expiredAt time.Time
 	select {

@@ -24,15 +24,7 @@ func TestDrainWithoutEtcdExitsPromptly(t *testing.T) {
 	before := harness.SessionsOf(c.Sim)
 
 	p.Proxy.Sever()
-	termAt := time.Now()
-	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.Exited:
-	case <-time.After(15 * time.Second):
-		t.Fatalf("node c still runs 15 s after SIGTERM with etcd unreachable")
-	}
+	termAt := p.Stop(t, syscall.SIGTERM, 15*time.Second) // etcd unreachable: no drain timeout
 	t.Logf("node c (%d shards) exited %v after SIGTERM without etcd: %v", len(moving), time.Since(termAt).Round(time.Millisecond), p.State)
 	c.AwaitSteady(20*time.Second, "a", "b")
 	for _, sh := range moving {

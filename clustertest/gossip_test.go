@@ -40,14 +40,7 @@ func TestGossipConvergesAfterEachRestart(t *testing.T) {
 		if i == 1 {
 			sig = syscall.SIGTERM
 		}
-		if err := p.Cmd.Process.Signal(sig); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-p.Exited:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("node %s still runs 20 s after %v", id, sig)
-		}
+		p.Stop(t, sig, 20*time.Second)
 		c.Start(id, false, seeds(id))
 		c.awaitOneGossipCluster(ids, fmt.Sprintf("%s restarted after %v", id, sig))
 	}

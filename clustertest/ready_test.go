@@ -29,14 +29,7 @@ func TestReadyOnlyWithItsShare(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c.AwaitCheckpoints()
 			p := c.Node("b")
-			if err := p.Cmd.Process.Signal(tc.stop); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-p.Exited:
-			case <-time.After(30 * time.Second):
-				t.Fatalf("node b still runs 30 s after %v", tc.stop)
-			}
+			p.Stop(t, tc.stop, 30*time.Second)
 			startedAt := time.Now()
 			p = c.Start("b", false)
 			hc := http.Client{Timeout: time.Second}

@@ -35,10 +35,7 @@ import (
 	"syscall"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
-	"github.com/chopsticks-bot/chopsticks/coordinator"
 	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/poll"
 )
@@ -310,20 +307,7 @@ func (b *bench) crashRun(ctx context.Context, i int, sig syscall.Signal) runResu
 		}
 		// When b's registration goes (its lease revoked or expired), to split
 		// the failover into detection and the move.
-		wctx, stopWatch := context.WithCancel(ctx)
-		defer stopWatch()
-		revokedAt := make(chan time.Time, 1)
-		wch := c.EtcdClient.Watch(wctx, coordinator.DefaultPrefix+"/nodes/b")
-		go func() {
-			for resp := range wch {
-				for _, ev := range resp.Events {
-					if ev.Type == clientv3.EventTypeDelete {
-						revokedAt <- time.Now()
-						return
-					}
-				}
-			}
-		}()
+		revokedAt := c.RegistrationGone("b")
 		nb := c.Node("b")
 		killedAt := time.Now()
 		_ = nb.Cmd.Process.Signal(sig)
@@ -390,13 +374,7 @@ func (b *bench) drainRun(ctx context.Context, i int) runResult {
 		sessions := harness.SessionsOf(c.Sim)
 		r.moved = len(moving)
 		a := c.Node("a")
-		termAt := time.Now()
-		_ = a.Cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-a.Exited:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("node a still runs 30 s after SIGTERM")
-		}
+		termAt := a.Stop(t, syscall.SIGTERM, 30*time.Second)
 		r.drainTime = time.Since(termAt)
 		r.exitStatus = a.State.String()
 		poll.Eventually(t, 10*time.Second, func() (bool, string) {

@@ -23,6 +23,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/chopsticks-bot/chopsticks/bintest"
+	"github.com/chopsticks-bot/chopsticks/coordinator"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/poll"
@@ -285,4 +286,42 @@ func (c *Cluster) CheckAlive(ids ...string) {
 		default:
 		}
 	}
+}
+
+// Stop sends sig to the process and waits at most within for it to end,
+// failing t (which must be the caller's) otherwise. It returns the instant
+// of the signal.
+func (p *Proc) Stop(t TB, sig syscall.Signal, within time.Duration) time.Time {
+	t.Helper()
+	at := time.Now()
+	if err := p.Cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %v to node %s: %v", sig, p.ID, err)
+	}
+	select {
+	case <-p.Exited:
+	case <-time.After(within):
+		t.Fatalf("node %s still runs %v after %v", p.ID, within, sig)
+	}
+	return at
+}
+
+// RegistrationGone returns a channel that receives the instant node id's
+// registration leaves etcd (its lease revoked or expired), watched from
+// now until t's test ends.
+func (c *Cluster) RegistrationGone(id string) <-chan time.Time {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.T.Cleanup(cancel)
+	gone := make(chan time.Time, 1)
+	w := c.EtcdClient.Watch(ctx, coordinator.DefaultPrefix+"/nodes/"+id)
+	go func() {
+		for resp := range w {
+			for _, ev := range resp.Events {
+				if ev.Type == clientv3.EventTypeDelete {
+					gone <- time.Now()
+					return
+				}
+			}
+		}
+	}()
+	return gone
 }
