@@ -116,6 +116,12 @@ type Proc struct {
 // sessions at once.
 func New(t TB, o Options) *Cluster {
 	t.Helper()
+	if o.Binary == "" {
+		t.Fatalf("harness: Options.Binary names no chopsticks binary")
+	}
+	if o.Servers.Redis == nil || len(o.Servers.Etcd) == 0 || o.Servers.Postgres == "" {
+		t.Fatalf("harness: Options.Servers needs Postgres, Redis and Etcd")
+	}
 	if o.MaxConcurrency == 0 {
 		o.MaxConcurrency = Shards
 	}
