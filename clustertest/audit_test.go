@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
@@ -38,9 +39,9 @@ func (c *cluster) auditStream(s *harness.Stream) harness.InteractionReport {
 	return r
 }
 
-// auditDeliveries fails t on every sequence gap (the first 20 of them) of
-// the bot's sessions and returns how many it found.
-func auditDeliveries(t testing.TB, sim *discordsim.Sim) int {
+// checkDeliveries fails t on every sequence gap (the first 20 of them) of
+// the bot's sessions, and on their number.
+func checkDeliveries(t testing.TB, sim *discordsim.Sim) {
 	t.Helper()
 	gaps, _ := harness.DeliveryGaps(sim)
 	for i, g := range gaps {
@@ -49,7 +50,18 @@ func auditDeliveries(t testing.TB, sim *discordsim.Sim) int {
 		}
 		t.Error(g)
 	}
-	return len(gaps)
+	if len(gaps) > 0 {
+		t.Errorf("%d delivery gaps", len(gaps))
+	}
+}
+
+// checkNoIdentifySince fails t if a shard identified since the instant of
+// a fault (after names it): every move must resume.
+func checkNoIdentifySince(t testing.TB, sim *discordsim.Sim, since time.Time, after string) {
+	t.Helper()
+	if ids := sim.IdentifiesSince(since); len(ids) > 0 {
+		t.Errorf("%d IDENTIFY after %s, want none: %+v", len(ids), after, ids)
+	}
 }
 
 // identifyViolations returns the violations of identify rules.

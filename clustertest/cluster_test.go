@@ -98,9 +98,7 @@ func TestColdStart(t *testing.T) {
 				prev[id.Bucket] = id.Time
 			}
 			checkNoViolations(t, c.Sim)
-			if n := auditDeliveries(t, c.Sim); n > 0 {
-				t.Errorf("%d delivery gaps", n)
-			}
+			checkDeliveries(t, c.Sim)
 		})
 	}
 }
@@ -151,9 +149,7 @@ func TestCrashFailoverResumes(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d interactions invoked during the failover missed the 3 s deadline", r.Failed, r.Total)
-	if n := auditDeliveries(t, c.Sim); n > 0 {
-		t.Errorf("%d delivery gaps", n)
-	}
+	checkDeliveries(t, c.Sim)
 	checkNoViolations(t, c.Sim, discordsim.ViolationInteractionFailed, discordsim.ViolationInteractionLate)
 }
 
@@ -186,16 +182,12 @@ func TestDrainHandsOffByResume(t *testing.T) {
 		worst = max(worst, up.Sub(down))
 	}
 	t.Logf("longest pause of a handed-off shard: %v", worst.Round(time.Millisecond))
-	if ids := c.Sim.IdentifiesSince(termAt); len(ids) > 0 {
-		t.Errorf("%d IDENTIFY after SIGTERM, want none: %+v", len(ids), ids)
-	}
+	checkNoIdentifySince(t, c.Sim, termAt, "SIGTERM")
 	r := c.auditStream(s)
 	if r.Failed > 0 {
 		t.Errorf("%d interactions missed the deadline during a planned drain: %v", r.Failed, r.FailedIDs)
 	}
-	if n := auditDeliveries(t, c.Sim); n > 0 {
-		t.Errorf("%d delivery gaps", n)
-	}
+	checkDeliveries(t, c.Sim)
 	checkNoViolations(t, c.Sim)
 }
 
@@ -226,12 +218,8 @@ func TestFourthNodeTakesAQuarter(t *testing.T) {
 	if len(moved) != 4 {
 		t.Errorf("%d shards moved, want 4 (a quarter of 16, and no more)", len(moved))
 	}
-	if ids := c.Sim.IdentifiesSince(joinAt); len(ids) > 0 {
-		t.Errorf("%d IDENTIFY after d joined, want none: %+v", len(ids), ids)
-	}
-	if n := auditDeliveries(t, c.Sim); n > 0 {
-		t.Errorf("%d delivery gaps", n)
-	}
+	checkNoIdentifySince(t, c.Sim, joinAt, "d joined")
+	checkDeliveries(t, c.Sim)
 	checkNoViolations(t, c.Sim)
 }
 
@@ -288,9 +276,7 @@ func TestEtcdCutStopsShardsBeforeLeaseExpiry(t *testing.T) {
 	p.Proxy.Heal()
 	c.AwaitSteady(30*time.Second, "a", "b", "c")
 	t.Logf("healed: c runs %v again %v later", harness.ShardsOf(c.Status(), "c"), time.Since(healAt).Round(time.Millisecond))
-	if n := auditDeliveries(t, c.Sim); n > 0 {
-		t.Errorf("%d delivery gaps", n)
-	}
+	checkDeliveries(t, c.Sim)
 	checkNoViolations(t, c.Sim)
 }
 
@@ -334,12 +320,8 @@ func TestLeaderKillInterruptsNothing(t *testing.T) {
 			t.Errorf("shard %d on %s was interrupted by the leader's death: before %+v, now %+v", sh, own[sh], old, now)
 		}
 	}
-	if ids := c.Sim.IdentifiesSince(killedAt); len(ids) > 0 {
-		t.Errorf("%d IDENTIFY after the kill, want none: %+v", len(ids), ids)
-	}
-	if n := auditDeliveries(t, c.Sim); n > 0 {
-		t.Errorf("%d delivery gaps", n)
-	}
+	checkNoIdentifySince(t, c.Sim, killedAt, "the kill")
+	checkDeliveries(t, c.Sim)
 	checkNoViolations(t, c.Sim)
 }
 

@@ -33,10 +33,6 @@ func TestDrainWithoutEtcdExitsPromptly(t *testing.T) {
 			t.Errorf("shard %d: session %s not resumed after c's exit", sh, old)
 		}
 	}
-	if ids := c.Sim.IdentifiesSince(termAt); len(ids) > 0 {
-		t.Errorf("%d IDENTIFY after SIGTERM, want none: %+v", len(ids), ids)
-	}
-	if n := auditDeliveries(t, c.Sim); n > 0 {
-		t.Errorf("%d delivery gaps", n)
-	}
+	checkNoIdentifySince(t, c.Sim, termAt, "SIGTERM")
+	checkDeliveries(t, c.Sim)
 }
