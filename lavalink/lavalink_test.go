@@ -14,6 +14,7 @@ import (
 )
 
 func TestParseNodes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    []NodeConfig
@@ -144,6 +145,7 @@ func (e *testEnv) load(identifier string) Track {
 }
 
 func TestLoadTracks(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, 1, lavalinksim.Config{})
 	ctx := context.Background()
 	tests := []struct {
@@ -167,6 +169,7 @@ func TestLoadTracks(t *testing.T) {
 }
 
 func TestPlayEventsAndVoiceForwarding(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, 1, lavalinksim.Config{PlayerUpdateInterval: 50 * time.Millisecond})
 	ctx := context.Background()
 	tr := env.load("https://example.com/a.mp3?length=500")
@@ -229,6 +232,7 @@ func TestPlayEventsAndVoiceForwarding(t *testing.T) {
 }
 
 func TestLeastLoadedNode(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, 2, lavalinksim.Config{StatsInterval: 20 * time.Millisecond})
 	env.sims[0].SetLoad(0.9, 0.5)
 	env.sims[1].SetLoad(0.1, 0.05)
@@ -268,6 +272,7 @@ func TestLeastLoadedNode(t *testing.T) {
 }
 
 func TestFailoverKeepsTrackAndPosition(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, 2, lavalinksim.Config{PlayerUpdateInterval: 100 * time.Millisecond})
 	ctx := context.Background()
 	tr := env.load("https://example.com/long.mp3?length=600000")
@@ -315,6 +320,7 @@ func TestFailoverKeepsTrackAndPosition(t *testing.T) {
 }
 
 func TestResumeAfterDroppedWebsocket(t *testing.T) {
+	t.Parallel()
 	sim, err := lavalinksim.Start(lavalinksim.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -359,6 +365,7 @@ func TestResumeAfterDroppedWebsocket(t *testing.T) {
 }
 
 func TestEventsFromNode(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, 1, lavalinksim.Config{})
 	ctx := context.Background()
 	p := env.client.Player("77")
@@ -386,6 +393,7 @@ func TestEventsFromNode(t *testing.T) {
 }
 
 func TestNodeRestartRebuildsPlayers(t *testing.T) {
+	t.Parallel()
 	sim, err := lavalinksim.Start(lavalinksim.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -421,6 +429,7 @@ func TestNodeRestartRebuildsPlayers(t *testing.T) {
 }
 
 func TestCommandDuringNodeDeathMovesPlayer(t *testing.T) {
+	t.Parallel()
 	// Failover by the monitor is slow here, so the command itself must move.
 	env := newEnvFailover(t, 2, lavalinksim.Config{}, time.Minute)
 	ctx := context.Background()
@@ -450,6 +459,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // node runs on a goroutine the client owns, so Close ends it and waits for
 // it: nothing of the client runs after Close.
 func TestCloseEndsStaleDelete(t *testing.T) {
+	t.Parallel()
 	sims, nodes := startNodes(t, lavalinksim.Config{}, lavalinksim.Config{})
 	// The old node's DELETE hangs until its context ends.
 	var oldNode atomic.Value

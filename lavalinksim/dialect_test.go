@@ -17,6 +17,7 @@ import (
 )
 
 func TestVersionIsTheEnforcedRelease(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	if st, m := do(t, s, "GET", "/version", "", s.Password()); st != 200 || m["raw"] != "4.2.2" {
 		t.Fatalf("version: %d %v", st, m)
@@ -29,6 +30,7 @@ func TestVersionIsTheEnforcedRelease(t *testing.T) {
 }
 
 func TestDecodeTrackAcceptsBothParameterNames(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	enc := resolve("https://example.com/x.mp3?length=1234").Data.(Track).Encoded
 	for _, param := range []string{"encodedTrack", "track"} {
@@ -45,6 +47,7 @@ func TestDecodeTrackAcceptsBothParameterNames(t *testing.T) {
 }
 
 func TestMissingClientNameIsAWarning(t *testing.T) {
+	t.Parallel()
 	var logs bintest.LogBuffer
 	s := start(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	h := http.Header{"Authorization": {s.Password()}, "User-Id": {"1"}}
@@ -60,6 +63,7 @@ func TestMissingClientNameIsAWarning(t *testing.T) {
 }
 
 func TestStatsSentAtConnect(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{StatsInterval: time.Hour})
 	c, _ := dial(t, s, "")
 	m := c.next(func(m map[string]any) bool { return m["op"] != "ready" })
@@ -69,6 +73,7 @@ func TestStatsSentAtConnect(t *testing.T) {
 }
 
 func TestPlayerUpdateOnlyForPlayersWithATrack(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{PlayerUpdateInterval: 20 * time.Millisecond})
 	c, _ := dial(t, s, "")
 	long := resolve("https://example.com/l.mp3?length=600000").Data.(Track).Encoded
@@ -83,6 +88,7 @@ func TestPlayerUpdateOnlyForPlayersWithATrack(t *testing.T) {
 }
 
 func TestPlayerUpdateSentAtPlay(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{PlayerUpdateInterval: time.Hour})
 	c, _ := dial(t, s, "")
 	long := resolve("https://example.com/l.mp3?length=600000").Data.(Track).Encoded
@@ -95,6 +101,7 @@ func TestPlayerUpdateSentAtPlay(t *testing.T) {
 }
 
 func TestFailVoice(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		dialect Dialect
 		status  int
@@ -137,6 +144,7 @@ func TestFailVoice(t *testing.T) {
 }
 
 func TestVoiceConnectDelay(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{VoiceConnectDelay: 300 * time.Millisecond})
 	c, _ := dial(t, s, "")
 	path := "/v4/sessions/" + c.id + "/players/5"
@@ -179,6 +187,7 @@ func TestVoiceConnectDelay(t *testing.T) {
 }
 
 func TestTrackKinds(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		kind             TrackKind
 		stream, seekable bool
@@ -237,6 +246,7 @@ func TestTrackKinds(t *testing.T) {
 }
 
 func TestNodeLinkDialect(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{Dialect: DialectNodeLink, Cores: 16})
 	c, _ := dial(t, s, "")
 	s.SetLoad(0.5, 0.1)
@@ -280,6 +290,7 @@ func TestNodeLinkDialect(t *testing.T) {
 }
 
 func TestErrorBodiesHaveNoGoPrefixes(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	c, _ := dial(t, s, "")
 	player := "/v4/sessions/" + c.id + "/players/1"
@@ -309,6 +320,7 @@ func TestErrorBodiesHaveNoGoPrefixes(t *testing.T) {
 }
 
 func TestCommandDialectFlags(t *testing.T) {
+	t.Parallel()
 	if err := Command(context.Background(), []string{"-dialect", "bogus", "-addr", "127.0.0.1:0"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "dialect") {
 		t.Fatalf("bad dialect: %v", err)
 	}

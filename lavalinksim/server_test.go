@@ -109,6 +109,7 @@ func do(t *testing.T, s *Server, method, path, body, password string) (int, map[
 }
 
 func TestHandshakeRequiresHeaders(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	full := http.Header{"Authorization": {s.Password()}, "User-Id": {"1"}, "Client-Name": {"test/1.0"}}
 	tests := []struct {
@@ -148,6 +149,7 @@ func TestHandshakeRequiresHeaders(t *testing.T) {
 }
 
 func TestRESTErrorsAndInfo(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	if st, m := do(t, s, "GET", "/v4/info", "", "wrong"); st != 401 || m["error"] != "Unauthorized" {
 		t.Fatalf("unauthorized: %d %v", st, m)
@@ -170,6 +172,7 @@ func TestRESTErrorsAndInfo(t *testing.T) {
 }
 
 func TestLoadTracks(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	tests := []struct {
 		identifier string
@@ -221,6 +224,7 @@ func TestLoadTracks(t *testing.T) {
 }
 
 func TestDecodeRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	res := resolve("https://example.com/a%20b.mp3?length=4242")
 	tr := res.Data.(Track)
@@ -256,6 +260,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 const voiceJSON = `{"token":"tok","endpoint":"us-east1.discord.media","sessionId":"vs1","channelId":"42"}`
 
 func TestUpdatePlayerValidation(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	c, _ := dial(t, s, "")
 	enc := resolve("https://example.com/x.mp3").Data.(Track).Encoded
@@ -294,6 +299,7 @@ func TestUpdatePlayerValidation(t *testing.T) {
 }
 
 func TestPlaybackEvents(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{PlayerUpdateInterval: 50 * time.Millisecond})
 	c, _ := dial(t, s, "")
 	enc := resolve("https://example.com/short.mp3?length=400").Data.(Track).Encoded
@@ -360,6 +366,7 @@ func TestPlaybackEvents(t *testing.T) {
 }
 
 func TestPauseSeekAndTimescale(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	c, _ := dial(t, s, "")
 	long := resolve("https://example.com/long.mp3?length=600000").Data.(Track).Encoded
@@ -384,6 +391,7 @@ func TestPauseSeekAndTimescale(t *testing.T) {
 }
 
 func TestStatsOp(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{StatsInterval: 50 * time.Millisecond})
 	c, _ := dial(t, s, "")
 	s.SetLoad(0.7, 0.3)
@@ -402,6 +410,7 @@ func TestStatsOp(t *testing.T) {
 }
 
 func TestResuming(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	c, _ := dial(t, s, "")
 	if st, m := c.do("PATCH", "/v4/sessions/"+c.id, `{"resuming":true,"timeout":30}`); st != 200 || m["resuming"] != true || m["timeout"] != 30.0 {
@@ -431,6 +440,7 @@ func TestResuming(t *testing.T) {
 }
 
 func TestResumeTimeout(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	c, _ := dial(t, s, "")
 	c.do("PATCH", "/v4/sessions/"+c.id, `{"resuming":true,"timeout":0}`)
@@ -439,6 +449,7 @@ func TestResumeTimeout(t *testing.T) {
 }
 
 func TestKill(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	c, _ := dial(t, s, "")
 	s.Kill()
@@ -450,6 +461,7 @@ func TestKill(t *testing.T) {
 }
 
 func TestCommand(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	r, w := io.Pipe()
 	done := make(chan error, 1)
