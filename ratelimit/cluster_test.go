@@ -19,6 +19,7 @@ import (
 )
 
 func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{Command: Rule{Limit: 2, Period: time.Minute}}
 	a := startNode(t, addr, cfg)
@@ -55,6 +56,7 @@ func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
 }
 
 func TestLayoutSplitSharesBudget(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	// Both nodes send one script per subject (the Redis Cluster path), in
 	// one round trip.
@@ -105,6 +107,7 @@ func TestLayoutSplitSharesBudget(t *testing.T) {
 // state must land under its own hash tag, never in a call batched with
 // another subject's, or Redis Cluster would scatter it across slots.
 func TestSplitKeepsEachSubjectUnderItsTag(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	n := startNode(t, addr, Config{Layout: LayoutSplit})
 	var wg sync.WaitGroup
@@ -140,6 +143,7 @@ const childEnv = "RATELIMIT_TEST_CHILD_REDIS"
 // TestTwoProcessesShareOneBudget runs a second OS process (this test binary,
 // re-executed) that spends the same user's budget at the same time.
 func TestTwoProcessesShareOneBudget(t *testing.T) {
+	t.Parallel()
 	if addr := os.Getenv(childEnv); addr != "" {
 		runChild(t, addr)
 		return
@@ -211,6 +215,7 @@ func runChild(t *testing.T, addr string) {
 // TestRedisOutage kills Redis under load, checks the fallback, then starts
 // an empty Redis on the same port and checks recovery.
 func TestRedisOutage(t *testing.T) {
+	t.Parallel()
 	port, err := localserver.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -325,6 +330,7 @@ func TestRedisOutage(t *testing.T) {
 // nodes (so the batcher coalesces them into shared script calls) and checks
 // that every user got exactly its budget.
 func TestConcurrentDecisionsExact(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{Command: Rule{Limit: 7, Period: time.Hour}, CommandBlock: Backoff{Base: time.Millisecond, Max: time.Millisecond, Memory: time.Millisecond}}
 	nodes := []*node{startNode(t, addr, cfg), startNode(t, addr, cfg)}
@@ -362,6 +368,7 @@ func TestConcurrentDecisionsExact(t *testing.T) {
 // TestRecoversWithoutStart: a limiter whose Start is not running still
 // returns to Redis after an outage (decisions probe).
 func TestRecoversWithoutStart(t *testing.T) {
+	t.Parallel()
 	port, err := localserver.FreePort()
 	if err != nil {
 		t.Fatal(err)

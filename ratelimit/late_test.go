@@ -41,6 +41,7 @@ func deadAddr(t *testing.T) string {
 // are all admitted, through Redis and through the Redis-down fallback on
 // one node of three; the same 30 sent in one instant are limited.
 func TestLateBurstJudgedByEventTime(t *testing.T) {
+	t.Parallel()
 	cfg := Config{Command: Rule{Limit: 10, Period: time.Second}}
 	noCeiling := cfg
 	noCeiling.CommandGlobal = NoCeiling
@@ -107,6 +108,7 @@ func TestLateBurstJudgedByEventTime(t *testing.T) {
 // 10 per second with a burst of 10; the second waits for Redis while the
 // others are decided, and is admitted like them.
 func TestDecisionWaitingOnHungRedisJudgedByItsTime(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	srv, err := localserver.StartRedis(ctx, t.TempDir(), 0, false)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestCommandBlockBackoff(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{
 		Command:      Rule{Limit: 3, Period: 300 * time.Millisecond},
@@ -60,6 +61,7 @@ func TestCommandBlockBackoff(t *testing.T) {
 }
 
 func TestBackoffResetsAfterQuietPeriod(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{
 		Command:      Rule{Limit: 1, Period: 50 * time.Millisecond},
@@ -87,6 +89,7 @@ func TestBackoffResetsAfterQuietPeriod(t *testing.T) {
 }
 
 func TestGlobalCeiling(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{
 		Command:         Rule{Limit: 100, Period: time.Second},
@@ -145,6 +148,7 @@ func TestGlobalCeiling(t *testing.T) {
 }
 
 func TestNoCeilingOnlyForCeilings(t *testing.T) {
+	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // New makes no call
 	t.Cleanup(func() { _ = rdb.Close() })
 	for _, c := range []struct {
@@ -169,6 +173,7 @@ func TestNoCeilingOnlyForCeilings(t *testing.T) {
 }
 
 func TestSensitive(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{Sensitive: Rule{Limit: 3, Period: 600 * time.Millisecond}, SensitiveBlock: time.Hour}
 	n := startNode(t, addr, cfg)
@@ -222,6 +227,7 @@ func TestSensitive(t *testing.T) {
 }
 
 func TestHTTP(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	n := startNode(t, addr, Config{HTTP: Rule{Limit: 3, Period: 300 * time.Millisecond}})
 	ctx := context.Background()
@@ -251,6 +257,7 @@ func TestHTTP(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	n := startNode(t, addr, Config{})
 	ctx := context.Background()

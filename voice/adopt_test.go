@@ -68,6 +68,7 @@ func playing(t *testing.T, sims []*lavalinksim.Server, guild string) int {
 // adopts the player without waiting out its 5 s limit for the dead node,
 // which refuses connections.
 func TestAdoptDoesNotWaitForDeadNodes(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name     string
 		killIdle bool // kill the node without the player
@@ -132,6 +133,7 @@ func TestAdoptDoesNotWaitForDeadNodes(t *testing.T) {
 // where it stands now, with volume and pause. A track that would have ended
 // meanwhile gives way to the next in the queue.
 func TestAdoptRestoresPlayersNoNodeKept(t *testing.T) {
+	t.Parallel()
 	const g, u, ch = "7", "frank", "70"
 	for _, tt := range []struct {
 		name   string
@@ -228,6 +230,7 @@ func TestAdoptRestoresPlayersNoNodeKept(t *testing.T) {
 // track starts again where it stands, connected, with no command needed,
 // and a /play queues after it.
 func TestRestoreRetriesWhenNoNodeWasUp(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const g, u, ch = "7", "frank", "70"
 	sims, nodes, states, pool, newMusic := twoLavalinkNodes(t)

@@ -14,6 +14,7 @@ import (
 // NodeLink: WebSocketClosedEvent 4006) gives /play one clear refusal, the
 // agent is released and nothing is retried.
 func TestVoiceNeverConnects(t *testing.T) {
+	t.Parallel()
 	for _, d := range []lavalinksim.Dialect{lavalinksim.DialectLavalink, lavalinksim.DialectNodeLink} {
 		t.Run(string(d), func(t *testing.T) {
 			env := newMusicEnvWith(t, lavalinksim.Config{Dialect: d, FailVoice: true, PlayerUpdateInterval: 100 * time.Millisecond}, "201")
@@ -57,6 +58,7 @@ func TestVoiceNeverConnects(t *testing.T) {
 // Case 2 at the music level: a seekable track of unknown length can be
 // sought anywhere, a stream not at all.
 func TestMusicSeekUnknownLength(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnvWith(t, lavalinksim.Config{Tracks: lavalinksim.TracksUnknownLength, PlayerUpdateInterval: 100 * time.Millisecond}, "201")
 	ctx := context.Background()
 	env.voice.set("1", "alice", "10")

@@ -127,6 +127,7 @@ func (e *musicEnv) waitPlayer(t *testing.T, guild string, ok func(lavalinksim.Pl
 }
 
 func TestMusicRefusals(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnv(t, "201")
 	ctx := context.Background()
 	env.voice.set("1", "alice", "10")
@@ -186,6 +187,7 @@ func TestMusicRefusals(t *testing.T) {
 func (m *Music) Queues() *Queues { return m.cfg.Queues }
 
 func TestMusicSession(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnv(t, "201", "202")
 	ctx := context.Background()
 	const g, u = "5", "carol"
@@ -293,6 +295,7 @@ func TestMusicSession(t *testing.T) {
 }
 
 func TestMusicAdvancesAndReleasesAtQueueEnd(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnv(t, "201")
 	ctx := context.Background()
 	const g, u = "6", "erin"
@@ -349,6 +352,7 @@ func gauge(t *testing.T, reg *prometheus.Registry, name, label, value string) fl
 }
 
 func TestMusicAdoptAfterOwnerDies(t *testing.T) {
+	t.Parallel()
 	x := newMusicEnv(t, "201")
 	ctx := context.Background()
 	const g, u = "7", "frank"

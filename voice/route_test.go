@@ -159,6 +159,7 @@ func (n *routedNode) count(t *testing.T, metric, op, outcome string) float64 {
 // TestRouterMetricsStartAtZero: every op and outcome is exported at 0
 // before the first forward, so dashboards and alerts read 0, not nothing.
 func TestRouterMetricsStartAtZero(t *testing.T) {
+	t.Parallel()
 	n := newRoutedCluster(t).node(t, "x")
 	mfs, err := n.reg.Gather()
 	if err != nil {
@@ -191,6 +192,7 @@ func TestRouterMetricsStartAtZero(t *testing.T) {
 // TestRouterForwardsToThePlayingNode: x has the only agent; every command
 // sent to y (no agent, no session) runs on x and answers as x would.
 func TestRouterForwardsToThePlayingNode(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newRoutedCluster(t)
 	x := c.node(t, "x", "201")
@@ -314,6 +316,7 @@ func (c *routedCluster) waitPlayerOf(t *testing.T, guild string, ok func(lavalin
 // TestRouterLocalFirst: the node with the session runs commands itself, and
 // /play takes a local agent before asking other nodes.
 func TestRouterLocalFirst(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newRoutedCluster(t)
 	x := c.node(t, "x", "201")
@@ -357,6 +360,7 @@ func TestRouterLocalFirst(t *testing.T) {
 // TestRouterUnreachable: a node that is gone, or listens but never answers,
 // gives ErrMusicUnreachable within the timeout.
 func TestRouterUnreachable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newRoutedCluster(t)
 	y := c.node(t, "y")
@@ -403,6 +407,7 @@ func TestRouterUnreachable(t *testing.T) {
 // TestRouterNoForwardingLoop: allocations that point each node at the
 // other (stale) lead to one hop and a refusal, never a loop.
 func TestRouterNoForwardingLoop(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newRoutedCluster(t)
 	x := c.node(t, "x")
@@ -438,6 +443,7 @@ func TestRouterNoForwardingLoop(t *testing.T) {
 // TestWireErrors: a refusal keeps its code and message over the wire and
 // matches its declaration; other errors cross without their details.
 func TestWireErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		err  error
@@ -489,6 +495,7 @@ func TestWireErrors(t *testing.T) {
 // TestWireResults: the arguments and results of the operations survive
 // JSON.
 func TestWireResults(t *testing.T) {
+	t.Parallel()
 	uri := "https://example.com/a.mp3"
 	track := lavalink.Track{Encoded: "QAAA", Info: lavalink.TrackInfo{Identifier: "a", IsSeekable: true, Author: "Ann", Length: 180000,
 		Title: "A", URI: &uri, SourceName: "http"}, PluginInfo: json.RawMessage(`{"k":1}`)}
@@ -535,6 +542,7 @@ func roundTrip[T any](t *testing.T, v T) {
 // not know, or with arguments that do not decode into the operation's, is
 // answered with a failure (no details) and counted, and nothing runs.
 func TestServeBadRequests(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newRoutedCluster(t)
 	x := c.node(t, "x", "201")

@@ -12,6 +12,7 @@ import (
 )
 
 func TestParseSearch(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    string
@@ -47,6 +48,7 @@ func TestParseSearch(t *testing.T) {
 // The prefixes are tried in order until one finds something: here the
 // simulator knows no spsearch (no LavaSrc), so SoundCloud answers.
 func TestMusicSearchPrefixesInOrder(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnv(t, "201")
 	env.cfg.Search = []string{"spsearch", "scsearch"}
 	ctx := context.Background()
@@ -70,6 +72,7 @@ func TestMusicSearchPrefixesInOrder(t *testing.T) {
 // The same search (same normalised terms, same prefix) within the TTL is
 // answered from Redis without a Lavalink call.
 func TestMusicSearchCache(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnv(t, "201")
 	ctx := context.Background()
 	env.voice.set("1", "alice", "10")
