@@ -22,6 +22,7 @@ import (
 // afterwards are held by a live lease and stay, instead of failing (or
 // vanishing) for good.
 func TestAllocatorRecoversLeaseAfterLongEtcdOutage(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx := context.Background()
 	e, err := localserver.StartEtcd(ctx, dir, 0)

@@ -177,6 +177,7 @@ func (w *world) playerOn() (lavalinksim.PlayerSnapshot, int, bool) {
 }
 
 func TestMusicEndToEnd(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newWorld(t)
 	x := w.node(t, "x")
@@ -331,6 +332,7 @@ func gathered(t *testing.T, reg *prometheus.Registry, name, state string) float6
 }
 
 func TestAgentSessionRestartsAfterFatalClose(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newWorld(t)
 	x := w.node(t, "x")

@@ -82,6 +82,7 @@ func (w *world) playing(t *testing.T, n *musicNode, query string) lavalinksim.Pl
 // channel, and still knows the agent's guilds, so the agent is offered
 // again once the music stops.
 func TestAgentMoveResumes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newWorld(t)
 	sessions := NewRedisSessions(w.rdb)
@@ -158,6 +159,7 @@ func TestAgentMoveResumes(t *testing.T) {
 // agent re-joins its channel (op 4), Discord sends fresh voice credentials,
 // and the track plays on the other Lavalink node from about where it was.
 func TestAgentMoveRestoresLostPlayer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newWorld(t)
 	sessions := NewRedisSessions(w.rdb)
@@ -208,6 +210,7 @@ func TestAgentMoveRestoresLostPlayer(t *testing.T) {
 // and the agent identifies), and a checkpoint whose guilds are not known
 // (the agent identifies at once). Either way the agent becomes available.
 func TestAgentStartFallsBackToIdentify(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		// spoil changes what x left in the store.
@@ -283,6 +286,7 @@ func TestAgentStartFallsBackToIdentify(t *testing.T) {
 }
 
 func TestRedisSessionsGuilds(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
 	t.Cleanup(func() { rdb.Close() })

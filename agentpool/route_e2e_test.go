@@ -39,6 +39,7 @@ func (w *world) router(t *testing.T, n *musicNode, name string, live func() []st
 // has neither the agent nor the session (as when the guild's shard is on y),
 // runs every command through its router, and its /play reaches x's agent.
 func TestMusicFromAnotherNode(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newWorld(t)
 	x, y := w.node(t, "x"), w.node(t, "y")
