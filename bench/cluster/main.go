@@ -52,14 +52,14 @@ type bench struct {
 	root string
 	pg   *localserver.Postgres
 	dbs  int
-	// verbose writes node logs of failed runs.
+	// verbose writes the tail of each node's log in failed runs.
 	verbose bool
 }
 
 func run() error {
 	runs := flag.Int("runs", 5, "runs of each scenario")
 	bin := flag.String("bin", "", "chopsticks binary (default: $CHOPSTICKS_BIN, else built into a temporary folder)")
-	verbose := flag.Bool("v", false, "print node logs of failed runs")
+	verbose := flag.Bool("v", false, "print the last 200 log lines of every node of a failed run")
 	cases := flag.String("cases", "kill,stop,drain", "scenarios to run: kill (SIGKILL), stop (SIGSTOP), drain (SIGTERM)")
 	flag.Parse()
 	if *runs < 1 {
