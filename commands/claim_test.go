@@ -19,6 +19,7 @@ import (
 // TestMain (servertest.Main) is in economy_test.go.
 
 func TestRedisClaimer(t *testing.T) {
+	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
 	t.Cleanup(func() { rdb.Close() })
 	c := NewRedisClaimer(rdb)
@@ -44,6 +45,7 @@ func TestRedisClaimer(t *testing.T) {
 // connection would, and claims during the Cooldown fail at once without
 // calling Redis; once Redis answers, claiming works again.
 func TestRedisClaimerHungRedis(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	srv, err := localserver.StartRedis(ctx, t.TempDir(), 0, false)

@@ -192,6 +192,7 @@ func (e *econEnv) fund(t testing.TB, user discord.User, n int64) {
 }
 
 func TestEconomyCommandsCatalog(t *testing.T) {
+	t.Parallel()
 	e := newEconEnv(t)
 	_ = e
 	svc := e.svc
@@ -214,6 +215,7 @@ func TestEconomyCommandsCatalog(t *testing.T) {
 }
 
 func TestEconomyCommands(t *testing.T) {
+	t.Parallel()
 	e := newEconEnv(t)
 	e.fund(t, alice, 20000)
 	steps := []struct {
@@ -285,6 +287,7 @@ func TestEconomyCommands(t *testing.T) {
 }
 
 func TestEconomyReplayedInteraction(t *testing.T) {
+	t.Parallel()
 	e := newEconEnv(t)
 	e.fund(t, alice, 1000)
 	ev := e.command(alice, "pay", opt{"user", bob}, opt{"amount", "600"})
@@ -300,6 +303,7 @@ func TestEconomyReplayedInteraction(t *testing.T) {
 }
 
 func TestEconomyPagers(t *testing.T) {
+	t.Parallel()
 	e := newEconEnv(t)
 	e.fund(t, alice, 10000)
 	for i := 0; i < 12; i++ {

@@ -222,6 +222,7 @@ func waitPlayer(t *testing.T, lava *lavalinksim.Server, guild string, ok func(la
 }
 
 func TestMusicCommandRefusals(t *testing.T) {
+	t.Parallel()
 	e := newMusicEnv(t)
 	const g, alice, bob = 5, 1001, 1002
 	e.inVoice(t, g, alice, 50)
@@ -270,6 +271,7 @@ func TestMusicCommandRefusals(t *testing.T) {
 }
 
 func TestMusicCommandOnSilentNode(t *testing.T) {
+	t.Parallel()
 	e := newMusicEnv(t)
 	const g, u = 8, 1001
 	e.inVoice(t, g, u, 80)
@@ -292,6 +294,7 @@ func TestMusicCommandOnSilentNode(t *testing.T) {
 }
 
 func TestMusicCommands(t *testing.T) {
+	t.Parallel()
 	e := newMusicEnv(t)
 	const g, u = 7, 1001
 	e.inVoice(t, g, u, 70)
@@ -368,6 +371,7 @@ func TestMusicCommands(t *testing.T) {
 // characters, and a URI too long to link is shown unlinked, so that a page
 // of the queue stays readable and within Discord's embed limits.
 func TestMusicLongTitles(t *testing.T) {
+	t.Parallel()
 	e := newMusicEnv(t)
 	const g, u = 7, 1001
 	e.inVoice(t, g, u, 70)
@@ -380,6 +384,7 @@ func TestMusicLongTitles(t *testing.T) {
 }
 
 func TestParseSeek(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want time.Duration

@@ -158,6 +158,7 @@ func (r *running) stop(t *testing.T) {
 }
 
 func TestShardReceivesItsGuilds(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 8, RecommendedShards: 2})
 	r := run(t, sim, 1, 2, &memStore{}, shard.Checkpoint{}, "")
 	want := sim.BotGuilds(sim.AppID(), 1, 2)
@@ -175,6 +176,7 @@ func TestShardReceivesItsGuilds(t *testing.T) {
 }
 
 func TestShardResumesAfterReconnectRequest(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 2, RecommendedShards: 1})
 	r := run(t, sim, 0, 1, &memStore{}, shard.Checkpoint{}, "")
 	poll.Eventually(t, 10*time.Second, func() bool { return r.sh.Status().State == shard.StateReady }, "ready")
@@ -201,6 +203,7 @@ func TestShardResumesAfterReconnectRequest(t *testing.T) {
 }
 
 func TestShardIdentifiesAgainAfterInvalidSession(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 2, RecommendedShards: 1})
 	r := run(t, sim, 0, 1, &memStore{}, shard.Checkpoint{}, "")
 	poll.Eventually(t, 10*time.Second, func() bool { return r.sh.Status().State == shard.StateReady }, "ready")
@@ -216,6 +219,7 @@ func TestShardIdentifiesAgainAfterInvalidSession(t *testing.T) {
 }
 
 func TestHandoffLeavesSessionResumable(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 2, RecommendedShards: 1})
 	store := &memStore{}
 	a := run(t, sim, 0, 1, store, shard.Checkpoint{}, "")
@@ -247,6 +251,7 @@ func TestHandoffLeavesSessionResumable(t *testing.T) {
 }
 
 func TestFatalCloseStopsTheShard(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 1, RecommendedShards: 1})
 	r := run(t, sim, 0, 1, &memStore{}, shard.Checkpoint{}, "MTIz.bad.token")
 	select {
@@ -264,6 +269,7 @@ func TestFatalCloseStopsTheShard(t *testing.T) {
 // its unchanged checkpoint saved again every CheckpointRefresh, so a store
 // with a TTL keeps it resumable.
 func TestQuietSessionCheckpointRefreshed(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 1, RecommendedShards: 1})
 	store := &memStore{}
 	r := runRefresh(t, sim, 0, 1, store, shard.Checkpoint{}, "", 100*time.Millisecond)
