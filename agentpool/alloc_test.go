@@ -83,6 +83,7 @@ func checkInvariants(t *testing.T, a *Allocator) (map[string]Allocation, map[str
 }
 
 func TestAllocateRaceNeverDoubleBooks(t *testing.T) {
+	t.Parallel()
 	endpoints := servertest.Etcd(t)
 	var agents fixedCandidates
 	for i := range 30 {
@@ -192,6 +193,7 @@ func TestAllocateRaceNeverDoubleBooks(t *testing.T) {
 }
 
 func TestAllocateJoinFailureFrees(t *testing.T) {
+	t.Parallel()
 	endpoints := servertest.Etcd(t)
 	j := &joinLog{joins: map[string]string{}, fail: map[string]bool{"42": true}}
 	a := newAllocator(t, endpoints, "x", fixedCandidates{"42"}, j)
@@ -204,6 +206,7 @@ func TestAllocateJoinFailureFrees(t *testing.T) {
 }
 
 func TestClaimTakesOverAndLeaseFrees(t *testing.T) {
+	t.Parallel()
 	endpoints := servertest.Etcd(t)
 	cli := etcdClient(t, endpoints)
 	x, err := NewAllocator(context.Background(), AllocatorConfig{Client: cli, Node: "x", Candidates: fixedCandidates{"42", "43"}, LeaseTTL: 2 * time.Second})
@@ -245,6 +248,7 @@ func TestClaimTakesOverAndLeaseFrees(t *testing.T) {
 }
 
 func TestLocate(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	endpoints := servertest.Etcd(t)
 	x := newAllocator(t, endpoints, "x", fixedCandidates{"42"}, nil)

@@ -15,21 +15,10 @@ import (
 	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/shard"
 	"github.com/chopsticks-bot/chopsticks/voice"
 )
-
-// await polls cond until it holds or 10 s pass.
-func await(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // world is everything outside a Chopsticks node: Discord, two Lavalink
 // nodes, etcd, Redis and Postgres.
@@ -188,6 +177,7 @@ func (w *world) playerOn() (lavalinksim.PlayerSnapshot, int, bool) {
 }
 
 func TestMusicEndToEnd(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newWorld(t)
 	x := w.node(t, "x")
@@ -203,10 +193,10 @@ func TestMusicEndToEnd(t *testing.T) {
 	if err := w.sim.JoinVoice(w.guild, w.user, w.voiceCh); err != nil {
 		t.Fatal(err)
 	}
-	await(t, "the user's voice state in the cache", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		ch, _ := x.states.UserVoiceChannel(ctx, guild, user)
 		return ch == vc
-	})
+	}, "the user's voice state in the cache")
 	if _, err := x.music.Play(ctx, voice.PlayRequest{GuildID: guild, UserID: user, Query: "song"}); !errors.Is(err, voice.ErrNoAgentFree) {
 		t.Fatalf("play without agents: %v", err)
 	}
@@ -215,7 +205,7 @@ func TestMusicEndToEnd(t *testing.T) {
 	if err := x.runner.Start(ctx, w.agent.ID); err != nil {
 		t.Fatal(err)
 	}
-	await(t, "the agent offered for the guild", func() bool { return len(x.runner.Candidates(guild)) == 1 })
+	poll.Eventually(t, 10*time.Second, func() bool { return len(x.runner.Candidates(guild)) == 1 }, "the agent offered for the guild")
 	if got := gathered(t, x.reg, "chopsticks_agent_pool_agents", "available"); got != 1 {
 		t.Fatalf("available agents = %v", got)
 	}
@@ -225,11 +215,11 @@ func TestMusicEndToEnd(t *testing.T) {
 	}
 	// The agent joined (Discord saw its op 4), Lavalink got the voice update
 	// and plays.
-	await(t, "the agent in the voice channel", func() bool { return w.sim.VoiceChannelOf(w.guild, w.agentApp.BotUserID) == w.voiceCh })
-	await(t, "the track playing on Lavalink", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool { return w.sim.VoiceChannelOf(w.guild, w.agentApp.BotUserID) == w.voiceCh }, "the agent in the voice channel")
+	poll.Eventually(t, 10*time.Second, func() bool {
 		p, _, ok := w.playerOn()
 		return ok && p.Connected && p.Track != nil && p.Position > 0 && p.Voice.ChannelID == vc
-	})
+	}, "the track playing on Lavalink")
 	if size := gathered(t, x.reg, "chopsticks_agent_pool_size_total", ""); size != 1 {
 		t.Fatalf("pool size = %v", size)
 	}
@@ -253,10 +243,10 @@ func TestMusicEndToEnd(t *testing.T) {
 	if err != nil || next == nil || next.Track.Info.Title != "two.mp3" {
 		t.Fatalf("skip: %+v %v", next, err)
 	}
-	await(t, "two.mp3 playing", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		p, _, ok := w.playerOn()
 		return ok && p.Track != nil && p.Track.Info.Title == "two.mp3" && p.Position > time.Second
-	})
+	}, "two.mp3 playing")
 	x.music.Play(ctx, voice.PlayRequest{GuildID: guild, UserID: user, Query: "https://example.com/three.mp3?length=600000"})
 
 	// A Lavalink node dies mid-track: the player moves to the other node at
@@ -265,11 +255,11 @@ func TestMusicEndToEnd(t *testing.T) {
 	w.lava[victim].Kill()
 	survivor := w.lava[1-victim]
 	var after lavalinksim.PlayerSnapshot
-	await(t, "the player on the surviving node", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		p, ok := survivor.Player(guild)
 		after = p
 		return ok && p.Connected && p.Track != nil && !p.Paused
-	})
+	}, "the player on the surviving node")
 	t.Logf("Lavalink node %s killed at %v; the player resumed on the other node at %v", w.nodes[victim].Name, before.Position, after.Position)
 	if d := (after.Position - before.Position).Abs(); d > time.Second || after.Track.Info.Title != "two.mp3" {
 		t.Fatalf("moved player: %s at %v, was at %v (off by %v)", after.Track.Info.Title, after.Position, before.Position, d)
@@ -286,10 +276,10 @@ func TestMusicEndToEnd(t *testing.T) {
 	if err := y.runner.Start(ctx, w.agent.ID); err != nil {
 		t.Fatal(err)
 	}
-	await(t, "adoption and fresh voice credentials", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		p, ok := survivor.Player(guild)
 		return ok && p.Connected && p.Voice.SessionID != oldSession && p.Voice.SessionID != ""
-	})
+	}, "adoption and fresh voice credentials")
 	t.Logf("agent adopted by node y and re-joined %v after its Start", time.Since(t0).Round(time.Millisecond))
 	np, err := y.music.NowPlaying(ctx, guild, user)
 	if err != nil || np.Item.Track.Info.Title != "two.mp3" || np.Position < before.Position {
@@ -298,10 +288,10 @@ func TestMusicEndToEnd(t *testing.T) {
 	if _, err := y.music.Skip(ctx, guild, user); err != nil {
 		t.Fatal(err)
 	}
-	await(t, "three.mp3 playing after the adoption", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		p, ok := survivor.Player(guild)
 		return ok && p.Track != nil && p.Track.Info.Title == "three.mp3"
-	})
+	}, "three.mp3 playing after the adoption")
 	agents, channels, _ = y.alloc.Snapshot(ctx)
 	if channels[guild+"/"+vc] != agentUser || agents[agentUser].Node != "y" {
 		t.Fatalf("allocation after adoption: %v %v", agents, channels)
@@ -310,8 +300,8 @@ func TestMusicEndToEnd(t *testing.T) {
 	if err := y.music.Stop(ctx, guild, user); err != nil {
 		t.Fatal(err)
 	}
-	await(t, "the agent out of voice", func() bool { return w.sim.VoiceChannelOf(w.guild, w.agentApp.BotUserID) == 0 })
-	await(t, "the agent available again", func() bool { return len(y.runner.Candidates(guild)) == 1 })
+	poll.Eventually(t, 10*time.Second, func() bool { return w.sim.VoiceChannelOf(w.guild, w.agentApp.BotUserID) == 0 }, "the agent out of voice")
+	poll.Eventually(t, 10*time.Second, func() bool { return len(y.runner.Candidates(guild)) == 1 }, "the agent available again")
 	if agents, _, _ := y.alloc.Snapshot(ctx); len(agents) != 0 {
 		t.Fatalf("allocations after stop: %v", agents)
 	}
@@ -342,6 +332,7 @@ func gathered(t *testing.T, reg *prometheus.Registry, name, state string) float6
 }
 
 func TestAgentSessionRestartsAfterFatalClose(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newWorld(t)
 	x := w.node(t, "x")
@@ -361,28 +352,28 @@ func TestAgentSessionRestartsAfterFatalClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.sim.JoinVoice(w.guild, w.user, w.voiceCh)
-	await(t, "the user's voice state", func() bool { ch, _ := x.states.UserVoiceChannel(ctx, guild, user); return ch == vc })
-	await(t, "the agent offered", func() bool { return len(x.runner.Candidates(guild)) == 1 })
+	poll.Eventually(t, 10*time.Second, func() bool { ch, _ := x.states.UserVoiceChannel(ctx, guild, user); return ch == vc }, "the user's voice state")
+	poll.Eventually(t, 10*time.Second, func() bool { return len(x.runner.Candidates(guild)) == 1 }, "the agent offered")
 	if _, err := x.music.Play(ctx, voice.PlayRequest{GuildID: guild, UserID: user, Query: "https://example.com/one.mp3?length=600000"}); err != nil {
 		t.Fatal(err)
 	}
 	var first lavalinksim.PlayerSnapshot
-	await(t, "playing", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		p, _, ok := w.playerOn()
 		first = p
 		return ok && p.Connected && p.Position > 0
-	})
+	}, "playing")
 	// Discord ends the agent's session for good (4004): the runner marks it
 	// unhealthy, restarts it after a backoff with a new session, and re-joins
 	// the channel so that Lavalink gets the new session's credentials.
 	if n := w.sim.CloseConnection(discordsim.Target{AppID: w.agentApp.ID}, 4004, "Authentication failed."); n != 1 {
 		t.Fatalf("closed %d connections", n)
 	}
-	await(t, "the agent unhealthy", func() bool { return x.runner.States()["unhealthy"] == 1 })
-	await(t, "fresh voice credentials on Lavalink", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool { return x.runner.States()["unhealthy"] == 1 }, "the agent unhealthy")
+	poll.Eventually(t, 10*time.Second, func() bool {
 		p, _, ok := w.playerOn()
 		return ok && p.Connected && p.Voice.SessionID != first.Voice.SessionID && p.Track != nil
-	})
+	}, "fresh voice credentials on Lavalink")
 	if st := x.runner.States(); st["busy"] != 1 {
 		t.Fatalf("states after restart: %v", st)
 	}

@@ -11,6 +11,7 @@ import (
 // TestPoolSizeIsCountedAtMostOncePerMaxAge checks that a scrape does not
 // query the registry when the last count is younger than PoolSizeMaxAge.
 func TestPoolSizeIsCountedAtMostOncePerMaxAge(t *testing.T) {
+	t.Parallel()
 	pool, checker, _ := setup(t)
 	ctx := context.Background()
 	registry := NewRegistry(pool, mustKey(t, keyA), checker)

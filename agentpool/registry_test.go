@@ -81,6 +81,7 @@ func setup(t *testing.T) (*pgxpool.Pool, *TokenChecker, string) {
 }
 
 func TestParseKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want error
@@ -104,6 +105,7 @@ func TestParseKey(t *testing.T) {
 }
 
 func TestSecretsNeverPrint(t *testing.T) {
+	t.Parallel()
 	tok := NewToken("Bot " + tokenOne)
 	if tok.Reveal() != tokenOne {
 		t.Fatalf("NewToken did not strip the Bot prefix")
@@ -137,6 +139,7 @@ func TestSecretsNeverPrint(t *testing.T) {
 }
 
 func TestAddAndManage(t *testing.T) {
+	t.Parallel()
 	pool, checker, _ := setup(t)
 	ctx := context.Background()
 	reg := NewRegistry(pool, mustKey(t, keyA), checker)
@@ -227,6 +230,7 @@ func TestAddAndManage(t *testing.T) {
 }
 
 func TestRotateKey(t *testing.T) {
+	t.Parallel()
 	pool, checker, _ := setup(t)
 	ctx := context.Background()
 	a, b := mustKey(t, keyA), mustKey(t, keyB)
@@ -270,6 +274,7 @@ func TestRotateKey(t *testing.T) {
 }
 
 func TestMigrateIsIdempotentAndSeparate(t *testing.T) {
+	t.Parallel()
 	pool, _, _ := setup(t)
 	ctx := context.Background()
 	if err := Migrate(ctx, pool); err != nil {
@@ -282,6 +287,7 @@ func TestMigrateIsIdempotentAndSeparate(t *testing.T) {
 }
 
 func TestCommand(t *testing.T) {
+	t.Parallel()
 	_, checker, dsn := setup(t)
 	ctx := context.Background()
 	env := map[string]string{"POSTGRES_URL": dsn, "AGENT_TOKEN_KEY": keyA, "DISCORD_API_URL": checker.base.String()}

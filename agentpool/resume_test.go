@@ -12,6 +12,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/shard"
 	"github.com/chopsticks-bot/chopsticks/voice"
 )
@@ -57,20 +58,20 @@ func (w *world) playing(t *testing.T, n *musicNode, query string) lavalinksim.Pl
 	if err := w.sim.JoinVoice(w.guild, w.user, w.voiceCh); err != nil {
 		t.Fatal(err)
 	}
-	await(t, "the user's voice state in the cache", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		ch, _ := n.states.UserVoiceChannel(ctx, guild, user)
 		return ch == vc
-	})
-	await(t, "the agent offered for the guild", func() bool { return len(n.runner.Candidates(guild)) == 1 })
+	}, "the user's voice state in the cache")
+	poll.Eventually(t, 10*time.Second, func() bool { return len(n.runner.Candidates(guild)) == 1 }, "the agent offered for the guild")
 	if _, err := n.music.Play(ctx, voice.PlayRequest{GuildID: guild, UserID: user, Query: query}); err != nil {
 		t.Fatal(err)
 	}
 	var p lavalinksim.PlayerSnapshot
-	await(t, "the track playing on Lavalink", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		var ok bool
 		p, _, ok = w.playerOn()
 		return ok && p.Connected && p.Track != nil && p.Position > 0 && p.Voice.ChannelID == vc
-	})
+	}, "the track playing on Lavalink")
 	return p
 }
 
@@ -81,6 +82,7 @@ func (w *world) playing(t *testing.T, n *musicNode, query string) lavalinksim.Pl
 // channel, and still knows the agent's guilds, so the agent is offered
 // again once the music stops.
 func TestAgentMoveResumes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newWorld(t)
 	sessions := NewRedisSessions(w.rdb)
@@ -97,10 +99,10 @@ func TestAgentMoveResumes(t *testing.T) {
 		t.Fatal("no live agent session")
 	}
 	// The guild record names the live session before the move.
-	await(t, "the agent's guilds saved", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		g, err := sessions.LoadGuilds(ctx, w.agent.ID)
 		return err == nil && g.SessionID == first.ID && slices.Contains(g.Guilds, guild)
-	})
+	}, "the agent's guilds saved")
 
 	movedAt := time.Now()
 	if err := x.runner.Stop(ctx, w.agent.ID); err != nil {
@@ -129,23 +131,23 @@ func TestAgentMoveResumes(t *testing.T) {
 		t.Fatalf("live agent session %+v, want %s resumed (was %+v)", now, first.ID, first)
 	}
 	// y adopted the player: same track, still advancing, channel claimed.
-	await(t, "the player adopted and advancing on y", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		np, err := y.music.NowPlaying(ctx, guild, user)
 		p, _, ok := w.playerOn()
 		return err == nil && np.Item.Track.Info.Title == "one.mp3" && ok && p.Connected &&
 			p.Track != nil && p.Track.Info.Title == "one.mp3" && p.Position > before.Position
-	})
+	}, "the player adopted and advancing on y")
 	// Adoption claims the channel for y once the player is adopted.
-	await(t, "the allocation claimed by y", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		agents, channels, err := y.alloc.Snapshot(ctx)
 		return err == nil && channels[guild+"/"+vc] == agentUser && agents[agentUser].Node == "y"
-	})
+	}, "the allocation claimed by y")
 	// The resumed session got no READY, yet y knows the agent's guilds:
 	// stopped, the agent is offered for the guild again.
 	if err := y.music.Stop(ctx, guild, user); err != nil {
 		t.Fatal(err)
 	}
-	await(t, "the agent available again on y", func() bool { return len(y.runner.Candidates(guild)) == 1 })
+	poll.Eventually(t, 10*time.Second, func() bool { return len(y.runner.Candidates(guild)) == 1 }, "the agent available again on y")
 	for _, v := range w.sim.Violations() {
 		t.Errorf("discord violation: %+v", v)
 	}
@@ -157,6 +159,7 @@ func TestAgentMoveResumes(t *testing.T) {
 // agent re-joins its channel (op 4), Discord sends fresh voice credentials,
 // and the track plays on the other Lavalink node from about where it was.
 func TestAgentMoveRestoresLostPlayer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newWorld(t)
 	sessions := NewRedisSessions(w.rdb)
@@ -185,11 +188,11 @@ func TestAgentMoveRestoresLostPlayer(t *testing.T) {
 	}
 	survivor := w.lava[1-holder]
 	var p lavalinksim.PlayerSnapshot
-	await(t, "the player restored on the other Lavalink node", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		var ok bool
 		p, ok = survivor.Player(guild)
 		return ok && p.Connected && p.Track != nil && p.Voice.ChannelID == vc
-	})
+	}, "the player restored on the other Lavalink node")
 	if p.Track.Info.Title != "one.mp3" || p.Position < 90*time.Second || p.Position > 90*time.Second+time.Since(seeked)+time.Second {
 		t.Fatalf("restored %q at %v, want one.mp3 from 90s on", p.Track.Info.Title, p.Position)
 	}
@@ -207,6 +210,7 @@ func TestAgentMoveRestoresLostPlayer(t *testing.T) {
 // and the agent identifies), and a checkpoint whose guilds are not known
 // (the agent identifies at once). Either way the agent becomes available.
 func TestAgentStartFallsBackToIdentify(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		// spoil changes what x left in the store.
@@ -241,10 +245,10 @@ func TestAgentStartFallsBackToIdentify(t *testing.T) {
 			if err := x.runner.Start(ctx, w.agent.ID); err != nil {
 				t.Fatal(err)
 			}
-			await(t, "the agent's guilds saved", func() bool {
+			poll.Eventually(t, 10*time.Second, func() bool {
 				_, err := sessions.LoadGuilds(ctx, w.agent.ID)
 				return err == nil
-			})
+			}, "the agent's guilds saved")
 			if err := x.runner.Stop(ctx, w.agent.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -259,7 +263,7 @@ func TestAgentStartFallsBackToIdentify(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("agent ready on y %v after Start", time.Since(from).Round(time.Millisecond))
-			await(t, "the agent offered", func() bool { return len(y.runner.Candidates(w.guild.String())) == 1 })
+			poll.Eventually(t, 10*time.Second, func() bool { return len(y.runner.Candidates(w.guild.String())) == 1 }, "the agent offered")
 			if ids := agentIdentifies(w.sim, w.agentApp.ID, from); len(ids) != 1 {
 				t.Fatalf("%d IDENTIFY after the start, want 1: %+v", len(ids), ids)
 			}
@@ -271,17 +275,18 @@ func TestAgentStartFallsBackToIdentify(t *testing.T) {
 				t.Fatalf("resumes %+v, want none", rs)
 			}
 			// The new session's checkpoint replaces the spoiled one.
-			await(t, "the new session checkpointed", func() bool {
+			poll.Eventually(t, 10*time.Second, func() bool {
 				s, ok := liveAgentSession(w.sim, w.agentApp.ID)
 				cp, err := sessions.Load(ctx, int(w.agent.ID))
 				g, gerr := sessions.LoadGuilds(ctx, w.agent.ID)
 				return ok && err == nil && gerr == nil && cp.SessionID == s.ID && g.SessionID == s.ID
-			})
+			}, "the new session checkpointed")
 		})
 	}
 }
 
 func TestRedisSessionsGuilds(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
 	t.Cleanup(func() { rdb.Close() })

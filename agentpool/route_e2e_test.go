@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/voice"
 )
 
@@ -27,10 +28,10 @@ func (w *world) router(t *testing.T, n *musicNode, name string, live func() []st
 			t.Errorf("router %s: %v", name, err)
 		}
 	})
-	await(t, "node "+name+" serving forwarded commands", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		subs, err := w.rdb.PubSubNumSub(ctx, "chopsticks:music:rpc2:"+name).Result()
 		return err == nil && subs["chopsticks:music:rpc2:"+name] == 1
-	})
+	}, "%s", "node "+name+" serving forwarded commands")
 	return r
 }
 
@@ -38,6 +39,7 @@ func (w *world) router(t *testing.T, n *musicNode, name string, live func() []st
 // has neither the agent nor the session (as when the guild's shard is on y),
 // runs every command through its router, and its /play reaches x's agent.
 func TestMusicFromAnotherNode(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newWorld(t)
 	x, y := w.node(t, "x"), w.node(t, "y")
@@ -49,14 +51,14 @@ func TestMusicFromAnotherNode(t *testing.T) {
 	if err := w.sim.JoinVoice(w.guild, w.user, w.voiceCh); err != nil {
 		t.Fatal(err)
 	}
-	await(t, "the user's voice state, seen by y", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		ch, _ := y.states.UserVoiceChannel(ctx, guild, user)
 		return ch == vc
-	})
+	}, "the user's voice state, seen by y")
 	if err := x.runner.Start(ctx, w.agent.ID); err != nil {
 		t.Fatal(err)
 	}
-	await(t, "the agent offered on x", func() bool { return len(x.runner.Candidates(guild)) == 1 })
+	poll.Eventually(t, 10*time.Second, func() bool { return len(x.runner.Candidates(guild)) == 1 }, "the agent offered on x")
 
 	who := voice.Caller{GuildID: guild, UserID: user}
 	// /play on x, where the agent runs.
@@ -64,10 +66,10 @@ func TestMusicFromAnotherNode(t *testing.T) {
 	if err != nil || !res.Started {
 		t.Fatalf("play on x: %+v %v", res, err)
 	}
-	await(t, "one.mp3 playing", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		p, _, ok := w.playerOn()
 		return ok && p.Connected && p.Track != nil && p.Track.Info.Title == "one.mp3" && p.Voice.ChannelID == vc
-	})
+	}, "one.mp3 playing")
 	// Everything else through y.
 	res, err = voice.Do(ctx, ry, voice.OpPlay, voice.PlayRequest{GuildID: guild, UserID: user, Query: "https://example.com/two.mp3?length=600000"})
 	if err != nil || res.Started || res.Position != 1 {
@@ -96,10 +98,10 @@ func TestMusicFromAnotherNode(t *testing.T) {
 	if err != nil || next == nil || next.Track.Info.Title != "two.mp3" {
 		t.Fatalf("skip through y: %+v %v", next, err)
 	}
-	await(t, "two.mp3 playing", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		p, _, ok := w.playerOn()
 		return ok && p.Track != nil && p.Track.Info.Title == "two.mp3" && p.Position > 0
-	})
+	}, "two.mp3 playing")
 	np, err := voice.Do(ctx, ry, voice.OpNowPlaying, who)
 	if err != nil || np.Item.Track.Info.Title != "two.mp3" || np.Volume != 120 || np.Paused {
 		t.Fatalf("nowplaying through y: %+v %v", np, err)
@@ -107,8 +109,8 @@ func TestMusicFromAnotherNode(t *testing.T) {
 	if _, err := voice.Do(ctx, ry, voice.OpStop, who); err != nil {
 		t.Fatal(err)
 	}
-	await(t, "the agent out of voice", func() bool { return w.sim.VoiceChannelOf(w.guild, w.agentApp.BotUserID) == 0 })
-	await(t, "the agent free on x", func() bool { return len(x.runner.Candidates(guild)) == 1 })
+	poll.Eventually(t, 10*time.Second, func() bool { return w.sim.VoiceChannelOf(w.guild, w.agentApp.BotUserID) == 0 }, "the agent out of voice")
+	poll.Eventually(t, 10*time.Second, func() bool { return len(x.runner.Candidates(guild)) == 1 }, "the agent free on x")
 
 	// A new /play on y, which has no agent: x sends its agent.
 	t0 := time.Now()
@@ -117,11 +119,11 @@ func TestMusicFromAnotherNode(t *testing.T) {
 		t.Fatalf("play through y without a local agent: %+v %v", res, err)
 	}
 	t.Logf("/play through y, played by x's agent, answered in %v", time.Since(t0).Round(time.Millisecond))
-	await(t, "the agent back in the channel", func() bool { return w.sim.VoiceChannelOf(w.guild, w.agentApp.BotUserID) == w.voiceCh })
-	await(t, "three.mp3 playing", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool { return w.sim.VoiceChannelOf(w.guild, w.agentApp.BotUserID) == w.voiceCh }, "the agent back in the channel")
+	poll.Eventually(t, 10*time.Second, func() bool {
 		p, _, ok := w.playerOn()
 		return ok && p.Connected && p.Track != nil && p.Track.Info.Title == "three.mp3"
-	})
+	}, "three.mp3 playing")
 	if agents, _, err := x.alloc.Snapshot(ctx); err != nil || agents[agentUser].Node != "x" {
 		t.Fatalf("allocation: %v %v", agents, err)
 	}

@@ -8,6 +8,7 @@ import (
 // TestVoiceStateCommand checks the op 4 payload an agent sends to join or
 // leave, and that an ID that is not a snowflake is refused before sending.
 func TestVoiceStateCommand(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, guild, channel string
 		want                 string // "" when refused

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // LogLine checks one line of a node's log: a JSON object in which no
@@ -71,4 +72,25 @@ func value(dec *json.Decoder) error {
 		return err
 	}
 	return nil
+}
+
+// LogBuffer is a log destination that concurrent writers share: a node
+// process's stdout and stderr, or an in-process server's logger.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (s *LogBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *LogBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

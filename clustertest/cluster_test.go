@@ -1,7 +1,6 @@
 package clustertest
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
-	"github.com/chopsticks-bot/chopsticks/coordinator"
+	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // startThree starts nodes a, b and c at once and waits until they share
@@ -21,9 +19,9 @@ import (
 func startThree(t *testing.T, c *cluster, timeout time.Duration) {
 	t.Helper()
 	for _, id := range []string{"a", "b", "c"} {
-		c.start(id, false)
+		c.Start(id, false)
 	}
-	c.awaitSteady(timeout, "a", "b", "c")
+	c.AwaitSteady(timeout, "a", "b", "c")
 }
 
 // checkNoViolations fails on every rule discordsim saw broken, except the
@@ -55,15 +53,15 @@ func TestColdStart(t *testing.T) {
 			c := newCluster(t, clusterOptions{maxConcurrency: tt.maxConcurrency})
 			start := time.Now()
 			for _, id := range []string{"a", "b", "c"} {
-				c.start(id, false)
+				c.Start(id, false)
 			}
 			// The gate must not waste a window: with shards still waiting,
 			// bucket 0 identifies at least once per window (plus slack).
 			var why string
 			last := start.Add(5 * time.Second) // time for the nodes to start
-			await(t, tt.timeout, func() bool {
-				c.checkAlive("a", "b", "c")
-				ids := c.sim.IdentifiesSince(time.Time{})
+			poll.Eventually(t, tt.timeout, func() bool {
+				c.CheckAlive("a", "b", "c")
+				ids := c.Sim.IdentifiesSince(time.Time{})
 				for _, id := range ids {
 					if id.Bucket == 0 && id.Time.After(last) {
 						last = id.Time
@@ -74,14 +72,14 @@ func TestColdStart(t *testing.T) {
 						len(ids), shardCount, time.Since(last).Round(time.Millisecond), ids)
 				}
 				var ok bool
-				ok, why = c.steady("a", "b", "c")
+				ok, why = c.Steady("a", "b", "c")
 				return ok
 			}, "the cluster to be steady (last: %s)", &why)
 			t.Logf("16 shards ready on 3 nodes after %v", time.Since(start).Round(time.Millisecond))
-			for _, v := range identifyViolations(c.sim) {
+			for _, v := range identifyViolations(c.Sim) {
 				t.Errorf("identify violation: %+v", v)
 			}
-			ids := c.sim.IdentifiesSince(time.Time{})
+			ids := c.Sim.IdentifiesSince(time.Time{})
 			perShard := map[int]int{}
 			for _, id := range ids {
 				perShard[id.Shard[0]]++
@@ -99,10 +97,8 @@ func TestColdStart(t *testing.T) {
 				}
 				prev[id.Bucket] = id.Time
 			}
-			checkNoViolations(t, c.sim)
-			if n := auditDeliveries(t, c.sim); n > 0 {
-				t.Errorf("%d delivery gaps", n)
-			}
+			checkNoViolations(t, c.Sim)
+			checkDeliveries(t, c.Sim)
 		})
 	}
 }
@@ -113,62 +109,48 @@ func TestColdStart(t *testing.T) {
 func TestCrashFailoverResumes(t *testing.T) {
 	c := newCluster(t, clusterOptions{})
 	startThree(t, c, 40*time.Second)
-	s := c.startStream(20)
-	await(t, 10*time.Second, func() bool { return s.answered() >= 20 }, "the stream to be answered")
+	s := c.StartPings(20)
+	poll.Eventually(t, 10*time.Second, func() bool { return s.Answered() >= 20 }, "the stream to be answered")
 
-	c.awaitCheckpoints()
-	orphans := shardsOf(c.status(), "b")
-	before := sessionsOf(c.sim)
-	killedAt := c.kill("b")
-	c.awaitSteady(20*time.Second, "a", "c")
+	c.AwaitCheckpoints()
+	orphans := harness.ShardsOf(c.Status(), "b")
+	before := harness.SessionsOf(c.Sim)
+	killedAt := c.Kill("b")
+	c.AwaitSteady(20*time.Second, "a", "c")
 
 	var worst time.Duration
 	for _, sh := range orphans {
 		old := before[sh].ID
-		at, ok := c.sim.ResumedAt(old, killedAt)
+		at, ok := c.Sim.ResumedAt(old, killedAt)
 		if !ok {
 			t.Errorf("shard %d: session %s was not resumed after the kill", sh, old)
 			continue
 		}
-		if now := sessionsOf(c.sim)[sh].ID; now != old {
+		if now := harness.SessionsOf(c.Sim)[sh].ID; now != old {
 			t.Errorf("shard %d: live session %s, want the resumed %s", sh, now, old)
 		}
 		worst = max(worst, at.Sub(killedAt))
 	}
-	t.Logf("SIGKILL of b (%d shards): every orphan resumed %v after the kill (LEASE_TTL %v)", len(orphans), worst.Round(time.Millisecond), c.ttl)
-	if ids := c.sim.IdentifiesSince(killedAt); len(ids) > 0 {
+	t.Logf("SIGKILL of b (%d shards): every orphan resumed %v after the kill (LEASE_TTL %v)", len(orphans), worst.Round(time.Millisecond), c.LeaseTTL)
+	if ids := c.Sim.IdentifiesSince(killedAt); len(ids) > 0 {
 		t.Errorf("%d IDENTIFY after the kill, want none (RESUME): %+v", len(ids), ids)
 	}
 	// Keep the stream running on the survivors for a while.
-	n := s.answered()
-	await(t, 10*time.Second, func() bool { return s.answered() >= n+20 }, "the survivors to answer the stream")
+	n := s.Answered()
+	poll.Eventually(t, 10*time.Second, func() bool { return s.Answered() >= n+20 }, "the survivors to answer the stream")
 	r := c.auditStream(s)
 	// Only interactions that arrived while b's shards had no owner may miss
 	// the deadline.
-	for _, it := range s.interactions() {
+	for _, it := range s.Interactions() {
 		in := it.Info()
 		if in.Failed && (in.Created.Before(killedAt.Add(-time.Second)) || in.Created.After(killedAt.Add(worst+time.Second))) {
 			t.Errorf("interaction %s created %v after the kill, outside the failover, missed the deadline: %+v",
 				in.ID, in.Created.Sub(killedAt), in)
 		}
 	}
-	t.Logf("%d of %d interactions invoked during the failover missed the 3 s deadline", r.failed, r.total)
-	if n := auditDeliveries(t, c.sim); n > 0 {
-		t.Errorf("%d delivery gaps", n)
-	}
-	checkNoViolations(t, c.sim, discordsim.ViolationInteractionFailed, discordsim.ViolationInteractionLate)
-}
-
-// shardsOf returns the shards node id owns by etcd.
-func shardsOf(st coordinator.Status, id string) []int {
-	var out []int
-	for sh, o := range owners(st) {
-		if o == id {
-			out = append(out, sh)
-		}
-	}
-	slices.Sort(out)
-	return out
+	t.Logf("%d of %d interactions invoked during the failover missed the 3 s deadline", r.Failed, r.Total)
+	checkDeliveries(t, c.Sim)
+	checkNoViolations(t, c.Sim, discordsim.ViolationInteractionFailed, discordsim.ViolationInteractionLate)
 }
 
 // TestDrainHandsOffByResume covers scenario 3: SIGTERM makes a node hand
@@ -176,49 +158,37 @@ func shardsOf(st coordinator.Status, id string) []int {
 func TestDrainHandsOffByResume(t *testing.T) {
 	c := newCluster(t, clusterOptions{})
 	startThree(t, c, 40*time.Second)
-	s := c.startStream(20)
-	await(t, 10*time.Second, func() bool { return s.answered() >= 20 }, "the stream to be answered")
+	s := c.StartPings(20)
+	poll.Eventually(t, 10*time.Second, func() bool { return s.Answered() >= 20 }, "the stream to be answered")
 
-	moving := shardsOf(c.status(), "b")
-	before := sessionsOf(c.sim)
-	p := c.node("b")
-	termAt := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	moving := harness.ShardsOf(c.Status(), "b")
+	before := harness.SessionsOf(c.Sim)
+	p := c.Node("b")
+	termAt := p.Stop(t, syscall.SIGTERM, 10*time.Second)
+	t.Logf("node b (%d shards) exited %v after SIGTERM: %v", len(moving), time.Since(termAt).Round(time.Millisecond), p.State)
+	if !p.State.Success() {
+		t.Errorf("node b exited with %v, want status 0", p.State)
 	}
-	select {
-	case <-p.exited:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("node b still runs 10 s after SIGTERM")
-	}
-	t.Logf("node b (%d shards) exited %v after SIGTERM: %v", len(moving), time.Since(termAt).Round(time.Millisecond), p.state)
-	if !p.state.Success() {
-		t.Errorf("node b exited with %v, want status 0", p.state)
-	}
-	c.awaitSteady(20*time.Second, "a", "c")
+	c.AwaitSteady(20*time.Second, "a", "c")
 	var worst time.Duration
 	for _, sh := range moving {
 		old := before[sh].ID
-		down, okDown := c.mon.firstDown(old, termAt)
-		up, okUp := c.mon.upAfter(old, termAt)
-		if !okDown || !okUp || sessionsOf(c.sim)[sh].ID != old {
-			t.Errorf("shard %d: session %s not handed off by RESUME (down %v, up %v, now %s)", sh, old, okDown, okUp, sessionsOf(c.sim)[sh].ID)
+		down, okDown := c.Mon.FirstDown(old, termAt)
+		up, okUp := c.Mon.UpAfter(old, termAt)
+		if !okDown || !okUp || harness.SessionsOf(c.Sim)[sh].ID != old {
+			t.Errorf("shard %d: session %s not handed off by RESUME (down %v, up %v, now %s)", sh, old, okDown, okUp, harness.SessionsOf(c.Sim)[sh].ID)
 			continue
 		}
 		worst = max(worst, up.Sub(down))
 	}
 	t.Logf("longest pause of a handed-off shard: %v", worst.Round(time.Millisecond))
-	if ids := c.sim.IdentifiesSince(termAt); len(ids) > 0 {
-		t.Errorf("%d IDENTIFY after SIGTERM, want none: %+v", len(ids), ids)
-	}
+	checkNoIdentifySince(t, c.Sim, termAt, "SIGTERM")
 	r := c.auditStream(s)
-	if r.failed > 0 {
-		t.Errorf("%d interactions missed the deadline during a planned drain: %v", r.failed, r.failedIDs)
+	if r.Failed > 0 {
+		t.Errorf("%d interactions missed the deadline during a planned drain: %v", r.Failed, r.FailedIDs)
 	}
-	if n := auditDeliveries(t, c.sim); n > 0 {
-		t.Errorf("%d delivery gaps", n)
-	}
-	checkNoViolations(t, c.sim)
+	checkDeliveries(t, c.Sim)
+	checkNoViolations(t, c.Sim)
 }
 
 // TestFourthNodeTakesAQuarter covers scenario 4: a fourth node gets 4 of
@@ -226,12 +196,12 @@ func TestDrainHandsOffByResume(t *testing.T) {
 func TestFourthNodeTakesAQuarter(t *testing.T) {
 	c := newCluster(t, clusterOptions{})
 	startThree(t, c, 40*time.Second)
-	before := owners(c.status())
-	sessions := sessionsOf(c.sim)
+	before := harness.Owners(c.Status())
+	sessions := harness.SessionsOf(c.Sim)
 	joinAt := time.Now()
-	c.start("d", false)
-	c.awaitSteady(30*time.Second, "a", "b", "c", "d")
-	after := owners(c.status())
+	c.Start("d", false)
+	c.AwaitSteady(30*time.Second, "a", "b", "c", "d")
+	after := harness.Owners(c.Status())
 	var moved []int
 	for sh := 0; sh < shardCount; sh++ {
 		if after[sh] != before[sh] {
@@ -240,7 +210,7 @@ func TestFourthNodeTakesAQuarter(t *testing.T) {
 				t.Errorf("shard %d moved from %s to %s, not to the new node", sh, before[sh], after[sh])
 			}
 		}
-		if now := sessionsOf(c.sim)[sh].ID; now != sessions[sh].ID {
+		if now := harness.SessionsOf(c.Sim)[sh].ID; now != sessions[sh].ID {
 			t.Errorf("shard %d: session %s replaced by %s (identify instead of resume)", sh, sessions[sh].ID, now)
 		}
 	}
@@ -248,13 +218,9 @@ func TestFourthNodeTakesAQuarter(t *testing.T) {
 	if len(moved) != 4 {
 		t.Errorf("%d shards moved, want 4 (a quarter of 16, and no more)", len(moved))
 	}
-	if ids := c.sim.IdentifiesSince(joinAt); len(ids) > 0 {
-		t.Errorf("%d IDENTIFY after d joined, want none: %+v", len(ids), ids)
-	}
-	if n := auditDeliveries(t, c.sim); n > 0 {
-		t.Errorf("%d delivery gaps", n)
-	}
-	checkNoViolations(t, c.sim)
+	checkNoIdentifySince(t, c.Sim, joinAt, "d joined")
+	checkDeliveries(t, c.Sim)
+	checkNoViolations(t, c.Sim)
 }
 
 // TestEtcdCutStopsShardsBeforeLeaseExpiry covers scenario 5: a node cut
@@ -262,41 +228,28 @@ func TestFourthNodeTakesAQuarter(t *testing.T) {
 // take them; never two owners. Healed, it rejoins and gets work back.
 func TestEtcdCutStopsShardsBeforeLeaseExpiry(t *testing.T) {
 	c := newCluster(t, clusterOptions{})
-	c.start("a", false)
-	c.start("b", false)
-	p := c.start("c", true)
-	c.awaitSteady(40*time.Second, "a", "b", "c")
+	c.Start("a", false)
+	c.Start("b", false)
+	p := c.Start("c", true)
+	c.AwaitSteady(40*time.Second, "a", "b", "c")
 
-	cut := shardsOf(c.status(), "c")
-	before := sessionsOf(c.sim)
+	cut := harness.ShardsOf(c.Status(), "c")
+	before := harness.SessionsOf(c.Sim)
 	// Watch for the owner keys of c disappearing (lease expiry).
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	expired := make(chan time.Time, 1)
-	w := c.cli.Watch(ctx, coordinator.DefaultPrefix+"/nodes/c")
-	go func() {
-		for resp := range w {
-			for _, ev := range resp.Events {
-				if ev.Type == clientv3.EventTypeDelete {
-					expired <- time.Now()
-					return
-				}
-			}
-		}
-	}()
-	cutAt := p.proxy.Sever()
+	expired := c.RegistrationGone("c")
+	cutAt := p.Proxy.Sever()
 	var expiredAt time.Time
 	select {
 	case expiredAt = <-expired:
-	case <-time.After(3 * c.ttl):
-		t.Fatalf("c's registration did not expire within %v of the cut", 3*c.ttl)
+	case <-time.After(3 * c.LeaseTTL):
+		t.Fatalf("c's registration did not expire within %v of the cut", 3*c.LeaseTTL)
 	}
-	c.awaitSteady(20*time.Second, "a", "b")
-	deadline := cutAt.Add(c.ttl)
+	c.AwaitSteady(20*time.Second, "a", "b")
+	deadline := cutAt.Add(c.LeaseTTL)
 	var latest time.Time
 	for _, sh := range cut {
 		old := before[sh].ID
-		down, ok := c.mon.firstDown(old, cutAt)
+		down, ok := c.Mon.FirstDown(old, cutAt)
 		if !ok {
 			t.Errorf("shard %d: session %s never went down after the cut", sh, old)
 			continue
@@ -305,28 +258,26 @@ func TestEtcdCutStopsShardsBeforeLeaseExpiry(t *testing.T) {
 			latest = down
 		}
 		if !down.Before(deadline) {
-			t.Errorf("shard %d: c stopped it %v after the cut, not before the lease could expire (%v)", sh, down.Sub(cutAt), c.ttl)
+			t.Errorf("shard %d: c stopped it %v after the cut, not before the lease could expire (%v)", sh, down.Sub(cutAt), c.LeaseTTL)
 		}
 		if !down.Before(expiredAt) {
 			t.Errorf("shard %d: c stopped it at +%v, after etcd expired its lease at +%v", sh, down.Sub(cutAt), expiredAt.Sub(cutAt))
 		}
-		if now := sessionsOf(c.sim)[sh].ID; now != old {
+		if now := harness.SessionsOf(c.Sim)[sh].ID; now != old {
 			t.Errorf("shard %d: live session %s, want %s resumed", sh, now, old)
 		}
 	}
 	t.Logf("cut c (%d shards): all stopped %v after the cut; lease expiry seen at +%v; LEASE_TTL %v",
-		len(cut), latest.Sub(cutAt).Round(time.Millisecond), expiredAt.Sub(cutAt).Round(time.Millisecond), c.ttl)
-	if strings.Count(p.logs.String(), "lease lost") == 0 {
+		len(cut), latest.Sub(cutAt).Round(time.Millisecond), expiredAt.Sub(cutAt).Round(time.Millisecond), c.LeaseTTL)
+	if strings.Count(p.Logs.String(), "lease lost") == 0 {
 		t.Errorf("node c did not log its lost lease")
 	}
 	healAt := time.Now()
-	p.proxy.Heal()
-	c.awaitSteady(30*time.Second, "a", "b", "c")
-	t.Logf("healed: c runs %v again %v later", shardsOf(c.status(), "c"), time.Since(healAt).Round(time.Millisecond))
-	if n := auditDeliveries(t, c.sim); n > 0 {
-		t.Errorf("%d delivery gaps", n)
-	}
-	checkNoViolations(t, c.sim)
+	p.Proxy.Heal()
+	c.AwaitSteady(30*time.Second, "a", "b", "c")
+	t.Logf("healed: c runs %v again %v later", harness.ShardsOf(c.Status(), "c"), time.Since(healAt).Round(time.Millisecond))
+	checkDeliveries(t, c.Sim)
+	checkNoViolations(t, c.Sim)
 }
 
 // TestLeaderKillInterruptsNothing covers scenario 6: killing the leader
@@ -334,7 +285,7 @@ func TestEtcdCutStopsShardsBeforeLeaseExpiry(t *testing.T) {
 func TestLeaderKillInterruptsNothing(t *testing.T) {
 	c := newCluster(t, clusterOptions{})
 	startThree(t, c, 40*time.Second)
-	st := c.status()
+	st := c.Status()
 	leader := string(st.Leader)
 	if leader == "" {
 		t.Fatal("no leader")
@@ -345,16 +296,16 @@ func TestLeaderKillInterruptsNothing(t *testing.T) {
 			survivors = append(survivors, id)
 		}
 	}
-	own := owners(st)
-	c.awaitCheckpoints()
-	before := sessionsOf(c.sim)
-	killedAt := c.kill(leader)
+	own := harness.Owners(st)
+	c.AwaitCheckpoints()
+	before := harness.SessionsOf(c.Sim)
+	killedAt := c.Kill(leader)
 	var newLeader string
-	await(t, 20*time.Second, func() bool {
-		newLeader = string(c.status().Leader)
+	poll.Eventually(t, 20*time.Second, func() bool {
+		newLeader = string(c.Status().Leader)
 		return newLeader != "" && newLeader != leader
 	}, "a new leader")
-	c.awaitSteady(20*time.Second, survivors...)
+	c.AwaitSteady(20*time.Second, survivors...)
 	t.Logf("leader %s killed; %s leads", leader, newLeader)
 	if !slices.Contains(survivors, newLeader) {
 		t.Errorf("new leader %q is not a survivor %v", newLeader, survivors)
@@ -364,18 +315,14 @@ func TestLeaderKillInterruptsNothing(t *testing.T) {
 			continue
 		}
 		old := before[sh]
-		now, _ := c.sim.Session(old.ID)
-		if !now.Live || now.Connections != old.Connections || c.mon.wentDownSince(old.ID, killedAt) {
+		now, _ := c.Sim.Session(old.ID)
+		if !now.Live || now.Connections != old.Connections || c.Mon.WentDownSince(old.ID, killedAt) {
 			t.Errorf("shard %d on %s was interrupted by the leader's death: before %+v, now %+v", sh, own[sh], old, now)
 		}
 	}
-	if ids := c.sim.IdentifiesSince(killedAt); len(ids) > 0 {
-		t.Errorf("%d IDENTIFY after the kill, want none: %+v", len(ids), ids)
-	}
-	if n := auditDeliveries(t, c.sim); n > 0 {
-		t.Errorf("%d delivery gaps", n)
-	}
-	checkNoViolations(t, c.sim)
+	checkNoIdentifySince(t, c.Sim, killedAt, "the kill")
+	checkDeliveries(t, c.Sim)
+	checkNoViolations(t, c.Sim)
 }
 
 // TestCrashBeforeFirstCheckpointRecovers kills a node right after its
@@ -385,26 +332,17 @@ func TestLeaderKillInterruptsNothing(t *testing.T) {
 // within about a window plus the lease TTL.
 func TestCrashBeforeFirstCheckpointRecovers(t *testing.T) {
 	c := newCluster(t, clusterOptions{})
-	c.start("a", false)
+	c.Start("a", false)
 	// b never checkpoints on its own within the test.
-	c.start("b", false, "CHECKPOINT_INTERVAL=1m")
-	c.start("c", false)
-	c.awaitSteady(40*time.Second, "a", "b", "c")
-	orphans := shardsOf(c.status(), "b")
-	killedAt := c.kill("b")
-	var why string
-	deadline := 5*time.Second + c.ttl + 8*time.Second
-	ok := false
-	dl := time.Now().Add(deadline)
-	for time.Now().Before(dl) {
-		if ok, why = c.steady("a", "c"); ok {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !ok {
+	c.Start("b", false, "CHECKPOINT_INTERVAL=1m")
+	c.Start("c", false)
+	c.AwaitSteady(40*time.Second, "a", "b", "c")
+	orphans := harness.ShardsOf(c.Status(), "b")
+	killedAt := c.Kill("b")
+	deadline := 5*time.Second + c.LeaseTTL + 8*time.Second
+	if why, ok := poll.Until(deadline, func() (bool, string) { return c.Steady("a", "c") }); !ok {
 		var ids []string
-		for _, id := range c.sim.Identifies() {
+		for _, id := range c.Sim.Identifies() {
 			if !id.Time.Before(killedAt) {
 				ids = append(ids, fmt.Sprintf("+%v shard %d accepted=%v %s", id.Time.Sub(killedAt).Round(time.Millisecond), id.Shard[0], id.Accepted, id.Reason))
 			}
@@ -412,7 +350,7 @@ func TestCrashBeforeFirstCheckpointRecovers(t *testing.T) {
 		t.Fatalf("b's shards %v not back %v after the kill (last: %s); identifies since the kill: %v", orphans, deadline, why, ids)
 	}
 	t.Logf("b's shards %v back %v after the kill", orphans, time.Since(killedAt).Round(time.Millisecond))
-	for _, v := range identifyViolations(c.sim) {
+	for _, v := range identifyViolations(c.Sim) {
 		t.Errorf("identify violation: %+v", v)
 	}
 }

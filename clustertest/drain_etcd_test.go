@@ -4,6 +4,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
 )
 
 // TestDrainWithoutEtcdExitsPromptly: SIGTERM reaches a node that cannot
@@ -13,36 +15,24 @@ import (
 // every shard (no IDENTIFY).
 func TestDrainWithoutEtcdExitsPromptly(t *testing.T) {
 	c := newCluster(t, clusterOptions{})
-	c.start("a", false)
-	c.start("b", false)
-	p := c.start("c", true)
-	c.awaitSteady(40*time.Second, "a", "b", "c")
-	c.awaitCheckpoints()
-	moving := shardsOf(c.status(), "c")
-	before := sessionsOf(c.sim)
+	c.Start("a", false)
+	c.Start("b", false)
+	p := c.Start("c", true)
+	c.AwaitSteady(40*time.Second, "a", "b", "c")
+	c.AwaitCheckpoints()
+	moving := harness.ShardsOf(c.Status(), "c")
+	before := harness.SessionsOf(c.Sim)
 
-	p.proxy.Sever()
-	termAt := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.exited:
-	case <-time.After(15 * time.Second):
-		t.Fatalf("node c still runs 15 s after SIGTERM with etcd unreachable")
-	}
-	t.Logf("node c (%d shards) exited %v after SIGTERM without etcd: %v", len(moving), time.Since(termAt).Round(time.Millisecond), p.state)
-	c.awaitSteady(20*time.Second, "a", "b")
+	p.Proxy.Sever()
+	termAt := p.Stop(t, syscall.SIGTERM, 15*time.Second) // etcd unreachable: no drain timeout
+	t.Logf("node c (%d shards) exited %v after SIGTERM without etcd: %v", len(moving), time.Since(termAt).Round(time.Millisecond), p.State)
+	c.AwaitSteady(20*time.Second, "a", "b")
 	for _, sh := range moving {
 		old := before[sh].ID
-		if _, ok := c.sim.ResumedAt(old, termAt); !ok || sessionsOf(c.sim)[sh].ID != old {
+		if _, ok := c.Sim.ResumedAt(old, termAt); !ok || harness.SessionsOf(c.Sim)[sh].ID != old {
 			t.Errorf("shard %d: session %s not resumed after c's exit", sh, old)
 		}
 	}
-	if ids := c.sim.IdentifiesSince(termAt); len(ids) > 0 {
-		t.Errorf("%d IDENTIFY after SIGTERM, want none: %+v", len(ids), ids)
-	}
-	if n := auditDeliveries(t, c.sim); n > 0 {
-		t.Errorf("%d delivery gaps", n)
-	}
+	checkNoIdentifySince(t, c.Sim, termAt, "SIGTERM")
+	checkDeliveries(t, c.Sim)
 }

@@ -13,65 +13,27 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
+	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/localserver"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
-// payStream has users send `/pay <someone> 1` at a steady rate each,
-// cycling through the guilds, as the users of issue 17 did.
-type payStream struct {
-	stop context.CancelFunc
-	wg   sync.WaitGroup
-
-	mu   sync.Mutex
-	its  []*discordsim.Interaction
-	errs []error
-}
-
-func (c *cluster) startPays(payers []discordsim.Snowflake, payee discordsim.Snowflake, perSecond int) *payStream {
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &payStream{stop: cancel}
-	guilds := c.sim.Guilds()
+// startPays has each payer send `/pay <payee> 1` at perSecond, cycling
+// through the guilds, as the users of issue 17 did.
+func (c *cluster) startPays(payers []discordsim.Snowflake, payee discordsim.Snowflake, perSecond int) *harness.Stream {
+	guilds := c.Sim.Guilds()
+	var lanes []harness.Invocations
 	for k, u := range payers {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			tick := time.NewTicker(time.Second / time.Duration(perSecond))
-			defer tick.Stop()
-			for n := k; ; n++ {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
-				g := guilds[(n*7)%len(guilds)]
-				it, err := c.sim.Invoke(ctx, discordsim.Invocation{GuildID: g.ID, UserID: u, Command: "pay",
-					Options: map[string]any{"user": payee, "amount": "1"}})
-				s.mu.Lock()
-				if err != nil {
-					if ctx.Err() == nil {
-						s.errs = append(s.errs, err)
-					}
-				} else {
-					s.its = append(s.its, it)
-				}
-				s.mu.Unlock()
-			}
-		}()
+		lanes = append(lanes, func(n int) discordsim.Invocation {
+			g := guilds[((n+k)*7)%len(guilds)]
+			return discordsim.Invocation{GuildID: g.ID, UserID: u, Command: "pay",
+				Options: map[string]any{"user": payee, "amount": "1"}}
+		})
 	}
-	c.t.Cleanup(s.halt)
-	return s
-}
-
-func (s *payStream) halt() { s.stop(); s.wg.Wait() }
-
-func (s *payStream) interactions() []*discordsim.Interaction {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]*discordsim.Interaction(nil), s.its...)
+	return c.StartInvocations(perSecond, lanes...)
 }
 
 // ownRedis replaces the cluster's Redis, before any node starts, with one
@@ -102,9 +64,7 @@ func (c *cluster) useOwnRedis() *ownRedis {
 		_ = r.srv.Kill()
 		r.mu.Unlock()
 	})
-	c.redis = srv.Addr()
-	c.rdb.Close()
-	c.rdb = redis.NewClient(&redis.Options{Addr: c.redis})
+	c.UseRedis(srv.Addr())
 	return r
 }
 
@@ -153,9 +113,9 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 	rds := c.useOwnRedis()
 	startThree(t, c, 60*time.Second)
 
-	users := c.sim.DefaultUsers()
+	users := c.Sim.DefaultUsers()
 	payers, payee := users[:4], users[len(users)-1]
-	pool, err := pgxpool.New(context.Background(), c.pg)
+	pool, err := pgxpool.New(context.Background(), c.Postgres)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,8 +134,8 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 	time.Sleep(4 * time.Second)
 
 	t.Logf("%s SIGKILL node c", time.Now().Format("15:04:05.000"))
-	killAt := c.kill("c")
-	c.awaitSteady(60*time.Second, "a", "b")
+	killAt := c.Kill("c")
+	c.AwaitSteady(60*time.Second, "a", "b")
 	time.Sleep(5 * time.Second)
 
 	t.Logf("%s Redis killed for 5 s", time.Now().Format("15:04:05.000"))
@@ -187,21 +147,19 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 	freezeAt := time.Now()
 	rds.freeze(5 * time.Second)
 	time.Sleep(5 * time.Second)
-	pays.halt()
+	pays.Halt()
 
-	pays.mu.Lock()
-	for _, err := range pays.errs {
+	for _, err := range pays.Errors() {
 		t.Errorf("invoke: %v", err)
 	}
-	pays.mu.Unlock()
-	its := pays.interactions()
+	its := pays.Interactions()
 	if len(its) < 100 {
 		t.Fatalf("only %d pays were sent", len(its))
 	}
 	// Every interaction ends answered or failed 3 s after its creation;
 	// give handlers still running after a late acknowledgement time too.
 	var pending string
-	await(t, 20*time.Second, func() bool {
+	poll.Eventually(t, 20*time.Second, func() bool {
 		for _, it := range its {
 			if in := it.Info(); in.Response == nil && !in.Failed {
 				pending = in.ID.String()
@@ -317,7 +275,7 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 
 // expiredCounts reads chopsticks_interactions_expired_total from the nodes.
 func expiredCounts(c *cluster, ids ...string) string {
-	st := c.status()
+	st := c.Status()
 	addrs := map[string]string{}
 	for _, n := range st.Nodes {
 		addrs[string(n.ID)] = n.Addr

@@ -2,7 +2,6 @@ package clustertest
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sync"
 	"testing"
@@ -11,8 +10,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // TestHungDependencies freezes each dependency under /pay traffic, the way a
@@ -33,21 +34,21 @@ func TestHungDependencies(t *testing.T) {
 		hold   func(c *cluster) (thaw func())
 	}{
 		{"redis", "redis", 5 * time.Second, func(c *cluster) func() {
-			if err := c.redisSrv.Freeze(); err != nil {
+			if err := c.RedisServer.Freeze(); err != nil {
 				c.t.Fatal(err)
 			}
 			return func() {
-				if err := c.redisSrv.Thaw(); err != nil {
+				if err := c.RedisServer.Thaw(); err != nil {
 					c.t.Fatal(err)
 				}
 			}
 		}},
 		{"postgres", "postgres", 5 * time.Second, func(c *cluster) func() {
-			if err := c.pgSrv.Freeze(); err != nil {
+			if err := c.PostgresServer.Freeze(); err != nil {
 				c.t.Fatal(err)
 			}
 			return func() {
-				if err := c.pgSrv.Thaw(); err != nil {
+				if err := c.PostgresServer.Thaw(); err != nil {
 					c.t.Fatal(err)
 				}
 			}
@@ -59,11 +60,11 @@ func TestHungDependencies(t *testing.T) {
 		// surviving it needs a three-member etcd.
 		{"etcd", "etcd", time.Second, func(c *cluster) func() {
 			for _, id := range []string{"a", "b", "c"} {
-				c.node(id).proxy.Hold()
+				c.Node(id).Proxy.Hold()
 			}
 			return func() {
 				for _, id := range []string{"a", "b", "c"} {
-					c.node(id).proxy.Release()
+					c.Node(id).Proxy.Release()
 				}
 			}
 		}},
@@ -74,21 +75,21 @@ func TestHungDependencies(t *testing.T) {
 			// operator gets.
 			c := newCluster(t, clusterOptions{leaseTTL: 5 * time.Second, ownPostgres: true})
 			for _, id := range []string{"a", "b", "c"} {
-				c.start(id, true)
+				c.Start(id, true)
 			}
-			c.awaitSteady(40*time.Second, "a", "b", "c")
+			c.AwaitSteady(40*time.Second, "a", "b", "c")
 			c.fund(t)
 			s := c.startPayStream(8)
-			await(t, 10*time.Second, func() bool { return s.answered() >= 16 }, "the pay stream to be answered")
-			c.awaitCheckpoints()
-			sessions := sessionsOf(c.sim)
+			poll.Eventually(t, 10*time.Second, func() bool { return s.Answered() >= 16 }, "the pay stream to be answered")
+			c.AwaitCheckpoints()
+			sessions := harness.SessionsOf(c.Sim)
 
 			frozenAt := time.Now()
 			thaw := tc.hold(c)
 			worst, failing := c.probeReady(t, tc.freeze, tc.check, thaw)
 			thawedAt := time.Now()
 			if tc.name == "redis" {
-				c.claimOptional = func(in discordsim.InteractionInfo) bool {
+				c.ClaimOptional = func(in discordsim.InteractionInfo) bool {
 					return in.Created.After(frozenAt.Add(-3*time.Second)) && in.Created.Before(thawedAt.Add(time.Second))
 				}
 			}
@@ -98,27 +99,27 @@ func TestHungDependencies(t *testing.T) {
 				t.Errorf("/ready never reported %s failing during the freeze", tc.check)
 			}
 
-			n := s.answered()
-			await(t, 20*time.Second, func() bool { return s.answered() >= n+24 }, "the stream to be answered after the thaw")
+			n := s.Answered()
+			poll.Eventually(t, 20*time.Second, func() bool { return s.Answered() >= n+24 }, "the stream to be answered after the thaw")
 			r := c.auditStream(s)
-			for _, it := range s.interactions() {
+			for _, it := range s.Interactions() {
 				if in := it.Info(); in.Failed && !in.Created.Before(frozenAt) {
 					t.Errorf("interaction %s created %v into the freeze missed the deadline: %+v", in.ID, in.Created.Sub(frozenAt), in)
 				}
 			}
-			t.Logf("%d interactions, %d missed the deadline (only those in flight at the freeze may)", r.total, r.failed)
+			t.Logf("%d interactions, %d missed the deadline (only those in flight at the freeze may)", r.Total, r.Failed)
 			c.auditPayments(t, s)
 			if tc.name == "etcd" {
-				if ids := c.sim.IdentifiesSince(frozenAt); len(ids) > 0 {
+				if ids := c.Sim.IdentifiesSince(frozenAt); len(ids) > 0 {
 					t.Errorf("%d IDENTIFY after an etcd freeze shorter than half the lease", len(ids))
 				}
 				for sh, before := range sessions {
-					if c.mon.wentDownSince(before.ID, frozenAt.Add(-time.Millisecond)) {
+					if c.Mon.WentDownSince(before.ID, frozenAt.Add(-time.Millisecond)) {
 						t.Errorf("shard %d's session went down during an etcd freeze of %v (thawed %v later)", sh, tc.freeze, thawedAt.Sub(frozenAt))
 					}
 				}
 			}
-			checkNoViolations(t, c.sim, discordsim.ViolationInteractionFailed, discordsim.ViolationInteractionLate)
+			checkNoViolations(t, c.Sim, discordsim.ViolationInteractionFailed, discordsim.ViolationInteractionLate)
 		})
 	}
 }
@@ -126,24 +127,24 @@ func TestHungDependencies(t *testing.T) {
 // fund gives every default user credits with /daily and waits for it.
 func (c *cluster) fund(t *testing.T) {
 	t.Helper()
-	guilds := c.sim.Guilds()
+	guilds := c.Sim.Guilds()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	for i, u := range c.sim.DefaultUsers() {
-		it, err := c.sim.Invoke(ctx, discordsim.Invocation{GuildID: guilds[i%len(guilds)].ID, UserID: u, Command: "daily"})
+	for i, u := range c.Sim.DefaultUsers() {
+		it, err := c.Sim.Invoke(ctx, discordsim.Invocation{GuildID: guilds[i%len(guilds)].ID, UserID: u, Command: "daily"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		await(t, 10*time.Second, func() bool { return it.Info().Response != nil }, "/daily for user %v", u)
+		poll.Eventually(t, 10*time.Second, func() bool { return it.Info().Response != nil }, "/daily for user %v", u)
 	}
 }
 
 // startPayStream has each default user pay the next one 1 credit in turn,
 // across the guilds, at perSecond payments a second in all.
-func (c *cluster) startPayStream(perSecond int) *stream {
-	guilds := c.sim.Guilds()
-	users := c.sim.DefaultUsers()
-	return c.startInvocations(perSecond, func(n int) discordsim.Invocation {
+func (c *cluster) startPayStream(perSecond int) *harness.Stream {
+	guilds := c.Sim.Guilds()
+	users := c.Sim.DefaultUsers()
+	return c.StartInvocations(perSecond, func(n int) discordsim.Invocation {
 		return discordsim.Invocation{
 			GuildID: guilds[n%len(guilds)].ID, UserID: users[n%len(users)], Command: "pay",
 			Options: map[string]any{"user": users[(n+1)%len(users)], "amount": "1"},
@@ -167,7 +168,7 @@ func (c *cluster) probeReady(t *testing.T, d time.Duration, check string, thaw f
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, id := range []string{"a", "b", "c"} {
-		addr := c.node(id).http
+		addr := c.Node(id).HTTP
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -179,17 +180,9 @@ func (c *cluster) probeReady(t *testing.T, d time.Duration, check string, thaw f
 				case <-time.After(100 * time.Millisecond):
 				}
 				start := time.Now()
-				resp, err := hc.Get("http://" + addr + "/ready")
-				p := probe{id: id, took: time.Since(start), err: err}
-				if err == nil {
-					var body struct {
-						Checks map[string]string `json:"checks"`
-					}
-					_ = json.NewDecoder(resp.Body).Decode(&body)
-					resp.Body.Close()
-					p.code = resp.StatusCode
-					p.fail = resp.StatusCode == http.StatusServiceUnavailable && body.Checks[check] != "ok" && body.Checks[check] != ""
-				}
+				code, checks, err := harness.ReadReady(&hc, addr)
+				p := probe{id: id, took: time.Since(start), err: err, code: code}
+				p.fail = err == nil && code == http.StatusServiceUnavailable && checks[check] != "ok" && checks[check] != ""
 				probes <- p
 			}
 		}()
@@ -220,17 +213,17 @@ func (c *cluster) probeReady(t *testing.T, d time.Duration, check string, thaw f
 // the economy applied belongs to an interaction that was answered in time
 // (no money moves without an answer), none was applied twice, and
 // economy.Audit finds the books balanced.
-func (c *cluster) auditPayments(t *testing.T, s *stream) {
+func (c *cluster) auditPayments(t *testing.T, s *harness.Stream) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, c.pg)
+	pool, err := pgxpool.New(ctx, c.Postgres)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
 	byID := map[string]discordsim.InteractionInfo{}
-	for _, it := range s.interactions() {
+	for _, it := range s.Interactions() {
 		in := it.Info()
 		byID[in.ID.String()] = in
 	}

@@ -1,13 +1,14 @@
 package clustertest
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // TestGossipConvergesAfterEachRestart: three nodes seeded as the sandbox
@@ -24,33 +25,26 @@ func TestGossipConvergesAfterEachRestart(t *testing.T) {
 			if o == id {
 				break
 			}
-			out = append(out, c.node(o).gossip)
+			out = append(out, c.Node(o).Gossip)
 		}
 		return "GOSSIP_SEEDS=" + strings.Join(out, ",")
 	}
 	for _, id := range ids {
-		c.start(id, false, seeds(id))
+		c.Start(id, false, seeds(id))
 	}
-	c.awaitSteady(40*time.Second, ids...)
+	c.AwaitSteady(40*time.Second, ids...)
 	c.awaitOneGossipCluster(ids, "start")
 	for i, id := range ids {
-		p := c.node(id)
+		p := c.Node(id)
 		sig := syscall.SIGKILL
 		if i == 1 {
 			sig = syscall.SIGTERM
 		}
-		if err := p.cmd.Process.Signal(sig); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-p.exited:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("node %s still runs 20 s after %v", id, sig)
-		}
-		c.start(id, false, seeds(id))
+		p.Stop(t, sig, 20*time.Second)
+		c.Start(id, false, seeds(id))
 		c.awaitOneGossipCluster(ids, fmt.Sprintf("%s restarted after %v", id, sig))
 	}
-	c.awaitSteady(30*time.Second, ids...)
+	c.AwaitSteady(30*time.Second, ids...)
 }
 
 // awaitOneGossipCluster waits until every node's /status shows every node
@@ -59,10 +53,10 @@ func (c *cluster) awaitOneGossipCluster(ids []string, what string) {
 	c.t.Helper()
 	start := time.Now()
 	var why string
-	await(c.t, 15*time.Second, func() bool {
-		c.checkAlive(ids...)
+	poll.Eventually(c.t, 15*time.Second, func() bool {
+		c.CheckAlive(ids...)
 		why = ""
-		st := c.status()
+		st := c.Status()
 		if len(st.Nodes) != len(ids) {
 			why = fmt.Sprintf("%d nodes registered", len(st.Nodes))
 			return false
@@ -87,25 +81,12 @@ func (c *cluster) awaitOneGossipCluster(ids []string, what string) {
 
 // gossipSeen asks a node how gossip sees each registered node.
 func gossipSeen(addr string) (map[string]string, error) {
-	hc := http.Client{Timeout: 3 * time.Second}
-	resp, err := hc.Get("http://" + addr + "/status")
+	st, err := harness.ReadNodeStatus(addr)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	var body struct {
-		Cluster struct {
-			Nodes []struct {
-				ID     string `json:"id"`
-				Gossip string `json:"gossip"`
-			} `json:"nodes"`
-		} `json:"cluster"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, fmt.Errorf("decode /status: %w", err)
-	}
 	out := map[string]string{}
-	for _, n := range body.Cluster.Nodes {
+	for _, n := range st.Cluster.Nodes {
 		out[n.ID] = n.Gossip
 	}
 	return out, nil

@@ -16,9 +16,11 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/chopsticks-bot/chopsticks/agentpool"
+	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
 	"github.com/chopsticks-bot/chopsticks/coordinator"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/voice"
 )
 
@@ -52,15 +54,15 @@ func (c *cluster) setupMusic(t *testing.T) *music {
 	m.env = []string{"AGENT_TOKEN_KEY=" + key, "LAVALINK_NODES=" + string(lavalinkNodes)}
 
 	var err error
-	if m.app, err = c.sim.CreateApplication(discordsim.AppOptions{Name: "chopsticks-agent-1"}); err != nil {
+	if m.app, err = c.Sim.CreateApplication(discordsim.AppOptions{Name: "chopsticks-agent-1"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range c.sim.Guilds() {
-		if err := c.sim.AddBot(g.ID, m.app.ID); err != nil {
+	for _, g := range c.Sim.Guilds() {
+		if err := c.Sim.AddBot(g.ID, m.app.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	pool, err := pgxpool.New(ctx, c.pg)
+	pool, err := pgxpool.New(ctx, c.Postgres)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +74,7 @@ func (c *cluster) setupMusic(t *testing.T) *music {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checker, err := agentpool.NewTokenChecker(c.sim.URL(), nil)
+	checker, err := agentpool.NewTokenChecker(c.Sim.URL(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +88,7 @@ func (c *cluster) setupMusic(t *testing.T) *music {
 
 // agentOwner returns the node holding the agent's unit while it runs.
 func (c *cluster) agentOwner(id int64) (string, bool) {
-	for _, u := range c.status().Units {
+	for _, u := range c.Status().Units {
 		if u.Kind == coordinator.KindAgent && u.ID == int(id) && u.State == "running" {
 			return string(u.Owner), u.Owner != ""
 		}
@@ -109,7 +111,7 @@ func liveSessionOf(sim *discordsim.Sim, app discordsim.Snowflake) (discordsim.Se
 func (c *cluster) allocations() (map[string]agentpool.Allocation, map[string]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	resp, err := c.cli.Get(ctx, agentpool.DefaultAllocPrefix+"/", clientv3.WithPrefix())
+	resp, err := c.EtcdClient.Get(ctx, agentpool.DefaultAllocPrefix+"/", clientv3.WithPrefix())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -143,7 +145,7 @@ type voiceWatch struct {
 func (c *cluster) watchVoice(m *music) *voiceWatch {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &voiceWatch{stop: cancel, done: make(chan struct{})}
-	guilds := c.sim.Guilds()
+	guilds := c.Sim.Guilds()
 	agentUser := m.app.BotUserID
 	report := func(format string, args ...any) {
 		w.mu.Lock()
@@ -159,7 +161,7 @@ func (c *cluster) watchVoice(m *music) *voiceWatch {
 		for {
 			var in []string
 			for _, g := range guilds {
-				if ch := c.sim.VoiceChannelOf(g.ID, agentUser); ch != 0 {
+				if ch := c.Sim.VoiceChannelOf(g.ID, agentUser); ch != 0 {
 					in = append(in, g.ID.String()+"/"+ch.String())
 				}
 			}
@@ -167,7 +169,7 @@ func (c *cluster) watchVoice(m *music) *voiceWatch {
 				report("the agent is in %d voice channels: %v", len(in), in)
 			}
 			live := 0
-			for _, s := range c.sim.Sessions() {
+			for _, s := range c.Sim.Sessions() {
 				if s.AppID == m.app.ID && s.Live {
 					live++
 				}
@@ -272,15 +274,15 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	m := c.setupMusic(t)
 	ids := []string{"a", "b", "c"}
 	for _, id := range ids {
-		c.start(id, false, m.env...)
+		c.Start(id, false, m.env...)
 	}
 	start := time.Now()
-	c.awaitSteady(40*time.Second, ids...)
+	c.AwaitSteady(40*time.Second, ids...)
 	var owner string
-	await(t, 30*time.Second, func() bool {
+	poll.Eventually(t, 30*time.Second, func() bool {
 		var ok bool
 		owner, ok = c.agentOwner(m.agentID)
-		_, live := liveSessionOf(c.sim, m.app.ID)
+		_, live := liveSessionOf(c.Sim, m.app.ID)
 		return ok && live
 	}, "the agent's unit running")
 	t.Logf("cluster steady and agent running on %s %v after start", owner, time.Since(start).Round(time.Millisecond))
@@ -290,8 +292,8 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	// it offers /play to the agent's node, and forwards /queue there.
 	var guild discordsim.Snowflake
 	var front string
-	own := owners(c.status())
-	for _, g := range c.sim.Guilds() {
+	own := harness.Owners(c.Status())
+	for _, g := range c.Sim.Guilds() {
 		if o := own[int((uint64(g.ID)>>22)%shardCount)]; o != owner {
 			guild, front = g.ID, o
 			break
@@ -300,16 +302,16 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	if guild == 0 {
 		t.Fatalf("every guild's shard is on the agent's node %s: %v", owner, own)
 	}
-	vc, ok := c.sim.VoiceChannel(guild)
+	vc, ok := c.Sim.VoiceChannel(guild)
 	if !ok {
 		t.Fatal("the guild has no voice channel")
 	}
-	user := c.sim.DefaultUsers()[0]
-	if err := c.sim.JoinVoice(guild, user, vc); err != nil {
+	user := c.Sim.DefaultUsers()[0]
+	if err := c.Sim.JoinVoice(guild, user, vc); err != nil {
 		t.Fatal(err)
 	}
-	states := voice.NewStateCache(c.rdb)
-	await(t, 10*time.Second, func() bool {
+	states := voice.NewStateCache(c.RDB)
+	poll.Eventually(t, 10*time.Second, func() bool {
 		ch, _ := states.UserVoiceChannel(context.Background(), guild.String(), user.String())
 		return ch == vc.String()
 	}, "the user's voice state in the cache")
@@ -325,7 +327,7 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	var reply string
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		var err error
-		if it, err = c.sim.Invoke(ctx, discordsim.Invocation{GuildID: guild, UserID: user, Command: "play",
+		if it, err = c.Sim.Invoke(ctx, discordsim.Invocation{GuildID: guild, UserID: user, Command: "play",
 			Options: map[string]any{"query": "https://example.com/long.mp3?length=600000"}}); err != nil {
 			t.Fatal(err)
 		}
@@ -341,17 +343,17 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	if !strings.Contains(reply, "long.mp3") {
 		t.Fatalf("/play reply %q", reply)
 	}
-	await(t, 10*time.Second, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		p, ok := m.player(guild.String())
 		return ok && p.Connected && p.Track != nil && p.Position > 0 &&
-			c.sim.VoiceChannelOf(guild, m.app.BotUserID) == vc
+			c.Sim.VoiceChannelOf(guild, m.app.BotUserID) == vc
 	}, "the agent playing in the channel")
 	agents, channels, err := c.allocations()
 	agentUser := m.app.BotUserID.String()
 	if err != nil || agents[agentUser].Node != owner || channels[guild.String()+"/"+vc.String()] != agentUser {
 		t.Fatalf("allocation before the kill: %v %v %v", agents, channels, err)
 	}
-	it, err = c.sim.Invoke(ctx, discordsim.Invocation{GuildID: guild, UserID: user, Command: "queue"})
+	it, err = c.Sim.Invoke(ctx, discordsim.Invocation{GuildID: guild, UserID: user, Command: "queue"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,14 +362,14 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	}
 	t.Logf("/play and /queue answered by %s, played by the agent on %s", front, owner)
 	// The agent's session is checkpointed (every second) before the crash.
-	session, _ := liveSessionOf(c.sim, m.app.ID)
-	await(t, 5*time.Second, func() bool {
-		cp, err := c.rdb.HGetAll(context.Background(), fmt.Sprintf("%s:{%d}:checkpoint", agentpool.AgentCheckpointPrefix, m.agentID)).Result()
+	session, _ := liveSessionOf(c.Sim, m.app.ID)
+	poll.Eventually(t, 5*time.Second, func() bool {
+		cp, err := c.RDB.HGetAll(context.Background(), fmt.Sprintf("%s:{%d}:checkpoint", agentpool.AgentCheckpointPrefix, m.agentID)).Result()
 		return err == nil && cp["session"] == session.ID && cp["seq"] != "" && cp["seq"] != "0"
 	}, "the agent's session checkpointed")
 
 	before, _ := m.player(guild.String())
-	killedAt := c.kill(owner)
+	killedAt := c.Kill(owner)
 	if killLavalink {
 		for i, l := range m.lava {
 			if _, ok := l.Player(guild.String()); ok {
@@ -385,8 +387,8 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 		}
 	}
 	var newOwner, why string
-	await(t, 20*time.Second, func() bool {
-		c.checkAlive(survivors...)
+	poll.Eventually(t, 20*time.Second, func() bool {
+		c.CheckAlive(survivors...)
 		var ok bool
 		if newOwner, ok = c.agentOwner(m.agentID); !ok || newOwner == owner {
 			why = fmt.Sprintf("agent unit owner %q", newOwner)
@@ -412,23 +414,23 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	// Playback confirmed: the same track, its position advancing under the
 	// new owner.
 	p1, _ := m.player(guild.String())
-	await(t, 5*time.Second, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		p2, ok := m.player(guild.String())
 		return ok && p2.Connected && p2.Track != nil && p2.Position > p1.Position
 	}, "the position to advance on the new owner")
 	confirmed := time.Since(killedAt)
 	after, _ := m.player(guild.String())
-	resumed, ok := c.sim.ResumedAt(session.ID, killedAt)
+	resumed, ok := c.Sim.ResumedAt(session.ID, killedAt)
 	t.Logf("SIGKILL of %s: agent session resumed on %s after %v, adopted with its channel after %v, playback confirmed after %v (LEASE_TTL %v)",
-		owner, newOwner, resumed.Sub(killedAt).Round(time.Millisecond), adopted.Round(time.Millisecond), confirmed.Round(time.Millisecond), c.ttl)
+		owner, newOwner, resumed.Sub(killedAt).Round(time.Millisecond), adopted.Round(time.Millisecond), confirmed.Round(time.Millisecond), c.LeaseTTL)
 	t.Logf("track %s at %v before the kill, %v after", before.Track.Info.Title, before.Position, after.Position)
 	if !ok {
 		t.Errorf("the agent's session %s was not resumed after the kill", session.ID)
 	}
-	if now, ok := liveSessionOf(c.sim, m.app.ID); !ok || now.ID != session.ID {
+	if now, ok := liveSessionOf(c.Sim, m.app.ID); !ok || now.ID != session.ID {
 		t.Errorf("the agent's live session is %+v, want %s resumed", now, session.ID)
 	}
-	for _, id := range c.sim.Identifies() {
+	for _, id := range c.Sim.Identifies() {
 		if id.AppID == m.app.ID && id.Accepted && !id.Time.Before(killedAt) {
 			t.Errorf("the agent identified again after the kill: %+v", id)
 		}
@@ -436,15 +438,15 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	if after.Track.Info.Title != before.Track.Info.Title || after.Track.Info.Identifier != before.Track.Info.Identifier {
 		t.Errorf("track changed from %s to %s", before.Track.Info.Title, after.Track.Info.Title)
 	}
-	if ch := c.sim.VoiceChannelOf(guild, m.app.BotUserID); ch != vc {
+	if ch := c.Sim.VoiceChannelOf(guild, m.app.BotUserID); ch != vc {
 		t.Errorf("the agent is in channel %s, want %s", ch, vc)
 	}
 
 	// /nowplaying goes to whichever survivor now runs the guild's shard,
 	// which need not be the agent's node.
-	c.awaitSteady(20*time.Second, survivors...)
-	shardOwner := owners(c.status())[int((uint64(guild)>>22)%shardCount)]
-	it, err = c.sim.Invoke(ctx, discordsim.Invocation{GuildID: guild, UserID: user, Command: "nowplaying"})
+	c.AwaitSteady(20*time.Second, survivors...)
+	shardOwner := harness.Owners(c.Status())[int((uint64(guild)>>22)%shardCount)]
+	it, err = c.Sim.Invoke(ctx, discordsim.Invocation{GuildID: guild, UserID: user, Command: "nowplaying"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,5 +460,5 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	for _, v := range watch.violations() {
 		t.Errorf("voice invariant: %s", v)
 	}
-	checkNoViolations(t, c.sim)
+	checkNoViolations(t, c.Sim)
 }

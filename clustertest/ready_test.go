@@ -5,6 +5,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // TestReadyOnlyWithItsShare restarts a node, cleanly and after a crash, and
@@ -24,36 +27,26 @@ func TestReadyOnlyWithItsShare(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c.awaitCheckpoints()
-			p := c.node("b")
-			if err := p.cmd.Process.Signal(tc.stop); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-p.exited:
-			case <-time.After(30 * time.Second):
-				t.Fatalf("node b still runs 30 s after %v", tc.stop)
-			}
+			c.AwaitCheckpoints()
+			p := c.Node("b")
+			p.Stop(t, tc.stop, 30*time.Second)
 			startedAt := time.Now()
-			p = c.start("b", false)
+			p = c.Start("b", false)
 			hc := http.Client{Timeout: time.Second}
 			var readyAt time.Time
-			await(t, 40*time.Second, func() bool {
-				resp, err := hc.Get("http://" + p.http + "/ready")
-				if err != nil {
-					return false
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
+			poll.Eventually(t, 40*time.Second, func() bool {
+				code, _, err := harness.ReadReady(&hc, p.HTTP)
+				if err != nil || code != http.StatusOK {
 					return false
 				}
 				readyAt = time.Now()
 				return true
 			}, "node b to be ready after a %s", tc.name)
-			shards, err := nodeShards(p.http)
+			ns, err := harness.ReadNodeStatus(p.HTTP)
 			if err != nil {
 				t.Fatal(err)
 			}
+			shards := ns.Shards
 			connected := 0
 			for _, s := range shards {
 				if s.State == "ready" && s.SessionID != "" {
@@ -64,7 +57,7 @@ func TestReadyOnlyWithItsShare(t *testing.T) {
 			if connected < share {
 				t.Errorf("node b answered /ready 200 with %d connected shards (%+v), want at least its share of %d", connected, shards, share)
 			}
-			c.awaitSteady(40*time.Second, "a", "b", "c")
+			c.AwaitSteady(40*time.Second, "a", "b", "c")
 		})
 	}
 }

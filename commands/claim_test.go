@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -12,11 +13,13 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // TestMain (servertest.Main) is in economy_test.go.
 
 func TestRedisClaimer(t *testing.T) {
+	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
 	t.Cleanup(func() { rdb.Close() })
 	c := NewRedisClaimer(rdb)
@@ -42,6 +45,7 @@ func TestRedisClaimer(t *testing.T) {
 // connection would, and claims during the Cooldown fail at once without
 // calling Redis; once Redis answers, claiming works again.
 func TestRedisClaimerHungRedis(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	srv, err := localserver.StartRedis(ctx, t.TempDir(), 0, false)
@@ -85,17 +89,10 @@ func TestRedisClaimerHungRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Cooldown = 0
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	poll.Eventually(t, 5*time.Second, func() (bool, string) {
 		ok, err := c.Claim(ctx, 4, "n1/0")
-		if err == nil && ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("claims after Redis woke = %v, %v", ok, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && ok, fmt.Sprintf("claims after Redis woke = %v, %v", ok, err)
+	}, "a claim after Redis woke")
 }
 
 // countCalls counts the commands sent to Redis.

@@ -116,6 +116,7 @@ func eventAt(created time.Time, n uint64, data discord.InteractionData) *discord
 // command that changes state runs only once its answer is sure to be
 // accepted.
 func TestRouterAcknowledgesBeforeApplying(t *testing.T) {
+	t.Parallel()
 	cmd := func(name string) discord.InteractionData { return &discord.CommandInteraction{Name: name} }
 	tests := []struct {
 		name        string
@@ -167,6 +168,7 @@ func TestRouterAcknowledgesBeforeApplying(t *testing.T) {
 // is due DeferAfter after the interaction's creation, not after its
 // arrival, so a late arrival is deferred sooner.
 func TestRouterDeferTimerCountsFromCreation(t *testing.T) {
+	t.Parallel()
 	j := &journal{}
 	r := deadlineRouter(t, j, nil)
 	// Created 1.9 s ago, a 200 ms read ends past DeferAfter (2 s).
@@ -181,6 +183,7 @@ func TestRouterDeferTimerCountsFromCreation(t *testing.T) {
 // TestRouterLimitsByCreation: the limiter is told when the user acted
 // (the snowflake's time), not when the event arrived.
 func TestRouterLimitsByCreation(t *testing.T) {
+	t.Parallel()
 	lim := &stampLimiter{}
 	r := deadlineRouter(t, &journal{}, lim)
 	created := time.Now().Add(-1200 * time.Millisecond).Truncate(time.Millisecond)
@@ -200,6 +203,7 @@ func TestRouterLimitsByCreation(t *testing.T) {
 // refuses the deferred response, its context is cancelled so that it does
 // not commit a change nobody will hear of.
 func TestRouterCancelsWriteWhenDeferralRefused(t *testing.T) {
+	t.Parallel()
 	j := &journal{refuse: true}
 	cat, err := NewCatalog([]*Command{{Name: "pay", Description: "Changes state", Writes: true,
 		Run: func(ctx context.Context, inv *Invocation) (Reply, error) {

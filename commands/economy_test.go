@@ -194,6 +194,7 @@ func (e *econEnv) fund(t testing.TB, user discord.User, n int64) {
 }
 
 func TestEconomyCommandsCatalog(t *testing.T) {
+	t.Parallel()
 	e := newEconEnv(t)
 	_ = e
 	svc := e.svc
@@ -216,6 +217,7 @@ func TestEconomyCommandsCatalog(t *testing.T) {
 }
 
 func TestEconomyCommands(t *testing.T) {
+	t.Parallel()
 	e := newEconEnv(t)
 	e.fund(t, alice, 20000)
 	steps := []struct {
@@ -287,6 +289,7 @@ func TestEconomyCommands(t *testing.T) {
 }
 
 func TestEconomyReplayedInteraction(t *testing.T) {
+	t.Parallel()
 	e := newEconEnv(t)
 	e.fund(t, alice, 1000)
 	ev := e.command(alice, "pay", opt{"user", bob}, opt{"amount", "600"})
@@ -302,6 +305,7 @@ func TestEconomyReplayedInteraction(t *testing.T) {
 }
 
 func TestEconomyPagers(t *testing.T) {
+	t.Parallel()
 	e := newEconEnv(t)
 	e.fund(t, alice, 10000)
 	for i := 0; i < 12; i++ {

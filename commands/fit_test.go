@@ -9,6 +9,7 @@ import (
 )
 
 func TestReplyFitsDiscordLimits(t *testing.T) {
+	t.Parallel()
 	a := func(n int) string { return strings.Repeat("é", n) } // 2 bytes, 1 character
 	field := func(name, value string) discord.EmbedField { return discord.EmbedField{Name: name, Value: value} }
 	fields := func(n int, value string) []discord.EmbedField {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/voice"
 )
 
@@ -210,20 +212,17 @@ func (e *musicEnv) run(t *testing.T, guild, user discord.Snowflake, name string,
 
 func waitPlayer(t *testing.T, lava *lavalinksim.Server, guild string, ok func(lavalinksim.PlayerSnapshot) bool) lavalinksim.PlayerSnapshot {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		p, found := lava.Player(guild)
-		if found && ok(p) {
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("player of %s: %+v (found %v)", guild, p, found)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var p lavalinksim.PlayerSnapshot
+	poll.Eventually(t, 5*time.Second, func() (bool, string) {
+		var found bool
+		p, found = lava.Player(guild)
+		return found && ok(p), fmt.Sprintf("%+v (found %v)", p, found)
+	}, "the player of %s", guild)
+	return p
 }
 
 func TestMusicCommandRefusals(t *testing.T) {
+	t.Parallel()
 	e := newMusicEnv(t)
 	const g, alice, bob = 5, 1001, 1002
 	e.inVoice(t, g, alice, 50)
@@ -272,6 +271,7 @@ func TestMusicCommandRefusals(t *testing.T) {
 }
 
 func TestMusicCommandOnSilentNode(t *testing.T) {
+	t.Parallel()
 	e := newMusicEnv(t)
 	const g, u = 8, 1001
 	e.inVoice(t, g, u, 80)
@@ -294,6 +294,7 @@ func TestMusicCommandOnSilentNode(t *testing.T) {
 }
 
 func TestMusicCommands(t *testing.T) {
+	t.Parallel()
 	e := newMusicEnv(t)
 	const g, u = 7, 1001
 	e.inVoice(t, g, u, 70)
@@ -370,6 +371,7 @@ func TestMusicCommands(t *testing.T) {
 // characters, and a URI too long to link is shown unlinked, so that a page
 // of the queue stays readable and within Discord's embed limits.
 func TestMusicLongTitles(t *testing.T) {
+	t.Parallel()
 	e := newMusicEnv(t)
 	const g, u = 7, 1001
 	e.inVoice(t, g, u, 70)
@@ -382,6 +384,7 @@ func TestMusicLongTitles(t *testing.T) {
 }
 
 func TestParseSeek(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want time.Duration

@@ -14,6 +14,7 @@ import (
 // one rebuilt from another node whose code this node does not know, and
 // anything else is a failure.
 func TestMusicFailShowsAnyRefusal(t *testing.T) {
+	t.Parallel()
 	failure := errors.New("redis: connection refused")
 	tests := []struct {
 		name string

@@ -12,6 +12,7 @@ import (
 // any refusal, however wrapped, with its own message; a UserError; nothing
 // else.
 func TestUserMessage(t *testing.T) {
+	t.Parallel()
 	busy := errors.New("busy")
 	tests := []struct {
 		name    string

@@ -164,6 +164,7 @@ func content(resp api.InteractionResponse) string {
 }
 
 func TestRouterReplies(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name          string
 		ev            *discord.InteractionEvent
@@ -234,6 +235,7 @@ func TestRouterReplies(t *testing.T) {
 }
 
 func TestRouterClaimsOnce(t *testing.T) {
+	t.Parallel()
 	claims := &memClaims{}
 	r1, rec1, _ := newTestRouter(t, Config{Claimer: claims})
 	r2, rec2, _ := newTestRouter(t, Config{Claimer: claims})
@@ -258,6 +260,7 @@ func TestRouterClaimsOnce(t *testing.T) {
 }
 
 func TestRouterDefersSlowHandlers(t *testing.T) {
+	t.Parallel()
 	r, rec, _ := newTestRouter(t, Config{DeferAfter: 20 * time.Millisecond})
 	r.Handle(context.Background(), commandEvent(1, "slow"), 0)
 	if len(rec.responses) != 1 || rec.responses[0].Type != api.DeferredMessageInteractionWithSource {
@@ -277,6 +280,7 @@ func TestRouterDefersSlowHandlers(t *testing.T) {
 }
 
 func TestRouterRateLimit(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		adm   Admission
@@ -303,6 +307,7 @@ func TestRouterRateLimit(t *testing.T) {
 // with the time left on every attempt, up to 5 in 10 seconds; a flood
 // beyond that is dropped silently, and another user is still told.
 func TestRouterBlockedRepliesCapped(t *testing.T) {
+	t.Parallel()
 	r, rec, _ := newTestRouter(t, Config{Limiter: fixedLimiter{Admission{RetryAfter: 42 * time.Second}}})
 	for i := range 8 {
 		r.Handle(context.Background(), commandEvent(uint64(i), "ping"), 0)
@@ -336,6 +341,7 @@ func TestRouterBlockedRepliesCapped(t *testing.T) {
 }
 
 func TestRouterButtons(t *testing.T) {
+	t.Parallel()
 	r, rec, _ := newTestRouter(t, Config{})
 	ev := &discord.InteractionEvent{ID: freshID(5), AppID: 1, Token: "t", Member: &discord.Member{User: discord.User{ID: 9}},
 		Data: &discord.ButtonInteraction{CustomID: "page:op123:2"}}
@@ -355,6 +361,7 @@ func TestRouterButtons(t *testing.T) {
 }
 
 func TestDispatchAndShutdown(t *testing.T) {
+	t.Parallel()
 	r, rec, _ := newTestRouter(t, Config{DeferAfter: time.Second})
 	ev := commandEvent(1, "slow")
 	if !r.Dispatch(context.Background(), ev, 0) {
@@ -377,6 +384,7 @@ func TestDispatchAndShutdown(t *testing.T) {
 }
 
 func TestCatalogRejectsBadDefinitions(t *testing.T) {
+	t.Parallel()
 	run := func(context.Context, *Invocation) (Reply, error) { return Reply{}, nil }
 	tests := []struct {
 		name string
@@ -406,6 +414,7 @@ func TestCatalogRejectsBadDefinitions(t *testing.T) {
 }
 
 func TestDefinitionsMatchCatalog(t *testing.T) {
+	t.Parallel()
 	defs := testCatalog(t).Definitions()
 	b, err := json.Marshal(defs)
 	if err != nil {

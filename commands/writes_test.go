@@ -10,6 +10,7 @@ import (
 // state, so that each is acknowledged before it applies; a command added
 // to the catalogue must be added here, and so classified.
 func TestEveryCommandDeclaresWrites(t *testing.T) {
+	t.Parallel()
 	writes := map[string]bool{
 		"ping": false, "help": false,
 		"balance": false, "daily": true, "pay": true, "bank deposit": true, "bank withdraw": true, "bank view": false,

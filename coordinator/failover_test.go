@@ -17,6 +17,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/chopsticks-bot/chopsticks/localserver"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // memberProcessEnv makes the test binary run one Member as a separate
@@ -118,11 +119,11 @@ func failoverPair(t *testing.T, ttl, margin time.Duration) (*world, *Member, *os
 		Resync: 200 * time.Millisecond, Gossip: &GossipConfig{},
 	})
 	b := startMemberProcess(t, endpoints, "b", a.GossipAddress(), ttl, margin)
-	eventually(t, 20*time.Second, "a and b run 2 shards each, and gossip", func() (bool, string) {
+	poll.Eventually(t, 20*time.Second, func() (bool, string) {
 		c, _ := w.count()
 		nb := ownedBy(t, cli, "b")
 		return c["a"] == 2 && nb == 2 && len(a.Peers()) == 2, fmt.Sprintf("a runs %d, b owns %d, a's peers %v", c["a"], nb, a.Peers())
-	})
+	}, "a and b run 2 shards each, and gossip")
 	return w, a, b, cli
 }
 
@@ -147,10 +148,10 @@ func TestFailoverRevokesKilledMember(t *testing.T) {
 	if err := b.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "b's lease revoked and a running all 4 shards", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		c, _ := w.count()
 		return registrationLease(t, cli, "b") == 0 && c["a"] == 4, fmt.Sprintf("a runs %d", c["a"])
-	})
+	}, "b's lease revoked and a running all 4 shards")
 	t.Logf("SIGKILL to all 4 shards on a: %v (LeaseTTL 30s)", time.Since(killed).Round(time.Millisecond))
 	if n := testutil.ToFloat64(a.met.revoked.WithLabelValues(revokeGone)); n != 1 {
 		t.Errorf("revocations{gone} = %v, want 1", n)
@@ -168,10 +169,10 @@ func TestFailoverRevokesFrozenMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	frozen := time.Now()
-	eventually(t, 9*time.Second, "b's lease revoked (not expired) and a running all 4 shards", func() (bool, string) {
+	poll.Eventually(t, 9*time.Second, func() (bool, string) {
 		c, _ := w.count()
 		return registrationLease(t, cli, "b") == 0 && c["a"] == 4, fmt.Sprintf("a runs %d", c["a"])
-	})
+	}, "b's lease revoked (not expired) and a running all 4 shards")
 	t.Logf("SIGSTOP to all 4 shards on a: %v (LeaseTTL 10s, watchdog 3s)", time.Since(frozen).Round(time.Millisecond))
 	if n := testutil.ToFloat64(a.met.revoked.WithLabelValues(revokeSilent)); n != 1 {
 		t.Errorf("revocations{silent} = %v, want 1", n)
@@ -179,10 +180,10 @@ func TestFailoverRevokesFrozenMember(t *testing.T) {
 	if err := b.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "b registered again under a new lease", func() (bool, string) {
+	poll.Eventually(t, 15*time.Second, func() (bool, string) {
 		l := registrationLease(t, cli, "b")
 		return l != 0 && l != old, strconv.FormatInt(int64(l), 16)
-	})
+	}, "b registered again under a new lease")
 }
 
 // TestFailoverSparesSlowMember: a member that stops answering for less
@@ -194,17 +195,17 @@ func TestFailoverSparesSlowMember(t *testing.T) {
 	if err := b.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "a checking the silent b", func() (bool, string) {
+	poll.Eventually(t, 5*time.Second, func() (bool, string) {
 		return testutil.ToFloat64(a.met.checks.WithLabelValues("spared"))+
 			testutil.ToFloat64(a.met.checks.WithLabelValues("revoked")) > 0 || checking(a), "no check yet"
-	})
+	}, "a checking the silent b")
 	time.Sleep(time.Second) // paused about 2 s in all: well inside the watchdog
 	if err := b.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the check to end", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		return testutil.ToFloat64(a.met.checks.WithLabelValues("spared")) > 0 && !checking(a), "still checking"
-	})
+	}, "the check to end")
 	if l := registrationLease(t, cli, "b"); l != old {
 		t.Errorf("b's registration lease %x, want the old %x: a live member was revoked", l, old)
 	}
@@ -234,19 +235,19 @@ func TestDrainWithoutEtcdStopsUnitsAtOnce(t *testing.T) {
 	cli := newClient(t, e.Endpoints())
 	w := newWorld(t)
 	m := joinCfg(t, Config{Client: cli, NodeID: "a", Owner: w.owner("a"), ShardCount: 4, LeaseTTL: 5 * time.Second})
-	eventually(t, 10*time.Second, "4 shards running", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		_, n := w.count()
 		return n == 4, fmt.Sprint(n)
-	})
+	}, "4 shards running")
 	// SIGTERM as soon as etcd stops answering (its shutdown takes a while
 	// after that), well before the lease watchdog would stop the units.
 	go stop()
-	eventually(t, 5*time.Second, "etcd not answering", func() (bool, string) {
+	poll.Eventually(t, 5*time.Second, func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		_, err := cli.Get(ctx, "x")
 		return err != nil, "still answers"
-	})
+	}, "etcd not answering")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()

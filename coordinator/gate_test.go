@@ -11,6 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func newGate(t *testing.T, cli *clientv3.Client, mc int, window time.Duration, reserve int) *Gate {
@@ -118,10 +119,10 @@ func TestGateShardOrderWithinBucket(t *testing.T) {
 		})
 	}
 	// Everyone queues behind shard 9 before it releases.
-	eventually(t, 5*time.Second, "3 waiters queued", func() (bool, string) {
+	poll.Eventually(t, 5*time.Second, func() (bool, string) {
 		resp, err := cli.Get(ctx, keys{DefaultPrefix}.queue(0), clientv3.WithPrefix(), clientv3.WithCountOnly())
 		return err == nil && resp.Count == 4, "queue not full"
-	})
+	}, "3 waiters queued")
 	release()
 	wg.Wait()
 	if !slices.Equal(order, []int{2, 4, 6}) {

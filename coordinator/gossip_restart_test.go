@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // TestGossipConvergesAfterEachRestart: three members seeded as the sandbox
@@ -40,7 +42,7 @@ func TestGossipConvergesAfterEachRestart(t *testing.T) {
 	converged := func(what string) {
 		t.Helper()
 		begin := time.Now()
-		eventually(t, 10*time.Second, what, func() (bool, string) {
+		poll.Eventually(t, 10*time.Second, func() (bool, string) {
 			for _, id := range ids {
 				var seen []NodeID
 				for _, p := range members[id].Peers() {
@@ -51,7 +53,7 @@ func TestGossipConvergesAfterEachRestart(t *testing.T) {
 				}
 			}
 			return true, ""
-		})
+		}, "%s", what)
 		t.Logf("%s: one gossip cluster after %v", what, time.Since(begin).Round(time.Millisecond))
 	}
 	for _, id := range ids {

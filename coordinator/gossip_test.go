@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func startGossip(t *testing.T, id NodeID, weight int, seeds ...string) *Gossip {
@@ -31,10 +33,10 @@ func TestGossipMembership(t *testing.T) {
 	c := startGossip(t, "g3", 3, a.Address())
 	all := []*Gossip{a, b, c}
 	for _, g := range all {
-		eventually(t, 5*time.Second, "3 peers with metadata", func() (bool, string) {
+		poll.Eventually(t, 5*time.Second, func() (bool, string) {
 			s := peerSummary(g)
 			return s == "g1(w1,l0) g2(w2,l0) g3(w3,l0) ", s
-		})
+		}, "3 peers with metadata")
 	}
 	if p := a.Peers()[1]; p.Addr != "127.0.0.1:802" || p.Gossip != b.Address() {
 		t.Errorf("peer g2 = %+v", p)
@@ -44,10 +46,10 @@ func TestGossipMembership(t *testing.T) {
 	if err := b.SetLoad(7, 2); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "g2's load seen by g3", func() (bool, string) {
+	poll.Eventually(t, 5*time.Second, func() (bool, string) {
 		s := peerSummary(c)
 		return s == "g1(w1,l0) g2(w2,l7) g3(w3,l0) ", s
-	})
+	}, "g2's load seen by g3")
 
 	// A graceful leave is seen at once; a silent death by the detector.
 	select {
@@ -57,10 +59,10 @@ func TestGossipMembership(t *testing.T) {
 	if err := c.Leave(time.Second); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 3*time.Second, "g3 gone after leaving", func() (bool, string) {
+	poll.Eventually(t, 3*time.Second, func() (bool, string) {
 		s := peerSummary(a)
 		return s == "g1(w1,l0) g2(w2,l7) ", s
-	})
+	}, "g3 gone after leaving")
 	select {
 	case <-a.Changed():
 	default:
@@ -70,10 +72,10 @@ func TestGossipMembership(t *testing.T) {
 	if err := b.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "g2 detected dead", func() (bool, string) {
+	poll.Eventually(t, 5*time.Second, func() (bool, string) {
 		s := peerSummary(a)
 		return s == "g1(w1,l0) ", s
-	})
+	}, "g2 detected dead")
 	t.Logf("silent death detected in %v", time.Since(start))
 }
 
@@ -91,13 +93,9 @@ func TestGossipJoinsSeedsThatStartLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Shutdown() })
-	deadline := time.Now().Add(10 * time.Second)
-	for len(a.Peers()) < 2 || len(b.Peers()) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("a sees %v, b sees %v; want both", a.Peers(), b.Peers())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
+		return len(a.Peers()) >= 2 && len(b.Peers()) >= 2, fmt.Sprintf("a sees %v, b sees %v", a.Peers(), b.Peers())
+	}, "a and b to see both")
 }
 
 // freeUDPAndTCPPort finds a port free for both TCP and UDP on loopback.
@@ -140,10 +138,10 @@ func TestGossipSettingsMismatch(t *testing.T) {
 		g    *Gossip
 		want string
 	}{{a, "[s3]"}, {b, "[s3]"}, {c, "[s1 s2]"}, {d, "[]"}} {
-		eventually(t, 5*time.Second, "mismatched peers", func() (bool, string) {
+		poll.Eventually(t, 5*time.Second, func() (bool, string) {
 			got := fmt.Sprint(tt.g.MismatchedPeers())
 			return got == tt.want && len(tt.g.Peers()) == 4, got
-		})
+		}, "mismatched peers")
 	}
 	if p := a.Peers()[2]; p.ID != "s3" || p.Settings != "ratelimit:cccc" {
 		t.Errorf("peer s3 = %+v", p)
@@ -151,10 +149,10 @@ func TestGossipSettingsMismatch(t *testing.T) {
 	if err := c.Leave(time.Second); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 3*time.Second, "no mismatch once s3 left", func() (bool, string) {
+	poll.Eventually(t, 3*time.Second, func() (bool, string) {
 		got := fmt.Sprint(a.MismatchedPeers())
 		return got == "[]", got
-	})
+	}, "no mismatch once s3 left")
 }
 
 // TestGossipReportsSettingsDiffer: SettingsDiffer hears once of each peer

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func TestMain(m *testing.M) {
@@ -22,22 +23,6 @@ func TestMain(m *testing.M) {
 		os.Exit(memberProcess())
 	}
 	servertest.Main(m)
-}
-
-// eventually polls cond until it holds or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, detail)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func newClient(t *testing.T, endpoints []string) *clientv3.Client {
@@ -179,9 +164,9 @@ func TestMembersShareUnits(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	eventually(t, 10*time.Second, "3 nodes to share 19 units", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		return balanced(w, 19, map[NodeID][2]int{"n1": {6, 7}, "n2": {6, 7}, "n3": {6, 7}})
-	})
+	}, "3 nodes to share 19 units")
 	st, err := m2.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -211,9 +196,9 @@ func TestMembersShareUnits(t *testing.T) {
 	if err := m3.Close(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "2 nodes to take over", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		return balanced(w, 19, map[NodeID][2]int{"n1": {9, 10}, "n2": {9, 10}})
-	})
+	}, "2 nodes to take over")
 
 	// A third and fourth node join: each gets about a quarter of the shards.
 	w.mu.Lock()
@@ -221,9 +206,9 @@ func TestMembersShareUnits(t *testing.T) {
 	w.mu.Unlock()
 	join(t, newClient(t, endpoints), w, "n3", 16)
 	join(t, newClient(t, endpoints), w, "n4", 16)
-	eventually(t, 10*time.Second, "4 nodes to share", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		return balanced(w, 19, map[NodeID][2]int{"n1": {4, 6}, "n2": {4, 6}, "n3": {4, 6}, "n4": {4, 6}})
-	})
+	}, "4 nodes to share")
 	w.mu.Lock()
 	var worst time.Duration
 	for _, p := range w.pauses {
@@ -255,9 +240,9 @@ func TestLeaderFailoverKeepsUnits(t *testing.T) {
 	for _, id := range []NodeID{"a", "b", "c"} {
 		ms[id], _ = join(t, newClient(t, endpoints), w, id, 12)
 	}
-	eventually(t, 10*time.Second, "12 shards on 3 nodes", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		return balanced(w, 12, map[NodeID][2]int{"a": {4, 4}, "b": {4, 4}, "c": {4, 4}})
-	})
+	}, "12 shards on 3 nodes")
 	var leader NodeID
 	for id, m := range ms {
 		if m.IsLeader() {
@@ -274,18 +259,18 @@ func TestLeaderFailoverKeepsUnits(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms[leader].Close()
-	eventually(t, 10*time.Second, "a new leader", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		for id, m := range ms {
 			if id != leader && m.IsLeader() {
 				return true, ""
 			}
 		}
 		return false, "no leader among survivors"
-	})
-	eventually(t, 10*time.Second, "survivors to hold all", func() (bool, string) {
+	}, "a new leader")
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		c, n := w.count()
 		return n == 12 && c[leader] == 0, fmt.Sprint(c)
-	})
+	}, "survivors to hold all")
 	w.mu.Lock()
 	if w.starts[leader] != startsBefore {
 		t.Errorf("old leader started units while draining")
@@ -431,21 +416,21 @@ func TestLeaseLossStopsBeforeExpiry(t *testing.T) {
 
 	// b joins first and leads: cutting it off also kills the leader.
 	cut, _ := join(t, newClient(t, []string{prx.addr()}), w, "b", 12)
-	eventually(t, 5*time.Second, "b to lead", func() (bool, string) { return cut.IsLeader(), "" })
+	poll.Eventually(t, 5*time.Second, func() (bool, string) { return cut.IsLeader(), "" }, "b to lead")
 	a, _ := join(t, newClient(t, endpoints), w, "a", 12)
 	c, _ := join(t, newClient(t, endpoints), w, "c", 12)
-	eventually(t, 15*time.Second, "12 shards on 3 nodes", func() (bool, string) {
+	poll.Eventually(t, 15*time.Second, func() (bool, string) {
 		return balanced(w, 12, map[NodeID][2]int{"a": {4, 4}, "b": {4, 4}, "c": {4, 4}})
-	})
+	}, "12 shards on 3 nodes")
 	w.mu.Lock()
 	stopsBefore := w.stops["a"] + w.stops["c"]
 	w.mu.Unlock()
 
 	cutAt := time.Now()
 	prx.sever(true)
-	eventually(t, 10*time.Second, "a and c to take b's shards", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		return balanced(w, 12, map[NodeID][2]int{"a": {6, 6}, "c": {6, 6}})
-	})
+	}, "a and c to take b's shards")
 	t.Logf("cut -> all 12 shards running on a and c: %v (lease TTL 3s)", time.Since(cutAt))
 	w.mu.Lock()
 	stopped := w.stoppedAt["b"]
@@ -482,9 +467,9 @@ func TestLeaseLossStopsBeforeExpiry(t *testing.T) {
 
 	// Reconnected, b comes back with a new lease and gets its share again.
 	prx.sever(false)
-	eventually(t, 15*time.Second, "b to rejoin", func() (bool, string) {
+	poll.Eventually(t, 15*time.Second, func() (bool, string) {
 		return balanced(w, 12, map[NodeID][2]int{"a": {4, 4}, "b": {4, 4}, "c": {4, 4}})
-	})
+	}, "b to rejoin")
 }
 
 func TestMemberGossipStatusMetrics(t *testing.T) {
@@ -503,12 +488,12 @@ func TestMemberGossipStatusMetrics(t *testing.T) {
 		seed = []string{m.GossipAddress()}
 		ms, regs = append(ms, m), append(regs, reg)
 	}
-	eventually(t, 10*time.Second, "6 shards on 3 nodes", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		return balanced(w, 6, map[NodeID][2]int{"x": {2, 2}, "y": {2, 2}, "z": {2, 2}})
-	})
+	}, "6 shards on 3 nodes")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	eventually(t, 5*time.Second, "status with gossip load", func() (bool, string) {
+	poll.Eventually(t, 5*time.Second, func() (bool, string) {
 		st, err := ms[0].Status(ctx)
 		if err != nil {
 			return false, err.Error()
@@ -518,7 +503,7 @@ func TestMemberGossipStatusMetrics(t *testing.T) {
 			s += fmt.Sprintf(" %s:%s:%d:%d", n.ID, n.Gossip, n.Owned, n.Load)
 		}
 		return s == "true 6 -1 x:alive:2:2 y:alive:2:2 z:alive:2:2", s
-	})
+	}, "status with gossip load")
 	leaderChanges := 0.0
 	for i, reg := range regs {
 		if got := gauge(t, reg, "chopsticks_shards_owned"); got != 2 {
@@ -603,9 +588,9 @@ func TestMemberParallelismRetriesAndLastDrain(t *testing.T) {
 		Client: newClient(t, endpoints), NodeID: "solo", Owner: o, ShardCount: 10,
 		LeaseTTL: 3 * time.Second, Parallel: 2, Resync: 100 * time.Millisecond,
 	})
-	eventually(t, 10*time.Second, "all 10 shards running, shard 3 after two failures", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		return balanced(w, 10, map[NodeID][2]int{"solo": {10, 10}})
-	})
+	}, "all 10 shards running, shard 3 after two failures")
 	o.mu.Lock()
 	if o.maxSeen > 2 || o.maxSeen < 2 {
 		t.Errorf("at most %d starts at once, want 2 (Parallel)", o.maxSeen)

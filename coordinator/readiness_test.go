@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func TestReadinessCheck(t *testing.T) {
@@ -45,18 +46,18 @@ func TestMemberReadiness(t *testing.T) {
 	endpoints := servertest.Etcd(t)
 	w := newWorld(t)
 	m1, _ := join(t, newClient(t, endpoints), w, "n1", 8)
-	eventually(t, 10*time.Second, "n1 to run all 8 shards", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		r := m1.Readiness()
 		return r.Check() == nil && len(r.Running) == 8, fmt.Sprintf("%+v", r)
-	})
+	}, "n1 to run all 8 shards")
 	m2, _ := join(t, newClient(t, endpoints), w, "n2", 8)
 	if r := m2.Readiness(); r.Check() == nil {
 		t.Fatalf("a node that just joined is ready: %+v", r)
 	}
-	eventually(t, 10*time.Second, "n2 to run its half", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
 		r := m2.Readiness()
 		return r.Check() == nil, fmt.Sprintf("%+v: %v", r, r.Check())
-	})
+	}, "n2 to run its half")
 	if r := m2.Readiness(); r.Share != 4 || len(r.Running) < 4 {
 		t.Errorf("n2 ready with %+v, want a share of 4 and 4 running", r)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/economy/economytest"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // Environment of TestMultiProcessConservation.
@@ -163,11 +164,11 @@ func TestMultiProcessConservation(t *testing.T) {
 		// transactions in flight.
 		victim := nodes[len(nodes)-1]
 		threshold := int64(users + victim.cfg.Shared*ops/4)
-		waitFor(t, 2*time.Minute, "a quarter of the operations", func() bool {
+		poll.Eventually(t, 2*time.Minute, func() bool {
 			var n int64
 			err := pool.QueryRow(ctx, `SELECT count(*) FROM economy.transactions`).Scan(&n)
 			return err == nil && n >= threshold
-		})
+		}, "a quarter of the operations")
 		if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatalf("SIGKILL node %d: %v (had it already finished?)", victim.cfg.Node, err)
 		}
@@ -369,16 +370,4 @@ func counterSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		}
 	}
 	return sum
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -131,7 +131,7 @@ func (c *Client) Nodes() []*Node { return c.nodes }
 // WaitReady waits until at least n nodes are connected.
 func (c *Client) WaitReady(ctx context.Context, n int) error {
 	ready := 0
-	return poll(ctx, func() bool {
+	return waitUntil(ctx, func() bool {
 		ready = 0
 		for _, node := range c.nodes {
 			if node.Ready() {
@@ -142,9 +142,9 @@ func (c *Client) WaitReady(ctx context.Context, n int) error {
 	}, func() string { return fmt.Sprintf("waiting for %d Lavalink nodes (%d ready)", n, ready) })
 }
 
-// poll checks done every 10 ms until it holds, or fails with what() when ctx
+// waitUntil checks done every 10 ms until it holds, or fails with what() when ctx
 // ends first.
-func poll(ctx context.Context, done func() bool, what func() string) error {
+func waitUntil(ctx context.Context, done func() bool, what func() string) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for !done() {
@@ -163,7 +163,7 @@ func poll(ctx context.Context, done func() bool, what func() string) error {
 // (refused, failed handshake): a node that is down is not waited for.
 func (c *Client) WaitResumed(ctx context.Context, sessions map[string]string) error {
 	pending := 0
-	return poll(ctx, func() bool {
+	return waitUntil(ctx, func() bool {
 		pending = 0
 		for _, n := range c.nodes {
 			if _, ok := sessions[n.cfg.Name]; !ok {

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/gorilla/websocket"
+
+	"github.com/chopsticks-bot/chopsticks/lavalinksim"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // Tests of the client against the behaviours of the Lavalink v4 servers
@@ -32,6 +34,7 @@ var nodeLink = lavalinksim.Config{Dialect: lavalinksim.DialectNodeLink}
 // Case 1: a node refusing PATCH /v4/sessions/{id} (NodeLink: 404) cannot
 // resume, but it is usable, and the client keeps one session on it.
 func TestNodeWithoutResumingIsReady(t *testing.T) {
+	t.Parallel()
 	env := newMixedEnv(t, nodeLink)
 	n := env.client.Nodes()[0]
 	if n.Resumable() {
@@ -49,6 +52,7 @@ func TestNodeWithoutResumingIsReady(t *testing.T) {
 // Case 1: a node whose sessions die at once is redialled with a growing
 // delay, not in a tight loop.
 func TestReconnectBacksOff(t *testing.T) {
+	t.Parallel()
 	var dials atomic.Int32
 	up := websocket.Upgrader{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,6 +80,7 @@ func TestReconnectBacksOff(t *testing.T) {
 // Case 2: tracks of unknown length and streams keep a sane position and
 // move to another node without position -1.
 func TestUnknownLengthTracks(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []lavalinksim.TrackKind{lavalinksim.TracksUnknownLength, lavalinksim.TracksStream} {
 		t.Run(string(kind), func(t *testing.T) {
 			cfg := lavalinksim.Config{Tracks: kind}
@@ -91,7 +96,7 @@ func TestUnknownLengthTracks(t *testing.T) {
 				t.Fatal(err)
 			}
 			env.next(func(e Event) bool { _, ok := e.(TrackStartEvent); return ok })
-			waitFor(t, func() bool { return p.Position() > 0 })
+			poll.Eventually(t, 5*time.Second, func() bool { return p.Position() > 0 }, "the condition")
 			from := p.Node()
 			env.sim(from).Kill()
 			moved := env.next(func(e Event) bool { _, ok := e.(PlayerMovedEvent); return ok }).(PlayerMovedEvent)
@@ -112,6 +117,7 @@ func TestUnknownLengthTracks(t *testing.T) {
 // Case 3: a 2xx answer in another shape (NodeLink's equalizer of 15 plain
 // gains) is accepted, and the client keeps what the server applied.
 func TestFiltersEchoedInAnotherShape(t *testing.T) {
+	t.Parallel()
 	env := newMixedEnv(t, nodeLink)
 	ctx := context.Background()
 	p := env.client.Player("3")
@@ -137,16 +143,17 @@ func TestFiltersEchoedInAnotherShape(t *testing.T) {
 // normalised by its cores, so a lightly loaded NodeLink node is chosen over
 // a busier Lavalink node.
 func TestMixedServersLeastLoaded(t *testing.T) {
+	t.Parallel()
 	nl := lavalinksim.Config{Dialect: lavalinksim.DialectNodeLink, Cores: 16, StatsInterval: 20 * time.Millisecond}
 	ll := lavalinksim.Config{StatsInterval: 20 * time.Millisecond}
 	env := newMixedEnv(t, nl, ll)
 	env.sims[0].SetLoad(0.3, 0.1) // reported as 4.8
 	env.sims[1].SetLoad(0.6, 0.1)
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		a, _ := env.client.Nodes()[0].Stats()
 		b, _ := env.client.Nodes()[1].Stats()
 		return a.CPU.SystemLoad == 4.8 && b.CPU.SystemLoad == 0.6
-	})
+	}, "the condition")
 	if n, err := env.client.BestNode(); err != nil || n.Name() != "a" {
 		t.Fatalf("best node %s %v; want the NodeLink node a (load 4.8 on 16 cores)", nodeName(n), err)
 	}
@@ -154,16 +161,17 @@ func TestMixedServersLeastLoaded(t *testing.T) {
 
 // Case 4: equally loaded mixed servers share the players.
 func TestMixedServersShareThePlayers(t *testing.T) {
+	t.Parallel()
 	nl := lavalinksim.Config{Dialect: lavalinksim.DialectNodeLink, Cores: 8, StatsInterval: 20 * time.Millisecond}
 	ll := lavalinksim.Config{StatsInterval: 20 * time.Millisecond}
 	env := newMixedEnv(t, nl, ll)
 	env.sims[0].SetLoad(0.25, 0.1) // reported as 2
 	env.sims[1].SetLoad(0.25, 0.1)
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		a, _ := env.client.Nodes()[0].Stats()
 		b, _ := env.client.Nodes()[1].Stats()
 		return a.CPU.SystemLoad == 2 && b.CPU.SystemLoad == 0.25
-	})
+	}, "the condition")
 	ctx := context.Background()
 	counts := map[string]int{}
 	for _, g := range []string{"41", "42", "43", "44"} {
@@ -181,6 +189,7 @@ func TestMixedServersShareThePlayers(t *testing.T) {
 // Case 5: a 200 with track null (NodeLink before voice connects) is
 // reported, and the track starts once the voice connection is up.
 func TestPlayWithoutTrackInAnswer(t *testing.T) {
+	t.Parallel()
 	env := newMixedEnv(t, nodeLink)
 	ctx := context.Background()
 	tr := env.load("https://example.com/x.mp3?length=600000")
@@ -199,6 +208,7 @@ func TestPlayWithoutTrackInAnswer(t *testing.T) {
 
 // Case 6: stopping an idle player is not an error, on either server.
 func TestStopIdlePlayer(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []lavalinksim.Config{{}, nodeLink} {
 		t.Run(string(cfg.Dialect)+"default", func(t *testing.T) {
 			env := newMixedEnv(t, cfg)
@@ -218,6 +228,7 @@ func TestStopIdlePlayer(t *testing.T) {
 // Case 7: a voice update the node holds (connecting to voice) is not a
 // dead node: the player stays, nothing moves, the node stays ready.
 func TestHeldVoiceUpdateIsNotANodeFailure(t *testing.T) {
+	t.Parallel()
 	var sims []*lavalinksim.Server
 	var nodes []NodeConfig
 	for _, name := range []string{"a", "b"} {
@@ -270,6 +281,7 @@ func TestHeldVoiceUpdateIsNotANodeFailure(t *testing.T) {
 // Case 7: player updates get a timeout sized for a voice connection (a few
 // seconds on NodeLink), longer than that of other calls.
 func TestSlowVoiceUpdateSucceeds(t *testing.T) {
+	t.Parallel()
 	s, err := lavalinksim.Start(lavalinksim.Config{VoiceConnectDelay: 600 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -301,6 +313,7 @@ func nodeName(n *Node) string {
 // Case 3 for loads: a track the client cannot read is left out of a search
 // instead of failing it.
 func TestDecodeTracksLeavesOutUnreadable(t *testing.T) {
+	t.Parallel()
 	got, err := decodeTracks([]byte(`[{"encoded":"a","info":{"title":"ok","length":1000}},{"encoded":"b","info":{"length":"long"}}]`))
 	if err != nil || len(got) != 1 || got[0].Info.Title != "ok" {
 		t.Fatalf("got %+v %v", got, err)

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func TestParseNodes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    []NodeConfig
@@ -143,6 +145,7 @@ func (e *testEnv) load(identifier string) Track {
 }
 
 func TestLoadTracks(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, 1, lavalinksim.Config{})
 	ctx := context.Background()
 	tests := []struct {
@@ -166,6 +169,7 @@ func TestLoadTracks(t *testing.T) {
 }
 
 func TestPlayEventsAndVoiceForwarding(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, 1, lavalinksim.Config{PlayerUpdateInterval: 50 * time.Millisecond})
 	ctx := context.Background()
 	tr := env.load("https://example.com/a.mp3?length=500")
@@ -228,19 +232,20 @@ func TestPlayEventsAndVoiceForwarding(t *testing.T) {
 }
 
 func TestLeastLoadedNode(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, 2, lavalinksim.Config{StatsInterval: 20 * time.Millisecond})
 	env.sims[0].SetLoad(0.9, 0.5)
 	env.sims[1].SetLoad(0.1, 0.05)
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		n, err := env.client.BestNode()
 		return err == nil && n.Name() == "b"
-	})
+	}, "the condition")
 	env.sims[1].SetLoad(0.1, 0.05)
 	env.sims[0].SetLoad(0.1, 0.05)
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		st, _ := env.client.Nodes()[0].Stats()
 		return st.CPU.SystemLoad == 0.1
-	})
+	}, "the condition")
 	// Players this client placed count before the next stats arrive.
 	ctx := context.Background()
 	for _, g := range []string{"1", "2", "3", "4"} {
@@ -257,16 +262,17 @@ func TestLeastLoadedNode(t *testing.T) {
 	}
 	// A frame deficit makes a node unattractive.
 	env.sims[0].SetFrameStats(&lavalinksim.FrameStats{Sent: 1000, Deficit: 2000})
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		st, _ := env.client.Nodes()[0].Stats()
 		return st.FrameStats != nil && st.FrameStats.Deficit == 2000
-	})
+	}, "the condition")
 	if n, _ := env.client.BestNode(); n.Name() != "b" {
 		t.Fatalf("best = %s despite frame deficit on a", n.Name())
 	}
 }
 
 func TestFailoverKeepsTrackAndPosition(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, 2, lavalinksim.Config{PlayerUpdateInterval: 100 * time.Millisecond})
 	ctx := context.Background()
 	tr := env.load("https://example.com/long.mp3?length=600000")
@@ -314,6 +320,7 @@ func TestFailoverKeepsTrackAndPosition(t *testing.T) {
 }
 
 func TestResumeAfterDroppedWebsocket(t *testing.T) {
+	t.Parallel()
 	sim, err := lavalinksim.Start(lavalinksim.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -337,7 +344,7 @@ func TestResumeAfterDroppedWebsocket(t *testing.T) {
 	p := c.Player("5")
 	p.UpdateVoice(ctx, "t", "e", "s", "c")
 	p.Play(ctx, res.Tracks[0], 0)
-	waitFor(t, func() bool { sp, _ := sim.Player("5"); return sp.Position > 0 })
+	poll.Eventually(t, 5*time.Second, func() bool { sp, _ := sim.Player("5"); return sp.Position > 0 }, "the condition")
 	sim.DropConnections()
 	// The track ends while we are away; the event is replayed on resume.
 	var end TrackEndEvent
@@ -357,18 +364,8 @@ func TestResumeAfterDroppedWebsocket(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestEventsFromNode(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, 1, lavalinksim.Config{})
 	ctx := context.Background()
 	p := env.client.Player("77")
@@ -396,6 +393,7 @@ func TestEventsFromNode(t *testing.T) {
 }
 
 func TestNodeRestartRebuildsPlayers(t *testing.T) {
+	t.Parallel()
 	sim, err := lavalinksim.Start(lavalinksim.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -423,7 +421,7 @@ func TestNodeRestartRebuildsPlayers(t *testing.T) {
 		t.Fatalf("restart on %s: %v", addr, err)
 	}
 	t.Cleanup(func() { sim2.Close() })
-	waitFor(t, func() bool { sp, ok := sim2.Player("8"); return ok && sp.Track != nil && sp.Connected })
+	poll.Eventually(t, 5*time.Second, func() bool { sp, ok := sim2.Player("8"); return ok && sp.Track != nil && sp.Connected }, "the condition")
 	sp, _ := sim2.Player("8")
 	if sp.Position < 42*time.Second || sp.Position > 44*time.Second || sp.Voice.SessionID != "s" {
 		t.Fatalf("rebuilt player: %+v", sp)
@@ -431,6 +429,7 @@ func TestNodeRestartRebuildsPlayers(t *testing.T) {
 }
 
 func TestCommandDuringNodeDeathMovesPlayer(t *testing.T) {
+	t.Parallel()
 	// Failover by the monitor is slow here, so the command itself must move.
 	env := newEnvFailover(t, 2, lavalinksim.Config{}, time.Minute)
 	ctx := context.Background()
@@ -460,6 +459,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // node runs on a goroutine the client owns, so Close ends it and waits for
 // it: nothing of the client runs after Close.
 func TestCloseEndsStaleDelete(t *testing.T) {
+	t.Parallel()
 	sims, nodes := startNodes(t, lavalinksim.Config{}, lavalinksim.Config{})
 	// The old node's DELETE hangs until its context ends.
 	var oldNode atomic.Value

@@ -1,39 +1,23 @@
 package lavalinksim
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/chopsticks-bot/chopsticks/bintest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestVersionIsTheEnforcedRelease(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	if st, m := do(t, s, "GET", "/version", "", s.Password()); st != 200 || m["raw"] != "4.2.2" {
 		t.Fatalf("version: %d %v", st, m)
@@ -46,6 +30,7 @@ func TestVersionIsTheEnforcedRelease(t *testing.T) {
 }
 
 func TestDecodeTrackAcceptsBothParameterNames(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	enc := resolve("https://example.com/x.mp3?length=1234").Data.(Track).Encoded
 	for _, param := range []string{"encodedTrack", "track"} {
@@ -62,7 +47,8 @@ func TestDecodeTrackAcceptsBothParameterNames(t *testing.T) {
 }
 
 func TestMissingClientNameIsAWarning(t *testing.T) {
-	var logs syncBuffer
+	t.Parallel()
+	var logs bintest.LogBuffer
 	s := start(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	h := http.Header{"Authorization": {s.Password()}, "User-Id": {"1"}}
 	c, resp, err := websocket.DefaultDialer.Dial("ws://"+s.Addr()+"/v4/websocket", h)
@@ -70,13 +56,14 @@ func TestMissingClientNameIsAWarning(t *testing.T) {
 		t.Fatalf("handshake without Client-Name refused: %v %v", resp, err)
 	}
 	t.Cleanup(func() { c.Close() })
-	waitFor(t, func() bool { return len(s.Sessions()) == 1 })
+	poll.Eventually(t, 5*time.Second, func() bool { return len(s.Sessions()) == 1 }, "the condition")
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "Client-Name") {
 		t.Fatalf("no warning logged: %s", logs.String())
 	}
 }
 
 func TestStatsSentAtConnect(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{StatsInterval: time.Hour})
 	c, _ := dial(t, s, "")
 	m := c.next(func(m map[string]any) bool { return m["op"] != "ready" })
@@ -86,6 +73,7 @@ func TestStatsSentAtConnect(t *testing.T) {
 }
 
 func TestPlayerUpdateOnlyForPlayersWithATrack(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{PlayerUpdateInterval: 20 * time.Millisecond})
 	c, _ := dial(t, s, "")
 	long := resolve("https://example.com/l.mp3?length=600000").Data.(Track).Encoded
@@ -100,6 +88,7 @@ func TestPlayerUpdateOnlyForPlayersWithATrack(t *testing.T) {
 }
 
 func TestPlayerUpdateSentAtPlay(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{PlayerUpdateInterval: time.Hour})
 	c, _ := dial(t, s, "")
 	long := resolve("https://example.com/l.mp3?length=600000").Data.(Track).Encoded
@@ -112,6 +101,7 @@ func TestPlayerUpdateSentAtPlay(t *testing.T) {
 }
 
 func TestFailVoice(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		dialect Dialect
 		status  int
@@ -154,6 +144,7 @@ func TestFailVoice(t *testing.T) {
 }
 
 func TestVoiceConnectDelay(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{VoiceConnectDelay: 300 * time.Millisecond})
 	c, _ := dial(t, s, "")
 	path := "/v4/sessions/" + c.id + "/players/5"
@@ -196,6 +187,7 @@ func TestVoiceConnectDelay(t *testing.T) {
 }
 
 func TestTrackKinds(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		kind             TrackKind
 		stream, seekable bool
@@ -240,7 +232,7 @@ func TestTrackKinds(t *testing.T) {
 			c, _ := dial(t, s, "")
 			c.do("PATCH", "/v4/sessions/"+c.id+"/players/6", `{"track":{"encoded":"`+enc+`"},"voice":`+voiceJSON+`}`)
 			c.next(isEvent("TrackStartEvent"))
-			waitFor(t, func() bool { p, _ := s.Player("6"); return p.Position > 10*time.Minute })
+			poll.Eventually(t, 5*time.Second, func() bool { p, _ := s.Player("6"); return p.Position > 10*time.Minute }, "the condition")
 			if p, _ := s.Player("6"); p.Track == nil {
 				t.Fatal("a track of unknown length ended by itself")
 			}
@@ -254,6 +246,7 @@ func TestTrackKinds(t *testing.T) {
 }
 
 func TestNodeLinkDialect(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{Dialect: DialectNodeLink, Cores: 16})
 	c, _ := dial(t, s, "")
 	s.SetLoad(0.5, 0.1)
@@ -297,6 +290,7 @@ func TestNodeLinkDialect(t *testing.T) {
 }
 
 func TestErrorBodiesHaveNoGoPrefixes(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	c, _ := dial(t, s, "")
 	player := "/v4/sessions/" + c.id + "/players/1"
@@ -326,6 +320,7 @@ func TestErrorBodiesHaveNoGoPrefixes(t *testing.T) {
 }
 
 func TestCommandDialectFlags(t *testing.T) {
+	t.Parallel()
 	if err := Command(context.Background(), []string{"-dialect", "bogus", "-addr", "127.0.0.1:0"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "dialect") {
 		t.Fatalf("bad dialect: %v", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func start(t *testing.T, cfg Config) *Server {
@@ -107,6 +109,7 @@ func do(t *testing.T, s *Server, method, path, body, password string) (int, map[
 }
 
 func TestHandshakeRequiresHeaders(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	full := http.Header{"Authorization": {s.Password()}, "User-Id": {"1"}, "Client-Name": {"test/1.0"}}
 	tests := []struct {
@@ -146,6 +149,7 @@ func TestHandshakeRequiresHeaders(t *testing.T) {
 }
 
 func TestRESTErrorsAndInfo(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	if st, m := do(t, s, "GET", "/v4/info", "", "wrong"); st != 401 || m["error"] != "Unauthorized" {
 		t.Fatalf("unauthorized: %d %v", st, m)
@@ -168,6 +172,7 @@ func TestRESTErrorsAndInfo(t *testing.T) {
 }
 
 func TestLoadTracks(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	tests := []struct {
 		identifier string
@@ -219,6 +224,7 @@ func TestLoadTracks(t *testing.T) {
 }
 
 func TestDecodeRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	res := resolve("https://example.com/a%20b.mp3?length=4242")
 	tr := res.Data.(Track)
@@ -254,6 +260,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 const voiceJSON = `{"token":"tok","endpoint":"us-east1.discord.media","sessionId":"vs1","channelId":"42"}`
 
 func TestUpdatePlayerValidation(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	c, _ := dial(t, s, "")
 	enc := resolve("https://example.com/x.mp3").Data.(Track).Encoded
@@ -292,6 +299,7 @@ func TestUpdatePlayerValidation(t *testing.T) {
 }
 
 func TestPlaybackEvents(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{PlayerUpdateInterval: 50 * time.Millisecond})
 	c, _ := dial(t, s, "")
 	enc := resolve("https://example.com/short.mp3?length=400").Data.(Track).Encoded
@@ -358,6 +366,7 @@ func TestPlaybackEvents(t *testing.T) {
 }
 
 func TestPauseSeekAndTimescale(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	c, _ := dial(t, s, "")
 	long := resolve("https://example.com/long.mp3?length=600000").Data.(Track).Encoded
@@ -382,6 +391,7 @@ func TestPauseSeekAndTimescale(t *testing.T) {
 }
 
 func TestStatsOp(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{StatsInterval: 50 * time.Millisecond})
 	c, _ := dial(t, s, "")
 	s.SetLoad(0.7, 0.3)
@@ -400,6 +410,7 @@ func TestStatsOp(t *testing.T) {
 }
 
 func TestResuming(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	c, _ := dial(t, s, "")
 	if st, m := c.do("PATCH", "/v4/sessions/"+c.id, `{"resuming":true,"timeout":30}`); st != 200 || m["resuming"] != true || m["timeout"] != 30.0 {
@@ -409,7 +420,7 @@ func TestResuming(t *testing.T) {
 	c.do("PATCH", "/v4/sessions/"+c.id+"/players/5", `{"track":{"encoded":"`+short+`"},"voice":`+voiceJSON+`}`)
 	c.next(isEvent("TrackStartEvent"))
 	s.DropConnections()
-	waitFor(t, func() bool { ss := s.Sessions(); return len(ss) == 1 && !ss[0].Connected && ss[0].QueuedEvents > 0 })
+	poll.Eventually(t, 5*time.Second, func() bool { ss := s.Sessions(); return len(ss) == 1 && !ss[0].Connected && ss[0].QueuedEvents > 0 }, "the condition")
 	// The track ended while disconnected; the event was queued and is replayed.
 	c2, resp := dial(t, s, c.id)
 	if resp.Header.Get("Session-Resumed") != "true" || c2.id != c.id {
@@ -421,7 +432,7 @@ func TestResuming(t *testing.T) {
 	// Without resuming, a drop destroys the session.
 	c.do("PATCH", "/v4/sessions/"+c.id, `{"resuming":false}`)
 	s.DropConnections()
-	waitFor(t, func() bool { return len(s.Sessions()) == 0 })
+	poll.Eventually(t, 5*time.Second, func() bool { return len(s.Sessions()) == 0 }, "the condition")
 	c3, resp := dial(t, s, c.id)
 	if resp.Header.Get("Session-Resumed") != "false" || c3.id == c.id {
 		t.Fatal("resumed a destroyed session")
@@ -429,14 +440,16 @@ func TestResuming(t *testing.T) {
 }
 
 func TestResumeTimeout(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	c, _ := dial(t, s, "")
 	c.do("PATCH", "/v4/sessions/"+c.id, `{"resuming":true,"timeout":0}`)
 	s.DropConnections()
-	waitFor(t, func() bool { return len(s.Sessions()) == 0 })
+	poll.Eventually(t, 5*time.Second, func() bool { return len(s.Sessions()) == 0 }, "the condition")
 }
 
 func TestKill(t *testing.T) {
+	t.Parallel()
 	s := start(t, Config{})
 	c, _ := dial(t, s, "")
 	s.Kill()
@@ -447,18 +460,8 @@ func TestKill(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestCommand(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	r, w := io.Pipe()
 	done := make(chan error, 1)

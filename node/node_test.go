@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/node"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/ratelimit"
 )
 
@@ -68,7 +68,7 @@ func (s *stack) startNode(t *testing.T, id string, set ...func(*node.Flags)) str
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	ready := make(chan string, 1)
-	var buf syncBuffer
+	var buf bintest.LogBuffer
 	logs := logChecker(t, &buf)
 	var (
 		exited  bool
@@ -99,7 +99,7 @@ func (s *stack) startNode(t *testing.T, id string, set ...func(*node.Flags)) str
 		}
 	})
 	var addr string
-	await(t, 20*time.Second, func() bool {
+	poll.Eventually(t, 20*time.Second, func() bool {
 		select {
 		case exitErr = <-done:
 			exited = true
@@ -127,34 +127,6 @@ func hasLiveSession(sim *discordsim.Sim, shard int, _ string) bool {
 	return len(sim.LiveSessions(shard)) > 0
 }
 
-func await(t *testing.T, timeout time.Duration, cond func() bool, format string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for "+format, args...)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // guildAndUser picks a guild of the bot and a member of it.
 func guildAndUser(t *testing.T, sim *discordsim.Sim) (discordsim.Snowflake, discordsim.Snowflake) {
 	t.Helper()
@@ -171,14 +143,10 @@ func invoke(t *testing.T, sim *discordsim.Sim, inv discordsim.Invocation) (*disc
 		err error
 	)
 	// Commands are registered by the node as it starts; wait for them.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	_, _ = poll.Until(5*time.Second, func() bool {
 		i, err = sim.Invoke(ctx, inv)
-		if err == nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "not registered") {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil || !strings.Contains(err.Error(), "not registered")
+	})
 	if err != nil {
 		t.Fatalf("invoke /%s: %v", inv.Command, err)
 	}
@@ -374,7 +342,7 @@ func (s *stack) startProcess(t *testing.T, id string, extra ...string) *exec.Cmd
 		"POSTGRES_URL=" + c.PostgresURL, "REDIS_URL=" + c.RedisURL, "ETCD_ENDPOINTS=" + c.EtcdEndpoints,
 		"HTTP_ADDR=127.0.0.1:0", "GOSSIP_ADDR=127.0.0.1:0", "NODE_ID=" + id, "LOG_LEVEL=info",
 	}, extra...)
-	var logs syncBuffer
+	var logs bintest.LogBuffer
 	cmd.Stdout, cmd.Stderr = logChecker(t, &logs), &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -398,7 +366,7 @@ func TestCrashReplayIsNotAnsweredTwice(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: s.redis})
 	t.Cleanup(func() { rdb.Close() })
 	a := s.startProcess(t, "a", "CHECKPOINT_INTERVAL=3s")
-	await(t, 20*time.Second, func() bool {
+	poll.Eventually(t, 20*time.Second, func() bool {
 		seq, err := rdb.HGet(context.Background(), "chopsticks:shard:{0}:checkpoint", "seq").Int64()
 		return err == nil && seq > 0
 	}, "node a to checkpoint shard 0")
@@ -425,7 +393,7 @@ func TestCrashReplayIsNotAnsweredTwice(t *testing.T) {
 	}
 
 	s.startProcess(t, "b")
-	await(t, 20*time.Second, func() bool {
+	poll.Eventually(t, 20*time.Second, func() bool {
 		for _, r := range s.sim.Resumes() {
 			if r.SessionID == session && r.Accepted {
 				return true
@@ -434,7 +402,7 @@ func TestCrashReplayIsNotAnsweredTwice(t *testing.T) {
 		return false
 	}, "node b to resume the session")
 	replayed := false
-	await(t, 5*time.Second, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		for _, d := range s.sim.Deliveries(session) {
 			replayed = replayed || (d.Replay && d.Type == "INTERACTION_CREATE")
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/deploy"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/telemetry"
 )
 
@@ -48,7 +49,7 @@ func TestInteractionTraceAndMetrics(t *testing.T) {
 
 	t.Run("one trace from interaction to reply", func(t *testing.T) {
 		var root sdktrace.ReadOnlySpan
-		await(t, 5*time.Second, func() bool {
+		poll.Eventually(t, 5*time.Second, func() bool {
 			for _, sp := range rec.Ended() {
 				if sp.Name() == "/daily" {
 					root = sp

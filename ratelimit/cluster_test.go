@@ -15,9 +15,11 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{Command: Rule{Limit: 2, Period: time.Minute}}
 	a := startNode(t, addr, cfg)
@@ -28,10 +30,10 @@ func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
 	if d := mustCommand(t, a.lim, 42, "rob"); d.Allowed || !d.Notify || d.Rule != RuleCommandBlock {
 		t.Fatalf("violation on a: %+v", d)
 	}
-	eventually(t, 2*time.Second, "block announcement on b", func() bool {
+	poll.Eventually(t, 2*time.Second, func() bool {
 		_, _, ok := b.lim.cache.get("{u:42}:c:rob", time.Now())
 		return ok
-	})
+	}, "block announcement on b")
 	before := b.calls.n.Load()
 	for i := 0; i < 100; i++ {
 		d := mustCommand(t, b.lim, 42, "rob")
@@ -54,6 +56,7 @@ func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
 }
 
 func TestLayoutSplitSharesBudget(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	// Both nodes send one script per subject (the Redis Cluster path), in
 	// one round trip.
@@ -78,10 +81,10 @@ func TestLayoutSplitSharesBudget(t *testing.T) {
 	}
 	// Split calls are atomic per subject only: until the block reaches a,
 	// a's attempts would still spend the global budget. Wait for it.
-	eventually(t, 2*time.Second, "block on a", func() bool {
+	poll.Eventually(t, 2*time.Second, func() bool {
 		_, _, ok := a.lim.cache.get("{u:1}:c:fish", time.Now())
 		return ok
-	})
+	}, "block on a")
 	for ; i < 20; i++ {
 		if d := mustCommand(t, pick(i).lim, 1, "fish"); d.Allowed || d.Rule != RuleCommandBlock {
 			t.Fatalf("blocked user attempt %d: %+v", i, d)
@@ -104,6 +107,7 @@ func TestLayoutSplitSharesBudget(t *testing.T) {
 // state must land under its own hash tag, never in a call batched with
 // another subject's, or Redis Cluster would scatter it across slots.
 func TestSplitKeepsEachSubjectUnderItsTag(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	n := startNode(t, addr, Config{Layout: LayoutSplit})
 	var wg sync.WaitGroup
@@ -139,6 +143,7 @@ const childEnv = "RATELIMIT_TEST_CHILD_REDIS"
 // TestTwoProcessesShareOneBudget runs a second OS process (this test binary,
 // re-executed) that spends the same user's budget at the same time.
 func TestTwoProcessesShareOneBudget(t *testing.T) {
+	t.Parallel()
 	if addr := os.Getenv(childEnv); addr != "" {
 		runChild(t, addr)
 		return
@@ -168,9 +173,9 @@ func TestTwoProcessesShareOneBudget(t *testing.T) {
 		childAllowed <- v
 	}()
 	// Wait for the child to begin spending, then spend concurrently.
-	eventually(t, 10*time.Second, "child start", func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		return stateExists(t, n.rdb, "{u:77}:c:trade")
-	})
+	}, "child start")
 	mine := 0
 	for i := 0; i < 300; i++ {
 		if mustCommand(t, n.lim, 77, "trade").Allowed {
@@ -210,6 +215,7 @@ func runChild(t *testing.T, addr string) {
 // TestRedisOutage kills Redis under load, checks the fallback, then starts
 // an empty Redis on the same port and checks recovery.
 func TestRedisOutage(t *testing.T) {
+	t.Parallel()
 	port, err := localserver.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -267,12 +273,12 @@ func TestRedisOutage(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
-	eventually(t, 2*time.Second, "load", func() bool { return admitted.Load() > 0 })
+	poll.Eventually(t, 2*time.Second, func() bool { return admitted.Load() > 0 }, "load")
 
 	if err := srv.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 3*time.Second, "fallback", n.lim.InFallback)
+	poll.Eventually(t, 3*time.Second, n.lim.InFallback, "fallback")
 	outageStart := time.Now()
 	fallbackN.Store(0)
 	if d, err := n.lim.AllowSensitive(context.Background(), "admin", 1, "10.0.0.1"); err != nil || d.Allowed || d.Rule != RuleUnavailable {
@@ -286,7 +292,7 @@ func TestRedisOutage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("restart Redis: %v", err)
 	}
-	eventually(t, 5*time.Second, "recovery", func() bool { return !n.lim.InFallback() })
+	poll.Eventually(t, 5*time.Second, func() bool { return !n.lim.InFallback() }, "recovery")
 	outage := time.Since(outageStart)
 	close(stop)
 	wg.Wait()
@@ -324,6 +330,7 @@ func TestRedisOutage(t *testing.T) {
 // nodes (so the batcher coalesces them into shared script calls) and checks
 // that every user got exactly its budget.
 func TestConcurrentDecisionsExact(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{Command: Rule{Limit: 7, Period: time.Hour}, CommandBlock: Backoff{Base: time.Millisecond, Max: time.Millisecond, Memory: time.Millisecond}}
 	nodes := []*node{startNode(t, addr, cfg), startNode(t, addr, cfg)}
@@ -361,6 +368,7 @@ func TestConcurrentDecisionsExact(t *testing.T) {
 // TestRecoversWithoutStart: a limiter whose Start is not running still
 // returns to Redis after an outage (decisions probe).
 func TestRecoversWithoutStart(t *testing.T) {
+	t.Parallel()
 	port, err := localserver.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -390,8 +398,8 @@ func TestRecoversWithoutStart(t *testing.T) {
 	if srv, err = localserver.StartRedis(ctx, dir, port, false); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "recovery", func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		mustCommand(t, lim, 2, "work")
 		return !lim.InFallback()
-	})
+	}, "recovery")
 }

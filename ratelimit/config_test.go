@@ -9,6 +9,7 @@ import (
 // TestConfigDefaults: zero fields take the defaults documented on Config,
 // and Layout resolves by the kind of client unless it is set.
 func TestConfigDefaults(t *testing.T) {
+	t.Parallel()
 	// New makes no call, so neither client needs a server.
 	single := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})

@@ -15,6 +15,7 @@ import (
 // sensitive period blocks that subject (user or IP) for SensitiveBlock, on
 // every node, and nobody else.
 func TestFailSensitiveBlocksOnFailuresOnly(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{Sensitive: Rule{Limit: 3, Period: 5 * time.Minute}, SensitiveBlock: time.Hour}
 	a, b := startNode(t, addr, cfg), startNode(t, addr, cfg)
@@ -89,6 +90,7 @@ func TestFailSensitiveBlocksOnFailuresOnly(t *testing.T) {
 // TestFailSensitiveSpacedFailures: failures spaced at the sustained rate
 // never block; the schedule is GCRA's, as for every other rule.
 func TestFailSensitiveSpacedFailures(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	// 3 per 300 ms: one failure every 100 ms is the sustained rate.
 	n := startNode(t, addr, Config{Sensitive: Rule{Limit: 3, Period: 300 * time.Millisecond}, SensitiveBlock: time.Hour})
@@ -105,6 +107,7 @@ func TestFailSensitiveSpacedFailures(t *testing.T) {
 // TestAllowAdmin: the ordinary admin rate refuses the action past the
 // limit with the wait, and blocks nothing: the refusal is not a block.
 func TestAllowAdmin(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	n := startNode(t, addr, Config{Admin: Rule{Limit: 30, Period: time.Minute}})
 	ctx := context.Background()
@@ -126,6 +129,7 @@ func TestAllowAdmin(t *testing.T) {
 }
 
 func TestFailuresBadInputAndOutage(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	n := startNode(t, addr, Config{})
 	ctx := context.Background()

@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
 func TestMain(m *testing.M) { servertest.Main(m) }
@@ -91,18 +92,6 @@ func stateExists(t testing.TB, rdb redis.UniversalClient, field string) bool {
 		}
 	}
 	return false
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func mustCommand(t testing.TB, l *Limiter, user uint64, cmd string) Decision {

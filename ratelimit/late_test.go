@@ -10,6 +10,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // burst returns n times, gap apart, the last one now: the snowflake times
@@ -40,6 +41,7 @@ func deadAddr(t *testing.T) string {
 // are all admitted, through Redis and through the Redis-down fallback on
 // one node of three; the same 30 sent in one instant are limited.
 func TestLateBurstJudgedByEventTime(t *testing.T) {
+	t.Parallel()
 	cfg := Config{Command: Rule{Limit: 10, Period: time.Second}}
 	noCeiling := cfg
 	noCeiling.CommandGlobal = NoCeiling
@@ -106,6 +108,7 @@ func TestLateBurstJudgedByEventTime(t *testing.T) {
 // 10 per second with a burst of 10; the second waits for Redis while the
 // others are decided, and is admitted like them.
 func TestDecisionWaitingOnHungRedisJudgedByItsTime(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	srv, err := localserver.StartRedis(ctx, t.TempDir(), 0, false)
@@ -143,12 +146,12 @@ func TestDecisionWaitingOnHungRedisJudgedByItsTime(t *testing.T) {
 		}
 	}
 	first := decide()
-	eventually(t, 2*time.Second, "the first decision to reach Redis", running(0))
+	poll.Eventually(t, 2*time.Second, running(0), "the first decision to reach Redis")
 	second := decide()
-	eventually(t, 2*time.Second, "the second decision to queue", running(1))
+	poll.Eventually(t, 2*time.Second, running(1), "the second decision to queue")
 	// The first call fails and the second, now leading, waits for Redis
 	// in turn; meanwhile nine more are decided on this node.
-	eventually(t, 3*time.Second, "fallback", n.lim.InFallback)
+	poll.Eventually(t, 3*time.Second, n.lim.InFallback, "fallback")
 	for i := range 9 {
 		if d := <-decide(); !d.Allowed {
 			t.Fatalf("decision %d during the outage: %+v", i+3, d)

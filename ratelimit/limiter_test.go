@@ -6,11 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func TestCommandBlockBackoff(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{
 		Command:      Rule{Limit: 3, Period: 300 * time.Millisecond},
@@ -33,10 +36,10 @@ func TestCommandBlockBackoff(t *testing.T) {
 	for _, want := range []time.Duration{100, 200, 400, 500, 500} {
 		want *= time.Millisecond
 		var d Decision
-		eventually(t, 3*time.Second, "a refusal", func() bool {
+		poll.Eventually(t, 3*time.Second, func() bool {
 			d = mustCommand(t, n.lim, 1, "work")
 			return !d.Allowed
-		})
+		}, "a refusal")
 		if d.Rule != RuleCommandBlock || !d.Notify || d.RetryAfter != want || d.Local {
 			t.Fatalf("violation: got %+v, want new %s block of %v with Notify", d, RuleCommandBlock, want)
 		}
@@ -50,7 +53,7 @@ func TestCommandBlockBackoff(t *testing.T) {
 		if n.calls.n.Load() != before {
 			t.Fatalf("blocked attempt made a Redis call")
 		}
-		eventually(t, 2*time.Second, "block end", func() bool { return mustCommand(t, n.lim, 1, "work").Allowed })
+		poll.Eventually(t, 2*time.Second, func() bool { return mustCommand(t, n.lim, 1, "work").Allowed }, "block end")
 	}
 	if got := counterValue(t, n.reg, "chopsticks_rate_limit_hits_total", map[string]string{"rule": RuleCommandBlock}); got < 10 {
 		t.Fatalf("hits{rule=command_block} = %v, want >= 10", got)
@@ -58,6 +61,7 @@ func TestCommandBlockBackoff(t *testing.T) {
 }
 
 func TestBackoffResetsAfterQuietPeriod(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{
 		Command:      Rule{Limit: 1, Period: 50 * time.Millisecond},
@@ -66,10 +70,10 @@ func TestBackoffResetsAfterQuietPeriod(t *testing.T) {
 	n := startNode(t, addr, cfg)
 	violate := func() Decision {
 		var d Decision
-		eventually(t, 3*time.Second, "a refusal", func() bool {
+		poll.Eventually(t, 3*time.Second, func() bool {
 			d = mustCommand(t, n.lim, 5, "beg")
 			return !d.Allowed && d.Notify
-		})
+		}, "a refusal")
 		return d
 	}
 	if d := violate(); d.RetryAfter != 60*time.Millisecond {
@@ -85,6 +89,7 @@ func TestBackoffResetsAfterQuietPeriod(t *testing.T) {
 }
 
 func TestGlobalCeiling(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{
 		Command:         Rule{Limit: 100, Period: time.Second},
@@ -143,6 +148,7 @@ func TestGlobalCeiling(t *testing.T) {
 }
 
 func TestNoCeilingOnlyForCeilings(t *testing.T) {
+	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // New makes no call
 	t.Cleanup(func() { _ = rdb.Close() })
 	for _, c := range []struct {
@@ -167,6 +173,7 @@ func TestNoCeilingOnlyForCeilings(t *testing.T) {
 }
 
 func TestSensitive(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	cfg := Config{Sensitive: Rule{Limit: 3, Period: 600 * time.Millisecond}, SensitiveBlock: time.Hour}
 	n := startNode(t, addr, cfg)
@@ -220,6 +227,7 @@ func TestSensitive(t *testing.T) {
 }
 
 func TestHTTP(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	n := startNode(t, addr, Config{HTTP: Rule{Limit: 3, Period: 300 * time.Millisecond}})
 	ctx := context.Background()
@@ -242,13 +250,14 @@ func TestHTTP(t *testing.T) {
 	if d, _ := n.lim.AllowHTTP(ctx, "192.0.2.1:8080"); !d.Allowed {
 		t.Fatalf("other IP: %+v", d)
 	}
-	eventually(t, time.Second, "refill", func() bool {
+	poll.Eventually(t, time.Second, func() bool {
 		d, _ := n.lim.AllowHTTP(ctx, "2001:db8::1")
 		return d.Allowed
-	})
+	}, "refill")
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	n := startNode(t, addr, Config{})
 	ctx := context.Background()

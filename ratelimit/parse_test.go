@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseConfig(t *testing.T) {
+	t.Parallel()
 	withDefaults := func(f func(*Config)) Config {
 		c := DefaultConfig()
 		f(&c)
@@ -46,6 +47,7 @@ func TestParseConfig(t *testing.T) {
 }
 
 func TestParseConfigRefuses(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ in, says string }{
 		{"command", "want key=value"},
 		{"command=", "want key=value"},
@@ -77,6 +79,7 @@ func TestParseConfigRefuses(t *testing.T) {
 // TestConfigStringRoundTrips: String writes what ParseConfig reads back,
 // and the fingerprint tells policies apart but not the order of overrides.
 func TestConfigStringRoundTrips(t *testing.T) {
+	t.Parallel()
 	d := DefaultConfig()
 	if got, want := d.String(), "command=10/1s, command-block=1m, command-block-max=1h, command-block-memory=1h, "+
 		"global=1000/1s, sensitive=3/5m, sensitive-block=1h, http=30/10s, admin=30/1m"; got != want {

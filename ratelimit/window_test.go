@@ -13,6 +13,7 @@ import (
 // 2·Limit−1 admissions, and at most Limit in any window of one emission
 // interval times Limit minus one (the burst).
 func TestWindowBound(t *testing.T) {
+	t.Parallel()
 	addr := servertest.Redis(t)
 	const limit = 5
 	period := 100 * time.Millisecond

@@ -18,14 +18,14 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/bintest"
 	"github.com/chopsticks-bot/chopsticks/browsertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/sandbox"
 )
 
 // awaitShards waits until the playground reports every shard running.
 func awaitShards(t *testing.T, playground string, shards int) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	poll.Eventually(t, 60*time.Second, func() (bool, string) {
 		var body struct {
 			Nodes []struct {
 				Shards []int `json:"shards"`
@@ -42,14 +42,8 @@ func awaitShards(t *testing.T, playground string, shards int) {
 				seen[s] = true
 			}
 		}
-		if len(seen) == shards {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the cluster runs shards %v of %d", seen, shards)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return len(seen) == shards, fmt.Sprintf("the cluster runs shards %v of %d", seen, shards)
+	}, "every shard to run")
 }
 
 func TestPlaygroundInBrowser(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 func TestMain(m *testing.M) { servertest.Main(m) }
 
 func TestRedisCheckpoints(t *testing.T) {
+	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
 	t.Cleanup(func() { rdb.Close() })
 	store := shard.NewRedisCheckpoints(rdb)
@@ -52,6 +53,7 @@ func TestRedisCheckpoints(t *testing.T) {
 }
 
 func TestRedisCheckpointsPrefix(t *testing.T) {
+	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
 	t.Cleanup(func() { rdb.Close() })
 	ctx := context.Background()

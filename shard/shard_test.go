@@ -11,6 +11,7 @@ import (
 	"github.com/diamondburned/arikawa/v3/utils/ws"
 
 	"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/shard"
 )
 
@@ -106,17 +107,6 @@ func newSim(t *testing.T, cfg discordsim.Config) *discordsim.Sim {
 	return sim
 }
 
-func await(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 type running struct {
 	sh     *shard.Shard
 	cancel context.CancelFunc
@@ -168,10 +158,11 @@ func (r *running) stop(t *testing.T) {
 }
 
 func TestShardReceivesItsGuilds(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 8, RecommendedShards: 2})
 	r := run(t, sim, 1, 2, &memStore{}, shard.Checkpoint{}, "")
 	want := sim.BotGuilds(sim.AppID(), 1, 2)
-	await(t, func() bool { return r.ev.count("GUILD_CREATE") == len(want) }, "GUILD_CREATE for every guild of shard 1")
+	poll.Eventually(t, 10*time.Second, func() bool { return r.ev.count("GUILD_CREATE") == len(want) }, "GUILD_CREATE for every guild of shard 1")
 	r.ev.mu.Lock()
 	defer r.ev.mu.Unlock()
 	for _, g := range want {
@@ -185,14 +176,15 @@ func TestShardReceivesItsGuilds(t *testing.T) {
 }
 
 func TestShardResumesAfterReconnectRequest(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 2, RecommendedShards: 1})
 	r := run(t, sim, 0, 1, &memStore{}, shard.Checkpoint{}, "")
-	await(t, func() bool { return r.sh.Status().State == shard.StateReady }, "ready")
+	poll.Eventually(t, 10*time.Second, func() bool { return r.sh.Status().State == shard.StateReady }, "ready")
 	session := r.sh.Status().SessionID
 	if n := sim.Reconnect(discordsim.Target{Shard: 0}); n != 1 {
 		t.Fatalf("op 7 sent to %d connections", n)
 	}
-	await(t, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		for _, rr := range sim.Resumes() {
 			if rr.SessionID == session && rr.Accepted {
 				return true
@@ -211,12 +203,13 @@ func TestShardResumesAfterReconnectRequest(t *testing.T) {
 }
 
 func TestShardIdentifiesAgainAfterInvalidSession(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 2, RecommendedShards: 1})
 	r := run(t, sim, 0, 1, &memStore{}, shard.Checkpoint{}, "")
-	await(t, func() bool { return r.sh.Status().State == shard.StateReady }, "ready")
+	poll.Eventually(t, 10*time.Second, func() bool { return r.sh.Status().State == shard.StateReady }, "ready")
 	first := r.sh.Status().SessionID
 	sim.InvalidateSession(discordsim.Target{Shard: 0}, false)
-	await(t, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		st := r.sh.Status()
 		return st.State == shard.StateReady && st.SessionID != first
 	}, "a new session")
@@ -226,14 +219,15 @@ func TestShardIdentifiesAgainAfterInvalidSession(t *testing.T) {
 }
 
 func TestHandoffLeavesSessionResumable(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 2, RecommendedShards: 1})
 	store := &memStore{}
 	a := run(t, sim, 0, 1, store, shard.Checkpoint{}, "")
-	await(t, func() bool { return a.ev.count("GUILD_CREATE") == 2 }, "guilds")
+	poll.Eventually(t, 10*time.Second, func() bool { return a.ev.count("GUILD_CREATE") == 2 }, "guilds")
 	session := a.sh.Status().SessionID
 	a.stop(t)
 	// The emulator notices the close frame on its own goroutine.
-	await(t, func() bool { info, _ := sim.Session(session); return !info.Live }, "the emulator to see the close")
+	poll.Eventually(t, 10*time.Second, func() bool { info, _ := sim.Session(session); return !info.Live }, "the emulator to see the close")
 	info, ok := sim.Session(session)
 	if !ok || info.Live || !info.Resumable {
 		t.Fatalf("after handoff the session is %+v, want not live and resumable", info)
@@ -244,7 +238,7 @@ func TestHandoffLeavesSessionResumable(t *testing.T) {
 	}
 
 	b := run(t, sim, 0, 1, store, cp, "")
-	await(t, func() bool { return b.sh.Status().State == shard.StateReady }, "the new owner to resume")
+	poll.Eventually(t, 10*time.Second, func() bool { return b.sh.Status().State == shard.StateReady }, "the new owner to resume")
 	if b.sh.Status().SessionID != session {
 		t.Fatalf("new owner runs session %s, want %s", b.sh.Status().SessionID, session)
 	}
@@ -257,6 +251,7 @@ func TestHandoffLeavesSessionResumable(t *testing.T) {
 }
 
 func TestFatalCloseStopsTheShard(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 1, RecommendedShards: 1})
 	r := run(t, sim, 0, 1, &memStore{}, shard.Checkpoint{}, "MTIz.bad.token")
 	select {
@@ -274,13 +269,14 @@ func TestFatalCloseStopsTheShard(t *testing.T) {
 // its unchanged checkpoint saved again every CheckpointRefresh, so a store
 // with a TTL keeps it resumable.
 func TestQuietSessionCheckpointRefreshed(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 1, RecommendedShards: 1})
 	store := &memStore{}
 	r := runRefresh(t, sim, 0, 1, store, shard.Checkpoint{}, "", 100*time.Millisecond)
-	await(t, func() bool { return r.ev.count("GUILD_CREATE") == 1 && store.saveCount() > 0 }, "the first checkpoint")
+	poll.Eventually(t, 10*time.Second, func() bool { return r.ev.count("GUILD_CREATE") == 1 && store.saveCount() > 0 }, "the first checkpoint")
 	seq := r.sh.Status().Seq
 	n := store.saveCount()
-	await(t, func() bool { return store.saveCount() >= n+3 }, "the unchanged checkpoint saved again")
+	poll.Eventually(t, 10*time.Second, func() bool { return store.saveCount() >= n+3 }, "the unchanged checkpoint saved again")
 	cp, err := store.Load(context.Background(), 0)
 	if err != nil || cp.Seq != seq || r.sh.Status().Seq != seq {
 		t.Fatalf("checkpoint %+v (err %v), want the quiet session at seq %d", cp, err, seq)

@@ -10,6 +10,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // twoLavalinkNodes starts Lavalink nodes a and b and Redis for a cluster
@@ -49,7 +50,7 @@ func twoLavalinkNodes(t *testing.T) ([]*lavalinksim.Server, []lavalink.NodeConfi
 func playing(t *testing.T, sims []*lavalinksim.Server, guild string) int {
 	t.Helper()
 	holder := -1
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		for i, s := range sims {
 			if p, ok := s.Player(guild); ok && p.Connected && p.Position > 0 {
 				holder = i
@@ -57,7 +58,7 @@ func playing(t *testing.T, sims []*lavalinksim.Server, guild string) int {
 			}
 		}
 		return false
-	})
+	}, "the condition")
 	return holder
 }
 
@@ -67,6 +68,7 @@ func playing(t *testing.T, sims []*lavalinksim.Server, guild string) int {
 // adopts the player without waiting out its 5 s limit for the dead node,
 // which refuses connections.
 func TestAdoptDoesNotWaitForDeadNodes(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name     string
 		killIdle bool // kill the node without the player
@@ -85,12 +87,12 @@ func TestAdoptDoesNotWaitForDeadNodes(t *testing.T) {
 				t.Fatal(err)
 			}
 			holder := playing(t, sims, g)
-			waitFor(t, func() bool {
+			poll.Eventually(t, 5*time.Second, func() bool {
 				s, _ := x.Queues().LavalinkSessions(ctx, "201")
 				return s["a"] != "" && s["b"] != ""
-			})
+			}, "the condition")
 			x.Close()
-			waitFor(t, func() bool {
+			poll.Eventually(t, 5*time.Second, func() bool {
 				for _, sim := range sims {
 					for _, s := range sim.Sessions() {
 						if s.UserID == "201" && s.Connected {
@@ -99,7 +101,7 @@ func TestAdoptDoesNotWaitForDeadNodes(t *testing.T) {
 					}
 				}
 				return true
-			})
+			}, "the condition")
 			if tt.killIdle {
 				sims[1-holder].Kill()
 			}
@@ -131,6 +133,7 @@ func TestAdoptDoesNotWaitForDeadNodes(t *testing.T) {
 // where it stands now, with volume and pause. A track that would have ended
 // meanwhile gives way to the next in the queue.
 func TestAdoptRestoresPlayersNoNodeKept(t *testing.T) {
+	t.Parallel()
 	const g, u, ch = "7", "frank", "70"
 	for _, tt := range []struct {
 		name   string
@@ -191,11 +194,11 @@ func TestAdoptRestoresPlayersNoNodeKept(t *testing.T) {
 			y.VoiceServerUpdate(ctx, "201", g, "voice-token-201-again", "c-ams01.discord.media:443")
 			y.VoiceStateUpdate(ctx, "201", g, "voice-session-201-again", ch)
 			var p lavalinksim.PlayerSnapshot
-			waitFor(t, func() bool {
+			poll.Eventually(t, 5*time.Second, func() bool {
 				var ok bool
 				p, ok = survivor.Player(g)
 				return ok && p.Connected && p.Track != nil
-			})
+			}, "the condition")
 			if tt.ended {
 				if p.Track.Info.Title != "next.mp3" || p.Position > 5*time.Second {
 					t.Fatalf("restored %q at %v, want the next track from its start", p.Track.Info.Title, p.Position)
@@ -227,6 +230,7 @@ func TestAdoptRestoresPlayersNoNodeKept(t *testing.T) {
 // track starts again where it stands, connected, with no command needed,
 // and a /play queues after it.
 func TestRestoreRetriesWhenNoNodeWasUp(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const g, u, ch = "7", "frank", "70"
 	sims, nodes, states, pool, newMusic := twoLavalinkNodes(t)
@@ -266,11 +270,11 @@ func TestRestoreRetriesWhenNoNodeWasUp(t *testing.T) {
 	// The client's reconnection backoff is still short here (about a
 	// second since the nodes died), well inside waitFor's limit.
 	var p lavalinksim.PlayerSnapshot
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		var ok bool
 		p, ok = back.Player(g)
 		return ok && p.Connected && p.Track != nil
-	})
+	}, "the condition")
 	if p.Track.Info.Title != "long.mp3" || p.Position < 100*time.Second || p.Voice.Token != "voice-token-201-again" {
 		t.Fatalf("restarted %q at %v with voice %+v, want long.mp3 from 100s on with the new credentials", p.Track.Info.Title, p.Position, p.Voice)
 	}

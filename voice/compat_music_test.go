@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // Case 8: voice that never connects (Lavalink 4.2: 500 on the voice update;
 // NodeLink: WebSocketClosedEvent 4006) gives /play one clear refusal, the
 // agent is released and nothing is retried.
 func TestVoiceNeverConnects(t *testing.T) {
+	t.Parallel()
 	for _, d := range []lavalinksim.Dialect{lavalinksim.DialectLavalink, lavalinksim.DialectNodeLink} {
 		t.Run(string(d), func(t *testing.T) {
 			env := newMusicEnvWith(t, lavalinksim.Config{Dialect: d, FailVoice: true, PlayerUpdateInterval: 100 * time.Millisecond}, "201")
@@ -33,7 +35,7 @@ func TestVoiceNeverConnects(t *testing.T) {
 			if n, _ := env.Queues().Len(ctx, "1:10"); n != 0 {
 				t.Fatalf("%d tracks left queued", n)
 			}
-			waitFor(t, func() bool { return len(env.sim.Players()) == 0 })
+			poll.Eventually(t, 5*time.Second, func() bool { return len(env.sim.Players()) == 0 }, "the condition")
 			// The agent is free again: a later /play tries once more, and
 			// fails the same way, once.
 			if _, err := env.Play(ctx, PlayRequest{GuildID: "1", UserID: "alice", Query: "song"}); !errors.Is(err, ErrVoiceFailed) {
@@ -56,6 +58,7 @@ func TestVoiceNeverConnects(t *testing.T) {
 // Case 2 at the music level: a seekable track of unknown length can be
 // sought anywhere, a stream not at all.
 func TestMusicSeekUnknownLength(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnvWith(t, lavalinksim.Config{Tracks: lavalinksim.TracksUnknownLength, PlayerUpdateInterval: 100 * time.Millisecond}, "201")
 	ctx := context.Background()
 	env.voice.set("1", "alice", "10")

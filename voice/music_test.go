@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // voiceMap is the users' voice states, as the gateway cache would hold them.
@@ -116,15 +118,16 @@ func newMusicEnvWith(t *testing.T, simCfg lavalinksim.Config, agents ...string) 
 func (e *musicEnv) waitPlayer(t *testing.T, guild string, ok func(lavalinksim.PlayerSnapshot) bool) lavalinksim.PlayerSnapshot {
 	t.Helper()
 	var p lavalinksim.PlayerSnapshot
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		var found bool
 		p, found = e.sim.Player(guild)
 		return found && ok(p)
-	})
+	}, "the condition")
 	return p
 }
 
 func TestMusicRefusals(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnv(t, "201")
 	ctx := context.Background()
 	env.voice.set("1", "alice", "10")
@@ -184,6 +187,7 @@ func TestMusicRefusals(t *testing.T) {
 func (m *Music) Queues() *Queues { return m.cfg.Queues }
 
 func TestMusicSession(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnv(t, "201", "202")
 	ctx := context.Background()
 	const g, u = "5", "carol"
@@ -291,6 +295,7 @@ func TestMusicSession(t *testing.T) {
 }
 
 func TestMusicAdvancesAndReleasesAtQueueEnd(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnv(t, "201")
 	ctx := context.Background()
 	const g, u = "6", "erin"
@@ -307,7 +312,7 @@ func TestMusicAdvancesAndReleasesAtQueueEnd(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("agent not released when the queue ended")
 	}
-	waitFor(t, func() bool { _, ok := env.sim.Player(g); return !ok })
+	poll.Eventually(t, 5*time.Second, func() bool { _, ok := env.sim.Player(g); return !ok }, "the condition")
 	if v := gauge(t, env.reg, "chopsticks_music_lavalink_players", "node", "sim"); v != 0 {
 		t.Fatalf("players on sim = %v", v)
 	}
@@ -347,6 +352,7 @@ func gauge(t *testing.T, reg *prometheus.Registry, name, label, value string) fl
 }
 
 func TestMusicAdoptAfterOwnerDies(t *testing.T) {
+	t.Parallel()
 	x := newMusicEnv(t, "201")
 	ctx := context.Background()
 	const g, u = "7", "frank"
@@ -356,7 +362,7 @@ func TestMusicAdoptAfterOwnerDies(t *testing.T) {
 	}
 	x.Play(ctx, PlayRequest{GuildID: g, UserID: u, Query: "https://example.com/next.mp3?length=600000"})
 	x.waitPlayer(t, g, func(p lavalinksim.PlayerSnapshot) bool { return p.Connected && p.Position > 0 })
-	waitFor(t, func() bool { s, _ := x.Queues().LavalinkSessions(ctx, "201"); return s["sim"] != "" })
+	poll.Eventually(t, 5*time.Second, func() bool { s, _ := x.Queues().LavalinkSessions(ctx, "201"); return s["sim"] != "" }, "the condition")
 	x.Volume(ctx, g, u, 120)
 	if err := x.Filter(ctx, g, u, "bassboost"); err != nil {
 		t.Fatal(err)
@@ -367,14 +373,14 @@ func TestMusicAdoptAfterOwnerDies(t *testing.T) {
 	t.Logf("close took %v", time.Since(t0))
 	// Lavalink notices the dropped websocket on its own goroutine; the new
 	// owner resumes the session once it is detached, as after a real death.
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		for _, s := range x.sim.Sessions() {
 			if s.UserID == "201" && s.Connected {
 				return false
 			}
 		}
 		return true
-	})
+	}, "the condition")
 	// Node Y (same Redis, same Lavalink) takes the agent over.
 	y, err := NewMusic(MusicConfig{
 		Lavalink:  lavalink.Config{Nodes: []lavalink.NodeConfig{{Name: "sim", Address: x.sim.Addr(), Password: x.sim.Password()}}},
@@ -413,17 +419,5 @@ func TestMusicAdoptAfterOwnerDies(t *testing.T) {
 	x.waitPlayer(t, g, func(p lavalinksim.PlayerSnapshot) bool { return p.Track != nil && p.Track.Info.Title == "next.mp3" })
 	if _, err := y.Adopt(ctx, "201"); !errors.Is(err, lavalink.ErrClientExists) {
 		t.Fatalf("adopting twice: %v", err)
-	}
-}
-
-// waitFor fails t unless cond holds within 5 s.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -37,6 +37,7 @@ func titles(items []QueueItem) string {
 }
 
 func TestQueueAddListRemove(t *testing.T) {
+	t.Parallel()
 	q, other := newQueues(t, 12)
 	ctx := context.Background()
 	const g = "900"
@@ -91,6 +92,7 @@ func TestQueueAddListRemove(t *testing.T) {
 }
 
 func TestQueueAdvanceAndLoop(t *testing.T) {
+	t.Parallel()
 	q, other := newQueues(t, 0)
 	ctx := context.Background()
 	const g = "901"
@@ -144,6 +146,7 @@ func TestQueueAdvanceAndLoop(t *testing.T) {
 }
 
 func TestQueueShuffleAndClear(t *testing.T) {
+	t.Parallel()
 	q, _ := newQueues(t, 0)
 	ctx := context.Background()
 	const g = "902"
@@ -182,6 +185,7 @@ func TestQueueShuffleAndClear(t *testing.T) {
 }
 
 func TestPlaybackPositionAt(t *testing.T) {
+	t.Parallel()
 	at := time.Unix(1_700_000_000, 0)
 	for _, tt := range []struct {
 		name string
@@ -204,6 +208,7 @@ func TestPlaybackPositionAt(t *testing.T) {
 // restore its music is shared through Redis, and Clear removes the playback
 // with the queue.
 func TestPlaybackAndAgentChannels(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	a, b := newQueues(t, 0)
 	if _, ok, err := b.SavedPlayback(ctx, "g:c"); ok || err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
@@ -126,10 +127,10 @@ func (c *routedCluster) node(t *testing.T, name string, agents ...string) *route
 // awaitListener waits until a node listens for forwarded commands.
 func (c *routedCluster) awaitListener(t *testing.T, node string) {
 	t.Helper()
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		n, err := c.rdb.PubSubNumSub(context.Background(), rpcChannelPrefix+node).Result()
 		return err == nil && n[rpcChannelPrefix+node] > 0
-	})
+	}, "the condition")
 }
 
 func (n *routedNode) count(t *testing.T, metric, op, outcome string) float64 {
@@ -158,6 +159,7 @@ func (n *routedNode) count(t *testing.T, metric, op, outcome string) float64 {
 // TestRouterMetricsStartAtZero: every op and outcome is exported at 0
 // before the first forward, so dashboards and alerts read 0, not nothing.
 func TestRouterMetricsStartAtZero(t *testing.T) {
+	t.Parallel()
 	n := newRoutedCluster(t).node(t, "x")
 	mfs, err := n.reg.Gather()
 	if err != nil {
@@ -190,6 +192,7 @@ func TestRouterMetricsStartAtZero(t *testing.T) {
 // TestRouterForwardsToThePlayingNode: x has the only agent; every command
 // sent to y (no agent, no session) runs on x and answers as x would.
 func TestRouterForwardsToThePlayingNode(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newRoutedCluster(t)
 	x := c.node(t, "x", "201")
@@ -304,15 +307,16 @@ func TestRouterForwardsToThePlayingNode(t *testing.T) {
 
 func (c *routedCluster) waitPlayerOf(t *testing.T, guild string, ok func(lavalinksim.PlayerSnapshot) bool) {
 	t.Helper()
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		p, found := c.sim.Player(guild)
 		return found && ok(p)
-	})
+	}, "the condition")
 }
 
 // TestRouterLocalFirst: the node with the session runs commands itself, and
 // /play takes a local agent before asking other nodes.
 func TestRouterLocalFirst(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newRoutedCluster(t)
 	x := c.node(t, "x", "201")
@@ -356,6 +360,7 @@ func TestRouterLocalFirst(t *testing.T) {
 // TestRouterUnreachable: a node that is gone, or listens but never answers,
 // gives ErrMusicUnreachable within the timeout.
 func TestRouterUnreachable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newRoutedCluster(t)
 	y := c.node(t, "y")
@@ -402,6 +407,7 @@ func TestRouterUnreachable(t *testing.T) {
 // TestRouterNoForwardingLoop: allocations that point each node at the
 // other (stale) lead to one hop and a refusal, never a loop.
 func TestRouterNoForwardingLoop(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newRoutedCluster(t)
 	x := c.node(t, "x")
@@ -437,6 +443,7 @@ func TestRouterNoForwardingLoop(t *testing.T) {
 // TestWireErrors: a refusal keeps its code and message over the wire and
 // matches its declaration; other errors cross without their details.
 func TestWireErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		err  error
@@ -488,6 +495,7 @@ func TestWireErrors(t *testing.T) {
 // TestWireResults: the arguments and results of the operations survive
 // JSON.
 func TestWireResults(t *testing.T) {
+	t.Parallel()
 	uri := "https://example.com/a.mp3"
 	track := lavalink.Track{Encoded: "QAAA", Info: lavalink.TrackInfo{Identifier: "a", IsSeekable: true, Author: "Ann", Length: 180000,
 		Title: "A", URI: &uri, SourceName: "http"}, PluginInfo: json.RawMessage(`{"k":1}`)}
@@ -534,6 +542,7 @@ func roundTrip[T any](t *testing.T, v T) {
 // not know, or with arguments that do not decode into the operation's, is
 // answered with a failure (no details) and counted, and nothing runs.
 func TestServeBadRequests(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newRoutedCluster(t)
 	x := c.node(t, "x", "201")

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func TestParseSearch(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    string
@@ -46,6 +48,7 @@ func TestParseSearch(t *testing.T) {
 // The prefixes are tried in order until one finds something: here the
 // simulator knows no spsearch (no LavaSrc), so SoundCloud answers.
 func TestMusicSearchPrefixesInOrder(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnv(t, "201")
 	env.cfg.Search = []string{"spsearch", "scsearch"}
 	ctx := context.Background()
@@ -69,6 +72,7 @@ func TestMusicSearchPrefixesInOrder(t *testing.T) {
 // The same search (same normalised terms, same prefix) within the TTL is
 // answered from Redis without a Lavalink call.
 func TestMusicSearchCache(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnv(t, "201")
 	ctx := context.Background()
 	env.voice.set("1", "alice", "10")
@@ -105,10 +109,10 @@ func TestMusicSearchCache(t *testing.T) {
 	short.cache.ttl = 50 * time.Millisecond
 	short.voice.set("2", "bob", "20")
 	short.Play(ctx, PlayRequest{GuildID: "2", UserID: "bob", Query: "ttl song"})
-	waitFor(t, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		ok, _ := short.cfg.Queues.rdb.Exists(ctx, searchKey("ytsearch", "ttl song")).Result()
 		return ok == 0
-	})
+	}, "the condition")
 	short.Play(ctx, PlayRequest{GuildID: "2", UserID: "bob", Query: "ttl song"})
 	if n := short.sim.Loads(); n != 2 {
 		t.Fatalf("%d loads after the TTL, want 2", n)

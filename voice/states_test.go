@@ -16,6 +16,7 @@ import (
 )
 
 func TestStateCache(t *testing.T) {
+	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
 	t.Cleanup(func() { rdb.Close() })
 	ctx := context.Background()
@@ -67,6 +68,7 @@ func TestStateCache(t *testing.T) {
 }
 
 func TestReapIdleFreesEmptyChannels(t *testing.T) {
+	t.Parallel()
 	env := newMusicEnv(t, "201")
 	ctx := context.Background()
 	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
