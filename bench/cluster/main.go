@@ -13,7 +13,7 @@
 // exit); the interactions that missed Discord's 3 s deadline in the SIGKILL
 // runs; and the events lost in every run (delivery sequence gaps,
 // interactions never claimed), answered twice, and IDENTIFYs after a
-// fault, beside the targets of issues 5 and 17.
+// fault, beside their targets.
 package main
 
 import (
