@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -133,11 +134,11 @@ func TestMultiProcessBattleConservation(t *testing.T) {
 		nodes = append(nodes, n)
 	}
 	// SIGKILL the last node once a good number of battles were accepted.
-	waitFor(t, 2*time.Minute, "accepted battles", func() bool {
+	poll.Eventually(t, 2*time.Minute, func() bool {
 		var n int
 		err := pool.QueryRow(ctx, `SELECT count(*) FROM economy.battles WHERE state IN ('active', 'done')`).Scan(&n)
 		return err == nil && n >= 30
-	})
+	}, "accepted battles")
 	if err := nodes[2].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatalf("SIGKILL: %v", err)
 	}

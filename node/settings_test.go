@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chopsticks-bot/chopsticks/bintest"
 	"github.com/chopsticks-bot/chopsticks/node"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // TestNodeWarnsOfPeersWithOtherRateLimits: nodes gossip a digest of the
@@ -23,7 +25,7 @@ func TestNodeWarnsOfPeersWithOtherRateLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs bintest.LogBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done, ready := make(chan error, 1), make(chan string, 1)
 	cfg.Logs, cfg.Ready = logChecker(t, &logs), func(a string) { ready <- a }
@@ -67,7 +69,7 @@ func TestNodeWarnsOfPeersWithOtherRateLimits(t *testing.T) {
 		}
 		return false
 	}
-	await(t, 20*time.Second, func() bool {
+	poll.Eventually(t, 20*time.Second, func() bool {
 		return mismatched(addr1) == 1 && mismatched(addr2) == 1 && warned()
 	}, "both nodes to count one mismatched peer and n2 to warn of n1")
 }
