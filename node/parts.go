@@ -57,8 +57,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 
 // services builds the economy and the rate limiter.
 func (n *Node) services(ctx context.Context) error {
-	var err error
-	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis)})
+	reads, err := n.readRouter(ctx)
+	if err != nil {
+		return err
+	}
+	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis), Reads: reads})
 	if err != nil {
 		return fmt.Errorf("economy: %w", err)
 	}
