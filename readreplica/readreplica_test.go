@@ -218,4 +218,3 @@ func TestLagTolerantReadsUseAStreamingReplica(t *testing.T) {
 		t.Fatal("a stopped replica is still in use")
 	}
 }
-
