@@ -57,11 +57,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 
 // services builds the economy and the rate limiter.
 func (n *Node) services(ctx context.Context) error {
-	reads, err := n.readRouter(ctx)
-	if err != nil {
+	var err error
+	if n.reads, err = n.readRouter(ctx); err != nil {
 		return err
 	}
-	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis), Reads: reads})
+	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis), Reads: n.reads})
 	if err != nil {
 		return fmt.Errorf("economy: %w", err)
 	}
@@ -124,7 +124,7 @@ func (n *Node) dashboard(agents *agentpool.Registry) (*dashboard.Server, error) 
 	}
 	deps := dashboard.Deps{
 		Redis: n.rdb, Pool: n.pool, Limiter: n.lim, Economy: n.econ,
-		Leaderboard: n.econ, Ledger: n.econ, Cluster: clusterView{n},
+		Leaderboard: n.econ, Ledger: n.econ, Cluster: clusterView{n}, Reads: n.reads,
 	}
 	if agents != nil {
 		deps.Agents = agents
