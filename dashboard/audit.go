@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/schema"
 )
 
@@ -46,8 +47,12 @@ type AuditEntry struct {
 	UserAgent string    `json:"user_agent"`
 }
 
-// auditLog writes and reads dashboard.audit_log.
-type auditLog struct{ pool *pgxpool.Pool }
+// auditLog writes dashboard.audit_log on pool and lists it on the pool
+// reads picks, or on pool when reads is nil.
+type auditLog struct {
+	pool  *pgxpool.Pool
+	reads economy.ReadRouter
+}
 
 func clip(s string, n int) string {
 	if len(s) <= n {
@@ -79,7 +84,21 @@ func (a *auditLog) list(ctx context.Context, before int64, limit int) ([]AuditEn
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := a.pool.Query(ctx, `SELECT id, at, actor_id, actor_name, action, target, outcome, detail, ip, user_agent
+	if a.reads == nil {
+		return listAudit(ctx, a.pool, before, limit)
+	}
+	var out []AuditEntry
+	err := a.reads.Read(ctx, func(ctx context.Context, pool *pgxpool.Pool) error {
+		var err error
+		out, err = listAudit(ctx, pool, before, limit)
+		return err
+	})
+	return out, err
+}
+
+// listAudit lists the audit log on pool.
+func listAudit(ctx context.Context, pool *pgxpool.Pool, before int64, limit int) ([]AuditEntry, error) {
+	rows, err := pool.Query(ctx, `SELECT id, at, actor_id, actor_name, action, target, outcome, detail, ip, user_agent
 		FROM dashboard.audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2`, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard audit: %w", err)

@@ -143,6 +143,9 @@ type Deps struct {
 	Agents      Agents      // optional
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Reads, optional, runs the audit log's listing, which tolerates lag,
+	// on the pool it picks (a read replica); nil lists from Pool.
+	Reads economy.ReadRouter
 }
 
 // Sensitive-action names given to the Limiter: failures of each are
@@ -216,7 +219,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg: cfg, deps: deps, log: cfg.Logger,
 		self:    ru.Scheme + "://" + ru.Host,
 		origins: map[string]bool{}, admins: map[int64]bool{},
-		audit: &auditLog{pool: deps.Pool},
+		audit: &auditLog{pool: deps.Pool, reads: deps.Reads},
 	}
 	for _, o := range cfg.AllowedOrigins {
 		u, err := url.Parse(o)

@@ -124,7 +124,7 @@ func (s *Service) Leaderboard(ctx context.Context, limit int) ([]Account, error)
 		return nil, ErrBadLimit
 	}
 	var out []Account
-	err := s.read(ctx, "leaderboard", func(ctx context.Context, tx pgx.Tx) error {
+	err := s.readLagging(ctx, "leaderboard", func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT user_id, wallet, bank, bank_capacity, streak FROM economy.accounts
 			WHERE wallet > 0 OR bank > 0 ORDER BY wallet::numeric + bank DESC, user_id LIMIT $1`, limit)
 		if err != nil {

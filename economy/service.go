@@ -60,6 +60,18 @@ type Config struct {
 	// without a transaction (for example cooldowncache.Redis); nil asks
 	// the database every time.
 	Cooldowns CooldownCache
+	// Reads, when set, chooses the pool of the reads that tolerate lag
+	// (Leaderboard, CurrencyLog, Collection), such as a readreplica.Router;
+	// nil reads everything from the service's pool. Writes and the reads
+	// that follow them (balances, inventory, vault, buffs) always use the
+	// service's pool.
+	Reads ReadRouter
+}
+
+// ReadRouter runs a read that tolerates lag on the pool it picks (a
+// replica, or the primary when the replica is behind or down).
+type ReadRouter interface {
+	Read(ctx context.Context, read func(ctx context.Context, pool *pgxpool.Pool) error) error
 }
 
 // DefaultMaxAttempts is how many times a transaction is tried when
@@ -92,6 +104,7 @@ type Service struct {
 	maxAttempts int
 	tracer      trace.Tracer
 	cooldowns   CooldownCache
+	reads       ReadRouter
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -106,7 +119,7 @@ type Service struct {
 func New(pool *pgxpool.Pool, cfg Config) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{pool: pool, cat: cfg.Catalog, now: cfg.Now, maxAttempts: cfg.MaxAttempts,
-		cooldowns: cfg.Cooldowns, rand: rand.New(cfg.Rand),
+		cooldowns: cfg.Cooldowns, reads: cfg.Reads, rand: rand.New(cfg.Rand),
 		tracer: otel.Tracer("github.com/chopsticks-bot/chopsticks/economy")}
 	s.txTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chopsticks_economy_transactions_total",
@@ -401,15 +414,29 @@ func (t *txn) post(ctx context.Context, id int64) error {
 // read runs fn in a read-only REPEATABLE READ transaction (a consistent
 // snapshot), retried like writes.
 func (s *Service) read(ctx context.Context, kind string, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	return s.retry(ctx, kind, func(ctx context.Context) error { return readOn(ctx, s.pool, kind, fn) })
+}
+
+// readLagging is read for the views that tolerate lag: it runs on the
+// pool Config.Reads picks.
+func (s *Service) readLagging(ctx context.Context, kind string, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	if s.reads == nil {
+		return s.read(ctx, kind, fn)
+	}
 	return s.retry(ctx, kind, func(ctx context.Context) error {
-		tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-		if err != nil {
-			return fmt.Errorf("economy %s: begin: %w", kind, err)
-		}
-		defer tx.Rollback(context.WithoutCancel(ctx))
-		if err := fn(ctx, tx); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
+		return s.reads.Read(ctx, func(ctx context.Context, pool *pgxpool.Pool) error { return readOn(ctx, pool, kind, fn) })
 	})
+}
+
+// readOn runs fn in a read-only REPEATABLE READ transaction on pool.
+func readOn(ctx context.Context, pool *pgxpool.Pool, kind string, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("economy %s: begin: %w", kind, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }

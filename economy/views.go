@@ -122,7 +122,7 @@ func (s *Service) Collection(ctx context.Context, user int64, filter string) (Co
 		return Collection{}, ErrUnknownItem
 	}
 	found := map[string]int64{}
-	err := s.read(ctx, "collection", func(ctx context.Context, tx pgx.Tx) error {
+	err := s.readLagging(ctx, "collection", func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT item_key, found FROM economy.collection WHERE user_id = $1`, user)
 		if err != nil {
 			return fmt.Errorf("collection: %w", err)
@@ -276,7 +276,7 @@ func (s *Service) CurrencyLog(ctx context.Context, user int64, page int) (Page[L
 		return Page[LogEntry]{}, ErrBadPage
 	}
 	out := Page[LogEntry]{Page: page}
-	err := s.read(ctx, "currencylog", func(ctx context.Context, tx pgx.Tx) error {
+	err := s.readLagging(ctx, "currencylog", func(ctx context.Context, tx pgx.Tx) error {
 		out.Rows = nil
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM economy.ledger_legs WHERE account_id = $1`, user).Scan(&out.Total); err != nil {
 			return fmt.Errorf("currencylog: %w", err)

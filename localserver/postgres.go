@@ -97,10 +97,17 @@ func StartPostgres(ctx context.Context, dir string, port int) (*Postgres, error)
 	}
 	// A stale pid file from a killed server would stop the new one.
 	_ = os.Remove(filepath.Join(data, "postmaster.pid"))
+	return startOnPort(ctx, bin, data, dir, port, cred)
+}
+
+// startOnPort starts the server of data on port, or on a free port when
+// port is 0, retrying when another process took the port first.
+func startOnPort(ctx context.Context, bin, data, dir string, port int, cred *syscall.Credential) (*Postgres, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		p := port
 		if p == 0 {
+			var err error
 			if p, err = FreePort(); err != nil {
 				return nil, err
 			}

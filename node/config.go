@@ -26,6 +26,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/discordapi"
 	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/ratelimit"
+	"github.com/chopsticks-bot/chopsticks/readreplica"
 	"github.com/chopsticks-bot/chopsticks/telemetry"
 	"github.com/chopsticks-bot/chopsticks/voice"
 )
@@ -40,6 +41,8 @@ type Flags struct {
 	ClientID            string
 	DiscordAPIURL       string
 	PostgresURL         string
+	PostgresReadURL     string
+	PostgresReadMaxLag  time.Duration
 	RedisURL            string
 	EtcdEndpoints       string
 	AgentTokenKey       string
@@ -82,6 +85,8 @@ func (c *Flags) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ClientID, "client-id", "", "application (client) ID (CLIENT_ID)")
 	fs.StringVar(&c.DiscordAPIURL, "discord-api-url", discordapi.DefaultBase, "Discord API base URL; point it at discordsim to test (DISCORD_API_URL)")
 	fs.StringVar(&c.PostgresURL, "postgres-url", "", "PostgreSQL connection URL (POSTGRES_URL)")
+	fs.StringVar(&c.PostgresReadURL, "postgres-read-url", "", "PostgreSQL streaming replica for reads that tolerate lag: leaderboard, currency log, collection (POSTGRES_READ_URL)")
+	fs.DurationVar(&c.PostgresReadMaxLag, "postgres-read-max-lag", readreplica.DefaultMaxLag, "a replica further behind is bypassed and reads go to the primary (POSTGRES_READ_MAX_LAG)")
 	fs.StringVar(&c.RedisURL, "redis-url", "", "Redis URL, redis://host:port/db (REDIS_URL)")
 	fs.StringVar(&c.EtcdEndpoints, "etcd-endpoints", "", "comma-separated etcd client URLs (ETCD_ENDPOINTS)")
 	fs.StringVar(&c.AgentTokenKey, "agent-token-key", "", "64 hex characters: AES-256 key for agent tokens (AGENT_TOKEN_KEY)")
@@ -124,6 +129,13 @@ type Config struct {
 	DiscordAPI *url.URL
 	// Postgres is POSTGRES_URL as ParsePostgresURL returns it; required.
 	Postgres *pgxpool.Config
+	// PostgresRead is the streaming replica of lag-tolerant reads
+	// (POSTGRES_READ_URL); nil, the default, reads everything from the
+	// primary.
+	PostgresRead *pgxpool.Config
+	// PostgresReadMaxLag bounds the staleness of a read on the replica
+	// (POSTGRES_READ_MAX_LAG); default readreplica.DefaultMaxLag.
+	PostgresReadMaxLag time.Duration
 	// Redis is REDIS_URL as redis.ParseURL returns it; required.
 	Redis *redis.Options
 	// EtcdEndpoints are the etcd client URLs (ETCD_ENDPOINTS); required.
@@ -267,7 +279,7 @@ func (c Flags) parse() (Config, *problems) {
 		DiscordClientSecret: c.DiscordClientSecret, DiscordRedirectURI: c.DiscordRedirectURI,
 		NodeEnv: c.NodeEnv, NodeID: c.NodeID, HTTPAddr: c.HTTPAddr, GossipSeeds: splitList(c.GossipSeeds),
 		ShardCount: c.ShardCount, CheckpointInterval: c.CheckpointInterval, Weight: c.Weight,
-		LeaseTTL: c.LeaseTTL, IdentifyReserve: c.IdentifyReserve,
+		LeaseTTL: c.LeaseTTL, IdentifyReserve: c.IdentifyReserve, PostgresReadMaxLag: c.PostgresReadMaxLag,
 	}
 	if len(cfg.DashboardSessionSecret) == 0 {
 		cfg.DashboardSessionSecret = nil
@@ -285,6 +297,11 @@ func (c Flags) parse() (Config, *problems) {
 	}
 	if c.PostgresURL != "" {
 		if cfg.Postgres, err = ParsePostgresURL(c.PostgresURL); err != nil {
+			p.errs = append(p.errs, err)
+		}
+	}
+	if c.PostgresReadURL != "" {
+		if cfg.PostgresRead, err = parsePostgresURL("POSTGRES_READ_URL", c.PostgresReadURL); err != nil {
 			p.errs = append(p.errs, err)
 		}
 	}
@@ -406,6 +423,9 @@ func (c *Config) check(p *problems) {
 	if c.LeaseTTL < 2*time.Second || c.LeaseTTL > 5*time.Minute {
 		p.add("LEASE_TTL", "must be between 2s (etcd's minimum) and 5m")
 	}
+	if c.PostgresReadMaxLag < 100*time.Millisecond || c.PostgresReadMaxLag > time.Hour {
+		p.add("POSTGRES_READ_MAX_LAG", "must be a duration between 100ms and 1h, such as 5s")
+	}
 	if c.IdentifyReserve < 0 {
 		p.add("IDENTIFY_RESERVE", "must not be negative")
 	}
@@ -421,12 +441,17 @@ func (c *Config) check(p *problems) {
 // and the commands that reach the database; its *ConfigError never repeats
 // the URL's password.
 func ParsePostgresURL(s string) (*pgxpool.Config, error) {
+	return parsePostgresURL("POSTGRES_URL", s)
+}
+
+// parsePostgresURL parses the PostgreSQL URL of setting.
+func parsePostgresURL(setting, s string) (*pgxpool.Config, error) {
 	if strings.TrimSpace(s) == "" {
-		return nil, &ConfigError{Setting: "POSTGRES_URL", Reason: "is required"}
+		return nil, &ConfigError{Setting: setting, Reason: "is required"}
 	}
 	c, err := pgxpool.ParseConfig(s)
 	if err != nil {
-		return nil, &ConfigError{Setting: "POSTGRES_URL", Reason: "cannot be parsed as a PostgreSQL URL (" + redactErr(err, s) + ")"}
+		return nil, &ConfigError{Setting: setting, Reason: "cannot be parsed as a PostgreSQL URL (" + redactErr(err, s) + ")"}
 	}
 	return c, nil
 }

@@ -49,6 +49,7 @@ type Node struct {
 	catalog   *commands.Catalog
 	metrics   *shard.Metrics
 	econ      *economy.Service
+	reads     economy.ReadRouter // nil without POSTGRES_READ_URL
 	lim       *ratelimit.Limiter
 	limRedis  *redis.Client
 	fastRedis *redis.Client // the interaction path's client: see interactionRedisOptions

@@ -295,6 +295,8 @@ func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 		{"bad trusted proxy", map[string]string{"DASHBOARD_TRUSTED_PROXIES": "proxy.example.org", "POSTGRES_URL": "postgres://u@127.0.0.1:1/db?connect_timeout=1"}, `DASHBOARD_TRUSTED_PROXIES: "proxy.example.org" is not a CIDR`},
 		{"bad gossip port", map[string]string{"GOSSIP_ADDR": "127.0.0.1:gossip"}, `GOSSIP_ADDR: port "gossip" must be a number`},
 		{"two bad settings", map[string]string{"LOG_LEVEL": "loud", "WEIGHT": "0"}, "WEIGHT: must be between 1 and 1000"},
+		{"malformed read replica", map[string]string{"POSTGRES_READ_URL": "postgres://u:hunter2@%zz"}, "POSTGRES_READ_URL: cannot be parsed"},
+		{"read replica lag out of range", map[string]string{"POSTGRES_READ_MAX_LAG": "2h"}, "POSTGRES_READ_MAX_LAG: must be a duration between 100ms and 1h"},
 	}
 	// The cluster already runs 1 shard, as a first node would have written.
 	cli, err := clientv3.New(clientv3.Config{Endpoints: s.etcd, DialTimeout: 5 * time.Second})

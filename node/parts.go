@@ -69,7 +69,10 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // services builds the economy and the rate limiter.
 func (n *Node) services(ctx context.Context) error {
 	var err error
-	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis)})
+	if n.reads, err = n.readRouter(ctx); err != nil {
+		return err
+	}
+	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis), Reads: n.reads})
 	if err != nil {
 		return fmt.Errorf("economy: %w", err)
 	}
@@ -132,7 +135,7 @@ func (n *Node) dashboard(agents *agentpool.Registry) (*dashboard.Server, error) 
 	}
 	deps := dashboard.Deps{
 		Redis: n.rdb, Pool: n.pool, Limiter: n.lim, Economy: n.econ,
-		Leaderboard: economy.NewLeaderboards(n.econ, n.rdb), Ledger: n.econ, Cluster: clusterView{n},
+		Leaderboard: economy.NewLeaderboards(n.econ, n.rdb), Ledger: n.econ, Cluster: clusterView{n}, Reads: n.reads,
 	}
 	if agents != nil {
 		deps.Agents = agents

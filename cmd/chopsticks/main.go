@@ -78,8 +78,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: chopsticks <command> [flags]\n\ncommands:")
 	names := make([]string, 0, len(subcommands))
-	for name := range subcommands {
-		names = append(names, name)
+	for name, cmd := range subcommands {
+		if cmd.summary != "" { // a command without a summary is for tests
+			names = append(names, name)
+		}
 	}
 	sort.Strings(names)
 	for _, name := range names {

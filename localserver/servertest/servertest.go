@@ -184,3 +184,22 @@ func Etcd(t testing.TB) []string {
 	t.Cleanup(e.Stop)
 	return e.Endpoints()
 }
+
+// ReplicaServer starts a streaming replica of primary (a server of
+// PostgresServer), stopped at the test's end.
+func ReplicaServer(t testing.TB, primary *localserver.Postgres) *localserver.Postgres {
+	t.Helper()
+	mu.Lock()
+	d, err := dir("replica-" + sanitize(t.Name()))
+	c := ctx
+	mu.Unlock()
+	if err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	pg, err := localserver.StartReplica(c, primary, d, 0)
+	if err != nil {
+		t.Fatalf("servertest: PostgreSQL replica: %v", err)
+	}
+	t.Cleanup(func() { _ = pg.Thaw(); _ = pg.Stop() })
+	return pg
+}
