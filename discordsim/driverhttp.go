@@ -127,6 +127,7 @@ func (s *Sim) driverRoutes(mux *http.ServeMux) {
 		{"GET /_sim/channels/{channel}/messages", s.driverChannelMessages},
 		{"POST /_sim/invoke", s.driverInvoke},
 		{"POST /_sim/click", s.driverClick},
+		{"POST /_sim/autocomplete", s.driverAutocomplete},
 		{"GET /_sim/interactions", s.driverInteractions},
 		{"GET /_sim/interactions/{interaction}", s.driverInteraction},
 		{"POST /_sim/voice", s.driverVoice},
