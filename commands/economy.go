@@ -42,15 +42,15 @@ func EconomyHelp() map[string]string {
 // /bank, /work, /gather, /shop, /buy, /sell, /inventory, /use,
 // /collection, /vault and /currencylog. Register EconomyComponents too.
 func Economy(svc *economy.Service) []*Command {
-	e := &econ{svc: svc, cat: svc.Catalog()}
+	e := &econ{svc: svc, cat: svc.Catalog(), holdings: newHoldingsCache(svc)}
 	amount := Option{Name: "amount", Description: "Credits: 1500, 1.5k, 2m, all or half", Type: String, Required: true, MaxLength: 40}
 	min1, max100 := 1.0, float64(economy.MaxQuantity)
 	qty := Option{Name: "quantity", Description: "How many (1-100, default 1)", Type: Integer, Min: &min1, Max: &max100}
 	page := Option{Name: "page", Description: "Page number", Type: Integer, Min: &min1}
-	itemText := func(desc string) Option {
-		return Option{Name: "item", Description: desc, Type: String, Required: true, MaxLength: 64}
+	itemText := func(desc string, suggest Autocompleter) Option {
+		return Option{Name: "item", Description: desc, Type: String, Required: true, MaxLength: 64, Autocomplete: suggest}
 	}
-	return []*Command{
+	cmds := []*Command{
 		{Name: "balance", Description: "Show a wallet, bank and net worth",
 			Options: []Option{{Name: "user", Description: "Whose balance (default: yours)", Type: User}},
 			Run:     e.balance},
@@ -71,25 +71,27 @@ func Economy(svc *economy.Service) []*Command {
 			Run:     e.gather, Writes: true},
 		{Name: "shop", Description: "See what you can buy", Run: e.shop},
 		{Name: "buy", Description: "Buy an item from the shop",
-			Options: []Option{{Name: "item", Description: "What to buy", Type: String, Required: true, Choices: e.shopChoices()}, qty},
+			Options: []Option{itemText("What to buy", e.buyChoices), qty},
 			Run:     e.buy, Writes: true},
 		{Name: "sell", Description: "Sell items you own",
-			Options: []Option{itemText("What to sell (name or key)"), qty},
+			Options: []Option{itemText("What to sell (name or key)", e.sellChoices), qty},
 			Run:     e.sell, Writes: true},
 		{Name: "inventory", Description: "List your items", Options: []Option{page}, Run: e.inventory},
 		{Name: "use", Description: "Use a consumable for a buff",
-			Options: []Option{{Name: "item", Description: "The consumable", Type: String, Required: true, Choices: e.consumableChoices()}},
+			Options: []Option{itemText("The consumable", e.useChoices)},
 			Run:     e.use, Writes: true},
 		{Name: "collection", Description: "See what you have found, with completion",
 			Options: []Option{{Name: "filter", Description: "A rarity or a kind", Type: String, Choices: e.filterChoices()}},
 			Run:     e.collection},
 		{Name: "vault", Description: "Show off rare finds", Subcommands: []*Command{
-			{Name: "add", Description: "Put a rare or better find on show", Options: []Option{itemText("The collectible (name or key)")}, Run: e.vaultAdd, Writes: true},
-			{Name: "remove", Description: "Take a find off show", Options: []Option{itemText("The collectible (name or key)")}, Run: e.vaultRemove, Writes: true},
+			{Name: "add", Description: "Put a rare or better find on show", Options: []Option{itemText("The collectible (name or key)", e.vaultAddChoices)}, Run: e.vaultAdd, Writes: true},
+			{Name: "remove", Description: "Take a find off show", Options: []Option{itemText("The collectible (name or key)", e.vaultRemoveChoices)}, Run: e.vaultRemove, Writes: true},
 			{Name: "view", Description: "See a vault", Options: []Option{{Name: "user", Description: "Whose vault (default: yours)", Type: User}}, Run: e.vaultView},
 		}},
 		{Name: "currencylog", Description: "Your recent credit movements", Options: []Option{page}, Ephemeral: true, Run: e.currencyLog},
 	}
+	e.holdings.forgetAfter(cmds)
+	return cmds
 }
 
 // EconomyComponents returns the economy's button handlers (pagers).
@@ -104,6 +106,8 @@ func EconomyComponents(svc *economy.Service) []*Component {
 type econ struct {
 	svc *economy.Service
 	cat *economy.Catalog
+	// holdings caches users' items for autocomplete (nil for buttons).
+	holdings *holdingsCache
 }
 
 // fail turns a domain error into a reply error: refusals (returned as they
@@ -186,26 +190,6 @@ func (e *econ) toolChoices() []Choice {
 	var out []Choice
 	for _, t := range e.cat.Tools() {
 		out = append(out, Choice{Name: t.Name, Value: t.Key})
-	}
-	return out
-}
-
-func (e *econ) shopChoices() []Choice {
-	var out []Choice
-	for _, it := range e.cat.Shop() {
-		if len(out) < 25 {
-			out = append(out, Choice{Name: fmt.Sprintf("%s (%s)", it.Name, credits(it.Price)), Value: it.Key})
-		}
-	}
-	return out
-}
-
-func (e *econ) consumableChoices() []Choice {
-	var out []Choice
-	for _, it := range e.cat.Items {
-		if it.Type == economy.TypeConsumable && len(out) < 25 {
-			out = append(out, Choice{Name: it.Name, Value: it.Key})
-		}
 	}
 	return out
 }
@@ -415,7 +399,11 @@ func quantity(inv *Invocation) int {
 }
 
 func (e *econ) buy(ctx context.Context, inv *Invocation) (Reply, error) {
-	p, err := e.svc.Buy(ctx, op(inv), userID(inv.User), inv.String("item"), quantity(inv))
+	it, err := e.findItem(inv.String("item"))
+	if err != nil {
+		return Reply{}, err
+	}
+	p, err := e.svc.Buy(ctx, op(inv), userID(inv.User), it.Key, quantity(inv))
 	if err != nil {
 		return Reply{}, fail(err)
 	}
@@ -520,7 +508,11 @@ func (e *econ) inventoryPage(ctx context.Context, inv *Invocation) (Reply, error
 }
 
 func (e *econ) use(ctx context.Context, inv *Invocation) (Reply, error) {
-	u, err := e.svc.Use(ctx, op(inv), userID(inv.User), inv.String("item"))
+	it, err := e.findItem(inv.String("item"))
+	if err != nil {
+		return Reply{}, err
+	}
+	u, err := e.svc.Use(ctx, op(inv), userID(inv.User), it.Key)
 	if err != nil {
 		return Reply{}, fail(err)
 	}

@@ -67,7 +67,7 @@ func Music(m MusicService) []*Command {
 			Run: mu.loop, Writes: true},
 		{Name: "shuffle", Description: "Shuffle the queue", Run: mu.shuffle, Writes: true},
 		{Name: "remove", Description: "Remove a track from the queue",
-			Options: []Option{{Name: "position", Description: "Its position in /queue", Type: Integer, Required: true, Min: &one}},
+			Options: []Option{{Name: "position", Description: "Its position in /queue", Type: Integer, Required: true, Min: &one, Autocomplete: mu.queuePositions}},
 			Run:     mu.remove, Writes: true},
 		{Name: "filter", Description: "Apply an audio filter",
 			Options: []Option{{Name: "name", Description: "The filter", Type: String, Required: true, Choices: filters}},

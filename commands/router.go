@@ -132,7 +132,7 @@ func (r *Router) Dispatch(ctx context.Context, ev *discord.InteractionEvent, sha
 	r.mu.Unlock()
 	received := time.Now()
 	ctx, span := r.startSpan(ctx, ev, shard)
-	if !r.claim(ctx, ev, shard) {
+	if !isAutocomplete(ev) && !r.claim(ctx, ev, shard) {
 		span.End()
 		r.inflight.Done()
 		return false
@@ -187,7 +187,7 @@ func (r *Router) Handle(ctx context.Context, ev *discord.InteractionEvent, shard
 	received := time.Now()
 	ctx, span := r.startSpan(ctx, ev, shard)
 	defer span.End()
-	if r.claim(ctx, ev, shard) {
+	if isAutocomplete(ev) || r.claim(ctx, ev, shard) {
 		r.process(ctx, ev, shard, received)
 	}
 }
@@ -242,6 +242,10 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 		if decodeErr != nil {
 			inv.Command = data.Name
 		}
+	case *discord.AutocompleteInteraction:
+		span.SetName("autocomplete /" + data.Name)
+		r.autocomplete(ctx, log, inv, data)
+		return
 	case discord.ComponentInteraction:
 		inv.CustomID = string(data.ID())
 		comp, args, ok := r.cfg.Catalog.component(inv.CustomID)
