@@ -179,7 +179,9 @@ func (e *econ) sellChoices(ctx context.Context, inv *Invocation, partial string)
 // useChoices suggests the consumables the user has.
 func (e *econ) useChoices(ctx context.Context, inv *Invocation, partial string) ([]Choice, error) {
 	return e.ownedChoices(ctx, inv, partial,
-		func(st economy.Stack, it *economy.Item) bool { return it.Type == economy.TypeConsumable && free(st) > 0 },
+		func(st economy.Stack, it *economy.Item) bool {
+			return it.Type == economy.TypeConsumable && free(st) > 0
+		},
 		func(st economy.Stack, it *economy.Item) string { return fmt.Sprintf("%s ×%d", it.Name, free(st)) })
 }
 
@@ -192,14 +194,18 @@ func (e *econ) vaultAddChoices(ctx context.Context, inv *Invocation, partial str
 			rank, _ := e.cat.RarityRank(it.Rarity)
 			return it.Type == economy.TypeCollectible && rank >= minRank && free(st) > 0
 		},
-		func(st economy.Stack, it *economy.Item) string { return fmt.Sprintf("%s ×%d (%s)", it.Name, free(st), it.Rarity) })
+		func(st economy.Stack, it *economy.Item) string {
+			return fmt.Sprintf("%s ×%d (%s)", it.Name, free(st), it.Rarity)
+		})
 }
 
 // vaultRemoveChoices suggests the user's finds on show.
 func (e *econ) vaultRemoveChoices(ctx context.Context, inv *Invocation, partial string) ([]Choice, error) {
 	return e.ownedChoices(ctx, inv, partial,
 		func(st economy.Stack, _ *economy.Item) bool { return st.Vaulted > 0 },
-		func(st economy.Stack, it *economy.Item) string { return fmt.Sprintf("%s ×%d on show", it.Name, st.Vaulted) })
+		func(st economy.Stack, it *economy.Item) string {
+			return fmt.Sprintf("%s ×%d on show", it.Name, st.Vaulted)
+		})
 }
 
 // buyChoices suggests the shop's items with their price and how many the

@@ -144,3 +144,65 @@ func TestEconomyAutocomplete(t *testing.T) {
 		t.Fatalf("/use pickaxe: %q (ephemeral %v)", text, eph)
 	}
 }
+
+// suggest types partial into option of command name as user in guild and
+// returns the choices offered.
+func (e *musicEnv) suggest(t *testing.T, guild, user discord.Snowflake, name, option, partial string) []string {
+	t.Helper()
+	raw, _ := json.Marshal(partial)
+	u := discord.User{ID: discord.UserID(user), Username: "u" + user.String()}
+	ev := &discord.InteractionEvent{ID: commands.FreshID(e.nextID.Add(1)), AppID: 1, Token: "tok",
+		GuildID: discord.GuildID(guild), ChannelID: 6, User: &u,
+		Data: &discord.AutocompleteInteraction{Name: name, Options: discord.AutocompleteOptions{
+			{Type: discord.IntegerOptionType, Name: option, Value: raw, Focused: true}}}}
+	e.resp.mu.Lock()
+	n := len(e.resp.choices)
+	e.resp.mu.Unlock()
+	e.router.Handle(context.Background(), ev, 0)
+	e.resp.mu.Lock()
+	defer e.resp.mu.Unlock()
+	if len(e.resp.choices) != n+1 {
+		t.Fatalf("%d autocomplete answers, want 1", len(e.resp.choices)-n)
+	}
+	return suggestions(t, api.InteractionResponse{Type: api.AutocompleteResult, Data: &api.InteractionResponseData{Choices: e.resp.choices[n]}})
+}
+
+// TestRemoveAutocomplete checks /remove's position suggestions: the queue
+// page holding the number typed, positions starting with it, titled.
+func TestRemoveAutocomplete(t *testing.T) {
+	e := newMusicEnv(t)
+	const g, u = 7, 1001
+	if got := e.suggest(t, g, u, "remove", "position", ""); got != nil {
+		t.Fatalf("not in voice: %q", got)
+	}
+	e.inVoice(t, g, u, 70)
+	if got := e.suggest(t, g, u, "remove", "position", ""); got != nil {
+		t.Fatalf("nothing playing: %q", got)
+	}
+	e.run(t, g, u, "play", "query", "https://example.com/one.mp3?length=600000")
+	e.run(t, g, u, "play", "query", "https://example.com/two.mp3?length=300000")
+	e.run(t, g, u, "play", "query", "https://www.youtube.com/playlist?list=PLx") // 3 more: positions 1-4, two per page
+	cases := []struct {
+		partial string
+		want    int // positions offered
+		first   int
+	}{
+		{"", 2, 1},  // page 1
+		{"1", 1, 1}, // page 1, starting with 1: two.mp3 (one.mp3 plays)
+		{"3", 1, 3}, // page 2
+		{"4", 1, 4},
+		{"9", 0, 0}, // past the end
+	}
+	for _, tc := range cases {
+		got := e.suggest(t, g, u, "remove", "position", tc.partial)
+		if len(got) != tc.want {
+			t.Fatalf("%q: %q, want %d positions", tc.partial, got, tc.want)
+		}
+		if tc.want > 0 && !strings.HasPrefix(got[0], fmt.Sprintf("%d. ", tc.first)) || tc.want > 0 && !strings.HasSuffix(got[0], fmt.Sprintf("=%d", tc.first)) {
+			t.Fatalf("%q: first %q, want position %d", tc.partial, got[0], tc.first)
+		}
+	}
+	if got := e.suggest(t, g, u, "remove", "position", "2"); len(got) != 1 || got[0] != "2. Playlist PLx track 1 — Channel PLx=2" {
+		t.Fatalf("position 2: %q", got)
+	}
+}
