@@ -222,8 +222,8 @@ func TestRouterAutocomplete(t *testing.T) {
 // countingLoader counts the loads of holdings and can be made to fail or
 // to wait.
 type countingLoader struct {
-	loads atomic.Int32
-	err   error
+	loads   atomic.Int32
+	err     error
 	gate    chan struct{} // when set, loads wait for it to close
 	started chan struct{} // when set, told of each load as it starts
 	count   int
