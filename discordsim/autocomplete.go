@@ -9,21 +9,10 @@ import (
 
 // Typing is a user typing into an option with autocomplete: Discord sends
 // an APPLICATION_COMMAND_AUTOCOMPLETE interaction with the options filled
-// so far and the focused one's text as typed.
+// so far (Invocation.Options, typed as for Invoke; required ones may be
+// missing) and the focused one's text as typed.
 type Typing struct {
-	// AppID is the application whose command it is (0: the default app).
-	AppID   Snowflake
-	GuildID Snowflake
-	// ChannelID defaults to the guild's first text channel.
-	ChannelID Snowflake
-	UserID    Snowflake
-	Command   string
-	// SubcommandGroup and Subcommand select a nested subcommand.
-	SubcommandGroup string
-	Subcommand      string
-	// Options are those already filled, typed as for Invoke; required
-	// ones may be missing.
-	Options map[string]any
+	Invocation
 	// Focused names the option being typed into; it must have
 	// autocomplete enabled.
 	Focused string
@@ -37,42 +26,7 @@ type Typing struct {
 // only with an APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, whose choices are
 // checked against the focused option; WaitChoices returns them.
 func (s *Sim) Autocomplete(ctx context.Context, t Typing) (*Interaction, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	a := s.defaultApp
-	if t.AppID != 0 {
-		a = s.apps[t.AppID]
-	}
-	if a == nil {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("discordsim: unknown application %s", t.AppID)
-	}
-	g, ch, err := s.interactionPlaceLocked(a, t.GuildID, t.ChannelID, t.UserID)
-	if err != nil {
-		s.mu.Unlock()
-		return nil, err
-	}
-	cmd, err := chatCommandLocked(a, g, t.Command)
-	if err != nil {
-		s.mu.Unlock()
-		return nil, err
-	}
-	inv := Invocation{Command: t.Command, SubcommandGroup: t.SubcommandGroup, Subcommand: t.Subcommand, Options: t.Options}
-	f := &focus{name: t.Focused, partial: t.Partial}
-	resolved := map[string]map[string]any{}
-	opts, err := s.buildOptionsLocked(g, cmd.Options, inv, resolved, f)
-	if err != nil {
-		s.mu.Unlock()
-		return nil, err
-	}
-	i := s.newInteractionLocked(a, InteractionAutocomplete, g, ch, t.UserID)
-	i.CommandName = cmd.Name
-	i.focused = &f.option
-	body := s.interactionJSONLocked(i, g, ch, commandData(cmd, opts, resolved), nil)
-	s.mu.Unlock()
-	return s.deliverInteraction(a, i, body), nil
+	return s.commandInteraction(ctx, t.Invocation, &focus{name: t.Focused, partial: t.Partial})
 }
 
 // WaitChoices waits for the answer to an autocomplete interaction and
@@ -96,24 +50,14 @@ func (i *Interaction) WaitChoices(ctx context.Context) ([]CommandChoice, error) 
 // "choices".
 func (s *Sim) driverAutocomplete(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		waitSpec
-		AppID           Snowflake      `json:"app_id"`
-		GuildID         Snowflake      `json:"guild_id"`
-		ChannelID       Snowflake      `json:"channel_id"`
-		UserID          Snowflake      `json:"user_id"`
-		Command         string         `json:"command"`
-		SubcommandGroup string         `json:"subcommand_group"`
-		Subcommand      string         `json:"subcommand"`
-		Options         map[string]any `json:"options"`
-		Focused         string         `json:"focused"`
-		Partial         string         `json:"partial"`
+		invocationBody
+		Focused string `json:"focused"`
+		Partial string `json:"partial"`
 	}
 	if !decodeDriver(w, r, &in) {
 		return
 	}
-	i, err := s.Autocomplete(r.Context(), Typing{AppID: in.AppID, GuildID: in.GuildID, ChannelID: in.ChannelID, UserID: in.UserID,
-		Command: in.Command, SubcommandGroup: in.SubcommandGroup, Subcommand: in.Subcommand, Options: in.Options,
-		Focused: in.Focused, Partial: in.Partial})
+	i, err := s.Autocomplete(r.Context(), Typing{Invocation: in.invocation(), Focused: in.Focused, Partial: in.Partial})
 	if err != nil {
 		driverErr(w, 400, err)
 		return

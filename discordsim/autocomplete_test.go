@@ -109,13 +109,18 @@ func TestAutocompleteInteraction(t *testing.T) {
 	}})
 	g := s.Guilds()[0]
 	user := s.DefaultUsers()[0]
+	sell := func(focused, partial string, filled map[string]any) Typing {
+		return Typing{Invocation: Invocation{GuildID: g.ID, UserID: user, Command: "sell", Options: filled}, Focused: focused, Partial: partial}
+	}
+	unknown := sell("item", "x", nil)
+	unknown.Command = "missing"
 	bad := []Typing{
-		{GuildID: g.ID, UserID: user, Command: "sell", Focused: "note", Partial: "x"},                                           // no autocomplete
-		{GuildID: g.ID, UserID: user, Command: "sell", Focused: "nope", Partial: "x"},                                           // no such option
-		{GuildID: g.ID, UserID: user, Command: "sell", Focused: "count", Partial: "2x"},                                         // not a number
-		{GuildID: g.ID, UserID: user, Command: "sell", Focused: "item", Partial: "x", Options: map[string]any{"item": "y"}},     // focused and filled
-		{GuildID: g.ID, UserID: user, Command: "sell", Focused: "item", Partial: "x", Options: map[string]any{"count": "many"}}, // filled option mistyped
-		{GuildID: g.ID, UserID: user, Command: "missing", Focused: "item", Partial: "x"},                                        // unknown command
+		sell("note", "x", nil),                             // no autocomplete
+		sell("nope", "x", nil),                             // no such option
+		sell("count", "2x", nil),                           // not a number
+		sell("item", "x", map[string]any{"item": "y"}),     // focused and filled
+		sell("item", "x", map[string]any{"count": "many"}), // filled option mistyped
+		unknown, // unknown command
 	}
 	for k, ty := range bad {
 		if _, err := s.Autocomplete(t.Context(), ty); err == nil {
@@ -124,8 +129,7 @@ func TestAutocompleteInteraction(t *testing.T) {
 	}
 	// The integer option being typed arrives as a string; the filled
 	// required "item" is typed, and nothing requires "count" to be filled.
-	it, err := s.Autocomplete(t.Context(), Typing{GuildID: g.ID, UserID: user, Command: "sell", Focused: "count", Partial: "1",
-		Options: map[string]any{"item": "pickaxe"}})
+	it, err := s.Autocomplete(t.Context(), sell("count", "1", map[string]any{"item": "pickaxe"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -284,6 +284,13 @@ type Click struct {
 // (globally or in the guild) and the options are validated and typed against
 // it. INTERACTION_CREATE goes to the shard that owns the guild.
 func (s *Sim) Invoke(ctx context.Context, inv Invocation) (*Interaction, error) {
+	return s.commandInteraction(ctx, inv, nil)
+}
+
+// commandInteraction creates the interaction of a user using a command:
+// APPLICATION_COMMAND, or APPLICATION_COMMAND_AUTOCOMPLETE while they type
+// into the option f names (f nil for a command).
+func (s *Sim) commandInteraction(ctx context.Context, inv Invocation, f *focus) (*Interaction, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -307,15 +314,21 @@ func (s *Sim) Invoke(ctx context.Context, inv Invocation) (*Interaction, error) 
 		return nil, err
 	}
 	resolved := map[string]map[string]any{}
-	opts, err := s.buildOptionsLocked(g, cmd.Options, inv, resolved, nil)
+	opts, err := s.buildOptionsLocked(g, cmd.Options, inv, resolved, f)
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
-	data := commandData(cmd, opts, resolved)
-	i := s.newInteractionLocked(a, InteractionCommand, g, ch, inv.UserID)
+	typ := InteractionCommand
+	if f != nil {
+		typ = InteractionAutocomplete
+	}
+	i := s.newInteractionLocked(a, typ, g, ch, inv.UserID)
 	i.CommandName = cmd.Name
-	body := s.interactionJSONLocked(i, g, ch, data, nil)
+	if f != nil {
+		i.focused = &f.option
+	}
+	body := s.interactionJSONLocked(i, g, ch, commandData(cmd, opts, resolved), nil)
 	s.mu.Unlock()
 	return s.deliverInteraction(a, i, body), nil
 }

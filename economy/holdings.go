@@ -23,18 +23,30 @@ func (s *Service) Holdings(ctx context.Context, user int64) ([]Stack, error) {
 		if err != nil {
 			return fmt.Errorf("holdings: %w", err)
 		}
-		for rows.Next() {
-			var st Stack
-			if err := rows.Scan(&st.Item, &st.Count, &st.Vaulted, &st.Durability); err != nil {
-				return fmt.Errorf("holdings: %w", err)
-			}
-			st.Name = st.Item
-			if it, ok := s.cat.Item(st.Item); ok {
-				st.Name, st.Type, st.Rarity = it.Name, it.Type, it.Rarity
-			}
-			out = append(out, st)
-		}
-		return rows.Err()
+		out, err = s.scanStacks(rows)
+		return err
 	})
 	return out, err
+}
+
+// scanStacks reads rows of (item key, count, vaulted, durability) into
+// stacks named from the catalogue, closing rows.
+func (s *Service) scanStacks(rows pgx.Rows) ([]Stack, error) {
+	defer rows.Close()
+	var out []Stack
+	for rows.Next() {
+		var st Stack
+		if err := rows.Scan(&st.Item, &st.Count, &st.Vaulted, &st.Durability); err != nil {
+			return nil, fmt.Errorf("stacks: %w", err)
+		}
+		st.Name = st.Item
+		if it, ok := s.cat.Item(st.Item); ok {
+			st.Name, st.Type, st.Rarity = it.Name, it.Type, it.Rarity
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stacks: %w", err)
+	}
+	return out, nil
 }
