@@ -120,8 +120,9 @@ func NewRouter(cfg Config) (*Router, error) {
 // rest in a goroutine owned by the router. Claiming before returning means
 // that once the shard's sequence number moves past the event (and is
 // checkpointed), the event is known to this cluster: a resume elsewhere that
-// replays it finds the claim. It returns false when the router is shutting
-// down or the event was a duplicate.
+// replays it finds the claim. An autocomplete is not claimed: it changes
+// nothing and Discord does not retry it. It returns false when the router
+// is shutting down or the event was a duplicate.
 func (r *Router) Dispatch(ctx context.Context, ev *discord.InteractionEvent, shard int) bool {
 	r.mu.Lock()
 	if r.closed {
@@ -182,7 +183,8 @@ func (r *Router) Shutdown(ctx context.Context) error {
 }
 
 // Handle processes one interaction to its end on the caller's goroutine:
-// claim, decode, rate limit, run and reply. It never panics.
+// claim (except an autocomplete), decode, rate limit, run and reply. It
+// never panics.
 func (r *Router) Handle(ctx context.Context, ev *discord.InteractionEvent, shard int) {
 	received := time.Now()
 	ctx, span := r.startSpan(ctx, ev, shard)
