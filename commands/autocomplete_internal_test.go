@@ -325,3 +325,23 @@ func TestHoldingsCache(t *testing.T) {
 		}
 	})
 }
+
+func TestPlurals(t *testing.T) {
+	cases := []struct {
+		got, want string
+	}{
+		{credits(1), "1 credit"},
+		{credits(-1), "-1 credit"},
+		{credits(0), "0 credits"},
+		{credits(2), "2 credits"},
+		{credits(1500), "1,500 credits"},
+		{nounCount(1, "day", "days"), "1 day"},
+		{nounCount(0, "day", "days"), "0 days"},
+		{nounCount(3, "use", "uses"), "3 uses"},
+	}
+	for _, tc := range cases {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

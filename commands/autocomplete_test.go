@@ -181,6 +181,9 @@ func TestRemoveAutocomplete(t *testing.T) {
 	}
 	e.run(t, g, u, "play", "query", "https://example.com/one.mp3?length=600000")
 	e.run(t, g, u, "play", "query", "https://example.com/two.mp3?length=300000")
+	if text, eph := e.run(t, g, u, "shuffle"); !eph || !strings.Contains(text, "There is nothing to shuffle: 1 track queued.") {
+		t.Fatalf("shuffle one track: %q (ephemeral %v)", text, eph)
+	}
 	e.run(t, g, u, "play", "query", "https://www.youtube.com/playlist?list=PLx") // 3 more: positions 1-4, two per page
 	cases := []struct {
 		partial string
@@ -204,5 +207,35 @@ func TestRemoveAutocomplete(t *testing.T) {
 	}
 	if got := e.suggest(t, g, u, "remove", "position", "2"); len(got) != 1 || got[0] != "2. Playlist PLx track 1 — Channel PLx=2" {
 		t.Fatalf("position 2: %q", got)
+	}
+}
+
+// TestItemRefusalsSayWhatYouHave: refusing an item the user lacks says
+// how many they have free and how many are on show in their vault.
+func TestItemRefusalsSayWhatYouHave(t *testing.T) {
+	e := newEconEnv(t)
+	e.give(t, alice, "silver_nugget", 1)
+	if text, _, _ := e.reply(t, e.command(alice, "vault add", opt{"item", "silver_nugget"})); !strings.Contains(text, "now on show") {
+		t.Fatalf("vault add: %q", text)
+	}
+	steps := []struct {
+		name string
+		ev   *discord.InteractionEvent
+		want string
+	}{
+		{"all on show", e.command(alice, "sell", opt{"item", "silver_nugget"}),
+			"Every Silver Nugget you have (1) is on show in your vault: take one off with /vault remove first."},
+		{"all on show, vault add", e.command(alice, "vault add", opt{"item", "Silver Nugget"}),
+			"Every Silver Nugget you have (1) is on show in your vault"},
+	}
+	for _, s := range steps {
+		if text, eph, _ := e.reply(t, s.ev); !eph || !strings.Contains(text, s.want) {
+			t.Fatalf("%s: %q (ephemeral %v), want %q", s.name, text, eph, s.want)
+		}
+	}
+	e.give(t, alice, "silver_nugget", 1)
+	if text, eph, _ := e.reply(t, e.command(alice, "sell", opt{"item", "silver_nugget"}, opt{"quantity", 3})); !eph ||
+		text != "You have 1 Silver Nugget you can sell, not 3. (1 more on show in your vault.)" {
+		t.Fatalf("sell 3: %q (ephemeral %v)", text, eph)
 	}
 }

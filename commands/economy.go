@@ -83,7 +83,7 @@ func Economy(svc *economy.Service) []*Command {
 		{Name: "collection", Description: "See what you have found, with completion",
 			Options: []Option{{Name: "filter", Description: "A rarity or a kind", Type: String, Choices: e.filterChoices()}},
 			Run:     e.collection},
-		{Name: "vault", Description: "Show off rare finds", Subcommands: []*Command{
+		{Name: "vault", Description: "Show off rare finds: /vault view, /vault add or /vault remove", Subcommands: []*Command{
 			{Name: "add", Description: "Put a rare or better find on show", Options: []Option{itemText("The collectible (name or key)", e.vaultAddChoices)}, Run: e.vaultAdd, Writes: true},
 			{Name: "remove", Description: "Take a find off show", Options: []Option{itemText("The collectible (name or key)", e.vaultRemoveChoices)}, Run: e.vaultRemove, Writes: true},
 			{Name: "view", Description: "See a vault", Options: []Option{{Name: "user", Description: "Whose vault (default: yours)", Type: User}}, Run: e.vaultView},
@@ -140,10 +140,14 @@ func credits(n int64) string {
 		}
 		b.WriteRune(r)
 	}
-	if neg {
-		return "-" + b.String() + " credits"
+	unit := " credits"
+	if n == 1 || n == -1 {
+		unit = " credit"
 	}
-	return b.String() + " credits"
+	if neg {
+		return "-" + b.String() + unit
+	}
+	return b.String() + unit
 }
 
 func ts(t time.Time, style string) string { return fmt.Sprintf("<t:%d:%s>", t.Unix(), style) }
@@ -226,7 +230,7 @@ func (e *econ) balance(ctx context.Context, inv *Invocation) (Reply, error) {
 		field("Wallet", credits(a.Wallet), true),
 		field("Bank", fmt.Sprintf("%s / %s", credits(a.Bank), credits(a.BankCapacity)), true),
 		field("Net worth", credits(a.NetWorth()), true),
-		field("Daily streak", fmt.Sprintf("%d day(s)", a.Streak), true),
+		field("Daily streak", nounCount(int64(a.Streak), "day", "days"), true),
 	), nil
 }
 
@@ -247,13 +251,13 @@ func (e *econ) daily(ctx context.Context, inv *Invocation) (Reply, error) {
 	}
 	desc := fmt.Sprintf("You claimed **%s**.", credits(r.Reward))
 	if r.SaversUsed > 0 {
-		desc += fmt.Sprintf("\nA Streak Shield covered %d missed day(s).", r.SaversUsed)
+		desc += fmt.Sprintf("\nA Streak Shield covered %s.", nounCount(int64(r.SaversUsed), "missed day", "missed days"))
 	}
 	if r.Decayed {
 		desc += "\nYou missed a day, so your streak was cut."
 	}
 	return embed("Daily reward", desc, colorGain,
-		field("Streak", fmt.Sprintf("%d day(s)", r.Streak), true),
+		field("Streak", nounCount(int64(r.Streak), "day", "days"), true),
 		field("Multiplier", fmt.Sprintf("%d.%02d×", r.Percent/100, r.Percent%100), true),
 		field("Wallet", credits(r.Wallet), true),
 		field("Next claim", ts(r.Next, "R"), true),
@@ -336,14 +340,14 @@ func (e *econ) work(ctx context.Context, inv *Invocation) (Reply, error) {
 func (e *econ) gather(ctx context.Context, inv *Invocation) (Reply, error) {
 	f, err := e.svc.Gather(ctx, op(inv), userID(inv.User), inv.String("tool"))
 	if err != nil {
-		return Reply{}, fail(err)
+		return Reply{}, e.noTool(ctx, err, userID(inv.User), inv.String("tool"))
 	}
 	tool, _ := e.cat.Item(f.Tool)
 	desc := fmt.Sprintf("With your %s you found **%s** (%s).", tool.Name, f.ItemName, f.Rarity)
 	if f.FirstFind {
 		desc += "\nA new entry in your /collection!"
 	}
-	dur := fmt.Sprintf("%d use(s) left", f.Durability)
+	dur := nounCount(int64(f.Durability), "use", "uses") + " left"
 	if f.Broke {
 		dur = "Your tool broke."
 	}
@@ -418,7 +422,7 @@ func (e *econ) sell(ctx context.Context, inv *Invocation) (Reply, error) {
 	}
 	p, err := e.svc.Sell(ctx, op(inv), userID(inv.User), it.Key, quantity(inv))
 	if err != nil {
-		return Reply{}, fail(err)
+		return Reply{}, e.notEnough(ctx, err, userID(inv.User), it, quantity(inv), "sell")
 	}
 	return embed("Sale", fmt.Sprintf("You sold %d× **%s** for %s.", p.Quantity, p.ItemName, credits(p.Total)), colorGain,
 		field("Wallet", credits(p.Wallet), true)), nil
@@ -514,14 +518,14 @@ func (e *econ) use(ctx context.Context, inv *Invocation) (Reply, error) {
 	}
 	u, err := e.svc.Use(ctx, op(inv), userID(inv.User), it.Key)
 	if err != nil {
-		return Reply{}, fail(err)
+		return Reply{}, e.notEnough(ctx, err, userID(inv.User), it, 1, "use")
 	}
 	var desc string
 	switch {
 	case u.Until != nil:
 		desc = fmt.Sprintf("+%d%% %s until %s.", u.Percent, buffName(u.Buff), ts(*u.Until, "t"))
 	case u.Buff == economy.BuffStreakSaver:
-		desc = fmt.Sprintf("Your streak is shielded: %d missed day(s) covered.", u.Charges)
+		desc = fmt.Sprintf("Your streak is shielded: %s covered.", nounCount(int64(u.Charges), "missed day", "missed days"))
 	default:
 		desc = fmt.Sprintf("Your bank capacity is now %s.", credits(u.BankCapacity))
 	}
@@ -566,7 +570,7 @@ func (e *econ) vaultAdd(ctx context.Context, inv *Invocation) (Reply, error) {
 	}
 	v, err := e.svc.VaultAdd(ctx, op(inv), userID(inv.User), it.Key)
 	if err != nil {
-		return Reply{}, fail(err)
+		return Reply{}, e.notEnough(ctx, err, userID(inv.User), it, 1, "put on show")
 	}
 	return embed("Vault", fmt.Sprintf("**%s** (%s) is now on show.", v.Name, v.Rarity), rarityColor(v.Rarity)), nil
 }

@@ -352,7 +352,7 @@ func (mu *music) shuffle(ctx context.Context, inv *Invocation) (Reply, error) {
 		return Reply{}, musicFail(err)
 	}
 	if n < 2 {
-		return Reply{}, Errorf("There is nothing to shuffle: %d track(s) queued.", n)
+		return Reply{}, Errorf("There is nothing to shuffle: %s queued.", nounCount(int64(n), "track", "tracks"))
 	}
 	return musicReply("Shuffled", fmt.Sprintf("%d tracks in a new order.", n)), nil
 }
