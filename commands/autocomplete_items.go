@@ -208,6 +208,16 @@ func (e *econ) vaultRemoveChoices(ctx context.Context, inv *Invocation, partial 
 		})
 }
 
+// toolSuggestions suggests the user's tools for /gather, with how many
+// they have and the uses left on the most worn.
+func (e *econ) toolSuggestions(ctx context.Context, inv *Invocation, partial string) ([]Choice, error) {
+	return e.ownedChoices(ctx, inv, partial,
+		func(st economy.Stack, it *economy.Item) bool { return it.Type == economy.TypeTool && free(st) > 0 },
+		func(st economy.Stack, it *economy.Item) string {
+			return fmt.Sprintf("%s ×%d · most worn: %s left", it.Name, free(st), nounCount(int64(st.Durability), "use", "uses"))
+		})
+}
+
 // buyChoices suggests the shop's items with their price and how many the
 // user has. Without the user's holdings (the economy is unreachable) it
 // still suggests, without counts.

@@ -143,6 +143,17 @@ func TestEconomyAutocomplete(t *testing.T) {
 	if text, eph, _ := e.reply(t, e.command(alice, "use", opt{"item", "pickaxe"})); !eph || text == "" {
 		t.Fatalf("/use pickaxe: %q (ephemeral %v)", text, eph)
 	}
+	// /gather's tool: the user's tools, with the uses left; taken by name.
+	if got := e.suggest(t, alice, "gather", "tool", ""); !slices.Equal(got, []string{
+		"Fishing Rod ×1 · most worn: 15 uses left=fishing_rod", "Pickaxe ×2 · most worn: 20 uses left=pickaxe"}) {
+		t.Fatalf("gather tools: %q", got)
+	}
+	if text, _, _ := e.reply(t, e.command(alice, "gather", opt{"tool", "Pickaxe"})); !strings.Contains(text, "With your Pickaxe you found") {
+		t.Fatalf("gather by name: %q", text)
+	}
+	if got := e.suggest(t, alice, "gather", "tool", "pi"); !slices.Equal(got, []string{"Pickaxe ×2 · most worn: 19 uses left=pickaxe"}) {
+		t.Fatalf("gather tools after a gather: %q", got)
+	}
 }
 
 // suggest types partial into option of command name as user in guild and

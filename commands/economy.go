@@ -67,7 +67,7 @@ func Economy(svc *economy.Service) []*Command {
 			Options: []Option{{Name: "job", Description: "The job to do", Type: String, Required: true, Choices: e.jobChoices()}},
 			Run:     e.work, Writes: true},
 		{Name: "gather", Description: "Use a tool to find collectibles",
-			Options: []Option{{Name: "tool", Description: "The tool to use (default: your most worn)", Type: String, Choices: e.toolChoices()}},
+			Options: []Option{{Name: "tool", Description: "The tool to use (default: your most worn)", Type: String, MaxLength: 64, Autocomplete: e.toolSuggestions}},
 			Run:     e.gather, Writes: true},
 		{Name: "shop", Description: "See what you can buy", Run: e.shop},
 		{Name: "buy", Description: "Buy an item from the shop",
@@ -186,14 +186,6 @@ func (e *econ) jobChoices() []Choice {
 	var out []Choice
 	for _, j := range e.cat.Jobs {
 		out = append(out, Choice{Name: j.Name, Value: j.Key})
-	}
-	return out
-}
-
-func (e *econ) toolChoices() []Choice {
-	var out []Choice
-	for _, t := range e.cat.Tools() {
-		out = append(out, Choice{Name: t.Name, Value: t.Key})
 	}
 	return out
 }
@@ -338,9 +330,17 @@ func (e *econ) work(ctx context.Context, inv *Invocation) (Reply, error) {
 }
 
 func (e *econ) gather(ctx context.Context, inv *Invocation) (Reply, error) {
-	f, err := e.svc.Gather(ctx, op(inv), userID(inv.User), inv.String("tool"))
+	var named string // "" picks the most worn tool
+	if inv.Has("tool") {
+		it, err := e.findItem(inv.String("tool"))
+		if err != nil {
+			return Reply{}, err
+		}
+		named = it.Key
+	}
+	f, err := e.svc.Gather(ctx, op(inv), userID(inv.User), named)
 	if err != nil {
-		return Reply{}, e.noTool(ctx, err, userID(inv.User), inv.String("tool"))
+		return Reply{}, e.noTool(ctx, err, userID(inv.User), named)
 	}
 	tool, _ := e.cat.Item(f.Tool)
 	desc := fmt.Sprintf("With your %s you found **%s** (%s).", tool.Name, f.ItemName, f.Rarity)
