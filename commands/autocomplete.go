@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/diamondburned/arikawa/v3/api"
 	"github.com/diamondburned/arikawa/v3/discord"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Autocompleter suggests values for an option while the user types into it
@@ -50,15 +52,23 @@ func isAutocomplete(ev *discord.InteractionEvent) bool {
 // unknown option, the rate limit, a handler error or panic) answers with
 // no suggestions, which Discord shows as "no options".
 func (r *Router) autocomplete(ctx context.Context, log *slog.Logger, inv *Invocation, data *discord.AutocompleteInteraction) {
+	start := time.Now()
+	outcome := "ok"
+	defer func() { r.autocompleteSeconds.WithLabelValues(outcome).Observe(time.Since(start).Seconds()) }()
 	def, path, filled, partial, err := r.cfg.Catalog.focused(data)
 	var choices []Choice
 	switch {
 	case err != nil:
+		outcome = "unknown"
 		log.Debug("autocomplete for no known option", "command", data.Name, "err", err)
 	case !r.admitAutocomplete(ctx, log, inv):
+		outcome = "rate_limited"
 	default:
 		inv.Command, inv.options = path, filled
-		choices = r.suggest(ctx, log, def, inv, partial)
+		var ok bool
+		if choices, ok = r.suggest(ctx, log, def, inv, partial); !ok {
+			outcome = "error"
+		}
 	}
 	resp := api.InteractionResponse{Type: api.AutocompleteResult, Data: &api.InteractionResponseData{Choices: apiChoices(def, choices)}}
 	if err := r.responder(ctx).RespondInteraction(inv.ID, inv.Token, resp); err != nil {
@@ -82,22 +92,52 @@ func (r *Router) admitAutocomplete(ctx context.Context, log *slog.Logger, inv *I
 }
 
 // suggest runs def's Autocompleter within autocompleteBudget, recovering
-// a panic; it returns nil on any failure.
-func (r *Router) suggest(ctx context.Context, log *slog.Logger, def *Option, inv *Invocation, partial string) (out []Choice) {
+// a panic; on any failure it returns nil and false.
+func (r *Router) suggest(ctx context.Context, log *slog.Logger, def *Option, inv *Invocation, partial string) (out []Choice, ok bool) {
 	ctx, cancel := context.WithTimeout(ctx, autocompleteBudget)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error("autocomplete panic", "command", inv.Command, "option", def.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			out = nil
+			out, ok = nil, false
 		}
 	}()
 	choices, err := def.Autocomplete(ctx, inv, partial)
 	if err != nil {
 		log.Warn("autocomplete failed", "command", inv.Command, "option", def.Name, "err", err)
-		return nil
+		return nil, false
 	}
-	return choices
+	return choices, true
+}
+
+// autocompleteOutcomes are the values of the outcome label of
+// chopsticks_autocomplete_duration_seconds.
+var autocompleteOutcomes = []string{"ok", "unknown", "rate_limited", "error"}
+
+// newAutocompleteSeconds returns the autocomplete latency histogram,
+// registered with reg when it is not nil. Its target is a p99 under 100 ms.
+func newAutocompleteSeconds(reg prometheus.Registerer) (*prometheus.HistogramVec, error) {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "chopsticks_autocomplete_duration_seconds",
+		Help:    "Time to answer an autocomplete interaction, by outcome (ok, unknown, rate_limited, error); every outcome answers, error and the others with no suggestions.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+	}, []string{"outcome"})
+	for _, o := range autocompleteOutcomes {
+		h.WithLabelValues(o)
+	}
+	if reg == nil {
+		return h, nil
+	}
+	if err := reg.Register(h); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*prometheus.HistogramVec); ok {
+				return existing, nil
+			}
+		}
+		return nil, err
+	}
+	return h, nil
 }
 
 // apiChoices turns choices into Discord's for def's type, within Discord's

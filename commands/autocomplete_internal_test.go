@@ -14,6 +14,9 @@ import (
 	"github.com/diamondburned/arikawa/v3/api"
 	"github.com/diamondburned/arikawa/v3/discord"
 	ajson "github.com/diamondburned/arikawa/v3/utils/json"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/chopsticks-bot/chopsticks/economy"
 )
@@ -162,25 +165,26 @@ func TestRouterAutocomplete(t *testing.T) {
 		name    string
 		limiter Limiter
 		ev      *discord.InteractionEvent
-		want    any // the choices answered
+		want    any    // the choices answered
+		outcome string // of chopsticks_autocomplete_duration_seconds
 	}{
 		{"strings within Discord's limits", nil, autocompleteEvent(1, "fruit", "ap", colour), api.AutocompleteStringChoices{
-			{Name: "typed ap after red in /pick", Value: "a"}, {Name: strings.Repeat("n", 99) + "…", Value: "long name"}}},
+			{Name: "typed ap after red in /pick", Value: "a"}, {Name: strings.Repeat("n", 99) + "…", Value: "long name"}}, "ok"},
 		{"a filled option that does not decode is left out", nil, autocompleteEvent(2, "fruit", "ap", halfTyped), api.AutocompleteStringChoices{
-			{Name: "typed ap after  in /pick", Value: "a"}, {Name: strings.Repeat("n", 99) + "…", Value: "long name"}}},
+			{Name: "typed ap after  in /pick", Value: "a"}, {Name: strings.Repeat("n", 99) + "…", Value: "long name"}}, "ok"},
 		{"integers, at most 25", nil, autocompleteEvent(3, "count", "1"), func() api.AutocompleteIntegerChoices {
 			out := api.AutocompleteIntegerChoices{}
 			for k := range 25 {
 				out = append(out, discord.IntegerChoice{Name: "1" + fmt.Sprint(k), Value: k})
 			}
 			return out
-		}()},
-		{"handler error", nil, autocompleteEvent(4, "broken", "x"), api.AutocompleteStringChoices{}},
-		{"handler panic", nil, autocompleteEvent(5, "panics", "x"), api.AutocompleteStringChoices{}},
-		{"option without autocomplete", nil, autocompleteEvent(6, "colour", "x"), api.AutocompleteStringChoices{}},
-		{"rate limited: no choices, no notice", fixedLimiter{Admission{RetryAfter: time.Second}}, autocompleteEvent(7, "fruit", "ap"), api.AutocompleteStringChoices{}},
+		}(), "ok"},
+		{"handler error", nil, autocompleteEvent(4, "broken", "x"), api.AutocompleteStringChoices{}, "error"},
+		{"handler panic", nil, autocompleteEvent(5, "panics", "x"), api.AutocompleteStringChoices{}, "error"},
+		{"option without autocomplete", nil, autocompleteEvent(6, "colour", "x"), api.AutocompleteStringChoices{}, "unknown"},
+		{"rate limited: no choices, no notice", fixedLimiter{Admission{RetryAfter: time.Second}}, autocompleteEvent(7, "fruit", "ap"), api.AutocompleteStringChoices{}, "rate_limited"},
 		{"admitted", fixedLimiter{Admission{Allowed: true}}, autocompleteEvent(8, "fruit", ""), api.AutocompleteStringChoices{
-			{Name: "typed  after  in /pick", Value: "a"}, {Name: strings.Repeat("n", 99) + "…", Value: "long name"}}},
+			{Name: "typed  after  in /pick", Value: "a"}, {Name: strings.Repeat("n", 99) + "…", Value: "long name"}}, "ok"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,6 +205,13 @@ func TestRouterAutocomplete(t *testing.T) {
 			}
 			if n := claims.calls.Load(); n != 0 {
 				t.Fatalf("claimed %d times", n)
+			}
+			if n := testutil.CollectAndCount(r.autocompleteSeconds); n != len(autocompleteOutcomes) {
+				t.Fatalf("%d outcome series, want %d", n, len(autocompleteOutcomes))
+			}
+			var m dto.Metric
+			if err := r.autocompleteSeconds.WithLabelValues(tc.outcome).(prometheus.Histogram).Write(&m); err != nil || m.GetHistogram().GetSampleCount() != 1 {
+				t.Fatalf("outcome %q counted %d times (%v), want 1", tc.outcome, m.GetHistogram().GetSampleCount(), err)
 			}
 		})
 	}

@@ -81,8 +81,10 @@ type Config struct {
 type Router struct {
 	cfg     Config
 	metrics *metrics
-	tracer  trace.Tracer
-	notices notices
+	// autocompleteSeconds times autocomplete answers, by outcome.
+	autocompleteSeconds *prometheus.HistogramVec
+	tracer              trace.Tracer
+	notices             notices
 
 	mu       sync.Mutex
 	closed   bool
@@ -113,7 +115,11 @@ func NewRouter(cfg Config) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Router{cfg: cfg, metrics: m, tracer: otel.Tracer("github.com/chopsticks-bot/chopsticks/commands")}, nil
+	ac, err := newAutocompleteSeconds(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Router{cfg: cfg, metrics: m, autocompleteSeconds: ac, tracer: otel.Tracer("github.com/chopsticks-bot/chopsticks/commands")}, nil
 }
 
 // Dispatch claims ev at once, on the caller's goroutine, and handles the
