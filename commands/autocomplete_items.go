@@ -21,6 +21,8 @@ import (
 const (
 	holdingsTTL      = 15 * time.Second
 	holdingsMaxUsers = 10000
+	// holdingsLoadTimeout bounds one load, which callers share.
+	holdingsLoadTimeout = 5 * time.Second
 )
 
 // holdingsLoader reads every kind of item a user owns; *economy.Service is one.
@@ -73,9 +75,11 @@ func (c *holdingsCache) get(ctx context.Context, user int64) ([]economy.Stack, e
 		c.evictLocked()
 		c.users[user] = e
 		c.mu.Unlock()
-		// The load is not bound to this caller's context alone: others
-		// may wait on it. It ends within the handler's budget anyway.
-		stacks, err := c.load.Holdings(context.WithoutCancel(ctx), user)
+		// The load is not bound to this caller's context: others may
+		// wait on it. holdingsLoadTimeout bounds it instead.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), holdingsLoadTimeout)
+		stacks, err := c.load.Holdings(lctx, user)
+		cancel()
 		c.mu.Lock()
 		e.stacks, e.err, e.at = stacks, err, c.now()
 		close(e.ready)
