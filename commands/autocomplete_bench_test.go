@@ -12,11 +12,9 @@ import (
 
 	"github.com/diamondburned/arikawa/v3/api"
 	"github.com/diamondburned/arikawa/v3/discord"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chopsticks-bot/chopsticks/commands"
 	"github.com/chopsticks-bot/chopsticks/economy"
-	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
 // discardResponder accepts every response and keeps none.
@@ -77,19 +75,7 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 func BenchmarkAutocompleteBesideBalance(b *testing.B) {
 	const items, rate = 500, 200
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, servertest.Postgres(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(pool.Close)
-	if err := economy.Migrate(ctx, pool); err != nil {
-		b.Fatal(err)
-	}
-	cat := benchCatalog(b, items)
-	svc, err := economy.New(pool, economy.Config{Catalog: cat, Rand: rand.NewPCG(1, 2)})
-	if err != nil {
-		b.Fatal(err)
-	}
+	svc := newEconEnvWith(b, economy.Config{Catalog: benchCatalog(b, items), Rand: rand.NewPCG(1, 2)}).svc
 	holder := discord.User{ID: discord.UserID(5000 + rand.Int64N(1_000_000)), Username: "hoarder"}
 	for k := range items {
 		if err := svc.AdjustItems(ctx, economy.Op(fmt.Sprintf("bench-give-%d-%d", holder.ID, k)), 1, int64(holder.ID), fmt.Sprintf("gem_%03d", k), 1+k%3, "bench"); err != nil {
@@ -110,6 +96,7 @@ func BenchmarkAutocompleteBesideBalance(b *testing.B) {
 	}
 	slices.Sort(cold)
 
+	// A router of its own, whose responder keeps nothing.
 	catalog, err := commands.NewCatalog(commands.Economy(svc), commands.EconomyComponents(svc))
 	if err != nil {
 		b.Fatal(err)

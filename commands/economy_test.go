@@ -56,6 +56,12 @@ type econEnv struct {
 
 func newEconEnv(t testing.TB) *econEnv {
 	t.Helper()
+	return newEconEnvWith(t, economy.Config{Rand: rand.NewPCG(3, 4)})
+}
+
+// newEconEnvWith is newEconEnv with the economy configured by cfg.
+func newEconEnvWith(t testing.TB, cfg economy.Config) *econEnv {
+	t.Helper()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, servertest.Postgres(t))
 	if err != nil {
@@ -65,7 +71,7 @@ func newEconEnv(t testing.TB) *econEnv {
 	if err := economy.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := economy.New(pool, economy.Config{Rand: rand.NewPCG(3, 4)})
+	svc, err := economy.New(pool, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
