@@ -114,6 +114,9 @@ func checkCommand(cmd *Command, depth int) error {
 		if len(o.Choices) > 25 {
 			return fmt.Errorf("%s option %s: more than 25 choices", where, o.Name)
 		}
+		if err := checkAutocomplete(o); err != nil {
+			return fmt.Errorf("%s option %s: %w", where, o.Name, err)
+		}
 		for _, ch := range o.Choices {
 			ok := false
 			switch ch.Value.(type) {
@@ -200,7 +203,7 @@ func optionValues(opts []Option) []discord.CommandOptionValue {
 func optionValue(o Option) discord.CommandOptionValue {
 	switch o.Type {
 	case String:
-		v := &discord.StringOption{OptionName: o.Name, Description: o.Description, Required: o.Required}
+		v := &discord.StringOption{OptionName: o.Name, Description: o.Description, Required: o.Required, Autocomplete: o.Autocomplete != nil}
 		for _, ch := range o.Choices {
 			v.Choices = append(v.Choices, discord.StringChoice{Name: ch.Name, Value: ch.Value.(string)})
 		}
@@ -212,7 +215,7 @@ func optionValue(o Option) discord.CommandOptionValue {
 		}
 		return v
 	case Integer:
-		v := &discord.IntegerOption{OptionName: o.Name, Description: o.Description, Required: o.Required}
+		v := &discord.IntegerOption{OptionName: o.Name, Description: o.Description, Required: o.Required, Autocomplete: o.Autocomplete != nil}
 		for _, ch := range o.Choices {
 			v.Choices = append(v.Choices, discord.IntegerChoice{Name: ch.Name, Value: int(ch.Value.(int64))})
 		}
@@ -224,7 +227,7 @@ func optionValue(o Option) discord.CommandOptionValue {
 		}
 		return v
 	case Number:
-		v := &discord.NumberOption{OptionName: o.Name, Description: o.Description, Required: o.Required}
+		v := &discord.NumberOption{OptionName: o.Name, Description: o.Description, Required: o.Required, Autocomplete: o.Autocomplete != nil}
 		if o.Min != nil {
 			v.Min = option.NewFloat(*o.Min)
 		}

@@ -64,6 +64,9 @@ type Option struct {
 	Min, Max *float64
 	// MinLength and MaxLength bound String options when non-zero.
 	MinLength, MaxLength int
+	// Autocomplete, when set, suggests values while the user types (for
+	// String, Integer and Number options without Choices).
+	Autocomplete Autocompleter
 }
 
 // Handler does a command's work and returns the reply to show. A refusal

@@ -403,9 +403,9 @@ func (c *companions) release(ctx context.Context, inv *Invocation) (Reply, error
 	return embed("Released", desc, colorSpend), nil
 }
 
-// openCapsule is /use on a capsule.
-func openCapsule(ctx context.Context, svc *economy.Service, inv *Invocation) (Reply, error) {
-	r, err := svc.OpenCapsule(ctx, op(inv), userID(inv.User), inv.String("item"))
+// openCapsule is /use on the capsule whose item key is key.
+func openCapsule(ctx context.Context, svc *economy.Service, inv *Invocation, key string) (Reply, error) {
+	r, err := svc.OpenCapsule(ctx, op(inv), userID(inv.User), key)
 	if err != nil {
 		return Reply{}, fail(err)
 	}

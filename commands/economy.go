@@ -49,15 +49,15 @@ func EconomyHelp() map[string]string {
 // /bank, /work, /gather, /shop, /buy, /sell, /inventory, /use,
 // /collection, /vault and /currencylog. Register EconomyComponents too.
 func Economy(svc *economy.Service) []*Command {
-	e := &econ{svc: svc, cat: svc.Catalog()}
+	e := &econ{svc: svc, cat: svc.Catalog(), holdings: newHoldingsCache(svc)}
 	amount := Option{Name: "amount", Description: "Credits: 1500, 1.5k, 2m, all or half", Type: String, Required: true, MaxLength: 40}
 	min1, max100 := 1.0, float64(economy.MaxQuantity)
 	qty := Option{Name: "quantity", Description: "How many (1-100, default 1)", Type: Integer, Min: &min1, Max: &max100}
 	page := Option{Name: "page", Description: "Page number", Type: Integer, Min: &min1}
-	itemText := func(desc string) Option {
-		return Option{Name: "item", Description: desc, Type: String, Required: true, MaxLength: 64}
+	itemText := func(desc string, suggest Autocompleter) Option {
+		return Option{Name: "item", Description: desc, Type: String, Required: true, MaxLength: 64, Autocomplete: suggest}
 	}
-	return []*Command{
+	cmds := []*Command{
 		{Name: "balance", Description: "Show a wallet, bank and net worth",
 			Options: []Option{{Name: "user", Description: "Whose balance (default: yours)", Type: User}},
 			Run:     e.balance},
@@ -74,29 +74,31 @@ func Economy(svc *economy.Service) []*Command {
 			Options: []Option{{Name: "job", Description: "The job to do", Type: String, Required: true, Choices: e.jobChoices()}},
 			Run:     e.work, Writes: true},
 		{Name: "gather", Description: "Use a tool to find collectibles",
-			Options: []Option{{Name: "tool", Description: "The tool to use (default: your most worn)", Type: String, Choices: e.toolChoices()}},
+			Options: []Option{{Name: "tool", Description: "The tool to use (default: your most worn)", Type: String, MaxLength: 64, Autocomplete: e.toolSuggestions}},
 			Run:     e.gather, Writes: true},
 		{Name: "shop", Description: "See what you can buy", Run: e.shop},
 		{Name: "buy", Description: "Buy an item from the shop",
-			Options: []Option{{Name: "item", Description: "What to buy", Type: String, Required: true, Choices: e.shopChoices()}, qty},
+			Options: []Option{itemText("What to buy", e.buyChoices), qty},
 			Run:     e.buy, Writes: true},
 		{Name: "sell", Description: "Sell items you own",
-			Options: []Option{itemText("What to sell (name or key)"), qty},
+			Options: []Option{itemText("What to sell (name or key)", e.sellChoices), qty},
 			Run:     e.sell, Writes: true},
 		{Name: "inventory", Description: "List your items", Options: []Option{page}, Run: e.inventory},
 		{Name: "use", Description: "Use a consumable for a buff",
-			Options: []Option{{Name: "item", Description: "The consumable", Type: String, Required: true, Choices: e.consumableChoices()}},
+			Options: []Option{itemText("The consumable", e.useChoices)},
 			Run:     e.use, Writes: true},
 		{Name: "collection", Description: "See what you have found, with completion",
 			Options: []Option{{Name: "filter", Description: "A rarity or a kind", Type: String, Choices: e.filterChoices()}},
 			Run:     e.collection},
-		{Name: "vault", Description: "Show off rare finds", Subcommands: []*Command{
-			{Name: "add", Description: "Put a rare or better find on show", Options: []Option{itemText("The collectible (name or key)")}, Run: e.vaultAdd, Writes: true},
-			{Name: "remove", Description: "Take a find off show", Options: []Option{itemText("The collectible (name or key)")}, Run: e.vaultRemove, Writes: true},
+		{Name: "vault", Description: "Show off rare finds: /vault view, /vault add or /vault remove", Subcommands: []*Command{
+			{Name: "add", Description: "Put a rare or better find on show", Options: []Option{itemText("The collectible (name or key)", e.vaultAddChoices)}, Run: e.vaultAdd, Writes: true},
+			{Name: "remove", Description: "Take a find off show", Options: []Option{itemText("The collectible (name or key)", e.vaultRemoveChoices)}, Run: e.vaultRemove, Writes: true},
 			{Name: "view", Description: "See a vault", Options: []Option{{Name: "user", Description: "Whose vault (default: yours)", Type: User}}, Run: e.vaultView},
 		}},
 		{Name: "currencylog", Description: "Your recent credit movements", Options: []Option{page}, Ephemeral: true, Run: e.currencyLog},
 	}
+	e.holdings.forgetAfter(cmds)
+	return cmds
 }
 
 // EconomyComponents returns the economy's button handlers (pagers).
@@ -111,6 +113,8 @@ func EconomyComponents(svc *economy.Service) []*Component {
 type econ struct {
 	svc *economy.Service
 	cat *economy.Catalog
+	// holdings caches users' items for autocomplete (nil for buttons).
+	holdings *holdingsCache
 }
 
 // fail turns a domain error into a reply error: refusals (returned as they
@@ -143,10 +147,14 @@ func credits(n int64) string {
 		}
 		b.WriteRune(r)
 	}
-	if neg {
-		return "-" + b.String() + " credits"
+	unit := " credits"
+	if n == 1 || n == -1 {
+		unit = " credit"
 	}
-	return b.String() + " credits"
+	if neg {
+		return "-" + b.String() + unit
+	}
+	return b.String() + unit
 }
 
 func ts(t time.Time, style string) string { return fmt.Sprintf("<t:%d:%s>", t.Unix(), style) }
@@ -189,34 +197,6 @@ func (e *econ) jobChoices() []Choice {
 	return out
 }
 
-func (e *econ) toolChoices() []Choice {
-	var out []Choice
-	for _, t := range e.cat.Tools() {
-		out = append(out, Choice{Name: t.Name, Value: t.Key})
-	}
-	return out
-}
-
-func (e *econ) shopChoices() []Choice {
-	var out []Choice
-	for _, it := range e.cat.Shop() {
-		if len(out) < 25 {
-			out = append(out, Choice{Name: fmt.Sprintf("%s (%s)", it.Name, credits(it.Price)), Value: it.Key})
-		}
-	}
-	return out
-}
-
-func (e *econ) consumableChoices() []Choice {
-	var out []Choice
-	for _, it := range e.cat.Items {
-		if (it.Type == economy.TypeConsumable || it.Type == economy.TypeCapsule) && len(out) < 25 {
-			out = append(out, Choice{Name: it.Name, Value: it.Key})
-		}
-	}
-	return out
-}
-
 func (e *econ) filterChoices() []Choice {
 	var out []Choice
 	seen := map[string]bool{}
@@ -249,7 +229,7 @@ func (e *econ) balance(ctx context.Context, inv *Invocation) (Reply, error) {
 		field("Wallet", credits(a.Wallet), true),
 		field("Bank", fmt.Sprintf("%s / %s", credits(a.Bank), credits(a.BankCapacity)), true),
 		field("Net worth", credits(a.NetWorth()), true),
-		field("Daily streak", fmt.Sprintf("%d day(s)", a.Streak), true),
+		field("Daily streak", nounCount(int64(a.Streak), "day", "days"), true),
 	), nil
 }
 
@@ -270,13 +250,13 @@ func (e *econ) daily(ctx context.Context, inv *Invocation) (Reply, error) {
 	}
 	desc := fmt.Sprintf("You claimed **%s**.", credits(r.Reward))
 	if r.SaversUsed > 0 {
-		desc += fmt.Sprintf("\nA Streak Shield covered %d missed day(s).", r.SaversUsed)
+		desc += fmt.Sprintf("\nA Streak Shield covered %s.", nounCount(int64(r.SaversUsed), "missed day", "missed days"))
 	}
 	if r.Decayed {
 		desc += "\nYou missed a day, so your streak was cut."
 	}
 	return embed("Daily reward", desc, colorGain,
-		field("Streak", fmt.Sprintf("%d day(s)", r.Streak), true),
+		field("Streak", nounCount(int64(r.Streak), "day", "days"), true),
 		field("Multiplier", fmt.Sprintf("%d.%02d×", r.Percent/100, r.Percent%100), true),
 		field("Wallet", credits(r.Wallet), true),
 		field("Next claim", ts(r.Next, "R"), true),
@@ -358,9 +338,17 @@ func (e *econ) work(ctx context.Context, inv *Invocation) (Reply, error) {
 }
 
 func (e *econ) gather(ctx context.Context, inv *Invocation) (Reply, error) {
-	f, err := e.svc.Gather(ctx, op(inv), userID(inv.User), inv.String("tool"))
+	var named string // "" picks the most worn tool
+	if inv.Has("tool") {
+		it, err := e.findItem(inv.String("tool"))
+		if err != nil {
+			return Reply{}, err
+		}
+		named = it.Key
+	}
+	f, err := e.svc.Gather(ctx, op(inv), userID(inv.User), named)
 	if err != nil {
-		return Reply{}, fail(err)
+		return Reply{}, e.noTool(ctx, err, userID(inv.User), named)
 	}
 	tool, _ := e.cat.Item(f.Tool)
 	desc := fmt.Sprintf("With your %s you found **%s** (%s).", tool.Name, f.ItemName, f.Rarity)
@@ -371,7 +359,7 @@ func (e *econ) gather(ctx context.Context, inv *Invocation) (Reply, error) {
 	if b, ok := e.cat.Item(f.Bonus); ok {
 		desc += fmt.Sprintf("\n🎁 And a **%s**! /use it.", b.Name)
 	}
-	dur := fmt.Sprintf("%d use(s) left", f.Durability)
+	dur := nounCount(int64(f.Durability), "use", "uses") + " left"
 	if f.Broke {
 		dur = "Your tool broke."
 	}
@@ -429,7 +417,11 @@ func quantity(inv *Invocation) int {
 }
 
 func (e *econ) buy(ctx context.Context, inv *Invocation) (Reply, error) {
-	p, err := e.svc.Buy(ctx, op(inv), userID(inv.User), inv.String("item"), quantity(inv))
+	it, err := e.findItem(inv.String("item"))
+	if err != nil {
+		return Reply{}, err
+	}
+	p, err := e.svc.Buy(ctx, op(inv), userID(inv.User), it.Key, quantity(inv))
 	if err != nil {
 		return Reply{}, fail(err)
 	}
@@ -444,7 +436,7 @@ func (e *econ) sell(ctx context.Context, inv *Invocation) (Reply, error) {
 	}
 	p, err := e.svc.Sell(ctx, op(inv), userID(inv.User), it.Key, quantity(inv))
 	if err != nil {
-		return Reply{}, fail(err)
+		return Reply{}, e.notEnough(ctx, err, userID(inv.User), it, quantity(inv), "sell")
 	}
 	return embed("Sale", fmt.Sprintf("You sold %d× **%s** for %s.", p.Quantity, p.ItemName, credits(p.Total)), colorGain,
 		field("Wallet", credits(p.Wallet), true)), nil
@@ -534,19 +526,23 @@ func (e *econ) inventoryPage(ctx context.Context, inv *Invocation) (Reply, error
 }
 
 func (e *econ) use(ctx context.Context, inv *Invocation) (Reply, error) {
-	if it, ok := e.cat.Item(inv.String("item")); ok && it.Type == economy.TypeCapsule {
-		return openCapsule(ctx, e.svc, inv)
-	}
-	u, err := e.svc.Use(ctx, op(inv), userID(inv.User), inv.String("item"))
+	it, err := e.findItem(inv.String("item"))
 	if err != nil {
-		return Reply{}, fail(err)
+		return Reply{}, err
+	}
+	if it.Type == economy.TypeCapsule {
+		return openCapsule(ctx, e.svc, inv, it.Key)
+	}
+	u, err := e.svc.Use(ctx, op(inv), userID(inv.User), it.Key)
+	if err != nil {
+		return Reply{}, e.notEnough(ctx, err, userID(inv.User), it, 1, "use")
 	}
 	var desc string
 	switch {
 	case u.Until != nil:
 		desc = fmt.Sprintf("+%d%% %s until %s.", u.Percent, buffName(u.Buff), ts(*u.Until, "t"))
 	case u.Buff == economy.BuffStreakSaver:
-		desc = fmt.Sprintf("Your streak is shielded: %d missed day(s) covered.", u.Charges)
+		desc = fmt.Sprintf("Your streak is shielded: %s covered.", nounCount(int64(u.Charges), "missed day", "missed days"))
 	default:
 		desc = fmt.Sprintf("Your bank capacity is now %s.", credits(u.BankCapacity))
 	}
@@ -591,7 +587,7 @@ func (e *econ) vaultAdd(ctx context.Context, inv *Invocation) (Reply, error) {
 	}
 	v, err := e.svc.VaultAdd(ctx, op(inv), userID(inv.User), it.Key)
 	if err != nil {
-		return Reply{}, fail(err)
+		return Reply{}, e.notEnough(ctx, err, userID(inv.User), it, 1, "put on show")
 	}
 	return embed("Vault", fmt.Sprintf("**%s** (%s) is now on show.", v.Name, v.Rarity), rarityColor(v.Rarity)), nil
 }

@@ -56,6 +56,12 @@ type econEnv struct {
 
 func newEconEnv(t testing.TB) *econEnv {
 	t.Helper()
+	return newEconEnvWith(t, economy.Config{Rand: rand.NewPCG(3, 4)})
+}
+
+// newEconEnvWith is newEconEnv with the economy configured by cfg.
+func newEconEnvWith(t testing.TB, cfg economy.Config) *econEnv {
+	t.Helper()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, servertest.Postgres(t))
 	if err != nil {
@@ -65,7 +71,7 @@ func newEconEnv(t testing.TB) *econEnv {
 	if err := economy.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := economy.New(pool, economy.Config{Rand: rand.NewPCG(3, 4)})
+	svc, err := economy.New(pool, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +235,7 @@ func TestEconomyCommands(t *testing.T) {
 		{"balance", e.command(alice, "balance"), []string{"Wallet: 20,000 credits", "Bank: 0 credits / 10,000 credits", "Net worth: 20,000 credits"}, false},
 		{"balance of another", e.command(alice, "balance", opt{"user", bob}), []string{"Balance of bob", "Wallet: 0 credits"}, false},
 		{"balance of a bot", e.command(alice, "balance", opt{"user", robot}), []string{"Bots do not have accounts."}, true},
-		{"daily", e.command(alice, "daily"), []string{"You claimed **500 credits**", "Streak: 1 day(s)", "Multiplier: 1.00×", "Next claim: <t:"}, false},
+		{"daily", e.command(alice, "daily"), []string{"You claimed **500 credits**", "Streak: 1 day", "Multiplier: 1.00×", "Next claim: <t:"}, false},
 		{"daily twice", e.command(alice, "daily"), []string{"Not yet: your daily is ready <t:"}, true},
 		{"pay", e.command(alice, "pay", opt{"user", bob}, opt{"amount", "1.5k"}), []string{"paid <@1002> **1,500 credits**", "Your wallet: 19,000 credits"}, false},
 		{"pay self", e.command(alice, "pay", opt{"user", alice}, opt{"amount", "5"}), []string{economy.ErrSelfPay.Message}, true},
@@ -252,21 +258,25 @@ func TestEconomyCommands(t *testing.T) {
 		{"buy", e.command(alice, "buy", opt{"item", "pickaxe"}, opt{"quantity", 2}), []string{"You bought 2× **Pickaxe** for 3,000 credits."}, false},
 		{"buy too many", e.command(alice, "buy", opt{"item", "pickaxe"}, opt{"quantity", 101}), []string{"between 1 and 100"}, true},
 		{"buy unaffordable", e.command(alice, "buy", opt{"item", "metal_detector"}, opt{"quantity", 100}), []string{economy.ErrInsufficientFunds.Message}, true},
-		{"gather", e.command(alice, "gather", opt{"tool", "pickaxe"}), []string{"With your Pickaxe you found **", "Tool: 19 use(s) left"}, false},
+		{"gather with a tool not owned", e.command(alice, "gather", opt{"tool", "fishing_rod"}),
+			[]string{"You have no Fishing Rod. You have Pickaxe (`/gather tool:pickaxe`); or buy a Fishing Rod in /shop (1,000 credits)."}, true},
+		{"gather", e.command(alice, "gather", opt{"tool", "pickaxe"}), []string{"With your Pickaxe you found **", "Tool: 19 uses left"}, false},
 		{"gather on cooldown", e.command(alice, "gather"), []string{"Not yet: gathering is ready"}, true},
 		{"inventory", e.command(alice, "inventory"), []string{"**Pickaxe** ×2 (most worn: 19 uses left)", "Page 1 of 1"}, false},
 		{"inventory bad page", e.command(alice, "inventory", opt{"page", 9}), []string{economy.ErrBadPage.Message}, true},
 		{"sell by name", e.command(alice, "sell", opt{"item", "Pickaxe"}), []string{"You sold 1× **Pickaxe** for 300 credits."}, false},
 		{"sell unknown", e.command(alice, "sell", opt{"item", "unicorn"}), []string{"There is no item called \"unicorn\""}, true},
-		{"sell unowned", e.command(alice, "sell", opt{"item", "diamond"}), []string{economy.ErrNotEnoughItems.Message}, true},
+		{"sell unowned", e.command(alice, "sell", opt{"item", "diamond"}), []string{"You have no Diamond to sell. See /inventory."}, true},
+		{"sell more than owned", e.command(alice, "sell", opt{"item", "pickaxe"}, opt{"quantity", 5}), []string{"You have 1 Pickaxe you can sell, not 5."}, true},
 		{"buy coffee", e.command(alice, "buy", opt{"item", "coffee"}), []string{"You bought 1× **Coffee**"}, false},
 		{"use", e.command(alice, "use", opt{"item", "coffee"}), []string{"Used Coffee", "+50% work pay until <t:"}, false},
-		{"use unowned", e.command(alice, "use", opt{"item", "coffee"}), []string{economy.ErrNotEnoughItems.Message}, true},
+		{"use unowned", e.command(alice, "use", opt{"item", "coffee"}), []string{"You have no Coffee to use: buy one in /shop (800 credits)."}, true},
 		{"collection", e.command(alice, "collection", opt{"filter", "mineral"}), []string{"Collection: mineral", "Completion: 1 / 8 (12%)", "✅ **"}, false},
 		{"vault common", e.command(alice, "vault add", opt{"item", "pebble"}), []string{economy.ErrNotVaultable.Message}, true},
-		{"vault unowned", e.command(alice, "vault add", opt{"item", "diamond"}), []string{economy.ErrNotEnoughItems.Message}, true},
+		{"vault unowned", e.command(alice, "vault add", opt{"item", "diamond"}), []string{"You have no Diamond to put on show. See /inventory."}, true},
 		{"vault remove absent", e.command(alice, "vault remove", opt{"item", "diamond"}), []string{economy.ErrNotInVault.Message}, true},
 		{"vault view", e.command(bob, "vault view", opt{"user", alice}), []string{"Vault of alice", "Empty."}, false},
+		{"pay one credit", e.command(alice, "pay", opt{"user", bob}, opt{"amount", "1"}), []string{"**1 credit**."}, false},
 		{"currencylog", e.command(bob, "currencylog"), []string{"`+1,500 credits` pay (<@1001> → <@1002>)", "Page 1 of 1"}, true},
 	}
 	for _, s := range steps {

@@ -67,7 +67,7 @@ func Music(m MusicService) []*Command {
 			Run: mu.loop, Writes: true},
 		{Name: "shuffle", Description: "Shuffle the queue", Run: mu.shuffle, Writes: true},
 		{Name: "remove", Description: "Remove a track from the queue",
-			Options: []Option{{Name: "position", Description: "Its position in /queue", Type: Integer, Required: true, Min: &one}},
+			Options: []Option{{Name: "position", Description: "Its position in /queue", Type: Integer, Required: true, Min: &one, Autocomplete: mu.queuePositions}},
 			Run:     mu.remove, Writes: true},
 		{Name: "filter", Description: "Apply an audio filter",
 			Options: []Option{{Name: "name", Description: "The filter", Type: String, Required: true, Choices: filters}},
@@ -352,7 +352,7 @@ func (mu *music) shuffle(ctx context.Context, inv *Invocation) (Reply, error) {
 		return Reply{}, musicFail(err)
 	}
 	if n < 2 {
-		return Reply{}, Errorf("There is nothing to shuffle: %d track(s) queued.", n)
+		return Reply{}, Errorf("There is nothing to shuffle: %s queued.", nounCount(int64(n), "track", "tracks"))
 	}
 	return musicReply("Shuffled", fmt.Sprintf("%d tracks in a new order.", n)), nil
 }

@@ -28,9 +28,10 @@ import (
 
 // musicResponder keeps every response and deferred edit.
 type musicResponder struct {
-	mu    sync.Mutex
-	texts []string
-	ephem []bool
+	mu      sync.Mutex
+	texts   []string
+	ephem   []bool
+	choices []api.AutocompleteChoices // autocomplete answers
 }
 
 func embedText(content string, embeds []discord.Embed) string {
@@ -51,6 +52,10 @@ func embedText(content string, embeds []discord.Embed) string {
 func (r *musicResponder) RespondInteraction(_ discord.InteractionID, _ string, resp api.InteractionResponse) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if resp.Type == api.AutocompleteResult {
+		r.choices = append(r.choices, resp.Data.Choices)
+		return nil
+	}
 	if resp.Data == nil || resp.Type == api.DeferredMessageInteractionWithSource {
 		return nil
 	}

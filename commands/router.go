@@ -84,8 +84,10 @@ type Config struct {
 type Router struct {
 	cfg     Config
 	metrics *metrics
-	tracer  trace.Tracer
-	notices notices
+	// autocompleteSeconds times autocomplete answers, by outcome.
+	autocompleteSeconds *prometheus.HistogramVec
+	tracer              trace.Tracer
+	notices             notices
 
 	mu       sync.Mutex
 	closed   bool
@@ -116,15 +118,20 @@ func NewRouter(cfg Config) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Router{cfg: cfg, metrics: m, tracer: otel.Tracer("github.com/chopsticks-bot/chopsticks/commands")}, nil
+	ac, err := newAutocompleteSeconds(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Router{cfg: cfg, metrics: m, autocompleteSeconds: ac, tracer: otel.Tracer("github.com/chopsticks-bot/chopsticks/commands")}, nil
 }
 
 // Dispatch claims ev at once, on the caller's goroutine, and handles the
 // rest in a goroutine owned by the router. Claiming before returning means
 // that once the shard's sequence number moves past the event (and is
 // checkpointed), the event is known to this cluster: a resume elsewhere that
-// replays it finds the claim. It returns false when the router is shutting
-// down or the event was a duplicate.
+// replays it finds the claim. An autocomplete is not claimed: it changes
+// nothing and Discord does not retry it. It returns false when the router
+// is shutting down or the event was a duplicate.
 func (r *Router) Dispatch(ctx context.Context, ev *discord.InteractionEvent, shard int) bool {
 	r.mu.Lock()
 	if r.closed {
@@ -135,7 +142,7 @@ func (r *Router) Dispatch(ctx context.Context, ev *discord.InteractionEvent, sha
 	r.mu.Unlock()
 	received := time.Now()
 	ctx, span := r.startSpan(ctx, ev, shard)
-	if !r.claim(ctx, ev, shard) {
+	if !isAutocomplete(ev) && !r.claim(ctx, ev, shard) {
 		span.End()
 		r.inflight.Done()
 		return false
@@ -185,12 +192,13 @@ func (r *Router) Shutdown(ctx context.Context) error {
 }
 
 // Handle processes one interaction to its end on the caller's goroutine:
-// claim, decode, rate limit, run and reply. It never panics.
+// claim (except an autocomplete), decode, rate limit, run and reply. It
+// never panics.
 func (r *Router) Handle(ctx context.Context, ev *discord.InteractionEvent, shard int) {
 	received := time.Now()
 	ctx, span := r.startSpan(ctx, ev, shard)
 	defer span.End()
-	if r.claim(ctx, ev, shard) {
+	if isAutocomplete(ev) || r.claim(ctx, ev, shard) {
 		r.process(ctx, ev, shard, received)
 	}
 }
@@ -248,6 +256,10 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 		if decodeErr != nil {
 			inv.Command = data.Name
 		}
+	case *discord.AutocompleteInteraction:
+		span.SetName("autocomplete /" + data.Name)
+		r.autocomplete(ctx, log, inv, data)
+		return
 	case discord.ComponentInteraction:
 		inv.CustomID = string(data.ID())
 		if sel, ok := data.(*discord.StringSelectInteraction); ok {

@@ -127,6 +127,7 @@ func (s *Sim) driverRoutes(mux *http.ServeMux) {
 		{"GET /_sim/channels/{channel}/messages", s.driverChannelMessages},
 		{"POST /_sim/invoke", s.driverInvoke},
 		{"POST /_sim/click", s.driverClick},
+		{"POST /_sim/autocomplete", s.driverAutocomplete},
 		{"GET /_sim/interactions", s.driverInteractions},
 		{"GET /_sim/interactions/{interaction}", s.driverInteraction},
 		{"POST /_sim/voice", s.driverVoice},
@@ -311,25 +312,33 @@ func (s *Sim) driverChannelMessages(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, nonNil(s.ChannelMessages(id)))
 }
 
+// invocationBody is a driver request naming a command use, and what to
+// wait for.
+type invocationBody struct {
+	waitSpec
+	AppID           Snowflake      `json:"app_id"`
+	GuildID         Snowflake      `json:"guild_id"`
+	ChannelID       Snowflake      `json:"channel_id"`
+	UserID          Snowflake      `json:"user_id"`
+	Command         string         `json:"command"`
+	SubcommandGroup string         `json:"subcommand_group"`
+	Subcommand      string         `json:"subcommand"`
+	Options         map[string]any `json:"options"`
+}
+
+func (b invocationBody) invocation() Invocation {
+	return Invocation{AppID: b.AppID, GuildID: b.GuildID, ChannelID: b.ChannelID, UserID: b.UserID,
+		Command: b.Command, SubcommandGroup: b.SubcommandGroup, Subcommand: b.Subcommand, Options: b.Options}
+}
+
 // driverInvoke answers POST /_sim/invoke: a user runs a command (Invoke),
 // and the answer waits as the body's waitSpec asks.
 func (s *Sim) driverInvoke(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		waitSpec
-		AppID           Snowflake      `json:"app_id"`
-		GuildID         Snowflake      `json:"guild_id"`
-		ChannelID       Snowflake      `json:"channel_id"`
-		UserID          Snowflake      `json:"user_id"`
-		Command         string         `json:"command"`
-		SubcommandGroup string         `json:"subcommand_group"`
-		Subcommand      string         `json:"subcommand"`
-		Options         map[string]any `json:"options"`
-	}
+	var in invocationBody
 	if !decodeDriver(w, r, &in) {
 		return
 	}
-	i, err := s.Invoke(r.Context(), Invocation{AppID: in.AppID, GuildID: in.GuildID, ChannelID: in.ChannelID, UserID: in.UserID,
-		Command: in.Command, SubcommandGroup: in.SubcommandGroup, Subcommand: in.Subcommand, Options: in.Options})
+	i, err := s.Invoke(r.Context(), in.invocation())
 	if err != nil {
 		driverErr(w, 400, err)
 		return

@@ -76,6 +76,8 @@ type Interaction struct {
 	twice     int
 	original  Snowflake
 	followups []Snowflake
+	focused   *CommandOption  // the option an autocomplete is for
+	choices   []CommandChoice // what an autocomplete was answered
 	changed   chan struct{}
 	timer     *time.Timer
 }
@@ -96,6 +98,10 @@ type InteractionInfo struct {
 	DoubleAcks  int         `json:"double_acks"`  // second initial responses (40060)
 	OriginalID  Snowflake   `json:"original_id,omitempty"`
 	FollowupIDs []Snowflake `json:"followup_ids,omitempty"`
+	// Focused and Choices are an autocomplete's option and the choices
+	// its answer offered.
+	Focused string          `json:"focused,omitempty"`
+	Choices []CommandChoice `json:"choices,omitempty"`
 }
 
 func (i *Interaction) notifyLocked() {
@@ -112,9 +118,14 @@ func (i *Interaction) Info() InteractionInfo {
 		r := *i.response
 		resp = &r
 	}
-	return InteractionInfo{ID: i.ID, Type: i.Type, GuildID: i.GuildID, UserID: i.UserID, CommandName: i.CommandName,
+	info := InteractionInfo{ID: i.ID, Type: i.Type, GuildID: i.GuildID, UserID: i.UserID, CommandName: i.CommandName,
 		CustomID: i.CustomID, Created: i.Created, Delivered: i.Delivered, Response: resp, Failed: i.failed,
 		LateAnswers: i.late, DoubleAcks: i.twice, OriginalID: i.original, FollowupIDs: slices.Clone(i.followups)}
+	if i.focused != nil {
+		info.Focused = i.focused.Name
+		info.Choices = slices.Clone(i.choices)
+	}
+	return info
 }
 
 func (i *Interaction) waitFor(ctx context.Context, cond func() (bool, error)) error {
@@ -273,6 +284,13 @@ type Click struct {
 // (globally or in the guild) and the options are validated and typed against
 // it. INTERACTION_CREATE goes to the shard that owns the guild.
 func (s *Sim) Invoke(ctx context.Context, inv Invocation) (*Interaction, error) {
+	return s.commandInteraction(ctx, inv, nil)
+}
+
+// commandInteraction creates the interaction of a user using a command:
+// APPLICATION_COMMAND, or APPLICATION_COMMAND_AUTOCOMPLETE while they type
+// into the option f names (f nil for a command).
+func (s *Sim) commandInteraction(ctx context.Context, inv Invocation, f *focus) (*Interaction, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -290,29 +308,33 @@ func (s *Sim) Invoke(ctx context.Context, inv Invocation) (*Interaction, error) 
 		s.mu.Unlock()
 		return nil, err
 	}
-	var cmd *command
-	for _, c := range a.guildCommands[g.id] {
-		if c.Name == inv.Command && c.Type == CommandChatInput {
-			cmd = c
-		}
-	}
-	if cmd == nil {
-		for _, c := range a.commands {
-			if c.Name == inv.Command && c.Type == CommandChatInput {
-				cmd = c
-			}
-		}
-	}
-	if cmd == nil {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("discordsim: command %q is not registered for application %s in guild %s", inv.Command, a.ID, g.id)
-	}
-	resolved := map[string]map[string]any{}
-	opts, err := s.buildOptionsLocked(g, cmd.Options, inv, resolved)
+	cmd, err := chatCommandLocked(a, g, inv.Command)
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
+	resolved := map[string]map[string]any{}
+	opts, err := s.buildOptionsLocked(g, cmd.Options, inv, resolved, f)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	typ := InteractionCommand
+	if f != nil {
+		typ = InteractionAutocomplete
+	}
+	i := s.newInteractionLocked(a, typ, g, ch, inv.UserID)
+	i.CommandName = cmd.Name
+	if f != nil {
+		i.focused = &f.option
+	}
+	body := s.interactionJSONLocked(i, g, ch, commandData(cmd, opts, resolved), nil)
+	s.mu.Unlock()
+	return s.deliverInteraction(a, i, body), nil
+}
+
+// commandData is the Application Command Data of an interaction for cmd.
+func commandData(cmd *command, opts []any, resolved map[string]map[string]any) map[string]any {
 	data := map[string]any{"id": cmd.ID, "name": cmd.Name, "type": cmd.Type}
 	if cmd.GuildID != 0 {
 		data["guild_id"] = cmd.GuildID
@@ -323,11 +345,24 @@ func (s *Sim) Invoke(ctx context.Context, inv Invocation) (*Interaction, error) 
 	if len(resolved) > 0 {
 		data["resolved"] = resolved
 	}
-	i := s.newInteractionLocked(a, InteractionCommand, g, ch, inv.UserID)
-	i.CommandName = cmd.Name
-	body := s.interactionJSONLocked(i, g, ch, data, nil)
-	s.mu.Unlock()
-	return s.deliverInteraction(a, i, body), nil
+	return data
+}
+
+// chatCommandLocked returns a's CHAT_INPUT command name as g's members see
+// it: the guild's own command before a global one.
+func chatCommandLocked(a *app, g *guild, name string) (*command, error) {
+	for _, list := range []map[Snowflake]*command{a.guildCommands[g.id], a.commands} {
+		var cmd *command
+		for _, c := range list {
+			if c.Name == name && c.Type == CommandChatInput {
+				cmd = c
+			}
+		}
+		if cmd != nil {
+			return cmd, nil
+		}
+	}
+	return nil, fmt.Errorf("discordsim: command %q is not registered for application %s in guild %s", name, a.ID, g.id)
 }
 
 func (s *Sim) interactionPlaceLocked(a *app, guildID, channelID, userID Snowflake) (*guild, *channel, error) {
@@ -356,9 +391,17 @@ func (s *Sim) interactionPlaceLocked(a *app, guildID, channelID, userID Snowflak
 	return g, ch, nil
 }
 
+// focus is the option a user is typing into for an autocomplete
+// interaction, and what they typed so far.
+type focus struct {
+	name, partial string
+	option        CommandOption // set by buildOptionsLocked
+}
+
 // buildOptionsLocked validates inv's options against the command and returns
-// the interaction's data.options.
-func (s *Sim) buildOptionsLocked(g *guild, defs []CommandOption, inv Invocation, resolved map[string]map[string]any) ([]any, error) {
+// the interaction's data.options. With f (autocomplete) required options
+// may be missing, and f's option is added as typed, marked focused.
+func (s *Sim) buildOptionsLocked(g *guild, defs []CommandOption, inv Invocation, resolved map[string]map[string]any, f *focus) ([]any, error) {
 	level := defs
 	var wrap func([]any) []any = func(o []any) []any { return o }
 	if inv.SubcommandGroup != "" {
@@ -395,11 +438,28 @@ func (s *Sim) buildOptionsLocked(g *guild, defs []CommandOption, inv Invocation,
 			return nil, fmt.Errorf("discordsim: command %q has no option %q", inv.Command, name)
 		}
 	}
+	if f != nil {
+		d := findOption(level, f.name, 0)
+		if d == nil {
+			return nil, fmt.Errorf("discordsim: command %q has no option %q", inv.Command, f.name)
+		}
+		if _, also := inv.Options[f.name]; also {
+			return nil, fmt.Errorf("discordsim: option %q is focused and cannot also be filled", f.name)
+		}
+		if err := validateFocus(*d, f.partial); err != nil {
+			return nil, fmt.Errorf("discordsim: %w", err)
+		}
+		f.option = *d
+	}
 	out := []any{}
 	for _, d := range level {
+		if f != nil && d.Name == f.name {
+			out = append(out, map[string]any{"name": d.Name, "type": d.Type, "value": f.partial, "focused": true})
+			continue
+		}
 		v, ok := inv.Options[d.Name]
 		if !ok {
-			if d.Required {
+			if d.Required && f == nil {
 				return nil, fmt.Errorf("discordsim: option %q is required", d.Name)
 			}
 			continue

@@ -44,6 +44,12 @@ func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *re
 	if e != nil {
 		return e
 	}
+	var choices []CommandChoice
+	if i.focused != nil {
+		if choices, e = validateAutocompleteResult(*i.focused, cb.Data); e != nil {
+			return e
+		}
+	}
 	now := time.Now()
 	if e := s.acknowledge(i, now); e != nil {
 		return e
@@ -55,6 +61,7 @@ func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *re
 	i.mu.Lock()
 	i.response = resp
 	i.original = original
+	i.choices = choices
 	i.notifyLocked()
 	i.mu.Unlock()
 	if event != "" {

@@ -54,18 +54,8 @@ func (s *Service) Inventory(ctx context.Context, user int64, page int) (Page[Sta
 		if err != nil {
 			return fmt.Errorf("inventory: %w", err)
 		}
-		for rows.Next() {
-			var st Stack
-			if err := rows.Scan(&st.Item, &st.Count, &st.Vaulted, &st.Durability); err != nil {
-				return fmt.Errorf("inventory: %w", err)
-			}
-			st.Name = st.Item
-			if it, ok := s.cat.Item(st.Item); ok {
-				st.Name, st.Type, st.Rarity = it.Name, it.Type, it.Rarity
-			}
-			out.Rows = append(out.Rows, st)
-		}
-		return rows.Err()
+		out.Rows, err = s.scanStacks(rows)
+		return err
 	})
 	if err != nil {
 		return Page[Stack]{}, err
