@@ -66,7 +66,7 @@ func TestMarketCommands(t *testing.T) {
 		{"sell", e.command(alice, "market sell", opt{"item", "Coffee"}, opt{"quantity", 2}, opt{"price", 1000}),
 			[]string{"Listing **#1**: 2× **Coffee** at 1,000 credits each.", "You receive per item: 950 credits after the fee"}, false},
 		{"listed items are not usable", e.command(alice, "use", opt{"item", "coffee"}), []string{"Used Coffee"}, false},
-		{"the rest is in escrow", e.command(alice, "use", opt{"item", "coffee"}), []string{economy.ErrNotEnoughItems.Message}, true},
+		{"the rest is in escrow", e.command(alice, "use", opt{"item", "coffee"}), []string{"You have no Coffee to use"}, true},
 		{"sell what you lack", e.command(alice, "market sell", opt{"item", "diamond"}, opt{"quantity", 1}, opt{"price", 5}),
 			[]string{economy.ErrNotEnoughItems.Message}, true},
 		{"sell an unknown item", e.command(alice, "market sell", opt{"item", "unicorn"}, opt{"quantity", 1}, opt{"price", 5}),
