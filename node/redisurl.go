@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strconv"
@@ -187,4 +188,58 @@ func redactRedisErr(err error, o *redis.UniversalOptions) string {
 		msg = strings.ReplaceAll(msg, o.SentinelPassword, "<redacted>")
 	}
 	return msg
+}
+
+// newRedisClient builds o's client: a single server's, Sentinel's
+// failover client (which follows a promoted master by itself) or a
+// cluster client that reloads the slot map as soon as a server stops
+// answering. go-redis reloads it only on MOVED or once a minute, so
+// without this a dead master's slots would fail for a minute after its
+// replica took them over.
+func newRedisClient(o *redis.UniversalOptions) redis.UniversalClient {
+	if !o.IsClusterMode || o.MasterName != "" {
+		return redis.NewUniversalClient(o)
+	}
+	cc := redis.NewClusterClient(o.Cluster())
+	cc.AddHook(reloadOnNetError{cc})
+	return cc
+}
+
+// reloadOnNetError is a cluster client's hook that asks it to reload its
+// slot map when a server cannot be reached (go-redis coalesces the
+// reloads, 200 ms apart at most).
+type reloadOnNetError struct{ cc *redis.ClusterClient }
+
+func (h reloadOnNetError) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := next(ctx, network, addr)
+		if err != nil {
+			h.cc.ReloadState(ctx)
+		}
+		return c, err
+	}
+}
+
+func (h reloadOnNetError) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.check(ctx, err)
+		return err
+	}
+}
+
+func (h reloadOnNetError) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		h.check(ctx, err)
+		return err
+	}
+}
+
+func (h reloadOnNetError) check(ctx context.Context, err error) {
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		(err != nil && strings.HasPrefix(err.Error(), "CLUSTERDOWN")) {
+		h.cc.ReloadState(ctx)
+	}
 }

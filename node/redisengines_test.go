@@ -1,0 +1,221 @@
+package node_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/diamondburned/arikawa/v3/discord"
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/commands"
+		"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/node"
+)
+
+// trafficLimits lets payTraffic's one user through: a user refused too
+// often gets no notice, which discordsim counts as a failed interaction.
+const trafficLimits = "command=100/1s"
+
+// payTraffic pays other 1 credit from user, one /pay after another, until
+// stop is closed, and returns each interaction with its reply. The caller
+// gets the interactions once stop is closed and the last one answered.
+func payTraffic(t *testing.T, sim *discordsim.Sim, guild, user, other discordsim.Snowflake, stop <-chan struct{}, sent func(*discordsim.Interaction)) <-chan []paid {
+	out := make(chan []paid, 1)
+	go func() {
+		var all []paid
+		defer func() { out <- all }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			i, err := sim.Invoke(ctx, discordsim.Invocation{Command: "pay", GuildID: guild, UserID: user,
+				Options: map[string]any{"user": other, "amount": "1"}})
+			if err != nil {
+				cancel()
+				t.Errorf("invoke /pay: %v", err)
+				return
+			}
+			if sent != nil {
+				sent(i)
+			}
+			msg, err := i.WaitMessage(ctx)
+			cancel()
+			all = append(all, paid{i: i, ok: err == nil && strings.Contains(msg.Content+embedText(msg), "paid"), err: err})
+			time.Sleep(20 * time.Millisecond) // about 20 a second, under trafficLimits
+		}
+	}()
+	return out
+}
+
+type paid struct {
+	i   *discordsim.Interaction
+	ok  bool
+	err error
+}
+
+func embedText(m discordsim.Message) string {
+	var b strings.Builder
+	for _, e := range m.Embeds {
+		b.Write(e)
+	}
+	return b.String()
+}
+
+// checkPaidOnce: every /pay was answered once, in time, and the ledger
+// holds exactly one payment per successful reply: none applied twice,
+// none lost; earlier payments were made before the traffic.
+func checkPaidOnce(t *testing.T, s *stack, earlier int, all []paid) {
+	t.Helper()
+	okCount := 0
+	for _, p := range all {
+		if p.err != nil {
+			t.Errorf("/pay %v unanswered: %v", p.i.Info().ID, p.err)
+		}
+		if info := p.i.Info(); info.Failed || info.DoubleAcks != 0 || info.LateAnswers != 0 {
+			t.Errorf("/pay outcome: %+v", info)
+		}
+		if p.ok {
+			okCount++
+		}
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n, distinct int
+	if err := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT op_id) FROM economy.transactions WHERE kind = 'pay'`).Scan(&n, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if n != earlier+okCount || distinct != n {
+		t.Errorf("%d payments in the ledger (%d distinct), %d before the traffic and %d replies said paid", n, distinct, earlier, okCount)
+	}
+	t.Logf("%d /pay interactions, %d paid", len(all), okCount)
+}
+
+// TestNodeOnRedisCluster: a node given a redis-cluster:// URL answers
+// /daily, /balance and /pay through discordsim with its claims, limits,
+// cooldowns and checkpoints on a Redis Cluster of three masters; a master
+// killed under /pay traffic fails over to its replica and the node keeps
+// answering, every payment applied once.
+func TestNodeOnRedisCluster(t *testing.T) {
+	s := newStack(t, 2)
+	rc := servertest.RedisCluster(t)
+	s.startNode(t, "n1", func(f *node.Flags) { f.RedisURL, f.RateLimits = rc.URL(), trafficLimits })
+	guild, user := guildAndUser(t, s.sim)
+	other := s.sim.DefaultUsers()[1]
+	for _, inv := range []discordsim.Invocation{{Command: "daily"}, {Command: "balance"},
+		{Command: "pay", Options: map[string]any{"user": other, "amount": "10"}}} {
+		inv.GuildID, inv.UserID = guild, user
+		i, _ := invoke(t, s.sim, inv)
+		if info := i.Info(); info.Failed || info.DoubleAcks != 0 || info.LateAnswers != 0 {
+			t.Errorf("/%s outcome: %+v", inv.Command, info)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs()})
+	t.Cleanup(func() { cc.Close() })
+	var masters []string
+	if err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		n, err := c.DBSize(ctx).Result()
+		if err == nil && n > 0 {
+			masters = append(masters, c.Options().Addr)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(masters) < 2 {
+		t.Fatalf("the node's keys are on %d masters, want them spread", len(masters))
+	}
+
+	// Kill the master of the next interaction's claim under /pay
+	// traffic, and wait until a claim of an interaction sent after the
+	// kill is stored in the slots it served.
+	stop := make(chan struct{})
+	var (
+		victimAddr atomic.Value
+		killedAt   atomic.Int64
+		after      = make(chan discord.InteractionID, 1000)
+	)
+	done := payTraffic(t, s.sim, guild, user, other, stop, func(i *discordsim.Interaction) {
+		id := discord.InteractionID(i.Info().ID)
+		if victimAddr.Load() == nil {
+			if m, err := cc.MasterForKey(ctx, commands.ClaimKey(id)); err == nil {
+				victimAddr.Store(m.Options().Addr)
+			}
+		} else if killedAt.Load() != 0 {
+			select {
+			case after <- id:
+			default:
+			}
+		}
+	})
+	await(t, 10*time.Second, func() bool { return victimAddr.Load() != nil }, "a /pay to be sent")
+	victim := rc.Node(victimAddr.Load().(string))
+	var victimSlots [][2]int64
+	slots, err := cc.ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sl := range slots {
+		if sl.Nodes[0].Addr == victim.Addr() {
+			victimSlots = append(victimSlots, [2]int64{int64(sl.Start), int64(sl.End)})
+		}
+	}
+	if err := victim.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	killedAt.Store(killed.UnixNano())
+	var followed time.Duration
+	await(t, 30*time.Second, func() bool {
+		select {
+		case id := <-after:
+			key := commands.ClaimKey(id)
+			slot, err := cc.ClusterKeySlot(ctx, key).Result()
+			if err != nil {
+				return false
+			}
+			mine := false
+			for _, r := range victimSlots {
+				mine = mine || (slot >= r[0] && slot <= r[1])
+			}
+			if !mine {
+				return false
+			}
+			deadline := time.Now().Add(3 * time.Second)
+			for time.Now().Before(deadline) {
+				if n, err := cc.Exists(ctx, key).Result(); err == nil {
+					if n == 1 {
+						followed = time.Since(killed)
+					}
+					return n == 1
+				}
+				cc.ReloadState(ctx)
+				time.Sleep(50 * time.Millisecond)
+			}
+			return false
+		default:
+			return false
+		}
+	}, "a claim stored in the killed master's slots")
+	// Traffic goes on a while on the promoted replica.
+	for i := 0; i < 5; i++ {
+		invoke(t, s.sim, discordsim.Invocation{Command: "balance", GuildID: guild, UserID: user})
+	}
+	close(stop)
+	all := <-done
+	checkPaidOnce(t, s, 1, all)
+	t.Logf("cluster failed over in %v", followed.Round(time.Millisecond))
+}
