@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chopsticks-bot/chopsticks/commands"
-		"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/node"
 )
@@ -218,4 +218,72 @@ func TestNodeOnRedisCluster(t *testing.T) {
 	all := <-done
 	checkPaidOnce(t, s, 1, all)
 	t.Logf("cluster failed over in %v", followed.Round(time.Millisecond))
+}
+
+// TestNodeFollowsSentinelFailover: a node given a redis-sentinel:// URL
+// keeps answering /pay while its master is SIGKILLed; no payment is
+// applied twice or lost, and the node's claims reach the promoted replica
+// within a second of the sentinels' promotion.
+func TestNodeFollowsSentinelFailover(t *testing.T) {
+	s := newStack(t, 1)
+	rs := servertest.RedisSentinel(t)
+	s.startNode(t, "n1", func(f *node.Flags) { f.RedisURL, f.RateLimits = rs.URL(), trafficLimits })
+	guild, user := guildAndUser(t, s.sim)
+	other := s.sim.DefaultUsers()[1]
+	invoke(t, s.sim, discordsim.Invocation{Command: "daily", GuildID: guild, UserID: user})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	promoted := redis.NewClient(&redis.Options{Addr: rs.Replica.Addr()})
+	t.Cleanup(func() { promoted.Close() })
+
+	stop := make(chan struct{})
+	var killedAt atomic.Int64
+	type sent struct {
+		id discord.InteractionID
+		at time.Time
+	}
+	after := make(chan sent, 100000)
+	done := payTraffic(t, s.sim, guild, user, other, stop, func(i *discordsim.Interaction) {
+		if killedAt.Load() != 0 {
+			after <- sent{discord.InteractionID(i.Info().ID), time.Now()}
+		}
+	})
+	time.Sleep(500 * time.Millisecond) // traffic before the kill
+	if err := rs.Master.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	killedAt.Store(killed.UnixNano())
+	var promotion time.Duration
+	await(t, 30*time.Second, func() bool {
+		a, err := rs.MasterAddr(ctx)
+		promotion = time.Since(killed)
+		return err == nil && a == rs.Replica.Addr()
+	}, "the sentinels to promote the replica")
+	// Traffic goes on a while on the promoted replica.
+	time.Sleep(2 * time.Second)
+	for i := 0; i < 5; i++ {
+		invoke(t, s.sim, discordsim.Invocation{Command: "balance", GuildID: guild, UserID: user})
+	}
+	close(stop)
+	checkPaidOnce(t, s, 0, <-done)
+	close(after)
+	// The node followed when its first interaction sent after the kill
+	// whose claim is on the promoted replica was sent.
+	followed := time.Duration(-1)
+	for a := range after {
+		if n, err := promoted.Exists(ctx, commands.ClaimKey(a.id)).Result(); err != nil {
+			t.Fatal(err)
+		} else if n == 1 {
+			followed = a.at.Sub(killed)
+			break
+		}
+	}
+	if followed < 0 {
+		t.Fatal("no claim reached the promoted replica")
+	}
+	t.Logf("sentinels promoted the replica %v after the kill; the node's claims reached it %v after", promotion.Round(time.Millisecond), followed.Round(time.Millisecond))
+	if followed > promotion+time.Second {
+		t.Errorf("the node followed the new master %v after the promotion, want at most 1s", (followed - promotion).Round(time.Millisecond))
+	}
 }
