@@ -32,6 +32,15 @@ func TestRedisClusterFailsOver(t *testing.T) {
 		}
 		masters[m.Options().Addr] = true
 	}
+	for _, key := range []string{"foo", "k0", "{user1000}.following", "a{}b", "{}{x}", "x{y}z{w}", "chopsticks:music:{42}:queue"} {
+		want, err := cc.ClusterKeySlot(ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := localserver.KeySlot(key); int64(got) != want {
+			t.Errorf("KeySlot(%q) = %d, CLUSTER KEYSLOT says %d", key, got, want)
+		}
+	}
 	if len(masters) != 3 {
 		t.Fatalf("64 keys landed on %d masters, want 3", len(masters))
 	}
