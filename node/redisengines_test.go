@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -285,5 +286,41 @@ func TestNodeFollowsSentinelFailover(t *testing.T) {
 	t.Logf("sentinels promoted the replica %v after the kill; the node's claims reached it %v after", promotion.Round(time.Millisecond), followed.Round(time.Millisecond))
 	if followed > promotion+time.Second {
 		t.Errorf("the node followed the new master %v after the promotion, want at most 1s", (followed - promotion).Round(time.Millisecond))
+	}
+}
+
+// TestSessionsOnASecondRedis: with REDIS_SESSIONS_URL the dashboard keeps
+// its OAuth state and sessions there, and nothing of them on REDIS_URL.
+func TestSessionsOnASecondRedis(t *testing.T) {
+	s := newStack(t, 1)
+	sessions := servertest.Redis(t)
+	addr := s.startNode(t, "n1", func(f *node.Flags) {
+		f.RedisSessionsURL = "redis://" + sessions + "/0"
+		f.DiscordClientSecret, f.DiscordRedirectURI = "secret", "http://127.0.0.1/auth/callback"
+		f.DashboardSessionKey = strings.Repeat("k", 32)
+	})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get("http://" + addr + "/auth/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("/auth/login: %s", resp.Status)
+	}
+	ctx := context.Background()
+	for _, tt := range []struct {
+		addr string
+		want int
+	}{{sessions, 1}, {s.redis, 0}} {
+		c := redis.NewClient(&redis.Options{Addr: tt.addr})
+		keys, err := c.Keys(ctx, "chopsticks:dashboard:*").Result()
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != tt.want {
+			t.Errorf("Redis %s holds dashboard keys %v, want %d", tt.addr, keys, tt.want)
+		}
 	}
 }
