@@ -212,16 +212,16 @@ func (n *Node) connect(ctx context.Context) error {
 	if n.redisHook, err = telemetry.NewRedisHook(n.reg); err != nil {
 		return fmt.Errorf("redis metrics: %w", err)
 	}
-	n.rdb = redis.NewUniversalClient(&ropts)
+	n.rdb = newRedisClient(&ropts)
 	n.rdb.AddHook(n.redisHook)
-	n.fastRedis = redis.NewUniversalClient(interactionRedisOptions(&ropts))
+	n.fastRedis = newRedisClient(interactionRedisOptions(&ropts))
 	n.fastRedis.AddHook(n.redisHook)
 	if err := retry(ctx, func() error { return n.rdb.Ping(ctx).Err() }); err != nil {
 		return &ConfigError{Setting: "REDIS_URL", Reason: "cannot connect: " + redactRedisErr(err, &ropts)}
 	}
 	n.sessRedis = n.rdb
 	if so := n.cfg.RedisSessions; so != nil {
-		n.sessRedis = redis.NewUniversalClient(so)
+		n.sessRedis = newRedisClient(so)
 		n.sessRedis.AddHook(n.redisHook)
 		if err := retry(ctx, func() error { return n.sessRedis.Ping(ctx).Err() }); err != nil {
 			return &ConfigError{Setting: "REDIS_SESSIONS_URL", Reason: "cannot connect: " + redactRedisErr(err, so)}
