@@ -22,6 +22,12 @@ type Redis struct {
 // with its working directory in dir. With persist it keeps an append-only
 // file there (the sandbox); without it nothing is written (tests).
 func StartRedis(ctx context.Context, dir string, port int, persist bool) (*Redis, error) {
+	return startRedis(ctx, dir, port, persist)
+}
+
+// startRedis is StartRedis with extra redis-server arguments, such as a
+// cluster's or a replica's.
+func startRedis(ctx context.Context, dir string, port int, persist bool, extra ...string) (*Redis, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, missing("redis-server", redisInstall)
@@ -45,6 +51,7 @@ func StartRedis(ctx context.Context, dir string, port int, persist bool) (*Redis
 		} else {
 			args = append(args, "--appendonly", "no")
 		}
+		args = append(args, extra...)
 		cmd := exec.Command(bin, args...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 		proc, err := startProcess(cmd)

@@ -44,6 +44,7 @@ type Flags struct {
 	PostgresReadURL     string
 	PostgresReadMaxLag  time.Duration
 	RedisURL            string
+	RedisSessionsURL    string
 	EtcdEndpoints       string
 	AgentTokenKey       string
 	DashboardSessionKey string
@@ -87,7 +88,8 @@ func (c *Flags) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PostgresURL, "postgres-url", "", "PostgreSQL connection URL (POSTGRES_URL)")
 	fs.StringVar(&c.PostgresReadURL, "postgres-read-url", "", "PostgreSQL streaming replica for reads that tolerate lag: leaderboard, currency log, collection (POSTGRES_READ_URL)")
 	fs.DurationVar(&c.PostgresReadMaxLag, "postgres-read-max-lag", readreplica.DefaultMaxLag, "a replica further behind is bypassed and reads go to the primary (POSTGRES_READ_MAX_LAG)")
-	fs.StringVar(&c.RedisURL, "redis-url", "", "Redis URL, redis://host:port/db (REDIS_URL)")
+	fs.StringVar(&c.RedisURL, "redis-url", "", "Redis URL: redis[s]://host:port/db, redis[s]-sentinel://host:port,.../master or redis[s]-cluster://host:port,... (REDIS_URL)")
+	fs.StringVar(&c.RedisSessionsURL, "redis-sessions-url", "", "a second Redis, in REDIS_URL's forms, for dashboard sessions and music queues; empty keeps them on REDIS_URL (REDIS_SESSIONS_URL)")
 	fs.StringVar(&c.EtcdEndpoints, "etcd-endpoints", "", "comma-separated etcd client URLs (ETCD_ENDPOINTS)")
 	fs.StringVar(&c.AgentTokenKey, "agent-token-key", "", "64 hex characters: AES-256 key for agent tokens (AGENT_TOKEN_KEY)")
 	fs.StringVar(&c.DashboardSessionKey, "dashboard-session-secret", "", "secret for dashboard sessions (DASHBOARD_SESSION_SECRET)")
@@ -136,8 +138,12 @@ type Config struct {
 	// PostgresReadMaxLag bounds the staleness of a read on the replica
 	// (POSTGRES_READ_MAX_LAG); default readreplica.DefaultMaxLag.
 	PostgresReadMaxLag time.Duration
-	// Redis is REDIS_URL as redis.ParseURL returns it; required.
-	Redis *redis.Options
+	// Redis is REDIS_URL as ParseRedisURL returns it (one server, Sentinel
+	// or Cluster); required.
+	Redis *redis.UniversalOptions
+	// RedisSessions is REDIS_SESSIONS_URL as ParseRedisURL returns it: the
+	// Redis of dashboard sessions and music queues; nil keeps them on Redis.
+	RedisSessions *redis.UniversalOptions
 	// EtcdEndpoints are the etcd client URLs (ETCD_ENDPOINTS); required.
 	EtcdEndpoints []string
 	// AgentTokenKey encrypts the voice agents' tokens (AGENT_TOKEN_KEY);
@@ -311,8 +317,13 @@ func (c Flags) parse() (Config, *problems) {
 		}
 	}
 	if c.RedisURL != "" {
-		if cfg.Redis, err = redis.ParseURL(c.RedisURL); err != nil {
-			p.add("REDIS_URL", "cannot be parsed: want redis://[user:password@]host:port[/db]")
+		if cfg.Redis, err = ParseRedisURL(c.RedisURL); err != nil {
+			p.add("REDIS_URL", "cannot be parsed: %v", err)
+		}
+	}
+	if c.RedisSessionsURL != "" {
+		if cfg.RedisSessions, err = ParseRedisURL(c.RedisSessionsURL); err != nil {
+			p.add("REDIS_SESSIONS_URL", "cannot be parsed: %v", err)
 		}
 	}
 	if c.AgentTokenKey != "" {

@@ -160,6 +160,7 @@ func TestLoadReportsEveryBadSetting(t *testing.T) {
 		"agent-token-key":           "abc",
 		"weight":                    "0",
 		"client-id":                 "bot",
+		"redis-sessions-url":        "redis-cluster://127.0.0.1:7000/1",
 	}
 	for k, v := range bad {
 		values[k] = v
@@ -200,6 +201,7 @@ func TestLoadParsesEachSettingOnce(t *testing.T) {
 		"gossip-seeds": "n2:7946, n3:7946", "etcd-endpoints": "http://127.0.0.1:2379, http://127.0.0.1:2380",
 		"log-level": "warn", "rate-limits": "command=10/1s", "music-search": "scsearch",
 		"postgres-url": "postgres://u:pw@127.0.0.1:5433/db", "redis-url": "redis://127.0.0.1:6380/2",
+		"redis-sessions-url": "redis-sentinel://127.0.0.1:26379,127.0.0.1:26380/sessions",
 	}
 	for k, v := range minimal {
 		if _, ok := values[k]; !ok {
@@ -234,6 +236,8 @@ func TestLoadParsesEachSettingOnce(t *testing.T) {
 		{"music search", fmt.Sprint(c.MusicSearch), "[scsearch]"},
 		{"postgres port", c.Postgres.ConnConfig.Port, uint16(5433)},
 		{"redis db", c.Redis.DB, 2},
+		{"sessions redis master", c.RedisSessions.MasterName, "sessions"},
+		{"sessions redis sentinels", len(c.RedisSessions.Addrs), 2},
 		{"discord API", c.DiscordAPI.String(), discordapi.DefaultBase},
 	}
 	for _, tt := range checks {

@@ -42,7 +42,8 @@ type Node struct {
 	reg       *prometheus.Registry
 	http      *telemetry.Server
 	pool      *pgxpool.Pool
-	rdb       *redis.Client
+	rdb       redis.UniversalClient
+	sessRedis redis.UniversalClient // dashboard sessions and music queues: REDIS_SESSIONS_URL, or rdb
 	etcd      *clientv3.Client
 	discord   *api.Client
 	router    *commands.Router
@@ -51,8 +52,8 @@ type Node struct {
 	econ      *economy.Service
 	reads     economy.ReadRouter // nil without POSTGRES_READ_URL
 	lim       *ratelimit.Limiter
-	limRedis  *redis.Client
-	fastRedis *redis.Client // the interaction path's client: see interactionRedisOptions
+	limRedis  redis.UniversalClient
+	fastRedis redis.UniversalClient // the interaction path's client: see interactionRedisOptions
 	redisHook *telemetry.RedisHook
 	bot       *api.BotData
 	botUserID string
@@ -218,12 +219,20 @@ func (n *Node) connect(ctx context.Context) error {
 	if n.redisHook, err = telemetry.NewRedisHook(n.reg); err != nil {
 		return fmt.Errorf("redis metrics: %w", err)
 	}
-	n.rdb = redis.NewClient(&ropts)
+	n.rdb = newRedisClient(&ropts)
 	n.rdb.AddHook(n.redisHook)
-	n.fastRedis = redis.NewClient(interactionRedisOptions(&ropts))
+	n.fastRedis = newRedisClient(interactionRedisOptions(&ropts))
 	n.fastRedis.AddHook(n.redisHook)
 	if err := retry(ctx, func() error { return n.rdb.Ping(ctx).Err() }); err != nil {
-		return &ConfigError{Setting: "REDIS_URL", Reason: "cannot connect: " + redactErr(err, ropts.Password)}
+		return &ConfigError{Setting: "REDIS_URL", Reason: "cannot connect: " + redactRedisErr(err, &ropts)}
+	}
+	n.sessRedis = n.rdb
+	if so := n.cfg.RedisSessions; so != nil {
+		n.sessRedis = newRedisClient(so)
+		n.sessRedis.AddHook(n.redisHook)
+		if err := retry(ctx, func() error { return n.sessRedis.Ping(ctx).Err() }); err != nil {
+			return &ConfigError{Setting: "REDIS_SESSIONS_URL", Reason: "cannot connect: " + redactRedisErr(err, so)}
+		}
 	}
 
 	n.etcd, err = clientv3.New(clientv3.Config{Endpoints: n.cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, Logger: nil})
@@ -299,6 +308,9 @@ func (n *Node) close() {
 	}
 	if n.etcd != nil {
 		n.etcd.Close()
+	}
+	if n.sessRedis != nil && n.sessRedis != n.rdb {
+		n.sessRedis.Close()
 	}
 	if n.rdb != nil {
 		n.rdb.Close()

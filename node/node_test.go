@@ -282,6 +282,8 @@ func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 	}{
 		{"unreachable postgres", map[string]string{"POSTGRES_URL": "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=1"}, "POSTGRES_URL: cannot connect"},
 		{"malformed postgres", map[string]string{"POSTGRES_URL": "postgres://u:hunter2@%zz"}, "POSTGRES_URL: cannot be parsed"},
+		{"sentinel URL without a master", map[string]string{"REDIS_URL": "redis-sentinel://u:hunter2@127.0.0.1:26379"}, "REDIS_URL: cannot be parsed"},
+		{"unreachable sessions redis", map[string]string{"REDIS_SESSIONS_URL": "redis://u:hunter2@127.0.0.1:1/0?dial_timeout=200ms"}, "REDIS_SESSIONS_URL: cannot connect"},
 		{"missing token", map[string]string{"DISCORD_TOKEN": ""}, "DISCORD_TOKEN: is required"},
 		{"malformed agent key", map[string]string{"AGENT_TOKEN_KEY": "abc"}, "AGENT_TOKEN_KEY: must be 64 hex characters"},
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL:"},

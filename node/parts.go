@@ -8,7 +8,6 @@ import (
 
 	"github.com/diamondburned/arikawa/v3/discord"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/chopsticks-bot/chopsticks/agentpool"
 	"github.com/chopsticks-bot/chopsticks/commands"
@@ -82,7 +81,7 @@ func (n *Node) services(ctx context.Context) error {
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
 	opts.MaxRetries = -1   // 0 would mean go-redis's default of 3: four waits on a hung Redis
 	opts.DialerRetries = 1 // and a refused dial would be tried 5 times, 100 ms apart
-	n.limRedis = redis.NewClient(&opts)
+	n.limRedis = newRedisClient(&opts)
 	n.limRedis.AddHook(n.redisHook)
 	limits := n.cfg.RateLimits
 	n.log.Info("rate limits", "policy", limits.String(), "digest", limits.Fingerprint())
@@ -134,7 +133,7 @@ func (n *Node) dashboard(agents *agentpool.Registry) (*dashboard.Server, error) 
 		return nil, nil
 	}
 	deps := dashboard.Deps{
-		Redis: n.rdb, Pool: n.pool, Limiter: n.lim, Economy: n.econ,
+		Redis: n.sessRedis, Pool: n.pool, Limiter: n.lim, Economy: n.econ,
 		Leaderboard: economy.NewLeaderboards(n.econ, n.rdb), Ledger: n.econ, Cluster: clusterView{n}, Reads: n.reads,
 	}
 	if agents != nil {

@@ -18,7 +18,7 @@ const interactionRedisTimeout = 300 * time.Millisecond
 // deadlines: short socket and pool timeouts, no retries (of commands or of
 // dials), and the caller's
 // context deadline honoured (go-redis ignores it unless told).
-func interactionRedisOptions(base *redis.Options) *redis.Options {
+func interactionRedisOptions(base *redis.UniversalOptions) *redis.UniversalOptions {
 	o := *base
 	o.DialTimeout = interactionRedisTimeout
 	o.ReadTimeout = interactionRedisTimeout

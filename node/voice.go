@@ -52,7 +52,7 @@ func (n *Node) startMusic(ctx context.Context) error {
 		return err
 	}
 	if n.voice.music, err = voice.NewMusic(voice.MusicConfig{
-		Lavalink: lavalink.Config{Nodes: n.cfg.LavalinkNodes}, BotUserID: n.botUserID, Queues: voice.NewQueues(n.rdb, 0),
+		Lavalink: lavalink.Config{Nodes: n.cfg.LavalinkNodes}, BotUserID: n.botUserID, Queues: voice.NewQueues(n.sessRedis, 0),
 		Voice: n.voice.states, Agents: n.voice.alloc, Registerer: n.reg, Logger: n.log, Search: n.cfg.MusicSearch,
 	}); err != nil {
 		return err

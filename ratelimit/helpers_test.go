@@ -36,7 +36,7 @@ func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 // node is one limiter with its own Redis client, as one cluster node has.
 type node struct {
 	lim   *Limiter
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	calls *countHook
 	reg   *prometheus.Registry
 }
@@ -53,7 +53,12 @@ func newClient(t testing.TB, addr string) *redis.Client {
 // own and its log discarded unless cfg sets them.
 func startNode(t testing.TB, addr string, cfg Config) *node {
 	t.Helper()
-	rdb := newClient(t, addr)
+	return startNodeOn(t, newClient(t, addr), cfg)
+}
+
+// startNodeOn is startNode on the Redis of rdb, such as a cluster's.
+func startNodeOn(t testing.TB, rdb redis.UniversalClient, cfg Config) *node {
+	t.Helper()
 	h := &countHook{}
 	rdb.AddHook(h)
 	reg := prometheus.NewRegistry()

@@ -6,7 +6,7 @@ set -euo pipefail
 want=(go:golang-go postgres:postgresql redis-server:redis-server)
 case "${1:-test}" in
   sandbox) ;;
-  test|bench) want+=(node:nodejs npm:npm chromium:chromium promtool:prometheus pgbench:postgresql systemd-analyze:systemd) ;;
+  test|bench) want+=(redis-sentinel:redis-sentinel node:nodejs npm:npm chromium:chromium promtool:prometheus pgbench:postgresql systemd-analyze:systemd) ;;
   *) echo "usage: $0 sandbox|test|bench" >&2; exit 2 ;;
 esac
 
@@ -39,5 +39,5 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian's packages start their own servers; the project starts its own on
 # free ports, so stop these to keep the default ports and memory free.
 if command -v service >/dev/null 2>&1; then
-  for svc in redis-server postgresql prometheus; do $sudo service "$svc" stop >/dev/null 2>&1 || true; done
+  for svc in redis-server redis-sentinel postgresql prometheus; do $sudo service "$svc" stop >/dev/null 2>&1 || true; done
 fi

@@ -303,7 +303,7 @@ func (r *Router) call(ctx context.Context, node string, op opInfo, a Args) (json
 	if err != nil {
 		return nil, fmt.Errorf("encoding a music command: %w", err)
 	}
-	n, err := r.rdb.Publish(ctx, rpcChannelPrefix+node, req).Result()
+	n, err := r.publish(ctx, rpcChannelPrefix+node, req)
 	if err != nil {
 		return nil, fmt.Errorf("forwarding a music command: %w", err)
 	}
@@ -333,7 +333,7 @@ func (r *Router) call(ctx context.Context, node string, op opInfo, a Args) (json
 // local Music only (never forwarding again), until ctx ends; then it waits
 // for the operations running. The node runs it on a goroutine it owns.
 func (r *Router) Serve(ctx context.Context) error {
-	ps := r.rdb.Subscribe(ctx, rpcChannelPrefix+r.cfg.Node)
+	ps := r.subscribe(ctx, rpcChannelPrefix+r.cfg.Node)
 	defer ps.Close()
 	if _, err := ps.Receive(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -407,4 +407,23 @@ func (r *Router) serve(ctx context.Context, payload string) {
 	}); err != nil {
 		r.log.Warn("music routing: sending a reply", "op", op, "err", err)
 	}
+}
+
+// publish sends msg on channel and returns how many nodes listen. On a
+// Redis Cluster it uses sharded pub/sub: a plain PUBLISH counts only the
+// subscribers of the server that took it, so a listening node on another
+// server would look gone.
+func (r *Router) publish(ctx context.Context, channel string, msg []byte) (int64, error) {
+	if _, ok := r.rdb.(*redis.ClusterClient); ok {
+		return r.rdb.SPublish(ctx, channel, msg).Result()
+	}
+	return r.rdb.Publish(ctx, channel, msg).Result()
+}
+
+// subscribe listens on channel as publish sends on it.
+func (r *Router) subscribe(ctx context.Context, channel string) *redis.PubSub {
+	if _, ok := r.rdb.(*redis.ClusterClient); ok {
+		return r.rdb.SSubscribe(ctx, channel)
+	}
+	return r.rdb.Subscribe(ctx, channel)
 }

@@ -60,7 +60,7 @@ func (p *placement) pin(gc, node string) {
 // voice states, each with a Music, a Router serving forwarded commands
 // and its own agents.
 type routedCluster struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	sim   *lavalinksim.Server
 	voice *voiceMap
 	place *placement
@@ -83,6 +83,11 @@ func newRoutedCluster(t *testing.T) *routedCluster {
 	t.Cleanup(func() { sim.Close() })
 	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
 	t.Cleanup(func() { rdb.Close() })
+	return newRoutedClusterOn(t, sim, rdb)
+}
+
+// newRoutedClusterOn is newRoutedCluster on the Redis of rdb.
+func newRoutedClusterOn(t *testing.T, sim *lavalinksim.Server, rdb redis.UniversalClient) *routedCluster {
 	return &routedCluster{rdb: rdb, sim: sim, voice: &voiceMap{m: map[string]string{}},
 		place: &placement{pools: map[string]*agentPool{}, pinned: map[string]string{}}}
 }
@@ -128,9 +133,13 @@ func (c *routedCluster) node(t *testing.T, name string, agents ...string) *route
 func (c *routedCluster) awaitListener(t *testing.T, node string) {
 	t.Helper()
 	poll.Eventually(t, 5*time.Second, func() bool {
-		n, err := c.rdb.PubSubNumSub(context.Background(), rpcChannelPrefix+node).Result()
+		numsub := c.rdb.PubSubNumSub
+		if _, ok := c.rdb.(*redis.ClusterClient); ok {
+			numsub = c.rdb.PubSubShardNumSub
+		}
+		n, err := numsub(context.Background(), rpcChannelPrefix+node).Result()
 		return err == nil && n[rpcChannelPrefix+node] > 0
-	}, "the condition")
+	}, "node %s to listen for forwarded commands", node)
 }
 
 func (n *routedNode) count(t *testing.T, metric, op, outcome string) float64 {
@@ -315,6 +324,40 @@ func (c *routedCluster) waitPlayerOf(t *testing.T, guild string, ok func(lavalin
 
 // TestRouterLocalFirst: the node with the session runs commands itself, and
 // /play takes a local agent before asking other nodes.
+// TestRouterForwardsOnRedisCluster: on a Redis Cluster the music RPC
+// reaches a node listening on another server (sharded pub/sub), and the
+// reply comes back; a plain PUBLISH would count only its own server's
+// listeners and call the node unreachable.
+func TestRouterForwardsOnRedisCluster(t *testing.T) {
+	ctx := context.Background()
+	sim, err := lavalinksim.Start(lavalinksim.Config{PlayerUpdateInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	rc := servertest.RedisCluster(t)
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs()})
+	t.Cleanup(func() { cc.Close() })
+	c := newRoutedClusterOn(t, sim, cc)
+	c.node(t, "x", "201")
+	y := c.node(t, "y")
+	const g, u = "5", "carol"
+	c.voice.set(g, u, "50")
+	for _, name := range []string{"x", "y", "node-a", "node-b", "node-c"} { // channels spread over the masters
+		if _, err := cc.SPublish(ctx, rpcChannelPrefix+name, "{}").Result(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Do(ctx, y, OpPlay, PlayRequest{GuildID: g, UserID: u, Query: "https://example.com/one.mp3?length=600000"})
+	if err != nil || !res.Started || len(res.Added) != 1 {
+		t.Fatalf("play via y: %+v %v", res, err)
+	}
+	view, err := Do(ctx, y, OpQueue, QueueArgs{Caller: Caller{GuildID: g, UserID: u}, Page: 1})
+	if err != nil || view.NowPlaying.Item.Track.Info.Title != "one.mp3" {
+		t.Fatalf("queue via y: %+v %v", view, err)
+	}
+}
+
 func TestRouterLocalFirst(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -203,3 +203,41 @@ func ReplicaServer(t testing.TB, primary *localserver.Postgres) *localserver.Pos
 	t.Cleanup(func() { _ = pg.Thaw(); _ = pg.Stop() })
 	return pg
 }
+
+// RedisCluster starts a new Redis Cluster of three masters, each with one
+// replica, for this test, stopped at its end.
+func RedisCluster(t testing.TB) *localserver.RedisCluster {
+	t.Helper()
+	mu.Lock()
+	d, err := dir("rediscluster")
+	c := ctx
+	mu.Unlock()
+	if err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	rc, err := localserver.StartRedisCluster(c, d, 3, 1)
+	if err != nil {
+		t.Fatalf("servertest: Redis Cluster: %v", err)
+	}
+	t.Cleanup(rc.Kill)
+	return rc
+}
+
+// RedisSentinel starts a new Redis master, one replica and three
+// sentinels for this test, stopped at its end.
+func RedisSentinel(t testing.TB) *localserver.RedisSentinel {
+	t.Helper()
+	mu.Lock()
+	d, err := dir("redissentinel")
+	c := ctx
+	mu.Unlock()
+	if err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	rs, err := localserver.StartRedisSentinel(c, d, 3)
+	if err != nil {
+		t.Fatalf("servertest: Redis Sentinel: %v", err)
+	}
+	t.Cleanup(rs.Kill)
+	return rs
+}
