@@ -2,9 +2,9 @@ package dashboard_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
-	"context"
 	"strconv"
 	"strings"
 	"sync/atomic"
