@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -170,10 +171,19 @@ func (r *Router) Read(ctx context.Context, read func(ctx context.Context, pool *
 }
 
 // unreachable reports whether err is the replica failing to answer rather
-// than the read's own error (a PostgreSQL error) or the caller giving up.
+// than the read's own error (a PostgreSQL error) or the caller giving up. A
+// server shutting down or refusing connections (SQLSTATE classes 08 and 57:
+// an open pooled connection gets 57P01 when the replica stops) counts as
+// unreachable.
 func unreachable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
 	var pgErr *pgconn.PgError
-	return ctx.Err() == nil && !errors.As(err, &pgErr)
+	if !errors.As(err, &pgErr) {
+		return true
+	}
+	return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57")
 }
 
 // check measures the lag once and records it.
