@@ -37,7 +37,9 @@ var DefaultMix = []Step{
 	{Name: "pay", Weight: 14, Writes: true, Command: "pay", Options: map[string]any{"user": "$other", "amount": "1"}},
 	{Name: "work", Weight: 10, Writes: true, Command: "work", Options: map[string]any{"job": "$choice"}},
 	{Name: "gather", Weight: 9, Writes: true, Command: "gather"},
-	{Name: "buy", Weight: 6, Writes: true, Command: "buy", Options: map[string]any{"item": "$choice", "quantity": 1}},
+	// /buy autocompletes its item rather than offering fixed choices: the
+	// cheapest shop item of the default catalogue stands for what players pick.
+	{Name: "buy", Weight: 6, Writes: true, Command: "buy", Options: map[string]any{"item": "coffee", "quantity": 1}},
 	{Name: "bank deposit", Weight: 6, Writes: true, Command: "bank", Subcommand: "deposit", Options: map[string]any{"amount": "1"}},
 }
 

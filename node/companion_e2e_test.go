@@ -141,6 +141,17 @@ func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 	} else {
 		wantB += 1900
 	}
+	// Achievements earned on the way (a net worth, a first find) pay
+	// their rewards into the wallets too.
+	rewards := func(user discordsim.Snowflake) int64 {
+		var n int64
+		if err := pool.QueryRow(ctx, `SELECT coalesce(sum(l.amount), 0) FROM economy.ledger_legs l
+			JOIN economy.transactions t ON t.id = l.tx_id WHERE t.kind = 'achievements' AND l.account_id = $1`, int64(user)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	wantA, wantB = wantA+rewards(alice), wantB+rewards(bob)
 	if aw != wantA || bw != wantB {
 		t.Errorf("wallets: alice %d, bob %d; want %d, %d (alice won: %v)", aw, bw, wantA, wantB, aliceWon)
 	}
