@@ -50,6 +50,10 @@ type Config struct {
 	Mix []Step
 	// Zipf is the exponent of user popularity, above 1 (default 1.1).
 	Zipf float64
+	// UserGap is the least time between two commands of one user (default
+	// 1 s): popular users play more often, but no faster than a person
+	// types, so the run measures the cluster rather than the rate limiter.
+	UserGap time.Duration
 	// Seed makes the run repeatable (0: from the clock).
 	Seed int64
 	// Progress receives a line a second; nil for none.
@@ -96,6 +100,9 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	if cfg.Zipf <= 1 {
 		cfg.Zipf = 1.1
 	}
+	if cfg.UserGap <= 0 {
+		cfg.UserGap = time.Second
+	}
 	if cfg.Seed == 0 {
 		cfg.Seed = time.Now().UnixNano()
 	}
@@ -104,6 +111,7 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	// Users are shuffled so that popularity does not follow creation order
 	// (and so guild or shard).
 	order := r.Perm(len(t.Members))
+	lastSent := make([]time.Time, len(t.Members))
 	byGuild := map[discordsim.Snowflake][]discordsim.Snowflake{}
 	for _, m := range t.Members {
 		for _, g := range m.Guilds {
@@ -131,7 +139,19 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 			case <-time.After(d):
 			}
 		}
-		m := t.Members[order[zipf.Uint64()]]
+		now := time.Now()
+		mi := order[zipf.Uint64()]
+		// A user still within UserGap of its last command is busy: draw
+		// again by popularity a few times, then take anyone free. With
+		// too few users for the rate, a busy one plays anyway.
+		for try := 0; try < 8 && now.Sub(lastSent[mi]) < cfg.UserGap; try++ {
+			mi = order[zipf.Uint64()]
+		}
+		for try := 0; try < 32 && now.Sub(lastSent[mi]) < cfg.UserGap; try++ {
+			mi = r.Intn(len(t.Members))
+		}
+		lastSent[mi] = now
+		m := t.Members[mi]
 		g := m.Guilds[r.Intn(len(m.Guilds))]
 		var other discordsim.Snowflake
 		if peers := byGuild[g]; len(peers) > 1 {
