@@ -2,6 +2,7 @@ package localserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -52,27 +53,13 @@ func startRedis(ctx context.Context, dir string, port int, persist bool, extra .
 			args = append(args, "--appendonly", "no")
 		}
 		args = append(args, extra...)
-		cmd := exec.Command(bin, args...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-		proc, err := startProcess(cmd)
-		if err != nil {
-			return nil, err
-		}
-		r := &Redis{port: p, proc: proc}
-		waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err = waitTCP(waitCtx, r.Addr(), proc.exited)
-		cancel()
+		r, err := launchRedis(ctx, exec.Command(bin, args...), p)
 		if err == nil {
-			go func() {
-				select {
-				case <-ctx.Done():
-					_ = r.Stop()
-				case <-proc.exited:
-				}
-			}()
 			return r, nil
 		}
-		_ = proc.stop(syscall.SIGKILL, time.Second)
+		if errors.Is(err, errNotStarted) {
+			return nil, err
+		}
 		lastErr = fmt.Errorf("redis on port %d: %w", p, err)
 		if port != 0 {
 			break
@@ -95,3 +82,34 @@ func (r *Redis) Kill() error { return r.proc.stop(syscall.SIGKILL, time.Second) 
 
 // Pid is the server's process ID; tests use it to freeze Redis (SIGSTOP).
 func (r *Redis) Pid() int { return r.proc.cmd.Process.Pid }
+
+// errNotStarted marks a server process that could not be started at all,
+// as opposed to one that started and did not answer on its port.
+var errNotStarted = errors.New("not started")
+
+// launchRedis starts cmd (redis-server or redis-sentinel) on port, waits
+// until it accepts connections, and stops it when ctx ends. A server that
+// does not answer within 10 s is killed.
+func launchRedis(ctx context.Context, cmd *exec.Cmd, port int) (*Redis, error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	proc, err := startProcess(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNotStarted, err)
+	}
+	r := &Redis{port: port, proc: proc}
+	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = waitTCP(waitCtx, r.Addr(), proc.exited)
+	cancel()
+	if err != nil {
+		_ = proc.stop(syscall.SIGKILL, time.Second)
+		return nil, err
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = r.Stop()
+		case <-proc.exited:
+		}
+	}()
+	return r, nil
+}

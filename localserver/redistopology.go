@@ -3,12 +3,12 @@ package localserver
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -168,27 +168,13 @@ func startSentinel(ctx context.Context, bin, dir string, masterPort, quorum int)
 		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 			return nil, err
 		}
-		cmd := exec.Command(bin, conf)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-		proc, err := startProcess(cmd)
-		if err != nil {
-			return nil, err
-		}
-		r := &Redis{port: p, proc: proc}
-		waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err = waitTCP(waitCtx, r.Addr(), proc.exited)
-		cancel()
+		r, err := launchRedis(ctx, exec.Command(bin, conf), p)
 		if err == nil {
-			go func() {
-				select {
-				case <-ctx.Done():
-					_ = r.Stop()
-				case <-proc.exited:
-				}
-			}()
 			return r, nil
 		}
-		_ = proc.stop(syscall.SIGKILL, time.Second)
+		if errors.Is(err, errNotStarted) {
+			return nil, err
+		}
 		lastErr = fmt.Errorf("sentinel on port %d: %w", p, err)
 	}
 	return nil, lastErr
