@@ -486,26 +486,7 @@ func TestPoolCollector(t *testing.T) {
 }
 
 func TestSetupTracingWithProcessor(t *testing.T) {
-	prev := otel.GetTracerProvider()
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
-	rec := tracetest.NewSpanRecorder()
-	shutdown, err := telemetry.SetupTracing(context.Background(), "chopsticks-test", "n1", rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, span := otel.Tracer("test").Start(context.Background(), "one")
-	span.End()
-	if err := shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	spans := rec.Ended()
-	if len(spans) != 1 {
-		t.Fatalf("%d spans recorded, want 1", len(spans))
-	}
-	res := map[string]string{}
-	for _, a := range spans[0].Resource().Attributes() {
-		res[string(a.Key)] = a.Value.Emit()
-	}
+	res := tracedResource(t, "chopsticks-test", "n1")
 	if res["service.name"] != "chopsticks-test" || res["service.instance.id"] != "n1" {
 		t.Errorf("resource %v lacks the service name and node ID", res)
 	}

@@ -26,29 +26,37 @@ func TestTracingHonoursOTELServiceName(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("OTEL_SERVICE_NAME", tt.serviceName)
 			t.Setenv("OTEL_RESOURCE_ATTRIBUTES", tt.resourceAttrs)
-			prev := otel.GetTracerProvider()
-			t.Cleanup(func() { otel.SetTracerProvider(prev) })
-			rec := tracetest.NewSpanRecorder()
-			shutdown, err := telemetry.SetupTracing(context.Background(), "chopsticks", "n1", rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, span := otel.Tracer("test").Start(context.Background(), "one")
-			span.End()
-			if err := shutdown(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			spans := rec.Ended()
-			if len(spans) != 1 {
-				t.Fatalf("%d spans, want 1", len(spans))
-			}
-			got := map[string]string{}
-			for _, a := range spans[0].Resource().Attributes() {
-				got[string(a.Key)] = a.Value.Emit()
-			}
+			got := tracedResource(t, "chopsticks", "n1")
 			if got["service.name"] != tt.want || got["service.instance.id"] != "n1" {
 				t.Errorf("resource %v, want service.name %q and service.instance.id n1", got, tt.want)
 			}
 		})
 	}
+}
+
+// tracedResource sets tracing up as a node does, with service and node,
+// ends one span, and returns the span's resource attributes.
+func tracedResource(t *testing.T, service, node string) map[string]string {
+	t.Helper()
+	prev := otel.GetTracerProvider()
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	rec := tracetest.NewSpanRecorder()
+	shutdown, err := telemetry.SetupTracing(context.Background(), service, node, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("test").Start(context.Background(), "one")
+	span.End()
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans := rec.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans recorded, want 1", len(spans))
+	}
+	res := map[string]string{}
+	for _, a := range spans[0].Resource().Attributes() {
+		res[string(a.Key)] = a.Value.Emit()
+	}
+	return res
 }
