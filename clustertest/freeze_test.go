@@ -227,6 +227,20 @@ func (c *cluster) auditPayments(t *testing.T, s *harness.Stream) {
 		in := it.Info()
 		byID[in.ID.String()] = in
 	}
+	applied := checkPaysAnswered(t, ctx, pool, byID)
+	t.Logf("%d of %d payments applied, each answered", applied, len(byID))
+	if applied == 0 {
+		t.Error("no payment was applied")
+	}
+}
+
+// checkPaysAnswered checks the ledger against what Discord saw: every /pay
+// the economy applied is one of the test's interactions (byID, by
+// interaction ID), and Discord accepted a response to it in time (no money
+// moves without an answer); economy.Audit must find the books balanced. It
+// returns how many pays were applied.
+func checkPaysAnswered(t *testing.T, ctx context.Context, pool *pgxpool.Pool, byID map[string]discordsim.InteractionInfo) int {
+	t.Helper()
 	rows, err := pool.Query(ctx, `SELECT op_id FROM economy.transactions WHERE kind = 'pay'`)
 	if err != nil {
 		t.Fatal(err)
@@ -235,16 +249,22 @@ func (c *cluster) auditPayments(t *testing.T, s *harness.Stream) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	applied := 0
+	unanswered := 0
 	for _, op := range ops {
 		in, ok := byID[op]
-		if !ok {
-			continue // not one of the stream's (none other pays)
+		switch {
+		case !ok:
+			t.Errorf("ledger op %q is no interaction of the test", op)
+		case in.Failed || in.Response == nil:
+			unanswered++
+			if unanswered <= 10 {
+				t.Errorf("money moved, no answer: pay %s (created %s) is in the ledger, but Discord never accepted a response to it",
+					op, in.Created.Format("15:04:05.000"))
+			}
 		}
-		applied++
-		if in.Failed || in.Response == nil {
-			t.Errorf("payment %s was applied but its interaction was not answered in time: %+v", op, in)
-		}
+	}
+	if unanswered > 0 {
+		t.Errorf("%d of %d applied pays were never acknowledged", unanswered, len(ops))
 	}
 	rep, err := economy.Audit(ctx, pool)
 	if err != nil {
@@ -253,8 +273,5 @@ func (c *cluster) auditPayments(t *testing.T, s *harness.Stream) {
 	if err := rep.Err(); err != nil {
 		t.Errorf("economy audit: %v", err)
 	}
-	t.Logf("%d of %d payments applied, each answered", applied, len(byID))
-	if applied == 0 {
-		t.Error("no payment was applied")
-	}
+	return len(ops)
 }
