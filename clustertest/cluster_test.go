@@ -269,8 +269,8 @@ func TestEtcdCutStopsShardsBeforeLeaseExpiry(t *testing.T) {
 	}
 	t.Logf("cut c (%d shards): all stopped %v after the cut; lease expiry seen at +%v; LEASE_TTL %v",
 		len(cut), latest.Sub(cutAt).Round(time.Millisecond), expiredAt.Sub(cutAt).Round(time.Millisecond), c.LeaseTTL)
-	if strings.Count(p.Logs.String(), "lease lost") == 0 {
-		t.Errorf("node c did not log its lost lease")
+	if strings.Count(p.Logs.String(), "lease renewal overdue") == 0 {
+		t.Errorf("node c did not log its overdue lease renewal")
 	}
 	healAt := time.Now()
 	p.Proxy.Heal()

@@ -67,13 +67,18 @@
 //     A lease cannot expire before sent+TTL, where sent is the local
 //     monotonic time at which the last successful keepalive request left
 //     the node (etcd renewed it after that instant). The node's watchdog
-//     declares the lease lost when time.Since(sent) reaches TTL-margin
-//     (margin defaults to 3/5 of the TTL), or when etcd answers that the lease is
-//     gone; it then cancels every pending start and calls Owner.Stop
-//     (StopLeaseLost) for every unit at once, in parallel, without waiting
-//     on etcd, with the context deadline at sent+TTL. This assumes the
-//     node's and etcd's clocks advance at about the same rate (not that
-//     they agree), and that Owner.Stop finishes within the margin.
+//     suspends the lease when time.Since(sent) reaches TTL-margin (margin
+//     defaults to 3/5 of the TTL): it cancels every pending start and
+//     calls Owner.Stop (StopLeaseLost) for every unit at once, in
+//     parallel, without waiting on etcd, with the context deadline at
+//     sent+TTL, and starts nothing more. This assumes the node's and
+//     etcd's clocks advance at about the same rate (not that they agree),
+//     and that Owner.Stop finishes within the margin. The node keeps
+//     renewing: a renewal etcd accepts proves the lease never expired, so
+//     every claim under it is still the node's own and its units start
+//     again at once (an etcd election that outlasts the watchdog costs a
+//     RESUME, not a TTL). etcd's answer that the lease is gone declares it
+//     lost: the epoch ends and the node starts a new one.
 //
 // A planned move of unit u from A to B (rebalance, drain):
 //
@@ -96,9 +101,10 @@
 // leader (a new one, if A led) replans A's units (reason "failover"), and
 // their new owners claim and resume from the last Redis checkpoint. A node
 // cut off from etcd is not a crash: by rule 3 it has stopped its units
-// before its keys can expire. When it reaches etcd again it revokes the old
-// lease, takes a new one and registers again; the plan gives it work back
-// like a new node.
+// before its keys can expire. When it reaches etcd again, either its lease
+// still lives (etcd itself was unavailable) and its units start again, or
+// the lease is gone and it takes a new one and registers again; the plan
+// gives it work back like a new node.
 //
 // A unit whose owner key vanished while the node believed it ran it (it
 // should not happen while the lease lives) is stopped at once.

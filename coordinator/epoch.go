@@ -22,7 +22,14 @@ type epoch struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// suspended is set while the lease's renewal is overdue (see lease):
+	// every unit is stopped and none starts until etcd renews the lease.
+	suspended atomic.Bool
+
 	mu          sync.Mutex
+	units       context.Context // unit starts; cancelled on suspension
+	stopUnits   context.CancelFunc
+	suspendedAt time.Time
 	session     *concurrency.Session
 	election    *concurrency.Election
 	leaderSince time.Time
@@ -32,12 +39,17 @@ type epoch struct {
 // newEpoch grants a lease and registers the node under it.
 func (m *Member) newEpoch(ctx context.Context) (*epoch, error) {
 	ep := &epoch{}
-	l, err := grantLease(ctx, m.cli, m.cfg.LeaseTTL, m.cfg.LeaseMargin, func() { m.leaseLost(ep) })
+	l, err := grantLease(ctx, m.cli, m.cfg.LeaseTTL, m.cfg.LeaseMargin, leaseHooks{
+		suspend: func() { m.leaseSuspended(ep) },
+		resume:  func() { m.leaseResumed(ep) },
+		lost:    func() { m.leaseLost(ep) },
+	})
 	if err != nil {
 		return nil, err
 	}
 	ep.lease = l
 	ep.ctx, ep.cancel = context.WithCancel(context.Background())
+	ep.units, ep.stopUnits = context.WithCancel(ep.ctx)
 	if err := m.register(ctx, ep); err != nil {
 		ep.cancel()
 		_ = l.revoke(time.Second)
@@ -125,11 +137,52 @@ func (m *Member) runEpoch(ep *epoch) {
 	}
 }
 
-// leaseLost stops every unit of ep at once. It runs on the lease keeper's
-// goroutine when the watchdog fires, so it must not wait on etcd.
+// unitContext is the context unit starts run under: it ends when the
+// lease is suspended or lost.
+func (ep *epoch) unitContext() context.Context {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	return ep.units
+}
+
+// leaseSuspended stops every unit of ep at once and starts none until the
+// lease is renewed. It runs on the lease keeper's goroutine when the
+// watchdog fires, so it must not wait on etcd.
+func (m *Member) leaseSuspended(ep *epoch) {
+	ep.mu.Lock()
+	ep.suspended.Store(true)
+	ep.stopUnits() // in-flight Start calls return; no new start begins
+	ep.suspendedAt = time.Now()
+	ep.mu.Unlock()
+	m.met.leaseSuspended.Inc()
+	m.log.Warn("coordinator: lease renewal overdue; every unit stopped until etcd renews the lease",
+		"watchdog", ep.lease.ttl-ep.lease.margin)
+	m.stopEpochUnits(ep)
+}
+
+// leaseResumed lets units start again: etcd renewed the lease, so every
+// claim made under it is still ours.
+func (m *Member) leaseResumed(ep *epoch) {
+	ep.mu.Lock()
+	ep.units, ep.stopUnits = context.WithCancel(ep.ctx)
+	d := time.Since(ep.suspendedAt)
+	ep.suspended.Store(false)
+	ep.mu.Unlock()
+	m.log.Info("coordinator: etcd renewed the lease; units start again", "suspended_for", d.Round(time.Millisecond))
+	m.poke()
+}
+
+// leaseLost stops every unit of ep at once and ends the epoch. It runs on
+// the lease keeper's goroutine, so it must not wait on etcd.
 func (m *Member) leaseLost(ep *epoch) {
 	ep.cancel() // in-flight Start calls return; no new job begins
 	m.met.leaseLost.Inc()
+	m.stopEpochUnits(ep)
+}
+
+// stopEpochUnits stops every unit running or starting under ep, in
+// parallel, within the time the lease is sure to live.
+func (m *Member) stopEpochUnits(ep *epoch) {
 	m.mu.Lock()
 	var us []Unit
 	var ss []*slot
@@ -155,7 +208,7 @@ func (m *Member) Serving() bool {
 	m.mu.Lock()
 	ep := m.ep
 	m.mu.Unlock()
-	if ep == nil || ep.ctx.Err() != nil {
+	if ep == nil || ep.ctx.Err() != nil || ep.suspended.Load() {
 		return false
 	}
 	select {

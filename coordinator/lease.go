@@ -20,21 +20,38 @@ import (
 // time.Since(sent) reaches TTL-margin without a newer success, or etcd says
 // the lease is gone, the lease is declared lost and onLost runs once. margin
 // is the time left to stop every unit before the lease can expire.
+//
+// An overdue renewal is not yet a lost lease: an etcd election, or the
+// client's move to another member, can outlast the watchdog while the lease
+// lives on. At the deadline the keeper calls onSuspend (stop every unit)
+// and keeps renewing. A renewal etcd accepts proves the lease never
+// expired, so every key under it, and every claim, is still ours: onResume
+// runs and the units start again at once, without waiting out the old
+// lease. Only etcd's answer that the lease is gone declares it lost.
 type lease struct {
 	cli    *clientv3.Client
 	id     clientv3.LeaseID
 	ttl    time.Duration
 	margin time.Duration
 
-	mu       sync.Mutex
-	lastSent time.Time // monotonic: when the last successful keepalive was sent
-	lostc    chan struct{}
-	lostOnce sync.Once
-	onLost   func()
+	mu        sync.Mutex
+	lastSent  time.Time // monotonic: when the last successful keepalive was sent
+	suspended bool      // the deadline passed and no renewal has succeeded since
+	lostc     chan struct{}
+	lostOnce  sync.Once
+	hooks     leaseHooks
+}
+
+// leaseHooks are what a lease's keeper calls when the lease's state
+// changes. Each runs on the keeper's goroutine, so none may wait on etcd.
+type leaseHooks struct {
+	suspend func() // the watchdog fired: stop every unit
+	resume  func() // etcd renewed the lease after a suspension
+	lost    func() // etcd says the lease is gone
 }
 
 // grantLease asks etcd for a lease of ttl (whole seconds, rounded up).
-func grantLease(ctx context.Context, cli *clientv3.Client, ttl, margin time.Duration, onLost func()) (*lease, error) {
+func grantLease(ctx context.Context, cli *clientv3.Client, ttl, margin time.Duration, hooks leaseHooks) (*lease, error) {
 	secs := int64((ttl + time.Second - 1) / time.Second)
 	sent := time.Now()
 	resp, err := cli.Grant(ctx, secs)
@@ -47,7 +64,7 @@ func grantLease(ctx context.Context, cli *clientv3.Client, ttl, margin time.Dura
 	}
 	return &lease{
 		cli: cli, id: resp.ID, ttl: ttl, margin: margin,
-		lastSent: sent, lostc: make(chan struct{}), onLost: onLost,
+		lastSent: sent, lostc: make(chan struct{}), hooks: hooks,
 	}, nil
 }
 
@@ -61,14 +78,51 @@ func (l *lease) deadline() time.Time {
 // lost is closed when the lease has been declared lost.
 func (l *lease) lost() <-chan struct{} { return l.lostc }
 
-// declareLost runs onLost once and closes lost.
+// isSuspended reports whether the watchdog fired and no renewal has
+// succeeded since.
+func (l *lease) isSuspended() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.suspended
+}
+
+// declareLost runs the lost hook once and closes lost.
 func (l *lease) declareLost() {
 	l.lostOnce.Do(func() {
-		if l.onLost != nil {
-			l.onLost()
+		if l.hooks.lost != nil {
+			l.hooks.lost()
 		}
 		close(l.lostc)
 	})
+}
+
+// suspend marks the lease suspended and runs the suspend hook, once per
+// overdue renewal.
+func (l *lease) suspend() {
+	l.mu.Lock()
+	was := l.suspended
+	l.suspended = true
+	l.mu.Unlock()
+	if !was && l.hooks.suspend != nil {
+		l.hooks.suspend()
+	}
+}
+
+// renewed records a keepalive sent at sent that etcd accepted, and resumes
+// a suspended lease if the new deadline is still ahead.
+func (l *lease) renewed(sent time.Time) {
+	l.mu.Lock()
+	if sent.After(l.lastSent) {
+		l.lastSent = sent
+	}
+	resume := l.suspended && time.Now().Before(l.lastSent.Add(l.ttl-l.margin))
+	if resume {
+		l.suspended = false
+	}
+	l.mu.Unlock()
+	if resume && l.hooks.resume != nil {
+		l.hooks.resume()
+	}
 }
 
 // keepAlive renews the lease every TTL/10 until ctx ends or the lease is
@@ -76,39 +130,51 @@ func (l *lease) declareLost() {
 // watchdog's tolerance of a slow etcd (TTL-margin minus the interval) while
 // the last renewal before a freeze is never far behind it, which is what
 // a peer waits out before revoking a silent node (see Fast failover).
+// Past the deadline it suspends the lease and keeps trying every 100ms.
 func (l *lease) keepAlive(ctx context.Context) {
 	interval := max(l.ttl/10, 50*time.Millisecond)
+	retry := min(interval, 100*time.Millisecond)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
 		dl := l.deadline()
-		if !time.Now().Before(dl) {
-			l.declareLost()
-			return
+		suspended := l.isSuspended()
+		if !suspended && !time.Now().Before(dl) {
+			l.suspend()
+			continue
+		}
+		var overdue <-chan time.Time
+		if !suspended {
+			overdue = time.After(time.Until(dl))
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-time.After(time.Until(dl)):
-			continue // the loop head declares it lost
+		case <-overdue:
+			continue // the loop head suspends it
 		}
-		cctx, cancel := context.WithDeadline(ctx, dl)
+		// An attempt ends at the deadline; once suspended, after a short
+		// while, so that a request stuck on a dead member does not hold up
+		// the next one.
+		attempt := dl
+		if suspended {
+			attempt = time.Now().Add(min(l.ttl-l.margin, time.Second))
+		}
+		cctx, cancel := context.WithDeadline(ctx, attempt)
 		sent := time.Now()
 		resp, err := l.cli.KeepAliveOnce(cctx, l.id)
 		cancel()
 		switch {
 		case err == nil && resp.TTL > 0:
-			l.mu.Lock()
-			l.lastSent = sent
-			l.mu.Unlock()
+			l.renewed(sent)
 			t.Reset(interval)
 		case errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && resp.TTL <= 0):
 			l.declareLost()
 			return
 		default:
 			// Unreachable or slow: try again soon; the deadline decides.
-			t.Reset(min(interval, 100*time.Millisecond))
+			t.Reset(retry)
 		}
 	}
 }

@@ -472,6 +472,69 @@ func TestLeaseLossStopsBeforeExpiry(t *testing.T) {
 	}, "b to rejoin")
 }
 
+// TestOverdueRenewalResumesOnSameLease cuts a lone member off etcd for
+// longer than its watchdog but shorter than its lease: it must stop every
+// unit at the watchdog, and once etcd renews the lease start them all
+// again under the same lease, before that lease could have expired.
+func TestOverdueRenewalResumesOnSameLease(t *testing.T) {
+	endpoints := servertest.Etcd(t)
+	prx := newProxy(t, endpoints[0][len("http://"):])
+	w := newWorld(t)
+	reg := prometheus.NewRegistry()
+	const ttl = 5 * time.Second
+	m := joinCfg(t, Config{
+		Client: newClient(t, []string{prx.addr()}), NodeID: "b", Owner: w.owner("b"), ShardCount: 4,
+		LeaseTTL: ttl, LeaseMargin: 4 * time.Second, Resync: 200 * time.Millisecond, Registerer: reg,
+	})
+	poll.Eventually(t, 10*time.Second, func() (bool, string) {
+		return balanced(w, 4, map[NodeID][2]int{"b": {4, 4}})
+	}, "b to run its 4 shards")
+	lease := func() clientv3.LeaseID {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.ep.lease.id
+	}
+	before := lease()
+
+	cutAt := time.Now()
+	prx.sever(true)
+	poll.Eventually(t, ttl, func() (bool, string) {
+		_, n := w.count()
+		return n == 0, fmt.Sprintf("%d units still running", n)
+	}, "b to stop every unit at its watchdog")
+	stoppedAfter := time.Since(cutAt)
+	if m.Serving() {
+		t.Error("Serving() = true while the renewal is overdue")
+	}
+	prx.sever(false)
+	poll.Eventually(t, ttl, func() (bool, string) {
+		return balanced(w, 4, map[NodeID][2]int{"b": {4, 4}})
+	}, "b to run its shards again")
+	back := time.Since(cutAt)
+	t.Logf("cut -> stopped: %v; cut -> running again: %v (lease TTL %v, watchdog 1s)",
+		stoppedAfter.Round(time.Millisecond), back.Round(time.Millisecond), ttl)
+	if back >= ttl {
+		t.Errorf("units ran again %v after the cut; the lease was renewed, so they need not wait out its TTL %v", back, ttl)
+	}
+	if got := lease(); got != before {
+		t.Errorf("lease %x after the cut, want the same lease %x", got, before)
+	}
+	if got := gauge(t, reg, "chopsticks_lease_suspended_total"); got != 1 {
+		t.Errorf("chopsticks_lease_suspended_total = %v, want 1", got)
+	}
+	if got := gauge(t, reg, "chopsticks_lease_lost_total"); got != 0 {
+		t.Errorf("chopsticks_lease_lost_total = %v, want 0", got)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.reasons[StopLeaseLost] != 4 {
+		t.Errorf("stops by reason %v, want 4 %s", w.reasons, StopLeaseLost)
+	}
+	if !m.Serving() {
+		t.Error("Serving() = false after the lease was renewed")
+	}
+}
+
 func TestMemberGossipStatusMetrics(t *testing.T) {
 	endpoints := servertest.Etcd(t)
 	w := newWorld(t)

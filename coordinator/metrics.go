@@ -8,15 +8,16 @@ import (
 
 // metrics are one Member's Prometheus series.
 type metrics struct {
-	shardsOwned   prometheus.Gauge
-	agentsOwned   prometheus.Gauge
-	shardMoves    *prometheus.CounterVec
-	agentMoves    *prometheus.CounterVec
-	nodes         prometheus.Gauge
-	leaderChanges prometheus.Counter
-	leaseLost     prometheus.Counter
-	revoked       *prometheus.CounterVec
-	checks        *prometheus.CounterVec
+	shardsOwned    prometheus.Gauge
+	agentsOwned    prometheus.Gauge
+	shardMoves     *prometheus.CounterVec
+	agentMoves     *prometheus.CounterVec
+	nodes          prometheus.Gauge
+	leaderChanges  prometheus.Counter
+	leaseLost      prometheus.Counter
+	leaseSuspended prometheus.Counter
+	revoked        *prometheus.CounterVec
+	checks         *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -46,6 +47,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "chopsticks_lease_lost_total",
 			Help: "Times this node lost its etcd lease and stopped every unit.",
 		}),
+		leaseSuspended: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chopsticks_lease_suspended_total",
+			Help: "Times this node's lease renewal was overdue (an etcd election, an unreachable etcd) and it stopped every unit until etcd renewed the lease or said it was gone.",
+		}),
 		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chopsticks_cluster_revocations_total",
 			Help: "Leases of dead peers this node revoked, by reason (gone: its gossip port refused; silent: no answer and etcd had not renewed its lease for its watchdog time).",
@@ -58,7 +63,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.shardsOwned, m.agentsOwned, m.shardMoves, m.agentMoves, m.nodes, m.leaderChanges, m.leaseLost, m.revoked, m.checks} {
+	for _, c := range []prometheus.Collector{m.shardsOwned, m.agentsOwned, m.shardMoves, m.agentMoves, m.nodes, m.leaderChanges, m.leaseLost, m.leaseSuspended, m.revoked, m.checks} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("coordinator: register metrics: %w", err)
 		}

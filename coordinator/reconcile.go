@@ -51,7 +51,7 @@ func (m *Member) loop(ep *epoch) {
 			sleepCtx(ep.ctx, 20*time.Millisecond)
 		case <-t.C:
 		}
-		if ep.leader.Load() {
+		if ep.leader.Load() && !ep.suspended.Load() {
 			if err := m.lead(ep); err != nil && ep.ctx.Err() == nil {
 				m.log.Warn("coordinator: planning failed", "err", err)
 			}
@@ -144,7 +144,7 @@ func (m *Member) setView(v *view) {
 func (m *Member) reconcile(ep *epoch) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.synced || m.ep != ep || ep.ctx.Err() != nil || m.closed {
+	if !m.synced || m.ep != ep || ep.ctx.Err() != nil || ep.suspended.Load() || m.closed {
 		return
 	}
 	v := m.v
@@ -214,7 +214,7 @@ func (m *Member) schedule(u Unit, s *slot, ep *epoch, job func(*epoch, Unit, *sl
 		defer func() { <-m.sem }()
 		s.op.Lock()
 		defer s.op.Unlock()
-		if ep.ctx.Err() != nil {
+		if ep.ctx.Err() != nil || ep.suspended.Load() {
 			return
 		}
 		job(ep, u, s)
@@ -229,9 +229,10 @@ func (m *Member) setState(s *slot, st UnitState, ep *epoch) {
 
 // startJob claims u (unless already ours) and starts it. s.op is held.
 func (m *Member) startJob(ep *epoch, u Unit, s *slot) {
+	uctx := ep.unitContext()
 	m.setState(s, StateStarting, ep)
 	key := m.k.owner(u)
-	ctx, cancel := context.WithTimeout(ep.ctx, m.cfg.LeaseTTL)
+	ctx, cancel := context.WithTimeout(uctx, m.cfg.LeaseTTL)
 	resp, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, string(m.cfg.NodeID), clientv3.WithLease(ep.lease.id))).
 		Else(clientv3.OpGet(key)).Commit()
@@ -253,7 +254,13 @@ func (m *Member) startJob(ep *epoch, u Unit, s *slot) {
 	m.mu.Lock()
 	s.claimRev = claimRev
 	m.mu.Unlock()
-	if err := m.cfg.Owner.Start(ep.ctx, u); err != nil {
+	if err := m.cfg.Owner.Start(uctx, u); err != nil {
+		if uctx.Err() != nil {
+			// Suspended or lost while starting: not the unit's fault, and
+			// the claim stays for when the lease is renewed.
+			m.setState(s, StateIdle, nil)
+			return
+		}
 		m.log.Warn("coordinator: start failed", "unit", u.String(), "err", err)
 		m.mu.Lock()
 		s.state, s.ep = StateIdle, nil
@@ -266,10 +273,13 @@ func (m *Member) startJob(ep *epoch, u Unit, s *slot) {
 	m.mu.Lock()
 	s.fails, s.retryAt = 0, time.Time{}
 	m.mu.Unlock()
-	if ep.ctx.Err() != nil {
-		// The lease was lost while starting: leaseLost waits on s.op and
-		// stops the unit right after us.
-		m.setState(s, StateRunning, ep)
+	if uctx.Err() != nil {
+		// The lease was suspended or lost while starting, perhaps after the
+		// watchdog listed the units to stop: stop this one here.
+		sctx, cancel := context.WithDeadline(context.Background(), ep.lease.deadline().Add(ep.lease.margin))
+		_ = m.cfg.Owner.Stop(sctx, u, StopLeaseLost)
+		cancel()
+		m.setState(s, StateIdle, nil)
 		return
 	}
 	m.setState(s, StateRunning, ep)
