@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,19 +17,84 @@ const redisInstall = "apt-get install -y redis-server"
 // Redis is a redis-server process on a loopback port.
 type Redis struct {
 	port int
+	sec  RedisSecurity
 	proc *process
+}
+
+// RedisSecurity is what a Redis set-up demands of its clients and of its
+// own servers' links (replication, the cluster bus, sentinels). The zero
+// value demands nothing.
+type RedisSecurity struct {
+	// TLS, when set, makes every port speak TLS only, with TLS.CertFile;
+	// clients need not present a certificate.
+	TLS *TestCA
+	// User and Password, when User is set, turn the default user off and
+	// admit only this ACL user, with every permission.
+	User, Password string
+}
+
+// serverArgs are redis-server's arguments for port under s.
+func (s RedisSecurity) serverArgs(port int) []string {
+	var a []string
+	if s.TLS != nil {
+		a = append(a, "--port", "0", "--tls-port", itoa(port),
+			"--tls-cert-file", s.TLS.CertFile, "--tls-key-file", s.TLS.KeyFile, "--tls-ca-cert-file", s.TLS.CAFile,
+			"--tls-auth-clients", "no", "--tls-replication", "yes")
+	} else {
+		a = append(a, "--port", itoa(port))
+	}
+	if s.User != "" {
+		// redis-server quotes each argument: one word per argument.
+		a = append(a, "--user", "default", "off", "--user", s.User, "on", ">"+s.Password, "~*", "&*", "+@all",
+			"--masteruser", s.User, "--masterauth", s.Password)
+	}
+	return a
+}
+
+// cliArgs are redis-cli's arguments to reach a server under s.
+func (s RedisSecurity) cliArgs() []string {
+	var a []string
+	if s.TLS != nil {
+		a = append(a, "--tls", "--cacert", s.TLS.CAFile)
+	}
+	if s.User != "" {
+		a = append(a, "--user", s.User, "--pass", s.Password, "--no-auth-warning")
+	}
+	return a
+}
+
+// urlPrefix is a REDIS_URL's scheme (base plus topology) and user info.
+func (s RedisSecurity) urlPrefix(topology string) string {
+	scheme := "redis"
+	if s.TLS != nil {
+		scheme = "rediss"
+	}
+	if topology != "" {
+		scheme += "-" + topology
+	}
+	prefix := scheme + "://"
+	if s.User != "" {
+		prefix += url.UserPassword(s.User, s.Password).String() + "@"
+	}
+	return prefix
 }
 
 // StartRedis starts redis-server on the loopback port (0 picks a free one)
 // with its working directory in dir. With persist it keeps an append-only
 // file there (the sandbox); without it nothing is written (tests).
 func StartRedis(ctx context.Context, dir string, port int, persist bool) (*Redis, error) {
-	return startRedis(ctx, dir, port, persist)
+	return startRedis(ctx, dir, port, persist, RedisSecurity{})
 }
 
-// startRedis is StartRedis with extra redis-server arguments, such as a
-// cluster's or a replica's.
-func startRedis(ctx context.Context, dir string, port int, persist bool, extra ...string) (*Redis, error) {
+// StartSecureRedis is StartRedis on a free port, without persistence, for
+// clients that meet sec.
+func StartSecureRedis(ctx context.Context, dir string, sec RedisSecurity) (*Redis, error) {
+	return startRedis(ctx, dir, 0, false, sec)
+}
+
+// startRedis is StartRedis under sec with extra redis-server arguments,
+// such as a cluster's or a replica's.
+func startRedis(ctx context.Context, dir string, port int, persist bool, sec RedisSecurity, extra ...string) (*Redis, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, missing("redis-server", redisInstall)
@@ -44,16 +110,16 @@ func startRedis(ctx context.Context, dir string, port int, persist bool, extra .
 				return nil, err
 			}
 		}
-		args := []string{"--port", itoa(p), "--bind", "127.0.0.1", "--dir", dir,
+		args := append(sec.serverArgs(p), "--bind", "127.0.0.1", "--dir", dir,
 			"--daemonize", "no", "--save", "", "--logfile", filepath.Join(dir, "redis.log"),
-			"--protected-mode", "no"}
+			"--protected-mode", "no")
 		if persist {
 			args = append(args, "--appendonly", "yes")
 		} else {
 			args = append(args, "--appendonly", "no")
 		}
 		args = append(args, extra...)
-		r, err := launchRedis(ctx, exec.Command(bin, args...), p)
+		r, err := launchRedis(ctx, exec.Command(bin, args...), p, sec)
 		if err == nil {
 			return r, nil
 		}
@@ -70,6 +136,10 @@ func startRedis(ctx context.Context, dir string, port int, persist bool, extra .
 
 // Addr is the server's host:port.
 func (r *Redis) Addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
+
+// URL is the server's REDIS_URL for database db, with its scheme and
+// credentials.
+func (r *Redis) URL(db int) string { return r.sec.urlPrefix("") + r.Addr() + "/" + itoa(db) }
 
 // Port is the server's TCP port on 127.0.0.1.
 func (r *Redis) Port() int { return r.port }
@@ -90,13 +160,13 @@ var errNotStarted = errors.New("not started")
 // launchRedis starts cmd (redis-server or redis-sentinel) on port, waits
 // until it accepts connections, and stops it when ctx ends. A server that
 // does not answer within 10 s is killed.
-func launchRedis(ctx context.Context, cmd *exec.Cmd, port int) (*Redis, error) {
+func launchRedis(ctx context.Context, cmd *exec.Cmd, port int, sec RedisSecurity) (*Redis, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	proc, err := startProcess(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNotStarted, err)
 	}
-	r := &Redis{port: port, proc: proc}
+	r := &Redis{port: port, sec: sec, proc: proc}
 	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	err = waitTCP(waitCtx, r.Addr(), proc.exited)
 	cancel()

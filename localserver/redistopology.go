@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ type RedisCluster struct {
 	// Nodes are the servers, masters first as redis-cli assigned them at
 	// creation; failovers change their roles since.
 	Nodes []*Redis
+	sec   RedisSecurity
 }
 
 // ClusterNodeTimeout is the cluster-node-timeout of StartRedisCluster's
@@ -30,25 +32,35 @@ const ClusterNodeTimeout = time.Second
 // under dir and joins them into one cluster, each master with replicas
 // replicas, and waits until every slot is served.
 func StartRedisCluster(ctx context.Context, dir string, masters, replicas int) (*RedisCluster, error) {
+	return StartSecureRedisCluster(ctx, dir, masters, replicas, RedisSecurity{})
+}
+
+// StartSecureRedisCluster is StartRedisCluster for clients that meet sec;
+// with TLS the cluster bus and replication use it too.
+func StartSecureRedisCluster(ctx context.Context, dir string, masters, replicas int, sec RedisSecurity) (*RedisCluster, error) {
 	cli, err := exec.LookPath("redis-cli")
 	if err != nil {
 		return nil, missing("redis-cli", redisInstall)
 	}
-	c := &RedisCluster{}
+	c := &RedisCluster{sec: sec}
+	var tlsBus []string
+	if sec.TLS != nil {
+		tlsBus = []string{"--tls-cluster", "yes"}
+	}
 	for i := 0; i < masters*(1+replicas); i++ {
-		r, err := startRedis(ctx, filepath.Join(dir, fmt.Sprintf("node%d", i)), 0, false,
+		r, err := startRedis(ctx, filepath.Join(dir, fmt.Sprintf("node%d", i)), 0, false, sec, append(tlsBus,
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", itoa(int(ClusterNodeTimeout.Milliseconds())),
 			// A replica takes over however long it was cut off, and the
 			// slots of live masters stay served while one fails over.
-			"--cluster-replica-validity-factor", "0", "--cluster-require-full-coverage", "no")
+			"--cluster-replica-validity-factor", "0", "--cluster-require-full-coverage", "no")...)
 		if err != nil {
 			c.Kill()
 			return nil, err
 		}
 		c.Nodes = append(c.Nodes, r)
 	}
-	args := []string{"--cluster", "create"}
+	args := append(sec.cliArgs(), "--cluster", "create")
 	args = append(args, c.Addrs()...)
 	args = append(args, "--cluster-replicas", itoa(replicas), "--cluster-yes")
 	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
@@ -74,7 +86,7 @@ func (c *RedisCluster) Addrs() []string {
 }
 
 // URL is the cluster's REDIS_URL, seeded with every server.
-func (c *RedisCluster) URL() string { return "redis-cluster://" + strings.Join(c.Addrs(), ",") }
+func (c *RedisCluster) URL() string { return c.sec.urlPrefix("cluster") + strings.Join(c.Addrs(), ",") }
 
 // Node returns the server at addr, or nil.
 func (c *RedisCluster) Node(addr string) *Redis {
@@ -101,6 +113,7 @@ type RedisSentinel struct {
 	Master, Replica *Redis
 	// Sentinels are the redis-sentinel processes.
 	Sentinels []*Redis
+	sec       RedisSecurity
 }
 
 // SentinelMaster is the master's name the sentinels monitor.
@@ -114,15 +127,22 @@ const SentinelDownAfter = time.Second
 // (quorum n/2+1) under dir, and waits until the replica is in sync and the
 // sentinels know the replica and each other.
 func StartRedisSentinel(ctx context.Context, dir string, n int) (*RedisSentinel, error) {
+	return StartSecureRedisSentinel(ctx, dir, n, RedisSecurity{})
+}
+
+// StartSecureRedisSentinel is StartRedisSentinel for clients that meet
+// sec: the servers and the sentinels demand the same TLS and ACL user, and
+// the sentinels use them to reach the servers and each other.
+func StartSecureRedisSentinel(ctx context.Context, dir string, n int, sec RedisSecurity) (*RedisSentinel, error) {
 	bin, err := exec.LookPath("redis-sentinel")
 	if err != nil {
 		return nil, missing("redis-sentinel", sentinelInstall)
 	}
-	s := &RedisSentinel{}
-	if s.Master, err = startRedis(ctx, filepath.Join(dir, "master"), 0, false); err != nil {
+	s := &RedisSentinel{sec: sec}
+	if s.Master, err = startRedis(ctx, filepath.Join(dir, "master"), 0, false, sec); err != nil {
 		return nil, err
 	}
-	if s.Replica, err = startRedis(ctx, filepath.Join(dir, "replica"), 0, false,
+	if s.Replica, err = startRedis(ctx, filepath.Join(dir, "replica"), 0, false, sec,
 		"--replicaof", "127.0.0.1", itoa(s.Master.Port())); err != nil {
 		s.Kill()
 		return nil, err
@@ -132,7 +152,7 @@ func StartRedisSentinel(ctx context.Context, dir string, n int) (*RedisSentinel,
 		return nil, err
 	}
 	for i := 0; i < n; i++ {
-		r, err := startSentinel(ctx, bin, filepath.Join(dir, fmt.Sprintf("sentinel%d", i)), s.Master.Port(), n/2+1)
+		r, err := startSentinel(ctx, bin, filepath.Join(dir, fmt.Sprintf("sentinel%d", i)), s.Master.Port(), n/2+1, sec)
 		if err != nil {
 			s.Kill()
 			return nil, err
@@ -149,7 +169,7 @@ func StartRedisSentinel(ctx context.Context, dir string, n int) (*RedisSentinel,
 	return s, nil
 }
 
-func startSentinel(ctx context.Context, bin, dir string, masterPort, quorum int) (*Redis, error) {
+func startSentinel(ctx context.Context, bin, dir string, masterPort, quorum int, sec RedisSecurity) (*Redis, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("sentinel dir: %w", err)
 	}
@@ -161,14 +181,16 @@ func startSentinel(ctx context.Context, bin, dir string, masterPort, quorum int)
 		}
 		conf := filepath.Join(dir, "sentinel.conf")
 		m := SentinelMaster
-		text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndaemonize no\nprotected-mode no\ndir %s\nlogfile %s\n", p, dir, filepath.Join(dir, "sentinel.log")) +
+		text := fmt.Sprintf("bind 127.0.0.1\ndaemonize no\nprotected-mode no\ndir %s\nlogfile %s\n", dir, filepath.Join(dir, "sentinel.log")) +
+			sentinelSecurity(sec, p) +
 			fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d %d\n", m, masterPort, quorum) +
+			sentinelAuth(sec, m) +
 			fmt.Sprintf("sentinel down-after-milliseconds %s %d\n", m, SentinelDownAfter.Milliseconds()) +
 			fmt.Sprintf("sentinel failover-timeout %s 10000\nsentinel parallel-syncs %s 1\n", m, m)
 		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 			return nil, err
 		}
-		r, err := launchRedis(ctx, exec.Command(bin, conf), p)
+		r, err := launchRedis(ctx, exec.Command(bin, conf), p, sec)
 		if err == nil {
 			return r, nil
 		}
@@ -180,13 +202,44 @@ func startSentinel(ctx context.Context, bin, dir string, masterPort, quorum int)
 	return nil, lastErr
 }
 
-// URL is the set-up's REDIS_URL: every sentinel and the master's name.
+// URL is the set-up's REDIS_URL: every sentinel and the master's name,
+// with the sentinels' own credentials in the query when they demand them.
 func (s *RedisSentinel) URL() string {
 	var addrs []string
 	for _, r := range s.Sentinels {
 		addrs = append(addrs, r.Addr())
 	}
-	return "redis-sentinel://" + strings.Join(addrs, ",") + "/" + SentinelMaster
+	u := s.sec.urlPrefix("sentinel") + strings.Join(addrs, ",") + "/" + SentinelMaster
+	if s.sec.User != "" {
+		u += "?" + url.Values{"sentinel_username": {s.sec.User}, "sentinel_password": {s.sec.Password}}.Encode()
+	}
+	return u
+}
+
+// sentinelAuth makes a sentinel log in to master m's servers as sec's
+// user; it follows the monitor line.
+func sentinelAuth(sec RedisSecurity, m string) string {
+	if sec.User == "" {
+		return ""
+	}
+	return fmt.Sprintf("sentinel auth-user %s %s\nsentinel auth-pass %s %s\n", m, sec.User, m, sec.Password)
+}
+
+// sentinelSecurity is the part of a sentinel's configuration that makes it
+// listen on port under sec and reach the servers and other sentinels so.
+func sentinelSecurity(sec RedisSecurity, port int) string {
+	var b strings.Builder
+	if sec.TLS != nil {
+		fmt.Fprintf(&b, "port 0\ntls-port %d\ntls-cert-file %s\ntls-key-file %s\ntls-ca-cert-file %s\ntls-auth-clients no\ntls-replication yes\n",
+			port, sec.TLS.CertFile, sec.TLS.KeyFile, sec.TLS.CAFile)
+	} else {
+		fmt.Fprintf(&b, "port %d\n", port)
+	}
+	if sec.User != "" {
+		fmt.Fprintf(&b, "user default off\nuser %s on >%s ~* &* +@all\nsentinel sentinel-user %s\nsentinel sentinel-pass %s\n",
+			sec.User, sec.Password, sec.User, sec.Password)
+	}
+	return b.String()
 }
 
 // MasterAddr is the master's host:port as the first live sentinel reports it.
@@ -223,7 +276,8 @@ func redisCLI(ctx context.Context, r *Redis, args ...string) (string, error) {
 	if err != nil {
 		return "", missing("redis-cli", redisInstall)
 	}
-	cmd := exec.CommandContext(ctx, cli, append([]string{"-h", "127.0.0.1", "-p", itoa(r.Port()), "--raw"}, args...)...)
+	base := append([]string{"-h", "127.0.0.1", "-p", itoa(r.Port()), "--raw"}, r.sec.cliArgs()...)
+	cmd := exec.CommandContext(ctx, cli, append(base, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()

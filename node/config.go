@@ -45,6 +45,7 @@ type Flags struct {
 	PostgresReadMaxLag  time.Duration
 	RedisURL            string
 	RedisSessionsURL    string
+	RedisCAFile         string
 	EtcdEndpoints       string
 	AgentTokenKey       string
 	DashboardSessionKey string
@@ -90,6 +91,7 @@ func (c *Flags) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PostgresReadMaxLag, "postgres-read-max-lag", readreplica.DefaultMaxLag, "a replica further behind is bypassed and reads go to the primary (POSTGRES_READ_MAX_LAG)")
 	fs.StringVar(&c.RedisURL, "redis-url", "", "Redis URL: redis[s]://host:port/db, redis[s]-sentinel://host:port,.../master or redis[s]-cluster://host:port,... (REDIS_URL)")
 	fs.StringVar(&c.RedisSessionsURL, "redis-sessions-url", "", "a second Redis, in REDIS_URL's forms, for dashboard sessions and music queues; empty keeps them on REDIS_URL (REDIS_SESSIONS_URL)")
+	fs.StringVar(&c.RedisCAFile, "redis-ca-file", "", "PEM file of the certificate authorities that sign the Redis servers' TLS certificates (rediss:// forms); empty trusts the system's (REDIS_CA_FILE)")
 	fs.StringVar(&c.EtcdEndpoints, "etcd-endpoints", "", "comma-separated etcd client URLs (ETCD_ENDPOINTS)")
 	fs.StringVar(&c.AgentTokenKey, "agent-token-key", "", "64 hex characters: AES-256 key for agent tokens (AGENT_TOKEN_KEY)")
 	fs.StringVar(&c.DashboardSessionKey, "dashboard-session-secret", "", "secret for dashboard sessions (DASHBOARD_SESSION_SECRET)")
@@ -324,6 +326,11 @@ func (c Flags) parse() (Config, *problems) {
 	if c.RedisSessionsURL != "" {
 		if cfg.RedisSessions, err = ParseRedisURL(c.RedisSessionsURL); err != nil {
 			p.add("REDIS_SESSIONS_URL", "cannot be parsed: %v", err)
+		}
+	}
+	if c.RedisCAFile != "" {
+		if err := trustRedisCA(c.RedisCAFile, cfg.Redis, cfg.RedisSessions); err != nil {
+			p.add("REDIS_CA_FILE", "%v", err)
 		}
 	}
 	if c.AgentTokenKey != "" {

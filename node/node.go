@@ -223,14 +223,14 @@ func (n *Node) connect(ctx context.Context) error {
 	n.rdb.AddHook(n.redisHook)
 	n.fastRedis = newRedisClient(interactionRedisOptions(&ropts))
 	n.fastRedis.AddHook(n.redisHook)
-	if err := retry(ctx, func() error { return n.rdb.Ping(ctx).Err() }); err != nil {
+	if err := retry(ctx, func() error { return redisPing(ctx, n.rdb) }); err != nil {
 		return &ConfigError{Setting: "REDIS_URL", Reason: "cannot connect: " + redactRedisErr(err, &ropts)}
 	}
 	n.sessRedis = n.rdb
 	if so := n.cfg.RedisSessions; so != nil {
 		n.sessRedis = newRedisClient(so)
 		n.sessRedis.AddHook(n.redisHook)
-		if err := retry(ctx, func() error { return n.sessRedis.Ping(ctx).Err() }); err != nil {
+		if err := retry(ctx, func() error { return redisPing(ctx, n.sessRedis) }); err != nil {
 			return &ConfigError{Setting: "REDIS_SESSIONS_URL", Reason: "cannot connect: " + redactRedisErr(err, so)}
 		}
 	}
@@ -288,11 +288,17 @@ func (n *Node) connect(ctx context.Context) error {
 }
 
 // retry calls f until it succeeds or ctx ends, returning the last error.
+// An error marked permanent (a refused password, a certificate not
+// trusted) ends it at once: waiting would not change the answer.
 func retry(ctx context.Context, f func() error) error {
 	var err error
 	for {
 		if err = f(); err == nil {
 			return nil
+		}
+		var p permanent
+		if errors.As(err, &p) {
+			return p.error
 		}
 		select {
 		case <-ctx.Done():
@@ -301,6 +307,9 @@ func retry(ctx context.Context, f func() error) error {
 		}
 	}
 }
+
+// permanent marks an error retry must not wait out.
+type permanent struct{ error }
 
 func (n *Node) close() {
 	if n.limRedis != nil {

@@ -298,6 +298,8 @@ func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 		{"bad gossip port", map[string]string{"GOSSIP_ADDR": "127.0.0.1:gossip"}, `GOSSIP_ADDR: port "gossip" must be a number`},
 		{"two bad settings", map[string]string{"LOG_LEVEL": "loud", "WEIGHT": "0"}, "WEIGHT: must be between 1 and 1000"},
 		{"malformed read replica", map[string]string{"POSTGRES_READ_URL": "postgres://u:hunter2@%zz"}, "POSTGRES_READ_URL: cannot be parsed"},
+		{"CA file without a TLS Redis", map[string]string{"REDIS_CA_FILE": "/etc/hostname"}, "REDIS_CA_FILE: /etc/hostname holds no PEM certificate"},
+		{"CA file that cannot be read", map[string]string{"REDIS_CA_FILE": "/nonexistent/ca.pem", "REDIS_URL": "rediss://127.0.0.1:1/0"}, "REDIS_CA_FILE: cannot be read"},
 		{"read replica lag out of range", map[string]string{"POSTGRES_READ_MAX_LAG": "2h"}, "POSTGRES_READ_MAX_LAG: must be a duration between 100ms and 1h"},
 	}
 	// The cluster already runs 1 shard, as a first node would have written.

@@ -2,7 +2,11 @@ package node_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +18,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/commands"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/node"
 	"github.com/chopsticks-bot/chopsticks/poll"
@@ -323,5 +328,114 @@ func TestSessionsOnASecondRedis(t *testing.T) {
 		if len(keys) != tt.want {
 			t.Errorf("Redis %s holds dashboard keys %v, want %d", tt.addr, keys, tt.want)
 		}
+	}
+}
+
+// TestNodeOnSecureRedis: in each topology, Redis with TLS only and an ACL
+// user (the default user turned off): a node given the rediss URL with the
+// user's credentials and REDIS_CA_FILE answers /daily, /balance and /pay,
+// and its claims are on those servers. A wrong password is refused at
+// start with a message that does not hold it.
+func TestNodeOnSecureRedis(t *testing.T) {
+	ca, err := localserver.NewTestCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := localserver.RedisSecurity{TLS: ca, User: "chopsticks", Password: "s3cret-pw"}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	tlsConf := func() *tls.Config {
+		pem, err := os.ReadFile(ca.CAFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	}
+	for _, tt := range []struct {
+		name  string
+		start func(t *testing.T) (url string, client redis.UniversalClient)
+	}{
+		{"one server", func(t *testing.T) (string, redis.UniversalClient) {
+			r, err := localserver.StartSecureRedis(ctx, t.TempDir(), sec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = r.Kill() })
+			return r.URL(0), redis.NewClient(&redis.Options{Addr: r.Addr(), Username: sec.User, Password: sec.Password, TLSConfig: tlsConf()})
+		}},
+		{"sentinel", func(t *testing.T) (string, redis.UniversalClient) {
+			rs, err := localserver.StartSecureRedisSentinel(ctx, t.TempDir(), 3, sec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(rs.Kill)
+			return rs.URL(), redis.NewClient(&redis.Options{Addr: rs.Master.Addr(), Username: sec.User, Password: sec.Password, TLSConfig: tlsConf()})
+		}},
+		{"cluster", func(t *testing.T) (string, redis.UniversalClient) {
+			rc, err := localserver.StartSecureRedisCluster(ctx, t.TempDir(), 3, 0, sec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(rc.Kill)
+			return rc.URL(), redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), Username: sec.User, Password: sec.Password, TLSConfig: tlsConf()})
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			url, client := tt.start(t)
+			t.Cleanup(func() { client.Close() })
+			if !strings.HasPrefix(url, "rediss") || !strings.Contains(url, sec.Password) {
+				t.Fatalf("URL %q is not a TLS URL with the user's credentials", url)
+			}
+			s := newStack(t, 1)
+			s.startNode(t, "n1", func(f *node.Flags) { f.RedisURL, f.RedisCAFile = url, ca.CAFile })
+			guild, user := guildAndUser(t, s.sim)
+			other := s.sim.DefaultUsers()[1]
+			var last *discordsim.Interaction
+			for _, inv := range []discordsim.Invocation{{Command: "daily"}, {Command: "balance"},
+				{Command: "pay", Options: map[string]any{"user": other, "amount": "10"}}} {
+				inv.GuildID, inv.UserID = guild, user
+				i, _ := invoke(t, s.sim, inv)
+				if info := i.Info(); info.Failed || info.DoubleAcks != 0 || info.LateAnswers != 0 {
+					t.Errorf("/%s outcome: %+v", inv.Command, info)
+				}
+				last = i
+			}
+			n, err := client.Exists(ctx, commands.ClaimKey(discord.InteractionID(last.Info().ID))).Result()
+			if err != nil || n != 1 {
+				t.Errorf("the last interaction's claim on the secured Redis: %d, %v", n, err)
+			}
+		})
+	}
+	r, err := localserver.StartSecureRedis(ctx, t.TempDir(), sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Kill() })
+	for _, tt := range []struct {
+		name, url, caFile, want string
+	}{
+		{"wrong password", strings.Replace(r.URL(0), sec.Password, "not-the-pw", 1), ca.CAFile, "WRONGPASS"},
+		{"server certificate not trusted", r.URL(0), "", "certificate signed by unknown authority"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			flags := newStack(t, 1).config("n1")
+			flags.RedisURL, flags.RedisCAFile = tt.url, tt.caFile
+			cfg, err := flags.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			runCtx, stop := context.WithTimeout(ctx, 20*time.Second)
+			defer stop()
+			err = node.Run(runCtx, cfg)
+			var ce *node.ConfigError
+			if !errors.As(err, &ce) || ce.Setting != "REDIS_URL" || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Run: %v, want a REDIS_URL ConfigError saying %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), sec.Password) || strings.Contains(err.Error(), "not-the-pw") {
+				t.Errorf("the error holds the password: %v", err)
+			}
+		})
 	}
 }

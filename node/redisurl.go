@@ -2,11 +2,14 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -242,4 +245,49 @@ func (h reloadOnNetError) check(ctx context.Context, err error) {
 		(err != nil && strings.HasPrefix(err.Error(), "CLUSTERDOWN")) {
 		h.cc.ReloadState(ctx)
 	}
+}
+
+// trustRedisCA makes every TLS Redis client among opts trust the
+// certificate authorities in the PEM file at path, instead of the
+// system's. A file no TLS URL uses is an error: the operator meant TLS.
+func trustRedisCA(path string, opts ...*redis.UniversalOptions) error {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("cannot be read: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	used := false
+	for _, o := range opts {
+		if o == nil || o.TLSConfig == nil {
+			continue
+		}
+		o.TLSConfig = o.TLSConfig.Clone()
+		o.TLSConfig.RootCAs = pool
+		used = true
+	}
+	if !used {
+		return errors.New("is set, but no Redis URL uses TLS (rediss://, rediss-sentinel:// or rediss-cluster://)")
+	}
+	return nil
+}
+
+// redisPing pings c, marking the answers no retry can change permanent:
+// Redis refusing the credentials, or a server certificate not trusted.
+func redisPing(ctx context.Context, c redis.UniversalClient) error {
+	err := c.Ping(ctx).Err()
+	if err == nil {
+		return nil
+	}
+	var unknownCA x509.UnknownAuthorityError
+	var badName x509.HostnameError
+	var verify *tls.CertificateVerificationError
+	msg := err.Error()
+	if errors.As(err, &unknownCA) || errors.As(err, &badName) || errors.As(err, &verify) ||
+		strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "NOPERM") {
+		return permanent{err}
+	}
+	return err
 }
