@@ -75,7 +75,8 @@ type Limiter struct {
 	m     *metrics
 
 	cache    *denyCache
-	batch    wire.Batcher
+	batch    wire.Batcher     // the shared layout's decisions
+	each     wire.EachBatcher // the split layout's
 	fb       *localGCRA
 	fallback atomic.Bool
 	switchMu sync.Mutex
@@ -383,7 +384,7 @@ func (l *Limiter) decideRedis(ctx context.Context, checks []check, start, at tim
 			calls[i] = wire.Call{Base: l.hashBase(checks[g.idx[0]].tag), Rules: ruleArgs(checks, g)}
 		}
 		var err error
-		if outcomes, err = wire.DecideEach(ctx, l.rdb, calls, at); err != nil {
+		if outcomes, err = l.each.Decide(ctx, l.rdb, calls, at); err != nil {
 			return Decision{}, err
 		}
 	}

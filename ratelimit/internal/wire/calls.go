@@ -22,35 +22,104 @@ type Call struct {
 	Rules []Rule
 }
 
-// DecideEach runs each call's decision, made at at, in its own script call,
-// all in one round trip: on Redis Cluster a call cannot span slots, so each
-// subject goes alone under its own hash tag.
-func DecideEach(ctx context.Context, rdb Client, calls []Call, at time.Time) ([]Outcome, error) {
-	args := make([][]any, len(calls))
-	for i, c := range calls {
-		a, err := encodeArgsLate([][]Rule{c.Rules}, []time.Duration{Lateness(at, time.Now())})
-		if err != nil {
+// EachBatcher decides the calls of the split layout (Redis Cluster, where
+// a script call cannot span slots, so each subject goes under its own hash
+// tag) by group commit (see commit): the decisions that arrive while a
+// round trip is in flight go in the next one. Calls on one base, such as a
+// command's global ceiling that every user's decision checks, become one
+// script call carrying them all, and every call goes in one pipeline,
+// which a cluster client sends to each master at once. The zero
+// EachBatcher is ready for use.
+type EachBatcher struct {
+	c commit[each, []Outcome]
+}
+
+// each is one decision's calls and when its use was made.
+type each struct {
+	calls []Call
+	at    time.Time
+}
+
+// maxEach bounds the calls of one round trip.
+const maxEach = 4 * maxBatch
+
+// Decide runs each call's decision, for a use made at at, and returns
+// their outcomes in order. It is safe for concurrent use.
+func (b *EachBatcher) Decide(ctx context.Context, rdb Client, calls []Call, at time.Time) ([]Outcome, error) {
+	return b.c.do(ctx, each{calls, at}, cutEach,
+		func(ctx context.Context, batch []*pending[each, []Outcome]) ([][]Outcome, error) {
+			return runEach(ctx, rdb, batch)
+		})
+}
+
+// InFlight reports whether a round trip is in flight and how many
+// decisions wait for the next one.
+func (b *EachBatcher) InFlight() (running bool, queued int) { return b.c.inFlight() }
+
+func cutEach(queue []*pending[each, []Outcome]) int {
+	n, calls := 0, 0
+	for n < len(queue) && (n == 0 || calls+len(queue[n].req.calls) <= maxEach) {
+		calls += len(queue[n].req.calls)
+		n++
+	}
+	return n
+}
+
+// runEach sends batch's calls in one pipeline, one script call per base
+// (split at maxBatch decisions or maxPacked rules), and hands each
+// decision its outcomes.
+func runEach(ctx context.Context, rdb Client, batch []*pending[each, []Outcome]) ([][]Outcome, error) {
+	type ref struct{ req, call int }
+	type group struct {
+		base   string
+		ds     []decision
+		refs   []ref
+		packed int
+	}
+	var groups []*group
+	open := map[string]*group{}
+	for i, q := range batch {
+		for j, c := range q.req.calls {
+			g := open[c.Base]
+			if g == nil || len(g.ds) == maxBatch || g.packed+len(c.Rules) > maxPacked {
+				g = &group{base: c.Base}
+				open[c.Base] = g
+				groups = append(groups, g)
+			}
+			g.ds = append(g.ds, decision{c.Rules, q.req.at})
+			g.refs = append(g.refs, ref{i, j})
+			g.packed += len(c.Rules)
+		}
+	}
+	args := make([][]any, len(groups))
+	for k, g := range groups {
+		var err error
+		if args[k], err = decisionArgs(g.ds); err != nil {
 			return nil, err
 		}
-		args[i] = a
 	}
-	cmds, err := pipeline(ctx, rdb, decideScript, len(calls), func(i int) ([]string, []any) {
-		return []string{calls[i].Base}, args[i]
+	cmds, err := pipeline(ctx, rdb, decideScript, len(groups), func(k int) ([]string, []any) {
+		return []string{groups[k].base}, args[k]
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Outcome, len(cmds))
-	for i, c := range cmds {
-		r, err := c.Int64Slice()
+	out := make([][]Outcome, len(batch))
+	for i, q := range batch {
+		out[i] = make([]Outcome, len(q.req.calls))
+	}
+	for k, g := range groups {
+		r, err := cmds[k].Int64Slice()
 		if err != nil {
 			return nil, err
 		}
-		rs, err := splitReply(r, 1)
+		rs, err := splitReply(r, len(g.ds))
 		if err != nil {
 			return nil, err
 		}
-		out[i] = rs[0]
+		for d, rf := range g.refs {
+			out[rf.req][rf.call] = rs[d]
+		}
 	}
 	return out, nil
 }
@@ -142,9 +211,9 @@ func Fail(ctx context.Context, rdb Client, channel string, fields []string, T, t
 // arguments args(i) gives, loading the script if Redis lacks it.
 func pipeline(ctx context.Context, rdb Client, script *redis.Script, n int, args func(i int) ([]string, []any)) ([]*redis.Cmd, error) {
 	cmds := make([]*redis.Cmd, n)
-	run := func(eval bool) error {
+	send := func(idx []int, eval bool) error {
 		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := range cmds {
+			for _, i := range idx {
 				keys, argv := args(i)
 				if eval {
 					cmds[i] = script.Eval(ctx, p, keys, argv...)
@@ -156,9 +225,30 @@ func pipeline(ctx context.Context, rdb Client, script *redis.Script, n int, args
 		})
 		return err
 	}
-	err := run(false)
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		err = run(true)
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
 	}
-	return cmds, err
+	err := send(all, false)
+	if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return cmds, err
+	}
+	// Send again only the calls a server without the script refused: on a
+	// cluster the others ran on servers that had it, and sending them again
+	// would decide them twice.
+	var again []int
+	for i, c := range cmds {
+		if redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+			again = append(again, i)
+		}
+	}
+	if err := send(again, true); err != nil {
+		return cmds, err
+	}
+	for _, c := range cmds {
+		if err := c.Err(); err != nil {
+			return cmds, err
+		}
+	}
+	return cmds, nil
 }
