@@ -15,12 +15,19 @@ for b in "${all[@]}"; do
     economy|battles|ratelimit|voice|cluster)
       if [ ! -d "bench/$b" ]; then echo "bench/$b is missing" >&2; exit 1; fi
       go build -o "bin/bench-$b" "./bench/$b"
-      if [ "$b" = cluster ]; then CHOPSTICKS_BIN="$PWD/bin/chopsticks" "bin/bench-$b"; else "bin/bench-$b"; fi
+      if [ "$b" = cluster ]; then
+        make -s build
+        CHOPSTICKS_BIN="$PWD/bin/chopsticks" "bin/bench-$b"
+        # SIGKILL failover on a three-member etcd beside one member.
+        CHOPSTICKS_BIN="$PWD/bin/chopsticks" "bin/bench-$b" -cases kill -runs 3 -etcd-members 1,3
+      else "bin/bench-$b"; fi
       if [ "$b" = ratelimit ]; then
         # Three nodes share the callers: each batches only its own.
         "bin/bench-$b" -nodes 3 -rounds 2
         # The limiter's script alone, by batch size, beside its floor and redis_rate.
         go test -run '^$' -bench ScriptCost -benchtime 2s ./ratelimit/internal/wire/
+        # The limiter on a Redis Cluster (3 masters, a replica each) beside one Redis.
+        go test -run '^$' -bench AllowByTopology -benchtime 3s ./ratelimit/
       fi ;;
     load)
       # The economy mix at 200 interactions/s on 3 nodes, 10k guilds, 100k

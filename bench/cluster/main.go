@@ -3,7 +3,7 @@
 // included) against discordsim, real etcd, Redis and PostgreSQL, under a
 // stream of interactions (/ping at 50/s) and voice-state events.
 //
-//	go run ./bench/cluster [-runs 5] [-bin bin/chopsticks]
+//	go run ./bench/cluster [-runs 5] [-bin bin/chopsticks] [-cases kill,stop,drain] [-etcd-members 1,3]
 //
 // It prints, over -runs runs each: the time from SIGKILL of a node to
 // every orphaned shard resumed elsewhere; the same for a frozen node
@@ -52,6 +52,8 @@ type bench struct {
 	root string
 	pg   *localserver.Postgres
 	dbs  int
+	// etcdMembers is the size of each run's etcd: 1, or 3 member processes.
+	etcdMembers int
 	// verbose writes the tail of each node's log in failed runs.
 	verbose bool
 }
@@ -61,7 +63,20 @@ func run() error {
 	bin := flag.String("bin", "", "chopsticks binary (default: $CHOPSTICKS_BIN, else built into a temporary folder)")
 	verbose := flag.Bool("v", false, "print the last 200 log lines of every node of a failed run")
 	cases := flag.String("cases", "kill,stop,drain", "scenarios to run: kill (SIGKILL), stop (SIGSTOP), drain (SIGTERM)")
+	members := flag.String("etcd-members", "1", "comma-separated etcd sizes to run every scenario on, each 1 or 3 (member processes); with both, the 3-member figures are compared with the 1-member baseline")
 	flag.Parse()
+	var sizes []int
+	for _, m := range strings.Split(*members, ",") {
+		switch m {
+		case "1":
+			sizes = append(sizes, 1)
+		case "3":
+			sizes = append(sizes, 3)
+		default:
+			fmt.Fprintf(os.Stderr, "bench cluster: -etcd-members %q: want 1, 3 or 1,3\n", *members)
+			os.Exit(2)
+		}
+	}
 	if *runs < 1 {
 		return errors.New("-runs must be at least 1")
 	}
@@ -102,23 +117,31 @@ func run() error {
 		}
 		want[c] = true
 	}
-	var crash, freeze, drain []runResult
-	for i := 0; i < *runs && want["kill"]; i++ {
-		r := b.crashRun(ctx, i, syscall.SIGKILL)
-		fmt.Printf("crash run %d: %s\n", i+1, r)
-		crash = append(crash, r)
+	medians := map[int]time.Duration{}
+	for _, m := range sizes {
+		b.etcdMembers = m
+		var crash, freeze, drain []runResult
+		for i := 0; i < *runs && want["kill"]; i++ {
+			r := b.crashRun(ctx, i, syscall.SIGKILL)
+			fmt.Printf("etcd x%d crash run %d: %s\n", m, i+1, r)
+			crash = append(crash, r)
+		}
+		for i := 0; i < *runs && want["stop"]; i++ {
+			r := b.crashRun(ctx, i, syscall.SIGSTOP)
+			fmt.Printf("etcd x%d freeze run %d: %s\n", m, i+1, r)
+			freeze = append(freeze, r)
+		}
+		for i := 0; i < *runs && want["drain"]; i++ {
+			r := b.drainRun(ctx, i)
+			fmt.Printf("etcd x%d drain run %d: %s\n", m, i+1, r)
+			drain = append(drain, r)
+		}
+		medians[m] = report(m, crash, freeze, drain)
 	}
-	for i := 0; i < *runs && want["stop"]; i++ {
-		r := b.crashRun(ctx, i, syscall.SIGSTOP)
-		fmt.Printf("freeze run %d: %s\n", i+1, r)
-		freeze = append(freeze, r)
+	if one, three := medians[1], medians[3]; one > 0 && three > 0 {
+		fmt.Printf("\nSIGKILL failover median: 3-member etcd %v, 1 member (baseline) %v: %.2fx\n",
+			three.Round(time.Millisecond), one.Round(time.Millisecond), float64(three)/float64(one))
 	}
-	for i := 0; i < *runs && want["drain"]; i++ {
-		r := b.drainRun(ctx, i)
-		fmt.Printf("drain run %d: %s\n", i+1, r)
-		drain = append(drain, r)
-	}
-	report(crash, freeze, drain)
 	return nil
 }
 
@@ -249,11 +272,22 @@ func (b *bench) newCluster(ctx context.Context, t *trial, name string) *harness.
 		t.Fatalf("redis: %v", err)
 	}
 	t.Cleanup(func() { _ = rs.Stop() })
-	etcd, err := localserver.StartEtcd(ctx, filepath.Join(dir, "etcd"), 0)
-	if err != nil {
-		t.Fatalf("etcd: %v", err)
+	var endpoints []string
+	if b.etcdMembers == 3 {
+		etcd, err := localserver.StartEtcdCluster(ctx, b.bin, filepath.Join(dir, "etcd"), 3)
+		if err != nil {
+			t.Fatalf("etcd cluster: %v", err)
+		}
+		t.Cleanup(etcd.Stop)
+		endpoints = etcd.Endpoints()
+	} else {
+		etcd, err := localserver.StartEtcd(ctx, filepath.Join(dir, "etcd"), 0)
+		if err != nil {
+			t.Fatalf("etcd: %v", err)
+		}
+		t.Cleanup(etcd.Stop)
+		endpoints = etcd.Endpoints()
 	}
-	t.Cleanup(etcd.Stop)
 	b.dbs++
 	db := fmt.Sprintf("bench_%d", b.dbs)
 	if err := b.pg.CreateDatabase(ctx, db); err != nil {
@@ -261,7 +295,7 @@ func (b *bench) newCluster(ctx context.Context, t *trial, name string) *harness.
 	}
 	return harness.New(t, harness.Options{
 		Binary:  b.bin,
-		Servers: harness.Servers{Postgres: b.pg.DSN(db), Redis: rs, Etcd: etcd.Endpoints()},
+		Servers: harness.Servers{Postgres: b.pg.DSN(db), Redis: rs, Etcd: endpoints},
 		// MESSAGE_CREATE and GUILD_MEMBER_UPDATE in the background; the
 		// bot's intents (GUILDS, GUILD_VOICE_STATES) receive neither, so
 		// the voice-state stream of the load is what loads its sessions.
@@ -479,7 +513,9 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	return s[min(max(i, 0), len(s)-1)]
 }
 
-func report(crash, freeze, drain []runResult) {
+// report prints the figures of the runs on an etcd of members and returns
+// the median SIGKILL failover (0 without such runs).
+func report(members int, crash, freeze, drain []runResult) time.Duration {
 	ok := func(rs []runResult) []runResult {
 		var out []runResult
 		for _, r := range rs {
@@ -529,7 +565,7 @@ func report(crash, freeze, drain []runResult) {
 	row := func(figure, measured, target, v string) {
 		fmt.Printf("%-46s %-36s %-26s %s\n", figure, measured, target, v)
 	}
-	fmt.Printf("\ncluster benchmark: 16 shards, 3 nodes at the node's defaults (LEASE_TTL 5s), CHECKPOINT_INTERVAL 1s, discordsim heartbeat 1s, /ping at 50/s\n")
+	fmt.Printf("\ncluster benchmark: 16 shards, 3 nodes at the node's defaults (LEASE_TTL 5s), CHECKPOINT_INTERVAL 1s, discordsim heartbeat 1s, /ping at 50/s, etcd of %d member(s)\n", members)
 	row("figure", "measured", "target", "")
 	row(fmt.Sprintf("SIGKILL to all shards resumed (n=%d)", len(kf)),
 		fmt.Sprintf("median %s, max %s", ms(quantile(kf, 0.5)), ms(maxOf(kf))), "median <= 1s, max <= 1.5s",
@@ -555,4 +591,8 @@ func report(crash, freeze, drain []runResult) {
 	}
 	failed := kill.failed + stop.failed + dr.failed
 	row("failed runs", fmt.Sprint(failed), "0", verdict(failed == 0))
+	if len(kf) == 0 {
+		return 0
+	}
+	return quantile(kf, 0.5)
 }
