@@ -567,24 +567,34 @@ func report(members int, crash, freeze, drain []runResult) time.Duration {
 	}
 	fmt.Printf("\ncluster benchmark: 16 shards, 3 nodes at the node's defaults (LEASE_TTL 5s), CHECKPOINT_INTERVAL 1s, discordsim heartbeat 1s, /ping at 50/s, etcd of %d member(s)\n", members)
 	row("figure", "measured", "target", "")
-	row(fmt.Sprintf("SIGKILL to all shards resumed (n=%d)", len(kf)),
-		fmt.Sprintf("median %s, max %s", ms(quantile(kf, 0.5)), ms(maxOf(kf))), "median <= 1s, max <= 1.5s",
-		verdict(len(kf) > 0 && quantile(kf, 0.5) <= time.Second && maxOf(kf) <= 1500*time.Millisecond))
-	row(fmt.Sprintf("SIGSTOP to all shards resumed (n=%d)", len(sf)),
-		fmt.Sprintf("median %s, max %s", ms(quantile(sf, 0.5)), ms(maxOf(sf))), "median <= 2.5s",
-		verdict(len(sf) > 0 && quantile(sf, 0.5) <= 2500*time.Millisecond))
-	row("SIGKILL: interactions past the 3 s deadline", fmt.Sprintf("%d of %d", kill.missed, kill.inter), "0", verdict(kill.missed == 0 && kill.inter > 0))
-	row("SIGSTOP: interactions past the 3 s deadline", fmt.Sprintf("%d of %d", stop.missed, stop.inter), "(informational)", "")
-	row(fmt.Sprintf("planned-move pause per shard (n=%d)", len(pauses)),
-		fmt.Sprintf("p50 %s, p99 %s, max %s", ms(quantile(pauses, 0.5)), ms(quantile(pauses, 0.99)), ms(maxOf(pauses))), "p99 <= 1s",
-		verdict(len(pauses) > 0 && quantile(pauses, 0.99) <= time.Second))
-	row(fmt.Sprintf("16-shard drain, SIGTERM to exit (n=%d)", len(drains)),
-		fmt.Sprintf("median %s, max %s", ms(quantile(drains, 0.5)), ms(maxOf(drains))), "<= 5s",
-		verdict(len(drains) > 0 && maxOf(drains) <= 5*time.Second))
+	if len(crash) > 0 {
+		row(fmt.Sprintf("SIGKILL to all shards resumed (n=%d)", len(kf)),
+			fmt.Sprintf("median %s, max %s", ms(quantile(kf, 0.5)), ms(maxOf(kf))), "median <= 1s, max <= 1.5s",
+			verdict(len(kf) > 0 && quantile(kf, 0.5) <= time.Second && maxOf(kf) <= 1500*time.Millisecond))
+		row("SIGKILL: interactions past the 3 s deadline", fmt.Sprintf("%d of %d", kill.missed, kill.inter), "0", verdict(kill.missed == 0 && kill.inter > 0))
+	}
+	if len(freeze) > 0 {
+		row(fmt.Sprintf("SIGSTOP to all shards resumed (n=%d)", len(sf)),
+			fmt.Sprintf("median %s, max %s", ms(quantile(sf, 0.5)), ms(maxOf(sf))), "median <= 2.5s",
+			verdict(len(sf) > 0 && quantile(sf, 0.5) <= 2500*time.Millisecond))
+		row("SIGSTOP: interactions past the 3 s deadline", fmt.Sprintf("%d of %d", stop.missed, stop.inter), "(informational)", "")
+	}
+	if len(drain) > 0 {
+		row(fmt.Sprintf("planned-move pause per shard (n=%d)", len(pauses)),
+			fmt.Sprintf("p50 %s, p99 %s, max %s", ms(quantile(pauses, 0.5)), ms(quantile(pauses, 0.99)), ms(maxOf(pauses))), "p99 <= 1s",
+			verdict(len(pauses) > 0 && quantile(pauses, 0.99) <= time.Second))
+		row(fmt.Sprintf("16-shard drain, SIGTERM to exit (n=%d)", len(drains)),
+			fmt.Sprintf("median %s, max %s", ms(quantile(drains, 0.5)), ms(maxOf(drains))), "<= 5s",
+			verdict(len(drains) > 0 && maxOf(drains) <= 5*time.Second))
+	}
 	for _, c := range []struct {
 		name string
+		runs int
 		t    tally
-	}{{"SIGKILL", kill}, {"SIGSTOP", stop}, {"drain", dr}} {
+	}{{"SIGKILL", len(crash), kill}, {"SIGSTOP", len(freeze), stop}, {"drain", len(drain), dr}} {
+		if c.runs == 0 {
+			continue
+		}
 		row(c.name+": events lost", fmt.Sprint(c.t.lost), "0", verdict(c.t.lost == 0))
 		row(c.name+": interactions answered twice", fmt.Sprint(c.t.twice), "0", verdict(c.t.twice == 0))
 		row(c.name+": IDENTIFY after the fault", fmt.Sprint(c.t.idents), "0", verdict(c.t.idents == 0))
