@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
 
 	"github.com/diamondburned/arikawa/v3/api"
@@ -47,48 +48,70 @@ func DeployCommands(ctx context.Context, client *api.Client, app discord.AppID, 
 	return len(defs), nil
 }
 
-// DeployConfig is what `chopsticks commands deploy` needs.
-type DeployConfig struct {
+// DeployFlags are the settings of `chopsticks commands deploy` as given
+// (flags or environment), before Load checks them.
+type DeployFlags struct {
 	Token    string
 	ClientID string
 	APIURL   string
 	GuildID  string
 }
 
-// Deploy runs `chopsticks commands deploy`. Without a ClientID it reads
-// the application's ID from Discord, as a node does.
-func Deploy(ctx context.Context, c DeployConfig) (int, error) {
-	if c.Token == "" {
-		return 0, &ConfigError{Setting: "DISCORD_TOKEN", Reason: "is required"}
+// DeployConfig is what `chopsticks commands deploy` needs, checked.
+type DeployConfig struct {
+	Token string
+	// App is the application; zero reads it from Discord, as a node does.
+	App discord.AppID
+	// API is Discord's API base.
+	API *url.URL
+	// Guild, when valid, deploys to that guild only (instant, for testing).
+	Guild discord.GuildID
+}
+
+// Load checks f and returns the typed settings, or a ConfigError naming
+// the first bad one.
+func (f DeployFlags) Load() (DeployConfig, error) {
+	c := DeployConfig{Token: f.Token}
+	if f.Token == "" {
+		return c, &ConfigError{Setting: "DISCORD_TOKEN", Reason: "is required"}
 	}
-	var app uint64
-	var err error
-	if c.ClientID != "" {
-		if app, err = strconv.ParseUint(c.ClientID, 10, 64); err != nil || app == 0 {
-			return 0, &ConfigError{Setting: "CLIENT_ID", Reason: "must be the numeric application ID"}
+	if f.ClientID != "" {
+		app, err := strconv.ParseUint(f.ClientID, 10, 64)
+		if err != nil || app == 0 {
+			return c, &ConfigError{Setting: "CLIENT_ID", Reason: "must be the numeric application ID"}
 		}
+		c.App = discord.AppID(app)
 	}
-	var guild uint64
-	if c.GuildID != "" {
-		if guild, err = strconv.ParseUint(c.GuildID, 10, 64); err != nil || guild == 0 {
-			return 0, &ConfigError{Setting: "--guild (GUILD_ID)", Reason: "must be a numeric guild ID"}
+	if f.GuildID != "" {
+		guild, err := strconv.ParseUint(f.GuildID, 10, 64)
+		if err != nil || guild == 0 {
+			return c, &ConfigError{Setting: "--guild (GUILD_ID)", Reason: "must be a numeric guild ID"}
 		}
+		c.Guild = discord.GuildID(guild)
 	}
-	base, err := discordapi.ParseBase(c.APIURL)
+	base, err := discordapi.ParseBase(f.APIURL)
 	if err != nil {
-		return 0, &ConfigError{Setting: "DISCORD_API_URL", Reason: err.Error()}
+		return c, &ConfigError{Setting: "DISCORD_API_URL", Reason: err.Error()}
 	}
+	c.API = base
+	return c, nil
+}
+
+// Deploy runs `chopsticks commands deploy`. Without an App it reads the
+// application's ID from Discord, as a node does.
+func Deploy(ctx context.Context, c DeployConfig) (int, error) {
 	cat, err := Catalog()
 	if err != nil {
 		return 0, err
 	}
-	client := discordapi.NewClient(c.Token, base, nil)
-	if app == 0 {
+	client := discordapi.NewClient(c.Token, c.API, nil)
+	app := c.App
+	if !app.IsValid() {
 		a, err := currentApplication(client.WithContext(ctx))
 		if err != nil {
 			return 0, &ConfigError{Setting: "CLIENT_ID", Reason: "not set, and GET /applications/@me failed: " + err.Error()}
 		}
-		app = uint64(a.ID)
+		app = a.ID
 	}
-	return DeployCommands(ctx, client, discord.AppID(app), discord.GuildID(guild), cat)
+	return DeployCommands(ctx, client, app, c.Guild, cat)
 }

@@ -20,17 +20,21 @@ func runCommands(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(args) == 0 || args[0] != "deploy" {
 		return usagef("usage: chopsticks commands deploy [--guild ID] (global unless --guild or GUILD_ID is given)")
 	}
-	var c node.DeployConfig
+	var f node.DeployFlags
 	fs := flag.NewFlagSet("commands deploy", flag.ContinueOnError)
-	fs.StringVar(&c.Token, "discord-token", "", "bot token (DISCORD_TOKEN)")
-	fs.StringVar(&c.ClientID, "client-id", "", "application ID (CLIENT_ID)")
-	fs.StringVar(&c.APIURL, "discord-api-url", discordapi.DefaultBase, "Discord API base URL (DISCORD_API_URL)")
-	fs.StringVar(&c.GuildID, "guild", "", "deploy to this guild only, instantly, for testing (GUILD_ID)")
+	fs.StringVar(&f.Token, "discord-token", "", "bot token (DISCORD_TOKEN)")
+	fs.StringVar(&f.ClientID, "client-id", "", "application ID (CLIENT_ID)")
+	fs.StringVar(&f.APIURL, "discord-api-url", discordapi.DefaultBase, "Discord API base URL (DISCORD_API_URL)")
+	fs.StringVar(&f.GuildID, "guild", "", "deploy to this guild only, instantly, for testing (GUILD_ID)")
 	// The guild's variable is GUILD_ID, not the GUILD that parseFlags
 	// would derive from the flag's name: flags here are read by hand.
 	env := map[string]string{"discord-token": "DISCORD_TOKEN", "client-id": "CLIENT_ID", "discord-api-url": "DISCORD_API_URL", "guild": "GUILD_ID"}
 	if err := parseFlagsEnv(fs, args[1:], stderr, env); err != nil {
 		return err
+	}
+	c, err := f.Load()
+	if err != nil {
+		return usageError{err}
 	}
 	n, err := node.Deploy(ctx, c)
 	var ce *node.ConfigError
@@ -41,8 +45,8 @@ func runCommands(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	where := "globally"
-	if c.GuildID != "" {
-		where = "to guild " + c.GuildID
+	if c.Guild.IsValid() {
+		where = "to guild " + c.Guild.String()
 	}
 	fmt.Fprintf(stdout, "deployed %d commands %s\n", n, where)
 	return nil
