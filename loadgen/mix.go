@@ -25,7 +25,8 @@ type Step struct {
 
 // DefaultMix is the economy mix players make: about half of it writes
 // (daily, pay, work, gather, buy, deposit), the rest reads, with a little
-// music. New game commands join it as they land.
+// music and the game's boards, market and companions. New game commands
+// join it as they land.
 var DefaultMix = []Step{
 	{Name: "balance", Weight: 24, Command: "balance"},
 	{Name: "inventory", Weight: 8, Command: "inventory"},
@@ -33,6 +34,11 @@ var DefaultMix = []Step{
 	{Name: "collection", Weight: 4, Command: "collection"},
 	{Name: "queue", Weight: 3, Command: "queue"},
 	{Name: "nowplaying", Weight: 2, Command: "nowplaying"},
+	{Name: "leaderboard", Weight: 3, Command: "leaderboard", Options: map[string]any{"board": "$choice"}},
+	{Name: "achievements", Weight: 2, Command: "achievements"},
+	{Name: "market browse", Weight: 3, Command: "market", Subcommand: "browse"},
+	{Name: "market price", Weight: 1, Command: "market", Subcommand: "price", Options: map[string]any{"item": "coffee"}},
+	{Name: "companion list", Weight: 2, Command: "companion", Subcommand: "list"},
 	{Name: "daily", Weight: 8, Writes: true, Command: "daily"},
 	{Name: "pay", Weight: 14, Writes: true, Command: "pay", Options: map[string]any{"user": "$other", "amount": "1"}},
 	{Name: "work", Weight: 10, Writes: true, Command: "work", Options: map[string]any{"job": "$choice"}},

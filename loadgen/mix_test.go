@@ -91,7 +91,7 @@ func TestClassify(t *testing.T) {
 
 func TestStepInvocation(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
-	ch := choices{"work/job": {"miner", "chef"}, "buy/item": {"coffee"}}
+	ch := choices{"work/job": {"miner", "chef"}, "buy/item": {"coffee"}, "leaderboard/board": {"wealth"}}
 	const guild, user, other = discordsim.Snowflake(1), discordsim.Snowflake(2), discordsim.Snowflake(3)
 	for _, s := range DefaultMix {
 		inv, err := s.invocation(r, ch, guild, user, other)
