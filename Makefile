@@ -31,6 +31,8 @@ vet:
 
 test-go: build
 	CHOPSTICKS_BIN=$(CURDIR)/$(BIN) $(GOTEST) -timeout 15m ./...
+	# The limiter's behaviours again, each test on a Redis Cluster of its own.
+	CHOPSTICKS_TEST_REDIS=cluster $(GOTEST) -timeout 5m ./ratelimit/
 
 ## bench: benchmarks and soaks (long; not part of test).
 bench: deps-test build

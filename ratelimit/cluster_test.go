@@ -20,10 +20,10 @@ import (
 
 func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
+	addr := testRedis(t)
 	cfg := Config{Command: Rule{Limit: 2, Period: time.Minute}}
-	a := startNode(t, addr, cfg)
-	b := startNode(t, addr, cfg)
+	a := startOn(t, addr, cfg)
+	b := startOn(t, addr, cfg)
 	for i := 0; i < 2; i++ {
 		mustCommand(t, a.lim, 42, "rob")
 	}
@@ -45,7 +45,7 @@ func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
 		t.Fatalf("b made %d Redis calls for a blocked user", got)
 	}
 	// A node started later loads the running block at start.
-	c := startNode(t, addr, cfg)
+	c := startOn(t, addr, cfg)
 	before = c.calls.n.Load()
 	if d := mustCommand(t, c.lim, 42, "rob"); d.Allowed || !d.Local {
 		t.Fatalf("late node: %+v", d)
@@ -57,12 +57,12 @@ func TestBlockPropagatesWithoutRedisCalls(t *testing.T) {
 
 func TestLayoutSplitSharesBudget(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
+	addr := testRedis(t)
 	// Both nodes send one script per subject (the Redis Cluster path), in
 	// one round trip.
 	cfg := Config{Command: Rule{Limit: 5, Period: time.Minute}, CommandGlobal: Rule{Limit: 8, Period: time.Minute}, Layout: LayoutSplit}
-	a := startNode(t, addr, cfg)
-	b := startNode(t, addr, cfg)
+	a := startOn(t, addr, cfg)
+	b := startOn(t, addr, cfg)
 	allowed, i := 0, 0
 	pick := func(i int) *node {
 		if i%2 == 1 {
@@ -331,9 +331,9 @@ func TestRedisOutage(t *testing.T) {
 // that every user got exactly its budget.
 func TestConcurrentDecisionsExact(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
+	addr := testRedis(t)
 	cfg := Config{Command: Rule{Limit: 7, Period: time.Hour}, CommandBlock: Backoff{Base: time.Millisecond, Max: time.Millisecond, Memory: time.Millisecond}}
-	nodes := []*node{startNode(t, addr, cfg), startNode(t, addr, cfg)}
+	nodes := []*node{startOn(t, addr, cfg), startOn(t, addr, cfg)}
 	const users, workers, attempts = 20, 16, 40
 	var admitted [users + 1]atomic.Int64
 	var wg sync.WaitGroup

@@ -94,7 +94,8 @@ const (
 	// LayoutSplit keeps each subject's state under its own hash tag and
 	// sends one script per subject, pipelined in one round trip; then a
 	// refusal by one subject does not undo what another subject's script
-	// admitted.
+	// admitted. Concurrent decisions share round trips, and their calls on
+	// one subject (a command's ceiling) go in one script call.
 	LayoutSplit
 )
 

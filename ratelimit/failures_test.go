@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
 // TestFailSensitiveBlocksOnFailuresOnly: checking whether a subject is
@@ -16,9 +15,9 @@ import (
 // every node, and nobody else.
 func TestFailSensitiveBlocksOnFailuresOnly(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
+	addr := testRedis(t)
 	cfg := Config{Sensitive: Rule{Limit: 3, Period: 5 * time.Minute}, SensitiveBlock: time.Hour}
-	a, b := startNode(t, addr, cfg), startNode(t, addr, cfg)
+	a, b := startOn(t, addr, cfg), startOn(t, addr, cfg)
 	ctx := context.Background()
 	blocked := func(n *node, user uint64, ip string) Decision {
 		t.Helper()
@@ -91,9 +90,9 @@ func TestFailSensitiveBlocksOnFailuresOnly(t *testing.T) {
 // never block; the schedule is GCRA's, as for every other rule.
 func TestFailSensitiveSpacedFailures(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
+	addr := testRedis(t)
 	// 3 per 300 ms: one failure every 100 ms is the sustained rate.
-	n := startNode(t, addr, Config{Sensitive: Rule{Limit: 3, Period: 300 * time.Millisecond}, SensitiveBlock: time.Hour})
+	n := startOn(t, addr, Config{Sensitive: Rule{Limit: 3, Period: 300 * time.Millisecond}, SensitiveBlock: time.Hour})
 	ctx := context.Background()
 	for i := range 5 {
 		d, err := n.lim.FailSensitive(ctx, "dashboard_login", 0, "10.1.0.1")
@@ -108,8 +107,8 @@ func TestFailSensitiveSpacedFailures(t *testing.T) {
 // limit with the wait, and blocks nothing: the refusal is not a block.
 func TestAllowAdmin(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
-	n := startNode(t, addr, Config{Admin: Rule{Limit: 30, Period: time.Minute}})
+	addr := testRedis(t)
+	n := startOn(t, addr, Config{Admin: Rule{Limit: 30, Period: time.Minute}})
 	ctx := context.Background()
 	for i := range 30 {
 		if d, err := n.lim.AllowAdmin(ctx, 5); err != nil || !d.Allowed {
@@ -130,8 +129,8 @@ func TestAllowAdmin(t *testing.T) {
 
 func TestFailuresBadInputAndOutage(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
-	n := startNode(t, addr, Config{})
+	addr := testRedis(t)
+	n := startOn(t, addr, Config{})
 	ctx := context.Background()
 	for _, tt := range []struct {
 		name string

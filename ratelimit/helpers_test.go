@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
@@ -49,6 +52,55 @@ func newClient(t testing.TB, addr string) *redis.Client {
 	return rdb
 }
 
+// target is the Redis a test's limiters share: one server, or, when the
+// tests run with CHOPSTICKS_TEST_REDIS=cluster, a Redis Cluster of three
+// masters of the test's own, so that the behaviours the limiter promises
+// are checked on both layouts.
+type target struct {
+	addr  string   // one server
+	addrs []string // a cluster's seeds
+}
+
+// testRedis starts the test's Redis, of the topology CHOPSTICKS_TEST_REDIS
+// names ("" or "cluster").
+func testRedis(t testing.TB) target {
+	t.Helper()
+	switch topo := os.Getenv("CHOPSTICKS_TEST_REDIS"); topo {
+	case "":
+		return target{addr: servertest.Redis(t)}
+	case "cluster":
+		ctx, cancel := context.WithCancel(context.Background())
+		rc, err := localserver.StartRedisCluster(ctx, t.TempDir(), 3, 0)
+		if err != nil {
+			cancel()
+			t.Fatalf("Redis Cluster: %v", err)
+		}
+		t.Cleanup(func() { rc.Kill(); cancel() })
+		return target{addrs: rc.Addrs()}
+	default:
+		t.Fatalf("CHOPSTICKS_TEST_REDIS=%q: want empty or cluster", topo)
+		return target{}
+	}
+}
+
+// client is a new client of tg, with the short timeouts of newClient.
+func (tg target) client(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	if tg.addrs == nil {
+		return newClient(t, tg.addr)
+	}
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: tg.addrs, DialTimeout: 200 * time.Millisecond,
+		ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// startOn is startNode on tg.
+func startOn(t testing.TB, tg target, cfg Config) *node {
+	t.Helper()
+	return startNodeOn(t, tg.client(t), cfg)
+}
+
 // startNode starts a limiter with cfg, its metrics on a registry of its
 // own and its log discarded unless cfg sets them.
 func startNode(t testing.TB, addr string, cfg Config) *node {
@@ -83,20 +135,37 @@ func startNodeOn(t testing.TB, rdb redis.UniversalClient, cfg Config) *node {
 	return &node{lim: lim, rdb: rdb, calls: h, reg: reg}
 }
 
-// stateExists tells whether any generation hash holds a rule's field.
+// stateExists tells whether any generation hash holds a rule's field, on
+// every master when rdb is a cluster's.
 func stateExists(t testing.TB, rdb redis.UniversalClient, field string) bool {
 	t.Helper()
 	ctx := context.Background()
-	keys, err := rdb.Keys(ctx, "rlh:*").Result()
+	found := false
+	var mu sync.Mutex
+	look := func(ctx context.Context, c redis.Cmdable) error {
+		keys, err := c.Keys(ctx, "rlh:*").Result()
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if c.HExists(ctx, k, field).Val() {
+				mu.Lock()
+				found = true
+				mu.Unlock()
+			}
+		}
+		return nil
+	}
+	var err error
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return look(ctx, c) })
+	} else {
+		err = look(ctx, rdb)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range keys {
-		if rdb.HExists(ctx, k, field).Val() {
-			return true
-		}
-	}
-	return false
+	return found
 }
 
 func mustCommand(t testing.TB, l *Limiter, user uint64, cmd string) Decision {

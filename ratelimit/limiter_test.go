@@ -8,18 +8,17 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 func TestCommandBlockBackoff(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
+	addr := testRedis(t)
 	cfg := Config{
 		Command:      Rule{Limit: 3, Period: 300 * time.Millisecond},
 		CommandBlock: Backoff{Base: 100 * time.Millisecond, Max: 500 * time.Millisecond, Memory: 10 * time.Second},
 	}
-	n := startNode(t, addr, cfg)
+	n := startOn(t, addr, cfg)
 	for i := 0; i < 3; i++ {
 		if d := mustCommand(t, n.lim, 1, "work"); !d.Allowed {
 			t.Fatalf("attempt %d refused: %+v", i+1, d)
@@ -62,12 +61,12 @@ func TestCommandBlockBackoff(t *testing.T) {
 
 func TestBackoffResetsAfterQuietPeriod(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
+	addr := testRedis(t)
 	cfg := Config{
 		Command:      Rule{Limit: 1, Period: 50 * time.Millisecond},
 		CommandBlock: Backoff{Base: 60 * time.Millisecond, Max: time.Second, Memory: 300 * time.Millisecond},
 	}
-	n := startNode(t, addr, cfg)
+	n := startOn(t, addr, cfg)
 	violate := func() Decision {
 		var d Decision
 		poll.Eventually(t, 3*time.Second, func() bool {
@@ -90,13 +89,13 @@ func TestBackoffResetsAfterQuietPeriod(t *testing.T) {
 
 func TestGlobalCeiling(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
+	addr := testRedis(t)
 	cfg := Config{
 		Command:         Rule{Limit: 100, Period: time.Second},
 		CommandGlobal:   Rule{Limit: 4, Period: time.Minute},
 		GlobalOverrides: map[string]Rule{"play": {Limit: 2, Period: time.Minute}, "balance": NoCeiling},
 	}
-	n := startNode(t, addr, cfg)
+	n := startOn(t, addr, cfg)
 	for u := uint64(1); u <= 4; u++ {
 		if d := mustCommand(t, n.lim, u, "work"); !d.Allowed {
 			t.Fatalf("user %d refused: %+v", u, d)
@@ -116,12 +115,13 @@ func TestGlobalCeiling(t *testing.T) {
 		t.Fatal("hot global refusal made a Redis call")
 	}
 	// Through Redis (a second node knows nothing), a refusal consumes
-	// nothing of the user's own budget: all or nothing.
-	other := startNode(t, addr, cfg)
+	// nothing of the user's own budget: all or nothing, in the shared
+	// layout (split, each subject decides alone: see LayoutSplit).
+	other := startOn(t, addr, cfg)
 	if d := mustCommand(t, other.lim, 7, "work"); d.Allowed || d.Local || !d.Notify || d.Rule != RuleGlobal {
 		t.Fatalf("global refusal via Redis: %+v", d)
 	}
-	if stateExists(t, n.rdb, "{u:7}:c:work") {
+	if !n.lim.split && stateExists(t, n.rdb, "{u:7}:c:work") {
 		t.Fatal("refused decision consumed the user's budget")
 	}
 	for u := uint64(1); u <= 2; u++ {
@@ -174,9 +174,9 @@ func TestNoCeilingOnlyForCeilings(t *testing.T) {
 
 func TestSensitive(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
+	addr := testRedis(t)
 	cfg := Config{Sensitive: Rule{Limit: 3, Period: 600 * time.Millisecond}, SensitiveBlock: time.Hour}
-	n := startNode(t, addr, cfg)
+	n := startOn(t, addr, cfg)
 	ctx := context.Background()
 	allow := func(user uint64, ip string) Decision {
 		t.Helper()
@@ -228,8 +228,8 @@ func TestSensitive(t *testing.T) {
 
 func TestHTTP(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
-	n := startNode(t, addr, Config{HTTP: Rule{Limit: 3, Period: 300 * time.Millisecond}})
+	addr := testRedis(t)
+	n := startOn(t, addr, Config{HTTP: Rule{Limit: 3, Period: 300 * time.Millisecond}})
 	ctx := context.Background()
 	for i, ip := range []string{"2001:db8::1", "2001:db8::2", "[2001:db8::3]:443"} {
 		if d, err := n.lim.AllowHTTP(ctx, ip); err != nil || !d.Allowed {
@@ -258,8 +258,8 @@ func TestHTTP(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	addr := servertest.Redis(t)
-	n := startNode(t, addr, Config{})
+	addr := testRedis(t)
+	n := startOn(t, addr, Config{})
 	ctx := context.Background()
 	cases := []struct {
 		name string
