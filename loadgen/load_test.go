@@ -19,8 +19,9 @@ import (
 // every interaction it sent.
 func TestLoadCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "report.json")
+	profiles := t.TempDir()
 	cmd := exec.Command(bintest.Chopsticks(t), "load", "--nodes", "1", "--guilds", "8", "--users", "40",
-		"--rate", "20", "--duration", "3s", "--seed", "7", "--quiet", "--json", out)
+		"--rate", "20", "--duration", "3s", "--seed", "7", "--quiet", "--json", out, "--profile", profiles)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -28,6 +29,11 @@ func TestLoadCommand(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "latency (dispatch to first response)") || !strings.Contains(stdout.String(), "command  writes  count") {
 		t.Errorf("no human table on stdout:\n%s", stdout.String())
+	}
+	for _, f := range []string{"node-1-cpu.pprof", "node-1-heap.pprof"} {
+		if st, err := os.Stat(filepath.Join(profiles, f)); err != nil || st.Size() == 0 {
+			t.Errorf("profile %s: %v", f, err)
+		}
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -99,6 +105,8 @@ func TestLoadCommandRefusesBadFlags(t *testing.T) {
 		{[]string{"--guilds", "0"}, "--guilds must be between 1 and 100000"},
 		{[]string{"--duration", "10ms"}, "--duration must be at least 1s"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--ramp", "--profile", "/tmp/p"}, "--profile profiles a run at one rate"},
+		{[]string{"--profile", "/tmp/p", "--duration", "2s"}, "--profile needs a --duration of at least 3s"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

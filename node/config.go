@@ -59,6 +59,7 @@ type Flags struct {
 	NodeEnv             string
 	NodeID              string
 	HTTPAddr            string
+	DebugAddr           string
 	GossipAddr          string
 	GossipSeeds         string
 	ShardCount          int
@@ -105,6 +106,7 @@ func (c *Flags) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.NodeEnv, "node-env", "production", "production, development or test (NODE_ENV)")
 	fs.StringVar(&c.NodeID, "node-id", host, "this node's unique name in the cluster (NODE_ID)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "address of the metrics, health and dashboard server (HTTP_ADDR)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", "", "address of Go's profiler (/debug/pprof/), which has no login: keep it on loopback; empty: off (DEBUG_ADDR)")
 	fs.StringVar(&c.GossipAddr, "gossip-addr", "0.0.0.0:7946", "memberlist bind address (GOSSIP_ADDR)")
 	fs.StringVar(&c.GossipSeeds, "gossip-seeds", "", "comma-separated host:port of other nodes' gossip (GOSSIP_SEEDS)")
 	fs.IntVar(&c.ShardCount, "shard-count", 0, "total shards; 0 takes Discord's recommendation (SHARD_COUNT)")
@@ -184,6 +186,8 @@ type Config struct {
 	// HTTPAddr is the address of the metrics, health and dashboard server
 	// (HTTP_ADDR); default ":8080".
 	HTTPAddr string
+	// DebugAddr is the address of Go's profiler (DEBUG_ADDR); empty: off.
+	DebugAddr string
 	// GossipHost and GossipPort are memberlist's bind address
 	// (GOSSIP_ADDR); default 0.0.0.0:7946.
 	GossipHost string
@@ -285,7 +289,7 @@ func (c Flags) parse() (Config, *problems) {
 		DiscordToken: c.DiscordToken, DashboardCookieSecure: c.DashboardCookieSec,
 		DashboardOrigins: splitList(c.DashboardOrigins), DashboardSessionSecret: []byte(c.DashboardSessionKey),
 		DiscordClientSecret: c.DiscordClientSecret, DiscordRedirectURI: c.DiscordRedirectURI,
-		NodeEnv: c.NodeEnv, NodeID: c.NodeID, HTTPAddr: c.HTTPAddr, GossipSeeds: splitList(c.GossipSeeds),
+		NodeEnv: c.NodeEnv, NodeID: c.NodeID, HTTPAddr: c.HTTPAddr, DebugAddr: c.DebugAddr, GossipSeeds: splitList(c.GossipSeeds),
 		ShardCount: c.ShardCount, CheckpointInterval: c.CheckpointInterval, Weight: c.Weight,
 		LeaseTTL: c.LeaseTTL, IdentifyReserve: c.IdentifyReserve, PostgresReadMaxLag: c.PostgresReadMaxLag,
 	}
@@ -423,6 +427,9 @@ func (c *Config) check(p *problems) {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		p.add("HTTP_ADDR", "must be host:port (%v)", err)
+	}
+	if _, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
+		p.add("DEBUG_ADDR", "must be host:port (%v)", err)
 	}
 	if c.GossipPort < 0 || c.GossipPort > 65535 {
 		p.add("GOSSIP_ADDR", "port %d must be from 0 to 65535", c.GossipPort)

@@ -141,6 +141,13 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Warn("command registration failed", "err", err)
 	}
 	n.routes()
+	if cfg.DebugAddr != "" {
+		dbg, err := startDebugServer(cfg.DebugAddr, log)
+		if err != nil {
+			return &ConfigError{Setting: "DEBUG_ADDR", Reason: err.Error()}
+		}
+		defer dbg.stop()
+	}
 	n.http.Start()
 	httpUp := true
 	defer func() {

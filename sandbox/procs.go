@@ -16,11 +16,12 @@ import (
 
 // nodeProc is one node process the sandbox runs and can stop and start.
 type nodeProc struct {
-	ID       string
-	HTTPAddr string
-	env      []string
-	bin      string
-	logPath  string
+	ID        string
+	HTTPAddr  string
+	DebugAddr string // the profiler's, with Config.Profiler
+	env       []string
+	bin       string
+	logPath   string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd

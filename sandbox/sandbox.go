@@ -47,6 +47,9 @@ type Config struct {
 	// Users adds this many users beyond the demo's three, each a member of
 	// one to three guilds, for load runs; default none.
 	Users int
+	// Profiler gives each node Go's profiler on a loopback port of its own
+	// (DEBUG_ADDR; see ProfilerAddrs).
+	Profiler bool
 	// Reset clears Dir first.
 	Reset bool
 	// Binary is the chopsticks executable to run nodes with; required.
@@ -204,8 +207,16 @@ func Run(ctx context.Context, opts Config) error {
 			return err
 		}
 		id := fmt.Sprintf("node-%d", i)
+		var debugAddr string
+		if opts.Profiler {
+			port, err := localserver.FreePort()
+			if err != nil {
+				return err
+			}
+			debugAddr = fmt.Sprintf("127.0.0.1:%d", port)
+		}
 		p := &nodeProc{
-			ID: id, HTTPAddr: fmt.Sprintf("127.0.0.1:%d", httpPort), bin: opts.Binary,
+			ID: id, HTTPAddr: fmt.Sprintf("127.0.0.1:%d", httpPort), DebugAddr: debugAddr, bin: opts.Binary,
 			logPath: logPath(dir, id),
 			env: []string{
 				"DISCORD_TOKEN=" + sim.Token(),
@@ -226,6 +237,7 @@ func Run(ctx context.Context, opts Config) error {
 				"DASHBOARD_ADMIN_IDS=" + admin.ID.String(),
 				"NODE_ENV=development",
 				"LOG_LEVEL=info",
+				"DEBUG_ADDR=" + debugAddr,
 			},
 		}
 		seeds = append(seeds, fmt.Sprintf("127.0.0.1:%d", gossipPort))
@@ -288,6 +300,18 @@ func (s *Sandbox) NodeAddrs() map[string]string {
 	out := map[string]string{}
 	for _, p := range s.nodes.list() {
 		out[p.ID] = p.HTTPAddr
+	}
+	return out
+}
+
+// ProfilerAddrs maps each node's ID to its profiler's address; empty
+// unless Config.Profiler is set.
+func (s *Sandbox) ProfilerAddrs() map[string]string {
+	out := map[string]string{}
+	for _, p := range s.nodes.list() {
+		if p.DebugAddr != "" {
+			out[p.ID] = p.DebugAddr
+		}
 	}
 	return out
 }

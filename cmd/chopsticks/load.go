@@ -37,6 +37,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dir := fs.String("dir", "", "folder for the servers' data and the logs (default: a temporary folder, removed at the end)")
 	seed := fs.Int64("seed", 0, "random seed (0: from the clock)")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	profile := fs.String("profile", "", "write each node's CPU profile of the middle of the run, and its heap profile, into this folder (not with --ramp)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -55,6 +56,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usagef("--rate must be above 0 and at most 100000")
 	case *duration < time.Second:
 		return usagef("--duration must be at least 1s")
+	case *profile != "" && *ramp:
+		return usagef("--profile profiles a run at one rate: give it without --ramp")
+	case *profile != "" && *duration < 3*time.Second:
+		return usagef("--profile needs a --duration of at least 3s")
 	}
 	if *shards == 0 {
 		*shards = (*guilds + 999) / 1000
@@ -84,7 +89,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Dir: *dir, Reset: true, Listen: "127.0.0.1:0", Nodes: *nodes, Guilds: *guilds, Shards: *shards,
 		// Large bots get 16 identifies at a time; one would make a cold
 		// start of many shards the longest part of a run.
-		MaxConcurrency: 16, Users: *users, Binary: bin, Out: io.Discard,
+		MaxConcurrency: 16, Users: *users, Binary: bin, Out: io.Discard, Profiler: *profile != "",
 		Started: func(s *sandbox.Sandbox) {
 			defer cancel()
 			t := loadgen.Target{Sim: s.Sim(), Nodes: s.NodeAddrs(), PostgresURL: s.PostgresURL, RedisAddr: s.RedisAddr}
@@ -97,6 +102,31 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				return
 			}
 			cfg := loadgen.Config{Rate: *rate, Duration: *duration, Seed: *seed, Progress: progress}
+			if *profile != "" {
+				// The middle of the run: a second in, until a second before
+				// its end, so that neither ramping up nor draining shows.
+				var profErr error
+				var files []string
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					select {
+					case <-runCtx.Done():
+						return
+					case <-time.After(time.Second):
+					}
+					files, profErr = fetchProfiles(runCtx, s.ProfilerAddrs(), *duration-2*time.Second, *profile)
+				}()
+				defer func() {
+					<-done
+					if profErr != nil {
+						fmt.Fprintf(stderr, "load: profiles: %v\n", profErr)
+					}
+					for _, f := range files {
+						fmt.Fprintf(stderr, "load: wrote %s (go tool pprof -top %s)\n", f, f)
+					}
+				}()
+			}
 			if *ramp {
 				rep, loadErr = loadgen.Ramp(runCtx, t, cfg, *rampMax, stderr)
 			} else {
