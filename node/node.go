@@ -141,6 +141,7 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Warn("command registration failed", "err", err)
 	}
 	n.routes()
+	n.routeSpeech()
 	n.http.Start()
 	httpUp := true
 	defer func() {

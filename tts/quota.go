@@ -73,3 +73,11 @@ func (s *Speaker) Used(ctx context.Context, userID string) (int, error) {
 	}
 	return n, nil
 }
+
+// Refund gives back chars charged to userID today, when what they paid
+// for did not happen (the user was not in voice, no agent was free).
+func (s *Speaker) Refund(ctx context.Context, userID string, chars int) {
+	if err := s.cfg.Redis.DecrBy(context.WithoutCancel(ctx), quotaKey(userID, s.cfg.Now()), int64(chars)).Err(); err != nil {
+		s.log.Warn("refunding a speech quota charge", "err", err)
+	}
+}
