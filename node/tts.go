@@ -67,7 +67,7 @@ type TTSConfig struct {
 	// DailyChars and PremiumDailyChars are a user's characters per UTC day
 	// (TTS_DAILY_CHARS, TTS_PREMIUM_DAILY_CHARS); defaults 2000 and 10000.
 	DailyChars, PremiumDailyChars int
-	// URLTTL is the life of a clip URL (TTS_URL_TTL, 5s-10m); default 60s.
+	// URLTTL is the life of a clip URL (TTS_URL_TTL, 5s-10m); default 30s.
 	URLTTL time.Duration
 	// PublicURL is this node's HTTP server as Lavalink reaches it
 	// (TTS_PUBLIC_URL); empty: http://127.0.0.1 and HTTP_ADDR's port.
@@ -111,7 +111,7 @@ func (c *TTSConfig) check(p *problems) {
 		p.add("TTS_PREMIUM_DAILY_CHARS", "must be at least TTS_DAILY_CHARS (%d)", c.DailyChars)
 	}
 	if c.URLTTL < 5*time.Second || c.URLTTL > 10*time.Minute {
-		p.add("TTS_URL_TTL", "must be a duration between 5s and 10m, such as 60s")
+		p.add("TTS_URL_TTL", "must be a duration between 5s and 10m, such as 30s")
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {

@@ -24,7 +24,7 @@ type Premium interface {
 const (
 	DefaultDailyChars        = 2000
 	DefaultPremiumDailyChars = 10000
-	DefaultURLTTL            = 60 * time.Second
+	DefaultURLTTL            = 30 * time.Second
 	DefaultCacheTTL          = 24 * time.Hour
 )
 
