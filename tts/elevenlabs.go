@@ -40,6 +40,19 @@ type ElevenLabsConfig struct {
 	Client *http.Client
 }
 
+// String describes the configuration with the API key hidden, so that
+// printing it (or a struct holding it) never shows the key.
+func (c ElevenLabsConfig) String() string {
+	key := "none"
+	if c.APIKey != "" {
+		key = "[redacted]"
+	}
+	return fmt.Sprintf("{voice:%s model:%s url:%s key:%s}", c.VoiceID, c.Model, c.BaseURL, key)
+}
+
+// GoString is String, for %#v.
+func (c ElevenLabsConfig) GoString() string { return c.String() }
+
 // ElevenLabs speaks through ElevenLabs' text-to-speech API
 // (POST /v1/text-to-speech/{voice_id}).
 type ElevenLabs struct {
