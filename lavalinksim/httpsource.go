@@ -37,7 +37,11 @@ type HTTPLoad struct {
 	Length int64
 }
 
-// HTTPLoads returns the http sources fetched so far, in order.
+// maxHTTPLoads bounds the fetches HTTPLoads remembers.
+const maxHTTPLoads = 1000
+
+// HTTPLoads returns the http sources fetched so far, in order (the latest
+// maxHTTPLoads/2 to maxHTTPLoads of them).
 func (s *Server) HTTPLoads() []HTTPLoad {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -70,6 +74,9 @@ func (s *Server) fetch(ctx context.Context, raw string, play bool) (int64, *Exce
 	rec := HTTPLoad{URL: raw, Play: play}
 	defer func() {
 		s.mu.Lock()
+		if len(s.httpLoads) >= maxHTTPLoads { // a long sandbox run keeps the latest
+			s.httpLoads = append(s.httpLoads[:0], s.httpLoads[len(s.httpLoads)-maxHTTPLoads/2:]...)
+		}
 		s.httpLoads = append(s.httpLoads, rec)
 		s.mu.Unlock()
 	}()
