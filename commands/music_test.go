@@ -23,6 +23,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/lavalinksim"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/poll"
+	"github.com/chopsticks-bot/chopsticks/tts"
 	"github.com/chopsticks-bot/chopsticks/voice"
 )
 
@@ -122,7 +123,10 @@ type musicEnv struct {
 	nextID atomic.Uint64
 }
 
-func newMusicEnv(t *testing.T) *musicEnv {
+func newMusicEnv(t *testing.T) *musicEnv { return newMusicEnvWith(t, nil) }
+
+// newMusicEnvWith is newMusicEnv with /say spoken by sp (nil: no /say).
+func newMusicEnvWith(t *testing.T, sp *tts.Speaker) *musicEnv {
 	t.Helper()
 	ctx := context.Background()
 	lava, err := lavalinksim.Start(lavalinksim.Config{PlayerUpdateInterval: 100 * time.Millisecond})
@@ -144,10 +148,14 @@ func newMusicEnv(t *testing.T) *musicEnv {
 	}
 	t.Cleanup(alloc.Close)
 	states := voice.NewStateCache(rdb)
-	m, err := voice.NewMusic(voice.MusicConfig{
+	mcfg := voice.MusicConfig{
 		Lavalink:  lavalink.Config{Nodes: []lavalink.NodeConfig{{Name: "sim", Address: lava.Addr(), Password: lava.Password()}}},
 		BotUserID: "100", Queues: voice.NewQueues(rdb, 0), Voice: states, Agents: alloc, QueuePageSize: 2,
-	})
+	}
+	if sp != nil {
+		mcfg.Speech = sp
+	}
+	m, err := voice.NewMusic(mcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +167,11 @@ func newMusicEnv(t *testing.T) *musicEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := commands.NewCatalog(commands.Music(route), nil)
+	cmds := commands.Music(route)
+	if sp != nil {
+		cmds = append(cmds, commands.Say(route, sp, 0)...)
+	}
+	cat, err := commands.NewCatalog(cmds, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

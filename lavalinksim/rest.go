@@ -33,6 +33,10 @@ func (s *Server) routes() http.Handler {
 		s.mu.Lock()
 		s.loads++
 		s.mu.Unlock()
+		if fetchable(id) {
+			writeJSON(w, http.StatusOK, s.loadHTTP(r.Context(), id))
+			return
+		}
 		writeJSON(w, http.StatusOK, reshape(resolve(id), s.cfg.Tracks))
 	}))
 	mux.HandleFunc("GET /v4/decodetrack", s.auth(func(w http.ResponseWriter, r *http.Request) {
@@ -480,6 +484,7 @@ func (s *Server) handleUpdatePlayer(w http.ResponseWriter, r *http.Request) {
 				t.UserData = u.userData
 			}
 			p.track, p.started, p.base, p.endTime = &t, false, 0, 0
+			s.openOnPlay(sess, p)
 		}
 	} else if u.userData != nil && p.track != nil {
 		p.track.UserData = u.userData

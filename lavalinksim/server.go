@@ -1,6 +1,8 @@
 // Package lavalinksim is a Lavalink v4 server for tests and the sandbox,
 // written from the Lavalink v4 documentation (REST, websocket ops, events,
-// session resuming). It resolves identifiers to deterministic fake tracks and
+// session resuming). It resolves identifiers to deterministic fake tracks,
+// except http(s) URLs on loopback hosts, which it fetches and probes for WAV
+// as Lavalink's HTTP source does (httpsource.go), and
 // "plays" them by advancing each player's position in time once the player has
 // both a track and a complete voice state, emitting TrackStartEvent and
 // TrackEndEvent like the real server. It is strict: missing or wrong headers,
@@ -143,6 +145,7 @@ type Server struct {
 	failVoice  bool
 	voiceDelay time.Duration
 	loads      int // /v4/loadtracks requests answered
+	httpLoads  []HTTPLoad
 
 	stop    chan struct{}
 	closing chan struct{} // closed when Close or Kill begins: ends held requests

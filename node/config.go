@@ -70,6 +70,7 @@ type Flags struct {
 	IdentifyReserve     int
 	RateLimits          string
 	MusicSearch         string
+	ttsFlags
 }
 
 // DefaultFlags returns the flags with every default filled in, as a node
@@ -116,6 +117,7 @@ func (c *Flags) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.IdentifyReserve, "identify-reserve", 50, "daily session starts kept back for recovering shards (IDENTIFY_RESERVE)")
 	fs.StringVar(&c.LavalinkNodes, "lavalink-nodes", "", "Lavalink nodes (LAVALINK_NODES)")
 	fs.StringVar(&c.MusicSearch, "music-search", voice.DefaultSearch, "search prefixes tried in order for /play search terms (MUSIC_SEARCH)")
+	c.ttsFlags.register(fs)
 	fs.StringVar(&c.RateLimits, "rate-limits", "", "rate limits that differ from the defaults, such as \"command=10/1s, global.play=100/1s\" (RATE_LIMITS)")
 }
 
@@ -219,6 +221,9 @@ type Config struct {
 	// MusicSearch are the search prefixes tried in order for /play search
 	// terms (MUSIC_SEARCH); default voice.DefaultSearch.
 	MusicSearch []string
+	// TTS is /say's speech (the TTS_*, ESPEAK_VOICE and ELEVENLABS_*
+	// settings).
+	TTS TTSConfig
 
 	// Logs receives the JSON log; nil means standard output, the stream
 	// every deployment collects (error messages of the CLI stay on stderr).
@@ -292,6 +297,7 @@ func (c Flags) parse() (Config, *problems) {
 		NodeEnv: c.NodeEnv, NodeID: c.NodeID, HTTPAddr: c.HTTPAddr, DebugAddr: c.DebugAddr, GossipSeeds: splitList(c.GossipSeeds),
 		ShardCount: c.ShardCount, CheckpointInterval: c.CheckpointInterval, Weight: c.Weight,
 		LeaseTTL: c.LeaseTTL, IdentifyReserve: c.IdentifyReserve, PostgresReadMaxLag: c.PostgresReadMaxLag,
+		TTS: c.ttsFlags.parse(),
 	}
 	if len(cfg.DashboardSessionSecret) == 0 {
 		cfg.DashboardSessionSecret = nil
@@ -460,6 +466,7 @@ func (c *Config) check(p *problems) {
 	if c.Weight < 1 || c.Weight > 1000 {
 		p.add("WEIGHT", "must be between 1 and 1000")
 	}
+	c.TTS.check(p)
 }
 
 // ParsePostgresURL parses POSTGRES_URL, the one parser of it for the node

@@ -141,6 +141,7 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Warn("command registration failed", "err", err)
 	}
 	n.routes()
+	n.routeSpeech()
 	if cfg.DebugAddr != "" {
 		dbg, err := startDebugServer(cfg.DebugAddr, log)
 		if err != nil {

@@ -27,6 +27,7 @@ func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) 
 	cmds := []*commands.Command{commands.Ping(), commands.Help(commands.EconomyHelp())}
 	cmds = append(cmds, commands.WithAchievements(n.econ, commands.Economy(n.econ))...)
 	cmds = append(cmds, n.musicCommands()...)
+	cmds = append(cmds, n.sayCommands()...)
 	comps := commands.EconomyComponents(n.econ)
 	cmds = append(cmds, commands.WithAchievements(n.econ, commands.Market(n.econ))...)
 	comps = append(comps, commands.MarketComponents(n.econ)...)

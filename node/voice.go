@@ -25,6 +25,7 @@ type musicParts struct {
 	// channel; stopRouter stops its serving of forwarded commands.
 	router     *voice.Router
 	stopRouter func()
+	speech     speechParts // /say's
 }
 
 // startMusic builds the agent pool and the music service. Music needs
@@ -38,6 +39,9 @@ func (n *Node) startMusic(ctx context.Context) error {
 	if len(n.cfg.LavalinkNodes) == 0 || n.voice.registry == nil {
 		// Config.Disabled has said so at start, at warn level.
 		return nil
+	}
+	if err := n.startSpeech(); err != nil {
+		return err
 	}
 	var err error
 	if n.voice.runner, err = agentpool.NewRunner(agentpool.RunnerConfig{
@@ -54,6 +58,7 @@ func (n *Node) startMusic(ctx context.Context) error {
 	if n.voice.music, err = voice.NewMusic(voice.MusicConfig{
 		Lavalink: lavalink.Config{Nodes: n.cfg.LavalinkNodes}, BotUserID: n.botUserID, Queues: voice.NewQueues(n.sessRedis, 0),
 		Voice: n.voice.states, Agents: n.voice.alloc, Registerer: n.reg, Logger: n.log, Search: n.cfg.MusicSearch,
+		Speech: n.speechURLs(),
 	}); err != nil {
 		return err
 	}

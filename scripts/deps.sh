@@ -3,7 +3,7 @@
 # usage: scripts/deps.sh sandbox|test|bench
 set -euo pipefail
 
-want=(go:golang-go postgres:postgresql redis-server:redis-server)
+want=(go:golang-go postgres:postgresql redis-server:redis-server espeak-ng:espeak-ng)
 case "${1:-test}" in
   sandbox) ;;
   test|bench) want+=(redis-sentinel:redis-sentinel node:nodejs npm:npm chromium:chromium promtool:prometheus pgbench:postgresql systemd-analyze:systemd) ;;

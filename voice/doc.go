@@ -6,7 +6,8 @@
 // channel. It plays through package lavalink, the Lavalink v4 client, with
 // one client per agent.
 //
-// Files: music.go (Music and its commands), session.go (a channel's
+// Files: music.go (Music and its commands), say.go (/say: clips queued
+// ahead of the songs), session.go (a channel's
 // session: agent, player, start and end), events.go (player events and
 // voice updates), restore.go (Adopt, restore, Detach), queue.go (queues and
 // saved playback in Redis), search.go and presets.go (what /play and

@@ -55,6 +55,8 @@ type MusicConfig struct {
 	// SearchCacheTTL is how long search results are reused from Redis;
 	// default DefaultSearchCacheTTL.
 	SearchCacheTTL time.Duration
+	// Speech mints the URLs of /say's clips; nil refuses /say.
+	Speech SpeechURLs
 	// Registerer receives the music metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -240,7 +242,7 @@ func (m *Music) Play(ctx context.Context, req PlayRequest) (PlayResult, error) {
 			return res, err
 		}
 		if next != nil {
-			if err := m.start(ctx, s, next.Track); err != nil {
+			if err := m.startItem(ctx, s, *next); err != nil {
 				if errors.Is(err, lavalink.ErrVoiceFailed) {
 					return PlayResult{}, m.voiceFailed(ctx, s, err)
 				}

@@ -14,6 +14,8 @@ import (
 var (
 	OpPlay = newOp(opInfo{name: "play", slow: true, offer: true},
 		func(ctx context.Context, m *Music, a PlayRequest) (PlayResult, error) { return m.Play(ctx, a) })
+	OpSay = newOp(opInfo{name: "say", slow: true, offer: true},
+		func(ctx context.Context, m *Music, a SayArgs) (SayResult, error) { return m.Say(ctx, a) })
 	OpQueue = newOp(opInfo{name: "queue"},
 		func(ctx context.Context, m *Music, a QueueArgs) (QueueView, error) {
 			return m.Queue(ctx, a.GuildID, a.UserID, a.Page)

@@ -19,6 +19,17 @@ type QueueItem struct {
 	Track       lavalink.Track `json:"track"`
 	RequesterID string         `json:"requester"`
 	AddedAt     time.Time      `json:"addedAt"`
+	// Speech is the clip key of a /say item (its Track is a placeholder
+	// until the clip is loaded as it starts); "" for a song.
+	Speech string `json:"speech,omitempty"`
+}
+
+func jsonItem(it QueueItem) ([]byte, error) {
+	b, err := json.Marshal(it)
+	if err != nil {
+		return nil, fmt.Errorf("encoding queue item: %w", err)
+	}
+	return b, nil
 }
 
 // LoopMode is what happens when a track ends.
@@ -168,8 +179,16 @@ func (q *Queues) NowPlaying(ctx context.Context, queueID string) (*QueueItem, er
 var advanceScript = redis.NewScript(`
 local now = redis.call('GET', KEYS[2])
 local mode = redis.call('GET', KEYS[3])
-if ARGV[1] == '0' and mode == 'track' and now then return now end
-if mode == 'queue' and now then redis.call('RPUSH', KEYS[1], now) end
+local song = now and not cjson.decode(now).speech
+if ARGV[1] == '0' and mode == 'track' and song then
+  local head = redis.call('LINDEX', KEYS[1], 0)
+  if not (head and cjson.decode(head).speech) then return now end
+  redis.call('LPOP', KEYS[1])
+  redis.call('LPUSH', KEYS[1], now)
+  redis.call('SET', KEYS[2], head)
+  return head
+end
+if mode == 'queue' and song then redis.call('RPUSH', KEYS[1], now) end
 local nxt = redis.call('LPOP', KEYS[1])
 if nxt then redis.call('SET', KEYS[2], nxt) else redis.call('DEL', KEYS[2]) end
 return nxt`)
@@ -177,6 +196,8 @@ return nxt`)
 // Advance moves queue queueID on when a track ends and returns the item to
 // play next, or nil when the queue is exhausted. Loop track replays the
 // current item (unless skip); loop queue puts it at the end of the queue.
+// A clip (/say) is never replayed or requeued, and one waiting at the front
+// plays even under loop track, the looped song following it.
 func (q *Queues) Advance(ctx context.Context, queueID string, skip bool) (*QueueItem, error) {
 	qk, nk, lk := keys(queueID)
 	flag := "0"

@@ -198,7 +198,8 @@ func (m *Music) replay(ctx context.Context, s *session) error {
 	if ok {
 		pos = pb.PositionAt(time.Now())
 	}
-	if item == nil || (item.Track.Info.KnownLength() && pos >= item.Track.Info.Duration()) {
+	if item == nil || item.Speech != "" || (item.Track.Info.KnownLength() && pos >= item.Track.Info.Duration()) {
+		// A clip cut off by its node's death is not said again.
 		return m.advance(ctx, s, false)
 	}
 	if !item.Track.Info.Seekable() {

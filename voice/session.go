@@ -130,14 +130,22 @@ func (m *Music) end(ctx context.Context, s *session) error {
 // advance plays the next item, or ends the session when the queue is done;
 // s.op is held.
 func (m *Music) advance(ctx context.Context, s *session, skip bool) error {
-	next, err := m.cfg.Queues.Advance(ctx, s.queueID(), skip)
-	if err != nil {
+	for {
+		next, err := m.cfg.Queues.Advance(ctx, s.queueID(), skip)
+		if err != nil {
+			return err
+		}
+		if next == nil {
+			return m.end(ctx, s)
+		}
+		err = m.startItem(ctx, s, *next)
+		if next.Speech != "" && errors.Is(err, ErrSpeechFailed) {
+			m.log.Warn("a clip could not be played; skipped", "guild", s.guildID, "err", err)
+			skip = true
+			continue
+		}
 		return err
 	}
-	if next == nil {
-		return m.end(ctx, s)
-	}
-	return m.start(ctx, s, next.Track)
 }
 
 // start plays t from its beginning and saves the playback; s.op is held.
