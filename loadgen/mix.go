@@ -39,6 +39,9 @@ var DefaultMix = []Step{
 	{Name: "market browse", Weight: 3, Command: "market", Subcommand: "browse"},
 	{Name: "market price", Weight: 1, Command: "market", Subcommand: "price", Options: map[string]any{"item": "coffee"}},
 	{Name: "companion list", Weight: 2, Command: "companion", Subcommand: "list"},
+	// Load users are in no voice channel: /say answers that privately, which
+	// still runs its checks and the music agent's lookup.
+	{Name: "say", Weight: 1, Command: "say", Options: map[string]any{"text": "hello everyone"}},
 	{Name: "daily", Weight: 8, Writes: true, Command: "daily"},
 	{Name: "pay", Weight: 14, Writes: true, Command: "pay", Options: map[string]any{"user": "$other", "amount": "1"}},
 	{Name: "work", Weight: 10, Writes: true, Command: "work", Options: map[string]any{"job": "$choice"}},
