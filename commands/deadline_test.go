@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/diamondburned/arikawa/v3/api"
@@ -106,6 +107,19 @@ func deadlineRouter(t *testing.T, j *journal, lim Limiter) *Router {
 	return r
 }
 
+// inBubble runs f in a synctest bubble whose fake clock has first moved
+// to the present day: the bubble's clock starts in 2000, before Discord's
+// snowflake epoch, and a sleep there takes no real time. The router's
+// deadlines and deferral timers then fire exactly when due, however busy
+// the machine is.
+func inBubble(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(time.Until(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
+		f(t)
+	})
+}
+
 func eventAt(created time.Time, n uint64, data discord.InteractionData) *discord.InteractionEvent {
 	return &discord.InteractionEvent{ID: idAt(created, n), AppID: 1, Token: "tok", GuildID: 7, ChannelID: 8,
 		Member: &discord.Member{User: discord.User{ID: 99, Username: "alice"}}, Data: data}
@@ -139,27 +153,29 @@ func TestRouterAcknowledgesBeforeApplying(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			j := &journal{refuse: tt.refuse}
-			r := deadlineRouter(t, j, nil)
-			r.Handle(context.Background(), eventAt(time.Now().Add(-tt.age), uint64(i), tt.data), 0)
-			got := j.log()
-			if len(got) != len(tt.want) {
-				t.Fatalf("journal %q, want %q", got, tt.want)
-			}
-			for k := range tt.want {
-				if got[k] != tt.want[k] {
+			inBubble(t, func(t *testing.T) {
+				j := &journal{refuse: tt.refuse}
+				r := deadlineRouter(t, j, nil)
+				r.Handle(context.Background(), eventAt(time.Now().Add(-tt.age), uint64(i), tt.data), 0)
+				got := j.log()
+				if len(got) != len(tt.want) {
 					t.Fatalf("journal %q, want %q", got, tt.want)
 				}
-			}
-			for _, reason := range expiredReasons {
-				want := 0.0
-				if reason == tt.wantExpired {
-					want = 1
+				for k := range tt.want {
+					if got[k] != tt.want[k] {
+						t.Fatalf("journal %q, want %q", got, tt.want)
+					}
 				}
-				if n := testutil.ToFloat64(r.metrics.expired.WithLabelValues(reason)); n != want {
-					t.Errorf("chopsticks_interactions_expired_total{reason=%q} = %v, want %v", reason, n, want)
+				for _, reason := range expiredReasons {
+					want := 0.0
+					if reason == tt.wantExpired {
+						want = 1
+					}
+					if n := testutil.ToFloat64(r.metrics.expired.WithLabelValues(reason)); n != want {
+						t.Errorf("chopsticks_interactions_expired_total{reason=%q} = %v, want %v", reason, n, want)
+					}
 				}
-			}
+			})
 		})
 	}
 }
@@ -169,6 +185,10 @@ func TestRouterAcknowledgesBeforeApplying(t *testing.T) {
 // arrival, so a late arrival is deferred sooner.
 func TestRouterDeferTimerCountsFromCreation(t *testing.T) {
 	t.Parallel()
+	inBubble(t, testDeferTimerCountsFromCreation)
+}
+
+func testDeferTimerCountsFromCreation(t *testing.T) {
 	j := &journal{}
 	r := deadlineRouter(t, j, nil)
 	// Created 1.9 s ago, a 200 ms read ends past DeferAfter (2 s).
@@ -204,6 +224,10 @@ func TestRouterLimitsByCreation(t *testing.T) {
 // not commit a change nobody will hear of.
 func TestRouterCancelsWriteWhenDeferralRefused(t *testing.T) {
 	t.Parallel()
+	inBubble(t, testCancelsWriteWhenDeferralRefused)
+}
+
+func testCancelsWriteWhenDeferralRefused(t *testing.T) {
 	j := &journal{refuse: true}
 	cat, err := NewCatalog([]*Command{{Name: "pay", Description: "Changes state", Writes: true,
 		Run: func(ctx context.Context, inv *Invocation) (Reply, error) {

@@ -259,24 +259,35 @@ func TestRouterClaimsOnce(t *testing.T) {
 	})
 }
 
+// TestRouterDefersSlowHandlers: a handler still running at DeferAfter
+// gets a deferred response first and its reply as an edit; one done
+// before gets a direct reply. The handler takes 150 ms of the bubble's
+// fake time.
 func TestRouterDefersSlowHandlers(t *testing.T) {
 	t.Parallel()
-	r, rec, _ := newTestRouter(t, Config{DeferAfter: 20 * time.Millisecond})
-	r.Handle(context.Background(), commandEvent(1, "slow"), 0)
-	if len(rec.responses) != 1 || rec.responses[0].Type != api.DeferredMessageInteractionWithSource {
-		t.Fatalf("responses %+v, want one deferred response", rec.responses)
+	for _, tt := range []struct {
+		name       string
+		deferAfter time.Duration
+		deferred   bool
+	}{
+		{"slow handler is deferred", 20 * time.Millisecond, true},
+		{"fast handler is not deferred", time.Second, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			inBubble(t, func(t *testing.T) {
+				r, rec, _ := newTestRouter(t, Config{DeferAfter: tt.deferAfter})
+				r.Handle(context.Background(), commandEvent(1, "slow"), 0)
+				switch {
+				case tt.deferred && (len(rec.responses) != 1 || rec.responses[0].Type != api.DeferredMessageInteractionWithSource):
+					t.Fatalf("responses %+v, want one deferred response", rec.responses)
+				case tt.deferred && (len(rec.edits) != 1 || rec.edits[0].Content == nil || rec.edits[0].Content.Val != "done"):
+					t.Fatalf("edits %+v, want the reply as an edit of the deferred response", rec.edits)
+				case !tt.deferred && (len(rec.responses) != 1 || rec.responses[0].Type != api.MessageInteractionWithSource || len(rec.edits) != 0):
+					t.Fatalf("responses %+v edits %+v, want one direct reply", rec.responses, rec.edits)
+				}
+			})
+		})
 	}
-	if len(rec.edits) != 1 || rec.edits[0].Content == nil || rec.edits[0].Content.Val != "done" {
-		t.Fatalf("edits %+v, want the reply as an edit of the deferred response", rec.edits)
-	}
-
-	t.Run("fast handler is not deferred", func(t *testing.T) {
-		r, rec, _ := newTestRouter(t, Config{DeferAfter: time.Second})
-		r.Handle(context.Background(), commandEvent(2, "slow"), 0)
-		if len(rec.responses) != 1 || rec.responses[0].Type != api.MessageInteractionWithSource || len(rec.edits) != 0 {
-			t.Fatalf("responses %+v edits %+v, want one direct reply", rec.responses, rec.edits)
-		}
-	})
 }
 
 func TestRouterRateLimit(t *testing.T) {
