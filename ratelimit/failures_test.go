@@ -6,7 +6,6 @@ import (
 	"net"
 	"testing"
 	"time"
-
 )
 
 // TestFailSensitiveBlocksOnFailuresOnly: checking whether a subject is

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/chopsticks-bot/chopsticks/readreplica"
 )
 
@@ -28,13 +29,7 @@ func pool(t *testing.T, dsn string) *pgxpool.Pool {
 // await polls cond until it holds or 20 s pass.
 func await(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Eventually(t, 20*time.Second, cond, "%s", what)
 }
 
 // routed is an economy service whose lag-tolerant reads go through a

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
@@ -281,13 +282,9 @@ func TestBlockedNodeWaitsOtherNodes429(t *testing.T) {
 	// Wait for a's 429 to be recorded in Redis, then send from b.
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	deadline := time.Now().Add(2 * time.Second)
-	for rdb.Exists(context.Background(), "drl:{app1}:gb").Val() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("global block never reached Redis")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	poll.Eventually(t, 2*time.Second, func() bool {
+		return rdb.Exists(context.Background(), "drl:{app1}:gb").Val() == 1
+	}, "the global block to reach Redis")
 	b.do(t, "GET", srv.URL+"/api/v10/guilds/2")
 	wg.Wait()
 }
