@@ -46,6 +46,14 @@ type component struct {
 	Divider     bool            `json:"divider"`
 	Spacing     *int            `json:"spacing"`
 	AccentColor *int64          `json:"accent_color"`
+	// Channel Select, and the modal components: Text Input, Label, and
+	// the "required" of a select in a modal.
+	ChannelTypes []int           `json:"channel_types"`
+	Required     *bool           `json:"required"`
+	MinLength    *int            `json:"min_length"`
+	MaxLength    *int            `json:"max_length"`
+	Value        *string         `json:"value"`
+	Component    json.RawMessage `json:"component"`
 }
 
 // children returns the components nested in c: those of an action row,
