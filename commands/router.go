@@ -339,13 +339,15 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 
 	reply, deferred, err := r.run(ctx, cmd, inv, deferred)
 	if err != nil {
+		if inv.onceHeld {
+			// Refused or failed, the operation changed nothing: the
+			// press may be tried again.
+			r.releaseOnce(ctx, log, inv)
+		}
 		if msg, ok := UserMessage(err); ok {
 			status = "rejected"
 			reply = Reply{Content: msg, Ephemeral: true}
 		} else {
-			if inv.onceHeld {
-				r.releaseOnce(ctx, log, inv)
-			}
 			status = "error"
 			span.RecordError(err)
 			span.SetStatus(codes.Error, "command failed")

@@ -95,7 +95,9 @@ func (r *Router) componentCommand(ctx context.Context, log *slog.Logger, inv *In
 // rendering, or Confirm after Cancel when both share the first argument.
 // A handler calls it after its own checks (a stranger's press must not
 // use the claim up). The claim is dropped again when the handler then
-// fails for a reason other than a refusal, so that the user can retry.
+// returns an error (a refusal or a failure changed nothing), so that the
+// press can be tried again; an operation behind it that may have been
+// applied must be idempotent by OperationID, as economy operations are.
 // For a slash command it does nothing: the interaction claim covers it.
 func (inv *Invocation) Once(ctx context.Context) error {
 	if inv.once == nil {
@@ -125,8 +127,8 @@ func (r *Router) claimOnce(ctx context.Context, log *slog.Logger, inv *Invocatio
 	return claimed
 }
 
-// releaseOnce forgets an operation's claim after its handler failed
-// for a reason other than a refusal, so that the user can press again.
+// releaseOnce forgets an operation's claim after its handler returned an
+// error, so that the user can press again.
 func (r *Router) releaseOnce(ctx context.Context, log *slog.Logger, inv *Invocation) {
 	if oc, ok := r.cfg.Claimer.(OnceClaimer); ok {
 		if err := oc.ReleaseOnce(ctx, onceKey(inv)); err != nil {
