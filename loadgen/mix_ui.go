@@ -1,0 +1,8 @@
+package loadgen
+
+// The interface commands of issue 22 join the default mix: players check
+// their timers between shifts. (Button presses and menus are not in the mix:
+// the load generator sends slash commands only.)
+func init() {
+	DefaultMix = append(DefaultMix, Step{Name: "cooldowns", Weight: 3, Command: "cooldowns"})
+}
