@@ -35,6 +35,48 @@
     $("cmdhelp").replaceChildren(...state.commands.map((c) => el("li", "", "/" + c.usage + " — " + c.description)));
   }
 
+  // md renders the markdown Discord clients render in replies: **bold**,
+  // `code`, [links](https://…), user mentions and timestamps, into DOM
+  // nodes (never HTML).
+  function md(text) {
+    const frag = document.createDocumentFragment();
+    const re = /\*\*(.+?)\*\*|`([^`]+)`|<@!?(\d+)>|<t:(\d+)(?::([a-zA-Z]))?>|\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g;
+    let last = 0;
+    let m;
+    while ((m = re.exec(text)) !== null) {
+      frag.append(text.slice(last, m.index));
+      if (m[1] !== undefined) frag.append(el("b", "", m[1]));
+      else if (m[2] !== undefined) frag.append(el("code", "", m[2]));
+      else if (m[6] !== undefined) {
+        const a = el("a", "", m[6]);
+        a.href = m[7];
+        a.target = "_blank";
+        a.rel = "noopener noreferrer";
+        frag.append(a);
+      } else if (m[3] !== undefined) {
+        const u = state.users.find((x) => x.id === m[3]);
+        frag.append(el("span", "mention", "@" + (u ? u.name : m[3])));
+      } else {
+        const when = new Date(Number(m[4]) * 1000);
+        const secs = Math.round((when.getTime() - Date.now()) / 1000);
+        let label = when.toLocaleString();
+        if (m[5] === "R") {
+          const abs = Math.abs(secs);
+          const unit = abs >= 86400 ? [Math.round(abs / 86400), "day"] : abs >= 3600 ? [Math.round(abs / 3600), "hour"] : abs >= 60 ? [Math.round(abs / 60), "minute"] : [abs, "second"];
+          const phrase = unit[0] + " " + unit[1] + (unit[0] === 1 ? "" : "s");
+          label = secs >= 0 ? "in " + phrase : phrase + " ago";
+        }
+        const t = el("time", "stamp", label);
+        t.dateTime = when.toISOString();
+        frag.append(t);
+      }
+      last = re.lastIndex;
+    }
+    frag.append(text.slice(last));
+    return frag;
+  }
+  function mdEl(tag, cls, text) { const e = el(tag, cls); e.append(md(text)); return e; }
+
   // Button styles as Discord draws them: 1 primary, 2 secondary, 3 success, 4 danger, 5 link.
   const buttonClass = { 1: "", 2: "secondary", 3: "success", 4: "danger", 5: "secondary" };
 
@@ -45,14 +87,14 @@
     if (!body) { body = el("div", "body"); entry.append(body); }
     body.replaceChildren();
     if (reply.message_id) { entry.dataset.message = reply.message_id; messages.set(reply.message_id, entry); }
-    if (reply.content) body.append(el("div", "content", reply.content));
+    if (reply.content) body.append(mdEl("div", "content", reply.content));
     for (const e of reply.embeds || []) {
       const box = el("div", "embed");
       if (e.color) box.style.borderLeftColor = "#" + e.color.toString(16).padStart(6, "0");
       if (e.title) box.append(el("div", "title", e.title));
-      if (e.description) box.append(el("div", "content", e.description));
-      for (const f of e.fields || []) { const fe = el("div", "field"); fe.append(el("b", "", f.name), el("span", "", f.value)); box.append(fe); }
-      if (e.footer && e.footer.text) box.append(el("div", "meta", e.footer.text));
+      if (e.description) box.append(mdEl("div", "content", e.description));
+      for (const f of e.fields || []) { const fe = el("div", "field"); fe.append(el("b", "", f.name), mdEl("span", "", f.value)); box.append(fe); }
+      if (e.footer && e.footer.text) box.append(mdEl("div", "meta", e.footer.text));
       body.append(box);
     }
     for (const row of reply.components || []) {
