@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/diamondburned/arikawa/v3/discord"
+
+	"github.com/chopsticks-bot/chopsticks/economy"
 )
 
 // /help by category: an overview with a category select; a category's page
@@ -262,4 +265,42 @@ func sampleValue(o Option) string {
 		return "1:30"
 	}
 	return "<" + o.Name + ">"
+}
+
+// GameHelp is EconomyHelp with the catalogue's numbers in the pages of
+// /work (each job's pay and cooldown) and /gather (its cooldown and tools),
+// so that /help answers "what does it pay, how often".
+func GameHelp(cat *economy.Catalog) map[string]string {
+	notes := EconomyHelp()
+	var b strings.Builder
+	b.WriteString("Jobs:\n")
+	for _, j := range cat.Jobs {
+		fmt.Fprintf(&b, "• **%s** (`%s`): %s to %s, once every %s\n", j.Name, j.Key, credits(j.MinPay), credits(j.MaxPay), span(j.Cooldown()))
+	}
+	b.WriteString("A work-pay boost from /shop and a companion's skill raise the pay. /cooldowns shows when each job is ready.")
+	if _, ok := notes["work"]; !ok {
+		notes["work"] = b.String()
+	}
+	var tools []string
+	for _, it := range cat.Tools() {
+		tools = append(tools, fmt.Sprintf("%s (%s, %d uses)", it.Name, credits(it.Price), it.Durability))
+	}
+	if _, ok := notes["gather"]; !ok {
+		notes["gather"] = fmt.Sprintf("Once every %s, with a tool from /shop: %s. Each use wears the tool; finds go to /inventory and /collection.",
+			span(time.Duration(cat.GatherCooldownSeconds)*time.Second), strings.Join(tools, ", "))
+	}
+	return notes
+}
+
+// span shows a cooldown as people say it: "45 s", "5 min", "2 h", "1 h 30 min".
+func span(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
 }

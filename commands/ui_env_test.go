@@ -34,11 +34,11 @@ func newUIEnv(t testing.TB) *econEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmds := append([]*commands.Command{commands.HelpMenu(commands.EconomyHelp())}, commands.Economy(svc)...)
+	cmds := append([]*commands.Command{commands.HelpMenu(commands.GameHelp(svc.Catalog()))}, commands.Economy(svc)...)
 	cmds = append(cmds, commands.Cooldowns(svc))
 	comps := append(commands.EconomyComponents(svc), commands.PayConfirmComponents(svc)...)
 	comps = append(comps, commands.ShopComponents(svc)...)
-	comps = append(comps, commands.HelpComponents(commands.EconomyHelp())...)
+	comps = append(comps, commands.HelpComponents(commands.GameHelp(svc.Catalog()))...)
 	cat, err := commands.NewCatalog(cmds, comps)
 	if err != nil {
 		t.Fatal(err)

@@ -121,6 +121,14 @@ func TestHelpMenu(t *testing.T) {
 	if text, _, _ := e.reply(t, e.command(alice, "help", opt{"command", "/bank"})); !strings.Contains(text, "/bank deposit amount:1.5k") {
 		t.Fatalf("/help bank: %q", text)
 	}
+	// /work's page says what each job pays and how often.
+	job := e.svc.Catalog().Jobs[0]
+	if text, _, _ := e.reply(t, e.command(alice, "help", opt{"command", "work"})); !strings.Contains(text, "**"+job.Name+"**") || !strings.Contains(text, "once every") {
+		t.Fatalf("/help work: %q", text)
+	}
+	if text, _, _ := e.reply(t, e.command(alice, "help", opt{"command", "gather"})); !strings.Contains(text, "Pickaxe") || !strings.Contains(text, "Once every") {
+		t.Fatalf("/help gather: %q", text)
+	}
 }
 
 // TestCooldownsCommand: /cooldowns lists every timer, and a shift worked
