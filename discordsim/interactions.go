@@ -83,8 +83,8 @@ type Interaction struct {
 	modalSubmitted bool
 	// payload is the interaction as INTERACTION_CREATE carried it.
 	payload map[string]any
-	changed        chan struct{}
-	timer          *time.Timer
+	changed chan struct{}
+	timer   *time.Timer
 }
 
 // InteractionInfo is a snapshot of an interaction's outcome.

@@ -271,9 +271,9 @@ func (s *Sandbox) handleInvoke(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sandbox) handleClick(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		UserID    string `json:"user_id"`
-		GuildID   string `json:"guild_id"`
-		MessageID string `json:"message_id"`
+		UserID    string   `json:"user_id"`
+		GuildID   string   `json:"guild_id"`
+		MessageID string   `json:"message_id"`
 		CustomID  string   `json:"custom_id"`
 		Values    []string `json:"values"`
 	}

@@ -6,7 +6,9 @@ import "context"
 // anything yet (/join); like /play it is offered to the other nodes when
 // no agent is free here.
 var OpJoin = newOp(opInfo{name: "join", slow: true, offer: true},
-	func(ctx context.Context, m *Music, a Caller) (JoinResult, error) { return m.Join(ctx, a.GuildID, a.UserID) })
+	func(ctx context.Context, m *Music, a Caller) (JoinResult, error) {
+		return m.Join(ctx, a.GuildID, a.UserID)
+	})
 
 // JoinResult is /join's answer.
 type JoinResult struct {
