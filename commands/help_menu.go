@@ -104,6 +104,7 @@ func (h *helpMenu) categories(cat *Catalog) []helpCategory {
 func (h *helpMenu) help(ctx context.Context, inv *Invocation) (Reply, error) {
 	cats := h.categories(inv.catalog)
 	if name := strings.TrimPrefix(strings.TrimSpace(inv.String("command")), "/"); name != "" {
+		name, _, _ = strings.Cut(name, " ") // "bank deposit" is on /bank's page
 		cmd, ok := inv.catalog.commands[strings.ToLower(name)]
 		if !ok {
 			return Reply{}, Errorf("There is no command /%s. Run /help to browse them all.", name)

@@ -118,7 +118,7 @@ func TestHelpMenu(t *testing.T) {
 	if text, eph, _ := e.reply(t, e.command(alice, "help", opt{"command", "nope"})); !eph || !strings.Contains(text, "no command /nope") {
 		t.Fatalf("unknown command: %q", text)
 	}
-	if text, _, _ := e.reply(t, e.command(alice, "help", opt{"command", "/bank"})); !strings.Contains(text, "/bank deposit amount:1.5k") {
+	if text, _, _ := e.reply(t, e.command(alice, "help", opt{"command", "/bank deposit"})); !strings.Contains(text, "/bank deposit amount:1.5k") {
 		t.Fatalf("/help bank: %q", text)
 	}
 	// /work's page says what each job pays and how often.
