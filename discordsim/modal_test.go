@@ -381,3 +381,48 @@ func TestSelectMenuTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestSelectDefaultValues: the default_values of auto-populated selects
+// (Select Default Value Structure): an id and a type the select lists.
+func TestSelectDefaultValues(t *testing.T) {
+	dv := func(id any, typ string) map[string]any { return map[string]any{"id": id, "type": typ} }
+	cases := []struct {
+		name string
+		c    map[string]any
+		path string // "" when valid
+		code string
+	}{
+		{"user select, a user", map[string]any{"type": 5, "custom_id": "u", "default_values": []any{dv("12", "user")}}, "", ""},
+		{"user select, a numeric id", map[string]any{"type": 5, "custom_id": "u", "default_values": []any{dv(12, "user")}}, "", ""},
+		{"mentionable select, a user and a role", map[string]any{"type": 7, "custom_id": "m", "max_values": 2, "default_values": []any{dv("12", "user"), dv("13", "role")}}, "", ""},
+		{"channel select, a channel", map[string]any{"type": 8, "custom_id": "c", "default_values": []any{dv("12", "channel")}}, "", ""},
+		{"user select, a role", map[string]any{"type": 5, "custom_id": "u", "default_values": []any{dv("12", "role")}}, "components.0.components.0.default_values.0.type", "BASE_TYPE_CHOICES"},
+		{"role select, a channel", map[string]any{"type": 6, "custom_id": "r", "default_values": []any{dv("12", "channel")}}, "components.0.components.0.default_values.0.type", "BASE_TYPE_CHOICES"},
+		{"no id", map[string]any{"type": 5, "custom_id": "u", "default_values": []any{map[string]any{"type": "user"}}}, "components.0.components.0.default_values.0.id", "BASE_TYPE_REQUIRED"},
+		{"an id that is no snowflake", map[string]any{"type": 5, "custom_id": "u", "default_values": []any{dv("bob", "user")}}, "components.0.components.0.default_values.0.id", "NUMBER_TYPE_COERCE"},
+		{"the same id twice", map[string]any{"type": 5, "custom_id": "u", "max_values": 2, "default_values": []any{dv("12", "user"), dv("12", "user")}},
+			"components.0.components.0.default_values.1.id", "SELECT_COMPONENT_DEFAULT_VALUE_DUPLICATED"},
+		{"a string select", map[string]any{"type": 3, "custom_id": "s", "options": []any{map[string]any{"label": "A", "value": "a"}}, "default_values": []any{dv("12", "user")}},
+			"components.0.components.0.default_values", "SELECT_COMPONENT_DEFAULT_VALUES_NOT_ALLOWED"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, _ := json.Marshal(tc.c)
+			row, _ := json.Marshal(map[string]any{"type": 1, "components": []json.RawMessage{raw}})
+			e := validateComponents([]string{"components"}, []json.RawMessage{row}, false)
+			if tc.path == "" {
+				if e != nil {
+					t.Fatalf("refused: %v %v", e, e.Errors)
+				}
+				return
+			}
+			if e == nil {
+				t.Fatalf("accepted, want %s at %s", tc.code, tc.path)
+			}
+			errs, _ := json.Marshal(e.Errors)
+			if got := errorCodeAt(t, errs, tc.path); got != tc.code {
+				t.Fatalf("code at %s = %s, want %s (%s)", tc.path, got, tc.code, errs)
+			}
+		})
+	}
+}
