@@ -18,7 +18,6 @@ func Cooldowns(svc *economy.Service) *Command {
 	return &Command{
 		Name:        "cooldowns",
 		Description: "See all your timers at once: daily, work, gather, companions",
-		Ephemeral:   true,
 		Run: func(ctx context.Context, inv *Invocation) (Reply, error) {
 			timers, err := svc.Timers(ctx, userID(inv.User))
 			if err != nil {

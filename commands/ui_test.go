@@ -137,7 +137,7 @@ func TestCooldownsCommand(t *testing.T) {
 	t.Parallel()
 	e := newUIEnv(t)
 	text, eph, _ := e.reply(t, e.command(alice, "cooldowns"))
-	if !eph || !strings.Contains(text, "Daily reward**: ready") || !strings.Contains(text, "Gather**: ready") {
+	if eph || !strings.Contains(text, "Daily reward**: ready") || !strings.Contains(text, "Gather**: ready") {
 		t.Fatalf("fresh user: %q", text)
 	}
 	job := e.svc.Catalog().Jobs[0]
