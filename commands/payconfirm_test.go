@@ -1,7 +1,9 @@
 package commands_test
 
 import (
+	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,5 +83,48 @@ func TestLargePaymentConfirmation(t *testing.T) {
 	}
 	if got := e.wallet(t, bob); got != startBob+20_500 {
 		t.Fatalf("bob has %d after an expired confirmation", got)
+	}
+}
+
+// TestPayConfirmAcrossNodes: Confirm pressed at once on two nodes (two
+// routers over one PostgreSQL and one Redis, as a double click may land)
+// pays once; the other press is told it was already done.
+func TestPayConfirmAcrossNodes(t *testing.T) {
+	t.Parallel()
+	e := newUIEnv(t)
+	other, otherRec := uiRouter(t, e.svc, e.redis, "node-b")
+	e.fund(t, alice, 50_000)
+	start := e.wallet(t, bob)
+	_, _, data := e.reply(t, e.command(alice, "pay", opt{"user", bob}, opt{"amount", "30000"}))
+	confirm := controlsOf(data)["Confirm"]
+	if confirm == "" {
+		t.Fatal("no Confirm button")
+	}
+	for round := 0; round < 5; round++ {
+		a, b := e.click(alice, confirm), e.click(alice, confirm)
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); e.router.Handle(context.Background(), a, 0) }()
+		go func() { defer wg.Done(); other.Handle(context.Background(), b, 1) }()
+		wg.Wait()
+	}
+	var sent, done int
+	for _, rec := range []*recorder{e.rec, otherRec} {
+		rec.mu.Lock()
+		for _, r := range rec.resps {
+			switch {
+			case r.Data.Embeds != nil && len(*r.Data.Embeds) > 0 && (*r.Data.Embeds)[0].Title == "Payment sent":
+				sent++
+			case r.Data.Content != nil && strings.Contains(r.Data.Content.Val, "already done"):
+				done++
+			}
+		}
+		rec.mu.Unlock()
+	}
+	if sent != 1 || done != 9 {
+		t.Fatalf("%d payments sent and %d presses refused, want 1 and 9", sent, done)
+	}
+	if got := e.wallet(t, bob); got != start+30_000 {
+		t.Fatalf("bob has %d, want %d", got, start+30_000)
 	}
 }

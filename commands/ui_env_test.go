@@ -34,6 +34,16 @@ func newUIEnv(t testing.TB) *econEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	addr := servertest.Redis(t)
+	router, rec := uiRouter(t, svc, addr, "test")
+	e := &econEnv{router: router, rec: rec, svc: svc, pool: pool, redis: addr}
+	e.nextID.Store(1 << 41)
+	return e
+}
+
+// uiRouter is a node's router over svc, claiming in the Redis at addr.
+func uiRouter(t testing.TB, svc *economy.Service, addr, node string) (*commands.Router, *recorder) {
+	t.Helper()
 	cmds := append([]*commands.Command{commands.HelpMenu(commands.GameHelp(svc.Catalog()))}, commands.Economy(svc)...)
 	cmds = append(cmds, commands.Cooldowns(svc))
 	comps := append(commands.EconomyComponents(svc), commands.PayConfirmComponents(svc)...)
@@ -43,16 +53,14 @@ func newUIEnv(t testing.TB) *econEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
 	rec := &recorder{}
-	router, err := commands.NewRouter(commands.Config{Catalog: cat, Responder: rec, Claimer: commands.NewRedisClaimer(rdb), NodeID: "test"})
+	router, err := commands.NewRouter(commands.Config{Catalog: cat, Responder: rec, Claimer: commands.NewRedisClaimer(rdb), NodeID: node})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &econEnv{router: router, rec: rec, svc: svc, pool: pool}
-	e.nextID.Store(1 << 41)
-	return e
+	return router, rec
 }
 
 // click builds the interaction of from pressing a button (or, with
