@@ -52,19 +52,25 @@ func ClaimKey(id discord.InteractionID) string { return "chopsticks:interaction:
 // Claim implements Claimer. It fails like Redis refusing the connection
 // when Redis does not answer within Timeout, and during the Cooldown after.
 func (c *RedisClaimer) Claim(ctx context.Context, id discord.InteractionID, holder string) (bool, error) {
+	return c.setNX(ctx, ClaimKey(id), holder, "claim interaction")
+}
+
+// setNX sets key to holder unless it exists, within Timeout and outside
+// the Cooldown after a failure; what names the operation in errors.
+func (c *RedisClaimer) setNX(ctx context.Context, key, holder, what string) (bool, error) {
 	now := time.Now()
 	if last := c.failedAt.Load(); last != 0 && now.Sub(time.Unix(0, last)) < c.Cooldown {
-		return false, fmt.Errorf("claim interaction: %w", ErrClaimsUnavailable)
+		return false, fmt.Errorf("%s: %w", what, ErrClaimsUnavailable)
 	}
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	ok, err := c.rdb.SetNX(ctx, ClaimKey(id), holder, ClaimTTL).Result()
+	ok, err := c.rdb.SetNX(ctx, key, holder, ClaimTTL).Result()
 	if err != nil {
 		c.failedAt.Store(time.Now().UnixNano())
-		return false, fmt.Errorf("claim interaction: %w", err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	c.failedAt.Store(0)
 	return ok, nil

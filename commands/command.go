@@ -105,12 +105,39 @@ type Component struct {
 	Run    Handler
 }
 
+// Modal is a pop-up form that a command or a button opens instead of
+// replying (interaction response type 9). Its submission comes back to
+// the Component whose prefix begins CustomID, with the typed text in
+// Invocation.Fields.
+type Modal struct {
+	CustomID string
+	Title    string
+	// Inputs are its text inputs, one per row (1 to 5).
+	Inputs []TextInput
+}
+
+// TextInput is one text field of a modal.
+type TextInput struct {
+	CustomID    string
+	Label       string
+	Placeholder string
+	Value       string
+	// Paragraph makes it a multi-line input.
+	Paragraph bool
+	Required  bool
+	// MinLength and MaxLength bound the text when non-zero.
+	MinLength, MaxLength int
+}
+
 // Reply is what the bot shows in answer to an interaction.
 type Reply struct {
 	Content    string
 	Embeds     []discord.Embed
 	Components discord.ContainerComponents
 	Ephemeral  bool
+	// Modal, when set, opens a modal instead of replying; the rest of the
+	// reply is ignored. It must be the first response (never deferred).
+	Modal *Modal
 }
 
 // ErrRefused is the refusal of a command's own checks (Errorf): the request
@@ -180,8 +207,11 @@ type Invocation struct {
 	// ':'-separated fields after the prefix.
 	CustomID string
 	Args     []string
-	// Values are the choices picked in a select menu.
+	// Values are the choices picked in a select menu (the IDs, for a
+	// user, role, mentionable or channel select).
 	Values []string
+	// Fields are a submitted modal's text inputs, by custom ID.
+	Fields map[string]string
 	// Shard is the gateway shard the interaction arrived on.
 	Shard int
 	// Created is when Discord created the interaction (its snowflake's
@@ -193,6 +223,12 @@ type Invocation struct {
 	Node string
 
 	catalog *Catalog
+	// onMessage: the interaction came from a component on a message (or
+	// a modal one opened), so its answer may update that message.
+	onMessage bool
+	// once claims the operation for Once; onceHeld records that it did.
+	once     func(ctx context.Context) error
+	onceHeld bool
 
 	options map[string]value
 	users   map[discord.UserID]discord.User

@@ -39,7 +39,8 @@ func EconomyHelp() map[string]string {
 		"daily": "Claim once per UTC day. Claiming on consecutive days grows your streak; the reward is " +
 			"the base times 1.0× plus 0.1× per streak day after the first, up to 3.0×. Each missed day " +
 			"halves your streak, unless a Streak Shield (from /shop, then /use) covers it.",
-		"pay":  "Amounts accept 1500, 1,500, 1.5k, 2m, all and half. You cannot pay yourself or bots.",
+		"pay": "Amounts accept 1500, 1,500, 1.5k, 2m, all and half. You cannot pay yourself or bots. " +
+			"A payment of 10,000 credits or more, or of more than half your wallet (from 1,000), waits for you to press Confirm, within 2 minutes.",
 		"bank": "Deposits are limited by your bank capacity; a Bank Note raises it. Amounts accept 1500, 1.5k, 2m, all and half.",
 	})
 	return notes
@@ -64,7 +65,7 @@ func Economy(svc *economy.Service) []*Command {
 		{Name: "daily", Description: "Claim your daily credits; streaks pay up to 3x", Run: e.daily, Writes: true},
 		{Name: "pay", Description: "Give credits from your wallet to another user",
 			Options: []Option{{Name: "user", Description: "Who receives the credits", Type: User, Required: true}, amount},
-			Run:     e.pay, Writes: true},
+			Run:     e.payOrConfirm, Writes: true},
 		{Name: "bank", Description: "Keep credits in your bank", Subcommands: []*Command{
 			{Name: "deposit", Description: "Move credits from your wallet to your bank", Options: []Option{amount}, Run: e.deposit, Writes: true},
 			{Name: "withdraw", Description: "Move credits from your bank to your wallet", Options: []Option{amount}, Run: e.withdraw, Writes: true},
@@ -388,25 +389,12 @@ func rarityColor(r string) discord.Color {
 func (e *econ) shop(ctx context.Context, inv *Invocation) (Reply, error) {
 	var b strings.Builder
 	for _, it := range e.cat.Shop() {
-		fmt.Fprintf(&b, "**%s** (`%s`): %s", it.Name, it.Key, credits(it.Price))
-		switch {
-		case it.Type == economy.TypeTool:
-			fmt.Fprintf(&b, ". Tool, %d uses.", it.Durability)
-		case it.Effect != nil && it.Effect.Buff == economy.BuffStreakSaver:
-			b.WriteString(". Saves your daily streak on a missed day.")
-		case it.Effect != nil && it.Effect.Buff == economy.BuffWorkPay:
-			fmt.Fprintf(&b, ". +%d%% work pay for %d min.", it.Effect.Percent, it.Effect.Minutes)
-		case it.Effect != nil && it.Effect.Buff == economy.BuffGatherLuck:
-			fmt.Fprintf(&b, ". +%d%% odds of rare finds for %d min.", it.Effect.Percent, it.Effect.Minutes)
-		case it.Effect != nil && it.Effect.BankCapacity > 0:
-			fmt.Fprintf(&b, ". +%s bank capacity.", credits(it.Effect.BankCapacity))
-		default:
-			b.WriteString(companionItemNote(it))
-		}
-		b.WriteByte('\n')
+		fmt.Fprintf(&b, "**%s** (`%s`): %s%s\n", it.Name, it.Key, credits(it.Price), shopNote(it))
 	}
-	b.WriteString("\nBuy with /buy; sell finds with /sell.")
-	return embed("Shop", b.String(), colorEconomy), nil
+	b.WriteString("\nPick an item below to buy it, or use /buy; sell finds with /sell.")
+	r := embed("Shop", b.String(), colorEconomy)
+	r.Components = e.shopMenu(inv.User.ID, "", "")
+	return r, nil
 }
 
 func quantity(inv *Invocation) int {

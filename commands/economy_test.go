@@ -52,6 +52,8 @@ type econEnv struct {
 	svc    *economy.Service
 	pool   *pgxpool.Pool
 	nextID atomic.Uint64
+	// redis is the address of the Redis the router claims in (newUIEnv).
+	redis string
 }
 
 func newEconEnv(t testing.TB) *econEnv {

@@ -25,7 +25,8 @@ type MusicService interface {
 }
 
 // Music returns the music commands: /play, /queue, /skip, /pause, /resume,
-// /stop, /nowplaying, /volume, /seek, /loop, /shuffle, /remove and /filter.
+// /stop, /nowplaying, /volume, /seek, /loop, /shuffle, /remove, /filter,
+// /join and /leave. Register MusicControls for their buttons.
 // They act on the voice channel the calling user is in.
 func Music(m MusicService) []*Command {
 	mu := &music{m: m}
@@ -36,7 +37,7 @@ func Music(m MusicService) []*Command {
 	for _, name := range []string{"bassboost", "nightcore", "8d", "off"} {
 		filters = append(filters, Choice{Name: name, Value: name})
 	}
-	return []*Command{
+	return append([]*Command{
 		// No command sets Defer: a search usually loads within a second or
 		// two, the router defers by itself past DeferAfter, and refusals
 		// (not in voice, no agent free) then stay ephemeral, which a
@@ -72,7 +73,7 @@ func Music(m MusicService) []*Command {
 		{Name: "filter", Description: "Apply an audio filter",
 			Options: []Option{{Name: "name", Description: "The filter", Type: String, Required: true, Choices: filters}},
 			Run:     mu.filter, Writes: true},
-	}
+	}, mu.joinLeave()...)
 }
 
 type music struct{ m MusicService }
@@ -205,7 +206,13 @@ func (mu *music) queue(ctx context.Context, inv *Invocation) (Reply, error) {
 	if p, ok := inv.Int("page"); ok {
 		page = p
 	}
-	v, err := voice.Do(ctx, mu.m, voice.OpQueue, voice.QueueArgs{Caller: c, Page: int(page)})
+	return mu.queuePage(ctx, inv, c, int(page))
+}
+
+// queuePage shows page (1-based) of the queue, with Previous and Next
+// buttons for inv's user.
+func (mu *music) queuePage(ctx context.Context, inv *Invocation, c voice.Caller, page int) (Reply, error) {
+	v, err := voice.Do(ctx, mu.m, voice.OpQueue, voice.QueueArgs{Caller: c, Page: page})
 	if err != nil {
 		return Reply{}, musicFail(err)
 	}
@@ -225,6 +232,7 @@ func (mu *music) queue(ctx context.Context, inv *Invocation) (Reply, error) {
 	footer := fmt.Sprintf("Page %d of %d · %d queued · %s · loop %s", v.Page, v.Pages, v.Total, clock(v.Duration), np.Loop)
 	r := musicReply("Queue", b.String())
 	r.Embeds[0].Footer = &discord.EmbedFooter{Text: footer}
+	r.Components = pager(queuePager, userID(inv.User), v.Page-1, v.Pages)
 	return r, nil
 }
 
@@ -285,6 +293,13 @@ func (mu *music) nowPlaying(ctx context.Context, inv *Invocation) (Reply, error)
 	if err != nil {
 		return Reply{}, musicFail(err)
 	}
+	r := nowPlayingReply(np)
+	r.Components = musicControls(inv.ID, np)
+	return r, nil
+}
+
+// nowPlayingReply shows np.
+func nowPlayingReply(np voice.NowPlayingInfo) Reply {
 	progress := clock(np.Position)
 	if !np.Item.Track.Info.IsStream {
 		progress += " / " + clock(np.Item.Track.Info.Duration())
@@ -298,7 +313,7 @@ func (mu *music) nowPlaying(ctx context.Context, inv *Invocation) (Reply, error)
 		discord.EmbedField{Name: "Loop", Value: string(np.Loop), Inline: true},
 		discord.EmbedField{Name: "Filter", Value: np.Filter, Inline: true},
 		discord.EmbedField{Name: "Requested by", Value: "<@" + np.Item.RequesterID + ">", Inline: true},
-	), nil
+	)
 }
 
 func (mu *music) volume(ctx context.Context, inv *Invocation) (Reply, error) {

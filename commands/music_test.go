@@ -33,6 +33,7 @@ type musicResponder struct {
 	texts   []string
 	ephem   []bool
 	choices []api.AutocompleteChoices // autocomplete answers
+	last    api.InteractionResponse   // the last response with data
 }
 
 func embedText(content string, embeds []discord.Embed) string {
@@ -60,6 +61,7 @@ func (r *musicResponder) RespondInteraction(_ discord.InteractionID, _ string, r
 	if resp.Data == nil || resp.Type == api.DeferredMessageInteractionWithSource {
 		return nil
 	}
+	r.last = resp
 	var content string
 	if resp.Data.Content != nil {
 		content = resp.Data.Content.Val
@@ -120,6 +122,8 @@ type musicEnv struct {
 	lava   *lavalinksim.Server
 	alloc  *agentpool.Allocator
 	etcd   *clientv3.Client
+	svc    commands.MusicService // the voice router the commands use
+	rdb    *redis.Client
 	nextID atomic.Uint64
 }
 
@@ -180,7 +184,7 @@ func newMusicEnvWith(t *testing.T, sp *tts.Speaker) *musicEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &musicEnv{router: router, resp: resp, states: states, lava: lava, alloc: alloc, etcd: cli}
+	e := &musicEnv{router: router, resp: resp, states: states, lava: lava, alloc: alloc, etcd: cli, svc: route, rdb: rdb}
 	e.nextID.Store(1 << 41)
 	return e
 }

@@ -261,18 +261,13 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 		r.autocomplete(ctx, log, inv, data)
 		return
 	case discord.ComponentInteraction:
-		inv.CustomID = string(data.ID())
-		if sel, ok := data.(*discord.StringSelectInteraction); ok {
-			inv.Values = sel.Values
-		}
-		comp, args, ok := r.cfg.Catalog.component(inv.CustomID)
-		if ok {
-			cmd = &Command{Name: comp.Prefix, Run: comp.Run, Writes: comp.Writes}
-			inv.Command, inv.Args = comp.Prefix, args
-		} else {
-			inv.Command = "unknown"
-			decodeErr = Errorf("That button has expired.")
-		}
+		inv.CustomID, inv.onMessage = string(data.ID()), true
+		inv.Values = selectValues(data)
+		cmd, decodeErr = r.componentCommand(ctx, log, inv)
+	case *discord.ModalInteraction:
+		inv.CustomID, inv.onMessage = string(data.CustomID), ev.Message != nil
+		inv.Fields = modalFields(data.Components)
+		cmd, decodeErr = r.componentCommand(ctx, log, inv)
 	default:
 		log.Warn("interaction type not handled", "type", fmt.Sprintf("%T", ev.Data))
 		return
@@ -344,6 +339,11 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 
 	reply, deferred, err := r.run(ctx, cmd, inv, deferred)
 	if err != nil {
+		if inv.onceHeld {
+			// Refused or failed, the operation changed nothing: the
+			// press may be tried again.
+			r.releaseOnce(ctx, log, inv)
+		}
 		if msg, ok := UserMessage(err); ok {
 			status = "rejected"
 			reply = Reply{Content: msg, Ephemeral: true}
@@ -410,9 +410,9 @@ func (r *Router) run(ctx context.Context, cmd *Command, inv *Invocation, deferre
 }
 
 // component tells whether the interaction came from a message component
-// (a button): Discord requires every component a custom ID, and only a
-// component's interaction sets it.
-func (inv *Invocation) component() bool { return inv.CustomID != "" }
+// (a button or select), or from a modal opened by one: its answer may
+// update that message (response types 6 and 7).
+func (inv *Invocation) component() bool { return inv.onMessage }
 
 // expire drops an interaction that can no longer be answered, counting it.
 func (r *Router) expire(log *slog.Logger, inv *Invocation, reason string) {
@@ -445,6 +445,19 @@ func (r *Router) sendDeferred(ctx context.Context, inv *Invocation, ephemeral bo
 func (r *Router) reply(ctx context.Context, log *slog.Logger, inv *Invocation, deferred bool, rep Reply) {
 	rep = rep.fit()
 	var err error
+	if rep.Modal != nil {
+		if deferred {
+			// A modal is only ever a first response.
+			log.Error("a modal cannot answer a deferred interaction", "command", inv.Command)
+			rep = Reply{Content: "Something went wrong on our side. Please try again in a moment.", Ephemeral: true}
+		} else {
+			if err = r.responder(ctx).RespondInteraction(inv.ID, inv.Token, modalResponse(rep.Modal)); err != nil {
+				r.metrics.replyErrors.Inc()
+				log.Warn("modal failed", "err", err)
+			}
+			return
+		}
+	}
 	if deferred {
 		data := api.EditInteractionResponseData{Content: option.NewNullableString(rep.Content)}
 		if rep.Embeds != nil {

@@ -18,6 +18,7 @@ func TestEveryCommandDeclaresWrites(t *testing.T) {
 		"collection": false, "vault add": true, "vault remove": true, "vault view": false, "currencylog": false,
 		"play": true, "queue": false, "skip": true, "pause": true, "resume": true, "stop": true, "nowplaying": false,
 		"volume": true, "seek": true, "loop": true, "shuffle": true, "remove": true, "filter": true,
+		"join": true, "leave": true, "cooldowns": false,
 		"companion list": false, "companion view": false, "companion rename": true, "companion train": true,
 		"companion skills": false, "companion learn": true, "companion stasis": true, "companion breed": true,
 		"companion equip": true, "companion recharge": true, "companion release": true, "battle": true,
@@ -25,6 +26,7 @@ func TestEveryCommandDeclaresWrites(t *testing.T) {
 	e := newEconEnv(t)
 	cmds := append([]*commands.Command{commands.Ping(), commands.Help(nil)}, commands.Economy(e.svc)...)
 	cmds = append(cmds, commands.Music(nil)...)
+	cmds = append(cmds, commands.Cooldowns(e.svc))
 	ccmds, ccomps := commands.Companions(e.svc)
 	cmds = append(cmds, ccmds...)
 	for _, comp := range ccomps {
@@ -54,6 +56,18 @@ func TestEveryCommandDeclaresWrites(t *testing.T) {
 	for path := range writes {
 		if !seen[path] {
 			t.Errorf("/%s is listed here but not in the catalogue", path)
+		}
+	}
+	// The buttons that buy, pay or change the music write; menus and
+	// pages only read.
+	ui := append(commands.ShopComponents(e.svc), commands.PayConfirmComponents(e.svc)...)
+	ui = append(ui, commands.MusicControls(nil)...)
+	ui = append(ui, commands.HelpComponents(nil)...)
+	uiWrites := map[string]bool{"shopcat": false, "shopitem": false, "shopbuy": true, "shopqty": false, "shopmodal": true,
+		"payconfirm": true, "mctl": true, "mqueue": false, "helpcat": false, "helpcmd": false}
+	for _, comp := range ui {
+		if want, ok := uiWrites[comp.Prefix]; !ok || comp.Writes != want {
+			t.Errorf("component %q: Writes = %v, want %v (listed: %v)", comp.Prefix, comp.Writes, want, ok)
 		}
 	}
 	// The economy's buttons page through lists: they only read.

@@ -127,6 +127,7 @@ func (s *Sim) driverRoutes(mux *http.ServeMux) {
 		{"GET /_sim/channels/{channel}/messages", s.driverChannelMessages},
 		{"POST /_sim/invoke", s.driverInvoke},
 		{"POST /_sim/click", s.driverClick},
+		{"POST /_sim/submit", s.driverSubmit},
 		{"POST /_sim/autocomplete", s.driverAutocomplete},
 		{"GET /_sim/interactions", s.driverInteractions},
 		{"GET /_sim/interactions/{interaction}", s.driverInteraction},
@@ -361,6 +362,29 @@ func (s *Sim) driverClick(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	i, err := s.Click(r.Context(), Click{AppID: in.AppID, UserID: in.UserID, MessageID: in.MessageID, CustomID: in.CustomID, Values: in.Values})
+	if err != nil {
+		driverErr(w, 400, err)
+		return
+	}
+	writeJSON(w, 200, s.waitResult(r.Context(), i, in.waitSpec))
+}
+
+// driverSubmit answers POST /_sim/submit: a user submits the modal the bot
+// opened in answer to an interaction (SubmitModal), and the answer waits
+// as the body's waitSpec asks.
+func (s *Sim) driverSubmit(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		waitSpec
+		AppID         Snowflake           `json:"app_id"`
+		UserID        Snowflake           `json:"user_id"`
+		InteractionID Snowflake           `json:"interaction_id"`
+		Text          map[string]string   `json:"text"`
+		Values        map[string][]string `json:"values"`
+	}
+	if !decodeDriver(w, r, &in) {
+		return
+	}
+	i, err := s.SubmitModal(r.Context(), ModalSubmit{AppID: in.AppID, UserID: in.UserID, Interaction: in.InteractionID, Text: in.Text, Values: in.Values})
 	if err != nil {
 		driverErr(w, 400, err)
 		return

@@ -78,8 +78,13 @@ type Interaction struct {
 	followups []Snowflake
 	focused   *CommandOption  // the option an autocomplete is for
 	choices   []CommandChoice // what an autocomplete was answered
-	changed   chan struct{}
-	timer     *time.Timer
+	// modalSubmitted: the modal this interaction was answered with was
+	// submitted (and so closed).
+	modalSubmitted bool
+	// payload is the interaction as INTERACTION_CREATE carried it.
+	payload map[string]any
+	changed chan struct{}
+	timer   *time.Timer
 }
 
 // InteractionInfo is a snapshot of an interaction's outcome.
@@ -651,6 +656,9 @@ func (s *Sim) interactionJSONLocked(i *Interaction, g *guild, ch *channel, data 
 }
 
 func (s *Sim) deliverInteraction(a *app, i *Interaction, body map[string]any) *Interaction {
+	i.mu.Lock()
+	i.payload = body
+	i.mu.Unlock()
 	n := s.dispatchToApp(a, i.GuildID, "INTERACTION_CREATE", 0, func() any { return body })
 	i.mu.Lock()
 	i.Delivered = n
@@ -685,9 +693,6 @@ func (s *Sim) Click(ctx context.Context, c Click) (*Interaction, error) {
 		}
 	}
 	comp, err := findComponent(m.Components, c.CustomID)
-	if err == nil {
-		err = checkValues(comp, c.Values)
-	}
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
@@ -699,12 +704,25 @@ func (s *Sim) Click(ctx context.Context, c Click) (*Interaction, error) {
 		return nil, err
 	}
 	data := map[string]any{"custom_id": c.CustomID, "component_type": ctype}
-	if ctype != 2 {
+	resolved := map[string]map[string]any{}
+	if ctype == componentButton {
+		err = checkValues(comp, c.Values)
+	} else {
+		err = s.selectValuesLocked(g, comp, c.Values, resolved)
+	}
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	if ctype != componentButton {
 		vals := c.Values
 		if vals == nil {
 			vals = []string{}
 		}
 		data["values"] = vals
+	}
+	if len(resolved) > 0 {
+		data["resolved"] = resolved
 	}
 	i := s.newInteractionLocked(a, InteractionComponent, g, ch, c.UserID)
 	i.CustomID = c.CustomID

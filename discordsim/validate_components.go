@@ -46,6 +46,14 @@ type component struct {
 	Divider     bool            `json:"divider"`
 	Spacing     *int            `json:"spacing"`
 	AccentColor *int64          `json:"accent_color"`
+	// Channel Select, and the modal components: Text Input, Label, and
+	// the "required" of a select in a modal.
+	ChannelTypes []int           `json:"channel_types"`
+	Required     *bool           `json:"required"`
+	MinLength    *int            `json:"min_length"`
+	MaxLength    *int            `json:"max_length"`
+	Value        *string         `json:"value"`
+	Component    json.RawMessage `json:"component"`
 }
 
 // children returns the components nested in c: those of an action row,
@@ -373,7 +381,7 @@ func (w *componentCheck) customID(path []string, id *string) *APIError {
 // User Select Structures: placeholder 150, min_values 0-25, max_values
 // 1-25 and no fewer than min_values, a string select's options (label and
 // value required, each text 100 at most), and as many default values as
-// min_values and max_values allow.
+// min_values and max_values allow, each of a type the select lists.
 func validateSelect(cp []string, c component) *APIError {
 	at := func(more ...string) []string { return subPath(cp, more...) }
 	if c.Placeholder != nil && utf8.RuneCountInString(*c.Placeholder) > 150 {
@@ -417,5 +425,65 @@ func validateSelect(cp []string, c component) *APIError {
 	if n := len(c.DefaultValues); n > 0 && (n < lo || n > hi) {
 		return badLength(at("default_values"), lo, hi)
 	}
+	return validateDefaultValues(at("default_values"), *c.Type, c.DefaultValues)
+}
+
+// defaultValueTypes are the Select Default Value types each auto-populated
+// select takes: "user", "role" or "channel", as the select lists them. A
+// string select has none (its options carry "default").
+var defaultValueTypes = map[int][]string{
+	componentUserSelect:        {"user"},
+	componentRoleSelect:        {"role"},
+	componentMentionableSelect: {"user", "role"},
+	componentChannelSelect:     {"channel"},
+}
+
+// validateDefaultValues checks a select's default_values at path (Select
+// Default Value Structure): each an id (a snowflake) and a type its select
+// lists, none twice.
+func validateDefaultValues(path []string, typ int, values []json.RawMessage) *APIError {
+	if len(values) == 0 {
+		return nil
+	}
+	allowed, ok := defaultValueTypes[typ]
+	if !ok {
+		return formError(path, "SELECT_COMPONENT_DEFAULT_VALUES_NOT_ALLOWED", "Only user, role, mentionable and channel selects have default values.")
+	}
+	seen := map[Snowflake]bool{}
+	for k, raw := range values {
+		at := subPath(path, strconv.Itoa(k))
+		var dv struct {
+			ID   json.RawMessage `json:"id"`
+			Type *string         `json:"type"`
+		}
+		if string(raw) == "null" || json.Unmarshal(raw, &dv) != nil {
+			return formError(at, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+		}
+		if len(dv.ID) == 0 || string(dv.ID) == "null" {
+			return requiredField(subPath(at, "id"))
+		}
+		id, ok := asSnowflake(json.Number(strings.Trim(string(dv.ID), `"`)))
+		if !ok || id == 0 {
+			return formError(subPath(at, "id"), "NUMBER_TYPE_COERCE", "Value "+strconv.Quote(string(dv.ID))+" is not snowflake.")
+		}
+		if dv.Type == nil {
+			return requiredField(subPath(at, "type"))
+		}
+		if !slices.Contains(allowed, *dv.Type) {
+			return formError(subPath(at, "type"), "BASE_TYPE_CHOICES", "Value must be one of {"+strings.Join(quoteAll(allowed), ", ")+"}.")
+		}
+		if seen[id] {
+			return formError(subPath(at, "id"), "SELECT_COMPONENT_DEFAULT_VALUE_DUPLICATED", "Default values cannot be duplicated.")
+		}
+		seen[id] = true
+	}
 	return nil
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
 }

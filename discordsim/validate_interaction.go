@@ -3,7 +3,6 @@ package discordsim
 import (
 	"encoding/json"
 	"slices"
-	"unicode/utf8"
 )
 
 // The rules of an interaction response (interactions-receiving-and-responding.mdx,
@@ -59,30 +58,4 @@ func validateCallback(interactionType int, cb callbackBody, old *Message) (messa
 		return body, validateModal(cb.Data)
 	}
 	return body, nil
-}
-
-// validateModal checks the data of a MODAL response: a custom_id of 1 to
-// 100 characters, a title of 1 to 45 and 1 to 5 components.
-func validateModal(data json.RawMessage) *APIError {
-	var modal struct {
-		CustomID   *string           `json:"custom_id"`
-		Title      *string           `json:"title"`
-		Components []json.RawMessage `json:"components"`
-	}
-	if json.Unmarshal(data, &modal) != nil {
-		return formError([]string{"data"}, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
-	}
-	switch {
-	case modal.CustomID == nil || *modal.CustomID == "":
-		return requiredField([]string{"data", "custom_id"})
-	case utf8.RuneCountInString(*modal.CustomID) > 100:
-		return maxLength([]string{"data", "custom_id"}, 100)
-	case modal.Title == nil || *modal.Title == "":
-		return requiredField([]string{"data", "title"})
-	case utf8.RuneCountInString(*modal.Title) > 45:
-		return maxLength([]string{"data", "title"}, 45)
-	case len(modal.Components) < 1 || len(modal.Components) > 5:
-		return badLength([]string{"data", "components"}, 1, 5)
-	}
-	return nil
 }

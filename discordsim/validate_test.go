@@ -249,7 +249,7 @@ func TestValidateCallback(t *testing.T) {
 		{"deferred, suppressing embeds", InteractionCommand, `{"type":5,"data":{"flags":4}}`, nil, "data.flags", "MESSAGE_FLAGS_INVALID"},
 		{"update of a v2 message with content", InteractionComponent, `{"type":7,"data":{"content":"x"}}`, v2, "data.content",
 			"MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2"},
-		{"modal", InteractionCommand, `{"type":9,"data":{"custom_id":"m","title":"T","components":[{}]}}`, nil, "", ""},
+		{"modal", InteractionCommand, `{"type":9,"data":{"custom_id":"m","title":"T","components":[{"type":10,"content":"x"}]}}`, nil, "", ""},
 		{"modal title 46", InteractionCommand, `{"type":9,"data":{"custom_id":"m","title":"` + strings.Repeat("t", 46) + `","components":[{}]}}`, nil,
 			"data.title", "BASE_TYPE_MAX_LENGTH"},
 		{"modal of 6 components", InteractionCommand, `{"type":9,"data":{"custom_id":"m","title":"T","components":[{},{},{},{},{},{}]}}`, nil,

@@ -40,6 +40,9 @@ func (s *Sim) interactionCallback(w http.ResponseWriter, r *http.Request, rc *re
 		}
 		s.mu.Unlock()
 	}
+	if e := validateModalSubmitCallback(i, cb); e != nil {
+		return e
+	}
 	body, e := validateCallback(i.Type, cb, old)
 	if e != nil {
 		return e

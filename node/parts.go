@@ -24,7 +24,7 @@ var osStdout = os.Stdout
 // services (for `commands deploy`), the handlers are present but must not
 // run.
 func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) {
-	cmds := []*commands.Command{commands.Ping(), commands.Help(commands.EconomyHelp())}
+	cmds := []*commands.Command{commands.Ping(), commands.HelpMenu(commands.GameHelp(n.econ.Catalog()))}
 	cmds = append(cmds, commands.WithAchievements(n.econ, commands.Economy(n.econ))...)
 	cmds = append(cmds, n.musicCommands()...)
 	cmds = append(cmds, n.sayCommands()...)
@@ -40,6 +40,12 @@ func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) 
 	comps = append(comps, commands.LeaderboardComponents(boards)...)
 	ccmds, ccomps := commands.Companions(n.econ)
 	cmds, comps = append(cmds, ccmds...), append(comps, ccomps...)
+	comps = append(comps, commands.HelpComponents(commands.GameHelp(n.econ.Catalog()))...)
+	cmds, comps = append(cmds, commands.Cooldowns(n.econ)), append(comps, commands.PayConfirmComponents(n.econ)...)
+	comps = append(comps, commands.ShopComponents(n.econ)...)
+	if n.voice.router != nil { // without music, /nowplaying and /queue draw no buttons
+		comps = append(comps, commands.MusicControls(n.voice.router)...)
+	}
 	return cmds, comps, nil
 }
 

@@ -88,7 +88,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 		t.Fatalf("sandbox did not start:\n%s", out.String())
 	}
 
-	bctx := browsertest.New(t, 90*time.Second)
+	bctx := browsertest.New(t, 180*time.Second)
 
 	// Listen sees events in order on the reading goroutine; collect under a lock.
 	var mu sync.Mutex
@@ -173,6 +173,9 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	if !strings.Contains(meta, "handled by node-1") || !strings.Contains(meta, "shard") {
 		t.Errorf("meta %q does not say which node and shard handled it", meta)
 	}
+	playInBrowser(t, bctx, fail)
+	mu.Lock()
+	defer mu.Unlock()
 	if len(consoleErrors) > 0 {
 		t.Errorf("console errors: %v", consoleErrors)
 	}

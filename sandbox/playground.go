@@ -79,6 +79,8 @@ func (s *Sandbox) playground() http.Handler {
 	mux.HandleFunc("GET /api/nodes", s.handleNodes)
 	mux.HandleFunc("POST /api/invoke", s.handleInvoke)
 	mux.HandleFunc("POST /api/click", s.handleClick)
+	mux.HandleFunc("POST /api/submit", s.handleSubmit)
+	mux.HandleFunc("POST /api/autocomplete", s.handleAutocomplete)
 	mux.HandleFunc("POST /api/voice", s.handleVoice)
 	mux.HandleFunc("POST /api/nodes/{id}/{action}", s.handleNodeAction)
 	return securityHeaders(mux)
@@ -195,6 +197,10 @@ type invokeResult struct {
 	Reply     replyView  `json:"reply"`
 	HandledBy *handledBy `json:"handled_by,omitempty"`
 	LatencyMS int64      `json:"latency_ms"`
+	// Updated: the answer edited the message the component was on.
+	Updated bool `json:"updated,omitempty"`
+	// Modal is set when the bot answered with a modal to fill in.
+	Modal *modalView `json:"modal,omitempty"`
 }
 
 func (s *Sandbox) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
@@ -265,10 +271,11 @@ func (s *Sandbox) handleInvoke(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sandbox) handleClick(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		UserID    string `json:"user_id"`
-		GuildID   string `json:"guild_id"`
-		MessageID string `json:"message_id"`
-		CustomID  string `json:"custom_id"`
+		UserID    string   `json:"user_id"`
+		GuildID   string   `json:"guild_id"`
+		MessageID string   `json:"message_id"`
+		CustomID  string   `json:"custom_id"`
+		Values    []string `json:"values"`
 	}
 	if !s.decodeBody(w, r, &req) {
 		return
@@ -285,7 +292,7 @@ func (s *Sandbox) handleClick(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
-	i, err := s.sim.Click(ctx, discordsim.Click{UserID: user, MessageID: msg, CustomID: req.CustomID})
+	i, err := s.sim.Click(ctx, discordsim.Click{UserID: user, MessageID: msg, CustomID: req.CustomID, Values: req.Values})
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
 		return
@@ -296,6 +303,10 @@ func (s *Sandbox) handleClick(w http.ResponseWriter, r *http.Request) {
 // answer waits for the bot's visible reply to i and writes it with the
 // node and shard that claimed the interaction.
 func (s *Sandbox) answer(ctx context.Context, w http.ResponseWriter, i *discordsim.Interaction) {
+	if resp, err := i.Wait(ctx); err == nil && resp.Type == discordsim.CallbackModal {
+		s.answerModal(w, i, resp)
+		return
+	}
 	msg, err := i.WaitMessage(ctx)
 	if err != nil {
 		status := http.StatusGatewayTimeout
@@ -312,6 +323,7 @@ func (s *Sandbox) answer(ctx context.Context, w http.ResponseWriter, i *discords
 	}}
 	if info.Response != nil {
 		res.Reply.Deferred = info.Response.Type == discordsim.CallbackDeferredChannelMessage || info.Response.Type == discordsim.CallbackDeferredUpdateMessage
+		res.Updated = info.Response.Type == discordsim.CallbackUpdateMessage || info.Response.Type == discordsim.CallbackDeferredUpdateMessage
 		res.LatencyMS = info.Response.Latency.Milliseconds()
 	}
 	if holder, err := s.rdb.Get(ctx, commands.ClaimKey(discord.InteractionID(i.ID))).Result(); err == nil {
