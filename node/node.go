@@ -47,6 +47,7 @@ type Node struct {
 	etcd      *clientv3.Client
 	discord   *api.Client
 	router    *commands.Router
+	premium   *commands.PremiumSync // entitlements and one-time purchases (premium.go)
 	catalog   *commands.Catalog
 	metrics   *shard.Metrics
 	econ      *economy.Service
@@ -182,6 +183,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := n.router.Shutdown(drainCtx); err != nil {
 		log.Warn("router drain", "err", err)
 	}
+	n.premium.Close()
 	httpUp = false
 	if err := n.http.Shutdown(drainCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
@@ -358,6 +360,8 @@ func (n *Node) handle(ctx context.Context, shardID int, ev ws.Event) {
 				n.log.Warn("voice state cache", "err", err)
 			}
 		}
+	default:
+		n.handlePremium(ctx, shardID, ev)
 	}
 }
 
