@@ -141,6 +141,7 @@ func (s *Sim) driverRoutes(mux *http.ServeMux) {
 		{"GET /_sim/skus", s.driverSKUs},
 		{"POST /_sim/skus", s.driverCreateSKU},
 		{"GET /_sim/entitlements", s.driverEntitlements},
+		{"POST /_sim/entitlements/{entitlement}/replay", s.driverReplayEntitlement},
 		{"POST /_sim/purchases", s.driverPurchase},
 		{"POST /_sim/premium-click", s.driverClickPremium},
 		{"POST /_sim/subscriptions", s.driverSubscribe},

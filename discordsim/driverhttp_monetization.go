@@ -40,6 +40,17 @@ func (s *Sim) driverEntitlements(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, out)
 }
 
+// driverReplayEntitlement answers POST /_sim/entitlements/{entitlement}/replay
+// (ReplayEntitlementCreate) with {"sessions": n}.
+func (s *Sim) driverReplayEntitlement(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "entitlement")
+	if !ok {
+		return
+	}
+	n, err := s.ReplayEntitlementCreate(id)
+	driverReply(w, 404, map[string]int{"sessions": n}, err)
+}
+
 type userSKU struct {
 	UserID    Snowflake `json:"user_id"`
 	SKUID     Snowflake `json:"sku_id"`

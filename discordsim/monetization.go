@@ -433,10 +433,12 @@ func (s *Sim) CancelSubscription(id Snowflake) (Subscription, error) {
 	return out, nil
 }
 
-// LapseSubscription lets subscription id run out: it is canceled if it was
-// not, and the clock moves to the end of its current period, so its
+// LapseSubscription lets subscription id run out now: it is canceled if
+// it was not, and its current period ends at the emulator's present (as
+// when the period ran out, or Discord gave up on a failed payment), so its
 // entitlement ends (ENTITLEMENT_UPDATE with ends_at) and it becomes
-// inactive (SUBSCRIPTION_UPDATE).
+// inactive (SUBSCRIPTION_UPDATE). The clock does not move: use AdvanceTime
+// to let periods pass.
 func (s *Sim) LapseSubscription(id Snowflake) (Subscription, error) {
 	s.mu.Lock()
 	sub := s.mon.subs[id]
@@ -444,22 +446,41 @@ func (s *Sim) LapseSubscription(id Snowflake) (Subscription, error) {
 		s.mu.Unlock()
 		return Subscription{}, fmt.Errorf("discordsim: subscription %s is not active", id)
 	}
-	status, end := sub.Status, sub.CurrentPeriodEnd
-	s.mu.Unlock()
-	if status == SubscriptionActive {
-		if _, err := s.CancelSubscription(id); err != nil {
-			return Subscription{}, err
-		}
+	a := s.apps[sub.appID]
+	now := s.nowLocked()
+	var evs []monEvent
+	if sub.Status == SubscriptionActive {
+		sub.Status, sub.CanceledAt, sub.RenewalSKUIDs = SubscriptionEnding, &now, nil
+		evs = append(evs, monEvent{a, "SUBSCRIPTION_UPDATE", sub.wire()})
 	}
-	s.AdvanceTime(time.Until(end.Add(-s.monOffset())) + time.Millisecond)
-	out, _ := s.Subscription(id)
+	sub.CurrentPeriodEnd = now
+	evs = append(evs, s.settleSubscriptionsLocked(now)...)
+	out := *sub
+	s.mu.Unlock()
+	s.sendMonEvents(evs)
 	return out, nil
 }
 
-func (s *Sim) monOffset() time.Duration {
+// ReplayEntitlementCreate sends ENTITLEMENT_CREATE for entitlement id
+// again, as first sent (not consumed), as an at-least-once delivery may
+// (after a RESUME, say): a fault for testing that purchases are fulfilled
+// once. It returns how many sessions it reached.
+func (s *Sim) ReplayEntitlementCreate(id Snowflake) (int, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.mon.offset
+	e := s.mon.ents[id]
+	if e == nil {
+		s.mu.Unlock()
+		return 0, fmt.Errorf("discordsim: unknown entitlement %s", id)
+	}
+	first := *e
+	first.Deleted, first.EndsAt = false, nil
+	if first.Consumed != nil {
+		f := false
+		first.Consumed = &f
+	}
+	a, body := s.apps[e.ApplicationID], first.wire()
+	s.mu.Unlock()
+	return s.dispatchToApp(a, 0, "ENTITLEMENT_CREATE", 0, func() any { return body }), nil
 }
 
 // AdvanceTime moves the monetization clock forward by d (not back) and

@@ -520,3 +520,28 @@ func TestMonetizationDriverHTTP(t *testing.T) {
 		t.Fatalf("entitlements %d %v", r.StatusCode, ents)
 	}
 }
+
+// TestReplayEntitlementCreate: the fault sends ENTITLEMENT_CREATE again as
+// first sent, even after the entitlement was consumed.
+func TestReplayEntitlementCreate(t *testing.T) {
+	f := newMonFixture(t)
+	c, _, _ := identify(t, f.s, 0, 1, 0)
+	boost, _ := f.s.Purchase(f.user, f.boost.ID)
+	c.until(func(fr frame) bool { return fr.T == "ENTITLEMENT_CREATE" })
+	if r := do(t, "POST", f.apps+"/entitlements/"+boost.ID.String()+"/consume", f.bot, nil, nil); r.StatusCode != 204 {
+		t.Fatalf("consume %d", r.StatusCode)
+	}
+	var out map[string]int
+	if r := do(t, "POST", f.s.URL()+"/_sim/entitlements/"+boost.ID.String()+"/replay", "", nil, &out); r.StatusCode != 200 || out["sessions"] != 1 {
+		t.Fatalf("replay %d %v", r.StatusCode, out)
+	}
+	fr := c.until(func(fr frame) bool { return fr.T == "ENTITLEMENT_CREATE" })
+	var e Entitlement
+	_ = json.Unmarshal(fr.D, &e)
+	if e.ID != boost.ID || e.Consumed == nil || *e.Consumed {
+		t.Fatalf("replayed %s", fr.D)
+	}
+	if r := do(t, "POST", f.s.URL()+"/_sim/entitlements/1234/replay", "", nil, nil); r.StatusCode != 404 {
+		t.Fatalf("unknown: %d", r.StatusCode)
+	}
+}
