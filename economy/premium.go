@@ -82,7 +82,7 @@ func (s *Service) RecordEntitlements(ctx context.Context, ents []Entitlement) er
 		}
 		_, err := s.pool.Exec(ctx, `INSERT INTO economy.entitlements
 			(id, sku_id, user_id, guild_id, type, starts_at, ends_at, deleted, consumed, updated_at)
-			VALUES ($1, $2, NULLIF($3, 0), NULLIF($4, 0), $5, $6, $7, $8, $9, $10)
+			VALUES ($1, $2, NULLIF($3::bigint, 0), NULLIF($4::bigint, 0), $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (id) DO UPDATE SET
 				type = EXCLUDED.type,
 				starts_at = COALESCE(EXCLUDED.starts_at, entitlements.starts_at),
