@@ -80,6 +80,9 @@ func (s *Sandbox) playground() http.Handler {
 	mux.HandleFunc("POST /api/invoke", s.handleInvoke)
 	mux.HandleFunc("POST /api/click", s.handleClick)
 	mux.HandleFunc("POST /api/voice", s.handleVoice)
+	mux.HandleFunc("GET /api/premium", s.handlePremiumSKUs)
+	mux.HandleFunc("POST /api/premium-click", s.handlePremiumClick)
+	mux.HandleFunc("POST /api/subscription", s.handleSubscription)
 	mux.HandleFunc("POST /api/nodes/{id}/{action}", s.handleNodeAction)
 	return securityHeaders(mux)
 }

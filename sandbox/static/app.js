@@ -46,10 +46,19 @@
       entry.append(box);
     }
     const buttons = [];
-    for (const row of reply.components || []) for (const c of row.components || []) if (c.type === 2 && c.custom_id) buttons.push(c);
+    for (const row of reply.components || []) for (const c of row.components || []) if (c.type === 2 && (c.custom_id || c.sku_id)) buttons.push(c);
     if (buttons.length) {
       const bar = el("div", "buttons");
       for (const b of buttons) {
+        if (b.style === 6) {
+          // A premium button: Discord shows the SKU's name and price and
+          // opens its store; discordsim completes the purchase at once.
+          const name = premiumNames[b.sku_id] || "SKU " + b.sku_id;
+          const btn = el("button", "premium", "🛒 " + name);
+          btn.addEventListener("click", () => buy(ctx, reply.message_id, b.sku_id, name));
+          bar.append(btn);
+          continue;
+        }
         const btn = el("button", b.style === 4 ? "danger" : "secondary", b.label || "…");
         btn.disabled = !!b.disabled;
         btn.addEventListener("click", () => click(ctx, reply.message_id, b.custom_id, b.label));
@@ -101,6 +110,31 @@
       const res = await api("/api/click", Object.assign({ message_id: messageId, custom_id: customId }, ctx));
       renderReply(entry, res.reply, ctx);
       meta(entry, res);
+    } catch (e) {
+      entry.classList.add("error");
+      entry.append(el("div", "content", e.message));
+    }
+  }
+
+  let premiumNames = {};
+
+  async function buy(ctx, messageId, skuId, name) {
+    const entry = addEntry("bought “" + name + "”");
+    try {
+      await api("/api/premium-click", Object.assign({ message_id: messageId, sku_id: skuId }, ctx));
+      entry.append(el("div", "content", "Purchased through discordsim. Try /premium or /balance."));
+    } catch (e) {
+      entry.classList.add("error");
+      entry.append(el("div", "content", e.message));
+    }
+  }
+
+  async function subscription(action) {
+    const userName = $("user").selectedOptions[0] ? $("user").selectedOptions[0].textContent : "";
+    const entry = addEntry(userName + ": premium " + action);
+    try {
+      const res = await api("/api/subscription", { user_id: $("user").value, guild_id: $("guild").value, action });
+      entry.append(el("div", "content", "Subscription " + res.status + ", period ends " + res.period_end + ". Try /premium or /balance."));
     } catch (e) {
       entry.classList.add("error");
       entry.append(el("div", "content", e.message));
@@ -159,6 +193,8 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("composer").addEventListener("submit", send);
     $("voice").addEventListener("click", toggleVoice);
+    for (const b of $("premium").querySelectorAll("button[data-sub]")) b.addEventListener("click", () => subscription(b.dataset.sub));
+    api("/api/premium").then((d) => { premiumNames = d.skus || {}; }, () => {});
     $("user").addEventListener("change", resetVoice);
     $("guild").addEventListener("change", resetVoice);
     loadState().catch((e) => { const en = addEntry("playground"); en.classList.add("error"); en.append(el("div", "content", e.message)); });
