@@ -351,7 +351,8 @@ func (n *Node) buildRouter() error {
 // handle is every shard's event handler.
 func (n *Node) handle(ctx context.Context, shardID int, ev ws.Event) {
 	switch e := ev.(type) {
-	case *gateway.InteractionCreateEvent:
+	case *premiumInteraction: // INTERACTION_CREATE with its entitlements (premium.go)
+		n.observeEntitlements(ctx, e.Entitlements...)
 		n.router.Dispatch(ctx, &e.InteractionEvent, shardID)
 	case *gateway.VoiceStateUpdateEvent, *gateway.GuildCreateEvent, *gateway.GuildDeleteEvent:
 		// Where users are in voice, for /play; any node may answer.
@@ -361,7 +362,7 @@ func (n *Node) handle(ctx context.Context, shardID int, ev ws.Event) {
 			}
 		}
 	default:
-		n.handlePremium(ctx, shardID, ev)
+		n.handlePremium(ctx, ev)
 	}
 }
 

@@ -100,14 +100,10 @@ type subscriptionEvent struct {
 func (*subscriptionEvent) Op() ws.OpCode             { return 0 }
 func (e *subscriptionEvent) EventType() ws.EventType { return e.t }
 
-// handlePremium handles the events init registers.
-func (n *Node) handlePremium(ctx context.Context, shardID int, ev ws.Event) {
+// handlePremium handles the entitlement and subscription events init
+// registers (handle takes INTERACTION_CREATE).
+func (n *Node) handlePremium(ctx context.Context, ev ws.Event) {
 	switch e := ev.(type) {
-	case *premiumInteraction:
-		if len(e.Entitlements) > 0 {
-			n.observeEntitlements(ctx, e.Entitlements...)
-		}
-		n.router.Dispatch(ctx, &e.InteractionEvent, shardID)
 	case *entitlementEvent:
 		n.observeEntitlements(ctx, e.wireEntitlement)
 	case *subscriptionEvent:
@@ -115,8 +111,10 @@ func (n *Node) handlePremium(ctx context.Context, shardID int, ev ws.Event) {
 	}
 }
 
+// observeEntitlements records what Discord reported; most interactions
+// carry none.
 func (n *Node) observeEntitlements(ctx context.Context, ws ...wireEntitlement) {
-	if n.premium == nil {
+	if n.premium == nil || len(ws) == 0 {
 		return
 	}
 	ents := make([]economy.Entitlement, len(ws))
