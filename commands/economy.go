@@ -414,6 +414,9 @@ func (e *econ) shop(ctx context.Context, inv *Invocation) (Reply, error) {
 		default:
 			b.WriteString(companionItemNote(it))
 		}
+		if e.cat.PremiumOnly(it.Key) {
+			b.WriteString(" ✨ Premium only.")
+		}
 		b.WriteByte('\n')
 	}
 	b.WriteString("\nBuy with /buy; sell finds with /sell.")

@@ -60,3 +60,17 @@ func TestPremiumReply(t *testing.T) {
 		})
 	}
 }
+
+// TestShopMarksPremiumOnly: /shop says which cosmetics need premium.
+func TestShopMarksPremiumOnly(t *testing.T) {
+	r, err := (&econ{cat: economy.DefaultCatalog()}).shop(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(r.Embeds[0].Description, "\n") {
+		premium := strings.Contains(line, "Premium only")
+		if want := strings.Contains(line, "Aurora Skin") || strings.Contains(line, "Prism Chassis"); premium != want {
+			t.Errorf("%q: premium-only mark %v, want %v", line, premium, want)
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 // perks they give, and the grants of one-time purchases. Rules are in
 // premium_rules.go.
 
-// querier is what perksAt reads through: a pool or a transaction.
+// rowQuerier is what perksAt reads through: a pool or a transaction.
 type rowQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
