@@ -142,4 +142,3 @@ func (s *Sandbox) skuName(id discordsim.Snowflake) string {
 	}
 	return id.String()
 }
-
