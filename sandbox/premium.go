@@ -40,21 +40,35 @@ func (s *Sandbox) premiumEnv() string {
 	return fmt.Sprintf("PREMIUM_SKUS=subscription=%s,pack=%s,boost=%s", s.premium.Subscription.ID, s.premium.Pack.ID, s.premium.Boost.ID)
 }
 
-// handlePremiumClick presses a premium button of a reply: POST
-// /api/premium-click {user_id, message_id, sku_id}.
-func (s *Sandbox) handlePremiumClick(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		UserID    string `json:"user_id"`
-		GuildID   string `json:"guild_id"`
-		MessageID string `json:"message_id"`
-		SKUID     string `json:"sku_id"`
-	}
+// premiumRequest is the body of the playground's premium calls.
+type premiumRequest struct {
+	UserID    string `json:"user_id"`
+	GuildID   string `json:"guild_id"`
+	MessageID string `json:"message_id"` // premium-click
+	SKUID     string `json:"sku_id"`     // premium-click
+	Action    string `json:"action"`     // subscription
+}
+
+// decodePremium decodes a premium call and returns it with the user it
+// acts for, or answers 400.
+func (s *Sandbox) decodePremium(w http.ResponseWriter, r *http.Request) (premiumRequest, discordsim.Snowflake, bool) {
+	var req premiumRequest
 	if !s.decodeBody(w, r, &req) {
-		return
+		return req, 0, false
 	}
 	user, _, err := s.place(req.UserID, req.GuildID)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+		return req, 0, false
+	}
+	return req, user, true
+}
+
+// handlePremiumClick presses a premium button of a reply: POST
+// /api/premium-click {user_id, message_id, sku_id}.
+func (s *Sandbox) handlePremiumClick(w http.ResponseWriter, r *http.Request) {
+	req, user, ok := s.decodePremium(w, r)
+	if !ok {
 		return
 	}
 	msg, err1 := discordsim.ParseSnowflake(req.MessageID)
@@ -74,20 +88,12 @@ func (s *Sandbox) handlePremiumClick(w http.ResponseWriter, r *http.Request) {
 // handleSubscription drives the selected user's subscription: POST
 // /api/subscription {user_id, action: subscribe|renew|cancel|lapse}.
 func (s *Sandbox) handleSubscription(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		UserID  string `json:"user_id"`
-		GuildID string `json:"guild_id"`
-		Action  string `json:"action"`
-	}
-	if !s.decodeBody(w, r, &req) {
-		return
-	}
-	user, _, err := s.place(req.UserID, req.GuildID)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+	req, user, ok := s.decodePremium(w, r)
+	if !ok {
 		return
 	}
 	var sub discordsim.Subscription
+	var err error
 	if req.Action == "subscribe" {
 		sub, err = s.sim.Subscribe(user, s.premium.Subscription.ID)
 	} else {
