@@ -221,6 +221,12 @@ func TestInteractionEntitlements(t *testing.T) {
 	if got := ents(f.user); len(got) != 0 {
 		t.Fatalf("after consume and lapse: %v", got)
 	}
+	// A guild's entitlement is on the interactions of everyone in it.
+	var g Entitlement
+	do(t, "POST", f.apps+"/entitlements", f.bot, map[string]any{"sku_id": f.sub.ID, "owner_id": guild, "owner_type": 1}, &g)
+	if got := ents(f.other); !slices.Equal(got, []Snowflake{g.ID}) {
+		t.Fatalf("in the entitled guild: %v, want %v", got, g.ID)
+	}
 }
 
 func containsID(b []byte, id Snowflake) bool {
