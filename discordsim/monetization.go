@@ -183,9 +183,11 @@ type monEvent struct {
 
 func (s *Sim) sendMonEvents(evs []monEvent) {
 	for _, ev := range evs {
-		// Entitlement and subscription events carry no guild_id: shard 0
-		// receives them, and no intent gates them (events-gateway.mdx).
-		s.dispatchToApp(ev.app, 0, ev.t, 0, func() any { return ev.body })
+		// No intent gates these events. Those without a guild_id (a
+		// user's entitlement, a subscription) go to shard 0; a guild's
+		// entitlement to the guild's shard (events-gateway.mdx, Sharding).
+		guild, _ := ev.body["guild_id"].(Snowflake)
+		s.dispatchToApp(ev.app, guild, ev.t, 0, func() any { return ev.body })
 	}
 }
 
@@ -480,7 +482,7 @@ func (s *Sim) ReplayEntitlementCreate(id Snowflake) (int, error) {
 	}
 	a, body := s.apps[e.ApplicationID], first.wire()
 	s.mu.Unlock()
-	return s.dispatchToApp(a, 0, "ENTITLEMENT_CREATE", 0, func() any { return body }), nil
+	return s.dispatchToApp(a, e.GuildID, "ENTITLEMENT_CREATE", 0, func() any { return body }), nil
 }
 
 // AdvanceTime moves the monetization clock forward by d (not back) and

@@ -17,9 +17,13 @@ type monFixture struct {
 	user, other         Snowflake
 }
 
-func newMonFixture(t *testing.T) monFixture {
+func newMonFixture(t *testing.T, set ...func(*Config)) monFixture {
 	t.Helper()
-	s := startSim(t, fastConfig())
+	cfg := fastConfig()
+	for _, f := range set {
+		f(&cfg)
+	}
+	s := startSim(t, cfg)
 	f := monFixture{s: s, bot: "Bot " + s.Token(), apps: s.APIURL(10) + "/applications/" + s.AppID().String(),
 		user: s.DefaultUsers()[1], other: s.DefaultUsers()[2]}
 	var err error
@@ -549,5 +553,31 @@ func TestReplayEntitlementCreate(t *testing.T) {
 	}
 	if r := do(t, "POST", f.s.URL()+"/_sim/entitlements/1234/replay", "", nil, nil); r.StatusCode != 404 {
 		t.Fatalf("unknown: %d", r.StatusCode)
+	}
+}
+
+// TestEntitlementEventShards: a user's entitlement events go to shard 0; a
+// guild's to the shard that owns the guild.
+func TestEntitlementEventShards(t *testing.T) {
+	f := newMonFixture(t, func(c *Config) { c.MaxConcurrency = 2 })
+	c0, _, _ := identify(t, f.s, 0, 2, 0)
+	c1, _, _ := identify(t, f.s, 1, 2, 0)
+	var guild Snowflake
+	for _, g := range f.s.Guilds() {
+		if ShardFor(g.ID, 2) == 1 {
+			guild = g.ID
+		}
+	}
+	if guild == 0 {
+		t.Fatal("no guild on shard 1")
+	}
+	var ge, ue Entitlement
+	do(t, "POST", f.apps+"/entitlements", f.bot, map[string]any{"sku_id": f.sub.ID, "owner_id": guild, "owner_type": 1}, &ge)
+	do(t, "POST", f.apps+"/entitlements", f.bot, map[string]any{"sku_id": f.sub.ID, "owner_id": f.user, "owner_type": 2}, &ue)
+	if fr := c1.until(func(fr frame) bool { return fr.T == "ENTITLEMENT_CREATE" }); !containsID(fr.D, ge.ID) {
+		t.Fatalf("shard 1 got %s, want the guild's entitlement", fr.D)
+	}
+	if fr := c0.until(func(fr frame) bool { return fr.T == "ENTITLEMENT_CREATE" }); !containsID(fr.D, ue.ID) {
+		t.Fatalf("shard 0 got %s, want the user's entitlement", fr.D)
 	}
 }
