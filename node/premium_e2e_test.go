@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -192,4 +194,94 @@ func mustSub(t *testing.T, ents []discordsim.Entitlement) discordsim.Snowflake {
 		t.Fatalf("entitlements %+v: want one of a subscription", ents)
 	}
 	return ents[0].SubscriptionID
+}
+
+// A boost seen by two nodes at once, one through ENTITLEMENT_CREATE (on
+// shard 0) and replays of it, the other on the interactions of a guild of
+// shard 1, is given once and consumed through the API once.
+func TestPremiumBoostOnceAcrossNodes(t *testing.T) {
+	s := newStack(t, 2)
+	boost, err := s.sim.CreateSKU(discordsim.SKUOptions{Name: "Boost", Type: discordsim.SKUConsumable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(f *node.Flags) { f.PremiumSKUs = "boost=" + boost.ID.String() }
+	addrs := []string{s.startNode(t, "n1", set), s.startNode(t, "n2", set)}
+	guilds := map[int]discordsim.Snowflake{}
+	for _, g := range s.sim.Guilds() {
+		guilds[discordsim.ShardFor(g.ID, 2)] = g.ID
+	}
+	user := s.sim.DefaultUsers()[1]
+	// Wait until the two shards run on different nodes.
+	poll.Eventually(t, 30*time.Second, func() bool {
+		var nodes [2]string
+		for sh := range 2 {
+			_, msg := invoke(t, s.sim, discordsim.Invocation{GuildID: guilds[sh], UserID: user, Command: "ping"})
+			_, after, _ := strings.Cut(msg.Content, "node ")
+			nodes[sh], _, _ = strings.Cut(after, ",")
+		}
+		return nodes[0] != "" && nodes[1] != "" && nodes[0] != nodes[1]
+	}, "each node to run one shard")
+
+	b, err := s.sim.Purchase(user, boost.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() { _, _ = s.sim.ReplayEntitlementCreate(b.ID) })
+		wg.Go(func() { invoke(t, s.sim, discordsim.Invocation{GuildID: guilds[1], UserID: user, Command: "balance"}) })
+	}
+	wg.Wait()
+	poll.Eventually(t, 10*time.Second, func() bool {
+		for _, e := range s.sim.Entitlements() {
+			if e.ID == b.ID {
+				return e.Consumed != nil && *e.Consumed
+			}
+		}
+		return false
+	}, "the boost was never consumed")
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, s.pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	var coffee, grants int
+	if err := pool.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM economy.items WHERE owner_id = $1 AND item_key = 'coffee'),
+			(SELECT count(*) FROM economy.transactions WHERE kind = 'premium_grant' AND user_id = $1)`, int64(user)).Scan(&coffee, &grants); err != nil {
+		t.Fatal(err)
+	}
+	if coffee != 3 || grants != 1 {
+		t.Fatalf("boost gave %d coffee in %d grants, want 3 in 1", coffee, grants)
+	}
+	if v := s.sim.ViolationsOf(discordsim.ViolationConsumedTwice); len(v) != 0 {
+		t.Fatalf("consumed twice: %v", v)
+	}
+	if rep, err := economy.Audit(ctx, pool); err != nil || rep.Err() != nil {
+		t.Fatalf("audit: %v %v", err, rep.Err())
+	}
+	// Which nodes tried to grant it (a replay counts): both, when the
+	// race was on.
+	for i, addr := range addrs {
+		t.Logf("node n%d: %s", i+1, grantAttempts(t, addr))
+	}
+}
+
+// grantAttempts reads a node's premium_grant transaction count from /metrics.
+func grantAttempts(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, `chopsticks_economy_transactions_total{kind="premium_grant"}`) {
+			return line
+		}
+	}
+	return "no premium_grant transactions"
 }
