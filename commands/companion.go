@@ -223,7 +223,11 @@ func (c *companions) list(ctx context.Context, inv *Invocation) (Reply, error) {
 		b.WriteString("No companions yet. Buy a Companion Capsule in /shop and open it with /use.")
 	}
 	r := embed(fmt.Sprintf("Companions of %s", displayName(who)), b.String(), colorEconomy)
-	r.Embeds[0].Footer = &discord.EmbedFooter{Text: fmt.Sprintf("%d of %d", len(all), c.cat.Companions.MaxOwned)}
+	perks, err := c.svc.Perks(ctx, userID(who)) // premium raises the cap
+	if err != nil {
+		return Reply{}, fail(err)
+	}
+	r.Embeds[0].Footer = &discord.EmbedFooter{Text: fmt.Sprintf("%d of %d", len(all), perks.MaxCompanions())}
 	return r, nil
 }
 

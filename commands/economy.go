@@ -226,12 +226,16 @@ func (e *econ) balance(ctx context.Context, inv *Invocation) (Reply, error) {
 	if err != nil {
 		return Reply{}, fail(err)
 	}
-	return embed(fmt.Sprintf("Balance of %s", displayName(who)), "", colorEconomy,
+	r := embed(fmt.Sprintf("Balance of %s", displayName(who)), "", colorEconomy,
 		field("Wallet", credits(a.Wallet), true),
 		field("Bank", fmt.Sprintf("%s / %s", credits(a.Bank), credits(a.BankCapacity)), true),
 		field("Net worth", credits(a.NetWorth()), true),
 		field("Daily streak", nounCount(int64(a.Streak), "day", "days"), true),
-	), nil
+	)
+	if a.Premium {
+		r.Embeds[0].Fields = append(r.Embeds[0].Fields, premiumField)
+	}
+	return r, nil
 }
 
 func displayName(u discord.User) string {
@@ -255,6 +259,9 @@ func (e *econ) daily(ctx context.Context, inv *Invocation) (Reply, error) {
 	}
 	if r.Decayed {
 		desc += "\nYou missed a day, so your streak was cut."
+	}
+	if r.Premium > 0 {
+		desc += fmt.Sprintf("\nPremium added **%s**.", credits(r.Premium))
 	}
 	return embed("Daily reward", desc, colorGain,
 		field("Streak", nounCount(int64(r.Streak), "day", "days"), true),
@@ -315,11 +322,15 @@ func (e *econ) bankView(ctx context.Context, inv *Invocation) (Reply, error) {
 	if err != nil {
 		return Reply{}, fail(err)
 	}
-	return embed("Bank", "", colorEconomy,
+	r := embed("Bank", "", colorEconomy,
 		field("Bank", credits(a.Bank), true),
 		field("Capacity", credits(a.BankCapacity), true),
-		field("Room left", credits(a.BankCapacity-a.Bank), true),
-	), nil
+		field("Room left", credits(max(a.BankCapacity-a.Bank, 0)), true),
+	)
+	if a.Premium {
+		r.Embeds[0].Fields = append(r.Embeds[0].Fields, premiumField)
+	}
+	return r, nil
 }
 
 func (e *econ) work(ctx context.Context, inv *Invocation) (Reply, error) {
@@ -389,7 +400,11 @@ func rarityColor(r string) discord.Color {
 func (e *econ) shop(ctx context.Context, inv *Invocation) (Reply, error) {
 	var b strings.Builder
 	for _, it := range e.cat.Shop() {
-		fmt.Fprintf(&b, "**%s** (`%s`): %s%s\n", it.Name, it.Key, credits(it.Price), shopNote(it))
+		fmt.Fprintf(&b, "**%s** (`%s`): %s%s", it.Name, it.Key, credits(it.Price), shopNote(it))
+		if e.cat.PremiumOnly(it.Key) {
+			b.WriteString(" ✨ Premium only.")
+		}
+		b.WriteByte('\n')
 	}
 	b.WriteString("\nPick an item below to buy it, or use /buy; sell finds with /sell.")
 	r := embed("Shop", b.String(), colorEconomy)

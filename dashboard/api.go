@@ -99,11 +99,13 @@ type AccountView struct {
 	BankCapacity int64  `json:"bank_capacity"`
 	NetWorth     int64  `json:"net_worth"`
 	Streak       int    `json:"streak"`
+	// Premium is set while premium perks apply (BankCapacity includes them).
+	Premium bool `json:"premium"`
 }
 
 func accountView(a economy.Account) AccountView {
 	return AccountView{UserID: strconv.FormatInt(a.UserID, 10), Wallet: a.Wallet, Bank: a.Bank,
-		BankCapacity: a.BankCapacity, NetWorth: a.NetWorth(), Streak: a.Streak}
+		BankCapacity: a.BankCapacity, NetWorth: a.NetWorth(), Streak: a.Streak, Premium: a.Premium}
 }
 
 func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, sess *Session) {

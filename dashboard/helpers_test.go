@@ -89,7 +89,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 			t.Fatal(err)
 		}
 	}
-	e.econ, err = economy.New(e.pool, economy.Config{})
+	e.econ, err = economy.New(e.pool, economy.Config{Premium: premiumSKUs})
 	if err != nil {
 		t.Fatal(err)
 	}

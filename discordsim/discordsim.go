@@ -87,6 +87,9 @@ type Config struct {
 	// DisableDeliveryLog stops recording, per session, the seq of every dispatch
 	// queued to a connection (see Deliveries); set it for big benchmarks.
 	DisableDeliveryLog bool
+	// SubscriptionPeriod is the length of an app subscription's period
+	// (default DefaultSubscriptionPeriod, 30 days).
+	SubscriptionPeriod time.Duration
 	// Logger receives debug logs (default: discard).
 	Logger *slog.Logger
 }
@@ -130,6 +133,7 @@ func (c *Config) fill() error {
 	defd(&c.InvalidRequestWindow, 10*time.Minute)
 	defd(&c.BanDuration, time.Hour)
 	def(&c.FirehoseBatch, 1)
+	defd(&c.SubscriptionPeriod, DefaultSubscriptionPeriod)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -240,6 +244,7 @@ type Sim struct {
 	byToken      map[string]*Interaction
 	sessions     map[string]*session
 	oauth        oauthState
+	mon          monetization
 	rec          records
 	rl           rateLimiter
 	defaultApp   *app
@@ -283,6 +288,7 @@ func New(cfg Config) (*Sim, error) {
 		cancel:       cancel,
 	}
 	s.oauth.init()
+	s.mon.init()
 	s.rl.init()
 	a, err := s.CreateApplication(AppOptions{Name: "Chopsticks", Token: cfg.Token, DeniedPrivilegedIntents: cfg.DeniedPrivilegedIntents})
 	if err != nil {
@@ -477,7 +483,9 @@ func (s *Sim) janitor() {
 					}
 				}
 			}
+			evs := s.settleSubscriptionsLocked(s.nowLocked())
 			s.mu.Unlock()
+			s.sendMonEvents(evs)
 		}
 	}
 }

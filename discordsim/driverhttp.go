@@ -139,6 +139,17 @@ func (s *Sim) driverRoutes(mux *http.ServeMux) {
 		{"GET /_sim/sessions", s.driverSessions},
 		{"GET /_sim/sessions/{session}/deliveries", s.driverDeliveries},
 		{"GET /_sim/commands", s.driverCommands},
+		{"GET /_sim/skus", s.driverSKUs},
+		{"POST /_sim/skus", s.driverCreateSKU},
+		{"GET /_sim/entitlements", s.driverEntitlements},
+		{"POST /_sim/entitlements/{entitlement}/replay", s.driverReplayEntitlement},
+		{"POST /_sim/purchases", s.driverPurchase},
+		{"POST /_sim/premium-click", s.driverClickPremium},
+		{"POST /_sim/subscriptions", s.driverSubscribe},
+		{"GET /_sim/subscriptions/{subscription}", s.driverSubscription},
+		{"POST /_sim/subscriptions/{subscription}/{action}", s.driverSubscriptionAction},
+		{"GET /_sim/time", s.driverTime},
+		{"POST /_sim/time", s.driverAdvanceTime},
 		{"/_sim/", driverUnknown},
 	} {
 		mux.HandleFunc(rt.pattern, rt.handler)

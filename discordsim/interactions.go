@@ -646,7 +646,7 @@ func (s *Sim) interactionJSONLocked(i *Interaction, g *guild, ch *channel, data 
 		"id": i.ID, "application_id": i.AppID, "type": i.Type, "data": data, "guild_id": g.id,
 		"guild":   map[string]any{"id": g.id, "locale": "en-US", "features": []string{}},
 		"channel": cj, "channel_id": ch.ID, "member": member, "token": i.Token, "version": 1,
-		"app_permissions": "2248473465835073", "locale": "en-US", "guild_locale": "en-US", "entitlements": []any{},
+		"app_permissions": "2248473465835073", "locale": "en-US", "guild_locale": "en-US", "entitlements": s.interactionEntitlementsLocked(s.apps[i.AppID], i.UserID, g.id),
 		"authorizing_integration_owners": map[string]any{"0": g.id}, "context": 0, "attachment_size_limit": 10485760,
 	}
 	if msg != nil {

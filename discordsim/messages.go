@@ -137,6 +137,11 @@ func (s *Sim) storeMessageLocked(m *Message) payload {
 	}
 	m.Timestamp = time.Now()
 	s.messages[m.ID] = m
+	if skus := premiumSKUs(m.Components); len(skus) > 0 {
+		if a := s.appsByBotLocked(m.AuthorID); a != nil {
+			s.rec.violations = append(s.rec.violations, s.premiumButtonViolationsLocked(a.ID, skus)...)
+		}
+	}
 	if c := s.channels[m.ChannelID]; c != nil {
 		c.lastMessage = m.ID
 	}

@@ -38,17 +38,19 @@ type ResumeRecord struct {
 
 // Violation kinds recorded by the emulator.
 const (
-	ViolationIdentifyRateLimited = "identify_rate_limited" // IDENTIFY within IdentifyWindow in the same bucket (op 9)
-	ViolationSessionStartLimit   = "session_start_limit"   // IDENTIFY with session_start_limit.remaining == 0 (op 9)
-	ViolationTwoLiveSessions     = "two_live_sessions"     // two connected sessions for the same shard (a fault)
-	ViolationGatewayClose        = "gateway_close"         // the server closed a connection with a 4xxx code (Code set)
-	ViolationVoiceWrongShard     = "voice_wrong_shard"     // op 4 for a guild the session's shard does not own
-	ViolationInteractionFailed   = "interaction_failed"    // no initial response within InteractionDeadline
-	ViolationInteractionLate     = "interaction_late"      // initial response after the deadline (404 10062)
-	ViolationInteractionTwice    = "interaction_twice"     // a second initial response (400 40060)
-	ViolationRateLimited         = "rest_rate_limited"     // a REST request got 429
-	ViolationBanned              = "rest_banned"           // the invalid-request limit was hit
-	ViolationUserAgent           = "rest_user_agent"       // a REST request without a "DiscordBot (url, version)" User-Agent
+	ViolationIdentifyRateLimited = "identify_rate_limited"      // IDENTIFY within IdentifyWindow in the same bucket (op 9)
+	ViolationSessionStartLimit   = "session_start_limit"        // IDENTIFY with session_start_limit.remaining == 0 (op 9)
+	ViolationTwoLiveSessions     = "two_live_sessions"          // two connected sessions for the same shard (a fault)
+	ViolationGatewayClose        = "gateway_close"              // the server closed a connection with a 4xxx code (Code set)
+	ViolationVoiceWrongShard     = "voice_wrong_shard"          // op 4 for a guild the session's shard does not own
+	ViolationInteractionFailed   = "interaction_failed"         // no initial response within InteractionDeadline
+	ViolationInteractionLate     = "interaction_late"           // initial response after the deadline (404 10062)
+	ViolationInteractionTwice    = "interaction_twice"          // a second initial response (400 40060)
+	ViolationRateLimited         = "rest_rate_limited"          // a REST request got 429
+	ViolationBanned              = "rest_banned"                // the invalid-request limit was hit
+	ViolationUserAgent           = "rest_user_agent"            // a REST request without a "DiscordBot (url, version)" User-Agent
+	ViolationUnknownSKU          = "unknown_sku"                // a premium button whose sku_id is not a purchasable SKU of the app
+	ViolationConsumedTwice       = "entitlement_consumed_twice" // Consume an Entitlement on an entitlement already consumed (400 40018)
 )
 
 // Violation is a rule broken by a client (or a fault the emulator observed).

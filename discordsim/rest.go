@@ -109,6 +109,7 @@ func (s *Sim) routes() http.Handler {
 		api("PATCH", p+"/{command}", bot, s.patchCommand)
 		api("DELETE", p+"/{command}", bot, s.deleteCommand)
 	}
+	s.monetizationRoutes(api)
 	// Interactions.
 	inter := routeOpts{auth: authNone, noGlobal: true, major: "interaction"}
 	api("POST", "/interactions/{interaction}/{token}/callback", inter, s.interactionCallback)

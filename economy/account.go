@@ -17,6 +17,8 @@ type Account struct {
 	Bank         int64 `json:"bank"`
 	BankCapacity int64 `json:"bank_capacity"`
 	Streak       int   `json:"streak"`
+	// Premium is set when premium perks apply; BankCapacity includes them.
+	Premium bool `json:"premium,omitempty"`
 }
 
 // NetWorth is wallet plus bank, saturating instead of overflowing.
@@ -41,6 +43,11 @@ func (s *Service) Balance(ctx context.Context, user int64) (Account, error) {
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return Account{}, fmt.Errorf("economy balance: %w", err)
 	}
+	perks, err := s.perksAt(ctx, s.pool, user, s.now())
+	if err != nil {
+		return Account{}, err
+	}
+	a.BankCapacity, a.Premium = perks.BankCapacity(a.BankCapacity), perks.Premium
 	return a, nil
 }
 
@@ -227,6 +234,11 @@ func (s *Service) bankMove(ctx context.Context, kind string, op Op, user int64, 
 		if err != nil {
 			return nil, err
 		}
+		perks, err := t.perks(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		a.BankCapacity, a.Premium = perks.BankCapacity(a.BankCapacity), perks.Premium
 		move := withdrawal
 		if isDeposit {
 			move = deposit
@@ -240,7 +252,10 @@ func (s *Service) bankMove(ctx context.Context, kind string, op Op, user int64, 
 		} else {
 			a.Wallet, a.Bank = a.Wallet+n, a.Bank-n
 		}
-		if _, err := t.Exec(ctx, `UPDATE economy.accounts SET wallet = $2, bank = $3 WHERE user_id = $1`,
+		// bank_bonus records how far premium let the bank go past its
+		// stored capacity (008_premium.sql).
+		if _, err := t.Exec(ctx, `UPDATE economy.accounts SET wallet = $2, bank = $3,
+			bank_bonus = GREATEST(bank_bonus, $3 - bank_capacity) WHERE user_id = $1`,
 			user, a.Wallet, a.Bank); err != nil {
 			return nil, fmt.Errorf("update bank: %w", err)
 		}

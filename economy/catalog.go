@@ -41,6 +41,8 @@ type Catalog struct {
 	Items                 []Item    `json:"items"`
 	// Companions is the companion game (companion_catalog.go).
 	Companions CompanionRules `json:"companions"`
+	// Premium is every premium perk, in one place (premium_rules.go).
+	Premium PremiumRules `json:"premium"`
 
 	items    map[string]*Item
 	jobs     map[string]*Job
@@ -234,6 +236,7 @@ func (c *Catalog) index() error {
 		}
 	}
 	errs = append(errs, c.indexCompanions())
+	errs = append(errs, c.Premium.validate(c)...)
 	for _, it := range c.Items {
 		for rarity, keys := range it.Drops {
 			if _, ok := c.rarities[rarity]; !ok {

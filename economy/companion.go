@@ -199,7 +199,11 @@ func (s *Service) OpenCapsule(ctx context.Context, op Op, user int64, item strin
 		if err != nil {
 			return nil, err
 		}
-		if n >= s.cat.Companions.MaxOwned {
+		limit, err := t.companionLimit(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		if n >= limit {
 			return nil, ErrCompanionLimit.Withf("You own %d companions, the most allowed; release one before opening a capsule.", n)
 		}
 		if _, err := t.takeItems(ctx, user, it.Key, 1); err != nil {
@@ -606,7 +610,11 @@ func (s *Service) BreedCompanions(ctx context.Context, op Op, user int64, refA, 
 		if err != nil {
 			return nil, err
 		}
-		if n >= s.cat.Companions.MaxOwned {
+		limit, err := t.companionLimit(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		if n >= limit {
 			return nil, ErrCompanionLimit
 		}
 		w, err := t.credit(ctx, user, Sink, -rule.Cost)

@@ -16,6 +16,7 @@ type DailyReward struct {
 	Percent    int64     `json:"percent"`     // multiplier in percent (100..MaxPercent)
 	SaversUsed int       `json:"savers_used"` // streak shields spent on missed days
 	Decayed    bool      `json:"decayed"`     // missed days cut the streak
+	Premium    int64     `json:"premium"`     // credits of the reward that the premium bonus added
 	Wallet     int64     `json:"wallet"`
 	Next       time.Time `json:"next"` // when the next claim opens
 }
@@ -68,6 +69,13 @@ func (s *Service) daily(ctx context.Context, op Op, user int64) (DailyReward, er
 		streak := claim.Streak
 		res := DailyReward{Next: next, Streak: streak, SaversUsed: claim.SaversUsed, Decayed: claim.Decayed}
 		res.Reward, res.Percent = s.cat.dailyReward(streak)
+		perks, err := t.perks(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		base := res.Reward
+		res.Reward = perks.Daily(base)
+		res.Premium = res.Reward - base
 		w, err := t.credit(ctx, user, Mint, res.Reward)
 		if err != nil {
 			return nil, err
@@ -151,7 +159,12 @@ func (s *Service) work(ctx context.Context, op Op, user int64, j *Job) (Shift, e
 		if _, err := t.lockAccount(ctx, user); err != nil {
 			return nil, err
 		}
-		if err := t.cooldown(ctx, user, ActionWork(j.Key), j.Name, j.Cooldown()); err != nil {
+		perks, err := t.perks(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		cooldown := perks.WorkCooldown(j.Cooldown())
+		if err := t.cooldown(ctx, user, ActionWork(j.Key), j.Name, cooldown); err != nil {
 			return nil, err
 		}
 		bonus, err := t.buffPercent(ctx, user, BuffWorkPay)
@@ -169,7 +182,7 @@ func (s *Service) work(ctx context.Context, op Op, user int64, j *Job) (Shift, e
 		}
 		t.memo = j.Name
 		return Shift{Job: j.Key, JobName: j.Name, Pay: pay, BonusPercent: bonus,
-			Flavour: j.Flavour[s.int64n(int64(len(j.Flavour)))], Wallet: w, Next: t.now.Add(j.Cooldown()), Helper: helper}, nil
+			Flavour: j.Flavour[s.int64n(int64(len(j.Flavour)))], Wallet: w, Next: t.now.Add(cooldown), Helper: helper}, nil
 	})
 	return r, err
 }
@@ -309,6 +322,15 @@ func (s *Service) Buy(ctx context.Context, op Op, user int64, item string, qty i
 	_, err = s.mutate(ctx, "buy", op, user, &r, func(ctx context.Context, t *txn) (any, error) {
 		if _, err := t.lockAccount(ctx, user); err != nil {
 			return nil, err
+		}
+		if s.cat.PremiumOnly(it.Key) {
+			perks, err := t.perks(ctx, user)
+			if err != nil {
+				return nil, err
+			}
+			if !perks.CanBuy(it.Key) {
+				return nil, ErrPremiumOnly.Withf("The %s is for premium members; see /premium.", it.Name)
+			}
 		}
 		w, err := t.credit(ctx, user, Sink, -cost)
 		if err != nil {

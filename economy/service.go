@@ -66,6 +66,9 @@ type Config struct {
 	// that follow them (balances, inventory, vault, buffs) always use the
 	// service's pool.
 	Reads ReadRouter
+	// Premium names the Discord SKUs of the premium offerings; zero IDs
+	// sell nothing, and nobody has premium perks.
+	Premium PremiumSKUs
 }
 
 // ReadRouter runs a read that tolerates lag on the pool it picks (a
@@ -105,6 +108,7 @@ type Service struct {
 	tracer      trace.Tracer
 	cooldowns   CooldownCache
 	reads       ReadRouter
+	skus        PremiumSKUs
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -119,7 +123,7 @@ type Service struct {
 func New(pool *pgxpool.Pool, cfg Config) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{pool: pool, cat: cfg.Catalog, now: cfg.Now, maxAttempts: cfg.MaxAttempts,
-		cooldowns: cfg.Cooldowns, reads: cfg.Reads, rand: rand.New(cfg.Rand),
+		cooldowns: cfg.Cooldowns, reads: cfg.Reads, skus: cfg.Premium, rand: rand.New(cfg.Rand),
 		tracer: otel.Tracer("github.com/chopsticks-bot/chopsticks/economy")}
 	s.txTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chopsticks_economy_transactions_total",

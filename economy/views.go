@@ -169,11 +169,15 @@ func (s *Service) VaultAdd(ctx context.Context, op Op, user int64, item string) 
 		if err := t.QueryRow(ctx, `SELECT count(*) FROM economy.vault WHERE owner_id = $1`, user).Scan(&n); err != nil {
 			return nil, fmt.Errorf("vault: %w", err)
 		}
-		if n >= s.cat.VaultCapacity {
+		perks, err := t.perks(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		if n >= perks.VaultCapacity() {
 			return nil, ErrVaultFull
 		}
 		e := VaultEntry{Item: it.Key, Name: it.Name, Rarity: it.Rarity, AddedAt: t.now}
-		err := t.QueryRow(ctx, `INSERT INTO economy.vault (item_id, owner_id, added_at)
+		err = t.QueryRow(ctx, `INSERT INTO economy.vault (item_id, owner_id, added_at)
 			SELECT i.id, i.owner_id, $3 FROM economy.items i
 			WHERE i.owner_id = $1 AND i.item_key = $2 AND NOT EXISTS (SELECT 1 FROM economy.vault v WHERE v.item_id = i.id)
 			ORDER BY i.id LIMIT 1 RETURNING item_id`, user, it.Key, t.now).Scan(&e.ItemID)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/agentpool"
 	"github.com/chopsticks-bot/chopsticks/discordapi"
+	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/ratelimit"
 	"github.com/chopsticks-bot/chopsticks/readreplica"
@@ -71,6 +72,7 @@ type Flags struct {
 	RateLimits          string
 	MusicSearch         string
 	ttsFlags
+	PremiumSKUs         string
 }
 
 // DefaultFlags returns the flags with every default filled in, as a node
@@ -118,6 +120,7 @@ func (c *Flags) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LavalinkNodes, "lavalink-nodes", "", "Lavalink nodes (LAVALINK_NODES)")
 	fs.StringVar(&c.MusicSearch, "music-search", voice.DefaultSearch, "search prefixes tried in order for /play search terms (MUSIC_SEARCH)")
 	c.ttsFlags.register(fs)
+	fs.StringVar(&c.PremiumSKUs, "premium-skus", "", "the Discord SKUs of premium, comma-separated role=SKU ID with the roles subscription, pack and boost (PREMIUM_SKUS)")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", "rate limits that differ from the defaults, such as \"command=10/1s, global.play=100/1s\" (RATE_LIMITS)")
 }
 
@@ -135,6 +138,9 @@ type Config struct {
 	// DiscordAPI is Discord's base URL (DISCORD_API_URL); default
 	// discordapi.DefaultBase.
 	DiscordAPI *url.URL
+	// PremiumSKUs are the Discord SKUs of premium (PREMIUM_SKUS); default
+	// none: nothing is sold and nobody has premium perks.
+	PremiumSKUs economy.PremiumSKUs
 	// Postgres is POSTGRES_URL as ParsePostgresURL returns it; required.
 	Postgres *pgxpool.Config
 	// PostgresRead is the streaming replica of lag-tolerant reads
@@ -301,6 +307,11 @@ func (c Flags) parse() (Config, *problems) {
 	}
 	if len(cfg.DashboardSessionSecret) == 0 {
 		cfg.DashboardSessionSecret = nil
+	}
+	if k, err := ParsePremiumSKUs(c.PremiumSKUs); err != nil {
+		p.add("PREMIUM_SKUS", "%v", err)
+	} else {
+		cfg.PremiumSKUs = k
 	}
 	if c.ClientID != "" {
 		id, err := strconv.ParseUint(c.ClientID, 10, 64)

@@ -47,6 +47,7 @@ type Node struct {
 	etcd      *clientv3.Client
 	discord   *api.Client
 	router    *commands.Router
+	premium   *commands.PremiumSync // entitlements and one-time purchases (premium.go)
 	catalog   *commands.Catalog
 	metrics   *shard.Metrics
 	econ      *economy.Service
@@ -190,6 +191,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := n.router.Shutdown(drainCtx); err != nil {
 		log.Warn("router drain", "err", err)
 	}
+	n.premium.Close()
 	httpUp = false
 	if err := n.http.Shutdown(drainCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
@@ -366,7 +368,8 @@ func (n *Node) buildRouter() error {
 // handle is every shard's event handler.
 func (n *Node) handle(ctx context.Context, shardID int, ev ws.Event) {
 	switch e := ev.(type) {
-	case *gateway.InteractionCreateEvent:
+	case *premiumInteraction: // INTERACTION_CREATE with its entitlements (premium.go)
+		n.observeEntitlements(ctx, e.Entitlements...)
 		n.router.Dispatch(ctx, &e.InteractionEvent, shardID)
 	case *gateway.VoiceStateUpdateEvent, *gateway.GuildCreateEvent, *gateway.GuildDeleteEvent:
 		// Where users are in voice, for /play; any node may answer.
@@ -375,6 +378,8 @@ func (n *Node) handle(ctx context.Context, shardID int, ev ws.Event) {
 				n.log.Warn("voice state cache", "err", err)
 			}
 		}
+	default:
+		n.handlePremium(ctx, ev)
 	}
 }
 

@@ -46,6 +46,7 @@ func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) 
 	if n.voice.router != nil { // without music, /nowplaying and /queue draw no buttons
 		comps = append(comps, commands.MusicControls(n.voice.router)...)
 	}
+	cmds = append(cmds, commands.Premium(n.econ)...)
 	return cmds, comps, nil
 }
 
@@ -78,10 +79,12 @@ func (n *Node) services(ctx context.Context) error {
 	if n.reads, err = n.readRouter(ctx); err != nil {
 		return err
 	}
-	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis), Reads: n.reads})
+	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis), Reads: n.reads,
+		Premium: n.cfg.PremiumSKUs})
 	if err != nil {
 		return fmt.Errorf("economy: %w", err)
 	}
+	n.premium = commands.NewPremiumSync(n.econ, restConsumer{n}, n.log)
 	// The limiter gets its own client with short timeouts, so that a Redis
 	// outage switches it to its fallback in milliseconds, not seconds.
 	opts := *n.cfg.Redis

@@ -173,6 +173,31 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	if !strings.Contains(meta, "handled by node-1") || !strings.Contains(meta, "shard") {
 		t.Errorf("meta %q does not say which node and shard handled it", meta)
 	}
+	// A playground button subscribes the user through discordsim; the
+	// node sees the entitlement and /balance shows the perks.
+	if err := chromedp.Do(bctx,
+		chromedp.Click(chromedp.CSS(`#premium button[data-sub="subscribe"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#log .entry:nth-child(2) .content`)),
+	); err != nil {
+		fail(err)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(document.getElementById('command').value = '') === ''`)); err != nil {
+		fail(err)
+	}
+	if err := chromedp.Do(bctx,
+		chromedp.SendKeys(chromedp.CSS(`#command`), "/balance"),
+		chromedp.Click(chromedp.CSS(`#send`)),
+		chromedp.WaitVisible(chromedp.CSS(`#log .entry:nth-child(3) .meta, #log .entry:nth-child(3).error`)),
+	); err != nil {
+		fail(err)
+	}
+	balance, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(`#log .entry:nth-child(3)`)))
+	if err != nil {
+		fail(err)
+	}
+	if !strings.Contains(balance, "Premium") || !strings.Contains(balance, "20,000") {
+		fail(fmt.Errorf("/balance after subscribing: %q", balance))
+	}
 	playInBrowser(t, bctx, fail)
 	mu.Lock()
 	defer mu.Unlock()

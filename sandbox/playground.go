@@ -82,6 +82,9 @@ func (s *Sandbox) playground() http.Handler {
 	mux.HandleFunc("POST /api/submit", s.handleSubmit)
 	mux.HandleFunc("POST /api/autocomplete", s.handleAutocomplete)
 	mux.HandleFunc("POST /api/voice", s.handleVoice)
+	mux.HandleFunc("GET /api/premium", s.handlePremiumSKUs)
+	mux.HandleFunc("POST /api/premium-click", s.handlePremiumClick)
+	mux.HandleFunc("POST /api/subscription", s.handleSubscription)
 	mux.HandleFunc("POST /api/nodes/{id}/{action}", s.handleNodeAction)
 	return securityHeaders(mux)
 }

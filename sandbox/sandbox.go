@@ -92,6 +92,7 @@ type Sandbox struct {
 	PostgresURL, RedisAddr string
 	members                []Member
 	demo                   demo
+	premium                premiumSKUs // premium.go
 }
 
 // Run starts the sandbox and serves until ctx ends, then stops everything,
@@ -171,6 +172,9 @@ func Run(ctx context.Context, opts Config) error {
 	if err := s.setupDemo(); err != nil {
 		return err
 	}
+	if err := s.setupPremium(); err != nil {
+		return err
+	}
 	if err := s.addUsers(opts.Users); err != nil {
 		return err
 	}
@@ -235,6 +239,7 @@ func Run(ctx context.Context, opts Config) error {
 				"DISCORD_CLIENT_SECRET=" + sim.DefaultApp().ClientSecret,
 				"DISCORD_REDIRECT_URI=" + fmt.Sprintf("http://127.0.0.1:%d/auth/callback", httpPort),
 				"DASHBOARD_ADMIN_IDS=" + admin.ID.String(),
+				s.premiumEnv(),
 				"NODE_ENV=development",
 				"LOG_LEVEL=info",
 				"DEBUG_ADDR=" + debugAddr,

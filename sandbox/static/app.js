@@ -100,7 +100,14 @@
     for (const row of reply.components || []) {
       const bar = el("div", "buttons");
       for (const c of row.components || []) {
-        if (c.type === 2 && c.custom_id) {
+        if (c.type === 2 && c.style === 6 && c.sku_id) {
+          // A premium button: Discord shows the SKU's name and price and
+          // opens its store; discordsim completes the purchase at once.
+          const name = premiumNames[c.sku_id] || "SKU " + c.sku_id;
+          const btn = el("button", "premium", "🛒 " + name);
+          btn.addEventListener("click", () => buy(ctx, reply.message_id, c.sku_id, name));
+          bar.append(btn);
+        } else if (c.type === 2 && c.custom_id) {
           const btn = el("button", buttonClass[c.style] || "secondary", (c.emoji && c.emoji.name ? c.emoji.name + " " : "") + (c.label || "…"));
           btn.disabled = !!c.disabled;
           btn.dataset.customId = c.custom_id;
@@ -302,6 +309,31 @@
     $("command").focus();
   }
 
+  let premiumNames = {};
+
+  async function buy(ctx, messageId, skuId, name) {
+    const entry = addEntry("bought “" + name + "”");
+    try {
+      await api("/api/premium-click", Object.assign({ message_id: messageId, sku_id: skuId }, ctx));
+      entry.append(el("div", "content", "Purchased through discordsim. Try /premium or /balance."));
+    } catch (e) {
+      entry.classList.add("error");
+      entry.append(el("div", "content", e.message));
+    }
+  }
+
+  async function subscription(action) {
+    const userName = $("user").selectedOptions[0] ? $("user").selectedOptions[0].textContent : "";
+    const entry = addEntry(userName + ": premium " + action);
+    try {
+      const res = await api("/api/subscription", { user_id: $("user").value, guild_id: $("guild").value, action });
+      entry.append(el("div", "content", "Subscription " + res.status + ", period ends " + res.period_end + ". Try /premium or /balance."));
+    } catch (e) {
+      entry.classList.add("error");
+      entry.append(el("div", "content", e.message));
+    }
+  }
+
   async function loadNodes() {
     let data;
     try { data = await api("/api/nodes"); } catch (e) { return; }
@@ -356,6 +388,8 @@
     $("command").addEventListener("input", onTyping);
     $("command").addEventListener("blur", () => setTimeout(hideSuggestions, 200));
     $("voice").addEventListener("click", toggleVoice);
+    for (const b of $("premium").querySelectorAll("button[data-sub]")) b.addEventListener("click", () => subscription(b.dataset.sub));
+    api("/api/premium").then((d) => { premiumNames = d.skus || {}; }, () => {});
     $("user").addEventListener("change", resetVoice);
     $("guild").addEventListener("change", resetVoice);
     loadState().catch((e) => { const en = addEntry("playground"); en.classList.add("error"); en.append(el("div", "content", e.message)); });
