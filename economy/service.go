@@ -66,6 +66,9 @@ type Config struct {
 	// that follow them (balances, inventory, vault, buffs) always use the
 	// service's pool.
 	Reads ReadRouter
+	// Events is the calendar of seasonal events (season.go); nil runs
+	// none.
+	Events *Events
 }
 
 // ReadRouter runs a read that tolerates lag on the pool it picks (a
@@ -105,6 +108,7 @@ type Service struct {
 	tracer      trace.Tracer
 	cooldowns   CooldownCache
 	reads       ReadRouter
+	events      *Events
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -119,7 +123,7 @@ type Service struct {
 func New(pool *pgxpool.Pool, cfg Config) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{pool: pool, cat: cfg.Catalog, now: cfg.Now, maxAttempts: cfg.MaxAttempts,
-		cooldowns: cfg.Cooldowns, reads: cfg.Reads, rand: rand.New(cfg.Rand),
+		cooldowns: cfg.Cooldowns, reads: cfg.Reads, events: cfg.Events, rand: rand.New(cfg.Rand),
 		tracer: otel.Tracer("github.com/chopsticks-bot/chopsticks/economy")}
 	s.txTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chopsticks_economy_transactions_total",
