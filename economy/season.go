@@ -22,6 +22,9 @@ var (
 // Events returns the calendar the service plays by.
 func (s *Service) Events() *Events { return s.events }
 
+// ActiveEvent returns the event running now, or nil.
+func (s *Service) ActiveEvent() *Event { return s.events.Current().Active(s.now()) }
+
 // activeEvent is the event running at the transaction's time, or nil.
 func (t *txn) activeEvent() *Event { return t.s.events.Current().Active(t.now) }
 
