@@ -24,6 +24,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/agentpool"
 	"github.com/chopsticks-bot/chopsticks/discordapi"
+	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/lavalink"
 	"github.com/chopsticks-bot/chopsticks/ratelimit"
 	"github.com/chopsticks-bot/chopsticks/readreplica"
@@ -68,6 +69,7 @@ type Flags struct {
 	IdentifyReserve     int
 	RateLimits          string
 	MusicSearch         string
+	EventsFile          string
 }
 
 // DefaultFlags returns the flags with every default filled in, as a node
@@ -112,6 +114,7 @@ func (c *Flags) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.IdentifyReserve, "identify-reserve", 50, "daily session starts kept back for recovering shards (IDENTIFY_RESERVE)")
 	fs.StringVar(&c.LavalinkNodes, "lavalink-nodes", "", "Lavalink nodes (LAVALINK_NODES)")
 	fs.StringVar(&c.MusicSearch, "music-search", voice.DefaultSearch, "search prefixes tried in order for /play search terms (MUSIC_SEARCH)")
+	fs.StringVar(&c.EventsFile, "events-file", "", "the seasonal events' calendar, JSON as economy/events.json; reloaded on SIGHUP and every minute (EVENTS_FILE)")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", "rate limits that differ from the defaults, such as \"command=10/1s, global.play=100/1s\" (RATE_LIMITS)")
 }
 
@@ -213,7 +216,15 @@ type Config struct {
 	// MusicSearch are the search prefixes tried in order for /play search
 	// terms (MUSIC_SEARCH); default voice.DefaultSearch.
 	MusicSearch []string
+	// EventsFile is the seasonal events' calendar (EVENTS_FILE), reloaded
+	// on SIGHUP and every minute; "", the default, is the embedded
+	// economy/events.json.
+	EventsFile string
 
+	// Clock, when set, is the economy's clock (seasonal events, cooldowns,
+	// daily days); nil is time.Now. A hook for tests that move through a
+	// season, not a setting.
+	Clock func() time.Time
 	// Logs receives the JSON log; nil means standard output, the stream
 	// every deployment collects (error messages of the CLI stay on stderr).
 	Logs io.Writer
@@ -286,6 +297,7 @@ func (c Flags) parse() (Config, *problems) {
 		NodeEnv: c.NodeEnv, NodeID: c.NodeID, HTTPAddr: c.HTTPAddr, GossipSeeds: splitList(c.GossipSeeds),
 		ShardCount: c.ShardCount, CheckpointInterval: c.CheckpointInterval, Weight: c.Weight,
 		LeaseTTL: c.LeaseTTL, IdentifyReserve: c.IdentifyReserve, PostgresReadMaxLag: c.PostgresReadMaxLag,
+		EventsFile: c.EventsFile,
 	}
 	if len(cfg.DashboardSessionSecret) == 0 {
 		cfg.DashboardSessionSecret = nil
@@ -445,6 +457,11 @@ func (c *Config) check(p *problems) {
 	}
 	if c.Weight < 1 || c.Weight > 1000 {
 		p.add("WEIGHT", "must be between 1 and 1000")
+	}
+	if c.EventsFile != "" {
+		if _, err := economy.LoadEvents(c.EventsFile, economy.DefaultCatalog()); err != nil {
+			p.add("EVENTS_FILE", "%v", err)
+		}
 	}
 }
 

@@ -37,6 +37,7 @@ func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) 
 	boards := economy.NewLeaderboards(n.econ, n.fastRedis)
 	cmds = append(cmds, commands.Leaderboard(boards)...)
 	comps = append(comps, commands.LeaderboardComponents(boards)...)
+	cmds = append(cmds, commands.Events(n.econ)...)
 	ccmds, ccomps := commands.Companions(n.econ)
 	cmds, comps = append(cmds, ccmds...), append(comps, ccomps...)
 	return cmds, comps, nil
@@ -71,7 +72,13 @@ func (n *Node) services(ctx context.Context) error {
 	if n.reads, err = n.readRouter(ctx); err != nil {
 		return err
 	}
-	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis), Reads: n.reads})
+	cat := economy.DefaultCatalog()
+	events, err := economy.LoadEvents(n.cfg.EventsFile, cat)
+	if err != nil {
+		return &ConfigError{Setting: "EVENTS_FILE", Reason: err.Error()}
+	}
+	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis), Reads: n.reads,
+		Catalog: cat, Events: events, Now: n.cfg.Clock})
 	if err != nil {
 		return fmt.Errorf("economy: %w", err)
 	}
