@@ -22,6 +22,9 @@ var (
 // Events returns the calendar the service plays by.
 func (s *Service) Events() *Events { return s.events }
 
+// Now is the time on the service's clock (Config.Now).
+func (s *Service) Now() time.Time { return s.now() }
+
 // ActiveEvent returns the event running now, or nil.
 func (s *Service) ActiveEvent() *Event { return s.events.Current().Active(s.now()) }
 

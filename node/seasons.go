@@ -26,7 +26,8 @@ const (
 func (n *Node) startSeasonLoops(ctx context.Context) {
 	events := n.econ.Events()
 	log := n.log.With("events_file", events.Path())
-	log.Info("events calendar", "events", eventKeys(events.Current()))
+	now := n.econ.Now()
+	log.Info("events calendar", "events", eventKeys(events.Current()), "clock", now, "clock_offset", time.Until(now).Round(time.Second), "test_clock", n.cfg.Clock != nil)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	n.bg.Add(2)
@@ -72,25 +73,22 @@ func TestClock(env string, getenv func(string) string) func() time.Time {
 }
 
 // OffsetClock is a clock running offset from the real one by a duration
-// written in path ("36h", Go's syntax), re-read at most every 20 ms, so
-// that a test moves several node processes through time at once by
-// rewriting one file. A missing or unreadable file keeps the last offset.
+// written in path ("36h", Go's syntax), read at every call (a test-only
+// clock: a few microseconds), so that a test moves several node processes
+// through time at once by rewriting one file, and a process never acts on
+// an offset the test has replaced. A missing or unreadable file keeps the
+// last offset.
 func OffsetClock(path string) func() time.Time {
 	var mu sync.Mutex
 	var offset time.Duration
-	var read time.Time
 	return func() time.Time {
 		mu.Lock()
 		defer mu.Unlock()
-		now := time.Now()
-		if now.Sub(read) >= 20*time.Millisecond {
-			read = now
-			if b, err := os.ReadFile(path); err == nil {
-				if d, err := time.ParseDuration(strings.TrimSpace(string(b))); err == nil {
-					offset = d
-				}
+		if b, err := os.ReadFile(path); err == nil {
+			if d, err := time.ParseDuration(strings.TrimSpace(string(b))); err == nil {
+				offset = d
 			}
 		}
-		return now.Add(offset)
+		return time.Now().Add(offset)
 	}
 }
