@@ -142,6 +142,7 @@ func (n *Node) dashboard(agents *agentpool.Registry) (*dashboard.Server, error) 
 	deps := dashboard.Deps{
 		Redis: n.sessRedis, Pool: n.pool, Limiter: n.lim, Economy: n.econ,
 		Leaderboard: economy.NewLeaderboards(n.econ, n.rdb), Ledger: n.econ, Cluster: clusterView{n}, Reads: n.reads,
+		Events: n.econ,
 	}
 	if agents != nil {
 		deps.Agents = agents
