@@ -296,7 +296,19 @@ func eventLock(event string) int64 {
 //
 // worker names the caller in the closing row (the node ID).
 func (s *Service) PayEndedEvents(ctx context.Context, worker string) (int, error) {
-	ended := s.events.Current().Ended(s.now())
+	return s.payEnded(ctx, worker, map[string]bool{})
+}
+
+// payEnded is PayEndedEvents skipping the events in closed, which it
+// extends with each event it finds or makes paid in full, so that a loop
+// stops asking the database about them.
+func (s *Service) payEnded(ctx context.Context, worker string, closed map[string]bool) (int, error) {
+	var ended []*Event
+	for _, ev := range s.events.Current().Ended(s.now()) {
+		if !closed[ev.Key] {
+			ended = append(ended, ev)
+		}
+	}
 	if len(ended) == 0 {
 		return 0, nil
 	}
@@ -312,7 +324,6 @@ func (s *Service) PayEndedEvents(ctx context.Context, worker string) (int, error
 	if err != nil {
 		return 0, fmt.Errorf("event payout: %w", err)
 	}
-	closed := map[string]bool{}
 	for _, k := range done {
 		closed[k] = true
 	}
@@ -321,30 +332,31 @@ func (s *Service) PayEndedEvents(ctx context.Context, worker string) (int, error
 		if closed[ev.Key] {
 			continue
 		}
-		n, err := s.payEvent(ctx, ev, worker)
+		n, finished, err := s.payEvent(ctx, ev, worker)
 		paid += n
 		if err != nil {
 			return paid, err
 		}
+		closed[ev.Key] = finished
 	}
 	return paid, nil
 }
 
 // payEvent pays ev's rewards under its advisory lock, or does nothing
-// when another node holds it.
-func (s *Service) payEvent(ctx context.Context, ev *Event, worker string) (int, error) {
+// when another node holds it; finished reports that it closed the event.
+func (s *Service) payEvent(ctx context.Context, ev *Event, worker string) (paid int, finished bool, err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("event payout: %w", err)
+		return 0, false, fmt.Errorf("event payout: %w", err)
 	}
 	defer conn.Release()
 	lock := eventLock(ev.Key)
 	var got bool
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lock).Scan(&got); err != nil {
-		return 0, fmt.Errorf("event payout: lock: %w", err)
+		return 0, false, fmt.Errorf("event payout: lock: %w", err)
 	}
 	if !got {
-		return 0, nil
+		return 0, false, nil
 	}
 	defer func() {
 		// A failed unlock would leave the lock on the pooled session: drop
@@ -354,14 +366,14 @@ func (s *Service) payEvent(ctx context.Context, ev *Event, worker string) (int, 
 		}
 	}()
 	if err := s.planEventPayouts(ctx, ev, worker); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	paid, afterRank := 0, 0
+	afterRank := 0
 	for {
 		rows, err := s.pool.Query(ctx, `SELECT user_id, rank FROM economy.event_payouts
 			WHERE event_key = $1 AND paid_at IS NULL AND rank > $2 ORDER BY rank LIMIT 200`, ev.Key, afterRank)
 		if err != nil {
-			return paid, fmt.Errorf("event payout: %w", err)
+			return paid, false, fmt.Errorf("event payout: %w", err)
 		}
 		type due struct{ user, rank int64 }
 		batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (due, error) {
@@ -369,7 +381,7 @@ func (s *Service) payEvent(ctx context.Context, ev *Event, worker string) (int, 
 			return d, r.Scan(&d.user, &d.rank)
 		})
 		if err != nil {
-			return paid, fmt.Errorf("event payout: %w", err)
+			return paid, false, fmt.Errorf("event payout: %w", err)
 		}
 		if len(batch) == 0 {
 			break
@@ -381,7 +393,7 @@ func (s *Service) payEvent(ctx context.Context, ev *Event, worker string) (int, 
 				// Stored with the operation (a wallet at its limit): the
 				// row stays unpaid and the pass moves on, never looping.
 			case err != nil:
-				return paid, err
+				return paid, false, err
 			default:
 				paid++
 			}
@@ -390,9 +402,9 @@ func (s *Service) payEvent(ctx context.Context, ev *Event, worker string) (int, 
 	}
 	if _, err := s.pool.Exec(ctx, `UPDATE economy.event_closings SET closed_at = $2 WHERE event_key = $1 AND closed_at IS NULL`,
 		ev.Key, s.now()); err != nil {
-		return paid, fmt.Errorf("event payout: close: %w", err)
+		return paid, false, fmt.Errorf("event payout: close: %w", err)
 	}
-	return paid, nil
+	return paid, true, nil
 }
 
 // planEventPayouts freezes ev's board into its payout rows, once: the
@@ -491,13 +503,14 @@ func (s *Service) payEventReward(ctx context.Context, ev *Event, user int64) (Ev
 func (s *Service) RunEventPayouts(ctx context.Context, worker string, period time.Duration, paid func(int), fail func(error)) {
 	t := time.NewTicker(period)
 	defer t.Stop()
+	closed := map[string]bool{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		n, err := s.PayEndedEvents(ctx, worker)
+		n, err := s.payEnded(ctx, worker, closed)
 		if n > 0 && paid != nil {
 			paid(n)
 		}
