@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,8 +25,9 @@ import (
 const seededPlayers = 1500
 
 // TestSeasonPaidOnceDespiteAKilledPayer drives the economy clock of three
-// node processes through a whole event (the test-only clock file): before
-// it /event shows the next one; during it /work earns tokens, shown in the
+// node processes through a whole event (the test-only clock file): the
+// calendar file changes and SIGHUP reloads it on each node; before the
+// event /event shows it as the next one; during it /work earns tokens, shown in the
 // reply, and /event now shows tokens and rank; after its end the nodes pay
 // it, and the node paying is SIGKILLed midway. Another node finishes the
 // payout, and every reward is paid exactly once: one paid row and one
@@ -44,21 +46,37 @@ func TestSeasonPaidOnceDespiteAKilledPayer(t *testing.T) {
 	setClock(0)
 	start := time.Now().UTC().Truncate(time.Second).Add(time.Hour)
 	eventsFile := filepath.Join(dir, "events.json")
-	calendar := fmt.Sprintf(`{"events": [{"key": "cluster_winter", "name": "Cluster Winter", "description": "Three nodes, one payout.",
+	calendar := fmt.Sprintf(`{"events": [{"key": "cluster_winter", "name": "%s", "description": "Three nodes, one payout.",
 		"start": %q, "end": %q, "work_percent": 150, "gather_percent": 150,
 		"token": {"name": "Flake"}, "tokens": {"work": 10, "gather": 5},
 		"shop": [{"item": "coffee", "price": 5}],
 		"rewards": {"top": [{"up_to": 1, "credits": 5000, "item": "skin_gilded"}, {"up_to": 3, "credits": 2000}],
 		            "threshold": {"tokens": 10, "credits": 100}}}]}`,
-		start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339))
-	if err := os.WriteFile(eventsFile, []byte(calendar), 0o600); err != nil {
-		t.Fatal(err)
+		"%s", start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339))
+	writeCalendar := func(name string) {
+		t.Helper()
+		if err := os.WriteFile(eventsFile, []byte(fmt.Sprintf(calendar, name)), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
+	writeCalendar("Draft Winter")
 	env := []string{"EVENTS_FILE=" + eventsFile, node.TestClockEnv + "=" + clockFile}
 	for _, id := range []string{"a", "b", "c"} {
 		c.Start(id, false, env...)
 	}
 	c.AwaitSteady(40*time.Second, "a", "b", "c")
+
+	// The operator renames the event; SIGHUP reloads it on every node.
+	writeCalendar("Cluster Winter")
+	for _, id := range []string{"a", "b", "c"} {
+		p := c.Node(id)
+		if err := p.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		poll.Eventually(t, 5*time.Second, func() bool { return strings.Contains(p.Logs.String(), "events calendar reloaded") },
+			"node %s to reload the calendar on SIGHUP", id)
+	}
+	c.CheckAlive("a", "b", "c")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
