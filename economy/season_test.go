@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,6 +218,86 @@ func TestSeasonPayoutResumesAfterAnInterruption(t *testing.T) {
 	if want := int64(players*100 + 1000 + 500); rows != players || paidRows != players || ops != players || legs != players || credited != want {
 		t.Errorf("%d payout rows, %d paid, %d operations, %d credit legs, %d credited; want %d each and %d credited",
 			rows, paidRows, ops, legs, credited, players, want)
+	}
+	e.audit(t)
+}
+
+// TestSeasonPlayRacingTheClosingIsOnTheBoardOrEarnsNothing: a node whose
+// clock still says the event runs keeps playing while another closes it.
+// Every play either landed before the board was frozen (and is paid as
+// it stood) or earned nothing: no player's tokens differ from their
+// payout row.
+func TestSeasonPlayRacingTheClosingIsOnTheBoardOrEarnsNothing(t *testing.T) {
+	ctx := context.Background()
+	e, payer := seasonEnv(t)
+	cal, err := economy.ParseCalendar([]byte(strings.Replace(seasonCalendar, `"tokens": 20, "credits": 100`, `"tokens": 10, "credits": 100`, 1)),
+		economy.DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	payer, err = economy.New(e.pool, economy.Config{Rand: rand.NewPCG(5, 6), Now: e.clock.Now, Events: economy.StaticEvents(cal)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	during := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) // an hour before the end
+	player, err := economy.New(e.pool, economy.Config{Rand: rand.NewPCG(7, 8), Now: func() time.Time { return during },
+		Events: economy.StaticEvents(cal)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(25 * time.Hour) // the payer's clock: past the end
+	// Two "nodes" play for fresh users until the payout returns, then five
+	// plays more each, which must earn nothing.
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	var played atomic.Int64
+	paidOut := make(chan struct{})
+	var lateGains atomic.Int64
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			after := -1
+			for after < 5 {
+				select {
+				case <-paidOut:
+					after++
+				default:
+				}
+				s, err := player.Work(ctx, op(), 2000+next.Add(1), "code_review")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				played.Add(1)
+				if after >= 0 && s.Event != nil {
+					lateGains.Add(1)
+				}
+			}
+		}()
+	}
+	poll.Eventually(t, 10*time.Second, func() bool { return played.Load() >= 20 }, "20 plays")
+	if _, err := payer.PayEndedEvents(ctx, "payer"); err != nil {
+		t.Fatal(err)
+	}
+	close(paidOut)
+	wg.Wait()
+	if n := lateGains.Load(); n != 0 {
+		t.Errorf("%d plays after the payout earned tokens", n)
+	}
+	players := played.Load()
+	var onBoard, paid, mismatched int
+	if err := e.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM economy.event_players WHERE event_key = 'test_winter'),
+		(SELECT count(*) FROM economy.event_payouts WHERE event_key = 'test_winter' AND paid_at IS NOT NULL),
+		(SELECT count(*) FROM economy.event_players p FULL JOIN economy.event_payouts o USING (event_key, user_id)
+		  WHERE coalesce(p.event_key, o.event_key) = 'test_winter' AND p.earned IS DISTINCT FROM o.earned)`).
+		Scan(&onBoard, &paid, &mismatched); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d of %d plays landed before the closing", onBoard, players)
+	if mismatched != 0 || paid != onBoard {
+		t.Errorf("%d players' tokens differ from their payout rows; %d on the board, %d paid", mismatched, onBoard, paid)
 	}
 	e.audit(t)
 }
