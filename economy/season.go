@@ -249,7 +249,12 @@ func (s *Service) EventBuy(ctx context.Context, op Op, user int64, item string, 
 				return nil, err
 			}
 		} else {
-			it, _ := s.cat.Item(o.Item) // ParseCalendar checked it
+			it, ok := s.cat.Item(o.Item)
+			if !ok || it.Type == TypeTool {
+				// ParseCalendar refuses these against the node's catalogue;
+				// a calendar checked against another one is refused here.
+				return nil, ErrNotInEventShop
+			}
 			res.ItemName = it.Name
 			if _, err := t.Exec(ctx, `INSERT INTO economy.items (owner_id, item_key, acquired_at)
 				SELECT $1, $2, $3 FROM generate_series(1, $4)`, user, it.Key, t.now, qty); err != nil {
