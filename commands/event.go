@@ -56,6 +56,32 @@ func noEventReply(next *economy.Event) Reply {
 	return embed("Seasonal events", desc, colorEconomy)
 }
 
+// lastEventNote says how the latest event ended for the player.
+func (e *econ) lastEventNote(v economy.EventView) string {
+	ev := v.Last
+	if ev == nil {
+		return ""
+	}
+	note := fmt.Sprintf("\n\n**%s** ended %s. ", ev.Name, ts(ev.End, "R"))
+	switch r := v.LastResult; {
+	case r != nil:
+		reward := credits(r.Credits)
+		for _, key := range r.Items {
+			reward += e.rewardItem(key)
+		}
+		state := "on its way"
+		if v.LastPaid {
+			state = "paid"
+		}
+		note += fmt.Sprintf("You finished #%d with %s: %s, %s.", r.Rank, tokens(ev, r.Earned), reward, state)
+	case v.LastPaying:
+		note += "Its rewards are being paid."
+	default:
+		note += "You were not among its rewarded players."
+	}
+	return note
+}
+
 func (e *econ) eventNow(ctx context.Context, inv *Invocation) (Reply, error) {
 	v, err := e.svc.EventStatus(ctx, userID(inv.User))
 	if err != nil {
@@ -63,7 +89,9 @@ func (e *econ) eventNow(ctx context.Context, inv *Invocation) (Reply, error) {
 	}
 	ev := v.Event
 	if ev == nil {
-		return noEventReply(v.Next), nil
+		r := noEventReply(v.Next)
+		r.Embeds[0].Description += e.lastEventNote(v)
+		return r, nil
 	}
 	rank := "not on the board yet: /work or /gather"
 	if v.Rank > 0 {

@@ -96,7 +96,8 @@ func TestEventCommands(t *testing.T) {
 		{"inventory has the coffee", time.Time{}, "inventory", nil, []string{"Coffee"}, false},
 		{"board keeps what was earned", time.Time{}, "event board", nil, []string{"**#1** <@1001>: ❄️ 10 Flakes",
 			"#1: 1,000 credits + Gilded Skin", "#2-3: 500 credits", "❄️ 100 Flakes earned: 50 credits"}, false},
-		{"after the end", time.Date(2030, 1, 8, 0, 0, 0, 0, time.UTC), "event now", nil, []string{"No event is running right now."}, false},
+		{"after the end", time.Date(2030, 1, 8, 0, 0, 0, 0, time.UTC), "event now", nil, []string{"No event is running right now.",
+			"**Test Winter** ended <t:1894060800:R>. Its rewards are being paid."}, false},
 	}
 	for _, s := range steps {
 		if !s.at.IsZero() {
@@ -111,5 +112,12 @@ func TestEventCommands(t *testing.T) {
 		if eph != s.ephemeral {
 			t.Errorf("%s: ephemeral %v, want %v:\n%s", s.name, eph, s.ephemeral, text)
 		}
+	}
+	if _, err := e.svc.PayEndedEvents(context.Background(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	want := "You finished #1 with ❄️ 10 Flakes: 1,000 credits + Gilded Skin, paid."
+	if text, _, _ := e.reply(t, e.command(alice, "event now")); !strings.Contains(text, want) {
+		t.Errorf("after the payout, /event now lacks %q:\n%s", want, text)
 	}
 }

@@ -121,6 +121,14 @@ type EventView struct {
 	Players int64
 	Finds   []EventFind
 	Top     []EventStanding // the first EventTop ranks
+
+	// Last is the latest event over, when none runs; LastResult is the
+	// player's reward from it (nil: none, or not decided yet), and
+	// LastPaying reports that its payout has not finished.
+	Last       *Event
+	LastResult *EventPayout
+	LastPaid   bool
+	LastPaying bool
 }
 
 // EventTop is how many ranks EventStatus lists.
@@ -135,6 +143,10 @@ func (s *Service) EventStatus(ctx context.Context, user int64) (EventView, error
 	cal := s.events.Current()
 	v := EventView{Now: now, Event: cal.Active(now), Next: cal.Next(now)}
 	if v.Event == nil {
+		if ended := cal.Ended(now); len(ended) > 0 {
+			v.Last = ended[len(ended)-1]
+			return v, s.lastEventResult(ctx, user, &v)
+		}
 		return v, nil
 	}
 	ev := v.Event
@@ -177,6 +189,34 @@ func (s *Service) EventStatus(ctx context.Context, user int64) (EventView, error
 		return nil
 	})
 	return v, err
+}
+
+// lastEventResult fills v's result of the event v.Last for user.
+func (s *Service) lastEventResult(ctx context.Context, user int64, v *EventView) error {
+	return s.read(ctx, "event_status", func(ctx context.Context, tx pgx.Tx) error {
+		v.LastResult, v.LastPaid, v.LastPaying = nil, false, true
+		var closed *time.Time
+		err := tx.QueryRow(ctx, `SELECT closed_at FROM economy.event_closings WHERE event_key = $1`, v.Last.Key).Scan(&closed)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("event status: %w", err)
+		}
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // not planned yet: nobody knows their reward
+		}
+		v.LastPaying = closed == nil
+		p := EventPayout{User: user}
+		var paid *time.Time
+		err = tx.QueryRow(ctx, `SELECT rank, earned, credits, items, paid_at FROM economy.event_payouts WHERE event_key = $1 AND user_id = $2`,
+			v.Last.Key, user).Scan(&p.Rank, &p.Earned, &p.Credits, &p.Items, &paid)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("event status: %w", err)
+		}
+		v.LastResult, v.LastPaid = &p, paid != nil
+		return nil
+	})
 }
 
 // eventBoard reads the first limit ranks of event's board.

@@ -157,6 +157,23 @@ func TestSeasonThroughAnEvent(t *testing.T) {
 			t.Errorf("user %d received %d, want %d", u, got, want)
 		}
 	}
+	for _, tt := range []struct {
+		user    int64
+		rank    int
+		credits int64
+	}{{alice, 1, 1100}, {bob, 2, 600}, {carol, 0, 0}} {
+		v, err := svc.EventStatus(ctx, tt.user)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case v.Event != nil || v.Last == nil || v.Last.Key != "test_winter" || v.LastPaying:
+			t.Errorf("user %d after the payout: %+v", tt.user, v)
+		case tt.rank == 0 && v.LastResult != nil:
+			t.Errorf("user %d, not rewarded, has a result %+v", tt.user, v.LastResult)
+		case tt.rank > 0 && (v.LastResult == nil || v.LastResult.Rank != tt.rank || v.LastResult.Credits != tt.credits || !v.LastPaid):
+			t.Errorf("user %d's result: %+v (paid %v), want rank %d and %d credits", tt.user, v.LastResult, v.LastPaid, tt.rank, tt.credits)
+		}
+	}
 	var rewards, gilded int
 	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM economy.transactions WHERE kind = 'event_reward'`).Scan(&rewards); err != nil {
 		t.Fatal(err)
