@@ -123,8 +123,9 @@ type EventView struct {
 	Top     []EventStanding // the first EventTop ranks
 
 	// Last is the latest event over, when none runs; LastResult is the
-	// player's reward from it (nil: none, or not decided yet), and
-	// LastPaying reports that its payout has not finished.
+	// player's reward from it (nil: none, or not decided yet), LastPaid
+	// reports that this reward is paid, and LastPaying that the event's
+	// payout has not finished.
 	Last       *Event
 	LastResult *EventPayout
 	LastPaid   bool
