@@ -36,6 +36,7 @@ func EconomyHelp() map[string]string {
 		"trade":        tradeHelp,
 		"leaderboard":  leaderboardHelp,
 		"achievements": achievementsHelp,
+		"event":        eventHelp,
 		"daily": "Claim once per UTC day. Claiming on consecutive days grows your streak; the reward is " +
 			"the base times 1.0× plus 0.1× per streak day after the first, up to 3.0×. Each missed day " +
 			"halves your streak, unless a Streak Shield (from /shop, then /use) covers it.",
@@ -342,7 +343,7 @@ func (e *econ) work(ctx context.Context, inv *Invocation) (Reply, error) {
 	if s.BonusPercent > 0 {
 		desc += fmt.Sprintf(" (+%d%% from your buff)", s.BonusPercent)
 	}
-	desc += helperNote(s.Helper, "pay")
+	desc += helperNote(s.Helper, "pay") + eventNote(s.Event)
 	return embed(s.JobName, desc, colorGain,
 		field("Wallet", credits(s.Wallet), true),
 		field("Next shift", ts(s.Next, "R"), true),
@@ -367,7 +368,7 @@ func (e *econ) gather(ctx context.Context, inv *Invocation) (Reply, error) {
 	if f.FirstFind {
 		desc += "\nA new entry in your /collection!"
 	}
-	desc += helperNote(f.Helper, "odds of rare finds")
+	desc += helperNote(f.Helper, "odds of rare finds") + eventNote(f.Event)
 	if b, ok := e.cat.Item(f.Bonus); ok {
 		desc += fmt.Sprintf("\n🎁 And a **%s**! /use it.", b.Name)
 	}

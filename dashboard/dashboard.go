@@ -141,6 +141,7 @@ type Deps struct {
 	Ledger      Ledger      // optional
 	Cluster     Cluster     // optional
 	Agents      Agents      // optional
+	Events      Events      // optional: the seasonal events' admin page
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Reads, optional, runs the audit log's listing, which tolerates lag,
@@ -278,6 +279,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /admin/agents", s.admin("view_agents", s.pageAgents))
 	mux.Handle("GET /admin/economy", s.admin("view_economy", s.pageEconomy))
 	mux.Handle("GET /admin/audit", s.admin("view_audit", s.pageAudit))
+	mux.Handle("GET /admin/events", s.admin("view_events", s.pageEvents))
 
 	mux.Handle("GET /api/me", s.user(s.apiMe))
 	mux.Handle("GET /api/balance", s.user(s.apiBalance))
@@ -296,6 +298,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/admin/economy/credits", s.adminAction("credits_adjust", s.apiCredits))
 	mux.Handle("POST /api/admin/economy/items", s.adminAction("items_adjust", s.apiItems))
 	mux.Handle("GET /api/admin/audit", s.admin("view_audit", s.apiAudit))
+	mux.Handle("GET /api/admin/events", s.admin("view_events", s.apiEvents))
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "There is no such endpoint.")

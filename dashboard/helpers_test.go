@@ -89,7 +89,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 			t.Fatal(err)
 		}
 	}
-	e.econ, err = economy.New(e.pool, economy.Config{Premium: premiumSKUs})
+	e.econ, err = economy.New(e.pool, economy.Config{Premium: premiumSKUs, Events: testEvents(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.dash, err = dashboard.New(e.cfg, dashboard.Deps{
 		Redis: e.rdb, Pool: e.pool, Limiter: lim, Economy: e.econ,
 		Leaderboard: e.boards, Ledger: e.econ,
-		Cluster: staticCluster{}, Agents: agentpool.NewRegistry(e.pool, agentKey, checker),
+		Cluster: staticCluster{}, Agents: agentpool.NewRegistry(e.pool, agentKey, checker), Events: e.econ,
 	})
 	if err != nil {
 		t.Fatal(err)

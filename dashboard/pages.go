@@ -42,7 +42,7 @@ func staticHandler() http.Handler {
 type pages struct{ t map[string]*template.Template }
 
 var pageNames = []string{"home.html", "login.html", "leaderboard.html", "transactions.html", "cluster.html",
-	"agents.html", "economy.html", "audit.html", "error.html"}
+	"agents.html", "economy.html", "audit.html", "error.html", "events.html"}
 
 func loadPages() (*pages, error) {
 	funcs := template.FuncMap{

@@ -139,6 +139,9 @@ type Shift struct {
 	Wallet       int64     `json:"wallet"`
 	Next         time.Time `json:"next"`
 	Helper       Helper    `json:"helper,omitzero"` // a companion's skill that raised the pay
+
+	// Event is what the shift earned in the running seasonal event.
+	Event *EventGain `json:"event,omitempty"`
 }
 
 // Work does a shift of job: pay drawn from the job's range, raised by an
@@ -175,14 +178,19 @@ func (s *Service) work(ctx context.Context, op Op, user int64, j *Job) (Shift, e
 		if err != nil {
 			return nil, err
 		}
-		pay := workPay(j, bonus+helper.Percent, s.int64n)
+		ev := t.activeEvent()
+		pay := eventWorkPay(ev, workPay(j, bonus+helper.Percent, s.int64n))
 		w, err := t.credit(ctx, user, Mint, pay)
+		if err != nil {
+			return nil, err
+		}
+		gain, err := t.eventPlay(ctx, ev, user, PlayWork)
 		if err != nil {
 			return nil, err
 		}
 		t.memo = j.Name
 		return Shift{Job: j.Key, JobName: j.Name, Pay: pay, BonusPercent: bonus,
-			Flavour: j.Flavour[s.int64n(int64(len(j.Flavour)))], Wallet: w, Next: t.now.Add(cooldown), Helper: helper}, nil
+			Flavour: j.Flavour[s.int64n(int64(len(j.Flavour)))], Wallet: w, Next: t.now.Add(cooldown), Helper: helper, Event: gain}, nil
 	})
 	return r, err
 }
@@ -200,6 +208,9 @@ type Find struct {
 	Next        time.Time `json:"next"`
 	Helper      Helper    `json:"helper,omitzero"` // a companion's skill that raised the odds
 	Bonus       string    `json:"bonus,omitempty"` // a rare extra find (a companion capsule)
+
+	// Event is what the gather earned in the running seasonal event.
+	Event *EventGain `json:"event,omitempty"`
 }
 
 // Gather uses a tool (tool "" picks the first one owned) to find a
@@ -255,7 +266,8 @@ func (s *Service) gather(ctx context.Context, op Op, user int64, tool string) (F
 		if err != nil {
 			return nil, err
 		}
-		rarity, found := s.cat.gatherDraw(it, luck+helper.Percent, s.int64n)
+		ev := t.activeEvent()
+		rarity, found := s.cat.gatherDraw(it, luck+helper.Percent+eventGatherLuck(ev), s.int64n)
 		f, _ := s.cat.Item(found)
 		res := Find{Tool: key, Item: found, ItemName: f.Name, Rarity: rarity, LuckPercent: luck, Helper: helper,
 			Next: t.now.Add(time.Duration(s.cat.GatherCooldownSeconds) * time.Second)}
@@ -288,6 +300,9 @@ func (s *Service) gather(ctx context.Context, op Op, user int64, tool string) (F
 				return nil, fmt.Errorf("gather: %w", err)
 			}
 			res.Durability = dur - 1
+		}
+		if res.Event, err = t.eventPlay(ctx, ev, user, PlayGather); err != nil {
+			return nil, err
 		}
 		t.memo = found
 		return res, nil

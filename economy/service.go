@@ -69,6 +69,9 @@ type Config struct {
 	// Premium names the Discord SKUs of the premium offerings; zero IDs
 	// sell nothing, and nobody has premium perks.
 	Premium PremiumSKUs
+	// Events is the calendar of seasonal events (season.go); nil runs
+	// none.
+	Events *Events
 }
 
 // ReadRouter runs a read that tolerates lag on the pool it picks (a
@@ -109,6 +112,7 @@ type Service struct {
 	cooldowns   CooldownCache
 	reads       ReadRouter
 	skus        PremiumSKUs
+	events      *Events
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -123,7 +127,7 @@ type Service struct {
 func New(pool *pgxpool.Pool, cfg Config) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{pool: pool, cat: cfg.Catalog, now: cfg.Now, maxAttempts: cfg.MaxAttempts,
-		cooldowns: cfg.Cooldowns, reads: cfg.Reads, skus: cfg.Premium, rand: rand.New(cfg.Rand),
+		cooldowns: cfg.Cooldowns, reads: cfg.Reads, skus: cfg.Premium, events: cfg.Events, rand: rand.New(cfg.Rand),
 		tracer: otel.Tracer("github.com/chopsticks-bot/chopsticks/economy")}
 	s.txTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chopsticks_economy_transactions_total",

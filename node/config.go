@@ -72,7 +72,8 @@ type Flags struct {
 	RateLimits          string
 	MusicSearch         string
 	ttsFlags
-	PremiumSKUs         string
+	PremiumSKUs string
+	EventsFile  string
 }
 
 // DefaultFlags returns the flags with every default filled in, as a node
@@ -121,6 +122,7 @@ func (c *Flags) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MusicSearch, "music-search", voice.DefaultSearch, "search prefixes tried in order for /play search terms (MUSIC_SEARCH)")
 	c.ttsFlags.register(fs)
 	fs.StringVar(&c.PremiumSKUs, "premium-skus", "", "the Discord SKUs of premium, comma-separated role=SKU ID with the roles subscription, pack and boost (PREMIUM_SKUS)")
+	fs.StringVar(&c.EventsFile, "events-file", "", "the seasonal events' calendar, JSON as economy/events.json; reloaded on SIGHUP and every minute (EVENTS_FILE)")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", "rate limits that differ from the defaults, such as \"command=10/1s, global.play=100/1s\" (RATE_LIMITS)")
 }
 
@@ -230,7 +232,15 @@ type Config struct {
 	// TTS is /say's speech (the TTS_*, ESPEAK_VOICE and ELEVENLABS_*
 	// settings).
 	TTS TTSConfig
+	// EventsFile is the seasonal events' calendar (EVENTS_FILE), reloaded
+	// on SIGHUP and every minute; "", the default, is the embedded
+	// economy/events.json.
+	EventsFile string
 
+	// Clock, when set, is the economy's clock (seasonal events, cooldowns,
+	// daily days); nil is time.Now. A hook for tests that move through a
+	// season, not a setting.
+	Clock func() time.Time
 	// Logs receives the JSON log; nil means standard output, the stream
 	// every deployment collects (error messages of the CLI stay on stderr).
 	Logs io.Writer
@@ -303,7 +313,8 @@ func (c Flags) parse() (Config, *problems) {
 		NodeEnv: c.NodeEnv, NodeID: c.NodeID, HTTPAddr: c.HTTPAddr, DebugAddr: c.DebugAddr, GossipSeeds: splitList(c.GossipSeeds),
 		ShardCount: c.ShardCount, CheckpointInterval: c.CheckpointInterval, Weight: c.Weight,
 		LeaseTTL: c.LeaseTTL, IdentifyReserve: c.IdentifyReserve, PostgresReadMaxLag: c.PostgresReadMaxLag,
-		TTS: c.ttsFlags.parse(),
+		TTS:        c.ttsFlags.parse(),
+		EventsFile: c.EventsFile,
 	}
 	if len(cfg.DashboardSessionSecret) == 0 {
 		cfg.DashboardSessionSecret = nil
@@ -478,6 +489,11 @@ func (c *Config) check(p *problems) {
 		p.add("WEIGHT", "must be between 1 and 1000")
 	}
 	c.TTS.check(p)
+	if c.EventsFile != "" {
+		if _, err := economy.LoadEvents(c.EventsFile, economy.DefaultCatalog()); err != nil {
+			p.add("EVENTS_FILE", "%v", err)
+		}
+	}
 }
 
 // ParsePostgresURL parses POSTGRES_URL, the one parser of it for the node

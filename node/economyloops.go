@@ -17,6 +17,7 @@ const marketSweepInterval = time.Minute
 // context ends; Run waits for them
 // with the other background loops.
 func (n *Node) startEconomyLoops(ctx context.Context) {
+	n.startSeasonLoops(ctx)
 	n.bg.Add(3)
 	go func() {
 		defer n.bg.Done()

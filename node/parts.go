@@ -38,6 +38,7 @@ func (n *Node) commandSet() ([]*commands.Command, []*commands.Component, error) 
 	boards := economy.NewLeaderboards(n.econ, n.fastRedis)
 	cmds = append(cmds, commands.Leaderboard(boards)...)
 	comps = append(comps, commands.LeaderboardComponents(boards)...)
+	cmds = append(cmds, commands.Events(n.econ)...)
 	ccmds, ccomps := commands.Companions(n.econ)
 	cmds, comps = append(cmds, ccmds...), append(comps, ccomps...)
 	comps = append(comps, commands.HelpComponents(commands.GameHelp(n.econ.Catalog()))...)
@@ -79,8 +80,13 @@ func (n *Node) services(ctx context.Context) error {
 	if n.reads, err = n.readRouter(ctx); err != nil {
 		return err
 	}
+	cat := economy.DefaultCatalog()
+	events, err := economy.LoadEvents(n.cfg.EventsFile, cat)
+	if err != nil {
+		return &ConfigError{Setting: "EVENTS_FILE", Reason: err.Error()}
+	}
 	n.econ, err = economy.New(n.pool, economy.Config{Registerer: n.reg, Cooldowns: cooldowncache.New(n.fastRedis), Reads: n.reads,
-		Premium: n.cfg.PremiumSKUs})
+		Catalog: cat, Events: events, Now: n.cfg.Clock, Premium: n.cfg.PremiumSKUs})
 	if err != nil {
 		return fmt.Errorf("economy: %w", err)
 	}
@@ -145,6 +151,7 @@ func (n *Node) dashboard(agents *agentpool.Registry) (*dashboard.Server, error) 
 	deps := dashboard.Deps{
 		Redis: n.sessRedis, Pool: n.pool, Limiter: n.lim, Economy: n.econ,
 		Leaderboard: economy.NewLeaderboards(n.econ, n.rdb), Ledger: n.econ, Cluster: clusterView{n}, Reads: n.reads,
+		Events: n.econ,
 	}
 	if agents != nil {
 		deps.Agents = agents

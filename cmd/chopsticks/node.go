@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
 
 	"github.com/peterbourgon/ff/v3"
 
@@ -41,6 +42,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg, err := flags.Load()
 	if err == nil {
 		cfg.Logs = stdout
+		cfg.Clock = node.TestClock(cfg.NodeEnv, os.Getenv) // test-only: nil unless NODE_ENV=test
 		err = node.Run(ctx, cfg)
 	}
 	var ce *node.ConfigError
