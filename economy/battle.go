@@ -392,8 +392,11 @@ func (t *txn) freeCompanion(ctx context.Context, id, battle int64) error {
 // MoveBattle makes move (an index into the presser's companion's moves)
 // in battle id at turn (from the button, so a stale button is refused).
 func (s *Service) MoveBattle(ctx context.Context, op Op, id, presser int64, turn, move int) (Battle, error) {
+	// No FOR UPDATE: under SERIALIZABLE a concurrent step of this battle
+	// makes this one's write fail (first updater wins), and the retry reads
+	// the new state; skipping the row lock saves a write of the row.
 	b, _, err := s.stepBattle(ctx, "battle_move", op, presser, ErrUnknownBattle,
-		`SELECT `+battleColumns+` FROM economy.battles WHERE id = $1 FOR UPDATE`, []any{id},
+		`SELECT `+battleColumns+` FROM economy.battles WHERE id = $1`, []any{id},
 		func(now time.Time, bt *Battle) (string, error) {
 			switch {
 			case presser != bt.Challenger && presser != bt.Challenged:

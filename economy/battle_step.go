@@ -12,7 +12,7 @@ import (
 
 // A battle's moves and its settlement are the hot path of the game: every
 // turn of every battle is one. Each is one SERIALIZABLE transaction in two
-// round trips: the first begins it and locks the battle row, the pure rules
+// round trips: the first begins it and reads the battle row, the pure rules
 // compute the step in Go, and the second writes the step back with
 // economy.battle_step (migration 010: the operation row, the battle, both
 // companions, the payout and fee as ledger legs, a prize) and commits.
@@ -23,8 +23,8 @@ import (
 // attempt and stores nothing.
 type battleStepFunc func(now time.Time, bt *Battle) (memo string, err error)
 
-// stepBattle runs step on the battle that lock (a SELECT of battleColumns
-// ... FOR UPDATE, with args) returns, as operation op of user, exactly
+// stepBattle runs step on the battle that lock (a SELECT of battleColumns,
+// with args) returns, as operation op of user, exactly
 // once: a replayed op returns the first result and changes nothing. When
 // lock finds no row, noRow is the outcome (a refusal is stored; any other
 // error aborts). replayed reports a replay.
@@ -78,7 +78,7 @@ func (s *Service) stepBattleOnce(ctx context.Context, kind string, op Op, user i
 	}()
 	now := s.now()
 
-	// Round trip 1: begin and lock the battle.
+	// Round trip 1: begin and read the battle.
 	batch := &pgx.Batch{}
 	batch.Queue("BEGIN ISOLATION LEVEL SERIALIZABLE")
 	batch.Queue(lock, args...)
@@ -116,10 +116,6 @@ func (s *Service) stepBattleOnce(ctx context.Context, kind string, op Op, user i
 			return nil, false, fmt.Errorf("economy %s: encode result: %w", kind, err)
 		}
 		w := s.battleWrites(bt)
-		doc, err := json.Marshal(battleDoc{Fighters: bt.Fighters, Play: bt.Play, Note: bt.Note, Payout: bt.Payout, XP: bt.XP, Prize: bt.Prize})
-		if err != nil {
-			return nil, false, fmt.Errorf("economy %s: encode battle: %w", kind, err)
-		}
 		var prize *string
 		var winnerID *int64
 		if bt.Winner != 0 {
@@ -128,9 +124,9 @@ func (s *Service) stepBattleOnce(ctx context.Context, kind string, op Op, user i
 		if bt.Prize != "" {
 			prize = &bt.Prize
 		}
-		batch.Queue(`SELECT economy.battle_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		batch.Queue(`SELECT economy.battle_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 			string(op), user, kind, memo, stored, now,
-			bt.ID, bt.State, bt.Deadline, doc, w.escrow, w.settled,
+			bt.ID, bt.State, bt.Deadline, w.escrow, w.settled,
 			winnerID, bt.Fee, bt.Payout, w.companions, w.xp, w.mood, prize)
 	}
 	batch.Queue("COMMIT")

@@ -6,13 +6,15 @@
 -- SQLSTATE CS001 (the caller rolls back and reads the first result) and a
 -- payout that would overflow the winner's wallet raises CS002.
 --
--- A settlement (p_settled) leaves the open battles; p_companions leave the
+-- p_result is the step's result, the battle as the caller computed it;
+-- the battle row keeps its battle parts (fighters, play, note, payout, xp,
+-- prize: Go's battleDoc). A settlement (p_settled) leaves the open battles; p_companions leave the
 -- battle, gaining p_xp and p_mood (a 'done' battle must find both still in
 -- it); the escrow pays p_payout to p_winner and p_fee to the Sink (-2); a
 -- p_prize goes to the winner. Every credit and item is a ledger leg.
 CREATE FUNCTION economy.battle_step(
     p_op text, p_user bigint, p_kind text, p_memo text, p_result jsonb, p_now timestamptz,
-    p_battle bigint, p_state text, p_deadline timestamptz, p_doc jsonb, p_escrow bigint, p_settled boolean,
+    p_battle bigint, p_state text, p_deadline timestamptz, p_escrow bigint, p_settled boolean,
     p_winner bigint, p_fee bigint, p_payout bigint,
     p_companions bigint[], p_xp bigint[], p_mood integer[], p_prize text)
 RETURNS bigint LANGUAGE plpgsql AS $$
@@ -50,7 +52,10 @@ BEGIN
     IF p_settled THEN
         DELETE FROM economy.open_battles WHERE battle_id = p_battle;
     END IF;
-    UPDATE economy.battles SET state = p_state, deadline = p_deadline, battle = p_doc, escrow = p_escrow,
+    -- The battle column holds the result's battle parts (battleDoc).
+    UPDATE economy.battles SET state = p_state, deadline = p_deadline, escrow = p_escrow,
+            battle = (SELECT jsonb_object_agg(key, value) FROM jsonb_each(p_result)
+                WHERE key IN ('fighters', 'play', 'note', 'payout', 'xp', 'prize')),
             winner = CASE WHEN p_settled THEN p_winner END,
             fee = CASE WHEN p_settled THEN p_fee END,
             settled_at = CASE WHEN p_settled THEN p_now END
