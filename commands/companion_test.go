@@ -301,3 +301,72 @@ func (e *econEnv) twoPlayers(t *testing.T) {
 		e.reply(t, e.command(u, "use", opt{"item", "companion_capsule"}))
 	}
 }
+
+// picker returns the challenge's companion menu: its custom ID and the
+// values it offers.
+func picker(d *api.InteractionResponseData) (discord.ComponentID, []string) {
+	if d.Components == nil {
+		return "", nil
+	}
+	for _, c := range *d.Components {
+		if row, ok := c.(*discord.ActionRowComponent); ok {
+			for _, x := range *row {
+				if sel, ok := x.(*discord.StringSelectComponent); ok {
+					var vals []string
+					for _, o := range sel.Options {
+						vals = append(vals, o.Value)
+					}
+					return sel.CustomID, vals
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+// The challenged picks their fighter from the challenge's menu, which lists
+// their ready companions; a pick by anyone else, or of a companion not
+// theirs, is refused and nothing is paid.
+func TestBattlePickCompanionOnAccept(t *testing.T) {
+	e := newCompanionEnv(t)
+	ctx := context.Background()
+	e.twoPlayers(t)
+	e.fund(t, bob, 10000)
+	e.reply(t, e.command(bob, "buy", opt{"item", "companion_capsule"}))
+	e.reply(t, e.command(bob, "use", opt{"item", "companion_capsule"}))
+	mine, err := e.svc.Companions(ctx, int64(bob.ID))
+	if err != nil || len(mine) != 2 {
+		t.Fatalf("bob's companions: %v, %v", mine, err)
+	}
+	theirs, _ := e.svc.Companions(ctx, int64(alice.ID))
+	_, _, d := e.reply(t, e.command(alice, "battle", opt{"user", bob}, opt{"wager", "500"}))
+	id, vals := picker(d)
+	if id == "" || len(vals) != 2 {
+		t.Fatalf("menu %q with %v", id, vals)
+	}
+	pick := "#" + itoa(mine[1].ID)
+	before, _ := e.svc.Balance(ctx, int64(bob.ID))
+	for _, tc := range []struct {
+		who  discord.User
+		val  string
+		want string
+	}{
+		{alice, pick, "cannot accept your own challenge"},
+		{bob, "#" + itoa(theirs[0].ID), "no companion"},
+	} {
+		if text, eph, _ := e.component(t, tc.who, id, tc.val); !eph || !strings.Contains(text, tc.want) {
+			t.Fatalf("%s picks %s: %q (ephemeral %v)", tc.who.Username, tc.val, text, eph)
+		}
+	}
+	if a, _ := e.svc.Balance(ctx, int64(bob.ID)); a.Wallet != before.Wallet {
+		t.Fatalf("bob's wallet %d after the refusals", a.Wallet)
+	}
+	text, eph, _ := e.component(t, bob, id, pick)
+	if eph || !strings.Contains(text, mine[1].Name) {
+		t.Fatalf("bob picks: %q (ephemeral %v)", text, eph)
+	}
+	b, err := e.svc.GetBattle(ctx, 1)
+	if err != nil || b.State != economy.BattleActive || b.Fighters[1].Companion != mine[1].ID {
+		t.Fatalf("battle: %+v, %v", b, err)
+	}
+}

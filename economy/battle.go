@@ -259,8 +259,10 @@ func (s *Service) Challenge(ctx context.Context, req ChallengeRequest) (Battle, 
 // challenged, before the deadline. Both wagers go into escrow in this one
 // transaction: if the challenged cannot pay it is refused and nobody pays;
 // if the challenger no longer can, the challenge is cancelled and nobody
-// pays. Both companions pay the battle's charge.
-func (s *Service) AcceptBattle(ctx context.Context, op Op, id, presser int64) (Battle, error) {
+// pays. Both companions pay the battle's charge. companion is the
+// challenged's fighter (a name or #number of theirs); "" picks their best
+// ready one.
+func (s *Service) AcceptBattle(ctx context.Context, op Op, id, presser int64, companion string) (Battle, error) {
 	rule := s.cat.Companions.Battle
 	var b Battle
 	_, err := s.mutate(ctx, "battle_accept", op, presser, &b, func(ctx context.Context, t *txn) (any, error) {
@@ -291,7 +293,7 @@ func (s *Service) AcceptBattle(ctx context.Context, op Op, id, presser int64) (B
 		if accts[bt.Challenged].Wallet < bt.Wager {
 			return nil, ErrInsufficientFunds.Withf("You need %d credits in your wallet to accept this wager.", bt.Wager)
 		}
-		mine, err := t.pickFighter(ctx, bt.Challenged, "")
+		mine, err := t.pickFighter(ctx, bt.Challenged, companion)
 		if err != nil {
 			return nil, err
 		}

@@ -234,7 +234,7 @@ func openBattles(ctx context.Context, svc *economy.Service, pool *pgxpool.Pool, 
 				a, b := int64(2*i+1), int64(2*i+2)
 				bt, err := svc.Challenge(ctx, economy.ChallengeRequest{Op: economy.Op(fmt.Sprintf("c-%d-%d", round, i)), Challenger: a, Challenged: b, Wager: 100})
 				if err == nil {
-					bt, err = svc.AcceptBattle(ctx, economy.Op(fmt.Sprintf("a-%d-%d", round, i)), bt.ID, b)
+					bt, err = svc.AcceptBattle(ctx, economy.Op(fmt.Sprintf("a-%d-%d", round, i)), bt.ID, b, "")
 				}
 				if err != nil {
 					errs <- fmt.Errorf("battle %d: %w", i, err)
