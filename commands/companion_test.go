@@ -370,3 +370,47 @@ func TestBattlePickCompanionOnAccept(t *testing.T) {
 		t.Fatalf("battle: %+v, %v", b, err)
 	}
 }
+
+// /companion breed lays an egg, /companion list shows it, and
+// /companion hatch hatches it once ready, not before, and once.
+func TestBreedAndHatchCommands(t *testing.T) {
+	e := newCompanionEnv(t)
+	ctx := context.Background()
+	e.fund(t, alice, 30000)
+	for range 2 {
+		e.reply(t, e.command(alice, "buy", opt{"item", "companion_capsule"}))
+		e.reply(t, e.command(alice, "use", opt{"item", "companion_capsule"}))
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET xp = 1000000`); err != nil {
+		t.Fatal(err)
+	}
+	text, eph, _ := e.reply(t, e.command(alice, "companion breed", opt{"first", "#1"}, opt{"second", "#2"}))
+	if eph || !strings.Contains(text, "egg") || !strings.Contains(text, "/companion hatch") {
+		t.Fatalf("breed: %q (ephemeral %v)", text, eph)
+	}
+	if text, _, _ := e.reply(t, e.command(alice, "companion list")); !strings.Contains(text, "🥚") || !strings.Contains(text, "breeding") {
+		t.Fatalf("list while incubating: %q", text)
+	}
+	if text, eph, _ := e.reply(t, e.command(alice, "companion hatch")); !eph || !strings.Contains(text, "not ready") {
+		t.Fatalf("hatch before ready: %q (ephemeral %v)", text, eph)
+	}
+	if text, eph, _ := e.reply(t, e.command(alice, "companion train", opt{"companion", "#1"})); !eph || !strings.Contains(text, "breeding") {
+		t.Fatalf("train a parent while breeding: %q (ephemeral %v)", text, eph)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.eggs SET ready_at = laid_at, laid_at = laid_at - interval '1 hour'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET breeding_until = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	text, eph, _ = e.reply(t, e.command(alice, "companion hatch"))
+	if eph || !strings.Contains(text, "hatches") || !strings.Contains(text, "generation 2") {
+		t.Fatalf("hatch: %q (ephemeral %v)", text, eph)
+	}
+	if text, eph, _ := e.reply(t, e.command(alice, "companion hatch")); !eph || !strings.Contains(text, "no egg") {
+		t.Fatalf("hatch again: %q (ephemeral %v)", text, eph)
+	}
+	if all, _ := e.svc.Companions(ctx, int64(alice.ID)); len(all) != 3 {
+		t.Fatalf("%d companions", len(all))
+	}
+}
