@@ -21,7 +21,8 @@ func CompanionHelp() map[string]string {
 			"Stasis freezes decay but blocks every action until you wake it. Breeding needs two of your " +
 			"companions at the breeding level and a fee, and lays an egg that hatches after a while (/companion hatch); " +
 			"the parents are busy until then. The offspring takes each stat from a parent, and may mutate.",
-		"battle": "Challenge a player: they get Accept and Decline buttons for 60 seconds. On accept both wagers go " +
+		"battle": "Challenge a player: they get Accept and Decline buttons for 60 seconds, and a menu to pick the companion " +
+			"they fight with (Accept takes their best ready one). On accept both wagers go " +
 			"into escrow; each turn the player to move picks a move within 30 seconds, or the game moves for them, " +
 			"and a second miss forfeits. The winner takes both wagers less a 5% house fee; both companions gain XP.",
 	}

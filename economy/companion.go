@@ -430,7 +430,7 @@ func (s *Service) LearnSkill(ctx context.Context, op Op, user int64, ref, skill 
 
 // SetStasis puts user's companion ref into stasis (enter) or wakes it.
 // Stasis freezes decay and blocks every other action; a companion in a
-// battle cannot enter it.
+// battle or breeding cannot enter it.
 func (s *Service) SetStasis(ctx context.Context, op Op, user int64, ref string, enter bool) (CompanionResult, error) {
 	return s.companionOp(ctx, "companion_stasis", op, user, ref, func(ctx context.Context, t *txn, c *Companion) (CompanionResult, error) {
 		switch {
@@ -438,8 +438,8 @@ func (s *Service) SetStasis(ctx context.Context, op Op, user int64, ref string, 
 			return CompanionResult{}, ErrInStasis.Withf("%s is already in stasis.", c.Name)
 		case !enter && !c.Stasis:
 			return CompanionResult{}, ErrNotInStasis.Withf("%s is already awake.", c.Name)
-		case enter && c.BattleID != 0:
-			return CompanionResult{}, ErrInBattle.Withf("%s is in a battle right now.", c.Name)
+		case enter && (c.BattleID != 0 || c.Breeding):
+			return CompanionResult{}, idle(*c)
 		}
 		if enter {
 			now := t.now

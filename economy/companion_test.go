@@ -350,6 +350,8 @@ func TestBreedingTakesTime(t *testing.T) {
 	busy := map[string]func() error{
 		"train":   func() error { _, err := e.svc.TrainCompanion(ctx, op(), user, a.Name); return err },
 		"release": func() error { _, err := e.svc.ReleaseCompanion(ctx, op(), user, b.Name); return err },
+		"stasis":  func() error { _, err := e.svc.SetStasis(ctx, op(), user, b.Name, true); return err },
+		"learn":   func() error { _, err := e.svc.LearnSkill(ctx, op(), user, a.Name, "anything"); return err },
 		"battle": func() error {
 			e.capsule(t, 509)
 			_, err := e.svc.Challenge(ctx, economy.ChallengeRequest{Op: op(), Challenger: user, Challenged: 509, Companion: a.Name})
