@@ -3,11 +3,17 @@ package economy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chopsticks-bot/chopsticks/economy"
 )
@@ -511,4 +517,82 @@ func TestAcceptWithAChosenCompanion(t *testing.T) {
 			e.audit(t)
 		})
 	}
+}
+
+// tripCounter counts the round trips a pool's connections make: each
+// query and each batch (a pipeline is one trip).
+type tripCounter struct{ n atomic.Int64 }
+
+func (c *tripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *tripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *tripCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *tripCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *tripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// A battle's move, and the settlement that ends it, is one SERIALIZABLE
+// transaction in two round trips (read the battle; write the step with
+// economy.battle_step and commit): battle settlement throughput depends on
+// it (bench/battles). A refused move takes two as well.
+func TestBattleMoveTakesTwoRoundTrips(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.duel(t, 1000)
+	b, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig(e.pool.Config().ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips := &tripCounter{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pool.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := economy.New(pool, economy.Config{Now: e.clock.Now, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	measure := func(name string, fn func() error) {
+		t.Helper()
+		before := trips.n.Load()
+		if err := fn(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n := trips.n.Load() - before; n != 2 {
+			t.Errorf("%s: %d round trips, want 2", name, n)
+		}
+	}
+	measure("a refused move", func() error {
+		_, err := svc.MoveBattle(ctx, op(), b.ID, b.Player(1-b.Play.Side), b.Play.Turn, 0)
+		if !errors.Is(err, economy.ErrNotYourTurn) {
+			return fmt.Errorf("got %v, want %v", err, economy.ErrNotYourTurn)
+		}
+		return nil
+	})
+	for i := 0; b.State == economy.BattleActive; i++ {
+		if i > 200 {
+			t.Fatal("battle never ends")
+		}
+		measure(fmt.Sprintf("move %d", i), func() error {
+			b, err = svc.MoveBattle(ctx, op(), b.ID, b.Player(b.Play.Side), b.Play.Turn, 0)
+			return err
+		})
+	}
+	if b.State != economy.BattleDone || b.Payout != 1900 {
+		t.Fatalf("end: %+v", b)
+	}
+	e.audit(t)
 }
