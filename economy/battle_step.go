@@ -37,10 +37,10 @@ func (s *Service) stepBattle(ctx context.Context, kind string, op Op, user int64
 		return Battle{}, false, ErrBadUser
 	}
 	var stored []byte
+	var done *Battle
 	err = s.retry(ctx, kind, func(ctx context.Context) error {
-		stored, replayed = nil, false
 		var err error
-		stored, replayed, err = s.stepBattleOnce(ctx, kind, op, user, noRow, lock, args, step)
+		stored, done, replayed, err = s.stepBattleOnce(ctx, kind, op, user, noRow, lock, args, step)
 		return err
 	})
 	if errors.Is(err, ErrOverflow) {
@@ -51,6 +51,9 @@ func (s *Service) stepBattle(ctx context.Context, kind string, op Op, user int64
 	if err != nil {
 		return Battle{}, false, err
 	}
+	if done != nil {
+		return *done, false, nil // what was stored, without decoding it again
+	}
 	if replayed {
 		if err := s.pool.QueryRow(ctx, `SELECT result FROM economy.transactions WHERE op_id = $1`, string(op)).Scan(&stored); err != nil {
 			return Battle{}, false, fmt.Errorf("economy %s: read stored result: %w", kind, err)
@@ -60,12 +63,13 @@ func (s *Service) stepBattle(ctx context.Context, kind string, op Op, user int64
 }
 
 // stepBattleOnce is one attempt of stepBattle: it returns the stored
-// result, or replayed when op was applied before.
+// result (and the battle stored, when the step was applied), or replayed
+// when op was applied before.
 func (s *Service) stepBattleOnce(ctx context.Context, kind string, op Op, user int64, noRow error, lock string, args []any,
-	step battleStepFunc) (stored []byte, replayed bool, err error) {
+	step battleStepFunc) (stored []byte, done *Battle, replayed bool, err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return nil, false, fmt.Errorf("economy %s: %w", kind, err)
+		return nil, nil, false, fmt.Errorf("economy %s: %w", kind, err)
 	}
 	defer conn.Release()
 	defer func() {
@@ -96,13 +100,14 @@ func (s *Service) stepBattleOnce(ctx context.Context, kind string, op Op, user i
 	case errors.Is(err, pgx.ErrNoRows):
 		err = noRow
 	case err != nil:
-		return nil, false, fmt.Errorf("economy %s: lock battle: %w", kind, err)
+		return nil, nil, false, fmt.Errorf("economy %s: lock battle: %w", kind, err)
 	default:
 		memo, err = step(now, &bt)
 	}
 	if err != nil && !isRefusal(err) {
-		return nil, false, err
+		return nil, nil, false, err
 	}
+	refused := err
 
 	// Round trip 2: write the step (or store the refusal) and commit.
 	batch = &pgx.Batch{}
@@ -113,7 +118,7 @@ func (s *Service) stepBattleOnce(ctx context.Context, kind string, op Op, user i
 			VALUES ($1, $2, $3, $4) ON CONFLICT (op_id) DO NOTHING RETURNING id`, string(op), user, kind, stored)
 	} else {
 		if stored, err = json.Marshal(bt); err != nil {
-			return nil, false, fmt.Errorf("economy %s: encode result: %w", kind, err)
+			return nil, nil, false, fmt.Errorf("economy %s: encode result: %w", kind, err)
 		}
 		w := s.battleWrites(bt)
 		var prize *string
@@ -145,14 +150,17 @@ func (s *Service) stepBattleOnce(ctx context.Context, kind string, op Op, user i
 	}
 	switch sqlState(err) {
 	case "CS001":
-		return nil, true, nil
+		return nil, nil, true, nil
 	case "CS002":
-		return nil, false, ErrOverflow
+		return nil, nil, false, ErrOverflow
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("economy %s: %w", kind, err)
+		return nil, nil, false, fmt.Errorf("economy %s: %w", kind, err)
 	}
-	return stored, replayed, nil
+	if replayed || refused != nil {
+		return stored, nil, replayed, nil
+	}
+	return stored, &bt, false, nil
 }
 
 // battleWrite is what a step changes besides the battle row: the escrow it
