@@ -596,3 +596,37 @@ func TestBattleMoveTakesTwoRoundTrips(t *testing.T) {
 	}
 	e.audit(t)
 }
+
+// Many clicks of one turn's move at once, on two nodes: one moves, each
+// other finds the turn over (it read the battle before the move and
+// retries on the changed row, or reads it after), and the battle advanced
+// by exactly one turn.
+func TestConcurrentMovesOfOneTurn(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.duel(t, 100)
+	b, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moved, stale atomic.Int64
+	e.onTwoNodes(t, 12, func(i int, svc *economy.Service) {
+		_, err := svc.MoveBattle(ctx, op(), b.ID, b.Player(b.Play.Side), b.Play.Turn, 0)
+		switch {
+		case err == nil:
+			moved.Add(1)
+		case errors.Is(err, economy.ErrStaleTurn):
+			stale.Add(1)
+		default:
+			t.Errorf("move %d: %v", i, err)
+		}
+	})
+	now, err := e.svc.GetBattle(ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.Load() != 1 || stale.Load() != 11 || now.Play.Turn != b.Play.Turn+1 {
+		t.Fatalf("moved %d, stale %d, turn %d (was %d)", moved.Load(), stale.Load(), now.Play.Turn, b.Play.Turn)
+	}
+	e.audit(t)
+}
