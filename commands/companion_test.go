@@ -414,3 +414,34 @@ func TestBreedAndHatchCommands(t *testing.T) {
 		t.Fatalf("%d companions", len(all))
 	}
 }
+
+// A companion's work and gather skills show in /work's and /gather's
+// replies: which companion, which skill, how much.
+func TestCompanionSkillShowsInWorkAndGather(t *testing.T) {
+	e := newCompanionEnv(t)
+	ctx := context.Background()
+	e.fund(t, alice, 20000)
+	e.reply(t, e.command(alice, "buy", opt{"item", "companion_capsule"}))
+	e.reply(t, e.command(alice, "use", opt{"item", "companion_capsule"}))
+	e.reply(t, e.command(alice, "buy", opt{"item", "fishing_rod"}))
+	all, err := e.svc.Companions(ctx, int64(alice.ID))
+	if err != nil || len(all) != 1 {
+		t.Fatalf("companions: %v, %v", all, err)
+	}
+	for _, tc := range []struct {
+		model, skills string
+		cmd           *discord.InteractionEvent
+		want          string
+	}{
+		{"worker", "{overtime}", e.command(alice, "work", opt{"job", "code_review"}), "'s Overtime: +10% pay"},
+		{"scout", "{afterburner,survey}", e.command(alice, "gather"), "'s Survey: +15% odds of rare finds"},
+	} {
+		if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET model = $1, skills = $2 WHERE id = $3`, tc.model, tc.skills, all[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		text, eph, _ := e.reply(t, tc.cmd)
+		if eph || !strings.Contains(text, all[0].Name+tc.want) {
+			t.Errorf("/%s: %q lacks %q", tc.cmd.Data.(*discord.CommandInteraction).Name, text, all[0].Name+tc.want)
+		}
+	}
+}
