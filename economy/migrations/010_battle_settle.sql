@@ -40,10 +40,12 @@ BEGIN
         END IF;
     END IF;
     IF cardinality(p_companions) > 0 THEN
-        UPDATE economy.companions c SET battle_id = NULL, xp = c.xp + u.xp,
-                mood = least(100, greatest(0, c.mood + u.mood))
-            FROM unnest(p_companions, p_xp, p_mood) AS u(id, xp, mood)
-            WHERE c.id = u.id AND c.battle_id = p_battle;
+        -- id = ANY: an index scan whatever the table's size (a join with
+        -- unnest may scan the table, and SERIALIZABLE then locks all of it).
+        UPDATE economy.companions c SET battle_id = NULL,
+                xp = c.xp + p_xp[array_position(p_companions, c.id)],
+                mood = least(100, greatest(0, c.mood + p_mood[array_position(p_companions, c.id)]))
+            WHERE c.id = ANY (p_companions) AND c.battle_id = p_battle;
         GET DIAGNOSTICS v_n = ROW_COUNT;
         IF p_state = 'done' AND v_n <> cardinality(p_companions) THEN
             RAISE EXCEPTION 'settle battle %: % companions in it, want %', p_battle, v_n, cardinality(p_companions);
