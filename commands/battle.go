@@ -18,7 +18,8 @@ import (
 
 // battleButton is the prefix of the battle's buttons:
 // battle:<id>:accept, battle:<id>:decline, battle:<id>:view and
-// battle:<id>:move:<turn>:<move>.
+// battle:<id>:move:<turn>:<move>, and of the challenged's companion menu,
+// battle:<id>:pick (picking one accepts with it).
 const battleButton = "battle"
 
 const colorBattle discord.Color = 0xE74C3C
@@ -51,7 +52,43 @@ func (c *companions) challenge(ctx context.Context, inv *Invocation) (Reply, err
 	if err != nil {
 		return Reply{}, fail(err)
 	}
-	return c.battleReply(b, ""), nil
+	return c.withPicker(ctx, b, c.battleReply(b, "")), nil
+}
+
+// withPicker adds to an open challenge's reply the menu in which the
+// challenged picks the companion they accept with (the Accept button takes
+// their best ready one). Only the challenged's ready companions are listed;
+// a pick by anyone else is refused like their Accept.
+func (c *companions) withPicker(ctx context.Context, b economy.Battle, r Reply) Reply {
+	if b.State != economy.BattleChallenged || !time.Now().Before(b.Deadline) {
+		return r
+	}
+	all, err := c.svc.Companions(ctx, b.Challenged)
+	if err != nil {
+		return r // the Accept button still works
+	}
+	need := max(1, c.cat.Companions.Battle.Charge)
+	var options []discord.SelectOption
+	for _, cp := range all {
+		if cp.Stasis || cp.BattleID != 0 || cp.Charge < need || len(options) == 25 {
+			continue
+		}
+		options = append(options, discord.SelectOption{
+			Label: fmt.Sprintf("%s (Lv %d %s)", cp.Name, cp.Level, c.modelLabel(cp.Model)),
+			Value: "#" + strconv.FormatInt(cp.ID, 10),
+			Description: fmt.Sprintf("⚡ %d%% · power %d, speed %d, focus %d, charm %d",
+				cp.Charge, cp.Stats.Power, cp.Stats.Speed, cp.Stats.Focus, cp.Stats.Charm),
+		})
+	}
+	if len(options) == 0 {
+		return r
+	}
+	r.Components = append(r.Components, &discord.ActionRowComponent{&discord.StringSelectComponent{
+		CustomID:    discord.ComponentID(fmt.Sprintf("%s:%d:pick", battleButton, b.ID)),
+		Placeholder: "Or accept with the companion you pick",
+		Options:     options,
+	}})
+	return r
 }
 
 // battleReply shows a challenge or battle with the buttons its state
@@ -150,7 +187,12 @@ func (c *companions) button(ctx context.Context, inv *Invocation) (Reply, error)
 	var b economy.Battle
 	switch action := inv.Args[1]; {
 	case action == "accept" && len(inv.Args) == 2:
-		b, err = c.svc.AcceptBattle(ctx, battleOp(inv), id, presser)
+		b, err = c.svc.AcceptBattle(ctx, battleOp(inv), id, presser, "")
+	case action == "pick" && len(inv.Args) == 2:
+		if len(inv.Values) != 1 {
+			return Reply{}, Errorf("Pick one companion to fight with.")
+		}
+		b, err = c.svc.AcceptBattle(ctx, battleOp(inv), id, presser, inv.Values[0])
 	case action == "decline" && len(inv.Args) == 2:
 		b, err = c.svc.DeclineBattle(ctx, battleOp(inv), id, presser)
 	case action == "view" && len(inv.Args) == 2:
@@ -170,13 +212,13 @@ func (c *companions) button(ctx context.Context, inv *Invocation) (Reply, error)
 		// expired challenge): show where the battle is now instead.
 		if now, gerr := c.svc.GetBattle(ctx, id); gerr == nil {
 			msg, _ := UserMessage(err)
-			return c.battleReply(now, "("+msg+")"), nil
+			return c.withPicker(ctx, now, c.battleReply(now, "("+msg+")")), nil
 		}
 	}
 	if err != nil {
 		return Reply{}, fail(err)
 	}
-	return c.battleReply(b, ""), nil
+	return c.withPicker(ctx, b, c.battleReply(b, "")), nil
 }
 
 // BattleMessages returns what updates a battle's message after the sweep

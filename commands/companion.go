@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/diamondburned/arikawa/v3/discord"
 
@@ -18,8 +19,10 @@ func CompanionHelp() map[string]string {
 			"gives XP; every level gives a skill point to /companion learn. Skills raise work pay, gather odds " +
 			"or add battle moves. Charge and mood drop with time; a Power Cell recharges (/companion recharge). " +
 			"Stasis freezes decay but blocks every action until you wake it. Breeding needs two of your " +
-			"companions at the breeding level and a fee; the offspring takes each stat from a parent, and may mutate.",
-		"battle": "Challenge a player: they get Accept and Decline buttons for 60 seconds. On accept both wagers go " +
+			"companions at the breeding level and a fee, and lays an egg that hatches after a while (/companion hatch); " +
+			"the parents are busy until then. The offspring takes each stat from a parent, and may mutate.",
+		"battle": "Challenge a player: they get Accept and Decline buttons for 60 seconds, and a menu to pick the companion " +
+			"they fight with (Accept takes their best ready one). On accept both wagers go " +
 			"into escrow; each turn the player to move picks a move within 30 seconds, or the game moves for them, " +
 			"and a second miss forfeits. The winner takes both wagers less a 5% house fee; both companions gain XP.",
 	}
@@ -52,6 +55,7 @@ func Companions(svc *economy.Service) ([]*Command, []*Component) {
 			{Name: "breed", Description: "Breed two of your companions",
 				Options: []Option{ref("first", "The first parent (name or #number)"), ref("second", "The second parent (name or #number)")},
 				Run:     c.breed, Writes: true},
+			{Name: "hatch", Description: "Hatch your eggs that are ready", Run: c.hatch, Writes: true},
 			{Name: "equip", Description: "Put a skin or chassis on a companion",
 				Options: []Option{comp, {Name: "item", Description: "The skin or chassis", Type: String, Required: true, Choices: c.cosmeticChoices()}},
 				Run:     c.equip, Writes: true},
@@ -130,6 +134,8 @@ func status(cp economy.Companion) string {
 		return "🧊 in stasis"
 	case cp.BattleID != 0:
 		return "⚔️ in battle"
+	case cp.Breeding:
+		return "🥚 breeding"
 	case cp.Charge == 0:
 		return "🪫 empty"
 	}
@@ -161,6 +167,9 @@ func (c *companions) card(cp economy.Companion, title string) discord.Embed {
 	desc += status(cp)
 	if cp.TrainReady != nil {
 		desc += " · next training " + ts(*cp.TrainReady, "R")
+	}
+	if cp.Breeding {
+		desc += " · its egg is ready " + ts(*cp.BreedingUntil, "R")
 	}
 	lineage := fmt.Sprintf("Generation %d", cp.Generation)
 	if cp.ParentA != 0 {
@@ -219,7 +228,19 @@ func (c *companions) list(ctx context.Context, inv *Invocation) (Reply, error) {
 		fmt.Fprintf(&b, "**%s** (#%d) · %s %s · Lv %d · ⚡%d%% · 😊%d%% · %s\n",
 			cp.Name, cp.ID, rarity, model, cp.Level, cp.Charge, cp.Mood, status(cp))
 	}
-	if len(all) == 0 {
+	eggs, err := c.svc.Eggs(ctx, userID(who))
+	if err != nil {
+		return Reply{}, fail(err)
+	}
+	now := time.Now()
+	for _, e := range eggs {
+		if now.Before(e.ReadyAt) {
+			fmt.Fprintf(&b, "🥚 Egg of #%d × #%d · hatches %s\n", e.ParentA, e.ParentB, ts(e.ReadyAt, "R"))
+		} else {
+			fmt.Fprintf(&b, "🐣 Egg of #%d × #%d · ready: /companion hatch\n", e.ParentA, e.ParentB)
+		}
+	}
+	if len(all)+len(eggs) == 0 {
 		b.WriteString("No companions yet. Buy a Companion Capsule in /shop and open it with /use.")
 	}
 	r := embed(fmt.Sprintf("Companions of %s", displayName(who)), b.String(), colorEconomy)
@@ -227,7 +248,7 @@ func (c *companions) list(ctx context.Context, inv *Invocation) (Reply, error) {
 	if err != nil {
 		return Reply{}, fail(err)
 	}
-	r.Embeds[0].Footer = &discord.EmbedFooter{Text: fmt.Sprintf("%d of %d", len(all), perks.MaxCompanions())}
+	r.Embeds[0].Footer = &discord.EmbedFooter{Text: fmt.Sprintf("%d of %d (eggs count)", len(all)+len(eggs), perks.MaxCompanions())}
 	return r, nil
 }
 
@@ -365,11 +386,34 @@ func (c *companions) breed(ctx context.Context, inv *Invocation) (Reply, error) 
 	if err != nil {
 		return Reply{}, fail(err)
 	}
-	desc := fmt.Sprintf("🥚 A new companion for %s!", credits(r.Cost))
-	if r.Mutated {
-		desc += " A **mutation** made it a new model."
+	desc := fmt.Sprintf("🥚 **%s** and **%s** made an egg, for %s (%s left in your wallet).\n"+
+		"It hatches %s: then use /companion hatch. Both parents are busy breeding until then.",
+		r.Parents[0].Name, r.Parents[1].Name, credits(r.Cost), credits(r.Wallet), ts(r.Egg.ReadyAt, "R"))
+	return embed("A new egg", desc, colorEconomy), nil
+}
+
+func (c *companions) hatch(ctx context.Context, inv *Invocation) (Reply, error) {
+	r, err := c.svc.HatchEggs(ctx, op(inv), userID(inv.User))
+	if err != nil {
+		return Reply{}, fail(err)
 	}
-	return c.reply(r.Companion, "", desc), nil
+	var out Reply
+	for i, cp := range r.Hatched {
+		_, rarity := c.modelName(cp.Model)
+		desc := fmt.Sprintf("🐣 The egg hatches: a **%s** companion of generation %d!", rarity, cp.Generation)
+		if r.Eggs[i].Mutated {
+			desc += " A **mutation** made it a new model."
+		}
+		if len(out.Embeds) < 10 {
+			out.Embeds = append(out.Embeds, c.card(cp, ""))
+			em := &out.Embeds[len(out.Embeds)-1]
+			em.Description = desc + "\n" + em.Description
+		}
+	}
+	if len(r.Waiting) > 0 {
+		out.Content = fmt.Sprintf("%d more egg(s) incubating; the next hatches %s.", len(r.Waiting), ts(r.Waiting[0].ReadyAt, "R"))
+	}
+	return out, nil
 }
 
 func (c *companions) equip(ctx context.Context, inv *Invocation) (Reply, error) {

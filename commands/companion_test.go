@@ -301,3 +301,147 @@ func (e *econEnv) twoPlayers(t *testing.T) {
 		e.reply(t, e.command(u, "use", opt{"item", "companion_capsule"}))
 	}
 }
+
+// picker returns the challenge's companion menu: its custom ID and the
+// values it offers.
+func picker(d *api.InteractionResponseData) (discord.ComponentID, []string) {
+	if d.Components == nil {
+		return "", nil
+	}
+	for _, c := range *d.Components {
+		if row, ok := c.(*discord.ActionRowComponent); ok {
+			for _, x := range *row {
+				if sel, ok := x.(*discord.StringSelectComponent); ok {
+					var vals []string
+					for _, o := range sel.Options {
+						vals = append(vals, o.Value)
+					}
+					return sel.CustomID, vals
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+// The challenged picks their fighter from the challenge's menu, which lists
+// their ready companions; a pick by anyone else, or of a companion not
+// theirs, is refused and nothing is paid.
+func TestBattlePickCompanionOnAccept(t *testing.T) {
+	e := newCompanionEnv(t)
+	ctx := context.Background()
+	e.twoPlayers(t)
+	e.fund(t, bob, 10000)
+	e.reply(t, e.command(bob, "buy", opt{"item", "companion_capsule"}))
+	e.reply(t, e.command(bob, "use", opt{"item", "companion_capsule"}))
+	mine, err := e.svc.Companions(ctx, int64(bob.ID))
+	if err != nil || len(mine) != 2 {
+		t.Fatalf("bob's companions: %v, %v", mine, err)
+	}
+	theirs, _ := e.svc.Companions(ctx, int64(alice.ID))
+	_, _, d := e.reply(t, e.command(alice, "battle", opt{"user", bob}, opt{"wager", "500"}))
+	id, vals := picker(d)
+	if id == "" || len(vals) != 2 {
+		t.Fatalf("menu %q with %v", id, vals)
+	}
+	pick := "#" + itoa(mine[1].ID)
+	before, _ := e.svc.Balance(ctx, int64(bob.ID))
+	for _, tc := range []struct {
+		who  discord.User
+		val  string
+		want string
+	}{
+		{alice, pick, "cannot accept your own challenge"},
+		{bob, "#" + itoa(theirs[0].ID), "no companion"},
+	} {
+		if text, eph, _ := e.component(t, tc.who, id, tc.val); !eph || !strings.Contains(text, tc.want) {
+			t.Fatalf("%s picks %s: %q (ephemeral %v)", tc.who.Username, tc.val, text, eph)
+		}
+	}
+	if a, _ := e.svc.Balance(ctx, int64(bob.ID)); a.Wallet != before.Wallet {
+		t.Fatalf("bob's wallet %d after the refusals", a.Wallet)
+	}
+	text, eph, _ := e.component(t, bob, id, pick)
+	if eph || !strings.Contains(text, mine[1].Name) {
+		t.Fatalf("bob picks: %q (ephemeral %v)", text, eph)
+	}
+	b, err := e.svc.GetBattle(ctx, 1)
+	if err != nil || b.State != economy.BattleActive || b.Fighters[1].Companion != mine[1].ID {
+		t.Fatalf("battle: %+v, %v", b, err)
+	}
+}
+
+// /companion breed lays an egg, /companion list shows it, and
+// /companion hatch hatches it once ready, not before, and once.
+func TestBreedAndHatchCommands(t *testing.T) {
+	e := newCompanionEnv(t)
+	ctx := context.Background()
+	e.fund(t, alice, 30000)
+	for range 2 {
+		e.reply(t, e.command(alice, "buy", opt{"item", "companion_capsule"}))
+		e.reply(t, e.command(alice, "use", opt{"item", "companion_capsule"}))
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET xp = 1000000`); err != nil {
+		t.Fatal(err)
+	}
+	text, eph, _ := e.reply(t, e.command(alice, "companion breed", opt{"first", "#1"}, opt{"second", "#2"}))
+	if eph || !strings.Contains(text, "egg") || !strings.Contains(text, "/companion hatch") {
+		t.Fatalf("breed: %q (ephemeral %v)", text, eph)
+	}
+	if text, _, _ := e.reply(t, e.command(alice, "companion list")); !strings.Contains(text, "🥚") || !strings.Contains(text, "breeding") {
+		t.Fatalf("list while incubating: %q", text)
+	}
+	if text, eph, _ := e.reply(t, e.command(alice, "companion hatch")); !eph || !strings.Contains(text, "not ready") {
+		t.Fatalf("hatch before ready: %q (ephemeral %v)", text, eph)
+	}
+	if text, eph, _ := e.reply(t, e.command(alice, "companion train", opt{"companion", "#1"})); !eph || !strings.Contains(text, "breeding") {
+		t.Fatalf("train a parent while breeding: %q (ephemeral %v)", text, eph)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.eggs SET ready_at = laid_at, laid_at = laid_at - interval '1 hour'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET breeding_until = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	text, eph, _ = e.reply(t, e.command(alice, "companion hatch"))
+	if eph || !strings.Contains(text, "hatches") || !strings.Contains(text, "generation 2") {
+		t.Fatalf("hatch: %q (ephemeral %v)", text, eph)
+	}
+	if text, eph, _ := e.reply(t, e.command(alice, "companion hatch")); !eph || !strings.Contains(text, "no egg") {
+		t.Fatalf("hatch again: %q (ephemeral %v)", text, eph)
+	}
+	if all, _ := e.svc.Companions(ctx, int64(alice.ID)); len(all) != 3 {
+		t.Fatalf("%d companions", len(all))
+	}
+}
+
+// A companion's work and gather skills show in /work's and /gather's
+// replies: which companion, which skill, how much.
+func TestCompanionSkillShowsInWorkAndGather(t *testing.T) {
+	e := newCompanionEnv(t)
+	ctx := context.Background()
+	e.fund(t, alice, 20000)
+	e.reply(t, e.command(alice, "buy", opt{"item", "companion_capsule"}))
+	e.reply(t, e.command(alice, "use", opt{"item", "companion_capsule"}))
+	e.reply(t, e.command(alice, "buy", opt{"item", "fishing_rod"}))
+	all, err := e.svc.Companions(ctx, int64(alice.ID))
+	if err != nil || len(all) != 1 {
+		t.Fatalf("companions: %v, %v", all, err)
+	}
+	for _, tc := range []struct {
+		model, skills string
+		cmd           *discord.InteractionEvent
+		want          string
+	}{
+		{"worker", "{overtime}", e.command(alice, "work", opt{"job", "code_review"}), "'s Overtime: +10% pay"},
+		{"scout", "{afterburner,survey}", e.command(alice, "gather"), "'s Survey: +15% odds of rare finds"},
+	} {
+		if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET model = $1, skills = $2 WHERE id = $3`, tc.model, tc.skills, all[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		text, eph, _ := e.reply(t, tc.cmd)
+		if eph || !strings.Contains(text, all[0].Name+tc.want) {
+			t.Errorf("/%s: %q lacks %q", tc.cmd.Data.(*discord.CommandInteraction).Name, text, all[0].Name+tc.want)
+		}
+	}
+}

@@ -21,7 +21,7 @@ func TestEveryCommandDeclaresWrites(t *testing.T) {
 		"join": true, "leave": true, "cooldowns": false,
 		"companion list": false, "companion view": false, "companion rename": true, "companion train": true,
 		"companion skills": false, "companion learn": true, "companion stasis": true, "companion breed": true,
-		"companion equip": true, "companion recharge": true, "companion release": true, "battle": true,
+		"companion equip": true, "companion recharge": true, "companion release": true, "companion hatch": true, "battle": true,
 	}
 	e := newEconEnv(t)
 	cmds := append([]*commands.Command{commands.Ping(), commands.Help(nil)}, commands.Economy(e.svc)...)

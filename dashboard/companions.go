@@ -59,6 +59,8 @@ func (s *Server) companions(ctx context.Context, user int64) ([]CompanionView, e
 			v.Status = "in stasis"
 		case c.BattleID != 0:
 			v.Status = "in battle"
+		case c.Breeding:
+			v.Status = "breeding"
 		case c.Charge == 0:
 			v.Status = "empty"
 		}

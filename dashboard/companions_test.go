@@ -29,4 +29,11 @@ func TestProfileListsCompanions(t *testing.T) {
 			t.Errorf("profile lacks %q in\n%s", want, b)
 		}
 	}
+	// A parent whose egg is incubating shows as breeding.
+	if _, err := e.pool.Exec(context.Background(), `UPDATE economy.companions SET breeding_until = now() + interval '1 hour'`); err != nil {
+		t.Fatal(err)
+	}
+	if b := body(alice.do("GET", "/", nil, nil)); !strings.Contains(b, "breeding") {
+		t.Errorf("profile of a breeding companion lacks \"breeding\" in\n%s", b)
+	}
 }

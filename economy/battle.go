@@ -259,8 +259,10 @@ func (s *Service) Challenge(ctx context.Context, req ChallengeRequest) (Battle, 
 // challenged, before the deadline. Both wagers go into escrow in this one
 // transaction: if the challenged cannot pay it is refused and nobody pays;
 // if the challenger no longer can, the challenge is cancelled and nobody
-// pays. Both companions pay the battle's charge.
-func (s *Service) AcceptBattle(ctx context.Context, op Op, id, presser int64) (Battle, error) {
+// pays. Both companions pay the battle's charge. companion is the
+// challenged's fighter (a name or #number of theirs); "" picks their best
+// ready one.
+func (s *Service) AcceptBattle(ctx context.Context, op Op, id, presser int64, companion string) (Battle, error) {
 	rule := s.cat.Companions.Battle
 	var b Battle
 	_, err := s.mutate(ctx, "battle_accept", op, presser, &b, func(ctx context.Context, t *txn) (any, error) {
@@ -291,7 +293,7 @@ func (s *Service) AcceptBattle(ctx context.Context, op Op, id, presser int64) (B
 		if accts[bt.Challenged].Wallet < bt.Wager {
 			return nil, ErrInsufficientFunds.Withf("You need %d credits in your wallet to accept this wager.", bt.Wager)
 		}
-		mine, err := t.pickFighter(ctx, bt.Challenged, "")
+		mine, err := t.pickFighter(ctx, bt.Challenged, companion)
 		if err != nil {
 			return nil, err
 		}
@@ -392,129 +394,29 @@ func (t *txn) freeCompanion(ctx context.Context, id, battle int64) error {
 // MoveBattle makes move (an index into the presser's companion's moves)
 // in battle id at turn (from the button, so a stale button is refused).
 func (s *Service) MoveBattle(ctx context.Context, op Op, id, presser int64, turn, move int) (Battle, error) {
-	var b Battle
-	_, err := s.mutate(ctx, "battle_move", op, presser, &b, func(ctx context.Context, t *txn) (any, error) {
-		bt, err := t.lockBattle(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case presser != bt.Challenger && presser != bt.Challenged:
-			return nil, ErrNotYourBattle
-		case bt.State == BattleChallenged:
-			return nil, ErrChallengeClosed.With("That battle has not started.")
-		case bt.State != BattleActive || bt.Play == nil:
-			return nil, ErrBattleOver
-		case turn != bt.Play.Turn:
-			return nil, ErrStaleTurn
-		case presser != bt.Player(bt.Play.Side):
-			return nil, ErrNotYourTurn
-		case !t.now.Before(bt.Deadline):
-			return nil, ErrStaleTurn.With("Time ran out for that turn; the game moves for you.")
-		}
-		if err := t.advance(ctx, &bt, move, false); err != nil {
-			return nil, err
-		}
-		t.memo = fmt.Sprintf("battle %d turn %d", bt.ID, turn)
-		return bt, nil
-	})
+	// No FOR UPDATE: under SERIALIZABLE a concurrent step of this battle
+	// makes this one's write fail (first updater wins), and the retry reads
+	// the new state; skipping the row lock saves a write of the row.
+	b, _, err := s.stepBattle(ctx, "battle_move", op, presser, ErrUnknownBattle,
+		`SELECT `+battleColumns+` FROM economy.battles WHERE id = $1`, []any{id},
+		func(now time.Time, bt *Battle) (string, error) {
+			switch {
+			case presser != bt.Challenger && presser != bt.Challenged:
+				return "", ErrNotYourBattle
+			case bt.State == BattleChallenged:
+				return "", ErrChallengeClosed.With("That battle has not started.")
+			case bt.State != BattleActive || bt.Play == nil:
+				return "", ErrBattleOver
+			case turn != bt.Play.Turn:
+				return "", ErrStaleTurn
+			case presser != bt.Player(bt.Play.Side):
+				return "", ErrNotYourTurn
+			case !now.Before(bt.Deadline):
+				return "", ErrStaleTurn.With("Time ran out for that turn; the game moves for you.")
+			}
+			return fmt.Sprintf("battle %d turn %d", bt.ID, turn), s.advanceBattle(bt, move, false, now)
+		})
 	return b, err
-}
-
-// advance plays one move of the side to move, then settles the battle when
-// it is over or sets the next deadline.
-func (t *txn) advance(ctx context.Context, bt *Battle, move int, auto bool) error {
-	rule := t.s.cat.Companions.Battle
-	st, err := play(*bt.Play, bt.Fighters, bt.Play.Side, move, auto, rule.MaxTurns)
-	if err != nil {
-		return err
-	}
-	bt.Play = &st
-	if !st.Over {
-		bt.Deadline = t.now.Add(time.Duration(rule.MoveSeconds) * time.Second)
-		return t.saveBattle(ctx, *bt, 2*bt.Wager, false)
-	}
-	return t.settle(ctx, bt)
-}
-
-// settle pays out a finished battle: the escrow goes to the winner less the
-// house fee (to the Sink), both companions gain XP and leave the battle.
-func (t *txn) settle(ctx context.Context, bt *Battle) error {
-	rule := t.s.cat.Companions.Battle
-	win := bt.Play.Winner
-	bt.Winner = bt.Player(win)
-	bt.Payout, bt.Fee = battlePayout(bt.Wager, rule.FeePercent)
-	// Companions in a battle cannot be released: both are there to gain.
-	bt.XP[win], bt.XP[1-win] = rule.WinXP, rule.LossXP
-	bt.Prize = t.s.cat.battlePrize(bt.Play.Seed, bt.Wager)
-	bt.State = BattleDone
-	save, args, err := t.battleUpdate(*bt, 0, true)
-	if err != nil {
-		return err
-	}
-	// The writes depend on nothing they return to each other: one round
-	// trip for all of them.
-	b := &pgx.Batch{}
-	if bt.Payout > 0 {
-		// The winner's account exists: it paid the wager into escrow.
-		b.Queue(`UPDATE economy.accounts SET wallet = wallet + $2::bigint
-			WHERE user_id = $1 AND wallet <= 9223372036854775807 - $2::bigint RETURNING wallet`, bt.Winner, bt.Payout)
-	}
-	winC, loseC := bt.Fighters[win].Companion, bt.Fighters[1-win].Companion
-	b.Queue(`UPDATE economy.companions SET battle_id = NULL,
-			xp = xp + CASE WHEN id = $1 THEN $4::bigint ELSE $5::bigint END,
-			mood = least(100, greatest(0, mood + CASE WHEN id = $1 THEN 10 ELSE -5 END))
-		WHERE id IN ($1, $2) AND battle_id = $3`, winC, loseC, bt.ID, rule.WinXP, rule.LossXP)
-	b.Queue(save, args...)
-	if bt.Prize != "" {
-		b.Queue(`INSERT INTO economy.items (owner_id, item_key, acquired_at) VALUES ($1, $2, $3)`, bt.Winner, bt.Prize, t.now)
-	}
-	br := t.SendBatch(ctx, b)
-	err = func() error {
-		if bt.Payout > 0 {
-			var w int64
-			if err := br.QueryRow().Scan(&w); errors.Is(err, pgx.ErrNoRows) {
-				return ErrOverflow
-			} else if err != nil {
-				return fmt.Errorf("settle: %w", err)
-			}
-		}
-		tag, err := br.Exec()
-		if err != nil {
-			return fmt.Errorf("settle: %w", err)
-		}
-		if tag.RowsAffected() != 2 {
-			return fmt.Errorf("settle battle %d: %d companions in it, want 2", bt.ID, tag.RowsAffected())
-		}
-		rest := 1 // the battle, and the prize when there is one
-		if bt.Prize != "" {
-			rest++
-		}
-		for range rest {
-			if _, err := br.Exec(); err != nil {
-				return fmt.Errorf("settle: %w", err)
-			}
-		}
-		return nil
-	}()
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("settle: %w", cerr)
-	}
-	if err != nil {
-		return err
-	}
-	if bt.Payout > 0 {
-		t.move(bt.Winner, bt.Payout)
-		t.move(BattleEscrow, -bt.Payout)
-	}
-	if bt.Fee > 0 {
-		t.move(BattleEscrow, -bt.Fee)
-		t.move(Sink, bt.Fee)
-	}
-	if bt.Prize != "" {
-		t.items(bt.Winner, bt.Prize, 1, "prize")
-	}
-	return nil
 }
 
 // GetBattle returns battle id.
@@ -572,31 +474,17 @@ func (s *Service) SweepBattles(ctx context.Context, limit int) ([]Battle, error)
 	var errs []error
 	for _, d := range list {
 		op := Op(fmt.Sprintf("battle-sweep:%d:%d", d.id, d.deadline.UnixMicro()))
-		var res Battle
-		replayed, err := s.mutate(ctx, "battle_sweep", op, d.user, &res, func(ctx context.Context, t *txn) (any, error) {
-			bt, err := scanBattle(t.QueryRow(ctx, `SELECT `+battleColumns+` FROM economy.battles
+		res, replayed, err := s.stepBattle(ctx, "battle_sweep", op, d.user, errSkipped,
+			`SELECT `+battleColumns+` FROM economy.battles
 				WHERE id = $1 AND deadline = $2 AND deadline <= $3 AND state IN ('challenged', 'active') FOR UPDATE SKIP LOCKED`,
-				d.id, d.deadline, t.now))
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil, errSkipped
-			}
-			if err != nil {
-				return nil, fmt.Errorf("sweep: %w", err)
-			}
-			if bt.State == BattleChallenged {
-				if err := t.freeCompanion(ctx, bt.Fighters[0].Companion, bt.ID); err != nil {
-					return nil, err
+			[]any{d.id, d.deadline, s.now()},
+			func(now time.Time, bt *Battle) (string, error) {
+				if bt.State == BattleChallenged {
+					bt.State = BattleExpired
+					return fmt.Sprintf("battle %d expired", bt.ID), nil
 				}
-				bt.State = BattleExpired
-				t.memo = fmt.Sprintf("battle %d expired", bt.ID)
-				return bt, t.saveBattle(ctx, bt, 0, true)
-			}
-			t.memo = fmt.Sprintf("battle %d auto move", bt.ID)
-			if err := t.advance(ctx, &bt, 0, true); err != nil {
-				return nil, err
-			}
-			return bt, nil
-		})
+				return fmt.Sprintf("battle %d auto move", bt.ID), s.advanceBattle(bt, 0, true, now)
+			})
 		switch {
 		case errors.Is(err, errSkipped):
 		case err != nil:

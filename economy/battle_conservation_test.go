@@ -324,7 +324,7 @@ func battleAction(ctx context.Context, svc *economy.Service, pool *pgxpool.Pool,
 		if err != nil {
 			return "accept", nil // none open
 		}
-		return "accept", func() (economy.Battle, error) { return svc.AcceptBattle(ctx, o, id, challenged) }
+		return "accept", func() (economy.Battle, error) { return svc.AcceptBattle(ctx, o, id, challenged, "") }
 	default:
 		var id int64
 		if err := pool.QueryRow(ctx, `SELECT id FROM economy.battles WHERE state = 'active' ORDER BY random() LIMIT 1`).Scan(&id); err != nil {

@@ -3,10 +3,17 @@ package economy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chopsticks-bot/chopsticks/economy"
 )
@@ -57,7 +64,7 @@ func TestBattlePlayedToTheEnd(t *testing.T) {
 	if b.State != economy.BattleChallenged || b.Fighters[0].Owner != red {
 		t.Fatalf("challenge: %+v", b)
 	}
-	b, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue)
+	b, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,10 +98,10 @@ func TestBattleExploits(t *testing.T) {
 	t.Run("accept your own challenge", func(t *testing.T) {
 		e := newEnv(t)
 		b := e.duel(t, 100)
-		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, red); !errors.Is(err, economy.ErrNotChallenged) {
+		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, red, ""); !errors.Is(err, economy.ErrNotChallenged) {
 			t.Fatalf("got %v", err)
 		}
-		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, grey); !errors.Is(err, economy.ErrNotChallenged) {
+		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, grey, ""); !errors.Is(err, economy.ErrNotChallenged) {
 			t.Fatalf("a third user: %v", err)
 		}
 	})
@@ -110,10 +117,10 @@ func TestBattleExploits(t *testing.T) {
 	t.Run("accept twice", func(t *testing.T) {
 		e := newEnv(t)
 		b := e.duel(t, 100)
-		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue); err != nil {
+		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue); !errors.Is(err, economy.ErrChallengeClosed) {
+		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, ""); !errors.Is(err, economy.ErrChallengeClosed) {
 			t.Fatalf("second accept: %v", err)
 		}
 		if e.balance(t, blue).Wallet != 9900 {
@@ -126,7 +133,7 @@ func TestBattleExploits(t *testing.T) {
 		b := e.duel(t, 100)
 		errs := make([]error, 8)
 		e.onTwoNodes(t, len(errs), func(i int, svc *economy.Service) {
-			_, errs[i] = svc.AcceptBattle(ctx, op(), b.ID, blue)
+			_, errs[i] = svc.AcceptBattle(ctx, op(), b.ID, blue, "")
 		})
 		ok := 0
 		for _, err := range errs {
@@ -146,7 +153,7 @@ func TestBattleExploits(t *testing.T) {
 		e := newEnv(t)
 		b := e.duel(t, 100)
 		e.drain(t, blue)
-		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue); !errors.Is(err, economy.ErrInsufficientFunds) {
+		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, ""); !errors.Is(err, economy.ErrInsufficientFunds) {
 			t.Fatalf("got %v", err)
 		}
 		if e.balance(t, red).Wallet != 10000 {
@@ -162,7 +169,7 @@ func TestBattleExploits(t *testing.T) {
 		e := newEnv(t)
 		b := e.duel(t, 100)
 		e.drain(t, red)
-		got, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue)
+		got, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, "")
 		if err != nil || got.State != economy.BattleCancelled {
 			t.Fatalf("accept: %+v, %v", got, err)
 		}
@@ -177,7 +184,7 @@ func TestBattleExploits(t *testing.T) {
 	t.Run("move out of turn or for the other side", func(t *testing.T) {
 		e := newEnv(t)
 		b := e.duel(t, 100)
-		b, _ = e.svc.AcceptBattle(ctx, op(), b.ID, blue)
+		b, _ = e.svc.AcceptBattle(ctx, op(), b.ID, blue, "")
 		waiting := b.Player(1 - b.Play.Side)
 		if _, err := e.svc.MoveBattle(ctx, op(), b.ID, waiting, b.Play.Turn, 0); !errors.Is(err, economy.ErrNotYourTurn) {
 			t.Fatalf("out of turn: %v", err)
@@ -207,7 +214,7 @@ func TestBattleExploits(t *testing.T) {
 		if _, err := e.svc.SetStasis(ctx, op(), red, c.Name, true); !errors.Is(err, economy.ErrInBattle) {
 			t.Fatalf("stasis in a challenge: %v", err)
 		}
-		e.svc.AcceptBattle(ctx, op(), b.ID, blue)
+		e.svc.AcceptBattle(ctx, op(), b.ID, blue, "")
 		bc, _ := e.svc.Companions(ctx, blue)
 		if _, err := e.svc.BreedCompanions(ctx, op(), blue, bc[0].Name, bc[0].Name); !errors.Is(err, economy.ErrBreedSelf) && !errors.Is(err, economy.ErrInBattle) {
 			t.Fatalf("breed in battle: %v", err)
@@ -228,7 +235,7 @@ func TestBattleExploits(t *testing.T) {
 	t.Run("release a companion mid-battle", func(t *testing.T) {
 		e := newEnv(t)
 		b := e.duel(t, 100)
-		e.svc.AcceptBattle(ctx, op(), b.ID, blue)
+		e.svc.AcceptBattle(ctx, op(), b.ID, blue, "")
 		for _, u := range []int64{red, blue} {
 			all, _ := e.svc.Companions(ctx, u)
 			if _, err := e.svc.ReleaseCompanion(ctx, op(), u, all[0].Name); !errors.Is(err, economy.ErrInBattle) {
@@ -240,11 +247,11 @@ func TestBattleExploits(t *testing.T) {
 		e := newEnv(t)
 		b := e.duel(t, 100)
 		accept := op()
-		first, err := e.svc.AcceptBattle(ctx, accept, b.ID, blue)
+		first, err := e.svc.AcceptBattle(ctx, accept, b.ID, blue, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := e.svc.AcceptBattle(ctx, accept, b.ID, blue)
+		again, err := e.svc.AcceptBattle(ctx, accept, b.ID, blue, "")
 		if err != nil || again.Play.Seed != first.Play.Seed || e.balance(t, blue).Wallet != 9900 {
 			t.Fatalf("replayed accept: %v (wallet %d)", err, e.balance(t, blue).Wallet)
 		}
@@ -269,7 +276,7 @@ func TestBattleExploits(t *testing.T) {
 		rule := e.svc.Catalog().Companions.Battle
 		b := e.duel(t, 100)
 		e.clock.Add(time.Duration(rule.ChallengeSeconds) * time.Second)
-		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue); !errors.Is(err, economy.ErrChallengeClosed) {
+		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, ""); !errors.Is(err, economy.ErrChallengeClosed) {
 			t.Fatalf("accept after expiry: %v", err)
 		}
 		if done, err := e.svc.SweepBattles(ctx, 10); len(done) != 1 || done[0].State != economy.BattleExpired || err != nil {
@@ -279,7 +286,7 @@ func TestBattleExploits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b2, err = e.svc.AcceptBattle(ctx, op(), b2.ID, red); err != nil {
+		if b2, err = e.svc.AcceptBattle(ctx, op(), b2.ID, red, ""); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Add(time.Duration(rule.MoveSeconds) * time.Second)
@@ -310,7 +317,7 @@ func TestBattleSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if active, err = e.svc.AcceptBattle(ctx, op(), active.ID, blue); err != nil {
+	if active, err = e.svc.AcceptBattle(ctx, op(), active.ID, blue, ""); err != nil {
 		t.Fatal(err)
 	}
 	if done, err := e.svc.SweepBattles(ctx, 100); len(done) != 0 || err != nil {
@@ -403,7 +410,7 @@ func TestBattlePrizeGoesToTheWinner(t *testing.T) {
 	e.svc = svc
 	ctx := context.Background()
 	b := e.duel(t, cat.Companions.PrizeMinWager)
-	if b, err = e.svc.AcceptBattle(ctx, op(), b.ID, blue); err != nil {
+	if b, err = e.svc.AcceptBattle(ctx, op(), b.ID, blue, ""); err != nil {
 		t.Fatal(err)
 	}
 	b = e.playOut(t, b)
@@ -438,4 +445,188 @@ func (e *env) onTwoNodes(t *testing.T, n int, fn func(i int, svc *economy.Servic
 		}()
 	}
 	wg.Wait()
+}
+
+// The challenged picks the companion they fight with when they accept;
+// without a pick the game takes their best ready one. A pick that is not
+// theirs, or not ready, is refused and nobody pays.
+func TestAcceptWithAChosenCompanion(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		pick func(best, other, theirs economy.Companion) string
+		want error // nil: accepted with the returned companion
+		with func(best, other economy.Companion) int64
+	}{
+		{"default is the best ready one", func(_, _, _ economy.Companion) string { return "" }, nil,
+			func(best, _ economy.Companion) int64 { return best.ID }},
+		{"by number", func(_, other, _ economy.Companion) string { return "#" + itoa(other.ID) }, nil,
+			func(_, other economy.Companion) int64 { return other.ID }},
+		{"by name", func(_, other, _ economy.Companion) string { return other.Name }, nil,
+			func(_, other economy.Companion) int64 { return other.ID }},
+		{"the challenger's companion", func(_, _, theirs economy.Companion) string { return "#" + itoa(theirs.ID) },
+			economy.ErrUnknownCompanion, nil},
+		{"one in stasis", func(_, other, _ economy.Companion) string { return "stasis:" + other.Name }, economy.ErrInStasis, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			b := e.duel(t, 100)
+			theirs, err := e.svc.FindCompanion(ctx, red, "#"+itoa(b.Fighters[0].Companion))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mine, err := e.svc.Companions(ctx, blue)
+			if err != nil || len(mine) != 1 {
+				t.Fatalf("blue's companions: %v, %v", mine, err)
+			}
+			best, other := mine[0], e.capsule(t, blue)
+			e.setXP(t, best.ID, 5000)
+			ref := tc.pick(best, other, theirs)
+			if name, ok := strings.CutPrefix(ref, "stasis:"); ok {
+				if _, err := e.svc.SetStasis(ctx, op(), blue, name, true); err != nil {
+					t.Fatal(err)
+				}
+				ref = name
+			}
+			before := e.balance(t, blue).Wallet
+			got, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, ref)
+			if tc.want != nil {
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("got %v, want %v", err, tc.want)
+				}
+				if w := e.balance(t, blue).Wallet; w != before {
+					t.Fatalf("blue's wallet %d, was %d", w, before)
+				}
+				e.audit(t)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.with(best, other)
+			if got.State != economy.BattleActive || got.Fighters[1].Companion != want {
+				t.Fatalf("fights with %d, want %d (%+v)", got.Fighters[1].Companion, want, got)
+			}
+			all, _ := e.svc.Companions(ctx, blue)
+			for _, c := range all {
+				if inBattle := c.BattleID == got.ID; inBattle != (c.ID == want) {
+					t.Errorf("companion %d: battle %d", c.ID, c.BattleID)
+				}
+			}
+			e.audit(t)
+		})
+	}
+}
+
+// tripCounter counts the round trips a pool's connections make: each
+// query and each batch (a pipeline is one trip).
+type tripCounter struct{ n atomic.Int64 }
+
+func (c *tripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *tripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *tripCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *tripCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *tripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// A battle's move, and the settlement that ends it, is one SERIALIZABLE
+// transaction in two round trips (read the battle; write the step with
+// economy.battle_step and commit): battle settlement throughput depends on
+// it (bench/battles). A refused move takes two as well.
+func TestBattleMoveTakesTwoRoundTrips(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.duel(t, 1000)
+	b, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig(e.pool.Config().ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips := &tripCounter{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pool.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := economy.New(pool, economy.Config{Now: e.clock.Now, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	measure := func(name string, fn func() error) {
+		t.Helper()
+		before := trips.n.Load()
+		if err := fn(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n := trips.n.Load() - before; n != 2 {
+			t.Errorf("%s: %d round trips, want 2", name, n)
+		}
+	}
+	measure("a refused move", func() error {
+		_, err := svc.MoveBattle(ctx, op(), b.ID, b.Player(1-b.Play.Side), b.Play.Turn, 0)
+		if !errors.Is(err, economy.ErrNotYourTurn) {
+			return fmt.Errorf("got %v, want %v", err, economy.ErrNotYourTurn)
+		}
+		return nil
+	})
+	for i := 0; b.State == economy.BattleActive; i++ {
+		if i > 200 {
+			t.Fatal("battle never ends")
+		}
+		measure(fmt.Sprintf("move %d", i), func() error {
+			b, err = svc.MoveBattle(ctx, op(), b.ID, b.Player(b.Play.Side), b.Play.Turn, 0)
+			return err
+		})
+	}
+	if b.State != economy.BattleDone || b.Payout != 1900 {
+		t.Fatalf("end: %+v", b)
+	}
+	e.audit(t)
+}
+
+// Many clicks of one turn's move at once, on two nodes: one moves, each
+// other finds the turn over (it read the battle before the move and
+// retries on the changed row, or reads it after), and the battle advanced
+// by exactly one turn.
+func TestConcurrentMovesOfOneTurn(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.duel(t, 100)
+	b, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moved, stale atomic.Int64
+	e.onTwoNodes(t, 12, func(i int, svc *economy.Service) {
+		_, err := svc.MoveBattle(ctx, op(), b.ID, b.Player(b.Play.Side), b.Play.Turn, 0)
+		switch {
+		case err == nil:
+			moved.Add(1)
+		case errors.Is(err, economy.ErrStaleTurn):
+			stale.Add(1)
+		default:
+			t.Errorf("move %d: %v", i, err)
+		}
+	})
+	now, err := e.svc.GetBattle(ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.Load() != 1 || stale.Load() != 11 || now.Play.Turn != b.Play.Turn+1 {
+		t.Fatalf("moved %d, stale %d, turn %d (was %d)", moved.Load(), stale.Load(), now.Play.Turn, b.Play.Turn)
+	}
+	e.audit(t)
 }

@@ -16,31 +16,35 @@ import (
 // Companion is a companion as its owner sees it now: charge and mood with
 // their decay up to the time of reading.
 type Companion struct {
-	ID          int64      `json:"id"`
-	Owner       int64      `json:"owner"`
-	Model       string     `json:"model"`
-	Name        string     `json:"name"`
-	Stats       Stats      `json:"stats"`
-	XP          int64      `json:"xp"`
-	Level       int        `json:"level"`
-	Skills      []string   `json:"skills"`
-	FreePoints  int        `json:"free_points"`
-	Charge      int        `json:"charge"`
-	Mood        int        `json:"mood"`
-	Skin        string     `json:"skin,omitempty"`
-	Chassis     string     `json:"chassis,omitempty"`
-	Stasis      bool       `json:"stasis"`
-	BattleID    int64      `json:"battle_id,omitempty"` // non-zero while in a battle or challenge
-	TrainReady  *time.Time `json:"train_ready,omitempty"`
-	BreedReady  *time.Time `json:"breed_ready,omitempty"`
-	Generation  int        `json:"generation"`
-	ParentA     int64      `json:"parent_a,omitempty"`
-	ParentB     int64      `json:"parent_b,omitempty"`
-	Seed        uint64     `json:"seed,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	chargeAt    time.Time
-	moodAt      time.Time
-	stasisSince *time.Time
+	ID         int64      `json:"id"`
+	Owner      int64      `json:"owner"`
+	Model      string     `json:"model"`
+	Name       string     `json:"name"`
+	Stats      Stats      `json:"stats"`
+	XP         int64      `json:"xp"`
+	Level      int        `json:"level"`
+	Skills     []string   `json:"skills"`
+	FreePoints int        `json:"free_points"`
+	Charge     int        `json:"charge"`
+	Mood       int        `json:"mood"`
+	Skin       string     `json:"skin,omitempty"`
+	Chassis    string     `json:"chassis,omitempty"`
+	Stasis     bool       `json:"stasis"`
+	BattleID   int64      `json:"battle_id,omitempty"` // non-zero while in a battle or challenge
+	TrainReady *time.Time `json:"train_ready,omitempty"`
+	BreedReady *time.Time `json:"breed_ready,omitempty"`
+	// BreedingUntil is when the egg this companion is a parent of is ready;
+	// Breeding is whether that is still ahead (the companion is busy).
+	BreedingUntil *time.Time `json:"breeding_until,omitempty"`
+	Breeding      bool       `json:"breeding,omitempty"`
+	Generation    int        `json:"generation"`
+	ParentA       int64      `json:"parent_a,omitempty"`
+	ParentB       int64      `json:"parent_b,omitempty"`
+	Seed          uint64     `json:"seed,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	chargeAt      time.Time
+	moodAt        time.Time
+	stasisSince   *time.Time
 }
 
 // LevelProgress is the XP into the current level and the XP the level
@@ -55,14 +59,14 @@ func (c Companion) LevelProgress(maxLevel int) (into, span int64) {
 
 const companionColumns = `id, owner_id, model, name, power, speed, focus, charm, xp, charge, charge_at, mood, mood_at,
 	skills, coalesce(skin, ''), coalesce(chassis, ''), stasis_since, train_ready_at, breed_ready_at, coalesce(battle_id, 0),
-	generation, coalesce(parent_a, 0), coalesce(parent_b, 0), coalesce(seed, 0), created_at`
+	generation, coalesce(parent_a, 0), coalesce(parent_b, 0), coalesce(seed, 0), created_at, breeding_until`
 
 func scanCompanion(row pgx.Row) (Companion, error) {
 	var c Companion
 	var seed int64
 	err := row.Scan(&c.ID, &c.Owner, &c.Model, &c.Name, &c.Stats.Power, &c.Stats.Speed, &c.Stats.Focus, &c.Stats.Charm,
 		&c.XP, &c.Charge, &c.chargeAt, &c.Mood, &c.moodAt, &c.Skills, &c.Skin, &c.Chassis, &c.stasisSince,
-		&c.TrainReady, &c.BreedReady, &c.BattleID, &c.Generation, &c.ParentA, &c.ParentB, &seed, &c.CreatedAt)
+		&c.TrainReady, &c.BreedReady, &c.BattleID, &c.Generation, &c.ParentA, &c.ParentB, &seed, &c.CreatedAt, &c.BreedingUntil)
 	c.Seed = uint64(seed)
 	c.Stasis = c.stasisSince != nil
 	return c, err
@@ -74,6 +78,7 @@ func (s *Service) fresh(c *Companion, now time.Time) {
 	c.Charge, c.chargeAt = decay(c.Charge, c.chargeAt, now, time.Duration(r.ChargeStepSeconds)*time.Second, c.Stasis)
 	c.Mood, c.moodAt = decay(c.Mood, c.moodAt, now, time.Duration(r.MoodStepSeconds)*time.Second, c.Stasis)
 	c.Level = levelFor(c.XP, r.MaxLevel)
+	c.Breeding = breeding(c.BreedingUntil, now)
 	if m, ok := s.cat.Model(c.Model); ok {
 		c.FreePoints = skillPoints(c.Level) - spentPoints(m, c.Skills)
 	}
@@ -121,22 +126,25 @@ func (t *txn) saveCompanion(ctx context.Context, c Companion) error {
 		battle = &c.BattleID
 	}
 	_, err := t.Exec(ctx, `UPDATE economy.companions SET name = $2, xp = $3, charge = $4, charge_at = $5, mood = $6, mood_at = $7,
-		skills = $8, skin = $9, chassis = $10, stasis_since = $11, train_ready_at = $12, breed_ready_at = $13, battle_id = $14
+		skills = $8, skin = $9, chassis = $10, stasis_since = $11, train_ready_at = $12, breed_ready_at = $13, battle_id = $14,
+		breeding_until = $15
 		WHERE id = $1`, c.ID, c.Name, c.XP, c.Charge, c.chargeAt, c.Mood, c.moodAt, c.Skills, skin, chassis, c.stasisSince,
-		c.TrainReady, c.BreedReady, battle)
+		c.TrainReady, c.BreedReady, battle, c.BreedingUntil)
 	if err != nil {
 		return fmt.Errorf("save companion: %w", err)
 	}
 	return nil
 }
 
-// idle refuses a companion that is in stasis or in a battle.
+// idle refuses a companion that is in stasis, in a battle or breeding.
 func idle(c Companion) error {
 	switch {
 	case c.Stasis:
 		return ErrInStasis.Withf("%s is in stasis; wake it first with /companion stasis.", c.Name)
 	case c.BattleID != 0:
 		return ErrInBattle.Withf("%s is in a battle right now.", c.Name)
+	case c.Breeding:
+		return ErrBreeding.Withf("%s is busy breeding until its egg is ready <t:%d:R>.", c.Name, c.BreedingUntil.Unix())
 	}
 	return nil
 }
@@ -173,7 +181,6 @@ type CompanionResult struct {
 	Wallet    int64     `json:"wallet,omitempty"`
 	Skill     string    `json:"skill,omitempty"`
 	Returned  []string  `json:"returned,omitempty"` // cosmetics back in the inventory
-	Mutated   bool      `json:"mutated,omitempty"`
 }
 
 // OpenCapsule opens one of user's capsules of item: a new companion of a
@@ -204,7 +211,7 @@ func (s *Service) OpenCapsule(ctx context.Context, op Op, user int64, item strin
 			return nil, err
 		}
 		if n >= limit {
-			return nil, ErrCompanionLimit.Withf("You own %d companions, the most allowed; release one before opening a capsule.", n)
+			return nil, ErrCompanionLimit.Withf("You own %d companions and eggs, the most allowed; release one before opening a capsule.", n)
 		}
 		if _, err := t.takeItems(ctx, user, it.Key, 1); err != nil {
 			return nil, err
@@ -228,9 +235,11 @@ func (s *Service) OpenCapsule(ctx context.Context, op Op, user int64, item strin
 	return r, err
 }
 
+// countCompanions counts user's companions and eggs (an egg holds a slot).
 func (t *txn) countCompanions(ctx context.Context, user int64) (int, error) {
 	var n int
-	if err := t.QueryRow(ctx, `SELECT count(*) FROM economy.companions WHERE owner_id = $1`, user).Scan(&n); err != nil {
+	if err := t.QueryRow(ctx, `SELECT (SELECT count(*) FROM economy.companions WHERE owner_id = $1)
+		+ (SELECT count(*) FROM economy.eggs WHERE owner_id = $1)`, user).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count companions: %w", err)
 	}
 	return n, nil
@@ -425,7 +434,7 @@ func (s *Service) LearnSkill(ctx context.Context, op Op, user int64, ref, skill 
 
 // SetStasis puts user's companion ref into stasis (enter) or wakes it.
 // Stasis freezes decay and blocks every other action; a companion in a
-// battle cannot enter it.
+// battle or breeding cannot enter it.
 func (s *Service) SetStasis(ctx context.Context, op Op, user int64, ref string, enter bool) (CompanionResult, error) {
 	return s.companionOp(ctx, "companion_stasis", op, user, ref, func(ctx context.Context, t *txn, c *Companion) (CompanionResult, error) {
 		switch {
@@ -433,8 +442,8 @@ func (s *Service) SetStasis(ctx context.Context, op Op, user int64, ref string, 
 			return CompanionResult{}, ErrInStasis.Withf("%s is already in stasis.", c.Name)
 		case !enter && !c.Stasis:
 			return CompanionResult{}, ErrNotInStasis.Withf("%s is already awake.", c.Name)
-		case enter && c.BattleID != 0:
-			return CompanionResult{}, ErrInBattle.Withf("%s is in a battle right now.", c.Name)
+		case enter && (c.BattleID != 0 || c.Breeding):
+			return CompanionResult{}, idle(*c)
 		}
 		if enter {
 			now := t.now
@@ -566,77 +575,6 @@ func (s *Service) ReleaseCompanion(ctx context.Context, op Op, user int64, ref s
 		}
 		t.memo = "release " + c.Name
 		return res, nil
-	})
-	return r, err
-}
-
-// BreedCompanions breeds two of user's companions of at least the
-// breeding level: the cost goes to the Sink, both parents get the breeding
-// cooldown, and the offspring (from a seed derived from op, stored with
-// it) joins the user.
-func (s *Service) BreedCompanions(ctx context.Context, op Op, user int64, refA, refB string) (CompanionResult, error) {
-	if err := s.companionsOn(); err != nil {
-		return CompanionResult{}, err
-	}
-	rule := s.cat.Companions.Breed
-	var r CompanionResult
-	_, err := s.mutate(ctx, "companion_breed", op, user, &r, func(ctx context.Context, t *txn) (any, error) {
-		if _, err := t.lockAccount(ctx, user); err != nil {
-			return nil, err
-		}
-		a, err := t.lockCompanion(ctx, user, refA)
-		if err != nil {
-			return nil, err
-		}
-		b, err := t.lockCompanion(ctx, user, refB)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range []Companion{a, b} {
-			if err := idle(c); err != nil {
-				return nil, err
-			}
-			if c.Level < rule.MinLevel {
-				return nil, ErrBreedLevel.Withf("%s is level %d; both parents must be level %d or more.", c.Name, c.Level, rule.MinLevel)
-			}
-			if c.BreedReady != nil && t.now.Before(*c.BreedReady) {
-				return nil, cooldownRefusal(c.Name+"'s next breeding", *c.BreedReady)
-			}
-		}
-		if a.ID == b.ID {
-			return nil, ErrBreedSelf
-		}
-		n, err := t.countCompanions(ctx, user)
-		if err != nil {
-			return nil, err
-		}
-		limit, err := t.companionLimit(ctx, user)
-		if err != nil {
-			return nil, err
-		}
-		if n >= limit {
-			return nil, ErrCompanionLimit
-		}
-		w, err := t.credit(ctx, user, Sink, -rule.Cost)
-		if err != nil {
-			return nil, err
-		}
-		seed := seedOf(op)
-		o := s.cat.breed(Parent{a.Model, a.Stats, a.Generation}, Parent{b.Model, b.Stats, b.Generation}, seed)
-		m, _ := s.cat.Model(o.Model)
-		child, err := t.insertCompanion(ctx, user, m, o.Stats, o.Generation, a.ID, b.ID, seed)
-		if err != nil {
-			return nil, err
-		}
-		next := t.now.Add(time.Duration(rule.CooldownSeconds) * time.Second)
-		for _, c := range []*Companion{&a, &b} {
-			c.BreedReady = &next
-			if err := t.saveCompanion(ctx, *c); err != nil {
-				return nil, err
-			}
-		}
-		t.memo = fmt.Sprintf("breed %s × %s", a.Name, b.Name)
-		return CompanionResult{Companion: child, Cost: rule.Cost, Wallet: w, Mutated: o.Mutated}, nil
 	})
 	return r, err
 }

@@ -67,14 +67,16 @@ type TrainRule struct {
 }
 
 // BreedRule sets /companion breed: the parents' minimum level, the cost,
-// the parents' cooldown, each stat's variation each way and the chance in
+// the parents' cooldown, how long the egg takes to hatch (the parents are
+// busy meanwhile), each stat's variation each way and the chance in
 // percent that the offspring mutates into another model.
 type BreedRule struct {
-	MinLevel        int   `json:"min_level"`
-	Cost            int64 `json:"cost"`
-	CooldownSeconds int   `json:"cooldown_seconds"`
-	Variation       int   `json:"variation"`
-	MutationPercent int   `json:"mutation_percent"`
+	MinLevel          int   `json:"min_level"`
+	Cost              int64 `json:"cost"`
+	CooldownSeconds   int   `json:"cooldown_seconds"`
+	IncubationSeconds int   `json:"incubation_seconds"`
+	Variation         int   `json:"variation"`
+	MutationPercent   int   `json:"mutation_percent"`
 }
 
 // BattleRule sets /battle: the house fee in percent of the pot, XP to the
@@ -183,9 +185,9 @@ func (c *Catalog) indexCompanions() error {
 	if t := r.Train; t.Cost < 0 || t.Charge < 0 || t.XP <= 0 || t.CooldownSeconds < 0 {
 		bad("train: cost, charge and cooldown >= 0, xp > 0")
 	}
-	if b := r.Breed; b.MinLevel < 1 || b.Cost < 0 || b.CooldownSeconds < 0 || b.Variation < 0 ||
+	if b := r.Breed; b.MinLevel < 1 || b.Cost < 0 || b.CooldownSeconds < 0 || b.IncubationSeconds < 0 || b.Variation < 0 ||
 		b.MutationPercent < 0 || b.MutationPercent > 100 {
-		bad("breed: min_level >= 1, cost, cooldown, variation >= 0, mutation 0-100")
+		bad("breed: min_level >= 1, cost, cooldown, incubation, variation >= 0, mutation 0-100")
 	}
 	if b := r.Battle; b.FeePercent < 0 || b.FeePercent > 100 || b.WinXP < 0 || b.LossXP < 0 || b.Charge < 0 ||
 		b.ChallengeSeconds <= 0 || b.MoveSeconds <= 0 || b.MaxTurns < 2 || b.MaxWager <= 0 {

@@ -20,6 +20,8 @@ var (
 	ErrNoSkillPoints      = refusal.New("no_skill_points", "Not enough free skill points; train your companion to level up.")
 	ErrBreedSelf          = refusal.New("breed_self", "A companion cannot breed with itself; pick two different companions.")
 	ErrBreedLevel         = refusal.New("breed_level", "Both parents must reach the breeding level.")
+	ErrBreeding           = refusal.New("companion_breeding", "That companion is busy breeding until its egg is ready.")
+	ErrNoEggReady         = refusal.New("no_egg_ready", "You have no egg ready to hatch; breed two companions with /companion breed.")
 	ErrNotCosmetic        = refusal.New("not_cosmetic", "Only skins and chassis can be equipped.")
 	ErrReleaseUnconfirmed = refusal.New("release_unconfirmed", "Releasing a companion cannot be undone: set confirm to True.")
 	ErrSelfBattle         = refusal.New("battle_self", "You cannot battle yourself.")

@@ -250,3 +250,27 @@ func (c *Catalog) battlePrize(seed uint64, wager int64) string {
 	}
 	return r.Prizes[rng.IntN(len(r.Prizes))]
 }
+
+// breeding reports whether a parent whose egg is ready at until is still
+// busy breeding at now.
+func breeding(until *time.Time, now time.Time) bool {
+	return until != nil && now.Before(*until)
+}
+
+// eggReadyAt is when an egg laid at laid hatches under rule r.
+func eggReadyAt(r BreedRule, laid time.Time) time.Time {
+	return laid.Add(time.Duration(r.IncubationSeconds) * time.Second)
+}
+
+// hatchable splits eggs into those ready to hatch at now and those still
+// incubating, each in its order.
+func hatchable(eggs []Egg, now time.Time) (ready, waiting []Egg) {
+	for _, e := range eggs {
+		if now.Before(e.ReadyAt) {
+			waiting = append(waiting, e)
+		} else {
+			ready = append(ready, e)
+		}
+	}
+	return ready, waiting
+}

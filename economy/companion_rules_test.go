@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -393,5 +394,56 @@ func TestBattlePrize(t *testing.T) {
 	want := float64(n) * float64(r.PrizePerMille) / 1000
 	if tol := 5 * sqrt(want); float64(won) < want-tol || float64(won) > want+tol {
 		t.Errorf("%d prizes in %d battles, want %.0f", won, n, want)
+	}
+}
+
+func TestIncubationRules(t *testing.T) {
+	laid := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	r := BreedRule{IncubationSeconds: 7200}
+	ready := eggReadyAt(r, laid)
+	if want := laid.Add(2 * time.Hour); !ready.Equal(want) {
+		t.Fatalf("ready at %v, want %v", ready, want)
+	}
+	for _, tc := range []struct {
+		name  string
+		until *time.Time
+		now   time.Time
+		busy  bool
+	}{
+		{"never bred", nil, laid, false},
+		{"just laid", &ready, laid, true},
+		{"a second before ready", &ready, ready.Add(-time.Second), true},
+		{"ready", &ready, ready, false},
+		{"long after", &ready, ready.Add(48 * time.Hour), false},
+	} {
+		if got := breeding(tc.until, tc.now); got != tc.busy {
+			t.Errorf("%s: breeding %v, want %v", tc.name, got, tc.busy)
+		}
+	}
+	eggs := []Egg{{ID: 1, ReadyAt: ready}, {ID: 2, ReadyAt: ready.Add(time.Hour)}, {ID: 3, ReadyAt: ready.Add(-time.Hour)}}
+	for _, tc := range []struct {
+		now            time.Time
+		ready, waiting []int64
+	}{
+		{laid, nil, []int64{1, 2, 3}},
+		{ready.Add(-time.Hour), []int64{3}, []int64{1, 2}},
+		{ready, []int64{1, 3}, []int64{2}},
+		{ready.Add(time.Hour), []int64{1, 2, 3}, nil},
+	} {
+		r, w := hatchable(eggs, tc.now)
+		ids := func(es []Egg) []int64 {
+			var out []int64
+			for _, e := range es {
+				out = append(out, e.ID)
+			}
+			return out
+		}
+		if !slices.Equal(ids(r), tc.ready) || !slices.Equal(ids(w), tc.waiting) {
+			t.Errorf("at %v: ready %v waiting %v, want %v and %v", tc.now, ids(r), ids(w), tc.ready, tc.waiting)
+		}
+	}
+	// An instant incubation (0 s) is ready when laid.
+	if at := eggReadyAt(BreedRule{}, laid); breeding(&at, laid) {
+		t.Error("a 0 s incubation keeps the parents busy")
 	}
 }

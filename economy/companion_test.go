@@ -3,7 +3,10 @@ package economy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -284,24 +287,145 @@ func TestBreed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	child := r.Companion
-	if child.Generation != 2 || child.ParentA != a.ID || child.ParentB != b.ID || child.Seed == 0 {
-		t.Fatalf("offspring: %+v", child)
+	egg := r.Egg
+	if egg.Generation != 2 || egg.ParentA != a.ID || egg.ParentB != b.ID || egg.Seed == 0 ||
+		!egg.ReadyAt.Equal(e.clock.Now().Add(time.Duration(rule.IncubationSeconds)*time.Second)) {
+		t.Fatalf("egg: %+v", egg)
 	}
 	if e.balance(t, user).Wallet != 0 {
 		t.Fatal("the cost was not paid")
 	}
-	// A replay gives the same child and nothing new.
+	// A replay gives the same egg and nothing new.
 	again, err := e.svc.BreedCompanions(ctx, o, user, a.Name, b.Name)
-	if err != nil || again.Companion.ID != child.ID {
+	if err != nil || again.Egg.ID != egg.ID {
 		t.Fatalf("replay: %+v, %v", again, err)
 	}
 	e.fund(t, user, rule.Cost)
+	e.clock.Add(time.Duration(rule.IncubationSeconds) * time.Second)
 	if _, err := e.svc.BreedCompanions(ctx, op(), user, a.Name, b.Name); !errors.Is(err, economy.ErrCooldown) {
 		t.Fatalf("parents on cooldown: %v", err)
 	}
+	h, err := e.svc.HatchEggs(ctx, op(), user)
+	if err != nil || len(h.Hatched) != 1 {
+		t.Fatalf("hatch: %+v, %v", h, err)
+	}
+	child := h.Hatched[0]
+	if child.Generation != 2 || child.ParentA != a.ID || child.ParentB != b.ID || child.Seed != egg.Seed ||
+		child.Model != egg.Model || child.Stats != egg.Stats {
+		t.Fatalf("offspring %+v of egg %+v", child, egg)
+	}
 	if all, _ := e.svc.Companions(ctx, user); len(all) != 3 {
 		t.Fatalf("%d companions", len(all))
+	}
+	e.audit(t)
+}
+
+// Breeding takes time: the egg hatches only once ready, exactly once
+// (a second hatch, or two at once on two nodes, finds nothing more), its
+// parents are busy until then, and it holds a companion slot meanwhile.
+func TestBreedingTakesTime(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	const user = 508
+	rule := e.svc.Catalog().Companions.Breed
+	a := e.capsule(t, user)
+	b := e.capsule(t, user)
+	e.setXP(t, a.ID, 1<<20)
+	e.setXP(t, b.ID, 1<<20)
+	e.fund(t, user, rule.Cost+10_000)
+	r, err := e.svc.BreedCompanions(ctx, op(), user, a.Name, b.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Parents[0].Breeding || !r.Parents[1].Breeding {
+		t.Fatalf("parents not busy: %+v", r.Parents)
+	}
+	// Not ready: nothing hatches, and the refusal says when.
+	if _, err := e.svc.HatchEggs(ctx, op(), user); !errors.Is(err, economy.ErrNoEggReady) {
+		t.Fatalf("hatch before ready: %v", err)
+	} else if want := fmt.Sprintf("<t:%d:R>", r.Egg.ReadyAt.Unix()); !strings.Contains(err.Error(), want) {
+		t.Fatalf("%q does not say when (%s)", err, want)
+	}
+	// The parents are busy breeding: every action that needs them idle is refused.
+	busy := map[string]func() error{
+		"train":   func() error { _, err := e.svc.TrainCompanion(ctx, op(), user, a.Name); return err },
+		"release": func() error { _, err := e.svc.ReleaseCompanion(ctx, op(), user, b.Name); return err },
+		"stasis":  func() error { _, err := e.svc.SetStasis(ctx, op(), user, b.Name, true); return err },
+		"learn":   func() error { _, err := e.svc.LearnSkill(ctx, op(), user, a.Name, "anything"); return err },
+		"battle": func() error {
+			e.capsule(t, 509)
+			_, err := e.svc.Challenge(ctx, economy.ChallengeRequest{Op: op(), Challenger: user, Challenged: 509, Companion: a.Name})
+			return err
+		},
+	}
+	for name, act := range busy {
+		if err := act(); !errors.Is(err, economy.ErrBreeding) {
+			t.Errorf("%s while breeding: %v", name, err)
+		}
+	}
+	eggs, err := e.svc.Eggs(ctx, user)
+	if err != nil || len(eggs) != 1 || eggs[0].ID != r.Egg.ID {
+		t.Fatalf("eggs: %+v, %v", eggs, err)
+	}
+	e.clock.Add(time.Duration(rule.IncubationSeconds)*time.Second - time.Second)
+	if _, err := e.svc.HatchEggs(ctx, op(), user); !errors.Is(err, economy.ErrNoEggReady) {
+		t.Fatalf("hatch a second early: %v", err)
+	}
+	e.clock.Add(time.Second)
+	// Ready: hatch from two nodes at once, twice each; one companion.
+	var hatched atomic.Int64
+	e.onTwoNodes(t, 4, func(i int, svc *economy.Service) {
+		h, err := svc.HatchEggs(ctx, op(), user)
+		switch {
+		case err == nil:
+			hatched.Add(int64(len(h.Hatched)))
+		case !errors.Is(err, economy.ErrNoEggReady):
+			t.Errorf("hatch %d: %v", i, err)
+		}
+	})
+	if hatched.Load() != 1 {
+		t.Fatalf("%d hatched", hatched.Load())
+	}
+	all, _ := e.svc.Companions(ctx, user)
+	if len(all) != 3 {
+		t.Fatalf("%d companions", len(all))
+	}
+	for _, c := range all[:2] {
+		if c.Breeding {
+			t.Errorf("%s still busy after the egg was ready", c.Name)
+		}
+	}
+	if _, err := e.svc.TrainCompanion(ctx, op(), user, a.Name); err != nil {
+		t.Fatalf("train after: %v", err)
+	}
+	if eggs, _ := e.svc.Eggs(ctx, user); len(eggs) != 0 {
+		t.Fatalf("eggs left: %+v", eggs)
+	}
+	e.audit(t)
+}
+
+// An egg holds one of its owner's companion slots.
+func TestEggHoldsASlot(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	const user = 510
+	rule := e.svc.Catalog().Companions
+	var first []economy.Companion
+	for range rule.MaxOwned - 1 {
+		first = append(first, e.capsule(t, user))
+	}
+	e.setXP(t, first[0].ID, 1<<20)
+	e.setXP(t, first[1].ID, 1<<20)
+	e.fund(t, user, rule.Breed.Cost+10_000)
+	if _, err := e.svc.BreedCompanions(ctx, op(), user, first[0].Name, first[1].Name); err != nil {
+		t.Fatal(err)
+	}
+	e.fund(t, user, 5000)
+	if _, err := e.svc.Buy(ctx, op(), user, "companion_capsule", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.OpenCapsule(ctx, op(), user, "companion_capsule"); !errors.Is(err, economy.ErrCompanionLimit) {
+		t.Fatalf("a capsule beyond the limit with an egg: %v", err)
 	}
 	e.audit(t)
 }

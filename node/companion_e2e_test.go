@@ -35,6 +35,36 @@ func buttonsOf(t *testing.T, m discordsim.Message) map[string]string {
 	return out
 }
 
+// menuOf returns a message's select menu: its custom ID and the values
+// of its options.
+func menuOf(t *testing.T, m discordsim.Message) (string, []string) {
+	t.Helper()
+	for _, raw := range m.Components {
+		var row struct {
+			Components []struct {
+				Type     int    `json:"type"`
+				CustomID string `json:"custom_id"`
+				Options  []struct {
+					Value string `json:"value"`
+				} `json:"options"`
+			} `json:"components"`
+		}
+		if err := json.Unmarshal(raw, &row); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range row.Components {
+			if c.Type == 3 {
+				var vals []string
+				for _, o := range c.Options {
+					vals = append(vals, o.Value)
+				}
+				return c.CustomID, vals
+			}
+		}
+	}
+	return "", nil
+}
+
 // text is a message's content and embeds as one string.
 func text(m discordsim.Message) string {
 	var b strings.Builder
@@ -86,9 +116,9 @@ func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 		}
 		return msg
 	}
-	click := func(user discordsim.Snowflake, m discordsim.Message, custom string) discordsim.Message {
+	click := func(user discordsim.Snowflake, m discordsim.Message, custom string, values ...string) discordsim.Message {
 		t.Helper()
-		i, err := s.sim.Click(ctx, discordsim.Click{UserID: user, MessageID: m.ID, CustomID: custom})
+		i, err := s.sim.Click(ctx, discordsim.Click{UserID: user, MessageID: m.ID, CustomID: custom, Values: values})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +138,12 @@ func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 		t.Fatalf("/companion train: %s", text(m))
 	}
 	msg := run(alice, "battle", "", map[string]any{"user": bob, "wager": "1000"})
-	msg = click(bob, msg, buttonsOf(t, msg)["Accept"])
+	// Bob accepts by picking his fighter from the challenge's menu.
+	menu, fighters := menuOf(t, msg)
+	if menu == "" || len(fighters) != 1 {
+		t.Fatalf("challenge menu %q with %v", menu, fighters)
+	}
+	msg = click(bob, msg, menu, fighters[0])
 	for i := 0; !strings.Contains(text(msg), "wins"); i++ {
 		if i > 100 {
 			t.Fatalf("the battle never ends: %s", text(msg))

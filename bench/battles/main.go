@@ -4,7 +4,9 @@
 // (each settlement moves three legs: escrow to the winner, escrow to the
 // house), beside 32 clients paying between 100,000 accounts. It prints
 // settlements/s, transfers/s, their ratio (target ≥ 0.5×), moves that did
-// not settle, transactions given up, and the audit.
+// not settle, transactions given up, the CPU time each operation costs
+// (this process and the server's, which other load on the machine does not
+// change) and the audit.
 //
 //	go run ./bench/battles [-dsn postgres://...] [-battles 1000] [-rounds 3] [-duration 10s]
 //
@@ -96,7 +98,30 @@ func run() error {
 		return err
 	}
 
+	// Every pooled connection open, so the meter sees all the server's
+	// processes.
+	var conns []*pgxpool.Conn
+	for range cfg.clients {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Release()
+	}
+	meter, metered := newCPUMeter(ctx, pool)
+	cpuNow := func() time.Duration {
+		if !metered {
+			return 0
+		}
+		return meter.used()
+	}
+
+	c0 := cpuNow()
 	tr := transfers(ctx, svc, cfg)
+	tr.cpu = cpuNow() - c0
 	fmt.Printf("uniform transfers: %d in %s = %.0f/s, given up %d\n", tr.n, tr.elapsed.Round(time.Millisecond), tr.rate(), tr.gaveUp)
 
 	var total result
@@ -107,12 +132,15 @@ func run() error {
 			return err
 		}
 		before := retries(reg)
+		c0 := cpuNow()
 		r, m := settle(ctx, svc, cfg, ids)
+		r.cpu = cpuNow() - c0
 		fmt.Printf("round %d: %d settlements in %s = %.0f/s (%d moves), retries %.0f, given up %d\n",
 			round+1, r.n, r.elapsed.Round(time.Millisecond), r.rate(), m, retries(reg)-before, r.gaveUp)
 		total.n += r.n
 		total.gaveUp += r.gaveUp
 		total.elapsed += r.elapsed
+		total.cpu += r.cpu
 		moves += m
 		unsettled += int64(len(ids)) - r.n
 	}
@@ -128,6 +156,14 @@ func run() error {
 	fmt.Printf("  uniform transfers:    %8.0f /s  given up %d\n", tr.rate(), tr.gaveUp)
 	fmt.Printf("  battle settlements:   %8.0f /s  ratio %.2fx transfers (target >= 0.50x)  %d battles x %d rounds, %d moves, unsettled %d, given up %d\n",
 		total.rate(), total.rate()/tr.rate(), cfg.battles, cfg.rounds, moves, unsettled, total.gaveUp)
+	if metered {
+		// CPU per operation (this process and the server's) does not
+		// depend on what else the machine runs: on a machine of its own
+		// the bench is CPU-bound, and the ratio of the costs is the
+		// throughput ratio there.
+		fmt.Printf("  CPU per operation:    transfer %s, settlement %s (bench and server): ratio %.2fx on an otherwise idle machine\n",
+			tr.perOp().Round(time.Microsecond), total.perOp().Round(time.Microsecond), float64(tr.perOp())/float64(total.perOp()))
+	}
 	fmt.Printf("  audit: %s\n", audit)
 	return nil
 }
@@ -135,7 +171,10 @@ func run() error {
 type result struct {
 	n, gaveUp int64
 	elapsed   time.Duration
+	cpu       time.Duration // CPU time used, when metered
 }
+
+func (r result) perOp() time.Duration { return r.cpu / time.Duration(max(1, r.n)) }
 
 func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
 
@@ -195,7 +234,7 @@ func openBattles(ctx context.Context, svc *economy.Service, pool *pgxpool.Pool, 
 				a, b := int64(2*i+1), int64(2*i+2)
 				bt, err := svc.Challenge(ctx, economy.ChallengeRequest{Op: economy.Op(fmt.Sprintf("c-%d-%d", round, i)), Challenger: a, Challenged: b, Wager: 100})
 				if err == nil {
-					bt, err = svc.AcceptBattle(ctx, economy.Op(fmt.Sprintf("a-%d-%d", round, i)), bt.ID, b)
+					bt, err = svc.AcceptBattle(ctx, economy.Op(fmt.Sprintf("a-%d-%d", round, i)), bt.ID, b, "")
 				}
 				if err != nil {
 					errs <- fmt.Errorf("battle %d: %w", i, err)
