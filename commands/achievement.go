@@ -107,9 +107,11 @@ func (e *econ) achievementReply(ctx context.Context, viewer, whose int64, name s
 }
 
 // WithAchievements wraps the commands that change state so that, after
-// one succeeds, the caller's achievements are checked (as the operation
-// "achievements:" plus the command's own, so a replay announces the same)
-// and new ones are announced in the same reply.
+// one succeeds, the caller's achievements are settled from the outbox the
+// action wrote in its own transaction (as the operation "achievements:"
+// plus the command's own, so a replay announces the same) and new ones
+// are announced in the same reply. Should the node stop first, a sweep
+// awards them (economy.Service.SweepAchievements).
 func WithAchievements(svc *economy.Service, cmds []*Command) []*Command {
 	for _, c := range cmds {
 		WithAchievements(svc, c.Subcommands)
@@ -136,9 +138,10 @@ func announceAchievements(svc *economy.Service, run Handler) Handler {
 		if err != nil {
 			return r, err
 		}
-		got, aerr := svc.CheckAchievements(ctx, economy.Op("achievements:"+inv.OperationID()), userID(inv.User))
+		got, aerr := svc.SettleAchievements(ctx, economy.Op("achievements:"+inv.OperationID()), userID(inv.User))
 		if aerr != nil || len(got.New) == 0 {
-			// The command succeeded; an award missed now comes with the next one.
+			// The command succeeded; an award not settled now stays in the
+			// outbox for the sweep.
 			return r, nil
 		}
 		var b strings.Builder

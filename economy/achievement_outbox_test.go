@@ -1,0 +1,195 @@
+package economy_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/chopsticks-bot/chopsticks/economy"
+)
+
+// failAwards makes every award fail inside its transaction, after the
+// outbox rows were taken (a trigger raising on economy.achievements), as
+// a node dying between the action and its award would; the returned
+// function heals it.
+func failAwards(t *testing.T, e *env) (heal func()) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.pool.Exec(ctx, `
+		CREATE OR REPLACE FUNCTION economy.test_fail_award() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'injected: the node died mid-award'; END $$;
+		CREATE TRIGGER test_fail_award BEFORE INSERT ON economy.achievements
+			FOR EACH ROW EXECUTE FUNCTION economy.test_fail_award();`); err != nil {
+		t.Fatal(err)
+	}
+	healed := false
+	heal = func() {
+		if healed {
+			return
+		}
+		healed = true
+		if _, err := e.pool.Exec(ctx, `DROP TRIGGER test_fail_award ON economy.achievements`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(heal)
+	return heal
+}
+
+func (e *env) queued(t testing.TB, user int64) int {
+	t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM economy.achievement_outbox WHERE user_id = $1`, user).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// rewarded is what user received from achievements, by the ledger.
+func (e *env) rewarded(t testing.TB, user int64) int64 {
+	t.Helper()
+	var n int64
+	if err := e.pool.QueryRow(context.Background(), `SELECT coalesce(sum(l.amount), 0) FROM economy.ledger_legs l
+		JOIN economy.transactions t ON t.id = l.tx_id WHERE t.kind = 'achievements' AND l.account_id = $1`, user).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestAchievementOutboxSurvivesFailure: the action and the outbox row
+// commit together, so an award that never ran (the node stopped after the
+// action) or failed midway is made by any node's sweep, exactly once, and
+// a settle of the queue with nothing queued writes nothing.
+func TestAchievementOutboxSurvivesFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// settle is what the command's node did after the action.
+		settle func(t *testing.T, e *env, user int64, action economy.Op)
+	}{
+		{"node stopped before the award", func(t *testing.T, e *env, user int64, action economy.Op) {}},
+		{"award failed midway", func(t *testing.T, e *env, user int64, action economy.Op) {
+			heal := failAwards(t, e)
+			if _, err := e.svc.SettleAchievements(context.Background(), "achievements:"+action, user); err == nil {
+				t.Fatal("the injected failure did not fail the award")
+			}
+			if got := e.achievements(t, user); len(got) != 0 {
+				t.Fatalf("a failed award left achievements %v", got)
+			}
+			heal()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			other := e.secondNode(t)
+			ctx := context.Background()
+			const u = 401
+			action := op()
+			if _, err := e.svc.Daily(ctx, action, u); err != nil {
+				t.Fatal(err)
+			}
+			if e.queued(t, u) == 0 {
+				t.Fatal("the daily queued nothing in the achievement outbox")
+			}
+			tc.settle(t, e, u, action)
+			if e.queued(t, u) == 0 {
+				t.Fatal("the outbox lost the daily before its award")
+			}
+			// Both nodes sweep at once, twice.
+			var wg sync.WaitGroup
+			awarded := make([]int, 4)
+			for i := range awarded {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					svc := e.svc
+					if i%2 == 1 {
+						svc = other
+					}
+					_, n, err := svc.SweepAchievements(ctx, 0, 100)
+					if err != nil {
+						t.Error(err)
+					}
+					awarded[i] = n
+				}()
+			}
+			wg.Wait()
+			if n := awarded[0] + awarded[1] + awarded[2] + awarded[3]; n != 1 {
+				t.Fatalf("sweeps awarded %d achievements, want 1 (first_daily)", n)
+			}
+			if got := e.achievements(t, u); len(got) != 1 || !got["first_daily"] {
+				t.Fatalf("achievements %v", got)
+			}
+			if r := e.rewarded(t, u); r != 100 {
+				t.Fatalf("rewards %d, want 100 once", r)
+			}
+			if n := e.queued(t, u); n != 0 {
+				t.Fatalf("%d rows left in the outbox", n)
+			}
+			// The command's own settle, delivered late, finds nothing left.
+			if r, err := e.svc.SettleAchievements(ctx, "achievements:"+action, u); err != nil || len(r.New) != 0 {
+				t.Fatalf("late settle: %+v %v", r, err)
+			}
+			e.audit(t)
+		})
+	}
+}
+
+// TestAchievementOutboxCounterparty: a player who did not act (a payee, a
+// seller) is queued by the ledger legs and awarded by the sweep.
+func TestAchievementOutboxCounterparty(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const payer, payee = 411, 412
+	e.fund(t, payer, 50_000)
+	if _, _, err := e.svc.SweepAchievements(ctx, 0, 100); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Pay(ctx, economy.PayRequest{Op: op(), From: payer, To: payee, Amount: economy.Amount{Value: 20_000}}); err != nil {
+		t.Fatal(err)
+	}
+	if e.queued(t, payee) == 0 {
+		t.Fatal("the payment queued nothing for the payee")
+	}
+	if _, n, err := e.svc.SweepAchievements(ctx, 0, 100); err != nil || n != 1 {
+		t.Fatalf("sweep awarded %d (%v), want the payee's worth_10k", n, err)
+	}
+	if got := e.achievements(t, payee); !got["worth_10k"] {
+		t.Fatalf("payee's achievements %v", got)
+	}
+	if w := e.balance(t, payee).Wallet; w != 20_000+500 {
+		t.Fatalf("payee's wallet %d", w)
+	}
+	e.audit(t)
+}
+
+// TestAchievementRewardReachesAnother: a reward that lifts the net worth
+// past a goal earns that one in the same award.
+func TestAchievementRewardReachesAnother(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const u = 421
+	e.fund(t, u, 9_950)
+	action := op()
+	if _, err := e.svc.Daily(ctx, action, u); err != nil {
+		t.Fatal(err)
+	}
+	// Down to 9,990: only the reward passes 10,000.
+	if _, err := e.svc.Pay(ctx, economy.PayRequest{Op: op(), From: u, To: u + 1, Amount: economy.Amount{Value: e.balance(t, u).Wallet - 9_990}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.svc.SettleAchievements(ctx, "achievements:"+action, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.New) != 2 || r.New[1].Key != "worth_10k" || r.Reward != 600 || r.Wallet != 9_990+600 {
+		t.Fatalf("award %+v, want first_daily then worth_10k", r)
+	}
+	if n := e.queued(t, u); n != 0 {
+		t.Fatalf("%d rows left in the outbox", n)
+	}
+	again, err := e.svc.SettleAchievements(ctx, "achievements:"+action, u)
+	if err != nil || len(again.New) != 2 || again.Reward != 600 {
+		t.Fatalf("replay %+v %v", again, err)
+	}
+	e.audit(t)
+}

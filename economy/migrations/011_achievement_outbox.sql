@@ -1,0 +1,48 @@
+-- Achievements through a transactional outbox. Every change that can earn
+-- a player an achievement queues the player in the same transaction:
+-- triggers on the operation log (the acting player), the ledger and the
+-- item ledger (everyone whose credits or items moved). A check then takes
+-- a player's queued rows and awards what their progress reached in one
+-- SERIALIZABLE transaction, so a crash between the action and the award
+-- neither loses the award (the rows wait for any node's sweep) nor gives
+-- it twice (the rows and the award commit together, and an achievement is
+-- one row per player).
+
+CREATE TABLE economy.achievement_outbox (
+    user_id   bigint NOT NULL CHECK (user_id > 0),
+    tx_id     bigint NOT NULL,
+    queued_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, tx_id)
+);
+CREATE INDEX achievement_outbox_by_age ON economy.achievement_outbox (queued_at);
+
+CREATE FUNCTION economy.achievement_queue_actor() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO economy.achievement_outbox (user_id, tx_id)
+        SELECT DISTINCT user_id, id FROM new_rows WHERE user_id > 0 AND NOT (result ? 'err')
+        ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION economy.achievement_queue_legs() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO economy.achievement_outbox (user_id, tx_id)
+        SELECT DISTINCT account_id, tx_id FROM new_rows WHERE account_id > 0
+        ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION economy.achievement_queue_item_legs() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO economy.achievement_outbox (user_id, tx_id)
+        SELECT DISTINCT owner_id, tx_id FROM new_rows WHERE owner_id > 0
+        ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER transactions_achievements AFTER INSERT ON economy.transactions
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION economy.achievement_queue_actor();
+CREATE TRIGGER ledger_legs_achievements AFTER INSERT ON economy.ledger_legs
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION economy.achievement_queue_legs();
+CREATE TRIGGER item_legs_achievements AFTER INSERT ON economy.item_legs
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION economy.achievement_queue_item_legs();
