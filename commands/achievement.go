@@ -86,11 +86,11 @@ func (e *econ) achievementReply(ctx context.Context, viewer, whose int64, name s
 	for _, st := range list[page*achievementsPerPage : min(len(list), (page+1)*achievementsPerPage)] {
 		switch {
 		case st.Earned != nil:
-			fmt.Fprintf(&b, "🏆 **%s**: %s · %s\n", st.Name, st.Description, ts(*st.Earned, "d"))
+			fmt.Fprintf(&b, "🏆 **%s**: %s · %s%s\n", st.Name, st.Description, ts(*st.Earned, "d"), titleNote(st.Title))
 		case st.Hidden:
 			b.WriteString("🔒 **???** (hidden until earned)\n")
 		default:
-			fmt.Fprintf(&b, "⬜ **%s**: %s · %s · %s\n", st.Name, st.Description, st.Progress, credits(st.Reward))
+			fmt.Fprintf(&b, "⬜ **%s**: %s · %s · %s%s\n", st.Name, st.Description, st.Progress, credits(st.Reward), titleNote(st.Title))
 		}
 	}
 	r := embed("Achievements of "+name, b.String(), colorEconomy, field("Earned", fmt.Sprintf("%d / %d", earned, len(list)), true))
@@ -104,6 +104,14 @@ func (e *econ) achievementReply(ctx context.Context, viewer, whose int64, name s
 	}
 	r.Components = comps
 	return r, nil
+}
+
+// titleNote is an achievement's title as its line in the list shows it.
+func titleNote(title string) string {
+	if title == "" {
+		return ""
+	}
+	return " · title *" + title + "*"
 }
 
 // WithAchievements wraps the commands that change state so that, after

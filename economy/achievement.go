@@ -322,6 +322,27 @@ func collectStrings(rows pgx.Rows, m map[string]int64) error {
 	return nil
 }
 
+// Title returns the title user's achievements give them (see
+// Achievement.Title), or "" when none does.
+func (s *Service) Title(ctx context.Context, user int64) (string, error) {
+	if user <= 0 {
+		return "", ErrBadUser
+	}
+	rows, err := s.pool.Query(ctx, `SELECT key FROM economy.achievements WHERE user_id = $1`, user)
+	if err != nil {
+		return "", fmt.Errorf("economy title: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", fmt.Errorf("economy title: %w", err)
+	}
+	have := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		have[k] = true
+	}
+	return bestTitle(s.Achievements(), have), nil
+}
+
 // AchievementStatus is one achievement as a player's list shows it.
 type AchievementStatus struct {
 	Achievement
