@@ -393,3 +393,33 @@ func TestItemAuditFindsMisplacedItems(t *testing.T) {
 		})
 	}
 }
+
+// TestMarketPriceWindow: /market price's median and volume cover the
+// sales of the last PriceWindow; its last sales list goes further back.
+func TestMarketPriceWindow(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const seller, buyer = 61, 62
+	giveItem(t, e, seller, "ruby", 3)
+	e.fund(t, buyer, 1_000_000)
+	sell := func(qty int, price int64) {
+		t.Helper()
+		l, err := e.svc.MarketSell(ctx, op(), seller, "ruby", qty, price)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.MarketBuy(ctx, op(), buyer, l.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sell(2, 90_000) // old: outside the window soon
+	e.clock.Add(economy.PriceWindow + time.Hour)
+	sell(1, 100)
+	pr, err := e.svc.MarketPrice(ctx, "ruby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Median != 100 || pr.Volume != 1 || pr.Credits != 100 || len(pr.Last) != 2 || pr.Last[0].UnitPrice != 100 {
+		t.Fatalf("price %+v: want the median and volume of the last sale only, both in the last sales", pr)
+	}
+}

@@ -101,7 +101,7 @@ func (s *Service) MarketPrice(ctx context.Context, item string) (PriceReport, er
 	err := s.read(ctx, "market_price", func(ctx context.Context, tx pgx.Tx) error {
 		now := s.now()
 		rows, err := tx.Query(ctx, `SELECT quantity, unit_price, sold_at FROM economy.market_sales
-			WHERE item_key = $1 AND sold_at > $2 ORDER BY sold_at DESC`, it.Key, now.Add(-ListingLifetime))
+			WHERE item_key = $1 AND sold_at > $2 ORDER BY sold_at DESC`, it.Key, now.Add(-PriceWindow))
 		if err != nil {
 			return fmt.Errorf("market price: %w", err)
 		}
