@@ -20,7 +20,8 @@ const achievementsPerPage = 10
 
 // achievementsHelp is /help achievements' note.
 const achievementsHelp = "Achievements are awarded once, with their reward in credits, and announced in the reply " +
-	"that earned them. Hidden ones show as ??? until earned."
+	"that earned them (those earned by another player's action, such as a sale, arrive within seconds). " +
+	"Some give a title, shown on /balance. Hidden ones show as ??? until earned."
 
 // Achievements returns /achievements. Register AchievementComponents too.
 func Achievements(svc *economy.Service) []*Command {

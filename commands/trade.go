@@ -27,7 +27,8 @@ const tradeMenuSize = 25
 var tradeCreditSteps = []int64{100, 1000, 10000}
 
 // tradeHelp is /help trade's note.
-const tradeHelp = "Both players edit one trade window: pick items from the menu (one per pick) and add credits " +
+const tradeHelp = "Both players edit one trade window: pick items from the menu (one per pick; the Items buttons " +
+	"page through it when you have more than fit) and add credits " +
 	"with the buttons; only your own items and credits go on your side. Any change clears both confirmations, " +
 	"and the swap happens when both confirmed the same version of the offer. The window closes after 5 minutes. " +
 	"Items in your vault or listed on the market cannot be traded."

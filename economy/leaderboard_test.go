@@ -139,12 +139,58 @@ func TestLeaderboardProcessorsAgree(t *testing.T) {
 	wg.Wait()
 	drain(t, l1)
 	for u := int64(1); u <= users; u++ {
-		got, err := rdb.ZScore(context.Background(), "chopsticks:board:wealth", fmt.Sprint(u)).Result()
+		got, err := rdb.ZScore(context.Background(), economy.BoardKeyPrefix+"wealth", fmt.Sprint(u)).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if want := e.balance(t, u).NetWorth(); int64(got) != want {
 			t.Errorf("user %d: board says %v, PostgreSQL %d", u, got, want)
 		}
+	}
+}
+
+// TestLeaderboardPageOnRedisCluster: a page is one script over the board
+// and the names, so they must share a Cluster slot (the key prefix's hash
+// tag); the page reads the same as on one server.
+func TestLeaderboardPageOnRedisCluster(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	rc := servertest.RedisCluster(t)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs()})
+	t.Cleanup(func() { rdb.Close() })
+	l := economy.NewLeaderboards(e.svc, rdb)
+	for u := int64(1); u <= 12; u++ {
+		e.fund(t, u, 100*u)
+		if err := e.svc.SeePlayer(ctx, 0, u, fmt.Sprintf("player%d", u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain(t, l)
+	for _, tc := range []struct {
+		name   string
+		page   int
+		caller int64
+		first  economy.BoardEntry
+		rows   int
+		you    *economy.BoardEntry
+	}{
+		{"first page, caller off it", 0, 1, economy.BoardEntry{Rank: 1, UserID: 12, Name: "player12", Value: 1200}, 10,
+			&economy.BoardEntry{Rank: 12, UserID: 1, Name: "player1", Value: 100}},
+		{"second page", 1, 11, economy.BoardEntry{Rank: 11, UserID: 2, Name: "player2", Value: 200}, 2,
+			&economy.BoardEntry{Rank: 2, UserID: 11, Name: "player11", Value: 1100}},
+		{"caller not on the board", 0, 99, economy.BoardEntry{Rank: 1, UserID: 12, Name: "player12", Value: 1200}, 10, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := l.Page(ctx, economy.BoardWealth, 0, tc.page, tc.caller)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Total != 12 || p.Pages != 2 || len(p.Rows) != tc.rows || p.Rows[0] != tc.first {
+				t.Fatalf("page %+v", p)
+			}
+			if (p.You == nil) != (tc.you == nil) || p.You != nil && *p.You != *tc.you {
+				t.Fatalf("caller %+v, want %+v", p.You, tc.you)
+			}
+		})
 	}
 }
