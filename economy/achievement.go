@@ -248,7 +248,13 @@ type querier interface {
 // they have.
 func (s *Service) progress(ctx context.Context, q querier, user int64) (Progress, map[string]bool, error) {
 	p := Progress{Values: map[string]int64{}, Missing: map[string]int64{}}
-	var streak, worth, shifts, sales, purchases, trades, vaulted int64
+	var streak, worth, shifts, sales, purchases, trades, vaulted, companions, bestXP, mythicBred, wins int64
+	var mythicModels []string
+	for _, m := range s.cat.Companions.Models {
+		if m.Rarity == "mythic" {
+			mythicModels = append(mythicModels, m.Key)
+		}
+	}
 	err := q.QueryRow(ctx, `SELECT
 		coalesce((SELECT streak FROM economy.accounts WHERE user_id = $1), 0),
 		coalesce((SELECT least(wallet::numeric + bank, 9223372036854775807)::bigint FROM economy.accounts WHERE user_id = $1), 0),
@@ -256,13 +262,21 @@ func (s *Service) progress(ctx context.Context, q querier, user int64) (Progress
 		(SELECT count(*) FROM economy.market_sales WHERE seller_id = $1),
 		(SELECT count(*) FROM economy.market_sales WHERE buyer_id = $1),
 		(SELECT count(*) FROM economy.trades WHERE state = 'done' AND (a_id = $1 OR b_id = $1)),
-		(SELECT count(*) FROM economy.vault WHERE owner_id = $1)`, user).
-		Scan(&streak, &worth, &shifts, &sales, &purchases, &trades, &vaulted)
+		(SELECT count(*) FROM economy.vault WHERE owner_id = $1),
+		(SELECT count(*) FROM economy.companions WHERE owner_id = $1),
+		coalesce((SELECT max(xp) FROM economy.companions WHERE owner_id = $1), 0),
+		(SELECT count(*) FROM economy.companions WHERE owner_id = $1 AND generation > 1 AND model = ANY($2)),
+		(SELECT count(*) FROM economy.battles WHERE winner = $1 AND state = 'done')`, user, mythicModels).
+		Scan(&streak, &worth, &shifts, &sales, &purchases, &trades, &vaulted, &companions, &bestXP, &mythicBred, &wins)
 	if err != nil {
 		return Progress{}, nil, fmt.Errorf("achievements: progress: %w", err)
 	}
 	p.Values[MetricStreak], p.Values[MetricNetWorth], p.Values[MetricShifts] = streak, worth, shifts
 	p.Values[MetricSales], p.Values[MetricPurchases], p.Values[MetricTrades], p.Values[MetricVaulted] = sales, purchases, trades, vaulted
+	p.Values[MetricCompanions], p.Values[MetricMythicBred], p.Values[MetricBattleWins] = companions, mythicBred, wins
+	if companions > 0 {
+		p.Values[MetricCompLevel] = int64(levelFor(bestXP, s.cat.Companions.MaxLevel))
+	}
 
 	found := map[string]int64{}
 	rows, err := q.Query(ctx, `SELECT item_key, found FROM economy.collection WHERE user_id = $1`, user)

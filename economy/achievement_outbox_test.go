@@ -193,3 +193,56 @@ func TestAchievementRewardReachesAnother(t *testing.T) {
 	}
 	e.audit(t)
 }
+
+// TestCompanionAchievements: owning, levelling and breeding companions and
+// winning battles earn their achievements; a battle's end queues its
+// winner even without a wager (no ledger legs for them).
+func TestCompanionAchievements(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const u, rival = 431, 432
+	e.fund(t, u, 1)
+	e.fund(t, rival, 1)
+	if _, _, err := e.svc.SweepAchievements(ctx, 0, 100); err != nil {
+		t.Fatal(err)
+	}
+	// A bred (second generation) mythic at level 20 (XP 50·20·19), and a common one.
+	for _, c := range []struct {
+		model string
+		xp    int64
+		gen   int
+	}{{"oracle", 19_000, 2}, {"scout", 0, 1}} {
+		if _, err := e.pool.Exec(ctx, `INSERT INTO economy.companions (owner_id, model, name, power, speed, focus, charm, xp,
+			charge, charge_at, mood, mood_at, generation, created_at)
+			VALUES ($1, $2, $2, 5, 5, 5, 5, $3, 100, now(), 100, now(), $4, now())`, u, c.model, c.xp, c.gen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var battle int64
+	if err := e.pool.QueryRow(ctx, `INSERT INTO economy.battles (challenger, challenged, challenger_companion, wager, state, deadline, created_at)
+		VALUES ($1, $2, 1, 0, 'active', now(), now()) RETURNING id`, rival, u).Scan(&battle); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.battles SET state = 'done', winner = $2, settled_at = now() WHERE id = $1`, battle, u); err != nil {
+		t.Fatal(err)
+	}
+	if e.queued(t, u) != 1 || e.queued(t, rival) != 0 {
+		t.Fatalf("queued after the battle: winner %d, loser %d; want 1, 0", e.queued(t, u), e.queued(t, rival))
+	}
+	if _, _, err := e.svc.SweepAchievements(ctx, 0, 100); err != nil {
+		t.Fatal(err)
+	}
+	got := e.achievements(t, u)
+	for _, k := range []string{"first_companion", "companion_level_20", "mythic_bred", "first_battle_win"} {
+		if !got[k] {
+			t.Errorf("%s not awarded: %v", k, got)
+		}
+	}
+	if got["battle_wins_10"] {
+		t.Error("battle_wins_10 after one win")
+	}
+	if title, err := e.svc.Title(ctx, u); err != nil || title != "Myth Maker" {
+		t.Errorf("title %q (%v)", title, err)
+	}
+	e.audit(t)
+}

@@ -11,7 +11,7 @@ import (
 
 // AchievementsVersion numbers the catalogue: a backfill runs once per
 // version, so raise it when achievements are added.
-const AchievementsVersion = 1
+const AchievementsVersion = 2
 
 // Metrics an achievement can measure.
 const (
@@ -26,6 +26,10 @@ const (
 	MetricTrades      = "trades"       // completed trades
 	MetricShifts      = "shifts"       // work shifts
 	MetricVaulted     = "vaulted"      // items on show in the vault
+	MetricCompanions  = "companions"   // companions owned
+	MetricCompLevel   = "comp_level"   // the best level of a companion owned
+	MetricMythicBred  = "mythic_bred"  // mythic companions owned that were bred
+	MetricBattleWins  = "battle_wins"  // companion battles won
 )
 
 // Achievement is one entry of the catalogue.
@@ -117,6 +121,11 @@ func achievementCatalog(rarities []Rarity) []Achievement {
 		{Key: "shifts_50", Name: "Workhorse", Description: "Work 50 shifts.", Reward: 2500, Metric: MetricShifts, Goal: 50},
 		{Key: "shifts_500", Name: "Overtime", Description: "Work 500 shifts.", Hidden: true, Reward: 20000, Metric: MetricShifts, Goal: 500, Title: "the Tireless"},
 		{Key: "first_vault", Name: "On Display", Description: "Put a find in your vault.", Reward: 300, Metric: MetricVaulted, Goal: 1},
+		{Key: "first_companion", Name: "A Friend Indeed", Description: "Own a companion.", Reward: 300, Metric: MetricCompanions, Goal: 1},
+		{Key: "companion_level_20", Name: "Seasoned Trainer", Description: "Raise a companion to level 20.", Reward: 5000, Metric: MetricCompLevel, Goal: 20, Title: "the Trainer"},
+		{Key: "mythic_bred", Name: "Myth Maker", Description: "Breed a mythic companion.", Hidden: true, Reward: 25000, Metric: MetricMythicBred, Goal: 1, Title: "Myth Maker"},
+		{Key: "first_battle_win", Name: "First Blood", Description: "Win a companion battle.", Reward: 300, Metric: MetricBattleWins, Goal: 1},
+		{Key: "battle_wins_10", Name: "Gladiator", Description: "Win 10 companion battles.", Reward: 3000, Metric: MetricBattleWins, Goal: 10, Title: "the Gladiator"},
 	}
 	for i, r := range rarities {
 		list = append(list, Achievement{Key: "tier_" + r.Key, Name: "Complete: " + r.Key,

@@ -1,7 +1,8 @@
 -- Achievements through a transactional outbox. Every change that can earn
 -- a player an achievement queues the player in the same transaction:
 -- triggers on the operation log (the acting player), the ledger and the
--- item ledger (everyone whose credits or items moved). A check then takes
+-- item ledger (everyone whose credits or items moved), and a battle's end
+-- (its winner; tx_id is then minus the battle's ID). A check then takes
 -- a player's queued rows and awards what their progress reached in one
 -- SERIALIZABLE transaction, so a crash between the action and the award
 -- neither loses the award (the rows wait for any node's sweep) nor gives
@@ -46,3 +47,16 @@ CREATE TRIGGER ledger_legs_achievements AFTER INSERT ON economy.ledger_legs
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION economy.achievement_queue_legs();
 CREATE TRIGGER item_legs_achievements AFTER INSERT ON economy.item_legs
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION economy.achievement_queue_item_legs();
+
+-- A battle's winner is queued when it ends, wager or not; progress counts
+-- a player's wins.
+CREATE FUNCTION economy.achievement_queue_winner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO economy.achievement_outbox (user_id, tx_id) VALUES (NEW.winner, -NEW.id)
+        ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER battles_achievements AFTER UPDATE ON economy.battles
+    FOR EACH ROW WHEN (NEW.state = 'done' AND OLD.state IS DISTINCT FROM 'done' AND NEW.winner > 0)
+    EXECUTE FUNCTION economy.achievement_queue_winner();
+CREATE INDEX battles_won ON economy.battles (winner) WHERE state = 'done';
