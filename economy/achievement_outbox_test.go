@@ -207,25 +207,9 @@ func TestCompanionAchievements(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A bred (second generation) mythic at level 20 (XP 50·20·19), and a common one.
-	for _, c := range []struct {
-		model string
-		xp    int64
-		gen   int
-	}{{"oracle", 19_000, 2}, {"scout", 0, 1}} {
-		if _, err := e.pool.Exec(ctx, `INSERT INTO economy.companions (owner_id, model, name, power, speed, focus, charm, xp,
-			charge, charge_at, mood, mood_at, generation, created_at)
-			VALUES ($1, $2, $2, 5, 5, 5, 5, $3, 100, now(), 100, now(), $4, now())`, u, c.model, c.xp, c.gen); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var battle int64
-	if err := e.pool.QueryRow(ctx, `INSERT INTO economy.battles (challenger, challenged, challenger_companion, wager, state, deadline, created_at)
-		VALUES ($1, $2, 1, 0, 'active', now(), now()) RETURNING id`, rival, u).Scan(&battle); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.pool.Exec(ctx, `UPDATE economy.battles SET state = 'done', winner = $2, settled_at = now() WHERE id = $1`, battle, u); err != nil {
-		t.Fatal(err)
-	}
+	addCompanion(t, e, u, "oracle", 19_000, 2)
+	addCompanion(t, e, u, "scout", 0, 1)
+	wonBattle(t, e, u, rival)
 	if e.queued(t, u) != 1 || e.queued(t, rival) != 0 {
 		t.Fatalf("queued after the battle: winner %d, loser %d; want 1, 0", e.queued(t, u), e.queued(t, rival))
 	}
@@ -245,4 +229,31 @@ func TestCompanionAchievements(t *testing.T) {
 		t.Errorf("title %q (%v)", title, err)
 	}
 	e.audit(t)
+}
+
+// addCompanion gives owner a companion of model with xp, of generation gen.
+func addCompanion(t *testing.T, e *env, owner int64, model string, xp int64, gen int) (id int64) {
+	t.Helper()
+	if err := e.pool.QueryRow(context.Background(), `INSERT INTO economy.companions (owner_id, model, name, power, speed, focus,
+		charm, xp, charge, charge_at, mood, mood_at, generation, created_at)
+		VALUES ($1, $2, $2 || '-' || $3::bigint, 5, 5, 5, 5, $3::bigint, 100, now(), 100, now(), $4, now()) RETURNING id`,
+		owner, model, xp, gen).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// wonBattle records a battle without a wager that winner won against
+// loser, ended the way a battle ends (an update to done).
+func wonBattle(t *testing.T, e *env, winner, loser int64) {
+	t.Helper()
+	ctx := context.Background()
+	var battle int64
+	if err := e.pool.QueryRow(ctx, `INSERT INTO economy.battles (challenger, challenged, challenger_companion, wager, state, deadline, created_at)
+		VALUES ($1, $2, 1, 0, 'active', now(), now()) RETURNING id`, loser, winner).Scan(&battle); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.battles SET state = 'done', winner = $2, settled_at = now() WHERE id = $1`, battle, winner); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -324,9 +324,10 @@ func guildKeys(l *Leaderboards, b Board, guilds []int64) []string {
 }
 
 // boardValues reads each board's value for users: wealth is wallet + bank
-// (saturated at int64), collection the rarity points of distinct finds.
+// (saturated at int64), collection the rarity points of distinct finds,
+// companions the best level of a companion owned, battles the wins.
 func (s *Service) boardValues(ctx context.Context, tx pgx.Tx, users []int64) (map[Board]map[int64]int64, error) {
-	out := map[Board]map[int64]int64{BoardWealth: {}, BoardCollection: {}}
+	out := map[Board]map[int64]int64{BoardWealth: {}, BoardCollection: {}, BoardCompanions: {}, BoardBattles: {}}
 	rows, err := tx.Query(ctx, `SELECT user_id, least(wallet::numeric + bank, 9223372036854775807)::bigint
 		FROM economy.accounts WHERE user_id = ANY($1)`, users)
 	if err != nil {
@@ -350,6 +351,24 @@ func (s *Service) boardValues(ctx context.Context, tx pgx.Tx, users []int64) (ma
 		return nil, fmt.Errorf("boards: %w", err)
 	}
 	if err := collectInto(rows, out[BoardCollection]); err != nil {
+		return nil, err
+	}
+	rows, err = tx.Query(ctx, `SELECT owner_id, max(xp) FROM economy.companions WHERE owner_id = ANY($1) GROUP BY owner_id`, users)
+	if err != nil {
+		return nil, fmt.Errorf("boards: %w", err)
+	}
+	if err := collectInto(rows, out[BoardCompanions]); err != nil {
+		return nil, err
+	}
+	for u, xp := range out[BoardCompanions] {
+		out[BoardCompanions][u] = int64(levelFor(xp, s.cat.Companions.MaxLevel))
+	}
+	rows, err = tx.Query(ctx, `SELECT winner, count(*) FROM economy.battles WHERE winner = ANY($1) AND state = 'done'
+		GROUP BY winner`, users)
+	if err != nil {
+		return nil, fmt.Errorf("boards: %w", err)
+	}
+	if err := collectInto(rows, out[BoardBattles]); err != nil {
 		return nil, err
 	}
 	return out, nil

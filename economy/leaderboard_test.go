@@ -194,3 +194,60 @@ func TestLeaderboardPageOnRedisCluster(t *testing.T) {
 		})
 	}
 }
+
+// TestCompanionAndBattleBoards: the companions board ranks the best level
+// of a companion owned, the battles board the wins; both follow changes
+// through the board outbox.
+func TestCompanionAndBattleBoards(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	l, _ := newBoards(t, e)
+	const a, b, c = 441, 442, 443
+	for _, u := range []int64{a, b, c} {
+		e.fund(t, u, 10)
+	}
+	addCompanion(t, e, a, "scout", 19_000, 1)        // level 20
+	weak := addCompanion(t, e, b, "scout", 4_500, 1) // level 10
+	addCompanion(t, e, b, "worker", 0, 1)
+	wonBattle(t, e, b, a)
+	wonBattle(t, e, b, c)
+	wonBattle(t, e, c, a)
+	drain(t, l)
+	rows := func(board economy.Board) []economy.BoardEntry {
+		t.Helper()
+		p, err := l.Page(ctx, board, 0, 0, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range p.Rows {
+			p.Rows[i].Name = ""
+		}
+		return p.Rows
+	}
+	for _, tc := range []struct {
+		name  string
+		board economy.Board
+		want  []economy.BoardEntry
+	}{
+		{"companions", economy.BoardCompanions, []economy.BoardEntry{{Rank: 1, UserID: a, Value: 20}, {Rank: 2, UserID: b, Value: 10}}},
+		{"battles", economy.BoardBattles, []economy.BoardEntry{{Rank: 1, UserID: b, Value: 2}, {Rank: 2, UserID: c, Value: 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rows(tc.board); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("board %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// b's companion gains XP past a's; a's is handed to c.
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET xp = 50 * 25 * 24 WHERE id = $1`, weak); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET owner_id = $2 WHERE owner_id = $1`, a, c); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, l)
+	want := []economy.BoardEntry{{Rank: 1, UserID: b, Value: 25}, {Rank: 2, UserID: c, Value: 20}}
+	if got := rows(economy.BoardCompanions); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after the changes %v, want %v", got, want)
+	}
+}

@@ -60,3 +60,31 @@ CREATE TRIGGER battles_achievements AFTER UPDATE ON economy.battles
     FOR EACH ROW WHEN (NEW.state = 'done' AND OLD.state IS DISTINCT FROM 'done' AND NEW.winner > 0)
     EXECUTE FUNCTION economy.achievement_queue_winner();
 CREATE INDEX battles_won ON economy.battles (winner) WHERE state = 'done';
+
+-- The companions and battles boards: a companion's owner is queued on the
+-- board outbox when it comes, goes or gains XP, and a battle's winner when
+-- it ends.
+CREATE FUNCTION economy.board_queue_companion() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO economy.board_outbox (user_id) VALUES (OLD.owner_id);
+    END IF;
+    IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.owner_id <> OLD.owner_id) THEN
+        INSERT INTO economy.board_outbox (user_id) VALUES (NEW.owner_id);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER companions_board_insert AFTER INSERT OR DELETE ON economy.companions
+    FOR EACH ROW EXECUTE FUNCTION economy.board_queue_companion();
+CREATE TRIGGER companions_board_update AFTER UPDATE OF xp, owner_id ON economy.companions
+    FOR EACH ROW WHEN (OLD.xp IS DISTINCT FROM NEW.xp OR OLD.owner_id IS DISTINCT FROM NEW.owner_id)
+    EXECUTE FUNCTION economy.board_queue_companion();
+
+CREATE FUNCTION economy.board_queue_winner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO economy.board_outbox (user_id) VALUES (NEW.winner);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER battles_board AFTER UPDATE ON economy.battles
+    FOR EACH ROW WHEN (NEW.state = 'done' AND OLD.state IS DISTINCT FROM 'done' AND NEW.winner > 0)
+    EXECUTE FUNCTION economy.board_queue_winner();
