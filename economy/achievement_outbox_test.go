@@ -2,6 +2,7 @@ package economy_test
 
 import (
 	"context"
+	"math"
 	"sync"
 	"testing"
 
@@ -256,4 +257,28 @@ func wonBattle(t *testing.T, e *env, winner, loser int64) {
 	if _, err := e.pool.Exec(ctx, `UPDATE economy.battles SET state = 'done', winner = $2, settled_at = now() WHERE id = $1`, battle, winner); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestAchievementRewardPastTheWallet: a reward the wallet cannot hold
+// awards nothing now, and the player's rows leave the outbox all the same
+// (or they would come first in every sweep, for ever).
+func TestAchievementRewardPastTheWallet(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const u = 451
+	e.fund(t, u, math.MaxInt64-10)
+	if e.queued(t, u) == 0 {
+		t.Fatal("the grant queued nothing")
+	}
+	players, awarded, err := e.svc.SweepAchievements(ctx, 0, 100)
+	if err != nil || players != 1 || awarded != 0 {
+		t.Fatalf("sweep: %d players, %d awarded, %v; want 1, 0, nil", players, awarded, err)
+	}
+	if n := e.queued(t, u); n != 0 {
+		t.Fatalf("%d rows left in the outbox", n)
+	}
+	if got := e.achievements(t, u); len(got) != 0 {
+		t.Fatalf("achievements %v without their rewards", got)
+	}
+	e.audit(t)
 }
