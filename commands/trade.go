@@ -124,6 +124,15 @@ func (e *econ) tradePress(ctx context.Context, inv *Invocation) (Reply, error) {
 // is open the controls, each carrying the version shown, with page
 // menuPage of the item menu.
 func (e *econ) tradeReply(ctx context.Context, tr economy.Trade, note string, menuPage int) (Reply, error) {
+	open := tr.State == "open" && !tr.Expired(time.Now())
+	var comps discord.ContainerComponents
+	var worn [2]map[string]int
+	if open {
+		var err error
+		if comps, worn, err = e.tradeControls(ctx, tr, menuPage); err != nil {
+			return Reply{}, err
+		}
+	}
 	names := [2]string{fmt.Sprintf("<@%d>", tr.A), fmt.Sprintf("<@%d>", tr.B)}
 	var fields []discord.EmbedField
 	for side, o := range tr.Offers {
@@ -132,7 +141,7 @@ func (e *econ) tradeReply(ctx context.Context, tr economy.Trade, note string, me
 			mark = "✅"
 		}
 		fields = append(fields, field(fmt.Sprintf("%s %s gives", mark, []string{"Opener", "Partner"}[side]),
-			names[side]+"\n"+e.offerText(o), true))
+			names[side]+"\n"+e.offerText(o, worn[side]), true))
 	}
 	title, color := fmt.Sprintf("Trade #%d", tr.ID), colorEconomy
 	desc := fmt.Sprintf("%s ⇄ %s · version %d · closes %s", names[0], names[1], tr.Version, ts(tr.ExpiresAt, "R"))
@@ -148,11 +157,7 @@ func (e *econ) tradeReply(ctx context.Context, tr economy.Trade, note string, me
 		desc += "\n" + note
 	}
 	r := embed(title, desc, color, fields...)
-	if tr.State == "open" && !tr.Expired(time.Now()) {
-		comps, err := e.tradeControls(ctx, tr, menuPage)
-		if err != nil {
-			return Reply{}, err
-		}
+	if open {
 		r.Components = comps
 	} else {
 		r.Components = discord.ContainerComponents{}
@@ -160,7 +165,10 @@ func (e *econ) tradeReply(ctx context.Context, tr economy.Trade, note string, me
 	return r, nil
 }
 
-func (e *econ) offerText(o economy.Offer) string {
+// offerText is an offer as the window shows it; worn holds the uses left
+// of the most worn of the offering player's tools by item (the swap gives
+// the most worn first), when known.
+func (e *econ) offerText(o economy.Offer, worn map[string]int) string {
 	var lines []string
 	keys := make([]string, 0, len(o.Items))
 	for k := range o.Items {
@@ -172,7 +180,7 @@ func (e *econ) offerText(o economy.Offer) string {
 		if it, ok := e.cat.Item(k); ok {
 			name = it.Name
 		}
-		lines = append(lines, fmt.Sprintf("%d× **%s**", o.Items[k], name))
+		lines = append(lines, fmt.Sprintf("%d× **%s**%s", o.Items[k], name, wornNote(worn[k])))
 	}
 	if o.Credits > 0 {
 		lines = append(lines, "**"+credits(o.Credits)+"**")
@@ -186,7 +194,10 @@ func (e *econ) offerText(o economy.Offer) string {
 // tradeControls are the open window's item menu (both players' tradeable
 // items, a page of tradeMenuSize at a time, with buttons to page through
 // them when there are more) and buttons.
-func (e *econ) tradeControls(ctx context.Context, tr economy.Trade, menuPage int) (discord.ContainerComponents, error) {
+// It also returns, by side, the uses left of each player's most worn tool
+// by item.
+func (e *econ) tradeControls(ctx context.Context, tr economy.Trade, menuPage int) (discord.ContainerComponents, [2]map[string]int, error) {
+	worn := [2]map[string]int{{}, {}}
 	id := func(action string) discord.ComponentID {
 		return discord.ComponentID(fmt.Sprintf("%s::%d:%d:%s", tradeWindow, tr.ID, tr.Version, action))
 	}
@@ -195,10 +206,13 @@ func (e *econ) tradeControls(ctx context.Context, tr economy.Trade, menuPage int
 		for page, pages := 0, 1; page < pages; page++ {
 			p, err := e.svc.Inventory(ctx, user, page)
 			if err != nil {
-				return nil, fail(err)
+				return nil, worn, fail(err)
 			}
 			pages = p.Pages
 			for _, st := range p.Rows {
+				if st.Durability > 0 {
+					worn[side][st.Item] = st.Durability
+				}
 				free := st.Count - st.Vaulted - tr.Offers[side].Items[st.Item]
 				if free <= 0 {
 					continue
@@ -240,7 +254,7 @@ func (e *econ) tradeControls(ctx context.Context, tr economy.Trade, menuPage int
 		&discord.ButtonComponent{Style: discord.SuccessButtonStyle(), Label: "Confirm", CustomID: id("confirm")},
 		&discord.ButtonComponent{Style: discord.DangerButtonStyle(), Label: "Cancel", CustomID: id("cancel")},
 	})
-	return comps, nil
+	return comps, worn, nil
 }
 
 // tradeMenuPage is page (clamped to the last) of the menu's options, with

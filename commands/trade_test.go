@@ -201,3 +201,31 @@ func TestTradeMenuPagesEveryStack(t *testing.T) {
 		}
 	}
 }
+
+// TestWearShownInTradeAndMarket: an offered or listed tool shows the uses
+// left of the most worn one, the one that moves first.
+func TestWearShownInTradeAndMarket(t *testing.T) {
+	e := newTradeEnv(t)
+	cat, err := commands.NewCatalog(append(append(commands.Economy(e.svc), commands.Trade(e.svc)...), commands.Market(e.svc)...),
+		append(append(commands.EconomyComponents(e.svc), commands.TradeComponents(e.svc)...), commands.MarketComponents(e.svc)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.router, err = commands.NewRouter(commands.Config{Catalog: cat, Responder: e.rec, Claimer: everyClaim{}, NodeID: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	e.give(t, alice, "pickaxe", 3)
+	if _, err := e.pool.Exec(context.Background(), `UPDATE economy.items SET durability = 2
+		WHERE id = (SELECT min(id) FROM economy.items WHERE owner_id = $1 AND item_key = 'pickaxe')`, int64(alice.ID)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, data := e.reply(t, e.command(alice, "trade", opt{"user", bob}))
+	text, _, _ := e.component(t, alice, findSelect(t, *data.Components).CustomID, "1001:pickaxe")
+	if !strings.Contains(text, "1× **Pickaxe** · most worn: 2 uses left") {
+		t.Fatalf("trade window: %q", text)
+	}
+	e.reply(t, e.command(alice, "market sell", opt{"item", "pickaxe"}, opt{"quantity", 1}, opt{"price", 50}))
+	if text, _, _ := e.reply(t, e.command(bob, "market browse")); !strings.Contains(text, "**Pickaxe** · most worn: 2 uses left") {
+		t.Fatalf("browse: %q", text)
+	}
+}

@@ -7,13 +7,16 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const listingColumns = `id, seller_id, item_key, listed, remaining, unit_price, state, created_at, expires_at`
+// listingColumns are a listing's columns, and the uses left of the most
+// worn item in its escrow (0 for items that do not wear).
+const listingColumns = `id, seller_id, item_key, listed, remaining, unit_price, state, created_at, expires_at,
+	coalesce((SELECT min(e.durability) FROM economy.market_escrow e WHERE e.listing_id = market_listings.id), 0)`
 
 func (s *Service) scanListings(rows pgx.Rows) ([]Listing, error) {
 	var out []Listing
 	for rows.Next() {
 		var l Listing
-		if err := rows.Scan(&l.ID, &l.Seller, &l.Item, &l.Listed, &l.Remaining, &l.UnitPrice, &l.State, &l.CreatedAt, &l.ExpiresAt); err != nil {
+		if err := rows.Scan(&l.ID, &l.Seller, &l.Item, &l.Listed, &l.Remaining, &l.UnitPrice, &l.State, &l.CreatedAt, &l.ExpiresAt, &l.Worn); err != nil {
 			return nil, err
 		}
 		s.describe(&l)

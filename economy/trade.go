@@ -174,7 +174,8 @@ func (s *Service) TradeConfirm(ctx context.Context, op Op, user, id int64, versi
 }
 
 // swap moves both offers: credits wallet to wallet, items owner to owner
-// (never vaulted ones; listed ones are in escrow, not in an inventory).
+// (never vaulted ones; listed ones are in escrow, not in an inventory),
+// the most worn first, as the window shows them (and as the market lists).
 func (t *txn) swap(ctx context.Context, tr Trade) error {
 	if err := t.lockPair(ctx, tr.A, tr.B); err != nil {
 		return err
@@ -194,7 +195,7 @@ func (t *txn) swap(ctx context.Context, tr Trade) error {
 			tag, err := t.Exec(ctx, `UPDATE economy.items SET owner_id = $3, acquired_at = $5 WHERE id IN (
 					SELECT i.id FROM economy.items i WHERE i.owner_id = $1 AND i.item_key = $2
 					  AND NOT EXISTS (SELECT 1 FROM economy.vault v WHERE v.item_id = i.id)
-					ORDER BY i.id LIMIT $4 FOR UPDATE)`, from, key, to, n, t.now)
+					ORDER BY i.durability NULLS FIRST, i.id LIMIT $4 FOR UPDATE)`, from, key, to, n, t.now)
 			if err != nil {
 				return fmt.Errorf("trade swap: %w", err)
 			}
