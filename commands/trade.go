@@ -126,10 +126,9 @@ func (e *econ) tradePress(ctx context.Context, inv *Invocation) (Reply, error) {
 func (e *econ) tradeReply(ctx context.Context, tr economy.Trade, note string, menuPage int) (Reply, error) {
 	open := tr.State == "open" && !tr.Expired(time.Now())
 	var comps discord.ContainerComponents
-	var worn [2]map[string]int
 	if open {
 		var err error
-		if comps, worn, err = e.tradeControls(ctx, tr, menuPage); err != nil {
+		if comps, err = e.tradeControls(ctx, tr, menuPage); err != nil {
 			return Reply{}, err
 		}
 	}
@@ -141,7 +140,7 @@ func (e *econ) tradeReply(ctx context.Context, tr economy.Trade, note string, me
 			mark = "✅"
 		}
 		fields = append(fields, field(fmt.Sprintf("%s %s gives", mark, []string{"Opener", "Partner"}[side]),
-			names[side]+"\n"+e.offerText(o, worn[side]), true))
+			names[side]+"\n"+e.offerText(o), true))
 	}
 	title, color := fmt.Sprintf("Trade #%d", tr.ID), colorEconomy
 	desc := fmt.Sprintf("%s ⇄ %s · version %d · closes %s", names[0], names[1], tr.Version, ts(tr.ExpiresAt, "R"))
@@ -165,10 +164,9 @@ func (e *econ) tradeReply(ctx context.Context, tr economy.Trade, note string, me
 	return r, nil
 }
 
-// offerText is an offer as the window shows it; worn holds the uses left
-// of the most worn of the offering player's tools by item (the swap gives
-// the most worn first), when known.
-func (e *econ) offerText(o economy.Offer, worn map[string]int) string {
+// offerText is an offer as the window shows it, with the wear of offered
+// tools the swap guarantees (economy.Offer.Worn).
+func (e *econ) offerText(o economy.Offer) string {
 	var lines []string
 	keys := make([]string, 0, len(o.Items))
 	for k := range o.Items {
@@ -180,7 +178,7 @@ func (e *econ) offerText(o economy.Offer, worn map[string]int) string {
 		if it, ok := e.cat.Item(k); ok {
 			name = it.Name
 		}
-		lines = append(lines, fmt.Sprintf("%d× **%s**%s", o.Items[k], name, wornNote(worn[k])))
+		lines = append(lines, fmt.Sprintf("%d× **%s**%s", o.Items[k], name, wornNote(o.Worn[k])))
 	}
 	if o.Credits > 0 {
 		lines = append(lines, "**"+credits(o.Credits)+"**")
@@ -194,10 +192,7 @@ func (e *econ) offerText(o economy.Offer, worn map[string]int) string {
 // tradeControls are the open window's item menu (both players' tradeable
 // items, a page of tradeMenuSize at a time, with buttons to page through
 // them when there are more) and buttons.
-// It also returns, by side, the uses left of each player's most worn tool
-// by item.
-func (e *econ) tradeControls(ctx context.Context, tr economy.Trade, menuPage int) (discord.ContainerComponents, [2]map[string]int, error) {
-	worn := [2]map[string]int{{}, {}}
+func (e *econ) tradeControls(ctx context.Context, tr economy.Trade, menuPage int) (discord.ContainerComponents, error) {
 	id := func(action string) discord.ComponentID {
 		return discord.ComponentID(fmt.Sprintf("%s::%d:%d:%s", tradeWindow, tr.ID, tr.Version, action))
 	}
@@ -206,13 +201,10 @@ func (e *econ) tradeControls(ctx context.Context, tr economy.Trade, menuPage int
 		for page, pages := 0, 1; page < pages; page++ {
 			p, err := e.svc.Inventory(ctx, user, page)
 			if err != nil {
-				return nil, worn, fail(err)
+				return nil, fail(err)
 			}
 			pages = p.Pages
 			for _, st := range p.Rows {
-				if st.Durability > 0 {
-					worn[side][st.Item] = st.Durability
-				}
 				free := st.Count - st.Vaulted - tr.Offers[side].Items[st.Item]
 				if free <= 0 {
 					continue
@@ -254,7 +246,7 @@ func (e *econ) tradeControls(ctx context.Context, tr economy.Trade, menuPage int
 		&discord.ButtonComponent{Style: discord.SuccessButtonStyle(), Label: "Confirm", CustomID: id("confirm")},
 		&discord.ButtonComponent{Style: discord.DangerButtonStyle(), Label: "Cancel", CustomID: id("cancel")},
 	})
-	return comps, worn, nil
+	return comps, nil
 }
 
 // tradeMenuPage is page (clamped to the last) of the menu's options, with

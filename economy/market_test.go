@@ -479,5 +479,24 @@ func TestWearIsShownAndGivenMostWornFirst(t *testing.T) {
 	if err := e.pool.QueryRow(ctx, `SELECT durability FROM economy.items WHERE owner_id = $1 AND item_key = 'pickaxe'`, partner).Scan(&got); err != nil || got != 3 {
 		t.Fatalf("the partner received a pickaxe with %d uses (%v), want the most worn (3)", got, err)
 	}
+
+	// The offer records the wear the partner saw (8 uses); the tool wears
+	// down before the partner confirms: the swap is refused, nothing moves.
+	if tr, err = e.svc.TradeOpen(ctx, op(), trader, partner); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = e.svc.TradeEdit(ctx, op(), trader, tr.ID, tr.Version, economy.TradeChange{Item: "pickaxe", Qty: 1}); err != nil || tr.Offers[0].Worn["pickaxe"] != 8 {
+		t.Fatalf("offer %+v %v: want the wear recorded", tr.Offers[0], err)
+	}
+	if tr, err = e.svc.TradeConfirm(ctx, op(), trader, tr.ID, tr.Version); err != nil {
+		t.Fatal(err)
+	}
+	setWear(t, e, trader, "pickaxe", 7)
+	if _, err := e.svc.TradeConfirm(ctx, op(), partner, tr.ID, tr.Version); !errors.Is(err, economy.ErrTradeWorn) {
+		t.Fatalf("confirm after the wear: %v, want %v", err, economy.ErrTradeWorn)
+	}
+	if n := e.count(t, trader, "pickaxe"); n != 1 {
+		t.Fatalf("the trader holds %d pickaxes after a refused swap", n)
+	}
 	e.audit(t)
 }
