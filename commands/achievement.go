@@ -20,7 +20,8 @@ const achievementsPerPage = 10
 
 // achievementsHelp is /help achievements' note.
 const achievementsHelp = "Achievements are awarded once, with their reward in credits, and announced in the reply " +
-	"that earned them. Hidden ones show as ??? until earned."
+	"that earned them (those earned by another player's action, such as a sale, arrive within seconds). " +
+	"Some give a title, shown on /balance. Hidden ones show as ??? until earned."
 
 // Achievements returns /achievements. Register AchievementComponents too.
 func Achievements(svc *economy.Service) []*Command {
@@ -86,11 +87,11 @@ func (e *econ) achievementReply(ctx context.Context, viewer, whose int64, name s
 	for _, st := range list[page*achievementsPerPage : min(len(list), (page+1)*achievementsPerPage)] {
 		switch {
 		case st.Earned != nil:
-			fmt.Fprintf(&b, "🏆 **%s**: %s · %s\n", st.Name, st.Description, ts(*st.Earned, "d"))
+			fmt.Fprintf(&b, "🏆 **%s**: %s · %s%s\n", st.Name, st.Description, ts(*st.Earned, "d"), titleNote(st.Title))
 		case st.Hidden:
 			b.WriteString("🔒 **???** (hidden until earned)\n")
 		default:
-			fmt.Fprintf(&b, "⬜ **%s**: %s · %s · %s\n", st.Name, st.Description, st.Progress, credits(st.Reward))
+			fmt.Fprintf(&b, "⬜ **%s**: %s · %s · %s%s\n", st.Name, st.Description, st.Progress, credits(st.Reward), titleNote(st.Title))
 		}
 	}
 	r := embed("Achievements of "+name, b.String(), colorEconomy, field("Earned", fmt.Sprintf("%d / %d", earned, len(list)), true))
@@ -106,10 +107,20 @@ func (e *econ) achievementReply(ctx context.Context, viewer, whose int64, name s
 	return r, nil
 }
 
+// titleNote is an achievement's title as its line in the list shows it.
+func titleNote(title string) string {
+	if title == "" {
+		return ""
+	}
+	return " · title *" + title + "*"
+}
+
 // WithAchievements wraps the commands that change state so that, after
-// one succeeds, the caller's achievements are checked (as the operation
-// "achievements:" plus the command's own, so a replay announces the same)
-// and new ones are announced in the same reply.
+// one succeeds, the caller's achievements are settled from the outbox the
+// action wrote in its own transaction (as the operation "achievements:"
+// plus the command's own, so a replay announces the same) and new ones
+// are announced in the same reply. Should the node stop first, a sweep
+// awards them (economy.Service.SweepAchievements).
 func WithAchievements(svc *economy.Service, cmds []*Command) []*Command {
 	for _, c := range cmds {
 		WithAchievements(svc, c.Subcommands)
@@ -136,9 +147,10 @@ func announceAchievements(svc *economy.Service, run Handler) Handler {
 		if err != nil {
 			return r, err
 		}
-		got, aerr := svc.CheckAchievements(ctx, economy.Op("achievements:"+inv.OperationID()), userID(inv.User))
+		got, aerr := svc.SettleAchievements(ctx, economy.Op("achievements:"+inv.OperationID()), userID(inv.User))
 		if aerr != nil || len(got.New) == 0 {
-			// The command succeeded; an award missed now comes with the next one.
+			// The command succeeded; an award not settled now stays in the
+			// outbox for the sweep.
 			return r, nil
 		}
 		var b strings.Builder

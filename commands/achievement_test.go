@@ -91,3 +91,31 @@ func TestAchievementsCommandOnlyReads(t *testing.T) {
 		}
 	}
 }
+
+func TestBalanceShowsTitle(t *testing.T) {
+	e := newAchievementEnv(t)
+	ctx := context.Background()
+	if text, _, _ := e.reply(t, e.command(alice, "balance")); strings.Contains(text, "by achievement") {
+		t.Fatalf("a title without achievements: %q", text)
+	}
+	for _, key := range []string{"first_daily", "streak_30", "worth_1m"} {
+		if _, err := e.pool.Exec(ctx, `INSERT INTO economy.achievements (user_id, key, earned_at) VALUES ($1, $2, now())`,
+			int64(alice.ID), key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ev := range []string{"own", "someone else's"} {
+		inv := e.command(alice, "balance")
+		if ev != "own" {
+			inv = e.command(bob, "balance", opt{"user", alice})
+		}
+		text, _, _ := e.reply(t, inv)
+		if !strings.Contains(text, "*Millionaire*, by achievement") {
+			t.Errorf("%s balance: %q", ev, text)
+		}
+	}
+	text, _, _ := e.reply(t, e.command(alice, "achievements"))
+	if !strings.Contains(text, "title *Millionaire*") {
+		t.Errorf("the list does not name the title: %q", text)
+	}
+}

@@ -227,7 +227,15 @@ func (e *econ) balance(ctx context.Context, inv *Invocation) (Reply, error) {
 	if err != nil {
 		return Reply{}, fail(err)
 	}
-	r := embed(fmt.Sprintf("Balance of %s", displayName(who)), "", colorEconomy,
+	title, err := e.svc.Title(ctx, userID(who))
+	if err != nil {
+		return Reply{}, fail(err)
+	}
+	desc := ""
+	if title != "" {
+		desc = fmt.Sprintf("*%s*, by achievement", title)
+	}
+	r := embed(fmt.Sprintf("Balance of %s", displayName(who)), desc, colorEconomy,
 		field("Wallet", credits(a.Wallet), true),
 		field("Bank", fmt.Sprintf("%s / %s", credits(a.Bank), credits(a.BankCapacity)), true),
 		field("Net worth", credits(a.NetWorth()), true),

@@ -20,8 +20,9 @@ import (
 const boardPager = "lbpage"
 
 // leaderboardHelp is /help leaderboard's note.
-const leaderboardHelp = "Boards: wealth (wallet + bank) and collection (each different collectible found scores by " +
-	"rarity: common 1, uncommon 2, rare 5, epic 10, legendary 25, mythic 100). A server's board holds the players " +
+const leaderboardHelp = "Boards: wealth (wallet + bank), collection (each different collectible found scores by " +
+	"rarity: common 1, uncommon 2, rare 5, epic 10, legendary 25, mythic 100), companions (the best level of a " +
+	"companion you own) and battles (companion battles won). A server's board holds the players " +
 	"seen using the bot there. Changes show within about a second."
 
 // Leaderboard returns /leaderboard on boards. Register LeaderboardComponents
@@ -33,7 +34,7 @@ func Leaderboard(boards *economy.Leaderboards) []*Command {
 	for _, b := range economy.Boards {
 		choices = append(choices, Choice{Name: string(b), Value: string(b)})
 	}
-	return []*Command{{Name: "leaderboard", Description: "The richest players and the best collections",
+	return []*Command{{Name: "leaderboard", Description: "The richest players, best collections and companions, most battles won",
 		Options: []Option{
 			{Name: "board", Description: "Which board", Type: String, Required: true, Choices: choices},
 			{Name: "scope", Description: "This server (default) or everyone", Type: String,
@@ -82,8 +83,13 @@ func (lb *leaderboards) reply(ctx context.Context, caller int64, board economy.B
 		return Reply{}, fail(err)
 	}
 	value := func(v int64) string {
-		if board == economy.BoardWealth {
+		switch board {
+		case economy.BoardWealth:
 			return credits(v)
+		case economy.BoardCompanions:
+			return fmt.Sprintf("level %d", v)
+		case economy.BoardBattles:
+			return nounCount(v, "win", "wins")
 		}
 		return fmt.Sprintf("%d points", v)
 	}
@@ -112,7 +118,8 @@ func (lb *leaderboards) reply(ctx context.Context, caller int64, board economy.B
 	if p.You != nil {
 		you = fmt.Sprintf("#%d of %d · %s", p.You.Rank, p.Total, value(p.You.Value))
 	}
-	title := map[economy.Board]string{economy.BoardWealth: "Richest players", economy.BoardCollection: "Best collections"}[board]
+	title := map[economy.Board]string{economy.BoardWealth: "Richest players", economy.BoardCollection: "Best collections",
+		economy.BoardCompanions: "Best companions", economy.BoardBattles: "Most battles won"}[board]
 	r := embed(fmt.Sprintf("%s (%s)", title, scope), b.String(), colorEconomy, field("Your rank", you, false))
 	r.Embeds[0].Footer = &discord.EmbedFooter{Text: fmt.Sprintf("Page %d of %d", p.Page+1, p.Pages)}
 	comps := pager(boardPager, caller, p.Page, p.Pages)

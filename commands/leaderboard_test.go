@@ -127,3 +127,44 @@ func TestRouterTellsSeen(t *testing.T) {
 		t.Fatalf("seen %q", got)
 	}
 }
+
+func TestCompanionAndBattleBoardsShown(t *testing.T) {
+	e, boards := newBoardEnv(t)
+	ctx := context.Background()
+	champ, fighter := discord.User{ID: 2101, Username: "champ"}, discord.User{ID: 2102, Username: "fighter"}
+	for _, u := range []discord.User{champ, fighter} {
+		e.fund(t, u, 100)
+		e.reply(t, e.command(u, "balance")) // seen in guild 5
+	}
+	if _, err := e.pool.Exec(ctx, `INSERT INTO economy.companions (owner_id, model, name, power, speed, focus, charm, xp,
+		charge, charge_at, mood, mood_at, created_at) VALUES ($1, 'scout', 'Rex', 5, 5, 5, 5, 19000, 100, now(), 100, now(), now())`,
+		int64(champ.ID)); err != nil {
+		t.Fatal(err)
+	}
+	var battle int64
+	if err := e.pool.QueryRow(ctx, `INSERT INTO economy.battles (challenger, challenged, challenger_companion, wager,
+		state, deadline, created_at) VALUES ($1, $2, 1, 0, 'active', now(), now()) RETURNING id`, int64(champ.ID), int64(fighter.ID)).Scan(&battle); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.battles SET state = 'done', winner = $2 WHERE id = $1`, battle, int64(fighter.ID)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := boards.Process(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	for _, tc := range []struct{ board, want string }{
+		{"companions", "**1.** champ · level 20 ← you"},
+		{"battles", "**1.** fighter · 1 win"},
+	} {
+		text, _, _ := e.reply(t, e.command(champ, "leaderboard", opt{"board", tc.board}))
+		if !strings.Contains(text, tc.want) {
+			t.Errorf("%s board %q lacks %q", tc.board, text, tc.want)
+		}
+	}
+}

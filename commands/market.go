@@ -104,7 +104,7 @@ func (e *econ) browseReply(ctx context.Context, owner int64, item, sort string, 
 		if l.Rarity != "" {
 			fmt.Fprintf(&b, " · %s", l.Rarity)
 		}
-		fmt.Fprintf(&b, " · %s each · by <@%d> · ends %s\n", credits(l.UnitPrice), l.Seller, ts(l.ExpiresAt, "R"))
+		fmt.Fprintf(&b, "%s · %s each · by <@%d> · ends %s\n", wornNote(l.Worn), credits(l.UnitPrice), l.Seller, ts(l.ExpiresAt, "R"))
 	}
 	if len(p.Rows) == 0 {
 		b.WriteString("No open listings. Sell with /market sell.")
@@ -180,7 +180,8 @@ func (e *econ) marketMine(ctx context.Context, inv *Invocation) (Reply, error) {
 	}
 	var b strings.Builder
 	for _, l := range list {
-		fmt.Fprintf(&b, "**#%d** %d of %d× **%s** at %s each · ends %s\n", l.ID, l.Remaining, l.Listed, l.ItemName, credits(l.UnitPrice), ts(l.ExpiresAt, "R"))
+		fmt.Fprintf(&b, "**#%d** %d of %d× **%s**%s at %s each · ends %s\n", l.ID, l.Remaining, l.Listed, l.ItemName, wornNote(l.Worn),
+			credits(l.UnitPrice), ts(l.ExpiresAt, "R"))
 	}
 	if len(list) == 0 {
 		b.WriteString("You have no open listings.")
@@ -217,4 +218,13 @@ func (e *econ) marketPrice(ctx context.Context, inv *Invocation) (Reply, error) 
 		field("7-day volume", fmt.Sprintf("%s item(s), %s", strconv.FormatInt(r.Volume, 10), credits(r.Credits)), true),
 		field("Cheapest listing", lowest, true),
 	), nil
+}
+
+// wornNote is the wear of the most worn of some tools, as a listing or an
+// offer shows it; "" for items that do not wear.
+func wornNote(usesLeft int) string {
+	if usesLeft <= 0 {
+		return ""
+	}
+	return " · most worn: " + nounCount(int64(usesLeft), "use", "uses") + " left"
 }

@@ -19,11 +19,16 @@ import (
 // and the version makes a press on an outdated window a refusal.
 const tradeWindow = "trade"
 
+// tradeMenuSize is the most options of the item menu on one page
+// (Discord's limit for a select).
+const tradeMenuSize = 25
+
 // tradeCreditSteps are the window's add-credits buttons.
 var tradeCreditSteps = []int64{100, 1000, 10000}
 
 // tradeHelp is /help trade's note.
-const tradeHelp = "Both players edit one trade window: pick items from the menu (one per pick) and add credits " +
+const tradeHelp = "Both players edit one trade window: pick items from the menu (one per pick; the Items buttons " +
+	"page through it when you have more than fit) and add credits " +
 	"with the buttons; only your own items and credits go on your side. Any change clears both confirmations, " +
 	"and the swap happens when both confirmed the same version of the offer. The window closes after 5 minutes. " +
 	"Items in your vault or listed on the market cannot be traded."
@@ -51,7 +56,7 @@ func (e *econ) tradeOpen(ctx context.Context, inv *Invocation) (Reply, error) {
 	if err != nil {
 		return Reply{}, fail(err)
 	}
-	return e.tradeReply(ctx, tr, "")
+	return e.tradeReply(ctx, tr, "", 0)
 }
 
 func (e *econ) tradePress(ctx context.Context, inv *Invocation) (Reply, error) {
@@ -67,7 +72,7 @@ func (e *econ) tradePress(ctx context.Context, inv *Invocation) (Reply, error) {
 	user := userID(inv.User)
 	var tr economy.Trade
 	var err error
-	note := ""
+	note, menuPage := "", 0
 	switch action := inv.Args[3]; {
 	case action == "confirm" && len(inv.Args) == 4:
 		tr, err = e.svc.TradeConfirm(ctx, op(inv), user, id, version)
@@ -84,7 +89,20 @@ func (e *econ) tradePress(ctx context.Context, inv *Invocation) (Reply, error) {
 			return Reply{}, Errorf("That button has expired.")
 		}
 		tr, err = e.svc.TradeEdit(ctx, op(inv), user, id, version, economy.TradeChange{Credits: n})
-	case action == "add" && len(inv.Args) == 4:
+	case action == "items" && len(inv.Args) == 5:
+		// Another page of the item menu: the window as it stands now.
+		if menuPage, err = strconv.Atoi(inv.Args[4]); err != nil || menuPage < 0 {
+			return Reply{}, Errorf("That button has expired.")
+		}
+		if tr, err = e.svc.Trade(ctx, id); err == nil && user != tr.A && user != tr.B {
+			err = economy.ErrNotInTrade
+		}
+	case action == "add" && (len(inv.Args) == 4 || len(inv.Args) == 5):
+		if len(inv.Args) == 5 {
+			if menuPage, err = strconv.Atoi(inv.Args[4]); err != nil || menuPage < 0 {
+				return Reply{}, Errorf("That button has expired.")
+			}
+		}
 		if len(inv.Values) != 1 {
 			return Reply{}, Errorf("Pick one item to add.")
 		}
@@ -99,12 +117,21 @@ func (e *econ) tradePress(ctx context.Context, inv *Invocation) (Reply, error) {
 	if err != nil {
 		return Reply{}, fail(err)
 	}
-	return e.tradeReply(ctx, tr, note)
+	return e.tradeReply(ctx, tr, note, menuPage)
 }
 
 // tradeReply renders the window: both offers, who confirmed, and while it
-// is open the controls, each carrying the version shown.
-func (e *econ) tradeReply(ctx context.Context, tr economy.Trade, note string) (Reply, error) {
+// is open the controls, each carrying the version shown, with page
+// menuPage of the item menu.
+func (e *econ) tradeReply(ctx context.Context, tr economy.Trade, note string, menuPage int) (Reply, error) {
+	open := tr.State == "open" && !tr.Expired(time.Now())
+	var comps discord.ContainerComponents
+	if open {
+		var err error
+		if comps, err = e.tradeControls(ctx, tr, menuPage); err != nil {
+			return Reply{}, err
+		}
+	}
 	names := [2]string{fmt.Sprintf("<@%d>", tr.A), fmt.Sprintf("<@%d>", tr.B)}
 	var fields []discord.EmbedField
 	for side, o := range tr.Offers {
@@ -129,11 +156,7 @@ func (e *econ) tradeReply(ctx context.Context, tr economy.Trade, note string) (R
 		desc += "\n" + note
 	}
 	r := embed(title, desc, color, fields...)
-	if tr.State == "open" && !tr.Expired(time.Now()) {
-		comps, err := e.tradeControls(ctx, tr)
-		if err != nil {
-			return Reply{}, err
-		}
+	if open {
 		r.Components = comps
 	} else {
 		r.Components = discord.ContainerComponents{}
@@ -141,6 +164,8 @@ func (e *econ) tradeReply(ctx context.Context, tr economy.Trade, note string) (R
 	return r, nil
 }
 
+// offerText is an offer as the window shows it, with the wear of offered
+// tools the swap guarantees (economy.Offer.Worn).
 func (e *econ) offerText(o economy.Offer) string {
 	var lines []string
 	keys := make([]string, 0, len(o.Items))
@@ -153,7 +178,7 @@ func (e *econ) offerText(o economy.Offer) string {
 		if it, ok := e.cat.Item(k); ok {
 			name = it.Name
 		}
-		lines = append(lines, fmt.Sprintf("%d× **%s**", o.Items[k], name))
+		lines = append(lines, fmt.Sprintf("%d× **%s**%s", o.Items[k], name, wornNote(o.Worn[k])))
 	}
 	if o.Credits > 0 {
 		lines = append(lines, "**"+credits(o.Credits)+"**")
@@ -165,34 +190,51 @@ func (e *econ) offerText(o economy.Offer) string {
 }
 
 // tradeControls are the open window's item menu (both players' tradeable
-// items, first page of each inventory) and buttons.
-func (e *econ) tradeControls(ctx context.Context, tr economy.Trade) (discord.ContainerComponents, error) {
+// items, a page of tradeMenuSize at a time, with buttons to page through
+// them when there are more) and buttons.
+func (e *econ) tradeControls(ctx context.Context, tr economy.Trade, menuPage int) (discord.ContainerComponents, error) {
 	id := func(action string) discord.ComponentID {
 		return discord.ComponentID(fmt.Sprintf("%s::%d:%d:%s", tradeWindow, tr.ID, tr.Version, action))
 	}
 	var options []discord.SelectOption
 	for side, user := range []int64{tr.A, tr.B} {
-		p, err := e.svc.Inventory(ctx, user, 0)
-		if err != nil {
-			return nil, fail(err)
-		}
-		for _, st := range p.Rows {
-			free := st.Count - st.Vaulted - tr.Offers[side].Items[st.Item]
-			if free <= 0 || len(options) >= 25 {
-				continue
+		for page, pages := 0, 1; page < pages; page++ {
+			p, err := e.svc.Inventory(ctx, user, page)
+			if err != nil {
+				return nil, fail(err)
 			}
-			options = append(options, discord.SelectOption{
-				Label:       fmt.Sprintf("%s: %s", []string{"Opener", "Partner"}[side], st.Name),
-				Value:       fmt.Sprintf("%d:%s", user, st.Item),
-				Description: fmt.Sprintf("%d more can be offered", free),
-			})
+			pages = p.Pages
+			for _, st := range p.Rows {
+				free := st.Count - st.Vaulted - tr.Offers[side].Items[st.Item]
+				if free <= 0 {
+					continue
+				}
+				options = append(options, discord.SelectOption{
+					Label:       fmt.Sprintf("%s: %s", []string{"Opener", "Partner"}[side], st.Name),
+					Value:       fmt.Sprintf("%d:%s", user, st.Item),
+					Description: fmt.Sprintf("%d more can be offered", free),
+				})
+			}
 		}
 	}
 	var comps discord.ContainerComponents
-	if len(options) > 0 {
+	shown, menuPage, menuPages := tradeMenuPage(options, menuPage)
+	if len(shown) > 0 {
+		placeholder := "Add one of your items"
+		if menuPages > 1 {
+			placeholder += fmt.Sprintf(" (%d of %d)", menuPage+1, menuPages)
+		}
 		comps = append(comps, &discord.ActionRowComponent{&discord.StringSelectComponent{
-			CustomID: id("add"), Placeholder: "Add one of your items", Options: options,
+			CustomID: id(fmt.Sprintf("add:%d", menuPage)), Placeholder: placeholder, Options: shown,
 		}})
+	}
+	if menuPages > 1 {
+		comps = append(comps, &discord.ActionRowComponent{
+			&discord.ButtonComponent{Style: discord.SecondaryButtonStyle(), Label: "◀ Items",
+				CustomID: id(fmt.Sprintf("items:%d", (menuPage+menuPages-1)%menuPages))},
+			&discord.ButtonComponent{Style: discord.SecondaryButtonStyle(), Label: "Items ▶",
+				CustomID: id(fmt.Sprintf("items:%d", (menuPage+1)%menuPages))},
+		})
 	}
 	var credit discord.ActionRowComponent
 	for _, n := range tradeCreditSteps {
@@ -205,4 +247,12 @@ func (e *econ) tradeControls(ctx context.Context, tr economy.Trade) (discord.Con
 		&discord.ButtonComponent{Style: discord.DangerButtonStyle(), Label: "Cancel", CustomID: id("cancel")},
 	})
 	return comps, nil
+}
+
+// tradeMenuPage is page (clamped to the last) of the menu's options, with
+// the page shown and the number of pages.
+func tradeMenuPage(options []discord.SelectOption, page int) (shown []discord.SelectOption, at, pages int) {
+	pages = max(1, (len(options)+tradeMenuSize-1)/tradeMenuSize)
+	at = min(max(page, 0), pages-1)
+	return options[at*tradeMenuSize : min(len(options), (at+1)*tradeMenuSize)], at, pages
 }

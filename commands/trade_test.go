@@ -138,3 +138,94 @@ func TestTradeCommandDeclaresWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestTradeMenuPagesEveryStack: with more tradeable stacks than one select
+// holds, the window pages its item menu, and every stack of both players
+// can be found and offered.
+func TestTradeMenuPagesEveryStack(t *testing.T) {
+	e := newTradeEnv(t)
+	var keys []string
+	for _, it := range e.svc.Catalog().Items {
+		keys = append(keys, it.Key)
+	}
+	if len(keys) < 30 {
+		t.Fatalf("the catalogue has %d items; the test needs more than 25 stacks", len(keys))
+	}
+	for _, k := range keys[:28] {
+		e.give(t, alice, k, 1)
+	}
+	for _, k := range keys[28:] {
+		e.give(t, bob, k, 1)
+	}
+	_, _, data := e.reply(t, e.command(alice, "trade", opt{"user", bob}))
+	comps := *data.Components
+	seen := map[string]string{} // option value -> the select's custom ID
+	for range 5 {
+		sel := findSelect(t, comps)
+		if len(sel.Options) > 25 {
+			t.Fatalf("%d options in one select", len(sel.Options))
+		}
+		for _, o := range sel.Options {
+			seen[o.Value] = string(sel.CustomID)
+		}
+		_, _, comps = e.component(t, bob, findButton(t, comps, "Items ▶").CustomID)
+	}
+	if len(seen) != len(keys) {
+		t.Fatalf("the menu offered %d stacks over its pages, want %d", len(seen), len(keys))
+	}
+	// One of alice's stacks on the second page can be added, and the
+	// window stays on that page.
+	last := ""
+	for v, id := range seen {
+		if strings.HasPrefix(v, "1001:") && strings.HasSuffix(id, ":add:1") {
+			last = v
+		}
+	}
+	if last == "" {
+		t.Fatalf("none of alice's stacks on the second page: %v", seen)
+	}
+	text, _, comps := e.component(t, alice, discord.ComponentID(seen[last]), last)
+	if !strings.Contains(text, "version 2") {
+		t.Fatalf("after adding from page 2: %q", text)
+	}
+	if sel := findSelect(t, comps); !strings.Contains(sel.Placeholder, "(2 of 2)") {
+		t.Fatalf("the menu went back to %q", sel.Placeholder)
+	}
+	// A stranger may not page the window.
+	if text, eph, _ := e.component(t, discord.User{ID: 1009, Username: "carol"}, findButton(t, comps, "Items ▶").CustomID); !eph || !strings.Contains(text, economy.ErrNotInTrade.Message) {
+		t.Fatalf("a stranger pages: %q", text)
+	}
+	for _, forged := range []string{"trade::1:2:items:x", "trade::1:2:items:-1", "trade::1:2:add:x"} {
+		if text, eph, _ := e.component(t, alice, discord.ComponentID(forged), last); !eph || strings.Contains(text, "Something went wrong") {
+			t.Errorf("forged %s: %q", forged, text)
+		}
+	}
+}
+
+// TestWearShownInTradeAndMarket: an offered or listed tool shows the uses
+// left of the most worn one, the one that moves first.
+func TestWearShownInTradeAndMarket(t *testing.T) {
+	e := newTradeEnv(t)
+	cat, err := commands.NewCatalog(append(append(commands.Economy(e.svc), commands.Trade(e.svc)...), commands.Market(e.svc)...),
+		append(append(commands.EconomyComponents(e.svc), commands.TradeComponents(e.svc)...), commands.MarketComponents(e.svc)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.router, err = commands.NewRouter(commands.Config{Catalog: cat, Responder: e.rec, Claimer: everyClaim{}, NodeID: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	e.give(t, alice, "pickaxe", 3)
+	if _, err := e.pool.Exec(context.Background(), `UPDATE economy.items SET durability = 2
+		WHERE id = (SELECT min(id) FROM economy.items WHERE owner_id = $1 AND item_key = 'pickaxe')`, int64(alice.ID)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, data := e.reply(t, e.command(alice, "trade", opt{"user", bob}))
+	text, _, _ := e.component(t, alice, findSelect(t, *data.Components).CustomID, "1001:pickaxe")
+	if !strings.Contains(text, "1× **Pickaxe** · most worn: 2 uses left") {
+		t.Fatalf("trade window: %q", text)
+	}
+	e.reply(t, e.command(alice, "market sell", opt{"item", "pickaxe"}, opt{"quantity", 1}, opt{"price", 50}))
+	if text, _, _ := e.reply(t, e.command(bob, "market browse")); !strings.Contains(text, "**Pickaxe** · most worn: 2 uses left") {
+		t.Fatalf("browse: %q", text)
+	}
+}

@@ -69,3 +69,42 @@ func TestNewlyEarned(t *testing.T) {
 		t.Errorf("describe a tier: %q", d)
 	}
 }
+
+func TestBestTitle(t *testing.T) {
+	cat := []Achievement{
+		{Key: "plain", Reward: 50_000},
+		{Key: "small", Reward: 100, Title: "Small"},
+		{Key: "big", Reward: 10_000, Title: "Big"},
+		{Key: "tie", Reward: 10_000, Title: "Tie"},
+	}
+	for _, tc := range []struct {
+		name string
+		have []string
+		want string
+	}{
+		{"nothing earned", nil, ""},
+		{"only an untitled one", []string{"plain"}, ""},
+		{"one title", []string{"plain", "small"}, "Small"},
+		{"the largest reward wins", []string{"small", "big"}, "Big"},
+		{"a tie goes to the later one", []string{"big", "tie"}, "Tie"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			have := map[string]bool{}
+			for _, k := range tc.have {
+				have[k] = true
+			}
+			if got := bestTitle(cat, have); got != tc.want {
+				t.Fatalf("title %q, want %q", got, tc.want)
+			}
+		})
+	}
+	titled := 0
+	for _, a := range achievementCatalog(DefaultCatalog().Rarities) {
+		if a.Title != "" {
+			titled++
+		}
+	}
+	if titled < 5 {
+		t.Fatalf("%d achievements give a title", titled)
+	}
+}

@@ -281,6 +281,7 @@ func TestMultiProcessConservation(t *testing.T) {
 	for _, m := range mismatch {
 		t.Error(m)
 	}
+	checkAchievementsExactlyOnce(t, pool, users)
 	if kill {
 		victim := nodes[len(nodes)-1].cfg.Node
 		t.Logf("killed node %d had %d of its own operations stored", victim, stored(fmt.Sprintf("node%d-", victim)))
@@ -325,6 +326,18 @@ func runConservationWorker(t *testing.T, raw string) {
 		mu.Unlock()
 	}
 	start := time.Now()
+	// The node's achievement sweep runs throughout, as on a node: the
+	// SIGKILL can land between an action and its award, or mid-award.
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		svc.RunAchievementSweeper(sweepCtx, 20*time.Millisecond, 0, func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			rep.Errors = append(rep.Errors, "achievements sweep: "+err.Error())
+		})
+	}()
 	for _, w := range []struct {
 		cfg   economytest.Config
 		stats *economytest.Stats
@@ -346,6 +359,8 @@ func runConservationWorker(t *testing.T, raw string) {
 		}()
 	}
 	wg.Wait()
+	stopSweep()
+	<-swept
 	rep.Seconds = time.Since(start).Seconds()
 	rep.Retries = counterSum(t, reg, "chopsticks_economy_retries_total")
 	rep.GivenUp = counterSum(t, reg, "chopsticks_economy_given_up_total")
@@ -354,6 +369,79 @@ func runConservationWorker(t *testing.T, raw string) {
 	}
 	b, _ := json.Marshal(rep)
 	fmt.Printf("%s%s\n", reportPrefix, b)
+}
+
+// checkAchievementsExactlyOnce settles what the outbox still holds (the
+// killed node's share), then checks that no award was lost (a check of
+// every player awards nothing more) and none paid twice (each player's
+// achievement rewards on the ledger are their achievements' rewards).
+func checkAchievementsExactlyOnce(t *testing.T, pool *pgxpool.Pool, users int64) {
+	t.Helper()
+	ctx := context.Background()
+	svc, err := economy.New(pool, economy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, _, err := svc.SweepAchievements(ctx, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	var left int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM economy.achievement_outbox`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d rows left in the achievement outbox (%v)", left, err)
+	}
+	for u := int64(1); u <= users; u++ {
+		if e, err := svc.CheckAchievements(ctx, economy.Op(fmt.Sprintf("lost-check-%d", u)), u); err != nil || len(e.New) > 0 {
+			t.Errorf("user %d: a check after the sweep awarded %+v (%v): the outbox lost them", u, e.New, err)
+		}
+	}
+	reward := map[string]int64{}
+	for _, a := range svc.Achievements() {
+		reward[a.Key] = a.Reward
+	}
+	want := map[int64]int64{}
+	rows, err := pool.Query(ctx, `SELECT user_id, key FROM economy.achievements`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awarded := 0
+	for rows.Next() {
+		var u int64
+		var k string
+		if err := rows.Scan(&u, &k); err != nil {
+			t.Fatal(err)
+		}
+		want[u] += reward[k]
+		awarded++
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	got := map[int64]int64{}
+	rows, err = pool.Query(ctx, `SELECT l.account_id, sum(l.amount)::bigint FROM economy.ledger_legs l
+		JOIN economy.transactions x ON x.id = l.tx_id WHERE x.kind = 'achievements' AND l.account_id > 0 GROUP BY l.account_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var u, v int64
+		if err := rows.Scan(&u, &v); err != nil {
+			t.Fatal(err)
+		}
+		got[u] = v
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("achievement rewards on the ledger %v, want those of the achievements held %v", got, want)
+	}
+	t.Logf("achievements: %d awarded, each paid once", awarded)
 }
 
 func counterSum(t *testing.T, reg *prometheus.Registry, name string) float64 {

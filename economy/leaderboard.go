@@ -2,7 +2,6 @@ package economy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -25,8 +24,13 @@ type Leaderboards struct {
 
 // NewLeaderboards returns the boards of svc's economy on rdb.
 func NewLeaderboards(svc *Service, rdb redis.UniversalClient) *Leaderboards {
-	return &Leaderboards{svc: svc, rdb: rdb, prefix: "chopsticks:board:", batch: 1000, poll: 100 * time.Millisecond}
+	return &Leaderboards{svc: svc, rdb: rdb, prefix: BoardKeyPrefix, batch: 1000, poll: 100 * time.Millisecond}
 }
+
+// BoardKeyPrefix begins the Redis keys of the boards. Its hash tag puts
+// every board and the names in one Redis Cluster slot, so that a page is
+// one script over them.
+const BoardKeyPrefix = "chopsticks:{board}:"
 
 // boardLock is the advisory lock that lets one processor at a time write
 // the sets, so that later values are never overwritten by earlier ones.
@@ -99,39 +103,73 @@ func (l *Leaderboards) Page(ctx context.Context, board Board, guild int64, page 
 	out := BoardPage{Board: board, Guild: guild, Page: page}
 	member := strconv.FormatInt(caller, 10)
 	start := int64(page) * BoardPageSize
-	pipe := l.rdb.Pipeline()
-	card := pipe.ZCard(ctx, key)
-	rng := pipe.ZRevRangeWithScores(ctx, key, start, start+BoardPageSize-1)
-	rank := pipe.ZRevRank(ctx, key, member)
-	score := pipe.ZScore(ctx, key, member)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	// One round trip: the size, the page, the caller's rank and value and
+	// everyone's names, read by pageScript.
+	res, err := pageScript.Run(ctx, l.rdb, []string{key, l.namesKey()}, start, start+BoardPageSize-1, member).Slice()
+	if err != nil {
 		return BoardPage{}, fmt.Errorf("%w: %w", ErrBoardsDown, err)
 	}
-	out.Total = card.Val()
-	var err error
+	rng, names, ok := pageReply(res)
+	if !ok {
+		return BoardPage{}, fmt.Errorf("%w: unexpected page reply %v", ErrBoardsDown, res)
+	}
+	out.Total = res[0].(int64)
 	if _, _, out.Pages, err = boardWindow(page, out.Total); err != nil {
 		return BoardPage{}, err
 	}
-	ids := []int64{caller}
-	for i, z := range rng.Val() {
-		id, _ := strconv.ParseInt(z.Member.(string), 10, 64)
-		out.Rows = append(out.Rows, BoardEntry{Rank: start + int64(i) + 1, UserID: id, Value: int64(z.Score)})
-		ids = append(ids, id)
+	for i := 0; i+1 < len(rng); i += 2 {
+		id, _ := strconv.ParseInt(fmt.Sprint(rng[i]), 10, 64)
+		out.Rows = append(out.Rows, BoardEntry{Rank: start + int64(i/2) + 1, UserID: id, Value: scoreValue(rng[i+1]),
+			Name: nameAt(names, i/2+1)})
 	}
-	if rank.Err() == nil {
-		out.You = &BoardEntry{Rank: rank.Val() + 1, UserID: caller, Value: int64(score.Val())}
-	}
-	names, err := l.names(ctx, ids)
-	if err != nil {
-		return BoardPage{}, err
-	}
-	for i := range out.Rows {
-		out.Rows[i].Name = names[out.Rows[i].UserID]
-	}
-	if out.You != nil {
-		out.You.Name = names[caller]
+	if rank, ok := res[2].(int64); ok {
+		out.You = &BoardEntry{Rank: rank + 1, UserID: caller, Value: scoreValue(res[3]), Name: nameAt(names, 0)}
 	}
 	return out, nil
+}
+
+// pageScript reads one page of a board: KEYS[1] the board, KEYS[2] the
+// names; ARGV the first and last rank (0-based) and the caller. It returns
+// the board's size, the page as member, score pairs, the caller's rank and
+// score (nil when not on the board) and the names of the caller and then
+// of the page's players.
+var pageScript = redis.NewScript(`
+local card = redis.call('ZCARD', KEYS[1])
+local rng = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[2], 'WITHSCORES')
+local rank = redis.call('ZREVRANK', KEYS[1], ARGV[3])
+local score = redis.call('ZSCORE', KEYS[1], ARGV[3])
+local ids = {ARGV[3]}
+for i = 1, #rng, 2 do ids[#ids + 1] = rng[i] end
+return {card, rng, rank, score, redis.call('HMGET', KEYS[2], unpack(ids))}
+`)
+
+// pageReply picks the page and the names out of pageScript's reply.
+func pageReply(res []any) (rng, names []any, ok bool) {
+	if len(res) != 5 {
+		return nil, nil, false
+	}
+	if _, ok := res[0].(int64); !ok {
+		return nil, nil, false
+	}
+	rng, ok1 := res[1].([]any)
+	names, ok2 := res[4].([]any)
+	return rng, names, ok1 && ok2
+}
+
+// scoreValue is a board value from a score as Redis writes it.
+func scoreValue(v any) int64 {
+	f, _ := strconv.ParseFloat(fmt.Sprint(v), 64)
+	return int64(f)
+}
+
+// nameAt is names[i] when it is a name, or "".
+func nameAt(names []any, i int) string {
+	if i < len(names) {
+		if s, ok := names[i].(string); ok {
+			return s
+		}
+	}
+	return ""
 }
 
 // SeePlayer records that user, named name, uses the bot in guild (0: in
@@ -286,9 +324,10 @@ func guildKeys(l *Leaderboards, b Board, guilds []int64) []string {
 }
 
 // boardValues reads each board's value for users: wealth is wallet + bank
-// (saturated at int64), collection the rarity points of distinct finds.
+// (saturated at int64), collection the rarity points of distinct finds,
+// companions the best level of a companion owned, battles the wins.
 func (s *Service) boardValues(ctx context.Context, tx pgx.Tx, users []int64) (map[Board]map[int64]int64, error) {
-	out := map[Board]map[int64]int64{BoardWealth: {}, BoardCollection: {}}
+	out := map[Board]map[int64]int64{BoardWealth: {}, BoardCollection: {}, BoardCompanions: {}, BoardBattles: {}}
 	rows, err := tx.Query(ctx, `SELECT user_id, least(wallet::numeric + bank, 9223372036854775807)::bigint
 		FROM economy.accounts WHERE user_id = ANY($1)`, users)
 	if err != nil {
@@ -312,6 +351,24 @@ func (s *Service) boardValues(ctx context.Context, tx pgx.Tx, users []int64) (ma
 		return nil, fmt.Errorf("boards: %w", err)
 	}
 	if err := collectInto(rows, out[BoardCollection]); err != nil {
+		return nil, err
+	}
+	rows, err = tx.Query(ctx, `SELECT owner_id, max(xp) FROM economy.companions WHERE owner_id = ANY($1) GROUP BY owner_id`, users)
+	if err != nil {
+		return nil, fmt.Errorf("boards: %w", err)
+	}
+	if err := collectInto(rows, out[BoardCompanions]); err != nil {
+		return nil, err
+	}
+	for u, xp := range out[BoardCompanions] {
+		out[BoardCompanions][u] = int64(levelFor(xp, s.cat.Companions.MaxLevel))
+	}
+	rows, err = tx.Query(ctx, `SELECT winner, count(*) FROM economy.battles WHERE winner = ANY($1) AND state = 'done'
+		GROUP BY winner`, users)
+	if err != nil {
+		return nil, fmt.Errorf("boards: %w", err)
+	}
+	if err := collectInto(rows, out[BoardBattles]); err != nil {
 		return nil, err
 	}
 	return out, nil

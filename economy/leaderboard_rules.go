@@ -7,23 +7,24 @@ import (
 // Board is a leaderboard.
 type Board string
 
-// The boards. Companions and battles join once they exist: a board is a
-// name, a value per user read from PostgreSQL (boardValues) and the sorted
-// sets the processor keeps.
+// The boards: a board is a name, a value per user read from PostgreSQL
+// (boardValues) and the sorted sets the processor keeps.
 const (
 	BoardWealth     Board = "wealth"     // wallet + bank
 	BoardCollection Board = "collection" // distinct collectibles found, weighted by rarity
+	BoardCompanions Board = "companions" // the best level of a companion owned
+	BoardBattles    Board = "battles"    // companion battles won
 )
 
 // Boards lists the boards in display order.
-var Boards = []Board{BoardWealth, BoardCollection}
+var Boards = []Board{BoardWealth, BoardCollection, BoardCompanions, BoardBattles}
 
 // BoardPageSize is the number of rows on one page of a board.
 const BoardPageSize = 10
 
 // The leaderboard's refusals.
 var (
-	ErrUnknownBoard = refusal.New("board_unknown", "There is no such leaderboard: use wealth or collection.")
+	ErrUnknownBoard = refusal.New("board_unknown", "There is no such leaderboard: use wealth, collection, companions or battles.")
 	ErrBoardsDown   = refusal.New("board_unavailable", "The leaderboards are not available right now; please try again soon.")
 )
 

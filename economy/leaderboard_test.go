@@ -139,12 +139,115 @@ func TestLeaderboardProcessorsAgree(t *testing.T) {
 	wg.Wait()
 	drain(t, l1)
 	for u := int64(1); u <= users; u++ {
-		got, err := rdb.ZScore(context.Background(), "chopsticks:board:wealth", fmt.Sprint(u)).Result()
+		got, err := rdb.ZScore(context.Background(), economy.BoardKeyPrefix+"wealth", fmt.Sprint(u)).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if want := e.balance(t, u).NetWorth(); int64(got) != want {
 			t.Errorf("user %d: board says %v, PostgreSQL %d", u, got, want)
 		}
+	}
+}
+
+// TestLeaderboardPageOnRedisCluster: a page is one script over the board
+// and the names, so they must share a Cluster slot (the key prefix's hash
+// tag); the page reads the same as on one server.
+func TestLeaderboardPageOnRedisCluster(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	rc := servertest.RedisCluster(t)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs()})
+	t.Cleanup(func() { rdb.Close() })
+	l := economy.NewLeaderboards(e.svc, rdb)
+	for u := int64(1); u <= 12; u++ {
+		e.fund(t, u, 100*u)
+		if err := e.svc.SeePlayer(ctx, 0, u, fmt.Sprintf("player%d", u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain(t, l)
+	for _, tc := range []struct {
+		name   string
+		page   int
+		caller int64
+		first  economy.BoardEntry
+		rows   int
+		you    *economy.BoardEntry
+	}{
+		{"first page, caller off it", 0, 1, economy.BoardEntry{Rank: 1, UserID: 12, Name: "player12", Value: 1200}, 10,
+			&economy.BoardEntry{Rank: 12, UserID: 1, Name: "player1", Value: 100}},
+		{"second page", 1, 11, economy.BoardEntry{Rank: 11, UserID: 2, Name: "player2", Value: 200}, 2,
+			&economy.BoardEntry{Rank: 2, UserID: 11, Name: "player11", Value: 1100}},
+		{"caller not on the board", 0, 99, economy.BoardEntry{Rank: 1, UserID: 12, Name: "player12", Value: 1200}, 10, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := l.Page(ctx, economy.BoardWealth, 0, tc.page, tc.caller)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Total != 12 || p.Pages != 2 || len(p.Rows) != tc.rows || p.Rows[0] != tc.first {
+				t.Fatalf("page %+v", p)
+			}
+			if (p.You == nil) != (tc.you == nil) || p.You != nil && *p.You != *tc.you {
+				t.Fatalf("caller %+v, want %+v", p.You, tc.you)
+			}
+		})
+	}
+}
+
+// TestCompanionAndBattleBoards: the companions board ranks the best level
+// of a companion owned, the battles board the wins; both follow changes
+// through the board outbox.
+func TestCompanionAndBattleBoards(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	l, _ := newBoards(t, e)
+	const a, b, c = 441, 442, 443
+	for _, u := range []int64{a, b, c} {
+		e.fund(t, u, 10)
+	}
+	addCompanion(t, e, a, "scout", 19_000, 1)        // level 20
+	weak := addCompanion(t, e, b, "scout", 4_500, 1) // level 10
+	addCompanion(t, e, b, "worker", 0, 1)
+	wonBattle(t, e, b, a)
+	wonBattle(t, e, b, c)
+	wonBattle(t, e, c, a)
+	drain(t, l)
+	rows := func(board economy.Board) []economy.BoardEntry {
+		t.Helper()
+		p, err := l.Page(ctx, board, 0, 0, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range p.Rows {
+			p.Rows[i].Name = ""
+		}
+		return p.Rows
+	}
+	for _, tc := range []struct {
+		name  string
+		board economy.Board
+		want  []economy.BoardEntry
+	}{
+		{"companions", economy.BoardCompanions, []economy.BoardEntry{{Rank: 1, UserID: a, Value: 20}, {Rank: 2, UserID: b, Value: 10}}},
+		{"battles", economy.BoardBattles, []economy.BoardEntry{{Rank: 1, UserID: b, Value: 2}, {Rank: 2, UserID: c, Value: 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rows(tc.board); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("board %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// b's companion gains XP past a's; a's is handed to c.
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET xp = 50 * 25 * 24 WHERE id = $1`, weak); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET owner_id = $2 WHERE owner_id = $1`, a, c); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, l)
+	want := []economy.BoardEntry{{Rank: 1, UserID: b, Value: 25}, {Rank: 2, UserID: c, Value: 20}}
+	if got := rows(economy.BoardCompanions); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after the changes %v, want %v", got, want)
 	}
 }

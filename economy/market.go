@@ -23,6 +23,10 @@ type Listing struct {
 	State     string    `json:"state"` // open, sold, cancelled or expired
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Worn is the uses left of the most worn item in escrow, so buyers see
+	// what wear they buy; 0 for items that do not wear (and in the results
+	// of sell, cancel and expiry).
+	Worn int `json:"worn,omitempty"`
 }
 
 // MarketPurchase is the outcome of MarketBuy.

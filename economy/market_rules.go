@@ -24,6 +24,9 @@ const (
 	// ListingLifetime is how long a listing stays open before its items
 	// go back to the seller.
 	ListingLifetime = 7 * 24 * time.Hour
+	// PriceWindow is the span of sales /market price summarises in its
+	// median and volume.
+	PriceWindow = 7 * 24 * time.Hour
 )
 
 // ItemEscrow is the item owner of listed items in the item ledger: a listed
@@ -107,7 +110,8 @@ func priceStats(sales []Sale) (median int64, items int64, credits int64) {
 	sort.Slice(s, func(i, j int) bool { return s[i].UnitPrice < s[j].UnitPrice })
 	for _, x := range s {
 		items += int64(x.Quantity)
-		credits += x.UnitPrice * int64(x.Quantity)
+		// Saturating: a week of sales at the top price passes int64.
+		credits = saturatingAdd(credits, x.UnitPrice*int64(x.Quantity))
 	}
 	mid := (items + 1) / 2
 	var seen int64
@@ -131,3 +135,12 @@ var (
 	ErrListingShort    = refusal.New("market_listing_short", "That listing does not have that many items left.")
 	ErrBadSort         = refusal.New("market_bad_sort", "Sort by cheapest, priciest or newest.")
 )
+
+// saturatingAdd is a + b for non-negative a and b, or MaxInt64 when that
+// would overflow.
+func saturatingAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}

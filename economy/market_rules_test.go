@@ -84,6 +84,13 @@ func TestPriceStats(t *testing.T) {
 		{"one", []Sale{{Quantity: 2, UnitPrice: 50}}, 50, 2, 100},
 		{"weighted by quantity", []Sale{{Quantity: 1, UnitPrice: 1000}, {Quantity: 5, UnitPrice: 10}, {Quantity: 1, UnitPrice: 20}}, 10, 7, 1070},
 		{"even count takes the lower middle", []Sale{{Quantity: 1, UnitPrice: 30}, {Quantity: 1, UnitPrice: 10}}, 10, 2, 40},
+		{"credits saturate instead of wrapping", func() []Sale {
+			week := make([]Sale, 100_000) // 10^19 credits: past int64
+			for i := range week {
+				week[i] = Sale{Quantity: MaxQuantity, UnitPrice: MaxUnitPrice}
+			}
+			return week
+		}(), MaxUnitPrice, 100_000 * MaxQuantity, math.MaxInt64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, n, c := priceStats(tc.sales)

@@ -393,3 +393,110 @@ func TestItemAuditFindsMisplacedItems(t *testing.T) {
 		})
 	}
 }
+
+// TestMarketPriceWindow: /market price's median and volume cover the
+// sales of the last PriceWindow; its last sales list goes further back.
+func TestMarketPriceWindow(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const seller, buyer = 61, 62
+	giveItem(t, e, seller, "ruby", 3)
+	e.fund(t, buyer, 1_000_000)
+	sell := func(qty int, price int64) {
+		t.Helper()
+		l, err := e.svc.MarketSell(ctx, op(), seller, "ruby", qty, price)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.MarketBuy(ctx, op(), buyer, l.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sell(2, 90_000) // old: outside the window soon
+	e.clock.Add(economy.PriceWindow + time.Hour)
+	sell(1, 100)
+	pr, err := e.svc.MarketPrice(ctx, "ruby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Median != 100 || pr.Volume != 1 || pr.Credits != 100 || len(pr.Last) != 2 || pr.Last[0].UnitPrice != 100 {
+		t.Fatalf("price %+v: want the median and volume of the last sale only, both in the last sales", pr)
+	}
+}
+
+// setWear gives user's items of key the uses left in wear, one each, in
+// item order.
+func setWear(t *testing.T, e *env, user int64, key string, wear ...int) {
+	t.Helper()
+	tag, err := e.pool.Exec(context.Background(), `UPDATE economy.items i SET durability = w.d FROM (
+			SELECT id, row_number() OVER (ORDER BY id) AS n FROM economy.items WHERE owner_id = $1 AND item_key = $2) x
+		JOIN unnest($3::int[]) WITH ORDINALITY AS w(d, n) ON w.n = x.n WHERE i.id = x.id`, user, key, wear)
+	if err != nil || int(tag.RowsAffected()) != len(wear) {
+		t.Fatalf("set wear: %v (%d rows)", err, tag.RowsAffected())
+	}
+}
+
+// TestWearIsShownAndGivenMostWornFirst: a listing shows the uses left of
+// the most worn tool in its escrow, and a trade gives the most worn of an
+// offered kind first, as the trade window shows it.
+func TestWearIsShownAndGivenMostWornFirst(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const seller, trader, partner = 71, 72, 73
+	giveItem(t, e, seller, "pickaxe", 3)
+	setWear(t, e, seller, "pickaxe", 9, 2, 5)
+	l, err := e.svc.MarketSell(ctx, op(), seller, "pickaxe", 2, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.svc.MarketBrowse(ctx, "pickaxe", "", 0)
+	if err != nil || len(p.Rows) != 1 || p.Rows[0].ID != l.ID || p.Rows[0].Worn != 2 {
+		t.Fatalf("browse %+v %v: want the listing with its most worn pickaxe at 2 uses", p.Rows, err)
+	}
+	if mine, err := e.svc.MarketMine(ctx, seller); err != nil || len(mine) != 1 || mine[0].Worn != 2 {
+		t.Fatalf("mine %+v %v", mine, err)
+	}
+
+	giveItem(t, e, trader, "pickaxe", 2)
+	setWear(t, e, trader, "pickaxe", 8, 3)
+	e.fund(t, partner, 1000)
+	tr, err := e.svc.TradeOpen(ctx, op(), trader, partner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = e.svc.TradeEdit(ctx, op(), trader, tr.ID, tr.Version, economy.TradeChange{Item: "pickaxe", Qty: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = e.svc.TradeEdit(ctx, op(), partner, tr.ID, tr.Version, economy.TradeChange{Credits: 100}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []int64{trader, partner} {
+		if tr, err = e.svc.TradeConfirm(ctx, op(), u, tr.ID, tr.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got int
+	if err := e.pool.QueryRow(ctx, `SELECT durability FROM economy.items WHERE owner_id = $1 AND item_key = 'pickaxe'`, partner).Scan(&got); err != nil || got != 3 {
+		t.Fatalf("the partner received a pickaxe with %d uses (%v), want the most worn (3)", got, err)
+	}
+
+	// The offer records the wear the partner saw (8 uses); the tool wears
+	// down before the partner confirms: the swap is refused, nothing moves.
+	if tr, err = e.svc.TradeOpen(ctx, op(), trader, partner); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = e.svc.TradeEdit(ctx, op(), trader, tr.ID, tr.Version, economy.TradeChange{Item: "pickaxe", Qty: 1}); err != nil || tr.Offers[0].Worn["pickaxe"] != 8 {
+		t.Fatalf("offer %+v %v: want the wear recorded", tr.Offers[0], err)
+	}
+	if tr, err = e.svc.TradeConfirm(ctx, op(), trader, tr.ID, tr.Version); err != nil {
+		t.Fatal(err)
+	}
+	setWear(t, e, trader, "pickaxe", 7)
+	if _, err := e.svc.TradeConfirm(ctx, op(), partner, tr.ID, tr.Version); !errors.Is(err, economy.ErrTradeWorn) {
+		t.Fatalf("confirm after the wear: %v, want %v", err, economy.ErrTradeWorn)
+	}
+	if n := e.count(t, trader, "pickaxe"); n != 1 {
+		t.Fatalf("the trader holds %d pickaxes after a refused swap", n)
+	}
+	e.audit(t)
+}

@@ -7,13 +7,16 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const listingColumns = `id, seller_id, item_key, listed, remaining, unit_price, state, created_at, expires_at`
+// listingColumns are a listing's columns, and the uses left of the most
+// worn item in its escrow (0 for items that do not wear).
+const listingColumns = `id, seller_id, item_key, listed, remaining, unit_price, state, created_at, expires_at,
+	coalesce((SELECT min(e.durability) FROM economy.market_escrow e WHERE e.listing_id = market_listings.id), 0)`
 
 func (s *Service) scanListings(rows pgx.Rows) ([]Listing, error) {
 	var out []Listing
 	for rows.Next() {
 		var l Listing
-		if err := rows.Scan(&l.ID, &l.Seller, &l.Item, &l.Listed, &l.Remaining, &l.UnitPrice, &l.State, &l.CreatedAt, &l.ExpiresAt); err != nil {
+		if err := rows.Scan(&l.ID, &l.Seller, &l.Item, &l.Listed, &l.Remaining, &l.UnitPrice, &l.State, &l.CreatedAt, &l.ExpiresAt, &l.Worn); err != nil {
 			return nil, err
 		}
 		s.describe(&l)
@@ -101,7 +104,7 @@ func (s *Service) MarketPrice(ctx context.Context, item string) (PriceReport, er
 	err := s.read(ctx, "market_price", func(ctx context.Context, tx pgx.Tx) error {
 		now := s.now()
 		rows, err := tx.Query(ctx, `SELECT quantity, unit_price, sold_at FROM economy.market_sales
-			WHERE item_key = $1 AND sold_at > $2 ORDER BY sold_at DESC`, it.Key, now.Add(-ListingLifetime))
+			WHERE item_key = $1 AND sold_at > $2 ORDER BY sold_at DESC`, it.Key, now.Add(-PriceWindow))
 		if err != nil {
 			return fmt.Errorf("market price: %w", err)
 		}

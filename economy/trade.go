@@ -109,9 +109,11 @@ func (s *Service) TradeEdit(ctx context.Context, op Op, user, id int64, version 
 			return nil, err
 		}
 		side, _ := tr.side(user)
-		if err := t.checkHolds(ctx, user, tr.Offers[side]); err != nil {
+		worn, err := t.checkHolds(ctx, user, tr.Offers[side])
+		if err != nil {
 			return nil, err
 		}
+		tr.Offers[side].Worn = worn
 		if err := t.saveTrade(ctx, tr); err != nil {
 			return nil, err
 		}
@@ -121,26 +123,35 @@ func (s *Service) TradeEdit(ctx context.Context, op Op, user, id int64, version 
 	return r, err
 }
 
-// checkHolds refuses an offer user cannot give now.
-func (t *txn) checkHolds(ctx context.Context, user int64, o Offer) error {
+// checkHolds refuses an offer user cannot give now, and returns the uses
+// left of the most worn of each offered tool.
+func (t *txn) checkHolds(ctx context.Context, user int64, o Offer) (map[string]int, error) {
 	a, err := t.lockAccount(ctx, user)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if o.Credits > a.Wallet {
-		return ErrInsufficientFunds
+		return nil, ErrInsufficientFunds
 	}
+	var worn map[string]int
 	for key, n := range o.Items {
-		var have int
-		if err := t.QueryRow(ctx, `SELECT count(*) FROM economy.items i WHERE i.owner_id = $1 AND i.item_key = $2
-			AND NOT EXISTS (SELECT 1 FROM economy.vault v WHERE v.item_id = i.id)`, user, key).Scan(&have); err != nil {
-			return fmt.Errorf("trade holdings: %w", err)
+		var have, worst int
+		if err := t.QueryRow(ctx, `SELECT count(*), coalesce(min(i.durability), 0) FROM economy.items i
+			WHERE i.owner_id = $1 AND i.item_key = $2
+			AND NOT EXISTS (SELECT 1 FROM economy.vault v WHERE v.item_id = i.id)`, user, key).Scan(&have, &worst); err != nil {
+			return nil, fmt.Errorf("trade holdings: %w", err)
 		}
 		if have < n {
-			return ErrNotEnoughItems
+			return nil, ErrNotEnoughItems
+		}
+		if worst > 0 {
+			if worn == nil {
+				worn = map[string]int{}
+			}
+			worn[key] = worst
 		}
 	}
-	return nil
+	return worn, nil
 }
 
 // TradeConfirm confirms user's agreement to trade id as seen at version.
@@ -174,7 +185,8 @@ func (s *Service) TradeConfirm(ctx context.Context, op Op, user, id int64, versi
 }
 
 // swap moves both offers: credits wallet to wallet, items owner to owner
-// (never vaulted ones; listed ones are in escrow, not in an inventory).
+// (never vaulted ones; listed ones are in escrow, not in an inventory),
+// the most worn first, as the window shows them (and as the market lists).
 func (t *txn) swap(ctx context.Context, tr Trade) error {
 	if err := t.lockPair(ctx, tr.A, tr.B); err != nil {
 		return err
@@ -191,15 +203,22 @@ func (t *txn) swap(ctx context.Context, tr Trade) error {
 			}
 		}
 		for key, n := range o.Items {
-			tag, err := t.Exec(ctx, `UPDATE economy.items SET owner_id = $3, acquired_at = $5 WHERE id IN (
-					SELECT i.id FROM economy.items i WHERE i.owner_id = $1 AND i.item_key = $2
-					  AND NOT EXISTS (SELECT 1 FROM economy.vault v WHERE v.item_id = i.id)
-					ORDER BY i.id LIMIT $4 FOR UPDATE)`, from, key, to, n, t.now)
+			var moved, worst int
+			err := t.QueryRow(ctx, `WITH moved AS (
+					UPDATE economy.items SET owner_id = $3, acquired_at = $5 WHERE id IN (
+						SELECT i.id FROM economy.items i WHERE i.owner_id = $1 AND i.item_key = $2
+						  AND NOT EXISTS (SELECT 1 FROM economy.vault v WHERE v.item_id = i.id)
+						ORDER BY i.durability NULLS FIRST, i.id LIMIT $4 FOR UPDATE)
+					RETURNING durability)
+				SELECT count(*), coalesce(min(durability), 0) FROM moved`, from, key, to, n, t.now).Scan(&moved, &worst)
 			if err != nil {
 				return fmt.Errorf("trade swap: %w", err)
 			}
-			if int(tag.RowsAffected()) < n {
+			if moved < n {
 				return ErrNotEnoughItems.Withf("<@%d> no longer has %d× %s to give.", from, n, key)
+			}
+			if err := checkWear(o, key, worst); err != nil {
+				return err
 			}
 			t.items(from, key, -n, "trade")
 			t.items(to, key, n, "trade")

@@ -28,12 +28,17 @@ var (
 	ErrTradeTooLarge  = refusal.New("trade_too_large", "An offer holds at most 10 kinds of item and 100 of each.")
 	ErrEmptyTrade     = refusal.New("trade_empty", "Nothing is offered yet: add items or credits first.")
 	ErrNotTradeChange = refusal.New("trade_bad_change", "That change is not valid.")
+	ErrTradeWorn      = refusal.New("trade_worn", "An offered tool wore down since the offer was made: the offer must be made again.")
 )
 
 // Offer is what one side of a trade gives: credits and items by key.
 type Offer struct {
 	Credits int64          `json:"credits"`
 	Items   map[string]int `json:"items"`
+	// Worn is, for offered tools, the uses left of the most worn one when
+	// the offer was last changed: what the other player saw. The swap
+	// refuses a tool worn further since (it gives the most worn first).
+	Worn map[string]int `json:"worn,omitempty"`
 }
 
 func (o Offer) empty() bool { return o.Credits == 0 && len(o.Items) == 0 }
@@ -156,4 +161,14 @@ func tradeConfirm(t Trade, user int64, version int, now time.Time) (Trade, error
 	}
 	t.Confirmed[side] = version
 	return t, nil
+}
+
+// checkWear refuses a swap that would give items of key whose most worn
+// has worst uses left, when the offer promised more.
+func checkWear(o Offer, key string, worst int) error {
+	if promised := o.Worn[key]; promised > 0 && worst < promised {
+		return ErrTradeWorn.Withf("An offered %s wore down to %d uses since the offer was made (%d): change the offer again, then confirm.",
+			key, worst, promised)
+	}
+	return nil
 }

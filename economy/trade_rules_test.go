@@ -103,3 +103,24 @@ func TestTradeConfirm(t *testing.T) {
 		t.Fatalf("confirm an expired trade: %v", err)
 	}
 }
+
+func TestCheckWear(t *testing.T) {
+	o := Offer{Items: map[string]int{"pickaxe": 1, "coal": 2}, Worn: map[string]int{"pickaxe": 5}}
+	for _, tc := range []struct {
+		name  string
+		key   string
+		worst int
+		err   error
+	}{
+		{"as promised", "pickaxe", 5, nil},
+		{"better than promised", "pickaxe", 9, nil},
+		{"worn since", "pickaxe", 4, ErrTradeWorn},
+		{"an item that does not wear", "coal", 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := checkWear(o, tc.key, tc.worst); !errors.Is(err, tc.err) {
+				t.Fatalf("checkWear = %v, want %v", err, tc.err)
+			}
+		})
+	}
+}

@@ -163,9 +163,17 @@ func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 		}
 		msg = click(mover, msg, move)
 	}
-	var aw, bw int64
-	if err := pool.QueryRow(ctx, `SELECT (SELECT wallet FROM economy.accounts WHERE user_id = $1), (SELECT wallet FROM economy.accounts WHERE user_id = $2)`,
-		int64(alice), int64(bob)).Scan(&aw, &bw); err != nil {
+	// Achievements earned on the way (a net worth, a first find) pay
+	// their rewards into the wallets too; the outbox sweep may award one
+	// at any time, so wallets and rewards are read in one snapshot.
+	var aw, bw, ar, br int64
+	if err := pool.QueryRow(ctx, `SELECT (SELECT wallet FROM economy.accounts WHERE user_id = $1),
+		(SELECT wallet FROM economy.accounts WHERE user_id = $2),
+		(SELECT coalesce(sum(l.amount), 0) FROM economy.ledger_legs l JOIN economy.transactions t ON t.id = l.tx_id
+			WHERE t.kind = 'achievements' AND l.account_id = $1),
+		(SELECT coalesce(sum(l.amount), 0) FROM economy.ledger_legs l JOIN economy.transactions t ON t.id = l.tx_id
+			WHERE t.kind = 'achievements' AND l.account_id = $2)`,
+		int64(alice), int64(bob)).Scan(&aw, &bw, &ar, &br); err != nil {
 		t.Fatal(err)
 	}
 	train := economy.DefaultCatalog().Companions.Train.Cost
@@ -176,17 +184,7 @@ func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 	} else {
 		wantB += 1900
 	}
-	// Achievements earned on the way (a net worth, a first find) pay
-	// their rewards into the wallets too.
-	rewards := func(user discordsim.Snowflake) int64 {
-		var n int64
-		if err := pool.QueryRow(ctx, `SELECT coalesce(sum(l.amount), 0) FROM economy.ledger_legs l
-			JOIN economy.transactions t ON t.id = l.tx_id WHERE t.kind = 'achievements' AND l.account_id = $1`, int64(user)).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	wantA, wantB = wantA+rewards(alice), wantB+rewards(bob)
+	wantA, wantB = wantA+ar, wantB+br
 	if aw != wantA || bw != wantB {
 		t.Errorf("wallets: alice %d, bob %d; want %d, %d (alice won: %v)", aw, bw, wantA, wantB, aliceWon)
 	}

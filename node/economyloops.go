@@ -12,13 +12,23 @@ import (
 // node holds).
 const marketSweepInterval = time.Minute
 
-// startEconomyLoops runs the market's expiry sweep, the leaderboards'
+// Achievement outbox sweep: every achievementSweepInterval each node
+// settles the players whose queued rows waited achievementSweepGrace (the
+// command settles its caller at once; the sweep takes the counterparties
+// and what a stopped node left).
+const (
+	achievementSweepInterval = 2 * time.Second
+	achievementSweepGrace    = 5 * time.Second
+)
+
+// startEconomyLoops runs the market's expiry sweep, the achievement
+// outbox sweep, the leaderboards'
 // outbox processor and the achievements backfill until the services
 // context ends; Run waits for them
 // with the other background loops.
 func (n *Node) startEconomyLoops(ctx context.Context) {
 	n.startSeasonLoops(ctx)
-	n.bg.Add(3)
+	n.bg.Add(4)
 	go func() {
 		defer n.bg.Done()
 		// Once per catalogue version, cluster-wide; nodes starting together
@@ -28,6 +38,12 @@ func (n *Node) startEconomyLoops(ctx context.Context) {
 		} else if awarded > 0 {
 			n.log.Info("achievements backfill", "awarded", awarded)
 		}
+	}()
+	go func() {
+		defer n.bg.Done()
+		n.econ.RunAchievementSweeper(ctx, achievementSweepInterval, achievementSweepGrace, func(err error) {
+			n.log.Warn("achievements sweep", "err", err)
+		})
 	}()
 	go func() {
 		defer n.bg.Done()
