@@ -63,7 +63,7 @@ func TestPremiumReply(t *testing.T) {
 
 // TestShopMarksPremiumOnly: /shop says which cosmetics need premium.
 func TestShopMarksPremiumOnly(t *testing.T) {
-	r, err := (&econ{cat: economy.DefaultCatalog()}).shop(t.Context(), nil)
+	r, err := (&econ{cat: economy.DefaultCatalog()}).shop(t.Context(), &Invocation{User: discord.User{ID: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

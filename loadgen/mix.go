@@ -34,11 +34,11 @@ var DefaultMix = []Step{
 	{Name: "collection", Weight: 4, Command: "collection"},
 	{Name: "queue", Weight: 3, Command: "queue"},
 	{Name: "nowplaying", Weight: 2, Command: "nowplaying"},
-	{Name: "leaderboard", Weight: 3, Command: "leaderboard", Options: map[string]any{"board": "$choice"}},
-	{Name: "achievements", Weight: 2, Command: "achievements"},
-	{Name: "market browse", Weight: 3, Command: "market", Subcommand: "browse"},
+	{Name: "leaderboard", Weight: 2, Command: "leaderboard", Options: map[string]any{"board": "$choice"}},
+	{Name: "achievements", Weight: 1, Command: "achievements"},
+	{Name: "market browse", Weight: 2, Command: "market", Subcommand: "browse"},
 	{Name: "market price", Weight: 1, Command: "market", Subcommand: "price", Options: map[string]any{"item": "coffee"}},
-	{Name: "companion list", Weight: 2, Command: "companion", Subcommand: "list"},
+	{Name: "companion list", Weight: 1, Command: "companion", Subcommand: "list"},
 	// Load users are in no voice channel: /say answers that privately, which
 	// still runs its checks and the music agent's lookup.
 	{Name: "say", Weight: 1, Command: "say", Options: map[string]any{"text": "hello everyone"}},
