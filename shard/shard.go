@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/diamondburned/arikawa/v3/gateway"
@@ -66,6 +67,9 @@ type Config struct {
 	Metrics *Metrics
 	// DialTimeout bounds connecting and the HELLO that follows; default 10 s.
 	DialTimeout time.Duration
+	// Warm starts the shard discarding its events (a next-generation shard
+	// warming up while the cluster reshards) until Serve is called.
+	Warm bool
 }
 
 // State is where a shard is in its life.
@@ -112,6 +116,12 @@ type Shard struct {
 	conn       *websocket.Conn
 	wmu        sync.Mutex // serialises writes to conn
 	lastAk     time.Time
+
+	// serving is false while a warm shard discards its events.
+	serving atomic.Bool
+	// retired: the shard's generation no longer serves; when it stops it
+	// ends its session (close 1000) and saves no checkpoint.
+	retired atomic.Bool
 }
 
 // New returns a shard; Run starts it.
@@ -134,8 +144,26 @@ func New(cfg Config) (*Shard, error) {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 10 * time.Second
 	}
-	return &Shard{cfg: cfg, log: cfg.Logger.With("shard", cfg.ID), state: StateStopped, since: time.Now()}, nil
+	s := &Shard{cfg: cfg, log: cfg.Logger.With("shard", cfg.ID, "count", cfg.Count), state: StateStopped, since: time.Now()}
+	s.serving.Store(!cfg.Warm)
+	return s, nil
 }
+
+// Serve makes a warm shard hand its events to the Handler from the next
+// dispatch on. It is idempotent.
+func (s *Shard) Serve() {
+	if !s.serving.Swap(true) {
+		s.log.Info("shard serves its events")
+	}
+}
+
+// Serving reports whether the shard hands its events to the Handler.
+func (s *Shard) Serving() bool { return s.serving.Load() }
+
+// Retire marks the shard's generation as no longer serving: when its Run
+// ends, it closes the session for good (1000) and saves no checkpoint, so
+// that no shard of another count tries to resume it.
+func (s *Shard) Retire() { s.retired.Store(true) }
 
 // Status returns a snapshot of the shard.
 func (s *Shard) Status() Status {
@@ -149,7 +177,7 @@ func (s *Shard) Checkpoint() Checkpoint {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cp := s.cp
-	cp.Node, cp.At = s.cfg.Node, time.Now()
+	cp.Node, cp.At, cp.Count = s.cfg.Node, time.Now(), s.cfg.Count
 	return cp
 }
 
@@ -172,6 +200,10 @@ func (s *Shard) setState(st State) {
 // saves a final checkpoint, so that the next owner can resume; it returns nil
 // then, and an error wrapping ErrFatalClose for an unrecoverable close.
 func (s *Shard) Run(ctx context.Context, from Checkpoint) error {
+	if from.Count != 0 && from.Count != s.cfg.Count {
+		s.log.Info("checkpoint of another shard count; identifying", "checkpoint_count", from.Count)
+		from = Checkpoint{}
+	}
 	s.mu.Lock()
 	s.cp = from
 	s.saved = from.Seq
@@ -200,7 +232,7 @@ func (s *Shard) Run(ctx context.Context, from Checkpoint) error {
 	err := s.connectLoop(ctx)
 	stopLoop()
 	wg.Wait()
-	if s.cfg.Checkpoints != nil {
+	if s.cfg.Checkpoints != nil && !s.retired.Load() {
 		saveCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if cerr := s.saveCheckpoint(saveCtx); cerr != nil {
 			s.log.Warn("final checkpoint failed", "err", cerr)
@@ -338,7 +370,11 @@ func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration
 	go func() {
 		select {
 		case <-ctx.Done():
-			s.closeConn(conn, HandoffCloseCode, "handoff")
+			if s.retired.Load() {
+				s.closeConn(conn, websocket.CloseNormalClosure, "retired")
+			} else {
+				s.closeConn(conn, HandoffCloseCode, "handoff")
+			}
 		case <-connDone:
 		}
 	}()
@@ -543,7 +579,7 @@ func (s *Shard) dispatch(ctx context.Context, p payload, resuming bool) {
 		ev := fn()
 		if err := json.Unmarshal(p.D, ev); err != nil {
 			s.log.Warn("undecodable event", "type", p.T, "err", err)
-		} else {
+		} else if s.serving.Load() {
 			s.cfg.Handler(ctx, s.cfg.ID, ev)
 		}
 	}

@@ -1,0 +1,93 @@
+package shard_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
+	"github.com/chopsticks-bot/chopsticks/shard"
+)
+
+// TestWarmShardDiscardsUntilServe: a warm shard identifies and follows its
+// session but hands nothing to the handler until Serve.
+func TestWarmShardDiscardsUntilServe(t *testing.T) {
+	t.Parallel()
+	sim := newSim(t, discordsim.Config{Guilds: 4, RecommendedShards: 1})
+	r := runConfig(t, sim, shard.Config{ID: 0, Count: 1, Token: sim.Token(), Checkpoints: &memStore{}, Warm: true}, shard.Checkpoint{})
+	// READY and 4 GUILD_CREATE: seq 5.
+	poll.Eventually(t, 10*time.Second, func() bool { st := r.sh.Status(); return st.State == shard.StateReady && st.Seq >= 5 }, "the warm session to be ready")
+	if n := r.ev.count("GUILD_CREATE"); n != 0 || r.sh.Serving() {
+		t.Fatalf("a warm shard handed %d GUILD_CREATE to its handler (serving %v)", n, r.sh.Serving())
+	}
+	r.sh.Serve()
+	if _, err := sim.GrowGuilds(sim.AppID(), 1); err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, 10*time.Second, func() bool { return r.ev.count("GUILD_CREATE") == 1 }, "the served shard to handle the new guild")
+}
+
+// TestCheckpointOfAnotherCountIdentifies: a checkpoint records the shard
+// count, and a shard of another count identifies rather than resume it.
+func TestCheckpointOfAnotherCountIdentifies(t *testing.T) {
+	t.Parallel()
+	sim := newSim(t, discordsim.Config{Guilds: 2, RecommendedShards: 1})
+	store := &memStore{}
+	a := run(t, sim, 0, 1, store, shard.Checkpoint{}, "")
+	poll.Eventually(t, 10*time.Second, func() bool { return a.ev.count("GUILD_CREATE") == 2 }, "guilds")
+	a.stop(t)
+	cp, err := store.Load(context.Background(), 0)
+	if err != nil || cp.Count != 1 || !cp.Valid() {
+		t.Fatalf("checkpoint %+v (%v), want a valid one of count 1", cp, err)
+	}
+	b := run(t, sim, 0, 2, &memStore{}, cp, "")
+	poll.Eventually(t, 10*time.Second, func() bool { return b.sh.Status().State == shard.StateReady }, "shard 0 of 2 to be ready")
+	if b.sh.Status().SessionID == cp.SessionID {
+		t.Fatal("shard 0 of 2 resumed the session of shard 0 of 1")
+	}
+	accepted := 0
+	for _, id := range sim.Identifies() {
+		if id.Accepted {
+			accepted++
+		}
+	}
+	if accepted != 2 {
+		t.Fatalf("%d identifies accepted, want 2", accepted)
+	}
+}
+
+// TestRetiredShardEndsItsSession: a retired shard closes its session for
+// good (no resume possible) and saves no final checkpoint.
+func TestRetiredShardEndsItsSession(t *testing.T) {
+	t.Parallel()
+	sim := newSim(t, discordsim.Config{Guilds: 2, RecommendedShards: 1})
+	r := run(t, sim, 0, 1, &memStore{}, shard.Checkpoint{}, "")
+	poll.Eventually(t, 10*time.Second, func() bool { return r.ev.count("GUILD_CREATE") == 2 }, "guilds")
+	session := r.sh.Status().SessionID
+	r.sh.Retire()
+	r.stop(t)
+	poll.Eventually(t, 10*time.Second, func() bool { info, _ := sim.Session(session); return !info.Live }, "the emulator to see the close")
+	if info, ok := sim.Session(session); ok && info.Resumable {
+		t.Fatalf("a retired session is still resumable: %+v", info)
+	}
+}
+
+// TestRedisCheckpointsKeepCount: the Redis store round-trips the count.
+func TestRedisCheckpointsKeepCount(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
+	t.Cleanup(func() { rdb.Close() })
+	store := shard.NewRedisCheckpoints(rdb)
+	ctx := context.Background()
+	if err := store.Save(ctx, 5, shard.Checkpoint{SessionID: "s", Seq: 4, Count: 12, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.Load(ctx, 5)
+	if err != nil || got.Count != 12 {
+		t.Fatalf("loaded %+v (%v), want count 12", got, err)
+	}
+}
