@@ -402,7 +402,9 @@ func (s *Shard) identifyTurn(ctx context.Context) (release func(), err error) {
 	recovering := s.recovering
 	s.mu.Unlock()
 	wait := s.cfg.Gate.Wait
-	if recovering {
+	// A warm shard never takes the reserve: the serving generation still
+	// covers its guilds.
+	if recovering && s.serving.Load() {
 		wait = s.cfg.Gate.WaitReserve
 	}
 	return wait(ctx, s.cfg.ID)
