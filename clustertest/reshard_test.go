@@ -1,0 +1,251 @@
+package clustertest
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chopsticks-bot/chopsticks/bintest"
+	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
+	"github.com/chopsticks-bot/chopsticks/coordinator"
+	"github.com/chopsticks-bot/chopsticks/discordsim"
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
+)
+
+// Online resharding (issue 26): three nodes go from 8 to 12 shards under
+// /pay and /balance traffic, with `chopsticks reshard --shards 12`.
+
+const (
+	reshardFrom = 8
+	reshardTo   = 12
+)
+
+// newReshardCluster starts a cluster whose bot is recommended reshardFrom
+// shards, with max_concurrency 16 so that a generation identifies within
+// one window.
+func newReshardCluster(t *testing.T) *cluster {
+	t.Helper()
+	s := harness.Servers{Redis: servertest.RedisServer(t), Etcd: servertest.Etcd(t), Postgres: servertest.Postgres(t)}
+	return &cluster{t: t, Cluster: harness.New(t, harness.Options{
+		Binary: bintest.Chopsticks(t), Servers: s, MaxConcurrency: 16, Shards: reshardFrom,
+	})}
+}
+
+// generation reports, with a reason when false, whether the cluster serves
+// count shards alone: etcd's shard count is count with no reshard under
+// way, every shard unit runs, and discordsim has exactly one live session
+// per shard of count, and none of another count.
+func (c *cluster) generation(count int) (bool, string) {
+	st := c.Status()
+	if st.ShardCount != count || st.Reshard != nil {
+		return false, fmt.Sprintf("shard count %d, reshard %+v", st.ShardCount, st.Reshard)
+	}
+	running := 0
+	for _, u := range st.Units {
+		switch {
+		case u.Kind == coordinator.KindNext:
+			return false, fmt.Sprintf("next/%d still placed (%s)", u.ID, u.State)
+		case u.Kind == coordinator.KindShard && u.State != "running":
+			return false, fmt.Sprintf("shard %d is %s", u.ID, u.State)
+		case u.Kind == coordinator.KindShard:
+			running++
+		}
+	}
+	if running != count {
+		return false, fmt.Sprintf("%d of %d shards running", running, count)
+	}
+	live := map[int]int{}
+	for _, s := range c.Sim.Sessions() {
+		if s.AppID != c.Sim.AppID() || !s.Live {
+			continue
+		}
+		if s.Shard[1] != count {
+			return false, fmt.Sprintf("session %s of shard %v is still live", s.ID, s.Shard)
+		}
+		live[s.Shard[0]]++
+	}
+	for sh := range count {
+		if live[sh] != 1 {
+			return false, fmt.Sprintf("shard %d of %d has %d live sessions", sh, count, live[sh])
+		}
+	}
+	return true, ""
+}
+
+func (c *cluster) awaitGeneration(count int, timeout time.Duration, ids ...string) {
+	c.t.Helper()
+	poll.Eventually(c.t, timeout, func() (bool, string) {
+		c.CheckAlive(ids...)
+		return c.generation(count)
+	}, "the cluster to serve %d shards alone", count)
+}
+
+// reshardCLI runs `chopsticks reshard args...` against the cluster's etcd.
+func (c *cluster) reshardCLI(args ...string) string {
+	c.t.Helper()
+	cmd := exec.Command(bintest.Chopsticks(c.t), append([]string{"reshard"}, args...)...)
+	cmd.Env = []string{"ETCD_ENDPOINTS=" + strings.Join(c.Etcd, ",")}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		c.t.Fatalf("chopsticks reshard %v: %v\n%s", args, err, out.String())
+	}
+	return out.String()
+}
+
+// startPayAndBalance sends /pay and /balance, half each, at perSecond in
+// all, from every default user across the guilds.
+func (c *cluster) startPayAndBalance(perSecond int) *harness.Stream {
+	guilds := c.Sim.Guilds()
+	users := c.Sim.DefaultUsers()
+	pay := func(n int) discordsim.Invocation {
+		return discordsim.Invocation{GuildID: guilds[(n*7)%len(guilds)].ID, UserID: users[n%len(users)], Command: "pay",
+			Options: map[string]any{"user": users[(n+1)%len(users)], "amount": "1"}}
+	}
+	balance := func(n int) discordsim.Invocation {
+		return discordsim.Invocation{GuildID: guilds[(n*5+3)%len(guilds)].ID, UserID: users[(n+3)%len(users)], Command: "balance"}
+	}
+	return c.StartInvocations(perSecond/2, pay, balance)
+}
+
+// TestOnlineReshard: 8 → 12 shards under 50 interactions a second, as is,
+// with the leader SIGKILLed while the next generation warms, and with a
+// node that runs next shards SIGKILLed before the switch. Each ends on the
+// new generation alone: every guild on exactly one live session of 12, no
+// interaction lost or answered twice, the ledger answered and balanced.
+// Without a fault no interaction misses its deadline and the reshard costs
+// exactly 12 identifies.
+func TestOnlineReshard(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault string // "", "leader" or "next-owner"
+	}{
+		{"plain", ""},
+		{"leader killed", "leader"},
+		{"next-generation node killed", "next-owner"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newReshardCluster(t)
+			nodes := []string{"a", "b", "c"}
+			for _, id := range nodes {
+				c.Start(id, false)
+			}
+			c.awaitGeneration(reshardFrom, 40*time.Second, nodes...)
+			c.fund(t)
+			c.AwaitCheckpoints8()
+			s := c.startPayAndBalance(50)
+			poll.Eventually(t, 10*time.Second, func() bool { return s.Answered() >= 50 }, "the stream to be answered")
+
+			begin := time.Now()
+			out := c.reshardCLI("--shards", fmt.Sprint(reshardTo))
+			t.Logf("%s", strings.TrimSpace(out))
+			var killed string
+			var killedAt time.Time
+			if tc.fault != "" {
+				var why string
+				poll.Eventually(t, 10*time.Second, func() bool {
+					st := c.Status()
+					if st.Reshard == nil {
+						why = "no reshard under way"
+						return false
+					}
+					for _, u := range st.Units {
+						if tc.fault == "leader" && st.Leader != "" {
+							killed = string(st.Leader)
+						}
+						if tc.fault == "next-owner" && u.Kind == coordinator.KindNext && u.Owner != "" && u.Owner != st.Leader {
+							killed = string(u.Owner)
+						}
+					}
+					why = fmt.Sprintf("phase %s, nothing to kill yet", st.Reshard.Phase)
+					return killed != "" && st.Reshard.Phase == coordinator.PhaseWarming
+				}, "a %s to kill while the next generation warms (%s)", tc.fault, &why)
+				killedAt = c.Kill(killed)
+				t.Logf("SIGKILL %s %v after the reshard began", killed, killedAt.Sub(begin).Round(time.Millisecond))
+				nodes = remove(nodes, killed)
+			}
+			c.awaitGeneration(reshardTo, 40*time.Second, nodes...)
+			took := time.Since(begin)
+			n := s.Answered()
+			poll.Eventually(t, 10*time.Second, func() bool { return s.Answered() >= n+50 }, "the new generation to answer the stream")
+
+			r := c.auditStream(s)
+			if r.Lost() > 0 {
+				t.Errorf("%d interactions lost (%d undelivered, %d unclaimed)", r.Lost(), len(r.Undelivered), len(r.Unclaimed))
+			}
+			for _, it := range s.Interactions() {
+				in := it.Info()
+				// A killed node's interactions in flight may miss the
+				// deadline, as in any crash; nothing else may.
+				inFlight := !killedAt.IsZero() && in.Created.After(killedAt.Add(-3*time.Second)) && in.Created.Before(killedAt.Add(5*time.Second))
+				if in.Failed && !inFlight {
+					t.Errorf("interaction %s created %v after the reshard began missed the deadline", in.ID, in.Created.Sub(begin).Round(time.Millisecond))
+				}
+			}
+			c.auditPayments(t, s)
+
+			// Every guild on exactly one live session of the new generation.
+			for _, g := range c.Sim.Guilds() {
+				want := discordsim.ShardFor(g.ID, reshardTo)
+				owners := 0
+				for _, ss := range c.Sim.Sessions() {
+					if ss.AppID == c.Sim.AppID() && ss.Live && ss.Shard == [2]int{want, reshardTo} {
+						owners++
+					}
+				}
+				if owners != 1 {
+					t.Errorf("guild %s: %d live sessions of shard %d of %d, want 1", g.ID, owners, want, reshardTo)
+				}
+			}
+			ids := c.Sim.IdentifiesSince(begin)
+			perShard := map[[2]int]int{}
+			for _, id := range ids {
+				perShard[id.Shard]++
+			}
+			if tc.fault == "" && len(ids) != reshardTo {
+				t.Errorf("%d identifies during the reshard, want %d (one per new shard): %v", len(ids), reshardTo, perShard)
+			}
+			for sh, n := range perShard {
+				if sh[1] != reshardTo {
+					t.Errorf("shard %v of the old generation identified %d times during the reshard", sh, n)
+				}
+			}
+			checkNoViolations(t, c.Sim, discordsim.ViolationInteractionFailed, discordsim.ViolationInteractionLate)
+			checkDeliveries(t, c.Sim)
+			t.Logf("%d → %d shards in %v with %d identifies; %d interactions, %d missed the deadline",
+				reshardFrom, reshardTo, took.Round(time.Millisecond), len(ids), r.Total, r.Failed)
+		})
+	}
+}
+
+// AwaitCheckpoints8 waits until every shard of the first generation has a
+// checkpoint of its live session, so that a crash is recovered by RESUME.
+func (c *cluster) AwaitCheckpoints8() {
+	c.t.Helper()
+	poll.Eventually(c.t, 10*time.Second, func() (bool, string) {
+		for _, s := range c.Sim.Sessions() {
+			if s.AppID != c.Sim.AppID() || !s.Live {
+				continue
+			}
+			m, err := c.RDB.HGet(c.t.Context(), fmt.Sprintf("chopsticks:shard:{%d}:checkpoint", s.Shard[0]), "session").Result()
+			if err != nil || m != s.ID {
+				return false, fmt.Sprintf("shard %v: checkpoint %q, live session %s (%v)", s.Shard, m, s.ID, err)
+			}
+		}
+		return true, ""
+	}, "every shard checkpointed")
+}
+
+func remove(ids []string, id string) []string {
+	var out []string
+	for _, x := range ids {
+		if x != id {
+			out = append(out, x)
+		}
+	}
+	return out
+}
