@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -309,4 +310,49 @@ func remove(ids []string, id string) []string {
 		}
 	}
 	return out
+}
+
+// TestAutoReshard: nodes told that a shard may hold 4 guilds (RESHARD_AT
+// 0.8 of SHARD_GUILD_CAP 4) serve 2 guilds a shard; discordsim's driver
+// grows the bot to 4 a shard, and the cluster reshards by itself to
+// Discord's recommended fill (40% of the cap: 20 shards), losing nothing.
+func TestAutoReshard(t *testing.T) {
+	c := newReshardCluster(t)
+	nodes := []string{"a", "b", "c"}
+	for _, id := range nodes {
+		c.Start(id, false, "SHARD_GUILD_CAP=4", "RESHARD_AT=0.8")
+	}
+	c.awaitGeneration(reshardFrom, 40*time.Second, nodes...)
+	s := c.StartPings(20)
+	poll.Eventually(t, 10*time.Second, func() bool { return s.Answered() >= 20 }, "the stream to be answered")
+
+	begin := time.Now()
+	body := strings.NewReader(`{"count": 16}`)
+	resp, err := http.Post(c.Sim.URL()+"/_sim/applications/"+c.Sim.AppID().String()+"/guilds", "application/json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("growing the bot: status %d", resp.StatusCode)
+	}
+	var started *coordinator.ReshardStatus
+	poll.Eventually(t, 10*time.Second, func() bool {
+		started = c.Status().Reshard
+		return started != nil
+	}, "the cluster to start resharding by itself")
+	if started.Reason != "auto" || started.From != reshardFrom || started.To != 20 {
+		t.Errorf("reshard %+v, want auto from 8 to 20", started)
+	}
+	c.awaitGeneration(20, 40*time.Second, nodes...)
+	t.Logf("grown to 32 guilds: 8 → 20 shards by itself in %v", time.Since(begin).Round(time.Millisecond))
+	r := c.auditStream(s)
+	if r.Lost() > 0 || r.Failed > 0 {
+		t.Errorf("%d interactions lost, %d past the deadline", r.Lost(), r.Failed)
+	}
+	if st := c.Status(); st.Reshard != nil || st.ShardCount != 20 {
+		t.Errorf("after the reshard: %d shards, reshard %+v (a second one started)", st.ShardCount, st.Reshard)
+	}
+	checkNoViolations(t, c.Sim, discordsim.ViolationInteractionFailed, discordsim.ViolationInteractionLate)
+	checkDeliveries(t, c.Sim)
 }

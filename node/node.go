@@ -177,6 +177,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer n.bg.Done()
 		n.sweepBattles(svcCtx)
 	}()
+	n.bg.Go(func() { n.autoReshard(svcCtx, member) })
 	<-ctx.Done()
 	log.Info("draining")
 	n.leaveCluster(member)

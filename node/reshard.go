@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"sync/atomic"
@@ -193,4 +194,62 @@ type nextShardStatus struct {
 	shard.Status
 	Count   int  `json:"count"`
 	Serving bool `json:"serving"`
+}
+
+// autoReshardEvery is how often a node compares its shards' guild counts
+// with RESHARD_AT.
+const autoReshardEvery = time.Second
+
+// recommendedFill is the share of the guild cap Discord's recommendation
+// fills a shard to (one shard per 1,000 guilds of 2,500): an automatic
+// reshard aims for it.
+const recommendedFill = 0.4
+
+// autoReshard starts an online reshard when a serving shard of this node
+// holds more than RESHARD_AT of SHARD_GUILD_CAP guilds, until ctx ends.
+// Every node watches its own shards; etcd admits one reshard at a time.
+func (n *Node) autoReshard(ctx context.Context, m *coordinator.Member) {
+	if n.cfg.ReshardAt <= 0 {
+		return
+	}
+	limit := n.cfg.ReshardAt * float64(n.cfg.ShardGuildCap)
+	t := time.NewTicker(autoReshardEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		count := m.ShardCount()
+		busiest := 0
+		n.mu.Lock()
+		for _, rs := range n.shards {
+			if rs.count == count {
+				busiest = max(busiest, rs.sh.Status().Guilds)
+			}
+		}
+		n.mu.Unlock()
+		if count < 1 || float64(busiest) <= limit {
+			continue
+		}
+		target := autoShardCount(count, busiest, n.cfg.ShardGuildCap)
+		switch err := coordinator.StartReshard(ctx, n.etcd, "", target, "auto"); {
+		case err == nil:
+			n.log.Info("a shard passed RESHARD_AT: resharding online", "shards", count, "to", target,
+				"busiest_guilds", busiest, "limit", int(limit))
+		case errors.Is(err, coordinator.ErrReshardInProgress), ctx.Err() != nil:
+		default:
+			n.log.Warn("automatic reshard refused", "to", target, "err", err)
+		}
+	}
+}
+
+// autoShardCount is the shard count that brings a cluster of count shards,
+// whose fullest holds busiest guilds, back to Discord's recommended fill
+// of the cap: at least one more shard, at most coordinator.MaxShardCount.
+func autoShardCount(count, busiest, guildCap int) int {
+	per := max(recommendedFill*float64(guildCap), 1)
+	want := int(math.Ceil(float64(count) * float64(busiest) / per))
+	return min(max(want, count+1), coordinator.MaxShardCount)
 }

@@ -14,7 +14,8 @@ import (
 )
 
 // TestWarmShardDiscardsUntilServe: a warm shard identifies and follows its
-// session but hands nothing to the handler until Serve.
+// session but hands nothing to the handler until Serve; either way it
+// counts the guilds it holds.
 func TestWarmShardDiscardsUntilServe(t *testing.T) {
 	t.Parallel()
 	sim := newSim(t, discordsim.Config{Guilds: 4, RecommendedShards: 1})
@@ -29,6 +30,13 @@ func TestWarmShardDiscardsUntilServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll.Eventually(t, 10*time.Second, func() bool { return r.ev.count("GUILD_CREATE") == 1 }, "the served shard to handle the new guild")
+	if n := r.sh.Status().Guilds; n != 5 {
+		t.Fatalf("the shard counts %d guilds, want 5", n)
+	}
+	if err := sim.RemoveBot(sim.Guilds()[0].ID, sim.AppID()); err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, 10*time.Second, func() bool { return r.sh.Status().Guilds == 4 }, "the shard to count 4 guilds once the bot left one")
 }
 
 // TestCheckpointOfAnotherCountIdentifies: a checkpoint records the shard

@@ -91,6 +91,9 @@ type Status struct {
 	SessionID string    `json:"session_id,omitempty"`
 	Seq       int64     `json:"seq"`
 	Since     time.Time `json:"since"`
+	// Guilds is how many guilds the session holds (READY's, plus
+	// GUILD_CREATE, minus GUILD_DELETE of a guild the bot left).
+	Guilds int `json:"guilds"`
 }
 
 // ErrFatalClose is wrapped by Run's error when Discord closed the
@@ -116,6 +119,7 @@ type Shard struct {
 	conn       *websocket.Conn
 	wmu        sync.Mutex // serialises writes to conn
 	lastAk     time.Time
+	guilds     map[string]struct{}
 
 	// serving is false while a warm shard discards its events.
 	serving atomic.Bool
@@ -169,7 +173,7 @@ func (s *Shard) Retire() { s.retired.Store(true) }
 func (s *Shard) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Status{ID: s.cfg.ID, State: s.state, SessionID: s.cp.SessionID, Seq: s.cp.Seq, Since: s.since}
+	return Status{ID: s.cfg.ID, State: s.state, SessionID: s.cp.SessionID, Seq: s.cp.Seq, Since: s.since, Guilds: len(s.guilds)}
 }
 
 // Checkpoint returns the shard's current session.
@@ -563,10 +567,17 @@ func (s *Shard) dispatch(ctx context.Context, p payload, resuming bool) {
 		var r struct {
 			SessionID string `json:"session_id"`
 			ResumeURL string `json:"resume_gateway_url"`
+			Guilds    []struct {
+				ID string `json:"id"`
+			} `json:"guilds"`
 		}
 		_ = json.Unmarshal(p.D, &r)
 		s.mu.Lock()
 		s.cp.SessionID, s.cp.ResumeURL = r.SessionID, r.ResumeURL
+		s.guilds = make(map[string]struct{}, len(r.Guilds))
+		for _, g := range r.Guilds {
+			s.guilds[g.ID] = struct{}{}
+		}
 		s.mu.Unlock()
 		s.setState(StateReady)
 		s.log.Info("shard ready", "session", r.SessionID)
@@ -581,8 +592,11 @@ func (s *Shard) dispatch(ctx context.Context, p payload, resuming bool) {
 		ev := fn()
 		if err := json.Unmarshal(p.D, ev); err != nil {
 			s.log.Warn("undecodable event", "type", p.T, "err", err)
-		} else if s.serving.Load() {
-			s.cfg.Handler(ctx, s.cfg.ID, ev)
+		} else {
+			s.countGuild(ev)
+			if s.serving.Load() {
+				s.cfg.Handler(ctx, s.cfg.ID, ev)
+			}
 		}
 	}
 	if p.S != nil {
@@ -591,6 +605,23 @@ func (s *Shard) dispatch(ctx context.Context, p payload, resuming bool) {
 			s.cp.Seq = *p.S
 		}
 		s.mu.Unlock()
+	}
+}
+
+// countGuild follows the guilds the session holds.
+func (s *Shard) countGuild(ev ws.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.guilds == nil {
+		s.guilds = map[string]struct{}{}
+	}
+	switch e := ev.(type) {
+	case *gateway.GuildCreateEvent:
+		s.guilds[e.ID.String()] = struct{}{}
+	case *gateway.GuildDeleteEvent:
+		if !e.Unavailable {
+			delete(s.guilds, e.ID.String())
+		}
 	}
 }
 
