@@ -230,8 +230,8 @@ type Sim struct {
 	// fixedShards: Config.RecommendedShards was set, so GET /gateway/bot
 	// does not follow the bot's growth.
 	fixedShards bool
-	ids idGen
-	log *slog.Logger
+	ids         idGen
+	log         *slog.Logger
 
 	mu           sync.Mutex
 	apps         map[Snowflake]*app
