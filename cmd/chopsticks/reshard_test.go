@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +77,17 @@ func TestReshardCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oneMoreShard returns, as text, one more than the shard count of a
+// `chopsticks status -json` output.
+func oneMoreShard(t *testing.T, statusJSON string) string {
+	t.Helper()
+	var st struct {
+		ShardCount int `json:"shard_count"`
+	}
+	if err := json.Unmarshal([]byte(statusJSON), &st); err != nil || st.ShardCount < 1 {
+		t.Fatalf("status -json: %v (shard count %d)\n%s", err, st.ShardCount, statusJSON)
+	}
+	return strconv.Itoa(st.ShardCount + 1)
 }
