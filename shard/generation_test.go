@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chopsticks-bot/chopsticks/discordsim"
@@ -97,5 +99,41 @@ func TestRedisCheckpointsKeepCount(t *testing.T) {
 	got, err := store.Load(ctx, 5)
 	if err != nil || got.Count != 12 {
 		t.Fatalf("loaded %+v (%v), want count 12", got, err)
+	}
+}
+
+// TestWarmShardLeavesShardUpToTheServingOne: a warm shard neither sets nor
+// removes chopsticks_shard_up of its number, which the serving shard of
+// that number owns; once served it reports itself, and again on each Serve.
+func TestWarmShardLeavesShardUpToTheServingOne(t *testing.T) {
+	t.Parallel()
+	sim := newSim(t, discordsim.Config{Guilds: 2, RecommendedShards: 1})
+	met, err := shard.NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	upOf := func() float64 { return testutil.ToFloat64(met.Up.WithLabelValues("0")) }
+	met.Up.WithLabelValues("0").Set(1) // the serving shard 0, elsewhere in the node
+	w := runConfig(t, sim, shard.Config{ID: 0, Count: 2, Token: sim.Token(), Checkpoints: &memStore{}, Warm: true, Metrics: met}, shard.Checkpoint{})
+	poll.Eventually(t, 10*time.Second, func() bool { return w.sh.Status().State == shard.StateReady }, "the warm shard to be ready")
+	w.stop(t)
+	if n := testutil.CollectAndCount(met.Up); n != 1 || upOf() != 1 {
+		t.Fatalf("after a warm shard stopped: %d series, shard 0 up %v; want the serving shard's 1", n, upOf())
+	}
+
+	met.Up.Reset()
+	v := runConfig(t, sim, shard.Config{ID: 1, Count: 2, Token: sim.Token(), Checkpoints: &memStore{}, Warm: true, Metrics: met}, shard.Checkpoint{})
+	poll.Eventually(t, 10*time.Second, func() bool { return v.sh.Status().State == shard.StateReady }, "the warm shard to be ready")
+	if n := testutil.CollectAndCount(met.Up); n != 0 {
+		t.Fatalf("a warm shard reported %d shard_up series", n)
+	}
+	v.sh.Serve()
+	if got := testutil.ToFloat64(met.Up.WithLabelValues("1")); got != 1 {
+		t.Fatalf("served shard up = %v, want 1", got)
+	}
+	met.Up.Reset() // a retired shard of the same number removed it
+	v.sh.Serve()
+	if got := testutil.ToFloat64(met.Up.WithLabelValues("1")); got != 1 {
+		t.Fatalf("served again, shard up = %v, want 1", got)
 	}
 }

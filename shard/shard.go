@@ -159,6 +159,9 @@ func (s *Shard) Serve() {
 	if !s.serving.Swap(true) {
 		s.log.Info("shard serves its events")
 	}
+	// Report even when already serving: a retired shard of the same
+	// number on this node may have removed the series meanwhile.
+	s.reportUp(s.Status().State)
 }
 
 // Serving reports whether the shard hands its events to the Handler.
@@ -190,13 +193,22 @@ func (s *Shard) setState(st State) {
 	changed := s.state != st
 	s.state, s.since = st, time.Now()
 	s.mu.Unlock()
-	if changed && s.cfg.Metrics != nil {
-		up := 0.0
-		if st == StateReady {
-			up = 1
-		}
-		s.cfg.Metrics.up(s.cfg.ID, up)
+	if changed {
+		s.reportUp(st)
 	}
+}
+
+// reportUp sets the shard's chopsticks_shard_up from st. A warm shard
+// reports nothing: the serving shard of its number owns the series.
+func (s *Shard) reportUp(st State) {
+	if s.cfg.Metrics == nil || !s.serving.Load() {
+		return
+	}
+	up := 0.0
+	if st == StateReady {
+		up = 1
+	}
+	s.cfg.Metrics.up(s.cfg.ID, up)
 }
 
 // Run connects and serves the shard until ctx ends, resuming from when it
@@ -216,8 +228,8 @@ func (s *Shard) Run(ctx context.Context, from Checkpoint) error {
 	defer func() {
 		s.setState(StateStopped)
 		// A shard this node no longer runs has no series here; its new
-		// owner reports it.
-		if s.cfg.Metrics != nil {
+		// owner reports it. A warm shard never had it.
+		if s.cfg.Metrics != nil && s.serving.Load() {
 			s.cfg.Metrics.Up.DeleteLabelValues(strconv.Itoa(s.cfg.ID))
 		}
 	}()
