@@ -3,6 +3,7 @@ package clustertest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -41,52 +42,11 @@ func newReshardCluster(t *testing.T) *cluster {
 	})}
 }
 
-// generation reports, with a reason when false, whether the cluster serves
-// count shards alone: etcd's shard count is count with no reshard under
-// way, every shard unit runs, and discordsim has exactly one live session
-// per shard of count, and none of another count.
-func (c *cluster) generation(count int) (bool, string) {
-	st := c.Status()
-	if st.ShardCount != count || st.Reshard != nil {
-		return false, fmt.Sprintf("shard count %d, reshard %+v", st.ShardCount, st.Reshard)
-	}
-	running := 0
-	for _, u := range st.Units {
-		switch {
-		case u.Kind == coordinator.KindNext:
-			return false, fmt.Sprintf("next/%d still placed (%s)", u.ID, u.State)
-		case u.Kind == coordinator.KindShard && u.State != "running":
-			return false, fmt.Sprintf("shard %d is %s", u.ID, u.State)
-		case u.Kind == coordinator.KindShard:
-			running++
-		}
-	}
-	if running != count {
-		return false, fmt.Sprintf("%d of %d shards running", running, count)
-	}
-	live := map[int]int{}
-	for _, s := range c.Sim.Sessions() {
-		if s.AppID != c.Sim.AppID() || !s.Live {
-			continue
-		}
-		if s.Shard[1] != count {
-			return false, fmt.Sprintf("session %s of shard %v is still live", s.ID, s.Shard)
-		}
-		live[s.Shard[0]]++
-	}
-	for sh := range count {
-		if live[sh] != 1 {
-			return false, fmt.Sprintf("shard %d of %d has %d live sessions", sh, count, live[sh])
-		}
-	}
-	return true, ""
-}
-
 func (c *cluster) awaitGeneration(count int, timeout time.Duration, ids ...string) {
 	c.t.Helper()
 	poll.Eventually(c.t, timeout, func() (bool, string) {
 		c.CheckAlive(ids...)
-		return c.generation(count)
+		return c.ServesGeneration(count)
 	}, "the cluster to serve %d shards alone", count)
 }
 
@@ -151,6 +111,9 @@ func TestOnlineReshard(t *testing.T) {
 			t.Logf("%s", strings.TrimSpace(out))
 			var killed string
 			var killedAt time.Time
+			if tc.fault == "" {
+				c.awaitStatusShowsBothGenerations(nodes)
+			}
 			if tc.fault != "" {
 				var why string
 				poll.Eventually(t, 10*time.Second, func() bool {
@@ -233,6 +196,40 @@ func TestOnlineReshard(t *testing.T) {
 				reshardFrom, reshardTo, took.Round(time.Millisecond), len(ids), r.Total, r.Failed)
 		})
 	}
+}
+
+// awaitStatusShowsBothGenerations waits until a node's /status shows the
+// reshard under way and next-generation shards beside its serving ones.
+func (c *cluster) awaitStatusShowsBothGenerations(nodes []string) {
+	c.t.Helper()
+	poll.Eventually(c.t, 10*time.Second, func() (bool, string) {
+		for _, id := range nodes {
+			resp, err := http.Get("http://" + c.Node(id).HTTP + "/status")
+			if err != nil {
+				return false, err.Error()
+			}
+			var st struct {
+				Shards []json.RawMessage `json:"shards"`
+				Next   []struct {
+					ID    int `json:"id"`
+					Count int `json:"count"`
+				} `json:"next_shards"`
+				Cluster struct {
+					Reshard *coordinator.ReshardStatus `json:"reshard"`
+				} `json:"cluster"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+			if err != nil {
+				return false, err.Error()
+			}
+			r := st.Cluster.Reshard
+			if r != nil && r.From == reshardFrom && r.To == reshardTo && len(st.Shards) > 0 && len(st.Next) > 0 && st.Next[0].Count == reshardTo {
+				return true, ""
+			}
+		}
+		return false, "no node shows both generations"
+	}, "a node's /status to show both generations")
 }
 
 // AwaitCheckpoints8 waits until every shard of the first generation has a
