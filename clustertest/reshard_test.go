@@ -80,7 +80,8 @@ func (c *cluster) startPayAndBalance(perSecond int) *harness.Stream {
 
 // TestOnlineReshard: 8 → 12 shards under 50 interactions a second, as is,
 // with the leader SIGKILLed while the next generation warms, and with a
-// node that runs next shards SIGKILLed before the switch. Each ends on the
+// node that runs next shards SIGKILLed before the switch, and after it
+// (before the new generation takes over). Each ends on the
 // new generation alone: every guild on exactly one live session of 12, no
 // interaction lost or answered twice, the ledger answered and balanced.
 // Without a fault no interaction misses its deadline and the reshard costs
@@ -88,11 +89,12 @@ func (c *cluster) startPayAndBalance(perSecond int) *harness.Stream {
 func TestOnlineReshard(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		fault string // "", "leader" or "next-owner"
+		fault string // "", "leader", "next-owner" or "switched"
 	}{
 		{"plain", ""},
 		{"leader killed", "leader"},
 		{"next-generation node killed", "next-owner"},
+		{"next-generation node killed after the switch", "switched"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newReshardCluster(t)
@@ -126,15 +128,23 @@ func TestOnlineReshard(t *testing.T) {
 						if tc.fault == "leader" && st.Leader != "" {
 							killed = string(st.Leader)
 						}
-						if tc.fault == "next-owner" && u.Kind == coordinator.KindNext && u.Owner != "" && u.Owner != st.Leader {
+						if tc.fault != "leader" && u.Kind == coordinator.KindNext && u.Owner != "" && u.Owner != st.Leader {
 							killed = string(u.Owner)
 						}
 					}
 					why = fmt.Sprintf("phase %s, %d of %d next shards ready", st.Reshard.Phase, st.Reshard.Ready, st.Reshard.To)
-					// A next-generation node dies once some of its
-					// sessions are READY, before the switch.
-					ready := tc.fault != "next-owner" || st.Reshard.Ready > 0
-					return killed != "" && ready && st.Reshard.Phase == coordinator.PhaseWarming
+					switch tc.fault {
+					case "switched":
+						// Between the switch and the takeover: both
+						// generations serve; the next shards of the killed
+						// node must serve from their restart.
+						return killed != "" && st.Reshard.Phase == coordinator.PhaseSwitched
+					case "next-owner":
+						// Once some next sessions are READY, before the
+						// switch.
+						return killed != "" && st.Reshard.Ready > 0 && st.Reshard.Phase == coordinator.PhaseWarming
+					}
+					return killed != "" && st.Reshard.Phase == coordinator.PhaseWarming
 				}, "a %s to kill while the next generation warms (%s)", tc.fault, &why)
 				killedAt = c.Kill(killed)
 				t.Logf("SIGKILL %s %v after the reshard began", killed, killedAt.Sub(begin).Round(time.Millisecond))

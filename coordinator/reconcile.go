@@ -195,7 +195,9 @@ func (m *Member) reconcile(ep *epoch) {
 				// move the unit elsewhere.
 				continue
 			}
-			m.schedule(u, s, ep, func(ep *epoch, u Unit, s *slot) { m.startJob(ep, u, s, count) })
+			// A next shard started after the switch serves at once.
+			serve := u.Kind == KindNext && v.reshard != nil && v.reshard.Phase == PhaseSwitched
+			m.schedule(u, s, ep, func(ep *epoch, u Unit, s *slot) { m.startJob(ep, u, s, count, serve) })
 		case running && !planned:
 			reason := m.stopReason(v, u, s)
 			m.schedule(u, s, ep, func(ep *epoch, u Unit, s *slot) { m.handoffJob(ep, u, s, reason) })
@@ -283,8 +285,8 @@ func (m *Member) stopJob(ep *epoch, u Unit, s *slot, reason StopReason) {
 }
 
 // startJob claims u (unless already ours) and starts it for the generation
-// of count shards. s.op is held.
-func (m *Member) startJob(ep *epoch, u Unit, s *slot, count int) {
+// of count shards, serving at once when serve is set. s.op is held.
+func (m *Member) startJob(ep *epoch, u Unit, s *slot, count int, serve bool) {
 	uctx := ep.unitContext()
 	m.setState(s, StateStarting, ep)
 	key := m.k.owner(u)
@@ -312,7 +314,7 @@ func (m *Member) startJob(ep *epoch, u Unit, s *slot, count int) {
 	m.mu.Unlock()
 	sctx := uctx
 	if u.Kind != KindAgent {
-		sctx = context.WithValue(uctx, countKey{}, count)
+		sctx = context.WithValue(uctx, countKey{}, unitStart{count: count, serve: serve})
 	}
 	if err := m.cfg.Owner.Start(sctx, u); err != nil {
 		if uctx.Err() != nil {

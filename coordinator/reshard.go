@@ -81,15 +81,29 @@ type ReshardOwner interface {
 	ServeNext(id int)
 }
 
-// countKey carries the generation's shard count to Owner.Start.
+// countKey carries a unitStart to Owner.Start.
 type countKey struct{}
+
+// unitStart is what Owner.Start learns about a shard unit beyond its ID.
+type unitStart struct {
+	count int
+	serve bool
+}
 
 // UnitShardCount returns the shard count of the generation of the shard
 // (KindShard or KindNext) that Owner.Start was called for with ctx, and 0
 // for other units or contexts.
 func UnitShardCount(ctx context.Context) int {
-	n, _ := ctx.Value(countKey{}).(int)
-	return n
+	st, _ := ctx.Value(countKey{}).(unitStart)
+	return st.count
+}
+
+// UnitServes reports whether the next shard that Owner.Start was called
+// for with ctx must handle its events from the start: the switch is
+// already written (it moved, or restarted, after the switch).
+func UnitServes(ctx context.Context) bool {
+	st, _ := ctx.Value(countKey{}).(unitStart)
+	return st.serve
 }
 
 // StartReshard asks the cluster to reshard to count shards, with any etcd
@@ -356,6 +370,10 @@ func (m *Member) markReshard(ep *epoch) {
 	}
 	ready, live := m.v.ready, m.v.live
 	var wantReady, wantLive []int
+	serve := ids
+	if phase != PhaseSwitched {
+		serve = nil
+	}
 	for _, id := range ids {
 		if mk, ok := ready[id]; !ok || mk.Node != m.cfg.NodeID {
 			wantReady = append(wantReady, id)
@@ -377,8 +395,12 @@ func (m *Member) markReshard(ep *epoch) {
 			m.log.Warn("coordinator: reshard ready mark failed; retried", "next", id, "err", err)
 		}
 	}
-	for _, id := range wantLive {
+	// Serve every next shard here, marked or not: a session restarted
+	// under a marker written for an earlier one must serve too.
+	for _, id := range serve {
 		ro.ServeNext(id)
+	}
+	for _, id := range wantLive {
 		if _, err := m.cli.Put(ctx, m.k.live(id), string(m.cfg.NodeID), clientv3.WithLease(ep.lease.id)); err != nil {
 			m.log.Warn("coordinator: reshard live mark failed; retried", "next", id, "err", err)
 		}

@@ -24,7 +24,7 @@ func (o owner) Start(ctx context.Context, u coordinator.Unit) error {
 		if count == 0 {
 			count = o.n.shardCount
 		}
-		return o.n.startGeneration(u, count)
+		return o.n.startGeneration(u, count, coordinator.UnitServes(ctx))
 	case coordinator.KindAgent:
 		return o.n.startAgent(ctx, u.ID)
 	default:

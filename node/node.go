@@ -369,9 +369,10 @@ func (n *Node) handle(ctx context.Context, shardID int, ev ws.Event) {
 
 // runShard starts shard id of count shards, resuming from its checkpoint
 // when there is one of that count, and records it among the serving
-// shards, or the next generation's when warm.
-func (n *Node) runShard(gate shard.Gate, id, count int, warm bool) (*runningShard, error) {
-	cps := n.genCheckpoints(count, !warm)
+// shards, or the next generation's when next; a warm one discards its
+// events until served.
+func (n *Node) runShard(gate shard.Gate, id, count int, next, warm bool) (*runningShard, error) {
+	cps := n.genCheckpoints(count, !next)
 	sh, err := shard.New(shard.Config{
 		Token: n.cfg.DiscordToken, ID: id, Count: count, Intents: Intents,
 		GatewayURL: n.gatewayURL, Gate: gate, Checkpoints: cps, Node: n.cfg.NodeID,
@@ -384,7 +385,7 @@ func (n *Node) runShard(gate shard.Gate, id, count int, warm bool) (*runningShar
 	ctx, cancel := context.WithCancel(context.Background())
 	rs := &runningShard{sh: sh, stop: cancel, done: make(chan struct{}), count: count, cps: cps}
 	n.mu.Lock()
-	if warm {
+	if next {
 		n.next[id] = rs
 	} else {
 		n.shards[id] = rs

@@ -90,15 +90,16 @@ func (n *Node) currentShardCount() int {
 	return n.shardCount
 }
 
-// startGeneration starts shard unit u of count shards: a next shard warm,
-// a shard by adopting this node's promoted next session of that count when
-// there is one, otherwise from its checkpoint.
-func (n *Node) startGeneration(u coordinator.Unit, count int) error {
+// startGeneration starts shard unit u of count shards: a next shard warm
+// (serving at once when serve is set), a shard by adopting this node's
+// promoted next session of that count when there is one, otherwise from
+// its checkpoint.
+func (n *Node) startGeneration(u coordinator.Unit, count int, serve bool) error {
 	if count < 1 || u.ID < 0 || u.ID >= count {
 		return fmt.Errorf("shard %d outside 0..%d", u.ID, count-1)
 	}
 	if u.Kind == coordinator.KindNext {
-		_, err := n.runShard(n.gate, u.ID, count, true)
+		_, err := n.runShard(n.gate, u.ID, count, true, !serve)
 		return err
 	}
 	n.mu.Lock()
@@ -112,7 +113,7 @@ func (n *Node) startGeneration(u coordinator.Unit, count int) error {
 		return nil
 	}
 	n.mu.Unlock()
-	_, err := n.runShard(n.gate, u.ID, count, false)
+	_, err := n.runShard(n.gate, u.ID, count, false, false)
 	return err
 }
 
