@@ -24,13 +24,14 @@ type genWorld struct {
 	gmu    sync.Mutex
 	ready  bool
 	counts map[Unit]int     // count of each running shard or next shard
+	serves map[Unit]bool    // UnitServes at each next shard's last start
 	next   map[int]NodeID   // node that last ran next/<id>
 	served map[int]NodeID   // node that serves next/<id>
 	adopt  map[int][]string // problems with shard/<id> adopting next/<id>
 }
 
 func newGenWorld(t *testing.T) *genWorld {
-	return &genWorld{world: newWorld(t), counts: map[Unit]int{}, next: map[int]NodeID{}, served: map[int]NodeID{}, adopt: map[int][]string{}}
+	return &genWorld{world: newWorld(t), counts: map[Unit]int{}, serves: map[Unit]bool{}, next: map[int]NodeID{}, served: map[int]NodeID{}, adopt: map[int][]string{}}
 }
 
 func (g *genWorld) setReady(r bool) {
@@ -53,6 +54,7 @@ func (o *genOwner) Start(ctx context.Context, u Unit) error {
 		o.g.adopt[u.ID] = append(o.g.adopt[u.ID], fmt.Sprintf("%v started without a shard count", u))
 	}
 	o.g.counts[u] = n
+	o.g.serves[u] = UnitServes(ctx)
 	if u.Kind == KindNext {
 		o.g.next[u.ID] = o.id
 		delete(o.g.served, u.ID)
@@ -280,5 +282,36 @@ func TestStartReshardRefuses(t *testing.T) {
 	}
 	if err := StartReshard(ctx, cli, "/refuse", 3, "operator"); !errors.Is(err, ErrReshardInProgress) {
 		t.Fatalf("a second reshard: %v, want ErrReshardInProgress", err)
+	}
+}
+
+// TestNextShardStartedAfterTheSwitchServes: a next shard that starts once
+// the switch is written (it moved, or restarted under a live mark of an
+// earlier session) is told to serve from its first event.
+func TestNextShardStartedAfterTheSwitchServes(t *testing.T) {
+	endpoints := servertest.Etcd(t)
+	g := newGenWorld(t)
+	joinGen(t, endpoints, g, "n1", 2)
+	joinGen(t, endpoints, g, "n2", 2)
+	poll.Eventually(t, 10*time.Second, func() (bool, string) { return g.runsGeneration(2) }, "2 shards to run")
+	g.setReady(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cli := newClient(t, endpoints)
+	// The switch as a leader would write it, before any next shard ran.
+	b, _ := json.Marshal(reshardDoc{Phase: PhaseSwitched, From: 2, To: 3, StartedMs: time.Now().UnixMilli(), RemainingAtStart: -1})
+	if _, err := cli.Put(ctx, keys{DefaultPrefix}.reshard(), string(b)); err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, 15*time.Second, func() (bool, string) { return g.runsGeneration(3) }, "shard/0..2 of 3 to run alone")
+	g.gmu.Lock()
+	defer g.gmu.Unlock()
+	for id := range 3 {
+		if !g.serves[Unit{KindNext, id}] {
+			t.Errorf("next/%d started after the switch without being told to serve", id)
+		}
+		if g.serves[Unit{KindShard, id}] {
+			t.Errorf("shard/%d was told to serve as a next shard", id)
+		}
 	}
 }
