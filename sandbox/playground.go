@@ -81,6 +81,9 @@ func (s *Sandbox) playground() http.Handler {
 	mux.HandleFunc("POST /api/click", s.handleClick)
 	mux.HandleFunc("POST /api/voice", s.handleVoice)
 	mux.HandleFunc("POST /api/nodes/{id}/{action}", s.handleNodeAction)
+	mux.HandleFunc("GET /api/reshard", s.handleReshardState)
+	mux.HandleFunc("POST /api/reshard", s.handleReshard)
+	mux.HandleFunc("POST /api/reshard/abort", s.handleReshardAbort)
 	return securityHeaders(mux)
 }
 

@@ -89,6 +89,7 @@ type Sandbox struct {
 	PostgresURL, RedisAddr string
 	members                []Member
 	demo                   demo
+	reshard                reshardControl
 }
 
 // Run starts the sandbox and serves until ctx ends, then stops everything,
@@ -165,6 +166,11 @@ func Run(ctx context.Context, opts Config) error {
 		PostgresURL: pg.DSN("chopsticks"), RedisAddr: rs.Addr()}
 	s.rdb = redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	defer s.rdb.Close()
+	closeEtcd, err := s.reshard.connect(etcd.Endpoints())
+	if err != nil {
+		return err
+	}
+	defer closeEtcd()
 	if err := s.setupDemo(); err != nil {
 		return err
 	}
