@@ -283,6 +283,15 @@ func TestStartReshardRefuses(t *testing.T) {
 	if err := StartReshard(ctx, cli, "/refuse", 3, "operator"); !errors.Is(err, ErrReshardInProgress) {
 		t.Fatalf("a second reshard: %v, want ErrReshardInProgress", err)
 	}
+	// The status counts the session starts spent since the reshard began.
+	l, _ = json.Marshal(startLimit{Remaining: 2, Total: 1000})
+	if _, err := cli.Put(ctx, k.startLimit(), string(l)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadStatus(ctx, cli, "/refuse")
+	if err != nil || st.Reshard == nil || st.Reshard.IdentifiesSpent != 3 || st.Reshard.From != 4 || st.Reshard.To != 5 || st.Reshard.Phase != PhaseWarming {
+		t.Fatalf("status %+v (%v), want a reshard 4 -> 5 warming with 3 identifies spent", st.Reshard, err)
+	}
 }
 
 // TestNextShardStartedAfterTheSwitchServes: a next shard that starts once
