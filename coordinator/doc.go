@@ -50,7 +50,7 @@
 //	identify/limit              {remaining, total, reset_at_ms}
 //	reshard                     {phase, from, to, reason, started_ms, ...}: the reshard under way
 //	reshard/ready/<n>           value <node>, under its lease: next/<n> is READY there
-//	reshard/live/<n>            value <node>, under its lease: next/<n> handles events there
+//	reshard/live/<n>            value <node>, under its lease: next/<n> is READY and handles events there
 //	nexts/<n>/owner             value <node>, under the owner's lease (next-generation shard)
 //
 // # Ownership protocol
@@ -235,7 +235,8 @@
 // Once every next shard's owner marked it READY (reshard/ready, written
 // from ReshardOwner.NextReady), the leader writes phase "switched" in one
 // transaction fenced on its leadership, the document and those markers;
-// members then call ReshardOwner.ServeNext and mark reshard/live. Once
+// members then call ReshardOwner.ServeNext and mark reshard/live once
+// the session is READY. Once
 // every next shard is live, the leader writes, in one fenced transaction,
 // the new count, a plan giving shard/<n> to the owner of next/<n>, and
 // deletes the document and markers. Members stop the next units with

@@ -188,7 +188,8 @@ func (m *Member) reconcile(ep *epoch) {
 		case stale && planned:
 			// Stop the old session and keep the claim: the next pass
 			// starts the unit again for its generation.
-			m.schedule(u, s, ep, func(ep *epoch, u Unit, s *slot) { m.stopJob(ep, u, s, m.stopReason(v, u, s)) })
+			reason := m.stopReason(v, u, s)
+			m.schedule(u, s, ep, func(ep *epoch, u Unit, s *slot) { m.stopJob(ep, u, s, reason) })
 		case planned && !running && (!present || ours):
 			if m.draining || time.Now().Before(s.retryAt) {
 				// A draining node starts nothing: the plan is about to

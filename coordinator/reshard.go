@@ -401,6 +401,12 @@ func (m *Member) markReshard(ep *epoch) {
 		ro.ServeNext(id)
 	}
 	for _, id := range wantLive {
+		// Live means READY and serving: a session still connecting after
+		// a move would leave its guilds unserved once the old generation
+		// is retired.
+		if !ro.NextReady(id) {
+			continue
+		}
 		if _, err := m.cli.Put(ctx, m.k.live(id), string(m.cfg.NodeID), clientv3.WithLease(ep.lease.id)); err != nil {
 			m.log.Warn("coordinator: reshard live mark failed; retried", "next", id, "err", err)
 		}
