@@ -37,9 +37,16 @@ const (
 func newReshardCluster(t *testing.T) *cluster {
 	t.Helper()
 	s := harness.Servers{Redis: servertest.RedisServer(t), Etcd: servertest.Etcd(t), Postgres: servertest.Postgres(t)}
-	return &cluster{t: t, Cluster: harness.New(t, harness.Options{
+	c := &cluster{t: t, Cluster: harness.New(t, harness.Options{
 		Binary: bintest.Chopsticks(t), Servers: s, MaxConcurrency: 16, Shards: reshardFrom,
 	})}
+	// A node whose claim Redis does not answer in time handles the
+	// interaction unclaimed (and logs "interaction claim unavailable"), as
+	// designed; on two loaded shared cores that happens around a SIGKILL.
+	// Such an interaction was handled, not lost: answered twice would
+	// still show as a second initial response.
+	c.ClaimOptional = func(in discordsim.InteractionInfo) bool { return in.Response != nil }
+	return c
 }
 
 func (c *cluster) awaitGeneration(count int, timeout time.Duration, ids ...string) {
