@@ -296,8 +296,8 @@ func (c Flags) parse() (Config, *problems) {
 		NodeEnv: c.NodeEnv, NodeID: c.NodeID, HTTPAddr: c.HTTPAddr, GossipSeeds: splitList(c.GossipSeeds),
 		ShardCount: c.ShardCount, CheckpointInterval: c.CheckpointInterval, Weight: c.Weight,
 		LeaseTTL: c.LeaseTTL, IdentifyReserve: c.IdentifyReserve, PostgresReadMaxLag: c.PostgresReadMaxLag,
-		ReshardAt: c.ReshardAt, ShardGuildCap: c.ShardGuildCap,
 	}
+	cfg.ReshardAt, cfg.ShardGuildCap = c.ReshardAt, c.ShardGuildCap
 	if len(cfg.DashboardSessionSecret) == 0 {
 		cfg.DashboardSessionSecret = nil
 	}
