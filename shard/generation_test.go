@@ -2,9 +2,11 @@ package shard_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/diamondburned/arikawa/v3/gateway"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
@@ -135,5 +137,68 @@ func TestWarmShardLeavesShardUpToTheServingOne(t *testing.T) {
 	v.sh.Serve()
 	if got := testutil.ToFloat64(met.Up.WithLabelValues("1")); got != 1 {
 		t.Fatalf("served again, shard up = %v, want 1", got)
+	}
+}
+
+// recordingGate is a LocalGate that records which of its methods a shard
+// used.
+type recordingGate struct {
+	*shard.LocalGate
+	mu            sync.Mutex
+	waits, spares int
+}
+
+func (g *recordingGate) Wait(ctx context.Context, id int) (func(), error) {
+	g.mu.Lock()
+	g.waits++
+	g.mu.Unlock()
+	return g.LocalGate.Wait(ctx, id)
+}
+
+func (g *recordingGate) WaitReserve(ctx context.Context, id int) (func(), error) {
+	g.mu.Lock()
+	g.spares++
+	g.mu.Unlock()
+	return g.LocalGate.WaitReserve(ctx, id)
+}
+
+// TestWarmShardNeverTakesTheReserve: a serving shard whose checkpointed
+// session is gone identifies from the reserve (WaitReserve); a warm one
+// does not, since the serving generation still covers its guilds.
+func TestWarmShardNeverTakesTheReserve(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name          string
+		warm          bool
+		waits, spares int
+	}{
+		{"serving", false, 0, 1},
+		{"warm", true, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim := newSim(t, discordsim.Config{Guilds: 2, RecommendedShards: 1})
+			gate := &recordingGate{LocalGate: shard.NewLocalGate(1)}
+			gate.Window = sim.Config().IdentifyWindow
+			ev := &events{}
+			sh, err := shard.New(shard.Config{
+				Token: sim.Token(), ID: 0, Count: 1, Intents: gateway.IntentGuilds, GatewayURL: sim.GatewayURL(),
+				Gate: gate, Handler: ev.handle, Node: "t", Warm: tc.warm,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			// A checkpoint of a session Discord does not know: the RESUME is
+			// refused and the shard must identify.
+			go func() { done <- sh.Run(ctx, shard.Checkpoint{SessionID: "gone", Seq: 7, Count: 1}) }()
+			t.Cleanup(func() { cancel(); <-done })
+			poll.Eventually(t, 15*time.Second, func() bool { return sh.Status().State == shard.StateReady }, "a new session")
+			gate.mu.Lock()
+			defer gate.mu.Unlock()
+			if gate.waits != tc.waits || gate.spares != tc.spares {
+				t.Fatalf("Wait %d, WaitReserve %d; want %d and %d", gate.waits, gate.spares, tc.waits, tc.spares)
+			}
+		})
 	}
 }
