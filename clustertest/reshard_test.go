@@ -152,9 +152,13 @@ func TestOnlineReshard(t *testing.T) {
 						return killed != "" && st.Reshard.Ready > 0 && st.Reshard.Phase == coordinator.PhaseWarming
 					}
 					return killed != "" && st.Reshard.Phase == coordinator.PhaseWarming
-				}, "a %s to kill while the next generation warms (%s)", tc.fault, &why)
+				}, "a node to kill for fault %q (%s)", tc.fault, &why)
 				killedAt = c.Kill(killed)
-				t.Logf("SIGKILL %s %v after the reshard began", killed, killedAt.Sub(begin).Round(time.Millisecond))
+				phase := "the new generation serving alone"
+				if st := c.Status(); st.Reshard != nil {
+					phase = fmt.Sprintf("%s, ready %d/%d, live %d/%d", st.Reshard.Phase, st.Reshard.Ready, st.Reshard.To, st.Reshard.Live, st.Reshard.To)
+				}
+				t.Logf("SIGKILL %s %v after the reshard began; just after, the reshard is %s", killed, killedAt.Sub(begin).Round(time.Millisecond), phase)
 				nodes = remove(nodes, killed)
 			}
 			c.awaitGeneration(reshardTo, 40*time.Second, nodes...)
