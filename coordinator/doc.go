@@ -23,7 +23,9 @@
 //   - view.go, keys.go: the etcd documents and key layout as the member
 //     reads them.
 //   - status.go, readiness.go, metrics.go: what a member reports.
-//   - shards.go: changes the shard count for a cold restart.
+//   - reshard.go: changes the shard count while the cluster serves (a
+//     second generation, the fenced switch, abort); shards.go changes it
+//     for a cold restart.
 //   - Gate (gate.go): one IDENTIFY per max_concurrency bucket per window,
 //     cluster-wide, in shard order within a bucket, with a reserve of the
 //     daily budget.
@@ -46,6 +48,10 @@
 //	identify/slot/<bucket>      the bucket's identify slot, under a per-identify lease
 //	identify/queue/<bucket>/<shard>/<lease>  waiters, in shard order
 //	identify/limit              {remaining, total, reset_at_ms}
+//	reshard                     {phase, from, to, reason, started_ms, ...}: the reshard under way
+//	reshard/ready/<n>           value <node>, under its lease: next/<n> is READY there
+//	reshard/live/<n>            value <node>, under its lease: next/<n> is READY and handles events there
+//	nexts/<n>/owner             value <node>, under the owner's lease (next-generation shard)
 //
 // # Ownership protocol
 //
@@ -223,9 +229,22 @@
 // # Changing the shard count
 //
 // The unit configuration (config/units) is written once by the first node
-// (Config.ShardCount) and changed only by SetUnits. To change the shard count:
-// drain or stop the bot's shards (SetUnits with 0 shards and wait until
-// Status shows none running), then SetUnits with the new count; shards start
-// cold (IDENTIFY through the gate), since sessions of the old count cannot be
-// resumed under the new one.
+// (Config.ShardCount). Online, StartReshard writes the reshard document and
+// the leader places units next/0..To-1 beside the shards (the Owner starts
+// them, with UnitShardCount, as warm sessions that discard their events).
+// Once every next shard's owner marked it READY (reshard/ready, written
+// from ReshardOwner.NextReady), the leader writes phase "switched" in one
+// transaction fenced on its leadership, the document and those markers;
+// members then call ReshardOwner.ServeNext and mark reshard/live once
+// the session is READY. Once
+// every next shard is live, the leader writes, in one fenced transaction,
+// the new count, a plan giving shard/<n> to the owner of next/<n>, and
+// deletes the document and markers. Members stop the next units with
+// StopPromoted (the Owner keeps the session for Start(shard/<n>) to
+// adopt) and the old shards with StopRetired (the session ends; no
+// checkpoint). Before that last transaction the old generation serves in
+// full, so AbortReshard (which deletes the document; next units stop with
+// StopAborted) or any failure leaves it serving; after it the new one
+// does. SetShardCount changes the count for a cold restart instead, while
+// no node runs.
 package coordinator

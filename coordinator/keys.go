@@ -22,6 +22,10 @@ func (k keys) slot(bucket int) string     { return fmt.Sprintf("%sslot/%06d", k.
 func (k keys) queue(bucket int) string    { return fmt.Sprintf("%squeue/%06d/", k.identify(), bucket) }
 func (k keys) startLimit() string         { return k.identify() + "limit" }
 func (k keys) ownerPrefix(kd Kind) string { return k.prefix + "/" + string(kd) + "s/" }
+func (k keys) reshard() string            { return k.prefix + "/reshard" }
+func (k keys) reshardMarks() string       { return k.prefix + "/reshard/" }
+func (k keys) ready(id int) string        { return fmt.Sprintf("%sready/%d", k.reshardMarks(), id) }
+func (k keys) live(id int) string         { return fmt.Sprintf("%slive/%d", k.reshardMarks(), id) }
 
 // owner is /chopsticks/shards/<n>/owner or /chopsticks/agents/<id>/owner.
 func (k keys) owner(u Unit) string {
@@ -30,7 +34,7 @@ func (k keys) owner(u Unit) string {
 
 // parseOwner returns the unit of an owner key.
 func (k keys) parseOwner(key string) (Unit, bool) {
-	for _, kd := range []Kind{KindShard, KindAgent} {
+	for _, kd := range []Kind{KindShard, KindAgent, KindNext} {
 		rest, ok := strings.CutPrefix(key, k.ownerPrefix(kd))
 		if !ok {
 			continue

@@ -61,7 +61,12 @@ func (m *Member) lead(ep *epoch) error {
 	if v.planRev == 0 && time.Since(since) < m.cfg.Settle {
 		return nil // the Resync tick comes back
 	}
-	units := v.units.list()
+	defer func() {
+		if err := m.advanceReshard(ep, v); err != nil && ep.ctx.Err() == nil {
+			m.log.Warn("coordinator: reshard step failed", "err", err)
+		}
+	}()
+	units := v.list()
 	current := make(map[Unit]NodeID, len(units))
 	for _, u := range units {
 		if n, ok := v.planAssign[u]; ok {

@@ -34,6 +34,17 @@ const (
 	StopLeaseLost StopReason = "lease_lost"
 	// StopShutdown: the member is closing without a drain.
 	StopShutdown StopReason = "shutdown"
+	// StopRetired: the shard's generation no longer serves (the cluster
+	// resharded). End the session for good and save no checkpoint: no
+	// shard of the new count may resume it.
+	StopRetired StopReason = "retired"
+	// StopPromoted: the next shard's generation now serves and this node
+	// is to run it as shard/<id>. Keep the session running and serving:
+	// Owner.Start of that shard adopts it.
+	StopPromoted StopReason = "promoted"
+	// StopAborted: the reshard of this next shard was aborted. End the
+	// session for good.
+	StopAborted StopReason = "aborted"
 )
 
 // Owner runs units for a Member. The node implements it (the shard runner
@@ -246,6 +257,49 @@ func (m *Member) SetUnits(ctx context.Context, shardCount int, agents []int) err
 		return fmt.Errorf("coordinator: write unit config: %w", err)
 	}
 	return nil
+}
+
+// SetAgents replaces the agent units and keeps the shard count, which only
+// a reshard (or a cold SetShardCount) changes.
+func (m *Member) SetAgents(ctx context.Context, agents []int) error {
+	for _, a := range agents {
+		if a < 0 {
+			return fmt.Errorf("coordinator: negative agent ID %d", a)
+		}
+	}
+	agents = slices.Compact(slices.Sorted(slices.Values(agents)))
+	for {
+		resp, err := m.cli.Get(ctx, m.k.units())
+		if err != nil {
+			return fmt.Errorf("coordinator: read unit config: %w", err)
+		}
+		var doc unitsDoc
+		var rev int64
+		if len(resp.Kvs) == 1 {
+			if err := json.Unmarshal(resp.Kvs[0].Value, &doc); err != nil {
+				return fmt.Errorf("coordinator: unit config: %w", err)
+			}
+			rev = resp.Kvs[0].ModRevision
+		}
+		doc.Agents = agents
+		b, _ := json.Marshal(doc)
+		put, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(m.k.units()), "=", rev)).
+			Then(clientv3.OpPut(m.k.units(), string(b))).Commit()
+		if err != nil {
+			return fmt.Errorf("coordinator: write unit config: %w", err)
+		}
+		if put.Succeeded {
+			return nil
+		}
+	}
+}
+
+// ShardCount is the serving generation's shard count by this member's view
+// of etcd (0 before it has read it).
+func (m *Member) ShardCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.v.units.ShardCount
 }
 
 // Peers returns the live members as gossip sees them (nil without gossip).

@@ -18,6 +18,11 @@ type metrics struct {
 	leaseSuspended prometheus.Counter
 	revoked        *prometheus.CounterVec
 	checks         *prometheus.CounterVec
+	// Resharding (reshard.go).
+	reshardState    prometheus.Gauge
+	reshardSpent    prometheus.Gauge
+	reshardDuration prometheus.Histogram
+	reshards        *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -59,11 +64,29 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "chopsticks_cluster_peer_checks_total",
 			Help: "Direct checks of peers suspected dead, by outcome (alive, revoked, spared: silent but not proven dead); many spared checks mean a flaky network.",
 		}, []string{"outcome"}),
+		reshardState: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chopsticks_reshard_state",
+			Help: "The cluster's reshard as this node sees it: 0 none, 1 warming (the next generation identifies and discards its events), 2 switched (both generations handle events until every next shard does).",
+		}),
+		reshardSpent: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chopsticks_reshard_identifies_spent",
+			Help: "Session starts the cluster used since the reshard under way began (0 when none).",
+		}),
+		reshardDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "chopsticks_reshard_duration_seconds",
+			Help:    "Time from the start of a reshard to the new generation serving alone, observed by the leader that completed it.",
+			Buckets: prometheus.ExponentialBuckets(5, 2, 12),
+		}),
+		reshards: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chopsticks_reshards_total",
+			Help: "Reshards this node completed while leader, by outcome (done).",
+		}, []string{"outcome"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.shardsOwned, m.agentsOwned, m.shardMoves, m.agentMoves, m.nodes, m.leaderChanges, m.leaseLost, m.leaseSuspended, m.revoked, m.checks} {
+	for _, c := range []prometheus.Collector{m.shardsOwned, m.agentsOwned, m.shardMoves, m.agentMoves, m.nodes, m.leaderChanges, m.leaseLost, m.leaseSuspended, m.revoked, m.checks,
+		m.reshardState, m.reshardSpent, m.reshardDuration, m.reshards} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("coordinator: register metrics: %w", err)
 		}

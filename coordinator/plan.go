@@ -15,6 +15,10 @@ type Kind string
 const (
 	KindShard Kind = "shard" // a gateway shard of the main bot
 	KindAgent Kind = "agent" // a voice agent (an extra bot account from the pool)
+	// KindNext is a gateway shard of the next generation while the cluster
+	// reshards (reshard.go): its session warms up beside the serving
+	// generation and becomes shard/<id> after the switch.
+	KindNext Kind = "next"
 )
 
 // Unit is one piece of work that runs on exactly one node at a time.
@@ -37,7 +41,7 @@ func ParseUnit(s string) (Unit, error) {
 		return Unit{}, fmt.Errorf("coordinator: unit %q: bad id", s)
 	}
 	switch Kind(k) {
-	case KindShard, KindAgent:
+	case KindShard, KindAgent, KindNext:
 	default:
 		return Unit{}, fmt.Errorf("coordinator: unit %q: unknown kind", s)
 	}

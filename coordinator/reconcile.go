@@ -36,6 +36,9 @@ type slot struct {
 	claimRev int64     // revision of our claim, to ignore stale views
 	fails    int       // consecutive failed starts
 	retryAt  time.Time // no new start before this (backoff after failures)
+	// count is the shard count of the generation a shard or next shard
+	// was started for (UnitShardCount); 0 for agents.
+	count int
 }
 
 // loop reconciles on every change and every Resync.
@@ -57,6 +60,7 @@ func (m *Member) loop(ep *epoch) {
 			}
 		}
 		m.reconcile(ep)
+		m.markReshard(ep)
 		m.publishLoad()
 		m.meetPeers()
 	}
@@ -151,6 +155,9 @@ func (m *Member) reconcile(ep *epoch) {
 	me := m.cfg.NodeID
 	m.met.nodes.Set(float64(len(v.nodes)))
 	all := map[Unit]bool{}
+	for _, u := range v.list() {
+		all[u] = true
+	}
 	for u := range v.planAssign {
 		all[u] = true
 	}
@@ -171,18 +178,30 @@ func (m *Member) reconcile(ep *epoch) {
 		}
 		o, present := v.owners[u]
 		ours := present && o.Lease == ep.lease.id
-		planned := v.planAssign[u] == me
+		count := v.countOf(u)
+		planned := v.planAssign[u] == me && (u.Kind == KindAgent || count > 0)
 		running := s.state == StateRunning && s.ep == ep
+		// A shard session of another generation than its unit's: the
+		// cluster resharded, or a reshard changed its target.
+		stale := running && u.Kind != KindAgent && s.count != count
 		switch {
+		case stale && planned:
+			// Stop the old session and keep the claim: the next pass
+			// starts the unit again for its generation.
+			reason := m.stopReason(v, u, s)
+			m.schedule(u, s, ep, func(ep *epoch, u Unit, s *slot) { m.stopJob(ep, u, s, reason) })
 		case planned && !running && (!present || ours):
 			if m.draining || time.Now().Before(s.retryAt) {
 				// A draining node starts nothing: the plan is about to
 				// move the unit elsewhere.
 				continue
 			}
-			m.schedule(u, s, ep, m.startJob)
+			// A next shard started after the switch serves at once.
+			serve := u.Kind == KindNext && v.reshard != nil && v.reshard.Phase == PhaseSwitched
+			m.schedule(u, s, ep, func(ep *epoch, u Unit, s *slot) { m.startJob(ep, u, s, count, serve) })
 		case running && !planned:
-			m.schedule(u, s, ep, m.handoffJob)
+			reason := m.stopReason(v, u, s)
+			m.schedule(u, s, ep, func(ep *epoch, u Unit, s *slot) { m.handoffJob(ep, u, s, reason) })
 		case running && !ours && v.rev >= s.claimRev:
 			// Our claim vanished (it should not while the lease lives):
 			// stop at once rather than risk a second owner.
@@ -227,8 +246,48 @@ func (m *Member) setState(s *slot, st UnitState, ep *epoch) {
 	m.mu.Unlock()
 }
 
-// startJob claims u (unless already ours) and starts it. s.op is held.
-func (m *Member) startJob(ep *epoch, u Unit, s *slot) {
+// stopReason tells the Owner why running unit u stops, by view v: a shard
+// of a generation the cluster no longer serves is retired; a next shard
+// is promoted when its generation now serves and this node is to run it
+// as a shard, and ended when its reshard was aborted; anything else is
+// handed off. m.mu is held.
+func (m *Member) stopReason(v *view, u Unit, s *slot) StopReason {
+	switch u.Kind {
+	case KindShard:
+		if s.count != v.units.ShardCount {
+			return StopRetired
+		}
+	case KindNext:
+		switch {
+		case v.reshard == nil && s.count == v.units.ShardCount && v.planAssign[Unit{KindShard, u.ID}] == m.cfg.NodeID:
+			return StopPromoted
+		case v.reshard == nil && s.count == v.units.ShardCount:
+			return StopHandoff // its new owner resumes it as a shard
+		case v.reshard == nil || v.reshard.To != s.count:
+			return StopAborted
+		}
+	}
+	return StopHandoff
+}
+
+// stopJob stops u with reason and keeps the claim. s.op is held.
+func (m *Member) stopJob(ep *epoch, u Unit, s *slot, reason StopReason) {
+	m.setState(s, StateStopping, ep)
+	ctx, cancel := context.WithTimeout(ep.ctx, m.cfg.LeaseTTL)
+	if err := m.cfg.Owner.Stop(ctx, u, reason); err != nil {
+		m.log.Warn("coordinator: stop failed", "unit", u.String(), "err", err)
+	}
+	cancel()
+	m.setState(s, StateIdle, nil)
+	if u.Kind == KindNext {
+		m.unmark(ep, u.ID)
+	}
+	m.log.Info("coordinator: unit stopped for another generation", "unit", u.String(), "reason", string(reason))
+}
+
+// startJob claims u (unless already ours) and starts it for the generation
+// of count shards, serving at once when serve is set. s.op is held.
+func (m *Member) startJob(ep *epoch, u Unit, s *slot, count int, serve bool) {
 	uctx := ep.unitContext()
 	m.setState(s, StateStarting, ep)
 	key := m.k.owner(u)
@@ -254,7 +313,11 @@ func (m *Member) startJob(ep *epoch, u Unit, s *slot) {
 	m.mu.Lock()
 	s.claimRev = claimRev
 	m.mu.Unlock()
-	if err := m.cfg.Owner.Start(uctx, u); err != nil {
+	sctx := uctx
+	if u.Kind != KindAgent {
+		sctx = context.WithValue(uctx, countKey{}, unitStart{count: count, serve: serve})
+	}
+	if err := m.cfg.Owner.Start(sctx, u); err != nil {
 		if uctx.Err() != nil {
 			// Suspended or lost while starting: not the unit's fault, and
 			// the claim stays for when the lease is renewed.
@@ -271,7 +334,7 @@ func (m *Member) startJob(ep *epoch, u Unit, s *slot) {
 		return
 	}
 	m.mu.Lock()
-	s.fails, s.retryAt = 0, time.Time{}
+	s.fails, s.retryAt, s.count = 0, time.Time{}, count
 	m.mu.Unlock()
 	if uctx.Err() != nil {
 		// The lease was suspended or lost while starting, perhaps after the
@@ -286,17 +349,21 @@ func (m *Member) startJob(ep *epoch, u Unit, s *slot) {
 	m.log.Info("coordinator: unit started", "unit", u.String())
 }
 
-// handoffJob stops u resumably and then releases the claim. s.op is held.
-func (m *Member) handoffJob(ep *epoch, u Unit, s *slot) {
+// handoffJob stops u (resumably, unless reason says otherwise) and then
+// releases the claim. s.op is held.
+func (m *Member) handoffJob(ep *epoch, u Unit, s *slot, reason StopReason) {
 	m.setState(s, StateStopping, ep)
 	ctx, cancel := context.WithTimeout(ep.ctx, m.cfg.LeaseTTL)
-	if err := m.cfg.Owner.Stop(ctx, u, StopHandoff); err != nil {
+	if err := m.cfg.Owner.Stop(ctx, u, reason); err != nil {
 		m.log.Warn("coordinator: stop failed", "unit", u.String(), "err", err)
 	}
 	cancel()
 	m.setState(s, StateIdle, nil)
+	if u.Kind == KindNext {
+		m.unmark(ep, u.ID)
+	}
 	m.release(ep, u)
-	m.log.Info("coordinator: unit handed off", "unit", u.String())
+	m.log.Info("coordinator: unit handed off", "unit", u.String(), "reason", string(reason))
 }
 
 // lostClaimJob stops u whose owner key is no longer ours. s.op is held.

@@ -14,10 +14,11 @@ import (
 // or still owns a unit: the shard count may change only in a cold restart.
 var ErrNodesRunning = errors.New("coordinator: nodes are running")
 
-// SetShardCount changes the cluster's shard count for a cold restart, with
+// SetShardCount changes the cluster's shard count for a cold restart (a
+// running cluster reshards online instead: StartReshard), with
 // any etcd client (the `chopsticks shards` command): it writes the unit
 // configuration with count shards, keeping its agents, and deletes the plan,
-// which names shards of the old count. A count of 0 deletes the
+// which names shards of the old count, and any unfinished reshard. A count of 0 deletes the
 // configuration instead, so that the first node to start writes it from its
 // SHARD_COUNT or Discord's recommendation. Both happen in one transaction
 // that fails with ErrNodesRunning, changing nothing, while any node is
@@ -52,10 +53,11 @@ func SetShardCount(ctx context.Context, cli *clientv3.Client, prefix string, cou
 		clientv3.Compare(clientv3.ModRevision(k.units()), "=", rev),
 		clientv3.Compare(clientv3.CreateRevision(k.nodes()), "=", 0).WithPrefix(),
 	}
-	for _, kd := range []Kind{KindShard, KindAgent} {
+	for _, kd := range []Kind{KindShard, KindAgent, KindNext} {
 		idle = append(idle, clientv3.Compare(clientv3.CreateRevision(k.ownerPrefix(kd)), "=", 0).WithPrefix())
 	}
-	resp, err := cli.Txn(ctx).If(idle...).Then(write, clientv3.OpDelete(k.plan())).
+	resp, err := cli.Txn(ctx).If(idle...).Then(write, clientv3.OpDelete(k.plan()),
+		clientv3.OpDelete(k.reshard()), clientv3.OpDelete(k.reshardMarks(), clientv3.WithPrefix())).
 		Else(clientv3.OpGet(k.nodes(), clientv3.WithPrefix(), clientv3.WithKeysOnly())).Commit()
 	if err != nil {
 		return fmt.Errorf("coordinator: set shard count: %w", err)

@@ -22,7 +22,11 @@ type Status struct {
 	// stored by the identify gate, -1 when unknown.
 	IdentifiesLeft int          `json:"identifies_left"`
 	Nodes          []NodeStatus `json:"nodes"`
-	Units          []UnitStatus `json:"units"`
+	// Units lists the serving generation's shards, the agents and, while
+	// the cluster reshards, the next generation's shards (kind "next").
+	Units []UnitStatus `json:"units"`
+	// Reshard is the reshard under way, nil when none.
+	Reshard *ReshardStatus `json:"reshard,omitempty"`
 }
 
 // NodeStatus is one registered node.
@@ -99,7 +103,8 @@ func ReadStatus(ctx context.Context, cli *clientv3.Client, prefix string) (Statu
 			}
 		}
 	}
-	st := Status{Revision: v.rev, Leader: leader, PlanVersion: v.plan.Version, ShardCount: v.units.ShardCount, IdentifiesLeft: -1}
+	st := Status{Revision: v.rev, Leader: leader, PlanVersion: v.plan.Version, ShardCount: v.units.ShardCount, IdentifiesLeft: -1,
+		Reshard: v.reshardStatus()}
 	for _, kv := range resp.Kvs {
 		if string(kv.Key) == k.startLimit() {
 			var l startLimit
@@ -117,7 +122,7 @@ func ReadStatus(ctx context.Context, cli *clientv3.Client, prefix string) (Statu
 	}
 	slices.SortFunc(st.Nodes, func(a, b NodeStatus) int { return cmp.Compare(a.ID, b.ID) })
 	all := map[Unit]bool{}
-	for _, u := range v.units.list() {
+	for _, u := range v.list() {
 		all[u] = true
 	}
 	for u := range v.planAssign {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -50,6 +51,31 @@ func (d unitsDoc) list() []Unit {
 	return us
 }
 
+// list returns the units to place while resharding: the serving units,
+// then the next generation's shards when a reshard is under way.
+func (v *view) list() []Unit {
+	us := v.units.list()
+	if v.reshard != nil {
+		for i := range v.reshard.To {
+			us = append(us, Unit{KindNext, i})
+		}
+	}
+	return us
+}
+
+// countOf is the shard count of the generation unit u belongs to: the
+// serving count for a shard, the reshard's target for a next shard, 0 for
+// an agent or a next shard without a reshard.
+func (v *view) countOf(u Unit) int {
+	switch {
+	case u.Kind == KindShard:
+		return v.units.ShardCount
+	case u.Kind == KindNext && v.reshard != nil:
+		return v.reshard.To
+	}
+	return 0
+}
+
 // owner is what an owner key says: who holds the unit, under which lease.
 type owner struct {
 	Node   NodeID
@@ -67,6 +93,14 @@ type view struct {
 	owners     map[Unit]owner
 	units      unitsDoc
 	unitsRev   int64
+	// reshard is the reshard under way (nil when none), reshardRev its
+	// ModRevision; ready and live are its markers by next shard.
+	reshard    *reshardDoc
+	reshardRev int64
+	ready      map[int]marker
+	live       map[int]marker
+	// limit is the identify gate's stored session start limit (nil: none).
+	limit *startLimit
 }
 
 func newView() *view {
@@ -74,6 +108,8 @@ func newView() *view {
 		nodes:      map[NodeID]registration{},
 		planAssign: map[Unit]NodeID{},
 		owners:     map[Unit]owner{},
+		ready:      map[int]marker{},
+		live:       map[int]marker{},
 	}
 }
 
@@ -84,6 +120,12 @@ func (v *view) clone() *view {
 	c.planAssign = maps.Clone(v.planAssign)
 	c.owners = maps.Clone(v.owners)
 	c.units.Agents = slices.Clone(v.units.Agents)
+	c.ready = maps.Clone(v.ready)
+	c.live = maps.Clone(v.live)
+	if v.reshard != nil {
+		r := *v.reshard
+		c.reshard = &r
+	}
 	return &c
 }
 
@@ -132,6 +174,44 @@ func (v *view) apply(k keys, kv *mvccpb.KeyValue, deleted bool) error {
 			return fmt.Errorf("coordinator: units: %w", err)
 		}
 		v.units, v.unitsRev = d, kv.ModRevision
+	case key == k.reshard():
+		if deleted {
+			v.reshard, v.reshardRev = nil, 0
+			return nil
+		}
+		var d reshardDoc
+		if err := json.Unmarshal(kv.Value, &d); err != nil {
+			return fmt.Errorf("coordinator: reshard: %w", err)
+		}
+		v.reshard, v.reshardRev = &d, kv.ModRevision
+	case strings.HasPrefix(key, k.reshardMarks()):
+		rest := strings.TrimPrefix(key, k.reshardMarks())
+		which, id, _ := strings.Cut(rest, "/")
+		n, err := strconv.Atoi(id)
+		if err != nil || n < 0 {
+			return nil
+		}
+		set := v.ready
+		if which == "live" {
+			set = v.live
+		} else if which != "ready" {
+			return nil
+		}
+		if deleted {
+			delete(set, n)
+			return nil
+		}
+		set[n] = marker{Node: NodeID(kv.Value), CreateRev: kv.CreateRevision}
+	case key == k.startLimit():
+		if deleted {
+			v.limit = nil
+			return nil
+		}
+		var l startLimit
+		if err := json.Unmarshal(kv.Value, &l); err != nil {
+			return fmt.Errorf("coordinator: identify limit: %w", err)
+		}
+		v.limit = &l
 	default:
 		u, ok := k.parseOwner(key)
 		if !ok {

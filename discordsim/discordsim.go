@@ -31,7 +31,9 @@ type Config struct {
 	Guilds int
 	// Users is how many ordinary users are created and added to every initial guild (default 3).
 	Users int
-	// RecommendedShards is the shard count GET /gateway/bot returns (default: enough for 1000 guilds per shard, at least 1).
+	// RecommendedShards is the shard count GET /gateway/bot returns. Unset,
+	// it is one shard per 1000 guilds the bot is in at the time of the
+	// request (at least 1); Config reports the count at start.
 	RecommendedShards int
 	// MaxConcurrency is session_start_limit.max_concurrency (default 1).
 	MaxConcurrency int
@@ -54,7 +56,8 @@ type Config struct {
 	// GatewaySendLimit and GatewaySendWindow bound client payloads (default 120 per 60s, then close 4008).
 	GatewaySendLimit  int
 	GatewaySendWindow time.Duration
-	// MaxGuildsPerShard triggers close 4011 (default 2500).
+	// MaxGuildsPerShard is the most guilds one shard may hold: an IDENTIFY
+	// whose shard would hold more is closed with 4011 (default 2500).
 	MaxGuildsPerShard int
 	// InteractionDeadline is the time for the initial response (default 3s).
 	InteractionDeadline time.Duration
@@ -228,8 +231,11 @@ type channel struct {
 // Sim is one emulated Discord. It is safe for concurrent use.
 type Sim struct {
 	cfg Config
-	ids idGen
-	log *slog.Logger
+	// fixedShards: Config.RecommendedShards was set, so GET /gateway/bot
+	// does not follow the bot's growth.
+	fixedShards bool
+	ids         idGen
+	log         *slog.Logger
 
 	mu           sync.Mutex
 	apps         map[Snowflake]*app
@@ -267,12 +273,14 @@ type Sim struct {
 // and cfg.Guilds guilds with the bot and those users as members. Background
 // work (session expiry, the firehose) runs until Close.
 func New(cfg Config) (*Sim, error) {
+	fixedShards := cfg.RecommendedShards != 0
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sim{
 		cfg:          cfg,
+		fixedShards:  fixedShards,
 		log:          cfg.Logger,
 		apps:         map[Snowflake]*app{},
 		appsByToken:  map[string]*app{},

@@ -115,6 +115,7 @@ func (s *Sim) driverRoutes(mux *http.ServeMux) {
 		{"GET /_sim/info", s.driverInfo},
 		{"POST /_sim/applications", s.driverCreateApp},
 		{"PUT /_sim/applications/{app}/redirect_uris", s.driverSetRedirectURIs},
+		{"POST /_sim/applications/{app}/guilds", s.driverGrow},
 		{"POST /_sim/users", s.driverCreateUser},
 		{"GET /_sim/guilds", s.driverGuilds},
 		{"POST /_sim/guilds", s.driverCreateGuild},
@@ -168,7 +169,7 @@ func (s *Sim) driverInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{
 		"token": a.Token, "application_id": a.ID, "bot_user_id": a.BotUserID, "client_secret": a.ClientSecret,
 		"url": base, "api_url": base + "/api/v10", "gateway_url": "ws://" + r.Host,
-		"recommended_shards": s.cfg.RecommendedShards, "max_concurrency": a.MaxConcurrency,
+		"recommended_shards": s.RecommendedShards(a.ID), "max_concurrency": a.MaxConcurrency,
 		"users": s.DefaultUsers(), "guilds": guilds,
 	})
 }

@@ -404,12 +404,13 @@ func (s *Sim) getGateway(w http.ResponseWriter, r *http.Request, rc *reqCtx) *AP
 
 func (s *Sim) getGatewayBot(w http.ResponseWriter, r *http.Request, rc *reqCtx) *APIError {
 	now := time.Now()
-	s.mu.Lock()
 	a := rc.app
+	shards := s.RecommendedShards(a.ID)
+	s.mu.Lock()
 	s.resetStartLimitLocked(a, now)
 	out := map[string]any{
 		"url":    "ws://" + rc.host,
-		"shards": s.cfg.RecommendedShards,
+		"shards": shards,
 		"session_start_limit": map[string]any{
 			"total": s.cfg.SessionStartLimit, "remaining": a.startRemaining,
 			"reset_after": a.startResetAt.Sub(now).Milliseconds(), "max_concurrency": a.MaxConcurrency,

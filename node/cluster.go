@@ -19,12 +19,12 @@ type owner struct{ n *Node }
 // checkpoint when there is one) and returns once it runs.
 func (o owner) Start(ctx context.Context, u coordinator.Unit) error {
 	switch u.Kind {
-	case coordinator.KindShard:
-		if u.ID < 0 || u.ID >= o.n.shardCount {
-			return fmt.Errorf("shard %d outside 0..%d", u.ID, o.n.shardCount-1)
+	case coordinator.KindShard, coordinator.KindNext:
+		count := coordinator.UnitShardCount(ctx)
+		if count == 0 {
+			count = o.n.shardCount
 		}
-		o.n.startShard(o.n.gate, u.ID)
-		return nil
+		return o.n.startGeneration(u, count, coordinator.UnitServes(ctx))
 	case coordinator.KindAgent:
 		return o.n.startAgent(ctx, u.ID)
 	default:
@@ -38,6 +38,9 @@ func (o owner) Stop(ctx context.Context, u coordinator.Unit, reason coordinator.
 	if u.Kind == coordinator.KindAgent {
 		return o.n.stopAgent(ctx, u.ID)
 	}
+	if u.Kind == coordinator.KindNext {
+		return o.n.stopNext(ctx, u.ID, reason)
+	}
 	if u.Kind != coordinator.KindShard {
 		return nil
 	}
@@ -47,6 +50,9 @@ func (o owner) Stop(ctx context.Context, u coordinator.Unit, reason coordinator.
 	o.n.mu.Unlock()
 	if !ok {
 		return nil
+	}
+	if reason == coordinator.StopRetired {
+		rs.sh.Retire()
 	}
 	rs.stop()
 	select {

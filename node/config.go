@@ -69,6 +69,8 @@ type Flags struct {
 	LavalinkNodes       string
 	LeaseTTL            time.Duration
 	IdentifyReserve     int
+	ReshardAt           float64
+	ShardGuildCap       int
 	RateLimits          string
 	MusicSearch         string
 	ttsFlags
@@ -118,6 +120,8 @@ func (c *Flags) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Weight, "weight", 1, "this node's share of shards relative to others (WEIGHT)")
 	fs.DurationVar(&c.LeaseTTL, "lease-ttl", 5*time.Second, "etcd lease of this node's ownership; a crashed node's shards move after it (LEASE_TTL, at least 2s)")
 	fs.IntVar(&c.IdentifyReserve, "identify-reserve", 50, "daily session starts kept back for recovering shards (IDENTIFY_RESERVE)")
+	fs.Float64Var(&c.ReshardAt, "reshard-at", 0.8, "reshard online when a shard holds more than this share of SHARD_GUILD_CAP; 0 never (RESHARD_AT)")
+	fs.IntVar(&c.ShardGuildCap, "shard-guild-cap", 2500, "most guilds Discord lets one shard hold (close 4011 beyond) (SHARD_GUILD_CAP)")
 	fs.StringVar(&c.LavalinkNodes, "lavalink-nodes", "", "Lavalink nodes (LAVALINK_NODES)")
 	fs.StringVar(&c.MusicSearch, "music-search", voice.DefaultSearch, "search prefixes tried in order for /play search terms (MUSIC_SEARCH)")
 	c.ttsFlags.register(fs)
@@ -223,6 +227,12 @@ type Config struct {
 	// IdentifyReserve is the daily session starts kept back for recovering
 	// shards (IDENTIFY_RESERVE); default 50.
 	IdentifyReserve int
+	// ReshardAt is the share of ShardGuildCap past which a shard makes the
+	// cluster reshard online (RESHARD_AT); default 0.8, 0 never.
+	ReshardAt float64
+	// ShardGuildCap is the most guilds Discord lets one shard hold
+	// (SHARD_GUILD_CAP); default 2500.
+	ShardGuildCap int
 	// RateLimits are the cluster's rate limits (RATE_LIMITS); default
 	// ratelimit.DefaultConfig().
 	RateLimits ratelimit.Config
@@ -316,6 +326,7 @@ func (c Flags) parse() (Config, *problems) {
 		TTS:        c.ttsFlags.parse(),
 		EventsFile: c.EventsFile,
 	}
+	cfg.ReshardAt, cfg.ShardGuildCap = c.ReshardAt, c.ShardGuildCap
 	if len(cfg.DashboardSessionSecret) == 0 {
 		cfg.DashboardSessionSecret = nil
 	}
@@ -481,6 +492,12 @@ func (c *Config) check(p *problems) {
 	}
 	if c.IdentifyReserve < 0 {
 		p.add("IDENTIFY_RESERVE", "must not be negative")
+	}
+	if !(c.ReshardAt >= 0 && c.ReshardAt <= 1) {
+		p.add("RESHARD_AT", "must be a share between 0 (never) and 1, such as 0.8")
+	}
+	if c.ShardGuildCap < 1 {
+		p.add("SHARD_GUILD_CAP", "must be at least 1")
 	}
 	if len(c.DashboardSessionSecret) > 0 && len(c.DashboardSessionSecret) < 32 {
 		p.add("DASHBOARD_SESSION_SECRET", "must be at least 32 characters (openssl rand -hex 32)")

@@ -161,6 +161,8 @@ func TestLoadReportsEveryBadSetting(t *testing.T) {
 		"weight":                    "0",
 		"client-id":                 "bot",
 		"redis-sessions-url":        "redis-cluster://127.0.0.1:7000/1",
+		"reshard-at":                "1.5",
+		"shard-guild-cap":           "0",
 	}
 	for k, v := range bad {
 		values[k] = v
@@ -269,6 +271,8 @@ func TestDefaultConfigIsTheFlagsDefaults(t *testing.T) {
 		{"weight", c.Weight, 1},
 		{"lease TTL", c.LeaseTTL, 5 * time.Second},
 		{"identify reserve", c.IdentifyReserve, 50},
+		{"reshard at", c.ReshardAt, 0.8},
+		{"shard guild cap", c.ShardGuildCap, 2500},
 		{"rate limits", c.RateLimits.Fingerprint(), ratelimit.DefaultConfig().Fingerprint()},
 		{"music search", fmt.Sprint(c.MusicSearch), fmt.Sprint(search)},
 		{"discord API", c.DiscordAPI.String(), discordapi.DefaultBase},

@@ -71,12 +71,17 @@ type Node struct {
 
 	mu     sync.Mutex
 	shards map[int]*runningShard
+	// next are the next generation's shards while the cluster reshards
+	// (reshard.go), and promoted ones until their shard unit adopts them.
+	next map[int]*runningShard
 }
 
 type runningShard struct {
-	sh   *shard.Shard
-	stop context.CancelFunc
-	done chan struct{}
+	sh    *shard.Shard
+	stop  context.CancelFunc
+	done  chan struct{}
+	count int
+	cps   *genCheckpoints
 }
 
 // Run starts a node and serves until ctx ends, then drains: it hands its
@@ -102,7 +107,7 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = stopTracing(c)
 	}()
 
-	n := &Node{cfg: cfg, log: log, reg: telemetry.NewRegistry(), shards: map[int]*runningShard{}}
+	n := &Node{cfg: cfg, log: log, reg: telemetry.NewRegistry(), shards: map[int]*runningShard{}, next: map[int]*runningShard{}}
 	if err := n.connect(ctx); err != nil {
 		return err
 	}
@@ -181,6 +186,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer n.bg.Done()
 		n.sweepBattles(svcCtx)
 	}()
+	n.bg.Go(func() { n.autoReshard(svcCtx, member) })
 	<-ctx.Done()
 	log.Info("draining")
 	n.leaveCluster(member)
@@ -383,25 +389,33 @@ func (n *Node) handle(ctx context.Context, shardID int, ev ws.Event) {
 	}
 }
 
-func (n *Node) startShard(gate shard.Gate, id int) {
-	cps := shard.NewRedisCheckpoints(n.rdb)
+// runShard starts shard id of count shards, resuming from its checkpoint
+// when there is one of that count, and records it among the serving
+// shards, or the next generation's when next; a warm one discards its
+// events until served.
+func (n *Node) runShard(gate shard.Gate, id, count int, next, warm bool) (*runningShard, error) {
+	cps := n.genCheckpoints(count, !next)
 	sh, err := shard.New(shard.Config{
-		Token: n.cfg.DiscordToken, ID: id, Count: n.shardCount, Intents: Intents,
+		Token: n.cfg.DiscordToken, ID: id, Count: count, Intents: Intents,
 		GatewayURL: n.gatewayURL, Gate: gate, Checkpoints: cps, Node: n.cfg.NodeID,
 		Handler: n.handle, Logger: n.log, Metrics: n.metrics, CheckpointEvery: n.cfg.CheckpointInterval,
+		Warm: warm,
 	})
 	if err != nil {
-		n.log.Error("shard", "shard", id, "err", err)
-		return
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	rs := &runningShard{sh: sh, stop: cancel, done: make(chan struct{})}
+	rs := &runningShard{sh: sh, stop: cancel, done: make(chan struct{}), count: count, cps: cps}
 	n.mu.Lock()
-	n.shards[id] = rs
+	if next {
+		n.next[id] = rs
+	} else {
+		n.shards[id] = rs
+	}
 	n.mu.Unlock()
 	go func() {
 		defer close(rs.done)
-		from, err := cps.Load(ctx, id)
+		from, err := cps.load(ctx, id, count)
 		if err != nil && !errors.Is(err, shard.ErrNoCheckpoint) {
 			n.log.Warn("checkpoint load failed; identifying", "shard", id, "err", err)
 		}
@@ -409,6 +423,7 @@ func (n *Node) startShard(gate shard.Gate, id int) {
 			n.log.Error("shard stopped", "shard", id, "err", err)
 		}
 	}()
+	return rs, nil
 }
 
 // stopShards hands every shard off at once and waits for them.
@@ -419,7 +434,11 @@ func (n *Node) stopShards() {
 		rs.stop()
 		running = append(running, rs)
 	}
-	n.shards = map[int]*runningShard{}
+	for _, rs := range n.next {
+		rs.stop()
+		running = append(running, rs)
+	}
+	n.shards, n.next = map[int]*runningShard{}, map[int]*runningShard{}
 	n.mu.Unlock()
 	for _, rs := range running {
 		<-rs.done
@@ -453,7 +472,10 @@ func (n *Node) routes() {
 		return nil
 	})
 	n.http.Mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		body := map[string]any{"node": n.cfg.NodeID, "shard_count": n.shardCount, "shards": n.shardStatus()}
+		body := map[string]any{"node": n.cfg.NodeID, "shard_count": n.currentShardCount(), "shards": n.shardStatus()}
+		if next := n.nextStatus(); len(next) > 0 {
+			body["next_shards"] = next
+		}
 		if m := n.member.Load(); m != nil {
 			body["leader"] = m.IsLeader()
 			if st, err := m.Status(r.Context()); err == nil {

@@ -135,7 +135,7 @@ func (n *Node) writeAgentUnits(ctx context.Context, m *coordinator.Member) error
 			ids = append(ids, int(a.ID))
 		}
 	}
-	return m.SetUnits(ctx, n.shardCount, ids)
+	return m.SetAgents(ctx, ids)
 }
 
 // musicCommands are the music slash commands; without music they answer

@@ -86,6 +86,9 @@ func (s *Sandbox) playground() http.Handler {
 	mux.HandleFunc("POST /api/premium-click", s.handlePremiumClick)
 	mux.HandleFunc("POST /api/subscription", s.handleSubscription)
 	mux.HandleFunc("POST /api/nodes/{id}/{action}", s.handleNodeAction)
+	mux.HandleFunc("GET /api/reshard", s.handleReshardState)
+	mux.HandleFunc("POST /api/reshard", s.handleReshard)
+	mux.HandleFunc("POST /api/reshard/abort", s.handleReshardAbort)
 	return securityHeaders(mux)
 }
 

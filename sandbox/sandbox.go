@@ -93,6 +93,7 @@ type Sandbox struct {
 	members                []Member
 	demo                   demo
 	premium                premiumSKUs // premium.go
+	reshard                reshardControl
 }
 
 // Run starts the sandbox and serves until ctx ends, then stops everything,
@@ -169,6 +170,11 @@ func Run(ctx context.Context, opts Config) error {
 		PostgresURL: pg.DSN("chopsticks"), RedisAddr: rs.Addr()}
 	s.rdb = redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	defer s.rdb.Close()
+	closeEtcd, err := s.reshard.connect(etcd.Endpoints())
+	if err != nil {
+		return err
+	}
+	defer closeEtcd()
 	if err := s.setupDemo(); err != nil {
 		return err
 	}

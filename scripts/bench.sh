@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # make bench: every benchmark, each printing its figures beside its named
 # baseline measured in the same run. Long; not part of make test.
-# usage: scripts/bench.sh [economy|battles|ratelimit|voice|cluster|discordsim|load|controlplane|leaderboard ...]
+# usage: scripts/bench.sh [economy|battles|ratelimit|voice|cluster|discordsim|load|controlplane|leaderboard|reshard ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bin
-all=(discordsim economy battles ratelimit voice cluster load controlplane leaderboard)
+all=(discordsim economy battles ratelimit voice cluster load controlplane leaderboard reshard)
 [ $# -gt 0 ] && all=("$@")
 for b in "${all[@]}"; do
   echo "=== bench: $b"
@@ -44,6 +44,12 @@ for b in "${all[@]}"; do
       # 2,500 shards over 50 coordinators on one etcd.
       go build -o bin/bench-controlplane ./bench/controlplane
       bin/bench-controlplane ;;
+    reshard)
+      # 16 -> 24 shards online at max_concurrency 16 and 1, beside a cold
+      # restart's identify time, and the interaction p99 before and during.
+      make -s build
+      go build -o bin/bench-reshard ./bench/reshard
+      CHOPSTICKS_BIN="$PWD/bin/chopsticks" bin/bench-reshard -mc 16,1 ;;
     *) echo "unknown benchmark $b (choose from ${all[*]})" >&2; exit 2 ;;
   esac
 done

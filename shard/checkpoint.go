@@ -15,6 +15,10 @@ type Checkpoint struct {
 	SessionID string
 	Seq       int64
 	ResumeURL string
+	// Count is the shard count the session was identified with (0:
+	// unknown, from before counts were recorded). A session of one count
+	// cannot be resumed by a shard of another.
+	Count int
 	// Node is the node that wrote the checkpoint; At is when.
 	Node string
 	At   time.Time
@@ -69,7 +73,7 @@ func (s *RedisCheckpoints) key(shard int) string {
 // cannot undo a newer one.
 func (s *RedisCheckpoints) Save(ctx context.Context, shard int, cp Checkpoint) error {
 	err := saveScript.Run(ctx, s.rdb, []string{s.key(shard)},
-		cp.SessionID, cp.Seq, cp.ResumeURL, cp.Node, cp.At.UnixMilli(), int64(s.TTL/time.Millisecond)).Err()
+		cp.SessionID, cp.Seq, cp.ResumeURL, cp.Node, cp.At.UnixMilli(), int64(s.TTL/time.Millisecond), cp.Count).Err()
 	if err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", s.key(shard), err)
 	}
@@ -81,7 +85,7 @@ local cur = redis.call('HMGET', KEYS[1], 'session', 'seq')
 if cur[1] == ARGV[1] and tonumber(cur[2]) ~= nil and tonumber(cur[2]) > tonumber(ARGV[2]) then
   return 0
 end
-redis.call('HSET', KEYS[1], 'session', ARGV[1], 'seq', ARGV[2], 'url', ARGV[3], 'node', ARGV[4], 'at', ARGV[5])
+redis.call('HSET', KEYS[1], 'session', ARGV[1], 'seq', ARGV[2], 'url', ARGV[3], 'node', ARGV[4], 'at', ARGV[5], 'count', ARGV[7])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 1`)
 
@@ -96,7 +100,8 @@ func (s *RedisCheckpoints) Load(ctx context.Context, shard int) (Checkpoint, err
 	}
 	seq, _ := strconv.ParseInt(m["seq"], 10, 64)
 	at, _ := strconv.ParseInt(m["at"], 10, 64)
-	return Checkpoint{SessionID: m["session"], Seq: seq, ResumeURL: m["url"], Node: m["node"], At: time.UnixMilli(at)}, nil
+	count, _ := strconv.Atoi(m["count"])
+	return Checkpoint{SessionID: m["session"], Seq: seq, ResumeURL: m["url"], Count: count, Node: m["node"], At: time.UnixMilli(at)}, nil
 }
 
 // Clear implements CheckpointStore.

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/diamondburned/arikawa/v3/gateway"
@@ -66,6 +67,9 @@ type Config struct {
 	Metrics *Metrics
 	// DialTimeout bounds connecting and the HELLO that follows; default 10 s.
 	DialTimeout time.Duration
+	// Warm starts the shard discarding its events (a next-generation shard
+	// warming up while the cluster reshards) until Serve is called.
+	Warm bool
 }
 
 // State is where a shard is in its life.
@@ -87,6 +91,9 @@ type Status struct {
 	SessionID string    `json:"session_id,omitempty"`
 	Seq       int64     `json:"seq"`
 	Since     time.Time `json:"since"`
+	// Guilds is how many guilds the session holds (READY's, plus
+	// GUILD_CREATE, minus GUILD_DELETE of a guild the bot left).
+	Guilds int `json:"guilds"`
 }
 
 // ErrFatalClose is wrapped by Run's error when Discord closed the
@@ -112,6 +119,13 @@ type Shard struct {
 	conn       *websocket.Conn
 	wmu        sync.Mutex // serialises writes to conn
 	lastAk     time.Time
+	guilds     map[string]struct{}
+
+	// serving is false while a warm shard discards its events.
+	serving atomic.Bool
+	// retired: the shard's generation no longer serves; when it stops it
+	// ends its session (close 1000) and saves no checkpoint.
+	retired atomic.Bool
 }
 
 // New returns a shard; Run starts it.
@@ -134,14 +148,35 @@ func New(cfg Config) (*Shard, error) {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 10 * time.Second
 	}
-	return &Shard{cfg: cfg, log: cfg.Logger.With("shard", cfg.ID), state: StateStopped, since: time.Now()}, nil
+	s := &Shard{cfg: cfg, log: cfg.Logger.With("shard", cfg.ID, "count", cfg.Count), state: StateStopped, since: time.Now()}
+	s.serving.Store(!cfg.Warm)
+	return s, nil
 }
+
+// Serve makes a warm shard hand its events to the Handler from the next
+// dispatch on. It is idempotent.
+func (s *Shard) Serve() {
+	if !s.serving.Swap(true) {
+		s.log.Info("shard serves its events")
+	}
+	// Report even when already serving: a retired shard of the same
+	// number on this node may have removed the series meanwhile.
+	s.reportUp(s.Status().State)
+}
+
+// Serving reports whether the shard hands its events to the Handler.
+func (s *Shard) Serving() bool { return s.serving.Load() }
+
+// Retire marks the shard's generation as no longer serving: when its Run
+// ends, it closes the session for good (1000) and saves no checkpoint, so
+// that no shard of another count tries to resume it.
+func (s *Shard) Retire() { s.retired.Store(true) }
 
 // Status returns a snapshot of the shard.
 func (s *Shard) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Status{ID: s.cfg.ID, State: s.state, SessionID: s.cp.SessionID, Seq: s.cp.Seq, Since: s.since}
+	return Status{ID: s.cfg.ID, State: s.state, SessionID: s.cp.SessionID, Seq: s.cp.Seq, Since: s.since, Guilds: len(s.guilds)}
 }
 
 // Checkpoint returns the shard's current session.
@@ -149,7 +184,7 @@ func (s *Shard) Checkpoint() Checkpoint {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cp := s.cp
-	cp.Node, cp.At = s.cfg.Node, time.Now()
+	cp.Node, cp.At, cp.Count = s.cfg.Node, time.Now(), s.cfg.Count
 	return cp
 }
 
@@ -158,13 +193,22 @@ func (s *Shard) setState(st State) {
 	changed := s.state != st
 	s.state, s.since = st, time.Now()
 	s.mu.Unlock()
-	if changed && s.cfg.Metrics != nil {
-		up := 0.0
-		if st == StateReady {
-			up = 1
-		}
-		s.cfg.Metrics.up(s.cfg.ID, up)
+	if changed {
+		s.reportUp(st)
 	}
+}
+
+// reportUp sets the shard's chopsticks_shard_up from st. A warm shard
+// reports nothing: the serving shard of its number owns the series.
+func (s *Shard) reportUp(st State) {
+	if s.cfg.Metrics == nil || !s.serving.Load() {
+		return
+	}
+	up := 0.0
+	if st == StateReady {
+		up = 1
+	}
+	s.cfg.Metrics.up(s.cfg.ID, up)
 }
 
 // Run connects and serves the shard until ctx ends, resuming from when it
@@ -172,6 +216,10 @@ func (s *Shard) setState(st State) {
 // saves a final checkpoint, so that the next owner can resume; it returns nil
 // then, and an error wrapping ErrFatalClose for an unrecoverable close.
 func (s *Shard) Run(ctx context.Context, from Checkpoint) error {
+	if from.Count != 0 && from.Count != s.cfg.Count {
+		s.log.Info("checkpoint of another shard count; identifying", "checkpoint_count", from.Count)
+		from = Checkpoint{}
+	}
 	s.mu.Lock()
 	s.cp = from
 	s.saved = from.Seq
@@ -180,8 +228,8 @@ func (s *Shard) Run(ctx context.Context, from Checkpoint) error {
 	defer func() {
 		s.setState(StateStopped)
 		// A shard this node no longer runs has no series here; its new
-		// owner reports it.
-		if s.cfg.Metrics != nil {
+		// owner reports it. A warm shard never had it.
+		if s.cfg.Metrics != nil && s.serving.Load() {
 			s.cfg.Metrics.Up.DeleteLabelValues(strconv.Itoa(s.cfg.ID))
 		}
 	}()
@@ -200,7 +248,7 @@ func (s *Shard) Run(ctx context.Context, from Checkpoint) error {
 	err := s.connectLoop(ctx)
 	stopLoop()
 	wg.Wait()
-	if s.cfg.Checkpoints != nil {
+	if s.cfg.Checkpoints != nil && !s.retired.Load() {
 		saveCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if cerr := s.saveCheckpoint(saveCtx); cerr != nil {
 			s.log.Warn("final checkpoint failed", "err", cerr)
@@ -338,7 +386,11 @@ func (s *Shard) connectOnce(ctx context.Context) (retry bool, wait time.Duration
 	go func() {
 		select {
 		case <-ctx.Done():
-			s.closeConn(conn, HandoffCloseCode, "handoff")
+			if s.retired.Load() {
+				s.closeConn(conn, websocket.CloseNormalClosure, "retired")
+			} else {
+				s.closeConn(conn, HandoffCloseCode, "handoff")
+			}
 		case <-connDone:
 		}
 	}()
@@ -366,7 +418,9 @@ func (s *Shard) identifyTurn(ctx context.Context) (release func(), err error) {
 	recovering := s.recovering
 	s.mu.Unlock()
 	wait := s.cfg.Gate.Wait
-	if recovering {
+	// A warm shard never takes the reserve: the serving generation still
+	// covers its guilds.
+	if recovering && s.serving.Load() {
 		wait = s.cfg.Gate.WaitReserve
 	}
 	return wait(ctx, s.cfg.ID)
@@ -525,10 +579,17 @@ func (s *Shard) dispatch(ctx context.Context, p payload, resuming bool) {
 		var r struct {
 			SessionID string `json:"session_id"`
 			ResumeURL string `json:"resume_gateway_url"`
+			Guilds    []struct {
+				ID string `json:"id"`
+			} `json:"guilds"`
 		}
 		_ = json.Unmarshal(p.D, &r)
 		s.mu.Lock()
 		s.cp.SessionID, s.cp.ResumeURL = r.SessionID, r.ResumeURL
+		s.guilds = make(map[string]struct{}, len(r.Guilds))
+		for _, g := range r.Guilds {
+			s.guilds[g.ID] = struct{}{}
+		}
 		s.mu.Unlock()
 		s.setState(StateReady)
 		s.log.Info("shard ready", "session", r.SessionID)
@@ -544,7 +605,10 @@ func (s *Shard) dispatch(ctx context.Context, p payload, resuming bool) {
 		if err := json.Unmarshal(p.D, ev); err != nil {
 			s.log.Warn("undecodable event", "type", p.T, "err", err)
 		} else {
-			s.cfg.Handler(ctx, s.cfg.ID, ev)
+			s.countGuild(ev)
+			if s.serving.Load() {
+				s.cfg.Handler(ctx, s.cfg.ID, ev)
+			}
 		}
 	}
 	if p.S != nil {
@@ -553,6 +617,23 @@ func (s *Shard) dispatch(ctx context.Context, p payload, resuming bool) {
 			s.cp.Seq = *p.S
 		}
 		s.mu.Unlock()
+	}
+}
+
+// countGuild follows the guilds the session holds.
+func (s *Shard) countGuild(ev ws.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.guilds == nil {
+		s.guilds = map[string]struct{}{}
+	}
+	switch e := ev.(type) {
+	case *gateway.GuildCreateEvent:
+		s.guilds[e.ID.String()] = struct{}{}
+	case *gateway.GuildDeleteEvent:
+		if !e.Unavailable {
+			delete(s.guilds, e.ID.String())
+		}
 	}
 }
 

@@ -125,14 +125,19 @@ func runRefresh(t *testing.T, sim *discordsim.Sim, id, count int, store shard.Ch
 	if token == "" {
 		token = sim.Token()
 	}
+	return runConfig(t, sim, shard.Config{Token: token, ID: id, Count: count, Checkpoints: store, CheckpointRefresh: refresh}, from)
+}
+
+// runConfig runs a shard of cfg on sim, filling in the gateway, a local
+// gate, intents, a handler and a quick checkpoint interval.
+func runConfig(t *testing.T, sim *discordsim.Sim, cfg shard.Config, from shard.Checkpoint) *running {
+	t.Helper()
 	ev := &events{}
 	gate := shard.NewLocalGate(sim.Config().MaxConcurrency)
 	gate.Window = sim.Config().IdentifyWindow
-	sh, err := shard.New(shard.Config{
-		Token: token, ID: id, Count: count, Intents: gateway.IntentGuilds, GatewayURL: sim.GatewayURL(),
-		Gate: gate, Checkpoints: store, CheckpointEvery: 50 * time.Millisecond, CheckpointRefresh: refresh,
-		Handler: ev.handle, Node: "t",
-	})
+	cfg.Intents, cfg.GatewayURL, cfg.Gate, cfg.Handler, cfg.Node = gateway.IntentGuilds, sim.GatewayURL(), gate, ev.handle, "t"
+	cfg.CheckpointEvery = 50 * time.Millisecond
+	sh, err := shard.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

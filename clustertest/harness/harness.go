@@ -60,6 +60,9 @@ type Options struct {
 	Servers Servers
 	// MaxConcurrency is discordsim's max_concurrency (default Shards).
 	MaxConcurrency int
+	// Shards is discordsim's recommended shard count, which the nodes
+	// take (default Shards; the steadiness checks assume the default).
+	Shards int
 	// LeaseTTL is the nodes' LEASE_TTL (default 5 s, the node's default:
 	// failover must not need a short lease).
 	LeaseTTL time.Duration
@@ -128,11 +131,14 @@ func New(t TB, o Options) *Cluster {
 	if o.LeaseTTL == 0 {
 		o.LeaseTTL = 5 * time.Second
 	}
+	if o.Shards == 0 {
+		o.Shards = Shards
+	}
 	if o.MonitorInterval == 0 {
 		o.MonitorInterval = 10 * time.Millisecond
 	}
 	cfg := discordsim.Config{
-		Guilds: 2 * Shards, Users: 10, RecommendedShards: Shards, MaxConcurrency: o.MaxConcurrency,
+		Guilds: 2 * o.Shards, Users: 10, RecommendedShards: o.Shards, MaxConcurrency: o.MaxConcurrency,
 		// The node's identify gate keeps Discord's 5 s window; so does the sim.
 		IdentifyWindow: 5 * time.Second, HeartbeatInterval: time.Second,
 		Logger: o.SimLogger,

@@ -45,14 +45,16 @@ func (m *Monitor) run(ctx context.Context, interval time.Duration) {
 	app := m.sim.AppID()
 	for {
 		now := time.Now()
-		perShard := map[int][]string{}
+		// A shard is its number and the count it was identified with: two
+		// generations of one number are live together while resharding.
+		perShard := map[[2]int][]string{}
 		m.mu.Lock()
 		for _, s := range m.sim.Sessions() {
 			if s.AppID != app {
 				continue
 			}
 			if s.Live {
-				perShard[s.Shard[0]] = append(perShard[s.Shard[0]], s.ID)
+				perShard[s.Shard] = append(perShard[s.Shard], s.ID)
 			}
 			if m.live[s.ID] != s.Live {
 				m.live[s.ID] = s.Live
@@ -61,7 +63,7 @@ func (m *Monitor) run(ctx context.Context, interval time.Duration) {
 		}
 		for sh, ids := range perShard {
 			if len(ids) > 1 && len(m.overlap) < 20 {
-				m.overlap = append(m.overlap, fmt.Sprintf("%s: shard %d has live sessions %v", now.Format("15:04:05.000"), sh, ids))
+				m.overlap = append(m.overlap, fmt.Sprintf("%s: shard %d of %d has live sessions %v", now.Format("15:04:05.000"), sh[0], sh[1], ids))
 			}
 		}
 		m.mu.Unlock()

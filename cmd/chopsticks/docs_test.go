@@ -257,6 +257,22 @@ var docSteps = []docStep{
 		s.runDoc(t, rotated, "", 0, "", "agents", "rotate-key")
 		s.runDoc(t, nil, "", 0, "", "agents", "remove", s.agentID)
 	}},
+	{[]string{"reshard --shards N", "reshard --abort", "reshard --shards N | --abort"}, func(t *testing.T, s *docSandbox) {
+		n := oneMoreShard(t, s.runDoc(t, nil, "", 0, `"shard_count"`, "status", "-json"))
+		s.runDoc(t, nil, "", 0, "resharding to "+n+" shards", "reshard", "--shards", n)
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			out := s.runDoc(t, nil, "", 0, "shards: ", "status")
+			if strings.Contains(out, "shards: "+n+" ") && !strings.Contains(out, "reshard:") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the cluster did not reshard to %s within a minute:\n%s", n, out)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		s.runDoc(t, nil, "", 2, "no reshard under way", "reshard", "--abort")
+	}},
 	{[]string{"shards set N", "shards reset", "shards set N | reset"}, func(t *testing.T, s *docSandbox) {
 		s.runDoc(t, nil, "", 2, "stop every node first", "shards", "set", "2")
 		// Step 1 of the procedure: stop every node.

@@ -93,6 +93,10 @@ func printStatus(w io.Writer, st coordinator.Status) error {
 	}
 	fmt.Fprintf(w, "leader: %s   shards: %d   identifies left today: %s   plan version: %d   etcd revision: %d\n",
 		leader, st.ShardCount, identifies, st.PlanVersion, st.Revision)
+	if r := st.Reshard; r != nil {
+		fmt.Fprintf(w, "reshard: %d -> %d shards, %s (%s), ready %d/%d, serving %d/%d, identifies spent %d, since %s\n",
+			r.From, r.To, r.Phase, r.Reason, r.Ready, r.To, r.Live, r.To, r.IdentifiesSpent, r.Started.Format(time.RFC3339))
+	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nNODE\tADDRESS\tWEIGHT\tOWNED\tDRAINING")
 	for _, n := range st.Nodes {

@@ -366,6 +366,24 @@
     $("nodes").replaceChildren(...rows);
   }
 
+  // The reshard control: the shard count, a reshard's progress, start and abort.
+  async function loadReshard() {
+    let st;
+    try { st = await api("/api/reshard"); } catch (e) { return; }
+    const r = st.reshard;
+    const n = $("reshard-n");
+    if (!n.value) n.value = st.shard_count + 1;
+    $("reshard-abort").hidden = !r;
+    $("reshard-go").disabled = !!r;
+    $("reshard-state").textContent = r
+      ? "Resharding " + r.from + " → " + r.to + ": " + r.phase + ", ready " + r.ready + "/" + r.to + ", serving " + r.live + "/" + r.to + ", identifies " + r.identifies_spent
+      : st.shard_count + " shards; reshard online: the new shards warm up beside the old ones, then take over.";
+  }
+
+  function reshardAction(path, body) {
+    api(path, body).then(() => { $("reshard-n").value = ""; loadReshard(); loadNodes(); }, (e) => alert(e.message));
+  }
+
   async function toggleVoice() {
     const btn = $("voice");
     const join = btn.dataset.inVoice !== "true";
@@ -395,5 +413,9 @@
     loadState().catch((e) => { const en = addEntry("playground"); en.classList.add("error"); en.append(el("div", "content", e.message)); });
     loadNodes();
     setInterval(loadNodes, 2000);
+    loadReshard();
+    setInterval(loadReshard, 1000);
+    $("reshard").addEventListener("submit", (ev) => { ev.preventDefault(); reshardAction("/api/reshard", { shards: Number($("reshard-n").value) }); });
+    $("reshard-abort").addEventListener("click", () => reshardAction("/api/reshard/abort", {}));
   });
 })();
