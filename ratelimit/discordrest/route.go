@@ -8,7 +8,7 @@ import (
 type route struct {
 	key    string // method and path with IDs replaced: "POST /channels/:major/messages"
 	major  string // the top-level resource: "channels/123", "guilds/9", "webhooks/7/tok", or ""
-	exempt bool   // interaction endpoints are not bound by the global limit
+	exempt bool   // interaction endpoints (the callback and the token webhooks) are not bound by the global limit
 }
 
 // classify maps a request path (with or without the /api/vN prefix) to its
@@ -40,6 +40,11 @@ func classify(method, path string) route {
 				r.major += "/" + segs[i+1]
 				out = append(out, ":token")
 				i++
+				// A token's webhook: an interaction's (the original
+				// response, follow-ups), which Discord exempts from the
+				// global limit like the callback, or one executed by its
+				// own token, which the bot's global limit does not count.
+				r.exempt = true
 			}
 		case i == 1 && segs[0] == "interactions" && allDigits(s):
 			r.major = "interactions/" + s // each interaction has its own limits

@@ -32,8 +32,9 @@ func TestClassify(t *testing.T) {
 		{"PATCH", "/api/v10/channels/123/messages/456", route{key: "PATCH /channels/:major/messages/:id", major: "channels/123"}},
 		{"PUT", "/api/v10/channels/1/messages/2/reactions/%F0%9F%91%8D/@me", route{key: "PUT /channels/:major/messages/:id/reactions/:emoji/@me", major: "channels/1"}},
 		{"GET", "/api/v9/guilds/77/members/5", route{key: "GET /guilds/:major/members/:id", major: "guilds/77"}},
-		{"POST", "/webhooks/9/tok-en", route{key: "POST /webhooks/:major/:token", major: "webhooks/9/tok-en"}},
-		{"PATCH", "/api/v10/webhooks/9/tok/messages/@original", route{key: "PATCH /webhooks/:major/:token/messages/@original", major: "webhooks/9/tok"}},
+		{"POST", "/webhooks/9/tok-en", route{key: "POST /webhooks/:major/:token", major: "webhooks/9/tok-en", exempt: true}},
+		{"PATCH", "/api/v10/webhooks/9/tok/messages/@original", route{key: "PATCH /webhooks/:major/:token/messages/@original", major: "webhooks/9/tok", exempt: true}},
+		{"GET", "/api/v10/webhooks/9", route{key: "GET /webhooks/:major", major: "webhooks/9"}},
 		{"POST", "/api/v10/interactions/55/aW50ZXJhY3Rpb24/callback", route{key: "POST /interactions/:major/:token/callback", major: "interactions/55", exempt: true}},
 		{"GET", "/api/v10/users/@me", route{key: "GET /users/@me"}},
 		{"GET", "/api/v10/gateway/bot", route{key: "GET /gateway/bot"}},
@@ -84,7 +85,10 @@ func (f *fakeDiscord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	now := time.Now()
 	f.n++
-	inter := strings.HasPrefix(r.URL.Path, "/interactions/")
+	// Discord exempts the interaction endpoints from the global limit: the
+	// callback and the interaction's token webhook (its original response
+	// and follow-ups).
+	inter := strings.HasPrefix(r.URL.Path, "/interactions/") || strings.HasPrefix(r.URL.Path, "/webhooks/1/")
 	f.arrivals = append(f.arrivals, arrival{now, inter})
 	status := f.answer(w, r, now, inter)
 	f.served[status]++
@@ -366,13 +370,17 @@ func TestGlobalLimitAcrossThreeNodes(t *testing.T) {
 			}()
 		}
 	}
-	// Interaction callbacks are exempt: they must not be paced.
+	// Interaction callbacks and edits of the original response are exempt:
+	// they must not be paced.
 	interactions := 0
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for i := 0; ctx.Err() == nil; i++ {
 			req, _ := http.NewRequestWithContext(ctx, "POST", fmt.Sprintf("%s/interactions/%d/tok/callback", srv.URL, i), nil)
+			if i%2 == 1 {
+				req, _ = http.NewRequestWithContext(ctx, "PATCH", fmt.Sprintf("%s/webhooks/1/tok%d/messages/@original", srv.URL, i), nil)
+			}
 			if resp, err := nodes[0].client.Do(req); err == nil {
 				resp.Body.Close()
 				interactions++
