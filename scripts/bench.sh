@@ -11,7 +11,9 @@ for b in "${all[@]}"; do
   echo "=== bench: $b"
   case "$b" in
     discordsim)
-      go test -run '^$' -bench 'Dispatch10k' -benchmem -benchtime 3x ./discordsim/ ;;
+      go test -run '^$' -bench 'Dispatch10k' -benchmem -benchtime 3x ./discordsim/
+      # Autocomplete at 200/s for a user holding 500 items, beside /balance (10 s).
+      go test -run '^$' -bench AutocompleteBesideBalance -benchtime 2000x ./commands/ ;;
     economy|battles|ratelimit|voice|cluster)
       if [ ! -d "bench/$b" ]; then echo "bench/$b is missing" >&2; exit 1; fi
       go build -o "bin/bench-$b" "./bench/$b"
