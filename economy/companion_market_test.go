@@ -47,6 +47,15 @@ func TestCompanionMarketSellBuy(t *testing.T) {
 	if e.owns(t, seller, c.ID) {
 		t.Fatal("the listed companion is still in its seller's list")
 	}
+	// The seller's board entry is queued for an update; escrow is no player.
+	var queued, escrow int
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE user_id = $1), count(*) FILTER (WHERE user_id <= 0)
+		FROM economy.board_outbox`, seller).Scan(&queued, &escrow); err != nil {
+		t.Fatal(err)
+	}
+	if queued == 0 || escrow != 0 {
+		t.Fatalf("board outbox: seller queued %d times, escrow %d times; want the seller and never escrow", queued, escrow)
+	}
 	// Busy on the market: nothing the owner does reaches it.
 	for name, do := range map[string]func() error{
 		"train":   func() error { _, err := e.svc.TrainCompanion(ctx, op(), seller, c.Name); return err },

@@ -20,3 +20,16 @@ ALTER TABLE economy.market_listings ADD CONSTRAINT market_listing_companion
 CREATE UNIQUE INDEX market_open_companion ON economy.market_listings (companion_id) WHERE state = 'open' AND kind = 'companion';
 
 ALTER TABLE economy.market_sales ADD COLUMN kind text NOT NULL DEFAULT 'item' CHECK (kind IN ('item', 'companion'));
+
+-- The companions board queues real owners only: escrow (-3) holds listed
+-- companions and is nobody's score.
+CREATE OR REPLACE FUNCTION economy.board_queue_companion() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' AND OLD.owner_id > 0 THEN
+        INSERT INTO economy.board_outbox (user_id) VALUES (OLD.owner_id);
+    END IF;
+    IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.owner_id <> OLD.owner_id) AND NEW.owner_id > 0 THEN
+        INSERT INTO economy.board_outbox (user_id) VALUES (NEW.owner_id);
+    END IF;
+    RETURN NULL;
+END $$;
