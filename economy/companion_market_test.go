@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chopsticks-bot/chopsticks/economy"
 )
@@ -430,4 +431,35 @@ func TestAuditFindsMisplacedCompanions(t *testing.T) {
 	if r.CompanionsMisplaced != 1 || r.OK() {
 		t.Fatalf("audit of a companion in escrow without a listing: %+v", r)
 	}
+}
+
+// The buyer's cap is premium aware: at the free cap a premium member may
+// still buy a companion, a free player may not.
+func TestCompanionMarketPremiumCap(t *testing.T) {
+	e := premiumEnv(t)
+	ctx := context.Background()
+	const seller, free, premium = 1261, 1262, 1263
+	e.record(t, economy.Entitlement{ID: 700, SKUID: testSKUs.Subscription, UserID: premium, Type: 8,
+		StartsAt: ptr(e.clock.Now().Add(-time.Minute))})
+	if e.svc.Catalog().Premium.MaxCompanions <= e.svc.Catalog().Companions.MaxOwned {
+		t.Fatal("the catalogue's premium companion limit is not above the free one")
+	}
+	c := e.capsule(t, seller)
+	l, err := e.svc.MarketSellCompanion(ctx, op(), seller, c.Name, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []int64{free, premium} {
+		for range e.svc.Catalog().Companions.MaxOwned {
+			e.capsule(t, u)
+		}
+		e.fund(t, u, 100)
+	}
+	if _, err := e.svc.MarketBuy(ctx, op(), free, l.ID, 0); !errors.Is(err, economy.ErrCompanionLimit) {
+		t.Fatalf("a free player at the cap buys: %v", err)
+	}
+	if _, err := e.svc.MarketBuy(ctx, op(), premium, l.ID, 0); err != nil || !e.owns(t, premium, c.ID) {
+		t.Fatalf("a premium player at the free cap buys: %v", err)
+	}
+	e.audit(t)
 }
