@@ -3,11 +3,16 @@ package economy_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/refusal"
 )
 
 // owns reports whether user's companion list holds companion id.
@@ -460,6 +465,124 @@ func TestCompanionMarketPremiumCap(t *testing.T) {
 	}
 	if _, err := e.svc.MarketBuy(ctx, op(), premium, l.ID, 0); err != nil || !e.owns(t, premium, c.ID) {
 		t.Fatalf("a premium player at the free cap buys: %v", err)
+	}
+	e.audit(t)
+}
+
+// Many companion listings, purchases, cancellations and trades at once
+// from two services: every companion ends in exactly one place (an owner
+// or one open listing), none is created or lost, no cap is passed, and the
+// audit is clean. Refusals are expected; any other error fails.
+func TestCompanionMarketConservation(t *testing.T) {
+	e := newEnv(t)
+	other := e.secondNode(t)
+	ctx := context.Background()
+	const users, each = 6, 3
+	for u := int64(1301); u < 1301+users; u++ {
+		for range each {
+			e.capsule(t, u)
+		}
+		e.fund(t, u, 1_000_000)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	var done [4]atomic.Int64 // successes per kind: list, buy, cancel, trade
+	for g := range 6 {
+		svc := e.svc
+		if g%2 == 1 {
+			svc = other
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 99))
+			user := func() int64 { return 1301 + r.Int64N(users) }
+			some := func(u int64) string {
+				all, err := svc.Companions(ctx, u)
+				if err != nil || len(all) == 0 {
+					return "#1"
+				}
+				return "#" + itoa(all[r.IntN(len(all))].ID)
+			}
+			for range 25 {
+				var err error
+				k := r.IntN(4)
+				switch k {
+				case 0:
+					u := user()
+					_, err = svc.MarketSellCompanion(ctx, op(), u, some(u), 1+r.Int64N(500))
+				case 1:
+					id := int64(1)
+					if p, perr := svc.MarketBrowse(ctx, "", economy.SortNewest, 0); perr == nil && len(p.Rows) > 0 {
+						id = p.Rows[r.IntN(min(len(p.Rows), 3))].ID
+					}
+					_, err = svc.MarketBuy(ctx, op(), user(), id, 0)
+				case 2:
+					u, id := user(), int64(1)
+					if mine, merr := svc.MarketMine(ctx, u); merr == nil && len(mine) > 0 {
+						id = mine[r.IntN(len(mine))].ID
+					}
+					_, err = svc.MarketCancel(ctx, op(), u, id)
+				default:
+					a := user()
+					b := 1301 + (a-1301+1)%users
+					var tr economy.Trade
+					if tr, err = svc.TradeOpen(ctx, op(), a, b); err != nil {
+						break
+					}
+					ref := some(a)
+					id, _ := strconv.ParseInt(strings.TrimPrefix(ref, "#"), 10, 64)
+					if tr, err = svc.TradeEdit(ctx, op(), a, tr.ID, tr.Version, economy.TradeChange{Companion: id, Qty: 1}); err != nil {
+						break
+					}
+					if tr, err = svc.TradeEdit(ctx, op(), b, tr.ID, tr.Version, economy.TradeChange{Credits: 1 + r.Int64N(300)}); err != nil {
+						break
+					}
+					if tr, err = svc.TradeConfirm(ctx, op(), a, tr.ID, tr.Version); err != nil {
+						break
+					}
+					_, err = svc.TradeConfirm(ctx, op(), b, tr.ID, tr.Version)
+				}
+				switch {
+				case err == nil:
+					done[k].Add(1)
+				case !errors.As(err, new(*refusal.Error)):
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("listed %d, bought %d, cancelled %d, traded %d", done[0].Load(), done[1].Load(), done[2].Load(), done[3].Load())
+	for i, what := range []string{"listing", "purchase", "cancellation", "trade"} {
+		if done[i].Load() == 0 {
+			t.Errorf("no %s succeeded: the run tested only refusals", what)
+		}
+	}
+	var total, misplaced, over int
+	if err := e.pool.QueryRow(ctx, `SELECT count(*),
+		count(*) FILTER (WHERE NOT (owner_id BETWEEN 1301 AND 1306 OR owner_id = -3)),
+		(SELECT count(*) FROM (SELECT owner_id FROM economy.companions WHERE owner_id > 0 GROUP BY owner_id HAVING count(*) > $1) x)
+		FROM economy.companions`, e.svc.Catalog().Companions.MaxOwned).Scan(&total, &misplaced, &over); err != nil {
+		t.Fatal(err)
+	}
+	if total != users*each || misplaced != 0 || over != 0 {
+		t.Fatalf("%d companions (want %d), %d with a stranger, %d owners over the cap", total, users*each, misplaced, over)
+	}
+	e.audit(t)
+	// Every listing closed the way it should: cancel and the sweep give
+	// back what is still open.
+	e.clock.Add(economy.ListingLifetime)
+	if _, err := e.svc.SweepMarket(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM economy.companions WHERE owner_id = -3`).Scan(&misplaced); err != nil || misplaced != 0 {
+		t.Fatalf("%d companions left in escrow after the sweep (%v)", misplaced, err)
 	}
 	e.audit(t)
 }
