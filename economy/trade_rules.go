@@ -102,9 +102,9 @@ func (t Trade) Expired(now time.Time) bool { return t.State == "open" && !now.Be
 type TradeChange struct {
 	Companion int64  `json:"companion,omitempty"`
 	Item      string `json:"item,omitempty"`
-	Qty     int    `json:"qty,omitempty"`
-	Credits int64  `json:"credits,omitempty"`
-	Clear   bool   `json:"clear,omitempty"`
+	Qty       int    `json:"qty,omitempty"`
+	Credits   int64  `json:"credits,omitempty"`
+	Clear     bool   `json:"clear,omitempty"`
 }
 
 // checkOpen refuses a closed or expired trade, or a version other than
