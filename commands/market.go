@@ -19,9 +19,10 @@ const marketPager = "mktb"
 const marketHelp = "Listing moves the items out of your inventory into escrow at once: they cannot be used, sold " +
 	"or vaulted until the listing sells, is cancelled or expires (after 7 days, when they come back to you). " +
 	"A purchase pays the seller the price less a 5% market fee. Prices are per item, 1 to 1,000,000,000,000 " +
-	"credits; you may have up to 20 open listings and cannot buy your own."
+	"credits; you may have up to 20 open listings and cannot buy your own." + marketCompanionHelp
 
-// Market returns /market: sell, browse, buy, cancel, mine and price.
+// Market returns /market: sell, sellcompanion, browse, buy, cancel, mine
+// and price.
 // Register MarketComponents too.
 func Market(svc *economy.Service) []*Command {
 	m := &econ{svc: svc, cat: svc.Catalog()}
@@ -34,6 +35,7 @@ func Market(svc *economy.Service) []*Command {
 				{Name: "quantity", Description: "How many (1-100)", Type: Integer, Required: true, Min: &min1, Max: &max100},
 				{Name: "price", Description: "Price per item in credits", Type: Integer, Required: true, Min: &min1, Max: &maxPrice}},
 			Run: m.marketSell, Writes: true},
+		m.sellCompanionCommand(),
 		{Name: "browse", Description: "See the open listings",
 			Options: []Option{
 				{Name: "item", Description: "Only this item (name or key)", Type: String, MaxLength: 64},
@@ -100,7 +102,7 @@ func (e *econ) browseReply(ctx context.Context, owner int64, item, sort string, 
 	}
 	var b strings.Builder
 	for _, l := range p.Rows {
-		fmt.Fprintf(&b, "**#%d** %d× **%s**", l.ID, l.Remaining, l.ItemName)
+		fmt.Fprintf(&b, "**#%d** %s", l.ID, listedWhat(l))
 		if l.Rarity != "" {
 			fmt.Fprintf(&b, " · %s", l.Rarity)
 		}
@@ -158,7 +160,11 @@ func (e *econ) marketBuy(ctx context.Context, inv *Invocation) (Reply, error) {
 	if err != nil {
 		return Reply{}, fail(err)
 	}
-	return embed("Bought", fmt.Sprintf("You bought %d× **%s** from <@%d> for %s.", p.Quantity, p.ItemName, p.Seller, credits(p.Total)), colorSpend,
+	what := fmt.Sprintf("%d× **%s**", p.Quantity, p.ItemName)
+	if p.Companion != nil {
+		what = fmt.Sprintf("the companion **%s** (%s, level %d)", p.Companion.Name, p.ItemName, p.Companion.Level)
+	}
+	return embed("Bought", fmt.Sprintf("You bought %s from <@%d> for %s.", what, p.Seller, credits(p.Total)), colorSpend,
 		field("Listing", fmt.Sprintf("#%d (%d left)", p.Listing, p.Left), true),
 		field("Your wallet", credits(p.Wallet), true),
 	), nil
@@ -170,7 +176,11 @@ func (e *econ) marketCancel(ctx context.Context, inv *Invocation) (Reply, error)
 	if err != nil {
 		return Reply{}, fail(err)
 	}
-	return embed("Listing cancelled", fmt.Sprintf("Listing **#%d** is closed; %d× **%s** are back in your inventory.", l.ID, l.Listed, l.ItemName), colorEconomy), nil
+	back := fmt.Sprintf("%d× **%s** are back in your inventory", l.Listed, l.ItemName)
+	if l.Companion != nil {
+		back = fmt.Sprintf("**%s** is back with you", l.Companion.Name)
+	}
+	return embed("Listing cancelled", fmt.Sprintf("Listing **#%d** is closed; %s.", l.ID, back), colorEconomy), nil
 }
 
 func (e *econ) marketMine(ctx context.Context, inv *Invocation) (Reply, error) {
@@ -180,6 +190,10 @@ func (e *econ) marketMine(ctx context.Context, inv *Invocation) (Reply, error) {
 	}
 	var b strings.Builder
 	for _, l := range list {
+		if l.Companion != nil {
+			fmt.Fprintf(&b, "**#%d** %s at %s · ends %s\n", l.ID, listedWhat(l), credits(l.UnitPrice), ts(l.ExpiresAt, "R"))
+			continue
+		}
 		fmt.Fprintf(&b, "**#%d** %d of %d× **%s**%s at %s each · ends %s\n", l.ID, l.Remaining, l.Listed, l.ItemName, wornNote(l.Worn),
 			credits(l.UnitPrice), ts(l.ExpiresAt, "R"))
 	}

@@ -32,7 +32,7 @@ func newMarketEnv(t testing.TB) *econEnv {
 // buttons as TestEveryCommandDeclaresWrites does for the rest.
 func TestMarketCommandsDeclareWrites(t *testing.T) {
 	e := newEconEnv(t)
-	want := map[string]bool{"sell": true, "browse": false, "buy": true, "cancel": true, "mine": false, "price": false}
+	want := map[string]bool{"sell": true, "sellcompanion": true, "browse": false, "buy": true, "cancel": true, "mine": false, "price": false}
 	cmds := commands.Market(e.svc)
 	if len(cmds) != 1 || cmds[0].Name != "market" || len(cmds[0].Subcommands) != len(want) {
 		t.Fatalf("market commands: %+v", cmds)

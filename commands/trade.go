@@ -31,7 +31,7 @@ const tradeHelp = "Both players edit one trade window: pick items from the menu 
 	"page through it when you have more than fit) and add credits " +
 	"with the buttons; only your own items and credits go on your side. Any change clears both confirmations, " +
 	"and the swap happens when both confirmed the same version of the offer. The window closes after 5 minutes. " +
-	"Items in your vault or listed on the market cannot be traded."
+	"Items in your vault or listed on the market cannot be traded." + tradeCompanionHelp
 
 // Trade returns /trade. Register TradeComponents too.
 func Trade(svc *economy.Service) []*Command {
@@ -110,7 +110,11 @@ func (e *econ) tradePress(ctx context.Context, inv *Invocation) (Reply, error) {
 		if !ok || owner != strconv.FormatInt(user, 10) {
 			return Reply{}, Errorf("Pick one of your own items: the other side adds theirs.")
 		}
-		tr, err = e.svc.TradeEdit(ctx, op(inv), user, id, version, economy.TradeChange{Item: key, Qty: 1})
+		change := economy.TradeChange{Item: key, Qty: 1}
+		if c, ok := companionPick(key); ok {
+			change = c
+		}
+		tr, err = e.svc.TradeEdit(ctx, op(inv), user, id, version, change)
 	default:
 		return Reply{}, Errorf("That button has expired.")
 	}
@@ -180,6 +184,7 @@ func (e *econ) offerText(o economy.Offer) string {
 		}
 		lines = append(lines, fmt.Sprintf("%d× **%s**%s", o.Items[k], name, wornNote(o.Worn[k])))
 	}
+	lines = append(lines, e.offeredCompanions(o)...)
 	if o.Credits > 0 {
 		lines = append(lines, "**"+credits(o.Credits)+"**")
 	}
@@ -216,6 +221,11 @@ func (e *econ) tradeControls(ctx context.Context, tr economy.Trade, menuPage int
 				})
 			}
 		}
+		more, err := e.companionOptions(ctx, []string{"Opener", "Partner"}[side], user, tr.Offers[side])
+		if err != nil {
+			return nil, err
+		}
+		options = append(options, more...)
 	}
 	var comps discord.ContainerComponents
 	shown, menuPage, menuPages := tradeMenuPage(options, menuPage)

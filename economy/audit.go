@@ -11,18 +11,19 @@ import (
 
 // Report is the outcome of Audit: the economy's invariants, measured.
 type Report struct {
-	Accounts         int64    // account rows
-	Held             *big.Int // sum(wallet + bank) over accounts
-	SystemLegs       *big.Int // sum of Mint and Sink legs
-	UserLegsMismatch int64    // accounts whose wallet+bank differs from the sum of their legs
-	Negative         int64    // accounts with a negative wallet or bank
-	Unbalanced       int64    // ledger transactions whose legs do not sum to zero
-	OrphanLegs       int64    // legs without a transaction row
-	DuplicateOps     int64    // operation IDs stored more than once
-	ItemMismatches   int64    // (owner, item) pairs whose row count differs from their item legs
-	ItemsMisplaced   int64    // item IDs in more than one place, or escrow disagreeing with its listings
-	EscrowMismatch   int64    // battle escrow legs minus the escrow of open battles (battle.go)
-	Transactions     int64    // operation rows
+	Accounts            int64    // account rows
+	Held                *big.Int // sum(wallet + bank) over accounts
+	SystemLegs          *big.Int // sum of Mint and Sink legs
+	UserLegsMismatch    int64    // accounts whose wallet+bank differs from the sum of their legs
+	Negative            int64    // accounts with a negative wallet or bank
+	Unbalanced          int64    // ledger transactions whose legs do not sum to zero
+	OrphanLegs          int64    // legs without a transaction row
+	DuplicateOps        int64    // operation IDs stored more than once
+	ItemMismatches      int64    // (owner, item) pairs whose row count differs from their item legs
+	ItemsMisplaced      int64    // item IDs in more than one place, or escrow disagreeing with its listings
+	CompanionsMisplaced int64    // companions in escrow without one open listing, or open listings without theirs
+	EscrowMismatch      int64    // battle escrow legs minus the escrow of open battles (battle.go)
+	Transactions        int64    // operation rows
 }
 
 // OK reports whether every invariant holds.
@@ -45,6 +46,7 @@ func (r Report) Err() error {
 		{r.DuplicateOps, "operations applied twice"},
 		{r.ItemMismatches, "item counts disagree with the item ledger"},
 		{r.ItemsMisplaced, "items misplaced (in two places, or escrow disagreeing with listings)"},
+		{r.CompanionsMisplaced, "companions misplaced (escrow disagreeing with companion listings)"},
 		{r.EscrowMismatch, "credits in battle escrow that no open battle holds"},
 	} {
 		if c.n != 0 {
@@ -99,6 +101,7 @@ func Audit(ctx context.Context, pool *pgxpool.Pool) (Report, error) {
 			  ON i.owner_id = l.owner_id AND i.item_key = l.item_key
 			WHERE coalesce(i.n, 0) <> coalesce(l.n, 0)) x`, []any{&r.ItemMismatches}},
 		{itemPlacesAudit, []any{&r.ItemsMisplaced}},
+		{companionPlacesAudit, []any{&r.CompanionsMisplaced}},
 		{`SELECT ((SELECT coalesce(sum(amount), 0) FROM economy.ledger_legs WHERE account_id = -7)
 			- (SELECT coalesce(sum(escrow), 0) FROM economy.battles))::bigint`, []any{&r.EscrowMismatch}},
 	}

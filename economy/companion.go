@@ -103,13 +103,29 @@ func (t *txn) lockCompanion(ctx context.Context, user int64, ref string) (Compan
 	c, err := scanCompanion(t.QueryRow(ctx, `SELECT `+companionColumns+` FROM economy.companions
 		WHERE owner_id = $1 AND (id = $2 OR lower(name) = lower($3)) ORDER BY id LIMIT 1 FOR UPDATE`, user, id, name))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Companion{}, ErrUnknownCompanion.Withf("You have no companion called %q; see /companion list.", ref)
+		return Companion{}, t.missingCompanion(ctx, user, ref, id, name)
 	}
 	if err != nil {
 		return Companion{}, fmt.Errorf("companion: %w", err)
 	}
 	t.s.fresh(&c, t.now)
 	return c, nil
+}
+
+// missingCompanion is the refusal for user's companion ref not found:
+// ErrCompanionListed when it waits on the market, else ErrUnknownCompanion.
+func (t *txn) missingCompanion(ctx context.Context, user int64, ref string, id int64, name string) error {
+	var listing int64
+	err := t.QueryRow(ctx, `SELECT l.id FROM economy.market_listings l JOIN economy.companions c ON c.id = l.companion_id
+		WHERE l.seller_id = $1 AND l.state = 'open' AND l.kind = 'companion' AND c.owner_id = -3
+		  AND (c.id = $2 OR lower(c.name) = lower($3)) ORDER BY l.id LIMIT 1`, user, id, name).Scan(&listing)
+	switch {
+	case err == nil:
+		return ErrCompanionListed.Withf("%s is listed on the market (listing %d); cancel the listing first.", ref, listing)
+	case !errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("companion: %w", err)
+	}
+	return ErrUnknownCompanion.Withf("You have no companion called %q; see /companion list.", ref)
 }
 
 // save writes c's mutable state back.
@@ -235,11 +251,14 @@ func (s *Service) OpenCapsule(ctx context.Context, op Op, user int64, item strin
 	return r, err
 }
 
-// countCompanions counts user's companions and eggs (an egg holds a slot).
+// countCompanions counts user's companions and eggs (an egg holds a slot),
+// and the companions they list on the market (they come back).
 func (t *txn) countCompanions(ctx context.Context, user int64) (int, error) {
 	var n int
 	if err := t.QueryRow(ctx, `SELECT (SELECT count(*) FROM economy.companions WHERE owner_id = $1)
-		+ (SELECT count(*) FROM economy.eggs WHERE owner_id = $1)`, user).Scan(&n); err != nil {
+		+ (SELECT count(*) FROM economy.eggs WHERE owner_id = $1)
+		+ (SELECT count(*) FROM economy.market_listings WHERE seller_id = $1 AND state = 'open' AND kind = 'companion')`,
+		user).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count companions: %w", err)
 	}
 	return n, nil

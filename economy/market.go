@@ -27,6 +27,10 @@ type Listing struct {
 	// what wear they buy; 0 for items that do not wear (and in the results
 	// of sell, cancel and expiry).
 	Worn int `json:"worn,omitempty"`
+	// Kind is "item", or "companion" for a listing of one companion
+	// (Companion; Item is then its model's key).
+	Kind      string           `json:"kind,omitempty"`
+	Companion *ListedCompanion `json:"companion,omitempty"`
 }
 
 // MarketPurchase is the outcome of MarketBuy.
@@ -41,6 +45,9 @@ type MarketPurchase struct {
 	Fee       int64  `json:"fee"`   // the market kept
 	Left      int    `json:"left"`  // still on the listing
 	Wallet    int64  `json:"wallet"`
+	// Companion is the companion bought from a companion listing, under
+	// the name it has now (renamed when the buyer used its name).
+	Companion *ListedCompanion `json:"companion,omitempty"`
 }
 
 // Sale is one purchase on the market, for price history.
@@ -100,7 +107,7 @@ func (s *Service) MarketSell(ctx context.Context, op Op, seller int64, item stri
 		if err := checkListing(qty, unitPrice, open); err != nil {
 			return nil, err
 		}
-		l := Listing{Seller: seller, Item: it.Key, ItemName: it.Name, Rarity: it.Rarity, Listed: qty, Remaining: qty,
+		l := Listing{Kind: KindItem, Seller: seller, Item: it.Key, ItemName: it.Name, Rarity: it.Rarity, Listed: qty, Remaining: qty,
 			UnitPrice: unitPrice, State: "open", CreatedAt: t.now, ExpiresAt: t.now.Add(ListingLifetime)}
 		if err := t.QueryRow(ctx, `INSERT INTO economy.market_listings
 			(seller_id, item_key, listed, remaining, unit_price, created_at, expires_at)
@@ -133,23 +140,46 @@ func (s *Service) MarketSell(ctx context.Context, op Op, seller int64, item stri
 
 // lockListing locks listing id for this transaction and returns it.
 func (t *txn) lockListing(ctx context.Context, id int64) (Listing, error) {
-	l := Listing{ID: id}
-	err := t.QueryRow(ctx, `SELECT seller_id, item_key, listed, remaining, unit_price, state, created_at, expires_at
-		FROM economy.market_listings WHERE id = $1 FOR UPDATE`, id).
-		Scan(&l.Seller, &l.Item, &l.Listed, &l.Remaining, &l.UnitPrice, &l.State, &l.CreatedAt, &l.ExpiresAt)
+	l, err := t.s.scanLocked(t.QueryRow(ctx, `SELECT `+lockedListingColumns+` FROM economy.market_listings WHERE id = $1 FOR UPDATE`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Listing{}, ErrNoListing
 	}
 	if err != nil {
 		return Listing{}, fmt.Errorf("lock listing: %w", err)
 	}
-	t.s.describe(&l)
+	return l, nil
+}
+
+// lockedListingColumns are what a change of a listing reads of it.
+const lockedListingColumns = `id, seller_id, item_key, listed, remaining, unit_price, state, created_at, expires_at, kind,
+	coalesce(companion_id, 0)`
+
+func (s *Service) scanLocked(row pgx.Row) (Listing, error) {
+	var l Listing
+	var cid int64
+	if err := row.Scan(&l.ID, &l.Seller, &l.Item, &l.Listed, &l.Remaining, &l.UnitPrice, &l.State, &l.CreatedAt, &l.ExpiresAt,
+		&l.Kind, &cid); err != nil {
+		return Listing{}, err
+	}
+	if cid != 0 {
+		l.Companion = &ListedCompanion{ID: cid}
+	}
+	s.describe(&l)
 	return l, nil
 }
 
 // describe fills a listing's item name and rarity from the catalogue.
 func (s *Service) describe(l *Listing) {
 	l.ItemName = l.Item
+	if l.Kind == KindCompanion {
+		if m, ok := s.cat.Model(l.Item); ok {
+			l.ItemName, l.Rarity = m.Name, m.Rarity
+		}
+		if l.Companion != nil {
+			l.Companion.Model = l.Item
+		}
+		return
+	}
 	if it, ok := s.cat.Item(l.Item); ok {
 		l.ItemName, l.Rarity = it.Name, it.Rarity
 	}
@@ -198,6 +228,9 @@ func (s *Service) MarketBuy(ctx context.Context, op Op, buyer, listing int64, qt
 		}
 		if _, err := t.credit(ctx, l.Seller, Sink, terms.Proceeds); err != nil {
 			return nil, err
+		}
+		if l.Kind == KindCompanion {
+			return t.buyCompanion(ctx, op, l, buyer, terms, w)
 		}
 		tag, err := t.Exec(ctx, `WITH moved AS (
 				DELETE FROM economy.market_escrow WHERE item_id IN (
@@ -265,6 +298,9 @@ func (s *Service) MarketCancel(ctx context.Context, op Op, seller, listing int64
 // unlist closes open listing l as state, moving its escrow back to the
 // seller; l.Listed is set to the number returned.
 func (t *txn) unlist(ctx context.Context, l *Listing, state string) error {
+	if l.Kind == KindCompanion {
+		return t.unlistCompanion(ctx, l, state)
+	}
 	tag, err := t.Exec(ctx, `WITH moved AS (
 			DELETE FROM economy.market_escrow WHERE listing_id = $1
 			RETURNING item_id, item_key, durability, acquired_at)
@@ -313,18 +349,15 @@ func (s *Service) SweepMarket(ctx context.Context, limit int) (int, error) {
 		}
 		_, err := s.mutate(ctx, "market_expire", Op(fmt.Sprintf("market_expire:%d", id)), seller, nil,
 			func(ctx context.Context, t *txn) (any, error) {
-				l := Listing{ID: id}
-				err := t.QueryRow(ctx, `SELECT seller_id, item_key, listed, remaining, unit_price, state, created_at, expires_at
+				l, err := s.scanLocked(t.QueryRow(ctx, `SELECT `+lockedListingColumns+`
 					FROM economy.market_listings WHERE id = $1 AND state = 'open' AND expires_at <= $2
-					FOR UPDATE SKIP LOCKED`, id, t.now).
-					Scan(&l.Seller, &l.Item, &l.Listed, &l.Remaining, &l.UnitPrice, &l.State, &l.CreatedAt, &l.ExpiresAt)
+					FOR UPDATE SKIP LOCKED`, id, t.now))
 				if errors.Is(err, pgx.ErrNoRows) {
 					return nil, errNothingToExpire
 				}
 				if err != nil {
 					return nil, fmt.Errorf("expire: %w", err)
 				}
-				s.describe(&l)
 				if _, err := t.lockAccount(ctx, l.Seller); err != nil {
 					return nil, err
 				}

@@ -6,4 +6,4 @@ package economy
 const itemPlacesAudit = `SELECT
 	(SELECT count(*) FROM (SELECT item_id FROM economy.item_places GROUP BY item_id HAVING count(*) > 1) d)
 	+ (SELECT count(*) FROM economy.market_listings l
-	   WHERE l.remaining <> (SELECT count(*) FROM economy.market_escrow e WHERE e.listing_id = l.id))`
+	   WHERE l.kind = 'item' AND l.remaining <> (SELECT count(*) FROM economy.market_escrow e WHERE e.listing_id = l.id))`

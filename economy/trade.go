@@ -114,6 +114,9 @@ func (s *Service) TradeEdit(ctx context.Context, op Op, user, id int64, version 
 			return nil, err
 		}
 		tr.Offers[side].Worn = worn
+		if err := t.checkCompanions(ctx, user, &tr.Offers[side]); err != nil {
+			return nil, err
+		}
 		if err := t.saveTrade(ctx, tr); err != nil {
 			return nil, err
 		}
@@ -152,6 +155,23 @@ func (t *txn) checkHolds(ctx context.Context, user int64, o Offer) (map[string]i
 		}
 	}
 	return worn, nil
+}
+
+// checkCompanions refuses an offer of a companion user does not hold now
+// or that is busy (in stasis, a battle or breeding; a listed one is held by
+// the market), and brings the offer's view of each up to date.
+func (t *txn) checkCompanions(ctx context.Context, user int64, o *Offer) error {
+	for i, x := range o.Companions {
+		c, err := t.lockCompanion(ctx, user, fmt.Sprintf("#%d", x.ID))
+		if err != nil {
+			return err
+		}
+		if err := idle(c); err != nil {
+			return err
+		}
+		o.Companions[i] = ListedCompanion{ID: c.ID, Name: c.Name, Model: c.Model, Level: c.Level}
+	}
+	return nil
 }
 
 // TradeConfirm confirms user's agreement to trade id as seen at version.
@@ -222,6 +242,31 @@ func (t *txn) swap(ctx context.Context, tr Trade) error {
 			}
 			t.items(from, key, -n, "trade")
 			t.items(to, key, n, "trade")
+		}
+		for _, x := range o.Companions {
+			if _, err := t.moveCompanion(ctx, x.ID, from, to, idle); err != nil {
+				if errors.Is(err, errCompanionMoved) {
+					return ErrCompanionGone.Withf("<@%d> no longer holds %s (#%d) free to give.", from, x.Name, x.ID)
+				}
+				return err
+			}
+		}
+	}
+	for side, o := range tr.Offers {
+		to := players[1-side]
+		if len(o.Companions) == 0 {
+			continue
+		}
+		have, err := t.countCompanions(ctx, to)
+		if err != nil {
+			return err
+		}
+		limit, err := t.companionLimit(ctx, to)
+		if err != nil {
+			return err
+		}
+		if err := checkCompanionRoom(have-len(o.Companions), len(o.Companions), limit); err != nil {
+			return ErrCompanionLimit.Withf("<@%d> has no room for the offered companions (the limit is %d).", to, limit)
 		}
 	}
 	return nil

@@ -39,16 +39,30 @@ type Offer struct {
 	// the offer was last changed: what the other player saw. The swap
 	// refuses a tool worn further since (it gives the most worn first).
 	Worn map[string]int `json:"worn,omitempty"`
+	// Companions are the offered companions as they were when offered;
+	// the swap gives them by ID.
+	Companions []ListedCompanion `json:"companions,omitempty"`
 }
 
-func (o Offer) empty() bool { return o.Credits == 0 && len(o.Items) == 0 }
+func (o Offer) empty() bool { return o.Credits == 0 && len(o.Items) == 0 && len(o.Companions) == 0 }
 
 func (o Offer) clone() Offer {
-	c := Offer{Credits: o.Credits, Items: make(map[string]int, len(o.Items))}
+	c := Offer{Credits: o.Credits, Items: make(map[string]int, len(o.Items)),
+		Companions: append([]ListedCompanion(nil), o.Companions...)}
 	for k, v := range o.Items {
 		c.Items[k] = v
 	}
 	return c
+}
+
+// offers reports whether o offers companion id.
+func (o Offer) offers(id int64) bool {
+	for _, c := range o.Companions {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Trade is a trade window between players A (who opened it) and B.
@@ -83,12 +97,14 @@ func (t Trade) Agreed() bool {
 func (t Trade) Expired(now time.Time) bool { return t.State == "open" && !now.Before(t.ExpiresAt) }
 
 // TradeChange is one edit of the caller's own offer: add Qty of Item
-// (negative removes), add Credits (negative removes), or Clear it.
+// (negative removes), add Credits (negative removes), add (Qty 1) or
+// remove (Qty -1) the companion with ID Companion, or Clear it.
 type TradeChange struct {
-	Item    string `json:"item,omitempty"`
-	Qty     int    `json:"qty,omitempty"`
-	Credits int64  `json:"credits,omitempty"`
-	Clear   bool   `json:"clear,omitempty"`
+	Companion int64  `json:"companion,omitempty"`
+	Item      string `json:"item,omitempty"`
+	Qty       int    `json:"qty,omitempty"`
+	Credits   int64  `json:"credits,omitempty"`
+	Clear     bool   `json:"clear,omitempty"`
 }
 
 // checkOpen refuses a closed or expired trade, or a version other than
@@ -119,7 +135,21 @@ func tradeChange(t Trade, user int64, version int, c TradeChange, now time.Time)
 	switch {
 	case c.Clear:
 		o = Offer{Items: map[string]int{}}
-	case c.Item != "" && c.Qty != 0 && c.Credits == 0:
+	case c.Companion > 0 && c.Item == "" && c.Credits == 0 && (c.Qty == 1 || c.Qty == -1):
+		kept := o.Companions[:0]
+		for _, x := range o.Companions {
+			if x.ID != c.Companion {
+				kept = append(kept, x)
+			}
+		}
+		o.Companions = kept
+		if c.Qty == 1 {
+			o.Companions = append(o.Companions, ListedCompanion{ID: c.Companion})
+		}
+		if len(o.Companions) > MaxTradeCompanions {
+			return Trade{}, ErrTradeTooLarge.Withf("An offer holds at most %d companions.", MaxTradeCompanions)
+		}
+	case c.Companion == 0 && c.Item != "" && c.Qty != 0 && c.Credits == 0:
 		n := o.Items[c.Item] + c.Qty
 		switch {
 		case c.Qty < -MaxQuantity || c.Qty > MaxQuantity || n > MaxQuantity:
@@ -132,7 +162,7 @@ func tradeChange(t Trade, user int64, version int, c TradeChange, now time.Time)
 		if len(o.Items) > MaxTradeKinds {
 			return Trade{}, ErrTradeTooLarge
 		}
-	case c.Item == "" && c.Qty == 0 && c.Credits != 0:
+	case c.Companion == 0 && c.Item == "" && c.Qty == 0 && c.Credits != 0:
 		if c.Credits > 0 && o.Credits > math.MaxInt64-c.Credits {
 			return Trade{}, ErrOverflow
 		}
