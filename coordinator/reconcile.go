@@ -272,6 +272,13 @@ func (m *Member) stopReason(v *view, u Unit, s *slot) StopReason {
 
 // stopJob stops u with reason and keeps the claim. s.op is held.
 func (m *Member) stopJob(ep *epoch, u Unit, s *slot, reason StopReason) {
+	m.stopUnit(ep, u, s, reason)
+	m.log.Info("coordinator: unit stopped for another generation", "unit", u.String(), "reason", string(reason))
+}
+
+// stopUnit stops u with reason and leaves its slot idle (a next shard
+// loses its ready mark). s.op is held.
+func (m *Member) stopUnit(ep *epoch, u Unit, s *slot, reason StopReason) {
 	m.setState(s, StateStopping, ep)
 	ctx, cancel := context.WithTimeout(ep.ctx, m.cfg.LeaseTTL)
 	if err := m.cfg.Owner.Stop(ctx, u, reason); err != nil {
@@ -282,7 +289,6 @@ func (m *Member) stopJob(ep *epoch, u Unit, s *slot, reason StopReason) {
 	if u.Kind == KindNext {
 		m.unmark(ep, u.ID)
 	}
-	m.log.Info("coordinator: unit stopped for another generation", "unit", u.String(), "reason", string(reason))
 }
 
 // startJob claims u (unless already ours) and starts it for the generation
@@ -352,16 +358,7 @@ func (m *Member) startJob(ep *epoch, u Unit, s *slot, count int, serve bool) {
 // handoffJob stops u (resumably, unless reason says otherwise) and then
 // releases the claim. s.op is held.
 func (m *Member) handoffJob(ep *epoch, u Unit, s *slot, reason StopReason) {
-	m.setState(s, StateStopping, ep)
-	ctx, cancel := context.WithTimeout(ep.ctx, m.cfg.LeaseTTL)
-	if err := m.cfg.Owner.Stop(ctx, u, reason); err != nil {
-		m.log.Warn("coordinator: stop failed", "unit", u.String(), "err", err)
-	}
-	cancel()
-	m.setState(s, StateIdle, nil)
-	if u.Kind == KindNext {
-		m.unmark(ep, u.ID)
-	}
+	m.stopUnit(ep, u, s, reason)
 	m.release(ep, u)
 	m.log.Info("coordinator: unit handed off", "unit", u.String(), "reason", string(reason))
 }

@@ -218,16 +218,8 @@ func (s *Service) OpenCapsule(ctx context.Context, op Op, user int64, item strin
 		if _, err := t.lockAccount(ctx, user); err != nil {
 			return nil, err
 		}
-		n, err := t.countCompanions(ctx, user)
-		if err != nil {
+		if err := t.roomForCompanion(ctx, user, "opening a capsule"); err != nil {
 			return nil, err
-		}
-		limit, err := t.companionLimit(ctx, user)
-		if err != nil {
-			return nil, err
-		}
-		if n >= limit {
-			return nil, ErrCompanionLimit.Withf("You own %d companions and eggs, the most allowed; release one before opening a capsule.", n)
 		}
 		if _, err := t.takeItems(ctx, user, it.Key, 1); err != nil {
 			return nil, err

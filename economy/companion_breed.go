@@ -81,16 +81,8 @@ func (s *Service) BreedCompanions(ctx context.Context, op Op, user int64, refA, 
 		if a.ID == b.ID {
 			return nil, ErrBreedSelf
 		}
-		n, err := t.countCompanions(ctx, user)
-		if err != nil {
+		if err := t.roomForCompanion(ctx, user, "breeding"); err != nil {
 			return nil, err
-		}
-		limit, err := t.companionLimit(ctx, user)
-		if err != nil {
-			return nil, err
-		}
-		if n >= limit {
-			return nil, ErrCompanionLimit.Withf("You own %d companions and eggs, the most allowed; release one before breeding.", n)
 		}
 		w, err := t.credit(ctx, user, Sink, -rule.Cost)
 		if err != nil {

@@ -52,6 +52,23 @@ func (t *txn) companionLimit(ctx context.Context, user int64) (int, error) {
 	return p.MaxCompanions(), nil
 }
 
+// roomForCompanion refuses, with ErrCompanionLimit saying so before doing
+// what, when user's companions and eggs fill their cap (premium aware).
+func (t *txn) roomForCompanion(ctx context.Context, user int64, doing string) error {
+	n, err := t.countCompanions(ctx, user)
+	if err != nil {
+		return err
+	}
+	limit, err := t.companionLimit(ctx, user)
+	if err != nil {
+		return err
+	}
+	if n >= limit {
+		return ErrCompanionLimit.Withf("You own %d companions and eggs, the most allowed; release one before %s.", n, doing)
+	}
+	return nil
+}
+
 // ErrPremiumOnly refuses what only premium members may do.
 var ErrPremiumOnly = refusal.New("premium_only", "That is for premium members; see /premium.")
 
