@@ -126,10 +126,6 @@ type Shard struct {
 	// retired: the shard's generation no longer serves; when it stops it
 	// ends its session (close 1000) and saves no checkpoint.
 	retired atomic.Bool
-	// saveNow asks the checkpoint loop to save at once: a new session's
-	// first checkpoint must not wait a whole interval, or a node dying in
-	// that interval makes the shard's next owner IDENTIFY again.
-	saveNow chan struct{}
 }
 
 // New returns a shard; Run starts it.
@@ -152,8 +148,7 @@ func New(cfg Config) (*Shard, error) {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 10 * time.Second
 	}
-	s := &Shard{cfg: cfg, log: cfg.Logger.With("shard", cfg.ID, "count", cfg.Count), state: StateStopped, since: time.Now(),
-		saveNow: make(chan struct{}, 1)}
+	s := &Shard{cfg: cfg, log: cfg.Logger.With("shard", cfg.ID, "count", cfg.Count), state: StateStopped, since: time.Now()}
 	s.serving.Store(!cfg.Warm)
 	return s, nil
 }
@@ -273,11 +268,10 @@ func (s *Shard) checkpointLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.saveNow:
 		case <-t.C:
-		}
-		if err := s.saveCheckpoint(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("checkpoint failed", "err", err)
+			if err := s.saveCheckpoint(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("checkpoint failed", "err", err)
+			}
 		}
 	}
 }
@@ -623,12 +617,6 @@ func (s *Shard) dispatch(ctx context.Context, p payload, resuming bool) {
 			s.cp.Seq = *p.S
 		}
 		s.mu.Unlock()
-	}
-	if p.T == "READY" {
-		select {
-		case s.saveNow <- struct{}{}:
-		default:
-		}
 	}
 }
 

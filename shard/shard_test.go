@@ -136,9 +136,7 @@ func runConfig(t *testing.T, sim *discordsim.Sim, cfg shard.Config, from shard.C
 	gate := shard.NewLocalGate(sim.Config().MaxConcurrency)
 	gate.Window = sim.Config().IdentifyWindow
 	cfg.Intents, cfg.GatewayURL, cfg.Gate, cfg.Handler, cfg.Node = gateway.IntentGuilds, sim.GatewayURL(), gate, ev.handle, "t"
-	if cfg.CheckpointEvery == 0 {
-		cfg.CheckpointEvery = 50 * time.Millisecond
-	}
+	cfg.CheckpointEvery = 50 * time.Millisecond
 	sh, err := shard.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -288,19 +286,4 @@ func TestQuietSessionCheckpointRefreshed(t *testing.T) {
 	if err != nil || cp.Seq != seq || r.sh.Status().Seq != seq {
 		t.Fatalf("checkpoint %+v (err %v), want the quiet session at seq %d", cp, err, seq)
 	}
-}
-
-// TestNewSessionCheckpointedAtOnce: a session's first checkpoint is saved
-// as soon as READY arrives, not an interval later, so that a node dying
-// right after IDENTIFY leaves its successor a session to RESUME.
-func TestNewSessionCheckpointedAtOnce(t *testing.T) {
-	t.Parallel()
-	sim := newSim(t, discordsim.Config{Guilds: 1, RecommendedShards: 1})
-	store := &memStore{}
-	r := runConfig(t, sim, shard.Config{Token: sim.Token(), ID: 0, Count: 1, Checkpoints: store,
-		CheckpointEvery: time.Hour}, shard.Checkpoint{})
-	poll.Eventually(t, 10*time.Second, func() bool {
-		cp, err := store.Load(context.Background(), 0)
-		return err == nil && cp.Valid() && cp.SessionID == r.sh.Status().SessionID
-	}, "the new session's checkpoint with an hourly interval")
 }
