@@ -53,6 +53,12 @@ func (t *txn) eventPlay(ctx context.Context, ev *Event, user int64, kind string)
 	if ev == nil {
 		return nil, nil
 	}
+	// Shared with every other play, exclusive to the closing
+	// (planEventPayouts): the closing waits for the plays under way and
+	// none starts beside it, so it is never starved by them.
+	if _, err := t.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, eventCloseLock(ev.Key)); err != nil {
+		return nil, fmt.Errorf("event play: %w", err)
+	}
 	var closed bool
 	if err := t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM economy.event_closings WHERE event_key = $1)`, ev.Key).Scan(&closed); err != nil {
 		return nil, fmt.Errorf("event play: %w", err)
@@ -453,12 +459,39 @@ func (s *Service) payEvent(ctx context.Context, ev *Event, worker string) (paid 
 	return paid, true, nil
 }
 
+// eventCloseLock is the advisory lock plays of event hold shared and its
+// closing holds exclusive.
+func eventCloseLock(event string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("chopsticks:event-close:" + event))
+	return int64(h.Sum64())
+}
+
 // planEventPayouts freezes ev's board into its payout rows, once: the
 // closing row and the payout rows are written in one SERIALIZABLE
 // transaction, or, when the closing exists, only the worker is updated.
+// The transaction begins once the close lock is held, so that its snapshot
+// sees every play that can count and no play runs beside it: under
+// constant play traffic the closing would otherwise keep failing to
+// serialize against the plays it reads.
 func (s *Service) planEventPayouts(ctx context.Context, ev *Event, worker string) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("event plan: %w", err)
+	}
+	defer conn.Release()
+	lock := eventCloseLock(ev.Key)
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lock); err != nil {
+		return fmt.Errorf("event plan: close lock: %w", err)
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lock); err != nil {
+			// A lock that cannot be released goes with the connection.
+			conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
 	return s.retry(ctx, "event_plan", func(ctx context.Context) error {
-		tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+		tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
 		if err != nil {
 			return fmt.Errorf("event plan: begin: %w", err)
 		}
