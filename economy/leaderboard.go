@@ -309,7 +309,10 @@ func (l *Leaderboards) write(ctx context.Context, tx pgx.Tx, users []int64) erro
 			}
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	// Not cancellable: a batch cut off after its commands left would still
+	// land in Redis, possibly after a later processor's newer values, and
+	// leave the boards stale. The client's timeouts bound it.
+	if _, err := pipe.Exec(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("%w: %w", ErrBoardsDown, err)
 	}
 	return nil
