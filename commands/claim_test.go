@@ -16,7 +16,9 @@ import (
 	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
-// TestMain (servertest.Main) is in economy_test.go.
+// TestMain stops the servers the tests started and removes their data;
+// it serves the package's external tests (economy_test.go) too.
+func TestMain(m *testing.M) { servertest.Main(m) }
 
 func TestRedisClaimer(t *testing.T) {
 	t.Parallel()

@@ -19,7 +19,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 )
 
-// TestMain (servertest.Main) is in claim_test.go.
+// The package's TestMain (servertest.Main) is in claim_test.go.
 
 // recorder is a Responder that keeps every response.
 type recorder struct {
