@@ -42,9 +42,6 @@ func startDebugServer(addr string, log *slog.Logger) (*debugServer, error) {
 	return d, nil
 }
 
-// Addr is the address the server listens on.
-func (d *debugServer) Addr() string { return d.ln.Addr().String() }
-
 // stop ends the server; a profile being taken is cut short.
 func (d *debugServer) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
