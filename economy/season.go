@@ -56,11 +56,10 @@ func (t *txn) eventPlay(ctx context.Context, ev *Event, user int64, kind string)
 	// Shared with every other play, exclusive to the closing
 	// (planEventPayouts): the closing waits for the plays under way and
 	// none starts beside it, so it is never starved by them.
-	if _, err := t.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, eventCloseLock(ev.Key)); err != nil {
-		return nil, fmt.Errorf("event play: %w", err)
-	}
+	// One round trip: the lock (in FROM, so taken first), then the closing.
 	var closed bool
-	if err := t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM economy.event_closings WHERE event_key = $1)`, ev.Key).Scan(&closed); err != nil {
+	if err := t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM economy.event_closings WHERE event_key = $1)
+		FROM (SELECT pg_advisory_xact_lock_shared($2)) AS close_lock`, ev.Key, eventCloseLock(ev.Key)).Scan(&closed); err != nil {
 		return nil, fmt.Errorf("event play: %w", err)
 	}
 	if closed {
