@@ -285,28 +285,47 @@ func (l *Leaderboards) write(ctx context.Context, tx pgx.Tx, users []int64) erro
 	if err != nil {
 		return fmt.Errorf("boards: %w", err)
 	}
+	var names []any
 	for rows.Next() {
 		var u int64
 		var name string
 		if err := rows.Scan(&u, &name); err != nil {
 			return fmt.Errorf("boards: %w", err)
 		}
-		pipe.HSet(ctx, l.namesKey(), strconv.FormatInt(u, 10), name)
+		names = append(names, strconv.FormatInt(u, 10), name)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("boards: %w", err)
 	}
+	if len(names) > 0 {
+		pipe.HSet(ctx, l.namesKey(), names...)
+	}
+	// One ZADD and one ZREM per board key for the whole batch, not one
+	// command per user and key: most of Redis's work was these calls.
+	var order []string
+	adds, rems := map[string][]redis.Z{}, map[string][]any{}
 	for _, b := range Boards {
 		for _, u := range users {
 			// A board holds the players with something to show on it.
 			v, member := values[b][u], strconv.FormatInt(u, 10)
 			for _, key := range append([]string{l.key(b, 0)}, guildKeys(l, b, guilds[u])...) {
+				if adds[key] == nil && rems[key] == nil {
+					order = append(order, key)
+				}
 				if v > 0 {
-					pipe.ZAdd(ctx, key, redis.Z{Score: float64(v), Member: member})
+					adds[key] = append(adds[key], redis.Z{Score: float64(v), Member: member})
 				} else {
-					pipe.ZRem(ctx, key, member)
+					rems[key] = append(rems[key], member)
 				}
 			}
+		}
+	}
+	for _, key := range order {
+		if zs := adds[key]; len(zs) > 0 {
+			pipe.ZAdd(ctx, key, zs...)
+		}
+		if ms := rems[key]; len(ms) > 0 {
+			pipe.ZRem(ctx, key, ms...)
 		}
 	}
 	// Not cancellable: a batch cut off after its commands left would still

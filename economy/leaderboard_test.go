@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -261,5 +263,52 @@ func TestCompanionAndBattleBoards(t *testing.T) {
 	want := []economy.BoardEntry{{Rank: 1, UserID: b, Value: 25}, {Rank: 2, UserID: c, Value: 20}}
 	if got := rows(economy.BoardCompanions); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after the changes %v, want %v", got, want)
+	}
+}
+
+// TestBoardBatchWritesEachKeyOnce: a processed batch sends one ZADD or
+// ZREM per board key, not one per player and key, so Redis's load does
+// not grow with the batch.
+func TestBoardBatchWritesEachKeyOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	l, rdb := newBoards(t, e)
+	const players, guild = 30, 700
+	for u := int64(1); u <= players; u++ {
+		if u%3 != 0 { // every third player has nothing: removed, not added
+			e.fund(t, u, 100*u)
+		}
+		if err := e.svc.SeePlayer(ctx, guild+u%2, u, fmt.Sprintf("player%d", u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, l)
+	stats, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := func(cmd string) int {
+		_, rest, ok := strings.Cut(stats, "cmdstat_"+cmd+":calls=")
+		if !ok {
+			return 0
+		}
+		n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+		return n
+	}
+	// Each board has a global key and one per server: 3 keys, each
+	// written by at most one ZADD and one ZREM per batch.
+	limit := len(economy.Boards) * 3 * 2
+	if got := calls("zadd") + calls("zrem"); got == 0 || got > limit {
+		t.Fatalf("%d ZADD and ZREM calls for %d players, want 1 to %d (one per key and kind)", got, players, limit)
+	}
+	if got := calls("hset"); got != 1 {
+		t.Fatalf("%d HSET calls for the names, want 1", got)
+	}
+	p, err := l.Page(ctx, economy.BoardWealth, 0, 0, 2)
+	if err != nil || p.Total != players-players/3 || p.You == nil || p.You.Value != 200 {
+		t.Fatalf("wealth board after the batch: %+v %v", p, err)
 	}
 }
