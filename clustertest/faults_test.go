@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
@@ -209,6 +210,7 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 	}
 	ctx := context.Background()
 	applied := checkPaysAnswered(t, ctx, pool, byID)
+	checkHealthyPaysApplied(t, ctx, pool, its, phases[1].from)
 
 	blocked := 0
 	for _, in := range byID {
@@ -232,6 +234,42 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 
 	t.Logf("%d pays sent: %d answered, %d failed (%s); %d applied; %s", len(its), answered, failed,
 		strings.Join(perPhase, ", "), applied, expiredCounts(c, "a", "b"))
+}
+
+// checkHealthyPaysApplied fails t for each pay created before the first
+// fault (while the cluster was healthy) that was answered but is not in
+// the ledger: without it the fault checks would pass on a cluster that
+// answers every pay and applies none.
+func checkHealthyPaysApplied(t *testing.T, ctx context.Context, pool *pgxpool.Pool, its []*discordsim.Interaction, faultFrom time.Time) {
+	t.Helper()
+	rows, err := pool.Query(ctx, `SELECT op_id FROM economy.transactions WHERE kind = 'pay'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	inLedger := make(map[string]bool, len(ops))
+	for _, op := range ops {
+		inLedger[op] = true
+	}
+	healthy, missing := 0, 0
+	for _, it := range its {
+		in := it.Info()
+		if !in.Created.Before(faultFrom) || in.Response == nil {
+			continue
+		}
+		healthy++
+		if !inLedger[in.ID.String()] {
+			if missing++; missing <= 5 {
+				t.Errorf("pay %s (created %s, before any fault) was answered but is not in the ledger", in.ID, in.Created.Format("15:04:05.000"))
+			}
+		}
+	}
+	if healthy == 0 || missing > 0 {
+		t.Errorf("%d of %d pays answered before the first fault are not in the ledger", missing, healthy)
+	}
 }
 
 // expiredCounts reads chopsticks_interactions_expired_total from the nodes.

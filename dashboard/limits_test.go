@@ -54,7 +54,8 @@ func TestSuccessesDoNotLockOut(t *testing.T) {
 }
 
 // TestFailuresLockOut: three refused admin actions block the admin (and
-// IP) from admin actions for an hour, even a correct one; three failed
+// IP) from admin actions for an hour, even a correct one, and so do three
+// bad CSRF tokens or three agent tokens Discord refuses; three failed
 // log-in callbacks block the IP from logging in.
 func TestFailuresLockOut(t *testing.T) {
 	t.Run("refused admin actions", func(t *testing.T) {
@@ -97,6 +98,22 @@ func TestFailuresLockOut(t *testing.T) {
 		if code, body := admin.send("POST", "/api/admin/economy/credits",
 			map[string]any{"user_id": id(e.alice), "amount": 5, "reason": "weekly prize"}, nil); code != 429 || body.Error.Code != "blocked" {
 			t.Errorf("grant after three bad CSRF tokens: %d %+v, want 429 blocked", code, body)
+		}
+	})
+	t.Run("bad agent tokens", func(t *testing.T) {
+		e := newEnv(t, envOptions{limits: seedLimits()})
+		admin := e.login(t, e.admin)
+		for i := range 3 {
+			// Well formed, so that Discord (discordsim) is asked, and refuses it.
+			code, body := admin.send("POST", "/api/admin/agents",
+				map[string]string{"name": "agent-" + strconv.Itoa(i), "token": "MTAxMDEwMTAxMDEw.not-a-token." + strconv.Itoa(i)}, nil)
+			if code != 400 || body.Error.Code != "bad_token" {
+				t.Fatalf("bad agent token %d: %d %+v, want 400 bad_token", i+1, code, body)
+			}
+		}
+		if code, body := admin.send("POST", "/api/admin/economy/credits",
+			map[string]any{"user_id": id(e.alice), "amount": 5, "reason": "weekly prize"}, nil); code != 429 || body.Error.Code != "blocked" {
+			t.Errorf("grant after three bad agent tokens: %d %+v, want 429 blocked", code, body)
 		}
 	})
 	t.Run("failed logins", func(t *testing.T) {
