@@ -2,6 +2,7 @@ package lavalink
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -134,7 +135,7 @@ func TestFiltersEchoedInAnotherShape(t *testing.T) {
 	}
 	// The equalizer as plain gains decodes too.
 	var f Filters
-	if err := f.UnmarshalJSON([]byte(`{"equalizer":[0.25,0,0.1,0,0,0,0,0,0,0,0,0,0,0,0]}`)); err != nil || len(f.Equalizer) != 2 || f.Equalizer[1] != (EqualizerBand{2, 0.1}) {
+	if err := json.Unmarshal([]byte(`{"equalizer":[0.25,0,0.1,0,0,0,0,0,0,0,0,0,0,0,0]}`), &f); err != nil || len(f.Equalizer) != 2 || f.Equalizer[1] != (EqualizerBand{2, 0.1}) {
 		t.Fatalf("plain gains: %+v %v", f, err)
 	}
 }
@@ -206,11 +207,38 @@ func TestPlayWithoutTrackInAnswer(t *testing.T) {
 	}
 }
 
+// Case 5: a voice update that lands between the node's answer to Play
+// (track null) and Play's return (the agent's voice events race /play)
+// still starts the track: the track is pending before anyone can see the
+// answer.
+func TestVoiceUpdateRacingTrackNull(t *testing.T) {
+	t.Parallel()
+	env := newMixedEnv(t, nodeLink)
+	ctx := context.Background()
+	tr := env.load("https://example.com/x.mp3?length=600000")
+	p := env.client.Player("9")
+	var fired atomic.Bool
+	p.afterPlay = func() {
+		if fired.CompareAndSwap(false, true) {
+			if err := p.UpdateVoice(ctx, "t", "e", "s", "c"); err != nil {
+				t.Errorf("voice update: %v", err)
+			}
+		}
+	}
+	if err := p.Play(ctx, tr, 0); !errors.Is(err, ErrTrackNotStarted) {
+		t.Fatalf("Play answered with track null: err = %v", err)
+	}
+	start := env.next(func(e Event) bool { _, ok := e.(TrackStartEvent); return ok }).(TrackStartEvent)
+	if start.Track.Encoded != tr.Encoded {
+		t.Fatalf("started %+v", start.Track.Info)
+	}
+}
+
 // Case 6: stopping an idle player is not an error, on either server.
 func TestStopIdlePlayer(t *testing.T) {
 	t.Parallel()
-	for _, cfg := range []lavalinksim.Config{{}, nodeLink} {
-		t.Run(string(cfg.Dialect)+"default", func(t *testing.T) {
+	for _, cfg := range []lavalinksim.Config{{Dialect: lavalinksim.DialectLavalink}, nodeLink} {
+		t.Run(string(cfg.Dialect), func(t *testing.T) {
 			env := newMixedEnv(t, cfg)
 			ctx := context.Background()
 			p := env.client.Player("6")
