@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -348,5 +349,49 @@ func TestDecodeTracksLeavesOutUnreadable(t *testing.T) {
 	}
 	if _, err := decodeTracks([]byte(`[{"info":{"length":"long"}}]`)); err == nil {
 		t.Fatal("no readable track, no error")
+	}
+}
+
+// Case 3, the extreme: a 2xx answer to a player update that is no Player
+// object at all (no body, or text) is still a success, since the server
+// accepted the change; the client keeps what it sent.
+func TestPlayerUpdateAcceptedWithoutAPlayerObject(t *testing.T) {
+	t.Parallel()
+	for _, answer := range []string{"", "OK", `{"filters":{"equalizer":"flat"}}`} {
+		t.Run(answer, func(t *testing.T) {
+			t.Parallel()
+			up := websocket.Upgrader{}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case r.URL.Path == "/v4/websocket":
+					c, err := up.Upgrade(w, r, nil)
+					if err != nil {
+						return
+					}
+					defer c.Close()
+					c.WriteJSON(map[string]any{"op": "ready", "resumed": false, "sessionId": "s"})
+					for {
+						if _, _, err := c.ReadMessage(); err != nil {
+							return
+						}
+					}
+				case r.Method == http.MethodPatch && r.URL.Path == "/v4/sessions/s/players/1":
+					w.WriteHeader(http.StatusOK)
+					io.WriteString(w, answer)
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			t.Cleanup(srv.Close)
+			c := readyClient(t, Config{Nodes: []NodeConfig{{Name: "odd", Address: srv.Listener.Addr().String(), Password: "p"}}, UserID: "1"})
+			p := c.Player("1")
+			bass := Filters{Equalizer: []EqualizerBand{{0, 0.25}}}
+			if err := p.SetFilters(context.Background(), bass); err != nil {
+				t.Fatalf("an update the server accepted (200 %q) reported as failed: %v", answer, err)
+			}
+			if got := p.Filters(); len(got.Equalizer) != 1 || got.Equalizer[0] != bass.Equalizer[0] {
+				t.Fatalf("client filters %+v, sent %+v", got, bass)
+			}
+		})
 	}
 }

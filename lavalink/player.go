@@ -162,6 +162,9 @@ type playerState struct {
 	Connected bool  `json:"connected"`
 }
 
+// decodeLenient makes the answer to a player update lenient (do).
+func (r *playerResponse) decodeLenient(raw []byte) { r.UnmarshalJSON(raw) }
+
 // UnmarshalJSON decodes what it can of a Player object and never fails.
 func (r *playerResponse) UnmarshalJSON(b []byte) error {
 	var m map[string]json.RawMessage
