@@ -395,3 +395,27 @@ func TestPlayerUpdateAcceptedWithoutAPlayerObject(t *testing.T) {
 		})
 	}
 }
+
+// Case 1, after a reconnect: a node that cannot resume lost our players
+// with the websocket, so the client rebuilds them there, track and all.
+func TestNodeWithoutResumingRebuildsPlayersAfterReconnect(t *testing.T) {
+	t.Parallel()
+	env := newMixedEnv(t, nodeLink)
+	ctx := context.Background()
+	sim := env.sims[0]
+	tr := env.load("https://example.com/r.mp3?length=600000")
+	p := env.client.Player("10")
+	if err := p.UpdateVoice(ctx, "t", "e", "s", "c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Play(ctx, tr, 0); err != nil {
+		t.Fatal(err)
+	}
+	before := env.client.Nodes()[0].SessionID()
+	sim.DropConnections()
+	poll.Eventually(t, 5*time.Second, func() bool {
+		n := env.client.Nodes()[0]
+		sp, ok := sim.Player("10")
+		return n.Ready() && n.SessionID() != before && ok && sp.Track != nil && sp.Track.Encoded == tr.Encoded && sp.Connected
+	}, "the player rebuilt on the node's new session")
+}
