@@ -161,6 +161,26 @@ func TestMixedServersLeastLoaded(t *testing.T) {
 	}
 }
 
+// Case 4: a lightly loaded NodeLink node reports a load average below 1
+// (0.8 on 16 cores is 5% busy); it says it is NodeLink (/v4/info
+// isNodelink), so that figure is not read as Lavalink's 80%.
+func TestMixedServersLightNodeLink(t *testing.T) {
+	t.Parallel()
+	nl := lavalinksim.Config{Dialect: lavalinksim.DialectNodeLink, Cores: 16, StatsInterval: 20 * time.Millisecond}
+	ll := lavalinksim.Config{StatsInterval: 20 * time.Millisecond}
+	env := newMixedEnv(t, nl, ll)
+	env.sims[0].SetLoad(0.05, 0.01) // reported as 0.8
+	env.sims[1].SetLoad(0.3, 0.1)
+	poll.Eventually(t, 5*time.Second, func() bool {
+		a, _ := env.client.Nodes()[0].Stats()
+		b, _ := env.client.Nodes()[1].Stats()
+		return a.CPU.SystemLoad == 0.8 && b.CPU.SystemLoad == 0.3
+	}, "the condition")
+	if n, err := env.client.BestNode(); err != nil || n.Name() != "a" {
+		t.Fatalf("best node %s %v; want the NodeLink node a (load average 0.8 on 16 cores)", nodeName(n), err)
+	}
+}
+
 // Case 4: equally loaded mixed servers share the players.
 func TestMixedServersShareThePlayers(t *testing.T) {
 	t.Parallel()

@@ -253,6 +253,9 @@ func TestNodeLinkDialect(t *testing.T) {
 	if _, m := do(t, s, "GET", "/v4/stats", "", s.Password()); m["cpu"].(map[string]any)["systemLoad"] != 8.0 || m["cpu"].(map[string]any)["cores"] != 16.0 {
 		t.Fatalf("stats: systemLoad is not a load average: %v", m["cpu"])
 	}
+	if _, m := do(t, s, "GET", "/v4/info", "", s.Password()); m["isNodelink"] != true || m["jvm"] != nil {
+		t.Fatalf("info does not say NodeLink: %v", m)
+	}
 	if st, m := c.do("PATCH", "/v4/sessions/"+c.id, `{"resuming":true,"timeout":60}`); st != 404 {
 		t.Fatalf("session update: %d %v", st, m)
 	}
