@@ -67,15 +67,18 @@ func TestReconnectBacksOff(t *testing.T) {
 		c.Close()
 	}))
 	t.Cleanup(srv.Close)
+	begin := time.Now()
 	c, err := New(Config{Nodes: []NodeConfig{{Name: "flaky", Address: srv.Listener.Addr().String(), Password: "p"}}, UserID: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second) // counting the dials of a fixed window
-	c.Close()
-	// 50 ms doubling: about 5 dials in 2 s; a tight loop makes dozens.
-	if n := dials.Load(); n > 8 {
-		t.Fatalf("%d sessions in 2s: no backoff", n)
+	t.Cleanup(c.Close)
+	// Waits of 50, 100, 200 and 400 ms come between the first five
+	// sessions: at least 750 ms. A fixed 50 ms takes 200 ms; load only
+	// makes it slower, so this cannot fail for a busy machine.
+	poll.Eventually(t, 10*time.Second, func() bool { return dials.Load() >= 5 }, "five sessions")
+	if took := time.Since(begin); took < 700*time.Millisecond {
+		t.Fatalf("five sessions in %v: no backoff", took)
 	}
 }
 
