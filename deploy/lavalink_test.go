@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -81,6 +82,23 @@ func TestLavalinkSources(t *testing.T) {
 	for _, p := range prefixes {
 		if !searchable[p] {
 			t.Errorf("MUSIC_SEARCH default %s has no source in application.yml", p)
+		}
+	}
+}
+
+// TestLavalinkConfigVariablesReachLavalink: every ${VAR} of the Lavalink
+// configuration (Spring resolves them from the environment) is set in the
+// Compose lavalink service, so that .env's SPOTIFY_*/DEEZER_* reach LavaSrc.
+func TestLavalinkConfigVariablesReachLavalink(t *testing.T) {
+	src := string(readFile(t, repoFile(t, "deploy/compose/lavalink/application.yml")))
+	refs := regexp.MustCompile(`\$\{([A-Z0-9_]+)(:[^}]*)?\}`).FindAllStringSubmatch(src, -1)
+	if len(refs) == 0 {
+		t.Fatal("application.yml reads no variables; LavaSrc's credentials must come from the environment")
+	}
+	env := loadCompose(t).Services["lavalink"].Environment
+	for _, m := range refs {
+		if _, ok := env[m[1]]; !ok {
+			t.Errorf("application.yml reads ${%s}, which the Compose lavalink service does not set", m[1])
 		}
 	}
 }

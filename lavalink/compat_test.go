@@ -2,7 +2,9 @@ package lavalink
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -65,15 +67,18 @@ func TestReconnectBacksOff(t *testing.T) {
 		c.Close()
 	}))
 	t.Cleanup(srv.Close)
+	begin := time.Now()
 	c, err := New(Config{Nodes: []NodeConfig{{Name: "flaky", Address: srv.Listener.Addr().String(), Password: "p"}}, UserID: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second) // counting the dials of a fixed window
-	c.Close()
-	// 50 ms doubling: about 5 dials in 2 s; a tight loop makes dozens.
-	if n := dials.Load(); n > 8 {
-		t.Fatalf("%d sessions in 2s: no backoff", n)
+	t.Cleanup(c.Close)
+	// Waits of 50, 100, 200 and 400 ms come between the first five
+	// sessions: at least 750 ms. A fixed 50 ms takes 200 ms; load only
+	// makes it slower, so this cannot fail for a busy machine.
+	poll.Eventually(t, 10*time.Second, func() bool { return dials.Load() >= 5 }, "five sessions")
+	if took := time.Since(begin); took < 700*time.Millisecond {
+		t.Fatalf("five sessions in %v: no backoff", took)
 	}
 }
 
@@ -134,7 +139,7 @@ func TestFiltersEchoedInAnotherShape(t *testing.T) {
 	}
 	// The equalizer as plain gains decodes too.
 	var f Filters
-	if err := f.UnmarshalJSON([]byte(`{"equalizer":[0.25,0,0.1,0,0,0,0,0,0,0,0,0,0,0,0]}`)); err != nil || len(f.Equalizer) != 2 || f.Equalizer[1] != (EqualizerBand{2, 0.1}) {
+	if err := json.Unmarshal([]byte(`{"equalizer":[0.25,0,0.1,0,0,0,0,0,0,0,0,0,0,0,0]}`), &f); err != nil || len(f.Equalizer) != 2 || f.Equalizer[1] != (EqualizerBand{2, 0.1}) {
 		t.Fatalf("plain gains: %+v %v", f, err)
 	}
 }
@@ -156,6 +161,26 @@ func TestMixedServersLeastLoaded(t *testing.T) {
 	}, "the condition")
 	if n, err := env.client.BestNode(); err != nil || n.Name() != "a" {
 		t.Fatalf("best node %s %v; want the NodeLink node a (load 4.8 on 16 cores)", nodeName(n), err)
+	}
+}
+
+// Case 4: a lightly loaded NodeLink node reports a load average below 1
+// (0.8 on 16 cores is 5% busy); it says it is NodeLink (/v4/info
+// isNodelink), so that figure is not read as Lavalink's 80%.
+func TestMixedServersLightNodeLink(t *testing.T) {
+	t.Parallel()
+	nl := lavalinksim.Config{Dialect: lavalinksim.DialectNodeLink, Cores: 16, StatsInterval: 20 * time.Millisecond}
+	ll := lavalinksim.Config{StatsInterval: 20 * time.Millisecond}
+	env := newMixedEnv(t, nl, ll)
+	env.sims[0].SetLoad(0.05, 0.01) // reported as 0.8
+	env.sims[1].SetLoad(0.3, 0.1)
+	poll.Eventually(t, 5*time.Second, func() bool {
+		a, _ := env.client.Nodes()[0].Stats()
+		b, _ := env.client.Nodes()[1].Stats()
+		return a.CPU.SystemLoad == 0.8 && b.CPU.SystemLoad == 0.3
+	}, "the condition")
+	if n, err := env.client.BestNode(); err != nil || n.Name() != "a" {
+		t.Fatalf("best node %s %v; want the NodeLink node a (load average 0.8 on 16 cores)", nodeName(n), err)
 	}
 }
 
@@ -206,11 +231,38 @@ func TestPlayWithoutTrackInAnswer(t *testing.T) {
 	}
 }
 
+// Case 5: a voice update that lands between the node's answer to Play
+// (track null) and Play's return (the agent's voice events race /play)
+// still starts the track: the track is pending before anyone can see the
+// answer.
+func TestVoiceUpdateRacingTrackNull(t *testing.T) {
+	t.Parallel()
+	env := newMixedEnv(t, nodeLink)
+	ctx := context.Background()
+	tr := env.load("https://example.com/x.mp3?length=600000")
+	p := env.client.Player("9")
+	var fired atomic.Bool
+	p.afterPlay = func() {
+		if fired.CompareAndSwap(false, true) {
+			if err := p.UpdateVoice(ctx, "t", "e", "s", "c"); err != nil {
+				t.Errorf("voice update: %v", err)
+			}
+		}
+	}
+	if err := p.Play(ctx, tr, 0); !errors.Is(err, ErrTrackNotStarted) {
+		t.Fatalf("Play answered with track null: err = %v", err)
+	}
+	start := env.next(func(e Event) bool { _, ok := e.(TrackStartEvent); return ok }).(TrackStartEvent)
+	if start.Track.Encoded != tr.Encoded {
+		t.Fatalf("started %+v", start.Track.Info)
+	}
+}
+
 // Case 6: stopping an idle player is not an error, on either server.
 func TestStopIdlePlayer(t *testing.T) {
 	t.Parallel()
-	for _, cfg := range []lavalinksim.Config{{}, nodeLink} {
-		t.Run(string(cfg.Dialect)+"default", func(t *testing.T) {
+	for _, cfg := range []lavalinksim.Config{{Dialect: lavalinksim.DialectLavalink}, nodeLink} {
+		t.Run(string(cfg.Dialect), func(t *testing.T) {
 			env := newMixedEnv(t, cfg)
 			ctx := context.Background()
 			p := env.client.Player("6")
@@ -321,4 +373,72 @@ func TestDecodeTracksLeavesOutUnreadable(t *testing.T) {
 	if _, err := decodeTracks([]byte(`[{"info":{"length":"long"}}]`)); err == nil {
 		t.Fatal("no readable track, no error")
 	}
+}
+
+// Case 3, the extreme: a 2xx answer to a player update that is no Player
+// object at all (no body, or text) is still a success, since the server
+// accepted the change; the client keeps what it sent.
+func TestPlayerUpdateAcceptedWithoutAPlayerObject(t *testing.T) {
+	t.Parallel()
+	for _, answer := range []string{"", "OK", `{"filters":{"equalizer":"flat"}}`} {
+		t.Run(answer, func(t *testing.T) {
+			t.Parallel()
+			up := websocket.Upgrader{}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case r.URL.Path == "/v4/websocket":
+					c, err := up.Upgrade(w, r, nil)
+					if err != nil {
+						return
+					}
+					defer c.Close()
+					c.WriteJSON(map[string]any{"op": "ready", "resumed": false, "sessionId": "s"})
+					for {
+						if _, _, err := c.ReadMessage(); err != nil {
+							return
+						}
+					}
+				case r.Method == http.MethodPatch && r.URL.Path == "/v4/sessions/s/players/1":
+					w.WriteHeader(http.StatusOK)
+					io.WriteString(w, answer)
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			t.Cleanup(srv.Close)
+			c := readyClient(t, Config{Nodes: []NodeConfig{{Name: "odd", Address: srv.Listener.Addr().String(), Password: "p"}}, UserID: "1"})
+			p := c.Player("1")
+			bass := Filters{Equalizer: []EqualizerBand{{0, 0.25}}}
+			if err := p.SetFilters(context.Background(), bass); err != nil {
+				t.Fatalf("an update the server accepted (200 %q) reported as failed: %v", answer, err)
+			}
+			if got := p.Filters(); len(got.Equalizer) != 1 || got.Equalizer[0] != bass.Equalizer[0] {
+				t.Fatalf("client filters %+v, sent %+v", got, bass)
+			}
+		})
+	}
+}
+
+// Case 1, after a reconnect: a node that cannot resume lost our players
+// with the websocket, so the client rebuilds them there, track and all.
+func TestNodeWithoutResumingRebuildsPlayersAfterReconnect(t *testing.T) {
+	t.Parallel()
+	env := newMixedEnv(t, nodeLink)
+	ctx := context.Background()
+	sim := env.sims[0]
+	tr := env.load("https://example.com/r.mp3?length=600000")
+	p := env.client.Player("10")
+	if err := p.UpdateVoice(ctx, "t", "e", "s", "c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Play(ctx, tr, 0); err != nil {
+		t.Fatal(err)
+	}
+	before := env.client.Nodes()[0].SessionID()
+	sim.DropConnections()
+	poll.Eventually(t, 5*time.Second, func() bool {
+		n := env.client.Nodes()[0]
+		sp, ok := sim.Player("10")
+		return n.Ready() && n.SessionID() != before && ok && sp.Track != nil && sp.Track.Encoded == tr.Encoded && sp.Connected
+	}, "the player rebuilt on the node's new session")
 }

@@ -30,6 +30,9 @@ type Node struct {
 	// resumable is whether the node accepted resuming for the current
 	// session; servers without PATCH /v4/sessions/{id} (NodeLink) refuse.
 	resumable bool
+	// loadAverage is whether the node's systemLoad is a load average
+	// (NodeLink, which says isNodelink in /v4/info) rather than a fraction.
+	loadAverage bool
 }
 
 // Resumable reports whether the node accepted resuming for the current
@@ -72,10 +75,10 @@ func (n *Node) down() (time.Time, bool) {
 
 func (n *Node) penalty(localPlayers int) float64 {
 	n.mu.Lock()
-	st := n.stats
+	st, loadAvg := n.stats, n.loadAverage
 	n.mu.Unlock()
 	p := float64(max(st.PlayingPlayers, localPlayers))
-	p += math.Pow(1.05, 100*normalLoad(st.CPU.SystemLoad, st.CPU.Cores))*10 - 10
+	p += math.Pow(1.05, 100*normalLoad(st.CPU.SystemLoad, st.CPU.Cores, loadAvg))*10 - 10
 	if fs := st.FrameStats; fs != nil {
 		p += math.Pow(1.03, 500*float64(fs.Deficit)/3000)*600 - 600
 		p += math.Pow(1.03, 500*float64(fs.Nulled)/3000)*300 - 300
@@ -85,10 +88,12 @@ func (n *Node) penalty(localPlayers int) float64 {
 
 // normalLoad brings a node's systemLoad to Lavalink's 0..1 scale: Lavalink
 // reports the fraction of CPU in use, NodeLink the load average (7-13 on a
-// busy 16-core host), which is divided by the cores. The result is capped
-// at 2 (twice overloaded) so the penalty stays finite.
-func normalLoad(load float64, cores int) float64 {
-	if load > 1 && cores > 0 {
+// busy 16-core host, 0.8 on an idle one), which is divided by the cores.
+// loadAvg says the node is known to report a load average; a figure above
+// 1 from any server is one too. The result is capped at 2 (twice
+// overloaded) so the penalty stays finite.
+func normalLoad(load float64, cores int, loadAvg bool) float64 {
+	if (loadAvg || load > 1) && cores > 0 {
 		load /= float64(cores)
 	}
 	return min(max(load, 0), 2)
@@ -187,6 +192,14 @@ func (n *Node) session(ctx context.Context) (time.Time, error) {
 	n.mu.Lock()
 	n.resumable = err == nil
 	n.mu.Unlock()
+	var info struct {
+		IsNodelink bool `json:"isNodelink"`
+	}
+	if err := n.do(ctx, http.MethodGet, "/v4/info", nil, &info); err == nil {
+		n.mu.Lock()
+		n.loadAverage = info.IsNodelink
+		n.mu.Unlock()
+	}
 	var st Stats
 	if err := n.do(ctx, http.MethodGet, "/v4/stats", nil, &st); err == nil {
 		n.mu.Lock()

@@ -41,6 +41,9 @@ type Player struct {
 	voiceUp  bool
 	voiceErr error
 	voiceSig chan struct{}
+	// afterPlay, set by tests, runs when Play's update has been answered,
+	// before Play returns: where a voice update may land.
+	afterPlay func()
 }
 
 type pendingTrack struct {
@@ -158,6 +161,9 @@ type playerState struct {
 	Position  int64 `json:"position"`
 	Connected bool  `json:"connected"`
 }
+
+// decodeLenient makes the answer to a player update lenient (do).
+func (r *playerResponse) decodeLenient(raw []byte) { r.UnmarshalJSON(raw) }
 
 // UnmarshalJSON decodes what it can of a Player object and never fails.
 func (r *playerResponse) UnmarshalJSON(b []byte) error {
@@ -297,9 +303,13 @@ func (p *Player) update(ctx context.Context, body playerBody, noReplace bool, ap
 		apply()
 	}
 	p.record(resp)
-	if body.Track != nil && body.Track.Encoded != nil && !noReplace && resp.HasTrack && resp.Track == nil {
-		// Accepted without a track: the node did not start it.
-		return fmt.Errorf("lavalink %s: %w", n.cfg.Name, ErrTrackNotStarted)
+	if body.Track != nil && body.Track.Encoded != nil && !noReplace {
+		if resp.HasTrack && resp.Track == nil {
+			// Accepted without a track: the node did not start it, and
+			// it stays pending (Play's apply) for the next voice update.
+			return fmt.Errorf("lavalink %s: %w", n.cfg.Name, ErrTrackNotStarted)
+		}
+		p.pending = nil
 	}
 	return nil
 }
@@ -447,15 +457,13 @@ func (p *Player) Play(ctx context.Context, t Track, position time.Duration) erro
 	if pos := position.Milliseconds(); pos > 0 && t.Info.Seekable() {
 		body.Position = &pos
 	}
-	err := p.update(ctx, body, false, nil)
-	p.mu.Lock()
-	switch {
-	case errors.Is(err, ErrTrackNotStarted):
-		p.pending = &pendingTrack{track: t, position: position}
-	case err == nil:
-		p.pending = nil
+	// The track is pending from the moment the node answers (update clears
+	// it if the node started it), so that a voice update racing this call
+	// sends it again.
+	err := p.update(ctx, body, false, func() { p.pending = &pendingTrack{track: t, position: position} })
+	if p.afterPlay != nil {
+		p.afterPlay()
 	}
-	p.mu.Unlock()
 	return err
 }
 

@@ -23,6 +23,10 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("lavalink %s: %d %s (%s)", e.Node, e.Status, e.Message, e.Path)
 }
 
+// lenientAnswer is an answer decoded as far as it can be: a 2xx answer it
+// cannot read at all still means the server accepted the call.
+type lenientAnswer interface{ decodeLenient(raw []byte) }
+
 // do makes a REST call; body is JSON-encoded, out decoded from a 2xx answer.
 func (n *Node) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
@@ -67,6 +71,10 @@ func (n *Node) do(ctx context.Context, method, path string, body, out any) error
 			e.Message = http.StatusText(resp.StatusCode)
 		}
 		return e
+	}
+	if l, ok := out.(lenientAnswer); ok {
+		l.decodeLenient(raw)
+		return nil
 	}
 	if out != nil && resp.StatusCode != http.StatusNoContent {
 		if err := json.Unmarshal(raw, out); err != nil {

@@ -253,6 +253,9 @@ func TestNodeLinkDialect(t *testing.T) {
 	if _, m := do(t, s, "GET", "/v4/stats", "", s.Password()); m["cpu"].(map[string]any)["systemLoad"] != 8.0 || m["cpu"].(map[string]any)["cores"] != 16.0 {
 		t.Fatalf("stats: systemLoad is not a load average: %v", m["cpu"])
 	}
+	if _, m := do(t, s, "GET", "/v4/info", "", s.Password()); m["isNodelink"] != true || m["jvm"] != nil {
+		t.Fatalf("info does not say NodeLink: %v", m)
+	}
 	if st, m := c.do("PATCH", "/v4/sessions/"+c.id, `{"resuming":true,"timeout":60}`); st != 404 {
 		t.Fatalf("session update: %d %v", st, m)
 	}
@@ -321,13 +324,18 @@ func TestErrorBodiesHaveNoGoPrefixes(t *testing.T) {
 
 func TestCommandDialectFlags(t *testing.T) {
 	t.Parallel()
-	if err := Command(context.Background(), []string{"-dialect", "bogus", "-addr", "127.0.0.1:0"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "dialect") {
+	// A bad flag ends the command at once; the timeout only keeps a
+	// command that wrongly started from hanging the test.
+	bad, cancelBad := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelBad()
+	if err := Command(bad, []string{"-dialect", "bogus", "-addr", "127.0.0.1:0"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "dialect") {
 		t.Fatalf("bad dialect: %v", err)
 	}
-	if err := Command(context.Background(), []string{"-tracks", "bogus", "-addr", "127.0.0.1:0"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "track kind") {
+	if err := Command(bad, []string{"-tracks", "bogus", "-addr", "127.0.0.1:0"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "track kind") {
 		t.Fatalf("bad track kind: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	r, w := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
@@ -339,16 +347,57 @@ func TestCommandDialectFlags(t *testing.T) {
 		t.Fatalf("banner: %s", line[:n])
 	}
 	addr := strings.Fields(string(line[:n]))[4]
-	req, _ := http.NewRequest("GET", "http://"+addr+"/v4/stats", nil)
-	req.Header.Set("Authorization", "youshallnotpass")
-	resp, err := http.DefaultClient.Do(req)
+	call := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "youshallnotpass")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	if _, body := call("GET", "/v4/stats", ""); !strings.Contains(body, `"cores":8`) {
+		t.Fatalf("-cores 8: stats %s", body)
+	}
+	// -tracks stream: what loads is a stream.
+	if _, body := call("GET", "/v4/loadtracks?identifier="+url.QueryEscape("https://example.com/x.mp3"), ""); !strings.Contains(body, `"isStream":true`) || !strings.Contains(body, `"length":-1`) {
+		t.Fatalf("-tracks stream: loaded %s", body)
+	}
+	// -voice-delay 10ms and -fail-voice on NodeLink: the voice update is
+	// held, then accepted, and the voice websocket closes with 4006.
+	h := http.Header{"Authorization": {"youshallnotpass"}, "User-Id": {"1"}, "Client-Name": {"test/1.0"}}
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/v4/websocket", h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), `"cores":8`) {
-		t.Fatalf("stats: %s", body)
+	t.Cleanup(func() { ws.Close() })
+	var ready struct{ SessionID string }
+	if err := ws.ReadJSON(&ready); err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	if st, body := call("PATCH", "/v4/sessions/"+ready.SessionID+"/players/1", `{"voice":`+voiceJSON+`}`); st != 200 {
+		t.Fatalf("voice update: %d %s", st, body)
+	}
+	if took := time.Since(begin); took < 10*time.Millisecond {
+		t.Fatalf("-voice-delay 10ms: voice update answered after %v", took)
+	}
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		var m map[string]any
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("-fail-voice: no WebSocketClosedEvent: %v", err)
+		}
+		if m["type"] == "WebSocketClosedEvent" {
+			if m["code"] != 4006.0 {
+				t.Fatalf("-fail-voice: %v", m)
+			}
+			break
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {

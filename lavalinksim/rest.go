@@ -126,8 +126,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// handleInfo answers /v4/info. NodeLink reports its Node.js runtime and
+// voice library instead of a JVM and Lavaplayer, and says isNodelink.
 func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	info := map[string]any{
 		"version":   map[string]any{"semver": Version, "major": 4, "minor": 2, "patch": 2, "preRelease": nil, "build": nil},
 		"buildTime": s.started.UnixMilli(),
 		"git":       map[string]any{"branch": "main", "commit": "lavalinksim", "commitTime": s.started.UnixMilli()},
@@ -135,7 +137,14 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 		"sourceManagers": []string{"youtube", "soundcloud", "http"},
 		"filters":        []string{"volume", "equalizer", "karaoke", "timescale", "tremolo", "vibrato", "rotation", "distortion", "channelMix", "lowPass"},
 		"plugins":        []any{},
-	})
+	}
+	if s.cfg.Dialect == DialectNodeLink {
+		delete(info, "jvm")
+		delete(info, "lavaplayer")
+		info["node"], info["isNodelink"] = "none (lavalinksim)", true
+		info["voice"] = map[string]any{"name": "@performanc/voice", "version": "simulated"}
+	}
+	writeJSON(w, http.StatusOK, info)
 }
 
 // sessionFor returns the session named in the path or writes a 404; s.mu is held.

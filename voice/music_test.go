@@ -44,6 +44,8 @@ type agentPool struct {
 	busy     map[string]string // agent -> guild:channel
 	music    *Music
 	released chan string
+	// voiceGate, when set, holds the agents' voice events until it closes.
+	voiceGate chan struct{}
 }
 
 func (a *agentPool) Allocate(ctx context.Context, guild, channel string) (string, error) {
@@ -55,8 +57,11 @@ func (a *agentPool) Allocate(ctx context.Context, guild, channel string) (string
 	agent := a.free[0]
 	a.free = a.free[1:]
 	a.busy[agent] = guild + ":" + channel
-	m := a.music
+	m, gate := a.music, a.voiceGate
 	go func() {
+		if gate != nil {
+			<-gate
+		}
 		ctx := context.Background()
 		m.VoiceServerUpdate(ctx, agent, guild, "voice-token-"+agent, "c-ams01.discord.media:443")
 		m.VoiceStateUpdate(ctx, agent, guild, "voice-session-"+agent, channel)
