@@ -55,6 +55,16 @@ func (c *RedisClaimer) Claim(ctx context.Context, id discord.InteractionID, hold
 	return c.setNX(ctx, ClaimKey(id), holder, "claim interaction")
 }
 
+// failed starts the Cooldown after a call that failed with ctx, unless
+// the caller gave up first (ctx cancelled): that says nothing of Redis, and
+// a cooldown would make the next claims fail without asking it.
+func (c *RedisClaimer) failed(ctx context.Context) {
+	if errors.Is(context.Cause(ctx), context.Canceled) {
+		return
+	}
+	c.failedAt.Store(time.Now().UnixNano())
+}
+
 // setNX sets key to holder unless it exists, within Timeout and outside
 // the Cooldown after a failure; what names the operation in errors.
 func (c *RedisClaimer) setNX(ctx context.Context, key, holder, what string) (bool, error) {
@@ -69,7 +79,7 @@ func (c *RedisClaimer) setNX(ctx context.Context, key, holder, what string) (boo
 	}
 	ok, err := c.rdb.SetNX(ctx, key, holder, ClaimTTL).Result()
 	if err != nil {
-		c.failedAt.Store(time.Now().UnixNano())
+		c.failed(ctx)
 		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	c.failedAt.Store(0)

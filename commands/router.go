@@ -158,7 +158,11 @@ func (r *Router) Dispatch(ctx context.Context, ev *discord.InteractionEvent, sha
 // claim claims the interaction; false means another delivery of it was
 // claimed already.
 func (r *Router) claim(ctx context.Context, ev *discord.InteractionEvent, shard int) bool {
-	claimed, err := r.cfg.Claimer.Claim(ctx, ev.ID, fmt.Sprintf("%s/%d", r.cfg.NodeID, shard))
+	// The claim outlives the caller's context: a shard that stops (handed
+	// off, or retired at the end of a reshard) while it dispatches still
+	// has its event claimed, not handled unclaimed beside the other
+	// generation's copy. The Claimer's own timeout bounds it.
+	claimed, err := r.cfg.Claimer.Claim(context.WithoutCancel(ctx), ev.ID, fmt.Sprintf("%s/%d", r.cfg.NodeID, shard))
 	switch {
 	case err != nil:
 		// Without the claim store a duplicate cannot be told apart; carry
