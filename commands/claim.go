@@ -35,8 +35,13 @@ type RedisClaimer struct {
 	// rather than calling Redis, so that a hung Redis costs a burst of
 	// interactions one Timeout, not one each.
 	Cooldown time.Duration
+	// Epochs, when set, tags each claim with the node's etcd lease, so
+	// that a replay of an interaction whose holder died unanswered may
+	// take it over (TakeOver, claim_takeover.go).
+	Epochs ClaimEpochs
 
 	failedAt atomic.Int64 // unix nanos of the last failure, 0 if none
+	leases   leaseCache
 }
 
 // NewRedisClaimer returns a Claimer backed by rdb, with the default
@@ -52,7 +57,7 @@ func ClaimKey(id discord.InteractionID) string { return "chopsticks:interaction:
 // Claim implements Claimer. It fails like Redis refusing the connection
 // when Redis does not answer within Timeout, and during the Cooldown after.
 func (c *RedisClaimer) Claim(ctx context.Context, id discord.InteractionID, holder string) (bool, error) {
-	return c.setNX(ctx, ClaimKey(id), holder, "claim interaction")
+	return c.setNX(ctx, ClaimKey(id), c.claimValue(holder), "claim interaction")
 }
 
 // failed starts the Cooldown after a call that failed with ctx, unless

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -135,7 +136,7 @@ func TestRouterClaimsWhenShardStops(t *testing.T) {
 		if n := len(oldRec.responses) + len(newRec.responses); n != i+1 {
 			t.Fatalf("interaction %d: %d responses in all after %d interactions, want one each", id, n, i+1)
 		}
-		if holder := rdb.Get(context.Background(), ClaimKey(id)).Val(); holder != "n1/0" {
+		if holder := rdb.Get(context.Background(), ClaimKey(id)).Val(); !strings.HasPrefix(holder, "n1/0") {
 			t.Fatalf("interaction %d: claim holder %q, want the stopping shard's n1/0", id, holder)
 		}
 	}

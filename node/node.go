@@ -361,7 +361,7 @@ func (n *Node) buildRouter() error {
 	n.router, err = commands.NewRouter(commands.Config{
 		Catalog:    cat,
 		Responder:  n.discord,
-		Claimer:    commands.NewRedisClaimer(n.fastRedis),
+		Claimer:    n.claimer(),
 		Limiter:    n.limiter(),
 		Logger:     n.log,
 		Registerer: n.reg,
