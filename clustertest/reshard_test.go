@@ -206,8 +206,12 @@ func TestOnlineReshard(t *testing.T) {
 			}
 			checkNoViolations(t, c.Sim, discordsim.ViolationInteractionFailed, discordsim.ViolationInteractionLate)
 			checkDeliveries(t, c.Sim)
-			t.Logf("%d → %d shards in %v with %d identifies; %d interactions, %d missed the deadline",
-				reshardFrom, reshardTo, took.Round(time.Millisecond), len(ids), r.Total, r.Failed)
+			takeovers := 0
+			for _, id := range nodes {
+				takeovers += strings.Count(c.Node(id).Logs.String(), "interaction claim of a dead node taken over")
+			}
+			t.Logf("%d → %d shards in %v with %d identifies; %d interactions, %d missed the deadline; %d claims of the killed node taken over",
+				reshardFrom, reshardTo, took.Round(time.Millisecond), len(ids), r.Total, r.Failed, takeovers)
 		})
 	}
 }
