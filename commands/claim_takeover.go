@@ -127,6 +127,16 @@ func (c *RedisClaimer) claimValue(holder string) string {
 	return holder
 }
 
+// ClaimHolder returns the holder ("<node>/<shard>") a claim's value names,
+// without its epoch and answered mark.
+func ClaimHolder(v string) string {
+	v = strings.TrimSuffix(v, answeredMark)
+	if i := strings.LastIndex(v, epochSep); i >= 0 {
+		v = v[:i]
+	}
+	return v
+}
+
 // holderLease returns the lease a claim's value names, ok false when it
 // names none or is answered.
 func holderLease(v string) (lease int64, ok bool) {

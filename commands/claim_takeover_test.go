@@ -220,3 +220,13 @@ func TestRouterTakesOverDeadClaim(t *testing.T) {
 		})
 	}
 }
+
+// TestClaimHolder: the holder a claim's value names, whatever its tags.
+func TestClaimHolder(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"a/3", "a/3@7587aa01", "a/3@7587aa01;answered", "a/3;answered"} {
+		if got := ClaimHolder(v); got != "a/3" {
+			t.Errorf("ClaimHolder(%q) = %q, want a/3", v, got)
+		}
+	}
+}
