@@ -11,6 +11,7 @@ import (
 
 	"github.com/diamondburned/arikawa/v3/api"
 	"github.com/diamondburned/arikawa/v3/discord"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -204,6 +205,9 @@ func TestRouterTakesOverDeadClaim(t *testing.T) {
 			r.Handle(context.Background(), ev, 3)
 			if n := runs.Load(); n != tc.wantRun {
 				t.Fatalf("the command ran %d times on the taker, want %d", n, tc.wantRun)
+			}
+			if n := testutil.ToFloat64(r.metrics.takeovers); n != 1 {
+				t.Fatalf("takeovers counted %v, want 1", n)
 			}
 			if tc.refuse {
 				if len(rec.edits) != 0 {

@@ -179,6 +179,7 @@ func (r *Router) claim(ctx context.Context, ev *discord.InteractionEvent, shard 
 			}
 			if took {
 				r.cfg.Logger.Info("interaction claim of a dead node taken over", "interaction", ev.ID.String())
+				r.metrics.takeovers.Inc()
 				return true, true
 			}
 		}
