@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/chopsticks-bot/chopsticks/bintest"
 	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
 	"github.com/chopsticks-bot/chopsticks/coordinator"
@@ -130,9 +132,12 @@ func TestOnlineReshard(t *testing.T) {
 						if tc.fault == "leader" && st.Leader != "" {
 							killed = string(st.Leader)
 						}
-						if tc.fault != "leader" && u.Kind == coordinator.KindNext && u.Owner != "" && u.Owner != st.Leader {
+						if tc.fault == "switched" && u.Kind == coordinator.KindNext && u.Owner != "" && u.Owner != st.Leader {
 							killed = string(u.Owner)
 						}
+					}
+					if tc.fault == "next-owner" {
+						killed = c.nodeWithNextAllReady(st)
 					}
 					why = fmt.Sprintf("phase %s, %d of %d next shards ready", st.Reshard.Phase, st.Reshard.Ready, st.Reshard.To)
 					switch tc.fault {
@@ -142,9 +147,11 @@ func TestOnlineReshard(t *testing.T) {
 						// node must serve from their restart.
 						return killed != "" && st.Reshard.Phase == coordinator.PhaseSwitched
 					case "next-owner":
-						// Once some next sessions are READY, before the
-						// switch.
-						return killed != "" && st.Reshard.Ready > 0 && st.Reshard.Phase == coordinator.PhaseWarming
+						// A node other than the leader whose next sessions
+						// are all READY (and so checkpointed), before the
+						// switch. One that had sent an IDENTIFY and not yet
+						// had its READY would cost a second one, unavoidably.
+						return killed != "" && st.Reshard.Phase == coordinator.PhaseWarming
 					}
 					return killed != "" && st.Reshard.Phase == coordinator.PhaseWarming
 				}, "a node to kill for fault %q (%s)", tc.fault, &why)
@@ -214,6 +221,34 @@ func TestOnlineReshard(t *testing.T) {
 				reshardFrom, reshardTo, took.Round(time.Millisecond), len(ids), r.Total, r.Failed, takeovers)
 		})
 	}
+}
+
+// nodeWithNextAllReady returns a node other than the leader that runs
+// next shards, every one of them marked READY by it in etcd, or "".
+func (c *cluster) nodeWithNextAllReady(st coordinator.Status) string {
+	c.t.Helper()
+	resp, err := c.EtcdClient.Get(c.t.Context(), "/chopsticks/reshard/ready/", clientv3.WithPrefix())
+	if err != nil {
+		return ""
+	}
+	marked := map[string]string{} // next shard ID -> node that marked it
+	for _, kv := range resp.Kvs {
+		marked[strings.TrimPrefix(string(kv.Key), "/chopsticks/reshard/ready/")] = string(kv.Value)
+	}
+	all := map[coordinator.NodeID]bool{}
+	for _, u := range st.Units {
+		if u.Kind != coordinator.KindNext || u.Owner == "" || u.Owner == st.Leader {
+			continue
+		}
+		ready, seen := all[u.Owner]
+		all[u.Owner] = (ready || !seen) && marked[fmt.Sprint(u.ID)] == string(u.Owner)
+	}
+	for n, ready := range all {
+		if ready {
+			return string(n)
+		}
+	}
+	return ""
 }
 
 // awaitStatusShowsBothGenerations waits until a node's /status shows the
