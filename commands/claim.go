@@ -35,8 +35,13 @@ type RedisClaimer struct {
 	// rather than calling Redis, so that a hung Redis costs a burst of
 	// interactions one Timeout, not one each.
 	Cooldown time.Duration
+	// Epochs, when set, tags each claim with the node's etcd lease, so
+	// that a replay of an interaction whose holder died unanswered may
+	// take it over (TakeOver, claim_takeover.go).
+	Epochs ClaimEpochs
 
 	failedAt atomic.Int64 // unix nanos of the last failure, 0 if none
+	leases   leaseCache
 }
 
 // NewRedisClaimer returns a Claimer backed by rdb, with the default
@@ -52,7 +57,17 @@ func ClaimKey(id discord.InteractionID) string { return "chopsticks:interaction:
 // Claim implements Claimer. It fails like Redis refusing the connection
 // when Redis does not answer within Timeout, and during the Cooldown after.
 func (c *RedisClaimer) Claim(ctx context.Context, id discord.InteractionID, holder string) (bool, error) {
-	return c.setNX(ctx, ClaimKey(id), holder, "claim interaction")
+	return c.setNX(ctx, ClaimKey(id), c.claimValue(holder), "claim interaction")
+}
+
+// failed starts the Cooldown after a call that failed with ctx, unless
+// the caller gave up first (ctx cancelled): that says nothing of Redis, and
+// a cooldown would make the next claims fail without asking it.
+func (c *RedisClaimer) failed(ctx context.Context) {
+	if errors.Is(context.Cause(ctx), context.Canceled) {
+		return
+	}
+	c.failedAt.Store(time.Now().UnixNano())
 }
 
 // setNX sets key to holder unless it exists, within Timeout and outside
@@ -69,7 +84,7 @@ func (c *RedisClaimer) setNX(ctx context.Context, key, holder, what string) (boo
 	}
 	ok, err := c.rdb.SetNX(ctx, key, holder, ClaimTTL).Result()
 	if err != nil {
-		c.failedAt.Store(time.Now().UnixNano())
+		c.failed(ctx)
 		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	c.failedAt.Store(0)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -109,4 +110,41 @@ func (h *countCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 }
 func (h *countCalls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
+}
+
+// TestRouterClaimsWhenShardStops: an interaction dispatched by a shard
+// whose context is cancelled meanwhile (it is handed off, or retired at
+// the end of a reshard, while the other generation delivers the same
+// interaction) is still claimed in Redis, so the second delivery is
+// dropped; and the caller's cancellation starts no cooldown that would
+// have later claims handled unclaimed.
+func TestRouterClaimsWhenShardStops(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: servertest.Redis(t)})
+	t.Cleanup(func() { rdb.Close() })
+	claims := NewRedisClaimer(rdb)
+	claims.Cooldown = time.Hour
+	oldGen, oldRec, _ := newTestRouter(t, Config{Claimer: claims})
+	newGen, newRec, _ := newTestRouter(t, Config{Claimer: claims})
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i, n := range []uint64{7001, 7002} {
+		ev := commandEvent(n, "ping")
+		id := ev.ID
+		oldGen.Handle(stopped, ev, 0)
+		newGen.Handle(context.Background(), ev, 1)
+		if n := len(oldRec.responses) + len(newRec.responses); n != i+1 {
+			t.Fatalf("interaction %d: %d responses in all after %d interactions, want one each", id, n, i+1)
+		}
+		if holder := rdb.Get(context.Background(), ClaimKey(id)).Val(); !strings.HasPrefix(holder, "n1/0") {
+			t.Fatalf("interaction %d: claim holder %q, want the stopping shard's n1/0", id, holder)
+		}
+	}
+	// A claim whose own caller gives up is no Redis failure either.
+	if _, err := claims.Claim(stopped, 7003, "n1/0"); err == nil {
+		t.Fatal("a claim with a cancelled context succeeded")
+	}
+	if ok, err := claims.Claim(context.Background(), 7004, "n1/0"); err != nil || !ok {
+		t.Fatalf("claim after a cancelled one = %v, %v; want claimed", ok, err)
+	}
 }

@@ -15,6 +15,7 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	duplicates  prometheus.Counter
 	claimErrors prometheus.Counter
+	takeovers   prometheus.Counter
 	replyErrors prometheus.Counter
 	deferred    prometheus.Counter
 	expired     *prometheus.CounterVec
@@ -40,6 +41,10 @@ func newMetrics(reg prometheus.Registerer, names []string) (*metrics, error) {
 			Name: "chopsticks_interaction_claim_errors_total",
 			Help: "Interactions handled without a claim because the claim store failed.",
 		}),
+		takeovers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chopsticks_interaction_claims_taken_over_total",
+			Help: "Replayed interactions handled by taking over the unanswered claim of a node whose etcd lease is gone.",
+		}),
 		replyErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chopsticks_interaction_reply_errors_total",
 			Help: "Replies that Discord did not accept.",
@@ -60,7 +65,7 @@ func newMetrics(reg prometheus.Registerer, names []string) (*metrics, error) {
 		m.known[n] = true
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.total, m.duration, m.duplicates, m.claimErrors, m.replyErrors, m.deferred, m.expired} {
+		for _, c := range []prometheus.Collector{m.total, m.duration, m.duplicates, m.claimErrors, m.takeovers, m.replyErrors, m.deferred, m.expired} {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {

@@ -142,23 +142,48 @@ func (r *Router) Dispatch(ctx context.Context, ev *discord.InteractionEvent, sha
 	r.mu.Unlock()
 	received := time.Now()
 	ctx, span := r.startSpan(ctx, ev, shard)
-	if !isAutocomplete(ev) && !r.claim(ctx, ev, shard) {
-		span.End()
-		r.inflight.Done()
-		return false
+	takenOver := false
+	if !isAutocomplete(ev) {
+		var claimed bool
+		if claimed, takenOver = r.claim(ctx, ev, shard); !claimed {
+			span.End()
+			r.inflight.Done()
+			return false
+		}
 	}
 	go func() {
 		defer r.inflight.Done()
 		defer span.End()
-		r.process(context.WithoutCancel(ctx), ev, shard, received)
+		r.process(context.WithoutCancel(ctx), ev, shard, received, takenOver)
 	}()
 	return true
 }
 
 // claim claims the interaction; false means another delivery of it was
-// claimed already.
-func (r *Router) claim(ctx context.Context, ev *discord.InteractionEvent, shard int) bool {
-	claimed, err := r.cfg.Claimer.Claim(ctx, ev.ID, fmt.Sprintf("%s/%d", r.cfg.NodeID, shard))
+// claimed already. takenOver says the claim was taken over from a holder
+// proven dead (ClaimTaker): the interaction must be acknowledged before
+// anything runs.
+func (r *Router) claim(ctx context.Context, ev *discord.InteractionEvent, shard int) (claimed, takenOver bool) {
+	// The claim outlives the caller's context: a shard that stops (handed
+	// off, or retired at the end of a reshard) while it dispatches still
+	// has its event claimed, not handled unclaimed beside the other
+	// generation's copy. The Claimer's own timeout bounds it.
+	ctx = context.WithoutCancel(ctx)
+	holder := fmt.Sprintf("%s/%d", r.cfg.NodeID, shard)
+	claimed, err := r.cfg.Claimer.Claim(ctx, ev.ID, holder)
+	if err == nil && !claimed {
+		if tc, ok := r.cfg.Claimer.(ClaimTaker); ok {
+			took, terr := tc.TakeOver(ctx, ev.ID, holder)
+			if terr != nil {
+				r.cfg.Logger.Warn("interaction claim takeover failed; dropping the replay", "interaction", ev.ID.String(), "err", terr)
+			}
+			if took {
+				r.cfg.Logger.Info("interaction claim of a dead node taken over", "interaction", ev.ID.String())
+				r.metrics.takeovers.Inc()
+				return true, true
+			}
+		}
+	}
 	switch {
 	case err != nil:
 		// Without the claim store a duplicate cannot be told apart; carry
@@ -166,13 +191,25 @@ func (r *Router) claim(ctx context.Context, ev *discord.InteractionEvent, shard 
 		// and Discord refuses a second response to one interaction.
 		r.cfg.Logger.Warn("interaction claim unavailable; handling anyway", "interaction", ev.ID.String(), "err", err)
 		r.metrics.claimErrors.Inc()
-		return true
+		return true, false
 	case !claimed:
 		r.metrics.duplicates.Inc()
 		r.cfg.Logger.Debug("duplicate interaction dropped", "interaction", ev.ID.String())
-		return false
+		return false, false
 	}
-	return true
+	return true, false
+}
+
+// markAnswered tells a ClaimTaker that Discord accepted an initial
+// response to id, so that no replay of it takes its claim over.
+func (r *Router) markAnswered(ctx context.Context, id discord.InteractionID) {
+	tc, ok := r.cfg.Claimer.(ClaimTaker)
+	if !ok {
+		return
+	}
+	if err := tc.Answered(context.WithoutCancel(ctx), id); err != nil {
+		r.cfg.Logger.Warn("marking the interaction answered", "interaction", id.String(), "err", err)
+	}
 }
 
 // Shutdown stops accepting interactions and waits for the ones in flight,
@@ -198,8 +235,12 @@ func (r *Router) Handle(ctx context.Context, ev *discord.InteractionEvent, shard
 	received := time.Now()
 	ctx, span := r.startSpan(ctx, ev, shard)
 	defer span.End()
-	if isAutocomplete(ev) || r.claim(ctx, ev, shard) {
-		r.process(ctx, ev, shard, received)
+	if isAutocomplete(ev) {
+		r.process(ctx, ev, shard, received, false)
+		return
+	}
+	if claimed, takenOver := r.claim(ctx, ev, shard); claimed {
+		r.process(ctx, ev, shard, received, takenOver)
 	}
 }
 
@@ -224,8 +265,9 @@ func bound(ctx context.Context, resp Responder) Responder {
 	return resp
 }
 
-// process handles a claimed interaction inside the span startSpan put in ctx.
-func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shard int, received time.Time) {
+// process handles a claimed interaction inside the span startSpan put in ctx;
+// takenOver: its claim was taken over from a dead holder (see claim).
+func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shard int, received time.Time, takenOver bool) {
 	span := trace.SpanFromContext(ctx)
 	log := r.cfg.Logger.With("interaction", ev.ID.String(), "shard", shard)
 	if sc := span.SpanContext(); sc.IsValid() {
@@ -319,7 +361,9 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 	}
 
 	deferred := false
-	if p := r.paceAt(inv.Created, time.Now()); cmd.Defer || (cmd.Writes && p != paceFresh) {
+	// A taken-over interaction is acknowledged first as well: if its dead
+	// holder answered it after all, Discord refuses, and nothing runs twice.
+	if p := r.paceAt(inv.Created, time.Now()); cmd.Defer || (cmd.Writes && p != paceFresh) || takenOver {
 		if cmd.Writes && p == paceExpired {
 			status = "expired"
 			r.expire(log, inv, ExpiredDeadline)
@@ -328,7 +372,7 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 		// Acknowledge first: a change of state is applied only once
 		// Discord has accepted that the interaction is being answered.
 		err := r.sendDeferred(ctx, inv, cmd.Ephemeral)
-		if err != nil && cmd.Writes {
+		if err != nil && (cmd.Writes || takenOver) {
 			status = "expired"
 			r.expire(log, inv, ExpiredDeferRefused)
 			return
@@ -437,6 +481,7 @@ func (r *Router) sendDeferred(ctx context.Context, inv *Invocation, ephemeral bo
 		return err
 	}
 	r.metrics.deferred.Inc()
+	r.markAnswered(ctx, inv.ID)
 	return nil
 }
 
@@ -454,6 +499,8 @@ func (r *Router) reply(ctx context.Context, log *slog.Logger, inv *Invocation, d
 			if err = r.responder(ctx).RespondInteraction(inv.ID, inv.Token, modalResponse(rep.Modal)); err != nil {
 				r.metrics.replyErrors.Inc()
 				log.Warn("modal failed", "err", err)
+			} else {
+				r.markAnswered(ctx, inv.ID)
 			}
 			return
 		}
@@ -474,7 +521,9 @@ func (r *Router) reply(ctx context.Context, log *slog.Logger, inv *Invocation, d
 		if inv.component() && !rep.Ephemeral {
 			resp.Type = api.UpdateMessage
 		}
-		err = r.responder(ctx).RespondInteraction(inv.ID, inv.Token, resp)
+		if err = r.responder(ctx).RespondInteraction(inv.ID, inv.Token, resp); err == nil {
+			r.markAnswered(ctx, inv.ID)
+		}
 	}
 	if err != nil {
 		r.metrics.replyErrors.Inc()

@@ -23,6 +23,9 @@ type genWorld struct {
 	*world
 	gmu    sync.Mutex
 	ready  bool
+	// holdLive keeps a served next shard from being reported READY again,
+	// so that no live marker is written and the reshard stays switched.
+	holdLive bool
 	counts map[Unit]int     // count of each running shard or next shard
 	serves map[Unit]bool    // UnitServes at each next shard's last start
 	next   map[int]NodeID   // node that last ran next/<id>
@@ -75,6 +78,9 @@ func (o *genOwner) Stop(ctx context.Context, u Unit, reason StopReason) error {
 func (o *genOwner) NextReady(id int) bool {
 	o.g.gmu.Lock()
 	defer o.g.gmu.Unlock()
+	if o.g.holdLive && o.g.served[id] == o.id {
+		return false
+	}
 	return o.g.ready
 }
 
@@ -165,46 +171,61 @@ func TestReshardOnline(t *testing.T) {
 	}
 }
 
-// TestReshardAbort: aborting while the next generation warms ends its
-// sessions (StopAborted) and leaves the old generation untouched.
+// TestReshardAbort: aborting at either step before the new generation
+// serves alone (while it warms, and after the switch, with both
+// generations handling events) ends the next sessions (StopAborted) and
+// leaves the old generation untouched: no old shard stopped, none lost.
 func TestReshardAbort(t *testing.T) {
-	endpoints := servertest.Etcd(t)
-	g := newGenWorld(t)
-	m1, _ := joinGen(t, endpoints, g, "n1", 4)
-	joinGen(t, endpoints, g, "n2", 4)
-	poll.Eventually(t, 10*time.Second, func() (bool, string) { return g.runsGeneration(4) }, "4 shards to run")
-	g.mu.Lock()
-	startsBefore := g.starts["n1"] + g.starts["n2"]
-	g.mu.Unlock()
+	for _, phase := range []string{PhaseWarming, PhaseSwitched} {
+		t.Run(phase, func(t *testing.T) {
+			endpoints := servertest.Etcd(t)
+			g := newGenWorld(t)
+			m1, _ := joinGen(t, endpoints, g, "n1", 4)
+			joinGen(t, endpoints, g, "n2", 4)
+			poll.Eventually(t, 10*time.Second, func() (bool, string) { return g.runsGeneration(4) }, "4 shards to run")
+			g.mu.Lock()
+			startsBefore := g.starts["n1"] + g.starts["n2"]
+			g.mu.Unlock()
+			if phase == PhaseSwitched {
+				g.gmu.Lock()
+				g.ready, g.holdLive = true, true
+				g.gmu.Unlock()
+			}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cli := newClient(t, endpoints)
-	if err := StartReshard(ctx, cli, "", 6, "operator"); err != nil {
-		t.Fatal(err)
-	}
-	poll.Eventually(t, 10*time.Second, func() (bool, string) {
-		_, n := g.count()
-		return n == 10, fmt.Sprintf("%d units run", n)
-	}, "the next generation to start")
-	if err := AbortReshard(ctx, cli, ""); err != nil {
-		t.Fatal(err)
-	}
-	poll.Eventually(t, 10*time.Second, func() (bool, string) { return g.runsGeneration(4) }, "only the old generation to run")
-	if err := AbortReshard(ctx, cli, ""); !errors.Is(err, ErrNoReshard) {
-		t.Errorf("second abort: %v, want ErrNoReshard", err)
-	}
-	st, err := m1.Status(ctx)
-	if err != nil || st.ShardCount != 4 || st.Reshard != nil {
-		t.Fatalf("status after abort: count %d reshard %+v err %v", st.ShardCount, st.Reshard, err)
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.reasons[StopAborted] != 6 || g.reasons[StopRetired] != 0 || g.reasons[StopHandoff] != 0 {
-		t.Errorf("stops by reason %v, want 6 aborted and nothing else", g.reasons)
-	}
-	if starts := g.starts["n1"] + g.starts["n2"]; starts != startsBefore+6 {
-		t.Errorf("%d starts during the reshard, want the 6 next shards only", starts-startsBefore)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cli := newClient(t, endpoints)
+			if err := StartReshard(ctx, cli, "", 6, "operator"); err != nil {
+				t.Fatal(err)
+			}
+			poll.Eventually(t, 10*time.Second, func() (bool, string) {
+				_, n := g.count()
+				st, err := m1.Status(ctx)
+				if err != nil || st.Reshard == nil {
+					return false, fmt.Sprintf("%d units run, reshard %v (%v)", n, st.Reshard, err)
+				}
+				return n == 10 && st.Reshard.Phase == phase, fmt.Sprintf("%d units run, phase %s", n, st.Reshard.Phase)
+			}, "the next generation to start and the reshard to be %s", phase)
+			if err := AbortReshard(ctx, cli, ""); err != nil {
+				t.Fatal(err)
+			}
+			poll.Eventually(t, 10*time.Second, func() (bool, string) { return g.runsGeneration(4) }, "only the old generation to run")
+			if err := AbortReshard(ctx, cli, ""); !errors.Is(err, ErrNoReshard) {
+				t.Errorf("second abort: %v, want ErrNoReshard", err)
+			}
+			st, err := m1.Status(ctx)
+			if err != nil || st.ShardCount != 4 || st.Reshard != nil {
+				t.Fatalf("status after abort: count %d reshard %+v err %v", st.ShardCount, st.Reshard, err)
+			}
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			if g.reasons[StopAborted] != 6 || g.reasons[StopRetired] != 0 || g.reasons[StopHandoff] != 0 || g.reasons[StopPromoted] != 0 {
+				t.Errorf("stops by reason %v, want 6 aborted and nothing else", g.reasons)
+			}
+			if starts := g.starts["n1"] + g.starts["n2"]; starts != startsBefore+6 {
+				t.Errorf("%d starts during the reshard, want the 6 next shards only", starts-startsBefore)
+			}
+		})
 	}
 }
 

@@ -361,7 +361,7 @@ func (n *Node) buildRouter() error {
 	n.router, err = commands.NewRouter(commands.Config{
 		Catalog:    cat,
 		Responder:  n.discord,
-		Claimer:    commands.NewRedisClaimer(n.fastRedis),
+		Claimer:    n.claimer(),
 		Limiter:    n.limiter(),
 		Logger:     n.log,
 		Registerer: n.reg,
@@ -399,7 +399,7 @@ func (n *Node) runShard(gate shard.Gate, id, count int, next, warm bool) (*runni
 		Token: n.cfg.DiscordToken, ID: id, Count: count, Intents: Intents,
 		GatewayURL: n.gatewayURL, Gate: gate, Checkpoints: cps, Node: n.cfg.NodeID,
 		Handler: n.handle, Logger: n.log, Metrics: n.metrics, CheckpointEvery: n.cfg.CheckpointInterval,
-		Warm: warm,
+		Warm: warm, CheckpointAtReady: true,
 	})
 	if err != nil {
 		return nil, err

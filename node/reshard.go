@@ -160,12 +160,15 @@ func (n *Node) stopNext(ctx context.Context, id int, reason coordinator.StopReas
 	}
 }
 
-// NextReady implements coordinator.ReshardOwner.
+// NextReady implements coordinator.ReshardOwner. A next shard counts as
+// READY only once its session is checkpointed: should this node die
+// before the switch, the shard's next owner RESUMEs it, and the reshard
+// spends no identify twice.
 func (o owner) NextReady(id int) bool {
 	o.n.mu.Lock()
 	rs, ok := o.n.next[id]
 	o.n.mu.Unlock()
-	return ok && rs.sh.Status().State == shard.StateReady
+	return ok && rs.sh.Resumable()
 }
 
 // ServeNext implements coordinator.ReshardOwner.

@@ -333,7 +333,7 @@ func (s *Sandbox) answer(ctx context.Context, w http.ResponseWriter, i *discords
 		res.LatencyMS = info.Response.Latency.Milliseconds()
 	}
 	if holder, err := s.rdb.Get(ctx, commands.ClaimKey(discord.InteractionID(i.ID))).Result(); err == nil {
-		node, shard, _ := strings.Cut(holder, "/")
+		node, shard, _ := strings.Cut(commands.ClaimHolder(holder), "/")
 		res.HandledBy = &handledBy{Node: node, Shard: shard}
 	}
 	writeJSON(w, http.StatusOK, res)

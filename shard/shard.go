@@ -70,6 +70,13 @@ type Config struct {
 	// Warm starts the shard discarding its events (a next-generation shard
 	// warming up while the cluster reshards) until Serve is called.
 	Warm bool
+	// CheckpointAtReady saves a new session's first checkpoint as soon as
+	// READY is handled instead of up to CheckpointEvery later, so that a
+	// process killed right after IDENTIFY leaves the shard's next owner a
+	// session to RESUME rather than an identify to spend. The main bot's
+	// shards set it; a voice agent's session, whose checkpoint goes with
+	// its guilds and players (package agentpool), keeps the interval.
+	CheckpointAtReady bool
 }
 
 // State is where a shard is in its life.
@@ -126,6 +133,10 @@ type Shard struct {
 	// retired: the shard's generation no longer serves; when it stops it
 	// ends its session (close 1000) and saves no checkpoint.
 	retired atomic.Bool
+	// saveNow asks the checkpoint loop to save at once (CheckpointAtReady).
+	saveNow chan struct{}
+	// savedSession is the session of the last checkpoint saved.
+	savedSession string
 }
 
 // New returns a shard; Run starts it.
@@ -148,7 +159,8 @@ func New(cfg Config) (*Shard, error) {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 10 * time.Second
 	}
-	s := &Shard{cfg: cfg, log: cfg.Logger.With("shard", cfg.ID, "count", cfg.Count), state: StateStopped, since: time.Now()}
+	s := &Shard{cfg: cfg, log: cfg.Logger.With("shard", cfg.ID, "count", cfg.Count), state: StateStopped, since: time.Now(),
+		saveNow: make(chan struct{}, 1)}
 	s.serving.Store(!cfg.Warm)
 	return s, nil
 }
@@ -171,6 +183,18 @@ func (s *Shard) Serving() bool { return s.serving.Load() }
 // ends, it closes the session for good (1000) and saves no checkpoint, so
 // that no shard of another count tries to resume it.
 func (s *Shard) Retire() { s.retired.Store(true) }
+
+// Resumable reports whether the shard's current session is READY (or
+// RESUMED) and saved in its checkpoint store, so that another process can
+// RESUME it should this one die now. Without a store it is never true.
+func (s *Shard) Resumable() bool {
+	if s.cfg.Checkpoints == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == StateReady && s.cp.SessionID != "" && s.savedSession == s.cp.SessionID
+}
 
 // Status returns a snapshot of the shard.
 func (s *Shard) Status() Status {
@@ -222,7 +246,7 @@ func (s *Shard) Run(ctx context.Context, from Checkpoint) error {
 	}
 	s.mu.Lock()
 	s.cp = from
-	s.saved = from.Seq
+	s.saved, s.savedSession = from.Seq, from.SessionID
 	s.recovering = from.Valid()
 	s.mu.Unlock()
 	defer func() {
@@ -268,10 +292,11 @@ func (s *Shard) checkpointLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.saveNow:
 		case <-t.C:
-			if err := s.saveCheckpoint(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("checkpoint failed", "err", err)
-			}
+		}
+		if err := s.saveCheckpoint(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("checkpoint failed", "err", err)
 		}
 	}
 }
@@ -279,7 +304,7 @@ func (s *Shard) checkpointLoop(ctx context.Context) {
 func (s *Shard) saveCheckpoint(ctx context.Context) error {
 	cp := s.Checkpoint()
 	s.mu.Lock()
-	unchanged := cp.Seq == s.saved && time.Since(s.savedAt) < s.cfg.CheckpointRefresh
+	unchanged := cp.Seq == s.saved && cp.SessionID == s.savedSession && time.Since(s.savedAt) < s.cfg.CheckpointRefresh
 	s.mu.Unlock()
 	if !cp.Valid() || unchanged {
 		return nil
@@ -288,7 +313,7 @@ func (s *Shard) saveCheckpoint(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	s.saved, s.savedAt = cp.Seq, time.Now()
+	s.saved, s.savedAt, s.savedSession = cp.Seq, time.Now(), cp.SessionID
 	s.mu.Unlock()
 	return nil
 }
@@ -513,7 +538,7 @@ func (s *Shard) readLoop(ctx context.Context, conn *websocket.Conn, resuming boo
 			if !resumable {
 				s.mu.Lock()
 				s.cp = Checkpoint{}
-				s.saved = 0
+				s.saved, s.savedSession = 0, ""
 				s.mu.Unlock()
 				if s.cfg.Checkpoints != nil {
 					_ = s.cfg.Checkpoints.Clear(ctx, s.cfg.ID)
@@ -561,7 +586,7 @@ func (s *Shard) readError(err error, resuming bool) (bool, time.Duration, error)
 			// Invalid seq or session timed out: the session is gone.
 			s.mu.Lock()
 			s.cp = Checkpoint{}
-			s.saved = 0
+			s.saved, s.savedSession = 0, ""
 			s.mu.Unlock()
 		}
 	}
@@ -617,6 +642,12 @@ func (s *Shard) dispatch(ctx context.Context, p payload, resuming bool) {
 			s.cp.Seq = *p.S
 		}
 		s.mu.Unlock()
+	}
+	if p.T == "READY" && s.cfg.CheckpointAtReady {
+		select {
+		case s.saveNow <- struct{}{}:
+		default:
+		}
 	}
 }
 

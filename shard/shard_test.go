@@ -136,7 +136,9 @@ func runConfig(t *testing.T, sim *discordsim.Sim, cfg shard.Config, from shard.C
 	gate := shard.NewLocalGate(sim.Config().MaxConcurrency)
 	gate.Window = sim.Config().IdentifyWindow
 	cfg.Intents, cfg.GatewayURL, cfg.Gate, cfg.Handler, cfg.Node = gateway.IntentGuilds, sim.GatewayURL(), gate, ev.handle, "t"
-	cfg.CheckpointEvery = 50 * time.Millisecond
+	if cfg.CheckpointEvery == 0 {
+		cfg.CheckpointEvery = 50 * time.Millisecond
+	}
 	sh, err := shard.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -285,5 +287,47 @@ func TestQuietSessionCheckpointRefreshed(t *testing.T) {
 	cp, err := store.Load(context.Background(), 0)
 	if err != nil || cp.Seq != seq || r.sh.Status().Seq != seq {
 		t.Fatalf("checkpoint %+v (err %v), want the quiet session at seq %d", cp, err, seq)
+	}
+}
+
+// TestCheckpointAtReady: with CheckpointAtReady a new session's first
+// checkpoint is saved as soon as READY is handled, not an interval later,
+// so that a node dying right after IDENTIFY leaves its successor a session
+// to RESUME; the shard says Resumable only once it is saved. Without it
+// (a voice agent's session) the first checkpoint waits for the interval.
+func TestCheckpointAtReady(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		atReady bool
+	}{
+		{"at READY", true},
+		{"on the interval", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sim := newSim(t, discordsim.Config{Guilds: 1, RecommendedShards: 1})
+			store := &memStore{}
+			r := runConfig(t, sim, shard.Config{Token: sim.Token(), ID: 0, Count: 1, Checkpoints: store,
+				CheckpointEvery: time.Hour, CheckpointAtReady: tc.atReady}, shard.Checkpoint{})
+			poll.Eventually(t, 10*time.Second, func() bool { return r.sh.Status().State == shard.StateReady }, "READY")
+			if !tc.atReady {
+				// The interval is an hour: nothing is saved, and the
+				// session cannot be resumed by another process.
+				time.Sleep(200 * time.Millisecond)
+				if cp, err := store.Load(context.Background(), 0); err == nil {
+					t.Fatalf("checkpoint %+v saved before the interval", cp)
+				}
+				if r.sh.Resumable() {
+					t.Fatal("Resumable without a saved checkpoint")
+				}
+				return
+			}
+			poll.Eventually(t, 10*time.Second, func() bool { return r.sh.Resumable() }, "the shard to be resumable")
+			cp, err := store.Load(context.Background(), 0)
+			if err != nil || !cp.Valid() || cp.SessionID != r.sh.Status().SessionID {
+				t.Fatalf("checkpoint %+v (err %v), want the new session %s", cp, err, r.sh.Status().SessionID)
+			}
+		})
 	}
 }
