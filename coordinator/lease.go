@@ -154,12 +154,16 @@ func (l *lease) keepAlive(ctx context.Context) {
 		case <-overdue:
 			continue // the loop head suspends it
 		}
-		// An attempt ends at the deadline; once suspended, after a short
-		// while, so that a request stuck on a dead member does not hold up
-		// the next one.
-		attempt := dl
-		if suspended {
-			attempt = time.Now().Add(min(l.ttl-l.margin, time.Second))
+		// An attempt ends after a short while (at the deadline at the
+		// latest), so that a request stuck on a hung member (SIGSTOP: its
+		// connection open, nothing answered) does not hold up the next one,
+		// which the client sends to another member.
+		attempt := time.Now().Add(min(l.ttl-l.margin, time.Second))
+		if !suspended {
+			attempt = time.Now().Add(max(interval, 250*time.Millisecond))
+			if dl.Before(attempt) {
+				attempt = dl
+			}
 		}
 		cctx, cancel := context.WithDeadline(ctx, attempt)
 		sent := time.Now()
