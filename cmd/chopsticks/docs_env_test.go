@@ -59,3 +59,18 @@ func TestDocumentedVariablesExist(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsChangeBotKeysOnlyThroughChopsticks: no document tells an operator
+// to write or delete the bot's etcd keys with etcdctl (the shard-count
+// procedure's `etcdctl del /chopsticks/config/units /chopsticks/plan` read
+// the second key as a range end and deleted the wrong keys); a `chopsticks`
+// subcommand does each such step. etcdctl stays for etcd's own health and
+// membership.
+func TestDocsChangeBotKeysOnlyThroughChopsticks(t *testing.T) {
+	raw := regexp.MustCompile(`etcdctl\s+(?:put|del|txn|get|watch|lease\s+\w+|compact)\s+\S`)
+	for _, f := range append(slices.Clone(docFiles), "dashboard/README.md") {
+		for _, m := range raw.FindAllString(readDoc(t, f), -1) {
+			t.Errorf("%s gives `%s...`: give a chopsticks subcommand for it", f, m)
+		}
+	}
+}
