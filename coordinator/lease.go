@@ -130,10 +130,28 @@ func (l *lease) renewed(sent time.Time) {
 // watchdog's tolerance of a slow etcd (TTL-margin minus the interval) while
 // the last renewal before a freeze is never far behind it, which is what
 // a peer waits out before revoking a silent node (see Fast failover).
-// Past the deadline it suspends the lease and keeps trying every 100ms.
+// A renewal not answered within the interval gets another beside it, which
+// the client sends to another member: one stuck on a hung member (SIGSTOP:
+// its connection open, nothing answered) then holds up nothing, while a
+// slow etcd may still answer the first. Past the deadline it suspends the
+// lease and keeps trying every 100ms.
 func (l *lease) keepAlive(ctx context.Context) {
 	interval := max(l.ttl/10, 50*time.Millisecond)
 	retry := min(interval, 100*time.Millisecond)
+	const maxInFlight = 16 // a bound only: attempts end by the deadline, one an interval apart
+	type answer struct {
+		sent time.Time
+		resp *clientv3.LeaseKeepAliveResponse
+		err  error
+	}
+	answers := make(chan answer, maxInFlight) // never blocks a sender
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	inFlight := 0
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -150,32 +168,46 @@ func (l *lease) keepAlive(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
 		case <-overdue:
 			continue // the loop head suspends it
+		case a := <-answers:
+			inFlight--
+			switch {
+			case a.err == nil && a.resp.TTL > 0:
+				l.renewed(a.sent)
+				t.Reset(interval)
+			case errors.Is(a.err, rpctypes.ErrLeaseNotFound) || (a.err == nil && a.resp.TTL <= 0):
+				l.declareLost()
+				return
+			case inFlight == 0:
+				// Unreachable or slow: try again soon; the deadline decides.
+				t.Reset(retry)
+			}
+			continue
+		case <-t.C:
+		}
+		if inFlight >= maxInFlight {
+			t.Reset(retry)
+			continue
 		}
 		// An attempt ends at the deadline; once suspended, after a short
 		// while, so that a request stuck on a dead member does not hold up
 		// the next one.
-		attempt := dl
+		attempt, next := dl, interval
 		if suspended {
-			attempt = time.Now().Add(min(l.ttl-l.margin, time.Second))
+			attempt, next = time.Now().Add(min(l.ttl-l.margin, time.Second)), retry
 		}
-		cctx, cancel := context.WithDeadline(ctx, attempt)
-		sent := time.Now()
-		resp, err := l.cli.KeepAliveOnce(cctx, l.id)
-		cancel()
-		switch {
-		case err == nil && resp.TTL > 0:
-			l.renewed(sent)
-			t.Reset(interval)
-		case errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && resp.TTL <= 0):
-			l.declareLost()
-			return
-		default:
-			// Unreachable or slow: try again soon; the deadline decides.
-			t.Reset(retry)
-		}
+		inFlight++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithDeadline(ctx, attempt)
+			defer cancel()
+			sent := time.Now()
+			resp, err := l.cli.KeepAliveOnce(cctx, l.id)
+			answers <- answer{sent, resp, err}
+		}()
+		t.Reset(next) // no answer by then: another attempt beside this one
 	}
 }
 

@@ -87,3 +87,23 @@ func children(pid int) ([]int, error) {
 	}
 	return out, nil
 }
+
+// Freeze stops member i (SIGSTOP): its sockets stay open and it answers
+// neither its clients nor its peers, as a hung member does. Thaw resumes it.
+func (c *EtcdCluster) Freeze(i int) error { return c.proc(i).signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen member (SIGCONT).
+func (c *EtcdCluster) Thaw(i int) error { return c.proc(i).signal(syscall.SIGCONT) }
+
+// signal sends sig to the process alone (an etcd member is one process).
+func (p *process) signal(sig syscall.Signal) error {
+	select {
+	case <-p.exited:
+		return fmt.Errorf("signal %v: the server has exited", sig)
+	default:
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal %v: %w", sig, err)
+	}
+	return nil
+}
