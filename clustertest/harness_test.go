@@ -26,6 +26,7 @@ type cluster struct {
 
 type clusterOptions struct {
 	maxConcurrency int
+	shards         int // default harness.Shards
 	leaseTTL       time.Duration
 	// ownPostgres gives the test a PostgreSQL server of its own instead of
 	// a database on the package's shared one, so that it may freeze it.
@@ -44,6 +45,6 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 		s.Postgres = servertest.Postgres(t)
 	}
 	return &cluster{t: t, Cluster: harness.New(t, harness.Options{
-		Binary: bintest.Chopsticks(t), Servers: s, MaxConcurrency: o.maxConcurrency, LeaseTTL: o.leaseTTL,
+		Binary: bintest.Chopsticks(t), Servers: s, MaxConcurrency: o.maxConcurrency, Shards: o.shards, LeaseTTL: o.leaseTTL,
 	})}
 }
