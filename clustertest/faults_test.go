@@ -131,7 +131,8 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 	}
 
 	pays := c.startPays(payers, payee, 7)
-	time.Sleep(4 * time.Second)
+	// Traffic flows before the first fault: a second's worth answered.
+	poll.Eventually(t, 10*time.Second, func() bool { return pays.Answered() >= 7*len(payers) }, "the pays to be answered")
 
 	t.Logf("%s SIGKILL node c", time.Now().Format("15:04:05.000"))
 	killAt := c.Kill("c")
@@ -208,7 +209,7 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	applied := checkPaysAnswered(t, ctx, pool, byID)
+	applied, _ := checkPaysAnswered(t, ctx, pool, byID, nil)
 
 	blocked := 0
 	for _, in := range byID {
