@@ -1,8 +1,3 @@
-// Package clustertest runs `chopsticks node` processes as a cluster against
-// real etcd, Redis and PostgreSQL and an in-process discordsim, and checks
-// the cluster's promises: one owner per shard, moves by RESUME, no event
-// lost, no interaction answered twice. It holds only tests; the cluster
-// itself is package harness, which bench/cluster shares.
 package clustertest
 
 import (
