@@ -28,17 +28,7 @@ type RestartableRedis struct {
 // ends.
 func OwnRedis(t testing.TB) *RestartableRedis {
 	t.Helper()
-	mu.Lock()
-	d, err := dir("redis")
-	c := ctx
-	mu.Unlock()
-	if err != nil {
-		t.Fatalf("servertest: %v", err)
-	}
-	srv, err := localserver.StartRedis(c, d, 0, false)
-	if err != nil {
-		t.Fatalf("servertest: Redis: %v", err)
-	}
+	srv, d, c := newRedis(t)
 	r := &RestartableRedis{t: t, ctx: c, dir: d, port: srv.Port(), srv: srv}
 	t.Cleanup(func() {
 		r.mu.Lock()
