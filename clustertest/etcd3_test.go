@@ -50,13 +50,15 @@ func TestThreeMemberEtcd(t *testing.T) {
 	before := harness.SessionsOf(c.Sim)
 	killedAt := time.Now()
 	members.Kill(leader)
-	// Two lease TTLs: every node's keepalives and watches have had to move
-	// to another member, and a watchdog that missed them would have fired.
 	poll.Eventually(t, 20*time.Second, func() bool {
 		l, err := members.Leader(ctx)
 		return err == nil && l != leader
 	}, "a new etcd leader")
-	time.Sleep(2 * c.LeaseTTL)
+	// Past a lease TTL since the kill (and so since the last renewal the
+	// dead member can have taken): every node's keepalives and watches have
+	// had to move to another member, or its lease has expired and its
+	// watchdog (2/5 TTL) has fired, which the checks below would see.
+	time.Sleep(time.Until(killedAt.Add(c.LeaseTTL + time.Second)))
 	c.AwaitSteady(10*time.Second, "a", "b", "c")
 	// Every shard keeps its session. The issue asks for no interruption at
 	// all; when the election and the clients' move to another member

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,7 +16,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/economy"
-	"github.com/chopsticks-bot/chopsticks/localserver"
+	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
@@ -37,69 +35,12 @@ func (c *cluster) startPays(payers []discordsim.Snowflake, payee discordsim.Snow
 	return c.StartInvocations(perSecond, lanes...)
 }
 
-// ownRedis replaces the cluster's Redis, before any node starts, with one
-// the test may kill, restart on the same port, and freeze.
-type ownRedis struct {
-	t    *testing.T
-	ctx  context.Context
-	dir  string
-	port int
-
-	mu  sync.Mutex
-	srv *localserver.Redis
-}
-
-func (c *cluster) useOwnRedis() *ownRedis {
-	t := c.t
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &ownRedis{t: t, ctx: ctx, dir: t.TempDir()}
-	srv, err := localserver.StartRedis(ctx, r.dir, 0, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.srv, r.port = srv, srv.Port()
-	t.Cleanup(func() {
-		r.signal(syscall.SIGCONT)
-		cancel()
-		r.mu.Lock()
-		_ = r.srv.Kill()
-		r.mu.Unlock()
-	})
-	c.UseRedis(srv.Addr())
+// useOwnRedis replaces the cluster's Redis, before any node starts, with
+// one the test may kill, restart on the same port, and freeze.
+func (c *cluster) useOwnRedis() *servertest.RestartableRedis {
+	r := servertest.OwnRedis(c.t)
+	c.UseRedis(r.Addr())
 	return r
-}
-
-// down kills Redis for d, then starts it again, empty, on the same port.
-func (r *ownRedis) down(d time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.srv.Kill(); err != nil {
-		r.t.Fatal(err)
-	}
-	time.Sleep(d)
-	var err error
-	for attempt := 0; attempt < 20; attempt++ {
-		if r.srv, err = localserver.StartRedis(r.ctx, r.dir, r.port, false); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	r.t.Fatalf("restart redis on port %d: %v", r.port, err)
-}
-
-// freeze stops Redis (SIGSTOP: alive, not answering) for d.
-func (r *ownRedis) freeze(d time.Duration) {
-	r.signal(syscall.SIGSTOP)
-	time.Sleep(d)
-	r.signal(syscall.SIGCONT)
-}
-
-func (r *ownRedis) signal(sig syscall.Signal) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := syscall.Kill(r.srv.Pid(), sig); err != nil {
-		r.t.Logf("signal %v to redis: %v", sig, err)
-	}
 }
 
 // TestFaultsUnderPayTraffic is issue 17's "Money moved, no answer" and
@@ -132,7 +73,8 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 	}
 
 	pays := c.startPays(payers, payee, 7)
-	time.Sleep(4 * time.Second)
+	// Traffic flows before the first fault: a second's worth answered.
+	poll.Eventually(t, 10*time.Second, func() bool { return pays.Answered() >= 7*len(payers) }, "the pays to be answered")
 
 	t.Logf("%s SIGKILL node c", time.Now().Format("15:04:05.000"))
 	killAt := c.Kill("c")
@@ -141,12 +83,16 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 
 	t.Logf("%s Redis killed for 5 s", time.Now().Format("15:04:05.000"))
 	redisDownAt := time.Now()
-	rds.down(5 * time.Second)
+	rds.Kill()
+	time.Sleep(5 * time.Second)
+	rds.Restart() // empty, on the same port
 	time.Sleep(5 * time.Second)
 
 	t.Logf("%s Redis frozen for 5 s", time.Now().Format("15:04:05.000"))
 	freezeAt := time.Now()
-	rds.freeze(5 * time.Second)
+	rds.Freeze()
+	time.Sleep(5 * time.Second)
+	rds.Thaw()
 	time.Sleep(5 * time.Second)
 	pays.Halt()
 
@@ -209,7 +155,7 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	applied := checkPaysAnswered(t, ctx, pool, byID)
+	applied, _ := checkPaysAnswered(t, ctx, pool, byID, nil)
 	checkHealthyPaysApplied(t, ctx, pool, its, phases[1].from)
 
 	blocked := 0

@@ -1,8 +1,3 @@
-// Package clustertest runs `chopsticks node` processes as a cluster against
-// real etcd, Redis and PostgreSQL and an in-process discordsim, and checks
-// the cluster's promises: one owner per shard, moves by RESUME, no event
-// lost, no interaction answered twice. It holds only tests; the cluster
-// itself is package harness, which bench/cluster shares.
 package clustertest
 
 import (
@@ -26,6 +21,7 @@ type cluster struct {
 
 type clusterOptions struct {
 	maxConcurrency int
+	shards         int // default harness.Shards
 	leaseTTL       time.Duration
 	// ownPostgres gives the test a PostgreSQL server of its own instead of
 	// a database on the package's shared one, so that it may freeze it.
@@ -44,6 +40,6 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 		s.Postgres = servertest.Postgres(t)
 	}
 	return &cluster{t: t, Cluster: harness.New(t, harness.Options{
-		Binary: bintest.Chopsticks(t), Servers: s, MaxConcurrency: o.maxConcurrency, LeaseTTL: o.leaseTTL,
+		Binary: bintest.Chopsticks(t), Servers: s, MaxConcurrency: o.maxConcurrency, Shards: o.shards, LeaseTTL: o.leaseTTL,
 	})}
 }

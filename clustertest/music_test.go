@@ -246,6 +246,95 @@ func messageText(msg discordsim.Message) string {
 	return b.String()
 }
 
+// startMusic starts nodes ids with music on (m's settings, then extra)
+// and waits until they share the shards and the agent's unit runs; it
+// returns the agent's node.
+func (c *cluster) startMusic(t *testing.T, m *music, ids []string, extra ...string) string {
+	t.Helper()
+	for _, id := range ids {
+		c.Start(id, false, append(slices.Clone(m.env), extra...)...)
+	}
+	start := time.Now()
+	c.AwaitSteady(40*time.Second, ids...)
+	var owner string
+	poll.Eventually(t, 30*time.Second, func() bool {
+		var ok bool
+		owner, ok = c.agentOwner(m.agentID)
+		_, live := liveSessionOf(c.Sim, m.app.ID)
+		return ok && live
+	}, "the agent's unit running")
+	t.Logf("cluster steady and agent running on %s %v after start", owner, time.Since(start).Round(time.Millisecond))
+	return owner
+}
+
+// listener is a user in a voice channel, and the node that runs the
+// guild's shard (front).
+type listener struct {
+	guild, channel, user discordsim.Snowflake
+	front                string
+}
+
+// joinAwayFrom puts the first default user in the voice channel of a guild
+// whose shard a node other than owner runs (the first guild when every
+// shard is on owner: front is then owner), and waits until the user's voice
+// state is in the cache the music commands read.
+func (c *cluster) joinAwayFrom(t *testing.T, owner string) listener {
+	t.Helper()
+	own := harness.Owners(c.Status())
+	l := listener{guild: c.Sim.Guilds()[0].ID, user: c.Sim.DefaultUsers()[0]}
+	l.front = own[discordsim.ShardFor(l.guild, c.Shards)]
+	for _, g := range c.Sim.Guilds() {
+		if o := own[discordsim.ShardFor(g.ID, c.Shards)]; o != owner {
+			l.guild, l.front = g.ID, o
+			break
+		}
+	}
+	vc, ok := c.Sim.VoiceChannel(l.guild)
+	if !ok {
+		t.Fatal("the guild has no voice channel")
+	}
+	l.channel = vc
+	if err := c.Sim.JoinVoice(l.guild, l.user, vc); err != nil {
+		t.Fatal(err)
+	}
+	states := voice.NewStateCache(c.RDB)
+	poll.Eventually(t, 10*time.Second, func() bool {
+		ch, _ := states.UserVoiceChannel(context.Background(), l.guild.String(), l.user.String())
+		return ch == vc.String()
+	}, "the user's voice state in the cache")
+	return l
+}
+
+// invoke sends inv as the listener and returns the bot's message.
+func (l listener) invoke(ctx context.Context, t *testing.T, c *cluster, inv discordsim.Invocation) discordsim.Message {
+	t.Helper()
+	inv.GuildID, inv.UserID = l.guild, l.user
+	it, err := c.Sim.Invoke(ctx, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := it.WaitMessage(ctx)
+	if err != nil {
+		t.Fatalf("/%s: %v", inv.Command, err)
+	}
+	return msg
+}
+
+// invokeOnceAgentFree is invoke for /play and /say. The runner offers an
+// agent only once its adoption step has run, a moment after its session
+// is READY: until then the command is refused as a user would see it, and
+// the user tries again (for up to 10 s), at a human pace that stays under
+// the per-user command limit (10 per second). It returns the last reply.
+func (l listener) invokeOnceAgentFree(ctx context.Context, t *testing.T, c *cluster, inv discordsim.Invocation) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		reply := messageText(l.invoke(ctx, t, c, inv))
+		if !strings.Contains(reply, "No music agent is free") || time.Now().After(deadline) {
+			return reply
+		}
+	}
+}
+
 // TestMusicAgentSurvivesNodeKill: three nodes with music on, one agent.
 // A user in voice runs /play in a guild whose shard runs on a node without
 // the agent, so the command is forwarded to the agent's node, as is /queue.
@@ -273,73 +362,21 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	c := newCluster(t, clusterOptions{})
 	m := c.setupMusic(t)
 	ids := []string{"a", "b", "c"}
-	for _, id := range ids {
-		c.Start(id, false, m.env...)
-	}
-	start := time.Now()
-	c.AwaitSteady(40*time.Second, ids...)
-	var owner string
-	poll.Eventually(t, 30*time.Second, func() bool {
-		var ok bool
-		owner, ok = c.agentOwner(m.agentID)
-		_, live := liveSessionOf(c.Sim, m.app.ID)
-		return ok && live
-	}, "the agent's unit running")
-	t.Logf("cluster steady and agent running on %s %v after start", owner, time.Since(start).Round(time.Millisecond))
+	owner := c.startMusic(t, m, ids)
 	watch := c.watchVoice(m)
 
 	// A guild whose shard another node runs: that node has no agent, so
 	// it offers /play to the agent's node, and forwards /queue there.
-	var guild discordsim.Snowflake
-	var front string
-	own := harness.Owners(c.Status())
-	for _, g := range c.Sim.Guilds() {
-		if o := own[int((uint64(g.ID)>>22)%shardCount)]; o != owner {
-			guild, front = g.ID, o
-			break
-		}
+	l := c.joinAwayFrom(t, owner)
+	guild, vc, front := l.guild, l.channel, l.front
+	if front == owner {
+		t.Fatalf("every guild's shard is on the agent's node %s: %v", owner, harness.Owners(c.Status()))
 	}
-	if guild == 0 {
-		t.Fatalf("every guild's shard is on the agent's node %s: %v", owner, own)
-	}
-	vc, ok := c.Sim.VoiceChannel(guild)
-	if !ok {
-		t.Fatal("the guild has no voice channel")
-	}
-	user := c.Sim.DefaultUsers()[0]
-	if err := c.Sim.JoinVoice(guild, user, vc); err != nil {
-		t.Fatal(err)
-	}
-	states := voice.NewStateCache(c.RDB)
-	poll.Eventually(t, 10*time.Second, func() bool {
-		ch, _ := states.UserVoiceChannel(context.Background(), guild.String(), user.String())
-		return ch == vc.String()
-	}, "the user's voice state in the cache")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// The runner offers an agent only once its adoption step has run, a
-	// moment after its session is READY: until then /play is refused as a
-	// user would see it, and the user tries again, at a human pace that
-	// stays under the per-user command limit (10 per second).
-	var msg discordsim.Message
-	var it *discordsim.Interaction
-	var reply string
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		var err error
-		if it, err = c.Sim.Invoke(ctx, discordsim.Invocation{GuildID: guild, UserID: user, Command: "play",
-			Options: map[string]any{"query": "https://example.com/long.mp3?length=600000"}}); err != nil {
-			t.Fatal(err)
-		}
-		if msg, err = it.WaitMessage(ctx); err != nil {
-			t.Fatal(err)
-		}
-		reply = messageText(msg)
-		if !strings.Contains(reply, "No music agent is free") || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	reply := l.invokeOnceAgentFree(ctx, t, c, discordsim.Invocation{Command: "play",
+		Options: map[string]any{"query": "https://example.com/long.mp3?length=600000"}})
 	if !strings.Contains(reply, "long.mp3") {
 		t.Fatalf("/play reply %q", reply)
 	}
@@ -353,12 +390,8 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	if err != nil || agents[agentUser].Node != owner || channels[guild.String()+"/"+vc.String()] != agentUser {
 		t.Fatalf("allocation before the kill: %v %v %v", agents, channels, err)
 	}
-	it, err = c.Sim.Invoke(ctx, discordsim.Invocation{GuildID: guild, UserID: user, Command: "queue"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if msg, err := it.WaitMessage(ctx); err != nil || !strings.Contains(messageText(msg), "long.mp3") {
-		t.Fatalf("/queue on %s, forwarded to %s: %q %v", front, owner, messageText(msg), err)
+	if msg := l.invoke(ctx, t, c, discordsim.Invocation{Command: "queue"}); !strings.Contains(messageText(msg), "long.mp3") {
+		t.Fatalf("/queue on %s, forwarded to %s: %q", front, owner, messageText(msg))
 	}
 	t.Logf("/play and /queue answered by %s, played by the agent on %s", front, owner)
 	// The agent's session is checkpointed (every second) before the crash.
@@ -445,14 +478,9 @@ func musicAgentSurvivesNodeKill(t *testing.T, killLavalink bool) {
 	// /nowplaying goes to whichever survivor now runs the guild's shard,
 	// which need not be the agent's node.
 	c.AwaitSteady(20*time.Second, survivors...)
-	shardOwner := harness.Owners(c.Status())[int((uint64(guild)>>22)%shardCount)]
-	it, err = c.Sim.Invoke(ctx, discordsim.Invocation{GuildID: guild, UserID: user, Command: "nowplaying"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err = it.WaitMessage(ctx)
-	if err != nil || !strings.Contains(messageText(msg), "long.mp3") {
-		t.Errorf("/nowplaying answered by %s (agent on %s): %q %v", shardOwner, newOwner, messageText(msg), err)
+	shardOwner := harness.Owners(c.Status())[discordsim.ShardFor(guild, c.Shards)]
+	if msg := l.invoke(ctx, t, c, discordsim.Invocation{Command: "nowplaying"}); !strings.Contains(messageText(msg), "long.mp3") {
+		t.Errorf("/nowplaying answered by %s (agent on %s): %q", shardOwner, newOwner, messageText(msg))
 	} else {
 		t.Logf("/nowplaying answered by %s, the agent's node being %s", shardOwner, newOwner)
 	}

@@ -108,7 +108,7 @@ func TestOnlineReshard(t *testing.T) {
 			}
 			c.awaitGeneration(reshardFrom, 40*time.Second, nodes...)
 			c.fund(t)
-			c.AwaitCheckpoints8()
+			c.AwaitCheckpoints()
 			s := c.startPayAndBalance(50)
 			poll.Eventually(t, 10*time.Second, func() bool { return s.Answered() >= 50 }, "the stream to be answered")
 
@@ -283,24 +283,6 @@ func (c *cluster) awaitStatusShowsBothGenerations(nodes []string) {
 		}
 		return false, "no node shows both generations"
 	}, "a node's /status to show both generations")
-}
-
-// AwaitCheckpoints8 waits until every shard of the first generation has a
-// checkpoint of its live session, so that a crash is recovered by RESUME.
-func (c *cluster) AwaitCheckpoints8() {
-	c.t.Helper()
-	poll.Eventually(c.t, 10*time.Second, func() (bool, string) {
-		for _, s := range c.Sim.Sessions() {
-			if s.AppID != c.Sim.AppID() || !s.Live {
-				continue
-			}
-			m, err := c.RDB.HGet(c.t.Context(), fmt.Sprintf("chopsticks:shard:{%d}:checkpoint", s.Shard[0]), "session").Result()
-			if err != nil || m != s.ID {
-				return false, fmt.Sprintf("shard %v: checkpoint %q, live session %s (%v)", s.Shard, m, s.ID, err)
-			}
-		}
-		return true, ""
-	}, "every shard checkpointed")
 }
 
 func remove(ids []string, id string) []string {

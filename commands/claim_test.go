@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/poll"
 )
@@ -49,16 +47,8 @@ func TestRedisClaimer(t *testing.T) {
 // calling Redis; once Redis answers, claiming works again.
 func TestRedisClaimerHungRedis(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	srv, err := localserver.StartRedis(ctx, t.TempDir(), 0, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(srv.Pid(), syscall.SIGCONT)
-		_ = srv.Kill()
-	})
+	ctx := context.Background()
+	srv := servertest.RedisServer(t) // killed at the end, frozen or not
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { rdb.Close() })
 	calls := &countCalls{}
@@ -69,7 +59,7 @@ func TestRedisClaimerHungRedis(t *testing.T) {
 		t.Fatalf("claim with Redis up = %v, %v", ok, err)
 	}
 
-	if err := syscall.Kill(srv.Pid(), syscall.SIGSTOP); err != nil {
+	if err := srv.Freeze(); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -88,7 +78,7 @@ func TestRedisClaimerHungRedis(t *testing.T) {
 		t.Fatal("a claim during the cooldown called Redis")
 	}
 
-	if err := syscall.Kill(srv.Pid(), syscall.SIGCONT); err != nil {
+	if err := srv.Thaw(); err != nil {
 		t.Fatal(err)
 	}
 	c.Cooldown = 0

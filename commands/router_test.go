@@ -371,27 +371,32 @@ func TestRouterButtons(t *testing.T) {
 	}
 }
 
+// TestDispatchAndShutdown: Dispatch runs an interaction once, and
+// Shutdown waits for the one in flight (the slow handler, 150 ms of the
+// bubble's fake time) before it returns; after it nothing is dispatched.
 func TestDispatchAndShutdown(t *testing.T) {
 	t.Parallel()
-	r, rec, _ := newTestRouter(t, Config{DeferAfter: time.Second})
-	ev := commandEvent(1, "slow")
-	if !r.Dispatch(context.Background(), ev, 0) {
-		t.Fatal("dispatch refused")
-	}
-	if r.Dispatch(context.Background(), ev, 0) {
-		t.Fatal("a duplicate was dispatched")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if len(rec.responses) != 1 {
-		t.Fatalf("shutdown returned before the in-flight interaction was answered")
-	}
-	if r.Dispatch(context.Background(), commandEvent(2, "ping"), 0) {
-		t.Fatal("dispatch accepted after shutdown")
-	}
+	inBubble(t, func(t *testing.T) {
+		r, rec, _ := newTestRouter(t, Config{DeferAfter: time.Second})
+		ev := commandEvent(1, "slow")
+		if !r.Dispatch(context.Background(), ev, 0) {
+			t.Fatal("dispatch refused")
+		}
+		if r.Dispatch(context.Background(), ev, 0) {
+			t.Fatal("a duplicate was dispatched")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.responses) != 1 {
+			t.Fatalf("shutdown returned before the in-flight interaction was answered")
+		}
+		if r.Dispatch(context.Background(), commandEvent(2, "ping"), 0) {
+			t.Fatal("dispatch accepted after shutdown")
+		}
+	})
 }
 
 func TestCatalogRejectsBadDefinitions(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // count returns how many of key user holds in the inventory.
@@ -345,13 +346,7 @@ func TestMarketSweeperStops(t *testing.T) {
 		defer close(done)
 		e.svc.RunMarketSweeper(ctx, 10*time.Millisecond, func(err error) { t.Error(err) })
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for e.count(t, 71, "coal") != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the sweeper did not return the expired item")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Eventually(t, 10*time.Second, func() bool { return e.count(t, 71, "coal") == 1 }, "the sweeper to return the expired item")
 	cancel()
 	<-done
 	e.audit(t)

@@ -14,27 +14,6 @@ import (
 	"github.com/chopsticks-bot/chopsticks/economy"
 )
 
-// buttonsOf lists a message's buttons: label to custom ID.
-func buttonsOf(t *testing.T, m discordsim.Message) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, raw := range m.Components {
-		var row struct {
-			Components []struct {
-				Label    string `json:"label"`
-				CustomID string `json:"custom_id"`
-			} `json:"components"`
-		}
-		if err := json.Unmarshal(raw, &row); err != nil {
-			t.Fatal(err)
-		}
-		for _, b := range row.Components {
-			out[b.Label] = b.CustomID
-		}
-	}
-	return out
-}
-
 // menuOf returns a message's select menu: its custom ID and the values
 // of its options.
 func menuOf(t *testing.T, m discordsim.Message) (string, []string) {
@@ -153,7 +132,7 @@ func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 			mover = bob
 		}
 		var move string
-		for label, id := range buttonsOf(t, msg) {
+		for label, id := range controlIDs(t, msg) {
 			if label != "🔄" {
 				move = id
 			}

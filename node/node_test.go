@@ -280,6 +280,8 @@ func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 		over     map[string]string
 		wantLine string
 	}{
+		// The two unreachable servers each take the node's startup
+		// timeout (15 s) to give up on; they wait side by side.
 		{"unreachable postgres", map[string]string{"POSTGRES_URL": "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=1"}, "POSTGRES_URL: cannot connect"},
 		{"malformed postgres", map[string]string{"POSTGRES_URL": "postgres://u:hunter2@%zz"}, "POSTGRES_URL: cannot be parsed"},
 		{"sentinel URL without a master", map[string]string{"REDIS_URL": "redis-sentinel://u:hunter2@127.0.0.1:26379"}, "REDIS_URL: cannot be parsed"},
@@ -313,6 +315,9 @@ func TestBadConfigurationExitsWithStatus2(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if strings.HasPrefix(tt.name, "unreachable ") {
+				t.Parallel()
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, "node")

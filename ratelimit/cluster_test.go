@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/poll"
 )
@@ -216,18 +215,7 @@ func runChild(t *testing.T, addr string) {
 // an empty Redis on the same port and checks recovery.
 func TestRedisOutage(t *testing.T) {
 	t.Parallel()
-	port, err := localserver.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	srv, err := localserver.StartRedis(ctx, dir, port, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Kill() })
+	srv := servertest.OwnRedis(t)
 	cfg := Config{
 		Command:       Rule{Limit: 20, Period: time.Second},
 		CommandBlock:  Backoff{Base: time.Hour, Max: time.Hour, Memory: time.Hour},
@@ -275,9 +263,7 @@ func TestRedisOutage(t *testing.T) {
 	}()
 	poll.Eventually(t, 2*time.Second, func() bool { return admitted.Load() > 0 }, "load")
 
-	if err := srv.Kill(); err != nil {
-		t.Fatal(err)
-	}
+	srv.Kill()
 	poll.Eventually(t, 3*time.Second, n.lim.InFallback, "fallback")
 	outageStart := time.Now()
 	fallbackN.Store(0)
@@ -288,10 +274,7 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatal("block lost during outage")
 	}
 	time.Sleep(600 * time.Millisecond) // the outage's length is the point
-	srv, err = localserver.StartRedis(ctx, dir, port, false)
-	if err != nil {
-		t.Fatalf("restart Redis: %v", err)
-	}
+	srv.Restart()
 	poll.Eventually(t, 5*time.Second, func() bool { return !n.lim.InFallback() }, "recovery")
 	outage := time.Since(outageStart)
 	close(stop)
@@ -369,18 +352,7 @@ func TestConcurrentDecisionsExact(t *testing.T) {
 // returns to Redis after an outage (decisions probe).
 func TestRecoversWithoutStart(t *testing.T) {
 	t.Parallel()
-	port, err := localserver.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	srv, err := localserver.StartRedis(ctx, dir, port, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Kill() })
+	srv := servertest.OwnRedis(t)
 	rdb := newClient(t, srv.Addr())
 	lim, err := New(rdb, Config{FallbackProbe: 20 * time.Millisecond, Logger: discardLogger()})
 	if err != nil {
@@ -389,15 +361,11 @@ func TestRecoversWithoutStart(t *testing.T) {
 	if d := mustCommand(t, lim, 1, "work"); !d.Allowed {
 		t.Fatalf("%+v", d)
 	}
-	if err := srv.Kill(); err != nil {
-		t.Fatal(err)
-	}
+	srv.Kill()
 	if d := mustCommand(t, lim, 1, "work"); !d.Allowed || !lim.InFallback() {
 		t.Fatalf("after kill: %+v fallback=%v", d, lim.InFallback())
 	}
-	if srv, err = localserver.StartRedis(ctx, dir, port, false); err != nil {
-		t.Fatal(err)
-	}
+	srv.Restart()
 	poll.Eventually(t, 5*time.Second, func() bool {
 		mustCommand(t, lim, 2, "work")
 		return !lim.InFallback()

@@ -4,11 +4,9 @@ import (
 	"context"
 	"net"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
 	"github.com/chopsticks-bot/chopsticks/poll"
 )
@@ -109,21 +107,12 @@ func TestLateBurstJudgedByEventTime(t *testing.T) {
 // others are decided, and is admitted like them.
 func TestDecisionWaitingOnHungRedisJudgedByItsTime(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	srv, err := localserver.StartRedis(ctx, t.TempDir(), 0, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(srv.Pid(), syscall.SIGCONT)
-		_ = srv.Kill()
-	})
+	srv := servertest.RedisServer(t) // killed at the end, frozen or not
 	n := startNode(t, srv.Addr(), Config{Command: Rule{Limit: 10, Period: time.Second}, CommandGlobal: NoCeiling})
 	if d := mustCommand(t, n.lim, 1, "warm"); !d.Allowed {
 		t.Fatalf("with Redis up: %+v", d)
 	}
-	if err := syscall.Kill(srv.Pid(), syscall.SIGSTOP); err != nil {
+	if err := srv.Freeze(); err != nil {
 		t.Fatal(err)
 	}
 	const user = 42

@@ -36,17 +36,12 @@ func (s *Sandbox) answerModal(w http.ResponseWriter, i *discordsim.Interaction, 
 // text: {custom_id: text}}.
 func (s *Sandbox) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		UserID        string            `json:"user_id"`
-		GuildID       string            `json:"guild_id"`
+		actor
 		InteractionID string            `json:"interaction_id"`
 		Text          map[string]string `json:"text"`
 	}
-	if !s.decodeBody(w, r, &req) {
-		return
-	}
-	user, _, err := s.place(req.UserID, req.GuildID)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+	user, _, ok := s.decodeActing(w, r, &req)
+	if !ok {
 		return
 	}
 	id, err := discordsim.ParseSnowflake(req.InteractionID)
@@ -54,14 +49,9 @@ func (s *Sandbox) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError{"interaction_id is required"})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
-	defer cancel()
-	i, err := s.sim.SubmitModal(ctx, discordsim.ModalSubmit{UserID: user, Interaction: id, Text: req.Text})
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
-		return
-	}
-	s.answer(ctx, w, i)
+	s.interact(w, r, func(ctx context.Context) (*discordsim.Interaction, error) {
+		return s.sim.SubmitModal(ctx, discordsim.ModalSubmit{UserID: user, Interaction: id, Text: req.Text})
+	})
 }
 
 // handleAutocomplete asks the bot for suggestions while a command is
@@ -69,24 +59,18 @@ func (s *Sandbox) handleSubmit(w http.ResponseWriter, r *http.Request) {
 // for answers no choices, with the reason.
 func (s *Sandbox) handleAutocomplete(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		UserID  string `json:"user_id"`
-		GuildID string `json:"guild_id"`
-		Text    string `json:"text"`
+		actor
+		Text string `json:"text"`
 	}
-	if !s.decodeBody(w, r, &req) {
-		return
-	}
-	user, guild, err := s.place(req.UserID, req.GuildID)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+	user, guild, ok := s.decodeActing(w, r, &req)
+	if !ok {
 		return
 	}
 	none := func(reason string) {
 		writeJSON(w, http.StatusOK, map[string]any{"choices": []discordsim.CommandChoice{}, "reason": reason})
 	}
-	cmds, err := s.commandsList(r.Context())
-	if err != nil {
-		writeJSON(w, http.StatusBadGateway, apiError{"listing commands: " + err.Error()})
+	cmds, ok := s.listCommands(w, r)
+	if !ok {
 		return
 	}
 	t, err := parseTyping(req.Text, cmds, s.lookupUser)

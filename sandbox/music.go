@@ -85,18 +85,14 @@ func (s *Sandbox) setupAgents(ctx context.Context, dsn, key string) error {
 // handleVoice puts a user into the guild's voice channel or takes them out.
 func (s *Sandbox) handleVoice(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		UserID  string `json:"user_id"`
-		GuildID string `json:"guild_id"`
-		Join    bool   `json:"join"`
+		actor
+		Join bool `json:"join"`
 	}
-	if !s.decodeBody(w, r, &req) {
+	user, guild, ok := s.decodeActing(w, r, &req)
+	if !ok {
 		return
 	}
-	user, guild, err := s.place(req.UserID, req.GuildID)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
-		return
-	}
+	var err error
 	if req.Join {
 		ch, ok := s.sim.VoiceChannel(guild)
 		if !ok {

@@ -129,10 +129,20 @@ func (s *Sandbox) commandsList(ctx context.Context) ([]discord.Command, error) {
 	return cmds, nil
 }
 
-func (s *Sandbox) handleState(w http.ResponseWriter, r *http.Request) {
+// listCommands is commandsList for a handler: it answers 502 and returns
+// false when the commands cannot be read.
+func (s *Sandbox) listCommands(w http.ResponseWriter, r *http.Request) ([]discord.Command, bool) {
 	cmds, err := s.commandsList(r.Context())
 	if err != nil {
 		writeJSON(w, http.StatusBadGateway, apiError{"listing commands: " + err.Error()})
+		return nil, false
+	}
+	return cmds, true
+}
+
+func (s *Sandbox) handleState(w http.ResponseWriter, r *http.Request) {
+	cmds, ok := s.listCommands(w, r)
+	if !ok {
 		return
 	}
 	type cmdInfo struct {
@@ -220,35 +230,63 @@ func (s *Sandbox) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool
 	return true
 }
 
-func (s *Sandbox) place(userID, guildID string) (discordsim.Snowflake, discordsim.Snowflake, error) {
-	u, err := discordsim.ParseSnowflake(userID)
-	if err != nil {
-		return 0, 0, fmt.Errorf("pick a user")
-	}
-	g, err := discordsim.ParseSnowflake(guildID)
-	if err != nil {
-		return 0, 0, fmt.Errorf("pick a guild")
-	}
-	return u, g, nil
+// actor is who a playground request acts as: one of the demo users, in one
+// of the demo guilds. Request bodies embed it.
+type actor struct {
+	UserID  string `json:"user_id"`
+	GuildID string `json:"guild_id"`
 }
 
-func (s *Sandbox) handleInvoke(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		UserID  string `json:"user_id"`
-		GuildID string `json:"guild_id"`
-		Text    string `json:"text"`
+func (a *actor) as() *actor { return a }
+
+// acting is a request body that embeds an actor.
+type acting interface{ as() *actor }
+
+// decodeActing decodes req and returns the user and guild it acts as, or
+// answers 400 and returns false.
+func (s *Sandbox) decodeActing(w http.ResponseWriter, r *http.Request, req acting) (user, guild discordsim.Snowflake, ok bool) {
+	if !s.decodeBody(w, r, req) {
+		return 0, 0, false
 	}
-	if !s.decodeBody(w, r, &req) {
-		return
+	a := req.as()
+	u, err := discordsim.ParseSnowflake(a.UserID)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{"pick a user"})
+		return 0, 0, false
 	}
-	user, guild, err := s.place(req.UserID, req.GuildID)
+	g, err := discordsim.ParseSnowflake(a.GuildID)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{"pick a guild"})
+		return 0, 0, false
+	}
+	return u, g, true
+}
+
+// interact makes a user act through discordsim (do: invoke, click or
+// submit), answering 400 when discordsim refuses, and writes the bot's
+// answer.
+func (s *Sandbox) interact(w http.ResponseWriter, r *http.Request, do func(context.Context) (*discordsim.Interaction, error)) {
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	i, err := do(ctx)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
 		return
 	}
-	cmds, err := s.commandsList(r.Context())
-	if err != nil {
-		writeJSON(w, http.StatusBadGateway, apiError{"listing commands: " + err.Error()})
+	s.answer(ctx, w, i)
+}
+
+func (s *Sandbox) handleInvoke(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		actor
+		Text string `json:"text"`
+	}
+	user, guild, ok := s.decodeActing(w, r, &req)
+	if !ok {
+		return
+	}
+	cmds, ok := s.listCommands(w, r)
+	if !ok {
 		return
 	}
 	pc, err := parseCommand(req.Text, cmds, s.lookupUser)
@@ -265,30 +303,18 @@ func (s *Sandbox) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		}
 		inv.Options[o.Name] = o.Value
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
-	defer cancel()
-	i, err := s.sim.Invoke(ctx, inv)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
-		return
-	}
-	s.answer(ctx, w, i)
+	s.interact(w, r, func(ctx context.Context) (*discordsim.Interaction, error) { return s.sim.Invoke(ctx, inv) })
 }
 
 func (s *Sandbox) handleClick(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		UserID    string   `json:"user_id"`
-		GuildID   string   `json:"guild_id"`
+		actor
 		MessageID string   `json:"message_id"`
 		CustomID  string   `json:"custom_id"`
 		Values    []string `json:"values"`
 	}
-	if !s.decodeBody(w, r, &req) {
-		return
-	}
-	user, _, err := s.place(req.UserID, req.GuildID)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+	user, _, ok := s.decodeActing(w, r, &req)
+	if !ok {
 		return
 	}
 	msg, err := discordsim.ParseSnowflake(req.MessageID)
@@ -296,14 +322,9 @@ func (s *Sandbox) handleClick(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError{"message_id and custom_id are required"})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
-	defer cancel()
-	i, err := s.sim.Click(ctx, discordsim.Click{UserID: user, MessageID: msg, CustomID: req.CustomID, Values: req.Values})
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
-		return
-	}
-	s.answer(ctx, w, i)
+	s.interact(w, r, func(ctx context.Context) (*discordsim.Interaction, error) {
+		return s.sim.Click(ctx, discordsim.Click{UserID: user, MessageID: msg, CustomID: req.CustomID, Values: req.Values})
+	})
 }
 
 // answer waits for the bot's visible reply to i and writes it with the

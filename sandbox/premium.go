@@ -42,8 +42,7 @@ func (s *Sandbox) premiumEnv() string {
 
 // premiumRequest is the body of the playground's premium calls.
 type premiumRequest struct {
-	UserID    string `json:"user_id"`
-	GuildID   string `json:"guild_id"`
+	actor
 	MessageID string `json:"message_id"` // premium-click
 	SKUID     string `json:"sku_id"`     // premium-click
 	Action    string `json:"action"`     // subscription
@@ -53,15 +52,8 @@ type premiumRequest struct {
 // acts for, or answers 400.
 func (s *Sandbox) decodePremium(w http.ResponseWriter, r *http.Request) (premiumRequest, discordsim.Snowflake, bool) {
 	var req premiumRequest
-	if !s.decodeBody(w, r, &req) {
-		return req, 0, false
-	}
-	user, _, err := s.place(req.UserID, req.GuildID)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
-		return req, 0, false
-	}
-	return req, user, true
+	user, _, ok := s.decodeActing(w, r, &req)
+	return req, user, ok
 }
 
 // handlePremiumClick presses a premium button of a reply: POST

@@ -1,10 +1,8 @@
 package sandbox
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -15,38 +13,16 @@ import (
 // cancel, lapse and renew the chosen user through discordsim, and its
 // premium buttons buy what they offer; bad requests are refused.
 func TestPlaygroundPremium(t *testing.T) {
-	sim, err := discordsim.New(discordsim.Config{Guilds: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); _ = sim.Close() })
-	if err := sim.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	s := &Sandbox{sim: sim, nodes: &nodes{procs: map[string]*nodeProc{}}}
+	api := newPlayground(t)
+	s, sim, post := api.s, api.sim, api.post
 	if err := s.setupPremium(); err != nil {
 		t.Fatal(err)
 	}
 	if env := s.premiumEnv(); !strings.HasPrefix(env, "PREMIUM_SKUS=subscription="+s.premium.Subscription.ID.String()+",pack=") {
 		t.Fatalf("env %q", env)
 	}
-	srv := httptest.NewServer(s.playground())
-	t.Cleanup(srv.Close)
 	guild := sim.Guilds()[0].ID.String()
 	alice, bob := sim.DefaultUsers()[1].String(), sim.DefaultUsers()[2].String()
-	post := func(path string, body map[string]any) (int, map[string]any) {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader(string(b)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
-	}
 	for _, step := range []struct {
 		user, action string
 		code         int
@@ -99,7 +75,7 @@ func TestPlaygroundPremium(t *testing.T) {
 	if code, _ := post("/api/premium-click", map[string]any{"user_id": bob, "guild_id": guild}); code != 400 {
 		t.Fatalf("no message: %d", code)
 	}
-	r, err := http.Get(srv.URL + "/api/premium")
+	r, err := http.Get(api.url + "/api/premium")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,10 +28,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -187,85 +185,22 @@ func (r runResult) String() string {
 		r.identifies, r.lost(), r.gaps, r.lostInter, r.twice, r.inter, r.missed, r.events)
 }
 
-// trial is one run's harness.TB: it records failures, and Fatalf ends the
-// run's goroutine as testing.T's does; the cleanups run when it ends.
-type trial struct {
-	verbose bool
-
-	mu       sync.Mutex
-	errs     []string
-	cleanups []func()
-}
-
-func (r *trial) Helper() {}
-
-func (r *trial) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errs = append(r.errs, fmt.Sprintf(format, args...))
-}
-
-func (r *trial) Fatalf(format string, args ...any) {
-	r.Errorf(format, args...)
-	runtime.Goexit()
-}
-
-// Logf writes only with -v; the harness logs node logs of failed runs.
-func (r *trial) Logf(format string, args ...any) {
-	if r.verbose {
-		fmt.Fprintf(os.Stderr, format+"\n", args...)
+// runOne runs one scenario as a harness trial, then its cleanups; a
+// failure of the run or of a cleanup sets the result's err. With -v the
+// harness's logs (node logs of failed runs) go to stderr.
+func (b *bench) runOne(scenario func(t *harness.Trial) runResult) runResult {
+	var log io.Writer
+	if b.verbose {
+		log = os.Stderr
 	}
-}
-
-func (r *trial) Cleanup(f func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.cleanups = append(r.cleanups, f)
-}
-
-func (r *trial) Failed() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.errs) > 0
-}
-
-// err joins the failures of the run, nil when there were none.
-func (r *trial) err() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.errs) == 0 {
-		return nil
-	}
-	return errors.New(strings.Join(r.errs, "; "))
-}
-
-// runOne runs one scenario on its own goroutine, then its cleanups (last
-// registered first); a failure of the run or of a cleanup sets the
-// result's err.
-func (b *bench) runOne(scenario func(t *trial) runResult) runResult {
-	t := &trial{verbose: b.verbose}
 	var res runResult
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() {
-			for i := len(t.cleanups) - 1; i >= 0; i-- {
-				t.cleanups[i]()
-			}
-		}()
-		res = scenario(t)
-	}()
-	<-done
-	if err := t.err(); err != nil {
+	if err := harness.RunTrial(log, func(t *harness.Trial) { res = scenario(t) }); err != nil {
 		res.err = err
 	}
 	return res
 }
 
-// newCluster starts a run's own Redis and etcd, a database on the
-// bench's PostgreSQL, and the harness's cluster on them, at the node's
-// default settings; all stop when the run ends.
-func (b *bench) newCluster(ctx context.Context, t *trial, name string) *harness.Cluster {
+func (b *bench) newCluster(ctx context.Context, t *harness.Trial, name string) *harness.Cluster {
 	dir := filepath.Join(b.root, name)
 	rs, err := localserver.StartRedis(ctx, filepath.Join(dir, "redis"), 0, false)
 	if err != nil {
@@ -321,7 +256,7 @@ func (b *bench) crashRun(ctx context.Context, i int, sig syscall.Signal) runResu
 	if sig == syscall.SIGSTOP {
 		name = "freeze"
 	}
-	return b.runOne(func(t *trial) (r runResult) {
+	return b.runOne(func(t *harness.Trial) (r runResult) {
 		c := b.newCluster(ctx, t, fmt.Sprintf("%s%d", name, i))
 		for _, id := range []string{"a", "b", "c"} {
 			c.Start(id, false)
@@ -396,7 +331,7 @@ func revocation(logs string) string {
 // drainRun: node a (WEIGHT 1000) holds all 16 shards, node b (WEIGHT 1)
 // none; SIGTERM a: it hands everything to b.
 func (b *bench) drainRun(ctx context.Context, i int) runResult {
-	return b.runOne(func(t *trial) (r runResult) {
+	return b.runOne(func(t *harness.Trial) (r runResult) {
 		c := b.newCluster(ctx, t, fmt.Sprintf("drain%d", i))
 		c.Start("a", false, "WEIGHT=1000")
 		c.AwaitSteady(60*time.Second, "a")

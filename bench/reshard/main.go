@@ -15,7 +15,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,11 +22,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
@@ -89,7 +86,7 @@ func run() error {
 	}
 	defer pg.Stop()
 	for i, mc := range concs {
-		r := runOne(func(t *trial) result {
+		r := runOne(func(t *harness.Trial) result {
 			return measure(ctx, t, pg, filepath.Join(root, strconv.Itoa(i)), *bin, *from, *to, mc, *rate)
 		})
 		fmt.Println(r.String(*from, *to, mc))
@@ -125,7 +122,7 @@ func coldRestart(count, mc int) time.Duration {
 	return time.Duration((count+mc-1)/mc-1) * identifyWindow
 }
 
-func measure(ctx context.Context, t *trial, pg *localserver.Postgres, dir, bin string, from, to, mc, rate int) (r result) {
+func measure(ctx context.Context, t *harness.Trial, pg *localserver.Postgres, dir, bin string, from, to, mc, rate int) (r result) {
 	rs, err := localserver.StartRedis(ctx, filepath.Join(dir, "redis"), 0, false)
 	if err != nil {
 		t.Fatalf("redis: %v", err)
@@ -195,60 +192,12 @@ func p99(ds []time.Duration) time.Duration {
 	return ds[min(len(ds)-1, len(ds)*99/100)]
 }
 
-// trial is one run's harness.TB: it records failures, and Fatalf ends the
-// run's goroutine as testing.T's does; the cleanups run when it ends.
-type trial struct {
-	mu       sync.Mutex
-	errs     []string
-	cleanups []func()
-}
-
-func (r *trial) Helper()                           {}
-func (r *trial) Logf(format string, args ...any)   {}
-func (r *trial) Errorf(format string, args ...any) { r.record(fmt.Sprintf(format, args...)) }
-func (r *trial) Fatalf(format string, args ...any) {
-	r.record(fmt.Sprintf(format, args...))
-	runtime.Goexit()
-}
-
-func (r *trial) record(msg string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errs = append(r.errs, msg)
-}
-
-func (r *trial) Cleanup(f func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.cleanups = append(r.cleanups, f)
-}
-
-func (r *trial) Failed() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.errs) > 0
-}
-
-// runOne runs a measurement on its own goroutine, then its cleanups, last
-// registered first; a failure sets the result's err.
-func runOne(f func(t *trial) result) result {
-	t := &trial{}
+// runOne runs a measurement as a harness trial, then its cleanups; a
+// failure sets the result's err.
+func runOne(f func(t *harness.Trial) result) result {
 	var res result
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() {
-			for i := len(t.cleanups) - 1; i >= 0; i-- {
-				t.cleanups[i]()
-			}
-		}()
-		res = f(t)
-	}()
-	<-done
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.errs) > 0 {
-		res.err = errors.New(strings.Join(t.errs, "; "))
+	if err := harness.RunTrial(nil, func(t *harness.Trial) { res = f(t) }); err != nil {
+		res.err = err
 	}
 	return res
 }

@@ -61,7 +61,7 @@ type Options struct {
 	// MaxConcurrency is discordsim's max_concurrency (default Shards).
 	MaxConcurrency int
 	// Shards is discordsim's recommended shard count, which the nodes
-	// take (default Shards; the steadiness checks assume the default).
+	// take (default Shards); Cluster.Shards keeps it.
 	Shards int
 	// LeaseTTL is the nodes' LEASE_TTL (default 5 s, the node's default:
 	// failover must not need a short lease).
@@ -90,7 +90,10 @@ type Cluster struct {
 	RDB            *redis.Client
 	EtcdClient     *clientv3.Client
 	LeaseTTL       time.Duration
-	Mon            *Monitor
+	// Shards is the shard count the nodes started with (Options.Shards),
+	// which Steady and AwaitCheckpoints expect to be running.
+	Shards int
+	Mon    *Monitor
 	// ClaimOptional, when set, names the interactions AuditInteractions may
 	// find without a Redis claim: those a node handled while Redis could
 	// not answer, which the router handles unclaimed rather than drop.
@@ -159,7 +162,7 @@ func New(t TB, o Options) *Cluster {
 	s := o.Servers
 	c := &Cluster{T: t, Sim: sim, Postgres: s.Postgres, PostgresServer: s.PostgresServer,
 		Redis: s.Redis.Addr(), RedisServer: s.Redis, Etcd: s.Etcd,
-		LeaseTTL: o.LeaseTTL, bin: o.Binary, nodes: map[string]*Proc{}}
+		LeaseTTL: o.LeaseTTL, Shards: o.Shards, bin: o.Binary, nodes: map[string]*Proc{}}
 	c.RDB = redis.NewClient(&redis.Options{Addr: c.Redis})
 	t.Cleanup(func() { c.RDB.Close() })
 	c.EtcdClient, err = clientv3.New(clientv3.Config{Endpoints: c.Etcd, DialTimeout: 5 * time.Second})

@@ -113,7 +113,7 @@ func ReadReady(hc *http.Client, addr string) (int, map[string]string, error) {
 // Steady reports, with a reason when false, whether the nodes ids share
 // every shard once and balanced (SteadyWithin with the even split).
 func (c *Cluster) Steady(ids ...string) (bool, string) {
-	return c.SteadyWithin(Shards/len(ids), (Shards+len(ids)-1)/len(ids), ids...)
+	return c.SteadyWithin(c.Shards/len(ids), (c.Shards+len(ids)-1)/len(ids), ids...)
 }
 
 // SteadyWithin reports, with a reason when false, whether the nodes ids
@@ -123,8 +123,8 @@ func (c *Cluster) Steady(ids ...string) (bool, string) {
 func (c *Cluster) SteadyWithin(lo, hi int, ids ...string) (bool, string) {
 	st := c.Status()
 	own := Owners(st)
-	if len(own) != Shards {
-		return false, fmt.Sprintf("%d of %d shards held", len(own), Shards)
+	if len(own) != c.Shards {
+		return false, fmt.Sprintf("%d of %d shards held", len(own), c.Shards)
 	}
 	for _, u := range st.Units {
 		if u.Kind == coordinator.KindShard && u.State != "running" {
@@ -160,7 +160,7 @@ func (c *Cluster) SteadyWithin(lo, hi int, ids ...string) (bool, string) {
 			runs[s.ID] = append(runs[s.ID], id)
 		}
 	}
-	for sh := 0; sh < Shards; sh++ {
+	for sh := 0; sh < c.Shards; sh++ {
 		if len(runs[sh]) != 1 || runs[sh][0] != own[sh] {
 			return false, fmt.Sprintf("shard %d runs on %v, etcd owner %q", sh, runs[sh], own[sh])
 		}
@@ -175,7 +175,7 @@ func (c *Cluster) SteadyWithin(lo, hi int, ids ...string) (bool, string) {
 // the nodes exits.
 func (c *Cluster) AwaitSteady(timeout time.Duration, ids ...string) {
 	c.T.Helper()
-	c.AwaitSteadyWithin(timeout, Shards/len(ids), (Shards+len(ids)-1)/len(ids), ids...)
+	c.AwaitSteadyWithin(timeout, c.Shards/len(ids), (c.Shards+len(ids)-1)/len(ids), ids...)
 }
 
 // AwaitSteadyWithin waits until SteadyWithin(lo, hi, ids...) holds,
@@ -195,7 +195,7 @@ func (c *Cluster) AwaitCheckpoints() {
 	c.T.Helper()
 	poll.Eventually(c.T, 10*time.Second, func() (bool, string) {
 		live := SessionsOf(c.Sim)
-		for sh := 0; sh < Shards; sh++ {
+		for sh := 0; sh < c.Shards; sh++ {
 			m, err := c.RDB.HGetAll(context.Background(), fmt.Sprintf("chopsticks:shard:{%d}:checkpoint", sh)).Result()
 			if err != nil || m["session"] != live[sh].ID || m["seq"] == "" || m["seq"] == "0" {
 				return false, fmt.Sprintf("shard %d: checkpoint %v, live session %q", sh, m, live[sh].ID)

@@ -145,6 +145,15 @@ func sanitize(name string) string {
 // Tests that stop or kill Redis use it; others use Redis.
 func RedisServer(t testing.TB) *localserver.Redis {
 	t.Helper()
+	r, _, _ := newRedis(t)
+	t.Cleanup(func() { _ = r.Kill() })
+	return r
+}
+
+// newRedis starts a Redis server on a free port in a new folder, and
+// returns it with the folder and the context it runs under, for a restart.
+func newRedis(t testing.TB) (*localserver.Redis, string, context.Context) {
+	t.Helper()
 	mu.Lock()
 	d, err := dir("redis")
 	c := ctx
@@ -156,8 +165,7 @@ func RedisServer(t testing.TB) *localserver.Redis {
 	if err != nil {
 		t.Fatalf("servertest: Redis: %v", err)
 	}
-	t.Cleanup(func() { _ = r.Kill() })
-	return r
+	return r, d, c
 }
 
 // Redis returns the address (host:port) of a new Redis server for this test.

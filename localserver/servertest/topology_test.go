@@ -10,6 +10,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/localserver"
 	"github.com/chopsticks-bot/chopsticks/localserver/servertest"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // TestRedisClusterFailsOver: the harness's cluster serves every slot on
@@ -53,17 +54,14 @@ func TestRedisClusterFailsOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	for {
+	poll.Eventually(t, 45*time.Second, func() (bool, string) {
 		err := cc.Set(ctx, "k0", "after", 0).Err()
-		if err == nil {
-			break
+		if err != nil {
+			cc.ReloadState(ctx) // go-redis reloads the slots on MOVED, not on a refused dial
+			return false, err.Error()
 		}
-		cc.ReloadState(ctx) // go-redis reloads the slots on MOVED, not on a refused dial
-		if ctx.Err() != nil {
-			t.Fatal("the killed master's slots never came back")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return true, ""
+	}, "the killed master's slots to take writes again")
 	t.Logf("writes to the killed master's slots resumed after %v (cluster-node-timeout %v)", time.Since(killed).Round(time.Millisecond), localserver.ClusterNodeTimeout)
 }
 
@@ -89,16 +87,14 @@ func TestRedisSentinelFailsOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	for {
-		if a, err := rs.MasterAddr(ctx); err == nil && a == rs.Replica.Addr() {
-			if err := c.Set(ctx, "k", "after", 0).Err(); err == nil {
-				break
-			}
+	poll.Eventually(t, 45*time.Second, func() (bool, string) {
+		if a, err := rs.MasterAddr(ctx); err != nil || a != rs.Replica.Addr() {
+			return false, fmt.Sprintf("master %q (%v), not the replica", a, err)
 		}
-		if ctx.Err() != nil {
-			t.Fatal("the replica was never promoted, or the client never followed it")
+		if err := c.Set(ctx, "k", "after", 0).Err(); err != nil {
+			return false, "the client's write: " + err.Error()
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return true, ""
+	}, "the replica to be promoted and the client to follow it")
 	t.Logf("writes resumed on the promoted replica after %v", time.Since(killed).Round(time.Millisecond))
 }
