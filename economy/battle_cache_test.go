@@ -139,3 +139,39 @@ func TestBattleOnNodesBehindEachOther(t *testing.T) {
 	}
 	e.audit(t)
 }
+
+// One click delivered to two nodes at once (each with the battle as it
+// saw it): it applies once, and every delivery answers with its result.
+func TestBattleSameClickOnTwoNodes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.duel(t, 100)
+	b, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	click := op()
+	got := make([]economy.Battle, 8)
+	e.onTwoNodes(t, len(got), func(i int, svc *economy.Service) {
+		if _, err := svc.GetBattle(ctx, b.ID); err != nil { // both nodes saw the battle
+			t.Error(err)
+		}
+		var err error
+		if got[i], err = svc.MoveBattle(ctx, click, b.ID, b.Player(b.Play.Side), b.Play.Turn, 0); err != nil {
+			t.Errorf("delivery %d: %v", i, err)
+		}
+	})
+	now, err := e.svc.GetBattle(ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.Play.Turn != b.Play.Turn+1 {
+		t.Fatalf("turn %d after one click on turn %d", now.Play.Turn, b.Play.Turn)
+	}
+	for i, g := range got {
+		if g.Play == nil || g.Play.Turn != now.Play.Turn || g.Play.HP != now.Play.HP {
+			t.Errorf("delivery %d answered %+v, want the battle at turn %d, HP %v", i, g.Play, now.Play.Turn, now.Play.HP)
+		}
+	}
+	e.audit(t)
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -149,13 +150,13 @@ func (s *Service) stepBattleOnce(ctx context.Context, kind string, op Op, user, 
 		// commit.
 		var status int64
 		status, stored, err = s.writeStep(ctx, conn, lock != nil, kind, op, user, now, id, version, bt, memo, refused)
-		switch sqlState(err) {
-		case "CS001":
-			return nil, nil, true, nil
-		case "CS002":
+		var pgErr *pgconn.PgError
+		switch {
+		case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "transactions_op_id_key":
+			return nil, nil, true, nil // the operation row is there: applied before
+		case sqlState(err) == "CS002":
 			return nil, nil, false, ErrOverflow
-		}
-		if err != nil {
+		case err != nil:
 			s.battles.drop(id) // a conflict: read it again
 			return nil, nil, false, fmt.Errorf("economy %s: %w", kind, err)
 		}
