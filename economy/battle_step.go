@@ -15,8 +15,8 @@ import (
 // A battle's moves and its settlement are the hot path of the game: every
 // turn of every battle is one. Each is one SERIALIZABLE transaction whose
 // step the pure rules compute in Go, written with economy.battle_step_at
-// (migration 013, around 010's battle_step: the operation row, the battle,
-// both companions, the payout and fee as ledger legs, a prize), which
+// (migration 013: the operation row, the battle, both companions, the
+// payout and fee as ledger legs, a prize, in one statement), which
 // applies it only while the battle's row is at the version the step was
 // computed on. A move on a battle this node last stepped or read
 // (battleCache) is one round trip: BEGIN, the step, COMMIT. Otherwise, or
