@@ -276,7 +276,7 @@ func (s *Service) progress(ctx context.Context, q querier, user int64) (Progress
 		(SELECT count(*) FROM economy.companions WHERE owner_id = $1),
 		coalesce((SELECT max(xp) FROM economy.companions WHERE owner_id = $1), 0),
 		(SELECT count(*) FROM economy.companions WHERE owner_id = $1 AND generation > 1 AND model = ANY($2)),
-		(SELECT count(*) FROM economy.battles WHERE winner = $1 AND state = 'done')`, user, mythicModels).
+		(SELECT count(*) FROM economy.battle_wins WHERE winner = $1)`, user, mythicModels).
 		Scan(&streak, &worth, &shifts, &sales, &purchases, &trades, &vaulted, &companions, &bestXP, &mythicBred, &wins)
 	if err != nil {
 		return Progress{}, nil, fmt.Errorf("achievements: progress: %w", err)

@@ -66,10 +66,16 @@ type battleDoc struct {
 
 const battleColumns = `id, challenger, challenged, wager, state, deadline, battle, coalesce(winner, 0), coalesce(fee, 0), notify`
 
-func scanBattle(row pgx.Row) (Battle, error) {
+// battleVersion follows battleColumns to read the row's version (see
+// battle_cache.go).
+const battleVersion = `xmin::text::bigint`
+
+// scanBattle scans a row of battleColumns, and then of extra when given.
+func scanBattle(row pgx.Row, extra ...any) (Battle, error) {
 	var b Battle
 	var doc []byte
-	if err := row.Scan(&b.ID, &b.Challenger, &b.Challenged, &b.Wager, &b.State, &b.Deadline, &doc, &b.Winner, &b.Fee, &b.Notify); err != nil {
+	dest := append([]any{&b.ID, &b.Challenger, &b.Challenged, &b.Wager, &b.State, &b.Deadline, &doc, &b.Winner, &b.Fee, &b.Notify}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return Battle{}, err
 	}
 	var d battleDoc
@@ -82,15 +88,16 @@ func scanBattle(row pgx.Row) (Battle, error) {
 	return b, nil
 }
 
-func (t *txn) saveBattle(ctx context.Context, b Battle, escrow int64, settled bool) error {
+// saveBattle writes b back and returns the row's new version.
+func (t *txn) saveBattle(ctx context.Context, b Battle, escrow int64, settled bool) (version int64, err error) {
 	sql, args, err := t.battleUpdate(b, escrow, settled)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := t.Exec(ctx, sql, args...); err != nil {
-		return fmt.Errorf("save battle: %w", err)
+	if err := t.QueryRow(ctx, sql+` RETURNING `+battleVersion, args...).Scan(&version); err != nil {
+		return 0, fmt.Errorf("save battle: %w", err)
 	}
-	return nil
+	return version, nil
 }
 
 // battleUpdate is the statement that writes b back; a final state
@@ -265,7 +272,12 @@ func (s *Service) Challenge(ctx context.Context, req ChallengeRequest) (Battle, 
 func (s *Service) AcceptBattle(ctx context.Context, op Op, id, presser int64, companion string) (Battle, error) {
 	rule := s.cat.Companions.Battle
 	var b Battle
-	_, err := s.mutate(ctx, "battle_accept", op, presser, &b, func(ctx context.Context, t *txn) (any, error) {
+	var started struct { // the battle as the last attempt started it
+		b       Battle
+		version int64
+	}
+	replayed, err := s.mutate(ctx, "battle_accept", op, presser, &b, func(ctx context.Context, t *txn) (any, error) {
+		started.b = Battle{}
 		bt, err := t.lockBattle(ctx, id)
 		if err != nil {
 			return nil, err
@@ -314,7 +326,7 @@ func (s *Service) AcceptBattle(ctx context.Context, op Op, id, presser int64, co
 			if err := t.saveCompanion(ctx, theirs); err != nil {
 				return nil, err
 			}
-			if err := t.saveBattle(ctx, bt, 0, true); err != nil {
+			if _, err := t.saveBattle(ctx, bt, 0, true); err != nil {
 				return nil, err
 			}
 			t.memo = fmt.Sprintf("battle %d cancelled", bt.ID)
@@ -342,12 +354,17 @@ func (s *Service) AcceptBattle(ctx context.Context, op Op, id, presser int64, co
 		if _, err := t.Exec(ctx, `UPDATE economy.battles SET challenged_companion = $2 WHERE id = $1`, bt.ID, mine.ID); err != nil {
 			return nil, fmt.Errorf("accept: %w", err)
 		}
-		if err := t.saveBattle(ctx, bt, 2*bt.Wager, false); err != nil {
+		if started.version, err = t.saveBattle(ctx, bt, 2*bt.Wager, false); err != nil {
 			return nil, err
 		}
+		started.b = bt
 		t.memo = fmt.Sprintf("battle %d escrow", bt.ID)
 		return bt, nil
 	})
+	if err == nil && !replayed && started.b.ID != 0 {
+		// This node serves the battle's first move in one round trip.
+		s.battles.put(started.b, started.version)
+	}
 	return b, err
 }
 
@@ -373,7 +390,7 @@ func (s *Service) DeclineBattle(ctx context.Context, op Op, id, presser int64) (
 		if presser == bt.Challenger {
 			bt.Note = "Withdrawn by the challenger."
 		}
-		if err := t.saveBattle(ctx, bt, 0, true); err != nil {
+		if _, err := t.saveBattle(ctx, bt, 0, true); err != nil {
 			return nil, err
 		}
 		t.memo = fmt.Sprintf("battle %d declined", bt.ID)
@@ -394,11 +411,11 @@ func (t *txn) freeCompanion(ctx context.Context, id, battle int64) error {
 // MoveBattle makes move (an index into the presser's companion's moves)
 // in battle id at turn (from the button, so a stale button is refused).
 func (s *Service) MoveBattle(ctx context.Context, op Op, id, presser int64, turn, move int) (Battle, error) {
-	// No FOR UPDATE: under SERIALIZABLE a concurrent step of this battle
-	// makes this one's write fail (first updater wins), and the retry reads
-	// the new state; skipping the row lock saves a write of the row.
-	b, _, err := s.stepBattle(ctx, "battle_move", op, presser, ErrUnknownBattle,
-		`SELECT `+battleColumns+` FROM economy.battles WHERE id = $1`, []any{id},
+	// No row lock: the step is computed on the battle as this node last
+	// saw it and applied only while the row is still at that version;
+	// under SERIALIZABLE a concurrent step of this battle makes this one's
+	// write fail (first updater wins), and the retry reads the new state.
+	b, _, err := s.stepBattle(ctx, "battle_move", op, presser, id, ErrUnknownBattle, nil,
 		func(now time.Time, bt *Battle) (string, error) {
 			switch {
 			case presser != bt.Challenger && presser != bt.Challenged:
@@ -419,17 +436,22 @@ func (s *Service) MoveBattle(ctx context.Context, op Op, id, presser int64, turn
 	return b, err
 }
 
-// GetBattle returns battle id.
+// GetBattle returns battle id. The node keeps it for the battle's next
+// move.
 func (s *Service) GetBattle(ctx context.Context, id int64) (Battle, error) {
 	var b Battle
+	var version int64
 	err := s.read(ctx, "battle", func(ctx context.Context, tx pgx.Tx) error {
 		var err error
-		b, err = scanBattle(tx.QueryRow(ctx, `SELECT `+battleColumns+` FROM economy.battles WHERE id = $1`, id))
+		b, err = scanBattle(tx.QueryRow(ctx, `SELECT `+battleColumns+`, `+battleVersion+` FROM economy.battles WHERE id = $1`, id), &version)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrUnknownBattle
 		}
 		return err
 	})
+	if err == nil {
+		s.battles.put(b, version)
+	}
 	return b, err
 }
 
@@ -474,10 +496,10 @@ func (s *Service) SweepBattles(ctx context.Context, limit int) ([]Battle, error)
 	var errs []error
 	for _, d := range list {
 		op := Op(fmt.Sprintf("battle-sweep:%d:%d", d.id, d.deadline.UnixMicro()))
-		res, replayed, err := s.stepBattle(ctx, "battle_sweep", op, d.user, errSkipped,
-			`SELECT `+battleColumns+` FROM economy.battles
+		res, replayed, err := s.stepBattle(ctx, "battle_sweep", op, d.user, d.id, errSkipped, &battleLock{
+			sql: `SELECT ` + battleColumns + `, ` + battleVersion + ` FROM economy.battles
 				WHERE id = $1 AND deadline = $2 AND deadline <= $3 AND state IN ('challenged', 'active') FOR UPDATE SKIP LOCKED`,
-			[]any{d.id, d.deadline, s.now()},
+			args: []any{d.id, d.deadline, s.now()}},
 			func(now time.Time, bt *Battle) (string, error) {
 				if bt.State == BattleChallenged {
 					bt.State = BattleExpired

@@ -8,14 +8,21 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // A battle's moves and its settlement are the hot path of the game: every
-// turn of every battle is one. Each is one SERIALIZABLE transaction in two
-// round trips: the first begins it and reads the battle row, the pure rules
-// compute the step in Go, and the second writes the step back with
-// economy.battle_step (migration 010: the operation row, the battle, both
-// companions, the payout and fee as ledger legs, a prize) and commits.
+// turn of every battle is one. Each is one SERIALIZABLE transaction whose
+// step the pure rules compute in Go, written with economy.battle_step_at
+// (migration 013: the operation row, the battle, both companions, the
+// payout and fee as ledger legs, a prize, in one statement), which
+// applies it only while the battle's row is at the version the step was
+// computed on. A move on a battle this node last stepped or read
+// (battleCache) is one round trip: BEGIN, the step, COMMIT. Otherwise, or
+// when the row moved on meanwhile, the node reads the battle first. The
+// sweep reads and locks its battles in the transaction (SKIP LOCKED) and
+// writes in a second round trip.
 
 // battleStepFunc computes one step of a locked battle at now, changing bt
 // in place, and returns the operation's memo. A refusal is stored as the
@@ -23,12 +30,31 @@ import (
 // attempt and stores nothing.
 type battleStepFunc func(now time.Time, bt *Battle) (memo string, err error)
 
-// stepBattle runs step on the battle that lock (a SELECT of battleColumns,
-// with args) returns, as operation op of user, exactly
-// once: a replayed op returns the first result and changes nothing. When
-// lock finds no row, noRow is the outcome (a refusal is stored; any other
-// error aborts). replayed reports a replay.
-func (s *Service) stepBattle(ctx context.Context, kind string, op Op, user int64, noRow error, lock string, args []any,
+// battleLock is a sweep's locking read of a battle in its transaction: a
+// SELECT of battleColumns and battleVersion, with args.
+type battleLock struct {
+	sql  string
+	args []any
+}
+
+// Outcomes of economy.battle_step_at other than a new row version.
+const (
+	stepRefused  = 0  // the refusal was stored
+	stepStale    = -1 // the battle is no longer at the version given
+	stepReplayed = -2 // the refusal's operation was applied before
+)
+
+// errBattleMoved is a step computed on a battle read just before that
+// another transaction changed meanwhile: the step is retried.
+var errBattleMoved = errors.New("economy: the battle changed between its read and its step")
+
+// stepBattle runs step on battle id as operation op of user, exactly
+// once: a replayed op returns the first result and changes nothing. With
+// lock it reads the battle in the transaction, else where this node last
+// saw it (or reads it). When there is no such battle, noRow is the
+// outcome (a refusal is stored; any other error aborts). replayed reports
+// a replay.
+func (s *Service) stepBattle(ctx context.Context, kind string, op Op, user, id int64, noRow error, lock *battleLock,
 	step battleStepFunc) (b Battle, replayed bool, err error) {
 	if !op.valid() {
 		return Battle{}, false, ErrBadOperation
@@ -40,7 +66,7 @@ func (s *Service) stepBattle(ctx context.Context, kind string, op Op, user int64
 	var done *Battle
 	err = s.retry(ctx, kind, func(ctx context.Context) error {
 		var err error
-		stored, done, replayed, err = s.stepBattleOnce(ctx, kind, op, user, noRow, lock, args, step)
+		stored, done, replayed, err = s.stepBattleOnce(ctx, kind, op, user, id, noRow, lock, step)
 		return err
 	})
 	if errors.Is(err, ErrOverflow) {
@@ -65,7 +91,7 @@ func (s *Service) stepBattle(ctx context.Context, kind string, op Op, user int64
 // stepBattleOnce is one attempt of stepBattle: it returns the stored
 // result (and the battle stored, when the step was applied), or replayed
 // when op was applied before.
-func (s *Service) stepBattleOnce(ctx context.Context, kind string, op Op, user int64, noRow error, lock string, args []any,
+func (s *Service) stepBattleOnce(ctx context.Context, kind string, op Op, user, id int64, noRow error, lock *battleLock,
 	step battleStepFunc) (stored []byte, done *Battle, replayed bool, err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -81,86 +107,127 @@ func (s *Service) stepBattleOnce(ctx context.Context, kind string, op Op, user i
 		}
 	}()
 	now := s.now()
+	for {
+		var bt Battle
+		var version *int64 // nil: no such battle
+		var v int64
+		cached := false
+		if lock != nil {
+			// Round trip 1: begin, and read and lock the battle.
+			batch := &pgx.Batch{}
+			batch.Queue("BEGIN ISOLATION LEVEL SERIALIZABLE")
+			batch.Queue(lock.sql, lock.args...)
+			br := conn.SendBatch(ctx, batch)
+			_, err = br.Exec()
+			if err == nil {
+				bt, err = scanBattle(br.QueryRow(), &v)
+			}
+			if cerr := br.Close(); err == nil && cerr != nil {
+				err = cerr
+			}
+		} else if bt, v, cached = s.battles.get(id); !cached {
+			// Round trip 1: read the battle, outside any transaction: the
+			// step's transaction checks that it is still at this version.
+			bt, err = scanBattle(conn.QueryRow(ctx, `SELECT `+battleColumns+`, `+battleVersion+`
+				FROM economy.battles WHERE id = $1`, id), &v)
+		}
+		var memo string
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			err = noRow
+		case err != nil:
+			return nil, nil, false, fmt.Errorf("economy %s: read battle: %w", kind, err)
+		default:
+			version = &v
+			memo, err = step(now, &bt)
+		}
+		if err != nil && !isRefusal(err) {
+			return nil, nil, false, err
+		}
+		refused := err
 
-	// Round trip 1: begin and read the battle.
-	batch := &pgx.Batch{}
-	batch.Queue("BEGIN ISOLATION LEVEL SERIALIZABLE")
-	batch.Queue(lock, args...)
-	br := conn.SendBatch(ctx, batch)
-	_, err = br.Exec()
-	var bt Battle
-	if err == nil {
-		bt, err = scanBattle(br.QueryRow())
+		// The last round trip: write the step (or store the refusal) and
+		// commit.
+		var status int64
+		status, stored, err = s.writeStep(ctx, conn, lock != nil, kind, op, user, now, id, version, bt, memo, refused)
+		var pgErr *pgconn.PgError
+		switch {
+		case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "transactions_op_id_key":
+			return nil, nil, true, nil // the operation row is there: applied before
+		case sqlState(err) == "CS002":
+			return nil, nil, false, ErrOverflow
+		case err != nil:
+			s.battles.drop(id) // a conflict: read it again
+			return nil, nil, false, fmt.Errorf("economy %s: %w", kind, err)
+		}
+		switch {
+		case status == stepStale && cached:
+			s.battles.drop(id) // this node was behind: read it
+			continue
+		case status == stepStale && lock != nil:
+			return nil, nil, false, fmt.Errorf("economy %s: battle %d changed under its lock", kind, id)
+		case status == stepStale:
+			return nil, nil, false, errBattleMoved
+		case status == stepReplayed:
+			return nil, nil, true, nil
+		case refused != nil:
+			if version != nil && !cached && lock == nil {
+				s.battles.put(bt, *version)
+			}
+			return stored, nil, false, nil
+		}
+		s.battles.put(bt, status)
+		return stored, &bt, false, nil
 	}
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	var memo string
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		err = noRow
-	case err != nil:
-		return nil, nil, false, fmt.Errorf("economy %s: lock battle: %w", kind, err)
-	default:
-		memo, err = step(now, &bt)
-	}
-	if err != nil && !isRefusal(err) {
-		return nil, nil, false, err
-	}
-	refused := err
+}
 
-	// Round trip 2: write the step (or store the refusal) and commit.
-	batch = &pgx.Batch{}
-	if err != nil {
-		se, _ := encodeRefusal(err)
+// writeStep sends bt, computed on the battle at version (or the refusal
+// refused), to economy.battle_step_at and commits, beginning the
+// transaction unless inTx. It returns the function's outcome and the
+// operation's result.
+func (s *Service) writeStep(ctx context.Context, conn *pgxpool.Conn, inTx bool, kind string, op Op, user int64, now time.Time,
+	id int64, version *int64, bt Battle, memo string, refused error) (status int64, stored []byte, err error) {
+	w := battleWrite{companions: []int64{}, xp: []int64{}, mood: []int32{}}
+	var winnerID *int64
+	var prize *string
+	if refused != nil {
+		se, _ := encodeRefusal(refused)
 		stored, _ = json.Marshal(se)
-		batch.Queue(`INSERT INTO economy.transactions (op_id, user_id, kind, result)
-			VALUES ($1, $2, $3, $4) ON CONFLICT (op_id) DO NOTHING RETURNING id`, string(op), user, kind, stored)
 	} else {
 		if stored, err = json.Marshal(bt); err != nil {
-			return nil, nil, false, fmt.Errorf("economy %s: encode result: %w", kind, err)
+			return 0, nil, fmt.Errorf("economy %s: encode result: %w", kind, err)
 		}
-		w := s.battleWrites(bt)
-		var prize *string
-		var winnerID *int64
+		w = s.battleWrites(bt)
 		if bt.Winner != 0 {
 			winnerID = &bt.Winner
 		}
 		if bt.Prize != "" {
 			prize = &bt.Prize
 		}
-		batch.Queue(`SELECT economy.battle_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-			string(op), user, kind, memo, stored, now,
-			bt.ID, bt.State, bt.Deadline, w.escrow, w.settled,
-			winnerID, bt.Fee, bt.Payout, w.companions, w.xp, w.mood, prize)
 	}
+	batch := &pgx.Batch{}
+	if !inTx {
+		batch.Queue("BEGIN ISOLATION LEVEL SERIALIZABLE")
+	}
+	batch.Queue(`SELECT economy.battle_step_at($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		version, refused != nil, string(op), user, kind, memo, stored, now,
+		id, bt.State, bt.Deadline, w.escrow, w.settled,
+		winnerID, bt.Fee, bt.Payout, w.companions, w.xp, w.mood, prize)
 	batch.Queue("COMMIT")
-	br = conn.SendBatch(ctx, batch)
-	var id int64
-	err = br.QueryRow().Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// The refusal's insert found the operation: it was applied before.
-		replayed, err = true, nil
+	br := conn.SendBatch(ctx, batch)
+	if !inTx {
+		_, err = br.Exec()
 	}
-	if err == nil && !replayed {
+	if err == nil {
+		err = br.QueryRow().Scan(&status)
+	}
+	if err == nil {
 		_, err = br.Exec()
 	}
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
-	switch sqlState(err) {
-	case "CS001":
-		return nil, nil, true, nil
-	case "CS002":
-		return nil, nil, false, ErrOverflow
-	}
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("economy %s: %w", kind, err)
-	}
-	if replayed || refused != nil {
-		return stored, nil, replayed, nil
-	}
-	return stored, &bt, false, nil
+	return status, stored, err
 }
 
 // battleWrite is what a step changes besides the battle row: the escrow it

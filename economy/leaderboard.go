@@ -385,8 +385,7 @@ func (s *Service) boardValues(ctx context.Context, tx pgx.Tx, users []int64) (ma
 	for u, xp := range out[BoardCompanions] {
 		out[BoardCompanions][u] = int64(levelFor(xp, s.cat.Companions.MaxLevel))
 	}
-	rows, err = tx.Query(ctx, `SELECT winner, count(*) FROM economy.battles WHERE winner = ANY($1) AND state = 'done'
-		GROUP BY winner`, users)
+	rows, err = tx.Query(ctx, `SELECT winner, count(*) FROM economy.battle_wins WHERE winner = ANY($1) GROUP BY winner`, users)
 	if err != nil {
 		return nil, fmt.Errorf("boards: %w", err)
 	}

@@ -113,6 +113,7 @@ type Service struct {
 	reads       ReadRouter
 	skus        PremiumSKUs
 	events      *Events
+	battles     battleCache
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -176,6 +177,9 @@ func (o Op) valid() bool { return len(o) > 0 && len(o) <= 200 }
 // or two transactions racing to create the same new account (the loser
 // retries and finds the row).
 func retryable(err error) bool {
+	if errors.Is(err, errBattleMoved) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return false

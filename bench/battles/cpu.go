@@ -69,8 +69,18 @@ func (m *cpuMeter) used() time.Duration {
 	return total
 }
 
-// procCPU is the user and system CPU time of process pid.
+// procCPU is the CPU time of process pid (single-threaded, as
+// PostgreSQL's are): from schedstat in nanoseconds where the kernel keeps
+// it, else from stat in clock ticks, whose rounding over the server's
+// processes blurs a phase of a second.
 func procCPU(pid int) (time.Duration, error) {
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", pid)); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if ns, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				return time.Duration(ns), nil
+			}
+		}
+	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err

@@ -2,13 +2,16 @@
 // transfers on the same PostgreSQL server in the same run: rounds of 1,000
 // concurrent battles, each one hit from its end, settled by 32 clients
 // (each settlement moves three legs: escrow to the winner, escrow to the
-// house), beside 32 clients paying between 100,000 accounts. It prints
-// settlements/s, transfers/s, their ratio (target ≥ 0.5×), moves that did
-// not settle, transactions given up, the CPU time each operation costs
-// (this process and the server's, which other load on the machine does not
-// change) and the audit.
+// house), beside 32 clients paying between 100,000 accounts. The rounds
+// settle on the node that saw the battles (as the node that served the
+// previous turn does: one round trip per move), then -cold-rounds on a
+// node new to them (it reads each battle first). It prints settlements/s,
+// transfers/s, their ratio (target ≥ 0.5×), moves that did not settle,
+// transactions given up, the CPU time each operation costs (this process
+// and the server's, which other load on the machine does not change) and
+// the audit.
 //
-//	go run ./bench/battles [-dsn postgres://...] [-battles 1000] [-rounds 3] [-duration 10s]
+//	go run ./bench/battles [-dsn postgres://...] [-battles 1000] [-rounds 3] [-cold-rounds 1] [-duration 10s]
 //
 // Without -dsn it starts a PostgreSQL server from the local binaries in a
 // temporary directory and removes it afterwards.
@@ -43,19 +46,22 @@ func main() {
 }
 
 type config struct {
-	dsn      string
-	battles  int
-	rounds   int
-	clients  int
-	accounts int64
-	duration time.Duration
+	dsn     string
+	battles int
+	rounds  int
+	// coldRounds settle on a node that never saw the battles.
+	coldRounds int
+	clients    int
+	accounts   int64
+	duration   time.Duration
 }
 
 func run() error {
 	var cfg config
 	flag.StringVar(&cfg.dsn, "dsn", "", "PostgreSQL server URL (superuser); empty starts a local server")
 	flag.IntVar(&cfg.battles, "battles", 1000, "concurrent battles per round")
-	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of battles")
+	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of battles settled on the node that saw them")
+	flag.IntVar(&cfg.coldRounds, "cold-rounds", 1, "rounds of battles settled on a node new to them")
 	flag.IntVar(&cfg.clients, "clients", 32, "concurrent clients")
 	flag.Int64Var(&cfg.accounts, "accounts", 100_000, "accounts for the transfers")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "duration of the transfer phase")
@@ -124,25 +130,32 @@ func run() error {
 	tr.cpu = cpuNow() - c0
 	fmt.Printf("uniform transfers: %d in %s = %.0f/s, given up %d\n", tr.n, tr.elapsed.Round(time.Millisecond), tr.rate(), tr.gaveUp)
 
-	var total result
-	var moves, unsettled int64
-	for round := 0; round < cfg.rounds; round++ {
-		ids, err := openBattles(ctx, svc, pool, cfg, round)
+	// A node that served a battle's previous turn (or showed it) settles
+	// it in one round trip; one seeing the battle first reads it first.
+	// The warm rounds settle on the node that saw the battles, the cold
+	// ones on a second service that never saw them.
+	regCold := prometheus.NewRegistry()
+	svcCold, err := economy.New(pool, economy.Config{MaxAttempts: 100, Registerer: regCold})
+	if err != nil {
+		return err
+	}
+	var warm, cold phase
+	for round := 0; round < cfg.rounds+cfg.coldRounds; round++ {
+		p, on, g, name := &warm, svc, prometheus.Gatherer(reg), "round"
+		if round >= cfg.rounds {
+			p, on, g, name = &cold, svcCold, regCold, "cold round"
+		}
+		ids, err := openBattles(ctx, svc, pool, cfg, round, p == &warm)
 		if err != nil {
 			return err
 		}
-		before := retries(reg)
+		before := retries(g)
 		c0 := cpuNow()
-		r, m := settle(ctx, svc, cfg, ids)
+		r, m := settle(ctx, on, cfg, ids)
 		r.cpu = cpuNow() - c0
-		fmt.Printf("round %d: %d settlements in %s = %.0f/s (%d moves), retries %.0f, given up %d\n",
-			round+1, r.n, r.elapsed.Round(time.Millisecond), r.rate(), m, retries(reg)-before, r.gaveUp)
-		total.n += r.n
-		total.gaveUp += r.gaveUp
-		total.elapsed += r.elapsed
-		total.cpu += r.cpu
-		moves += m
-		unsettled += int64(len(ids)) - r.n
+		fmt.Printf("%s %d: %d settlements in %s = %.0f/s (%d moves), retries %.0f, given up %d\n",
+			name, round+1, r.n, r.elapsed.Round(time.Millisecond), r.rate(), m, retries(g)-before, r.gaveUp)
+		p.add(r, m, int64(len(ids)))
 	}
 	rep, err := economy.Audit(ctx, pool)
 	if err != nil {
@@ -155,14 +168,18 @@ func run() error {
 	fmt.Printf("\nresults (%d clients, %d CPUs)\n", cfg.clients, runtime.NumCPU())
 	fmt.Printf("  uniform transfers:    %8.0f /s  given up %d\n", tr.rate(), tr.gaveUp)
 	fmt.Printf("  battle settlements:   %8.0f /s  ratio %.2fx transfers (target >= 0.50x)  %d battles x %d rounds, %d moves, unsettled %d, given up %d\n",
-		total.rate(), total.rate()/tr.rate(), cfg.battles, cfg.rounds, moves, unsettled, total.gaveUp)
+		warm.rate(), warm.rate()/tr.rate(), cfg.battles, cfg.rounds, warm.moves, warm.unsettled, warm.gaveUp)
+	if cfg.coldRounds > 0 {
+		fmt.Printf("    on a node new to the battles (reads each first): %.0f /s  ratio %.2fx  %d rounds, %d moves, unsettled %d, given up %d\n",
+			cold.rate(), cold.rate()/tr.rate(), cfg.coldRounds, cold.moves, cold.unsettled, cold.gaveUp)
+	}
 	if metered {
 		// CPU per operation (this process and the server's) does not
 		// depend on what else the machine runs: on a machine of its own
 		// the bench is CPU-bound, and the ratio of the costs is the
 		// throughput ratio there.
 		fmt.Printf("  CPU per operation:    transfer %s, settlement %s (bench and server): ratio %.2fx on an otherwise idle machine\n",
-			tr.perOp().Round(time.Microsecond), total.perOp().Round(time.Microsecond), float64(tr.perOp())/float64(total.perOp()))
+			tr.perOp().Round(time.Microsecond), warm.perOp().Round(time.Microsecond), float64(tr.perOp())/float64(warm.perOp()))
 	}
 	fmt.Printf("  audit: %s\n", audit)
 	return nil
@@ -172,6 +189,21 @@ type result struct {
 	n, gaveUp int64
 	elapsed   time.Duration
 	cpu       time.Duration // CPU time used, when metered
+}
+
+// phase sums the rounds of one kind.
+type phase struct {
+	result
+	moves, unsettled int64
+}
+
+func (p *phase) add(r result, moves, battles int64) {
+	p.n += r.n
+	p.gaveUp += r.gaveUp
+	p.elapsed += r.elapsed
+	p.cpu += r.cpu
+	p.moves += moves
+	p.unsettled += battles - r.n
 }
 
 func (r result) perOp() time.Duration { return r.cpu / time.Duration(max(1, r.n)) }
@@ -211,9 +243,10 @@ func transfers(ctx context.Context, svc *economy.Service, cfg config) result {
 }
 
 // openBattles challenges and accepts cfg.battles battles (users 2i+1 vs
-// 2i+2) and leaves each one hit from its end: both sides at 1 HP. This
-// setup is not measured.
-func openBattles(ctx context.Context, svc *economy.Service, pool *pgxpool.Pool, cfg config, round int) ([]economy.Battle, error) {
+// 2i+2) and leaves each one hit from its end: both sides at 1 HP. With
+// show, svc then reads each battle, as a node does that shows it or served
+// its previous turn. This setup is not measured.
+func openBattles(ctx context.Context, svc *economy.Service, pool *pgxpool.Pool, cfg config, round int, show bool) ([]economy.Battle, error) {
 	if _, err := pool.Exec(ctx, `UPDATE economy.companions SET charge = 100, charge_at = now()`); err != nil {
 		return nil, err
 	}
@@ -255,8 +288,20 @@ func openBattles(ctx context.Context, svc *economy.Service, pool *pgxpool.Pool, 
 	// Fresh statistics, as autovacuum keeps them on a live database: the
 	// planner then reads single rows by index, and SERIALIZABLE locks
 	// those rows rather than whole tables.
-	_, err := pool.Exec(ctx, `ANALYZE economy.battles, economy.companions, economy.accounts, economy.transactions`)
-	return battles, err
+	if _, err := pool.Exec(ctx, `ANALYZE economy.battles, economy.companions, economy.accounts, economy.transactions`); err != nil {
+		return nil, err
+	}
+	for i := range battles {
+		if !show {
+			break
+		}
+		b, err := svc.GetBattle(ctx, battles[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		battles[i] = b
+	}
+	return battles, nil
 }
 
 // settle plays every battle in ids to its end with the basic move, many at
