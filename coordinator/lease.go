@@ -130,7 +130,7 @@ func (l *lease) renewed(sent time.Time) {
 // watchdog's tolerance of a slow etcd (TTL-margin minus the interval) while
 // the last renewal before a freeze is never far behind it, which is what
 // a peer waits out before revoking a silent node (see Fast failover).
-// A renewal not answered within the interval gets another beside it, which
+// A renewal not answered within 100ms gets another beside it, which
 // the client sends to another member: one stuck on a hung member (SIGSTOP:
 // its connection open, nothing answered) then holds up nothing, while a
 // slow etcd may still answer the first. Past the deadline it suspends the
@@ -192,10 +192,14 @@ func (l *lease) keepAlive(ctx context.Context) {
 		}
 		// An attempt ends at the deadline; once suspended, after a short
 		// while, so that a request stuck on a dead member does not hold up
-		// the next one.
-		attempt, next := dl, interval
+		// the next one. One not answered within retry (a healthy etcd
+		// answers in milliseconds) gets another beside it: the client
+		// sends each to the next member in turn, so a frozen member, which
+		// the client still counts as connected, catches a few attempts
+		// but never every one before the watchdog.
+		attempt, next := dl, retry
 		if suspended {
-			attempt, next = time.Now().Add(min(l.ttl-l.margin, time.Second)), retry
+			attempt = time.Now().Add(min(l.ttl-l.margin, time.Second))
 		}
 		inFlight++
 		wg.Add(1)
