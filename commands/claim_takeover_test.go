@@ -171,16 +171,21 @@ func TestRouterTakesOverDeadClaim(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		refuse  bool
+		writes  bool
+		age     time.Duration // of the interaction when replayed
 		wantRun int64
 	}{
-		{"holder died unanswered", false, 1},
-		{"holder answered before it died", true, 0},
+		{"holder died unanswered", false, true, 0, 1},
+		{"holder answered before it died", true, true, 0, 0},
+		// Discord takes no answer past its deadline, and the holder may
+		// have answered: a read costs no call either.
+		{"replayed past the deadline", false, false, 5 * time.Second, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			w := newClaimWorld(t)
 			var runs atomic.Int64
-			cat, err := NewCatalog([]*Command{{Name: "pay", Description: "Pay", Writes: true,
+			cat, err := NewCatalog([]*Command{{Name: "pay", Description: "Pay", Writes: tc.writes,
 				Run: func(ctx context.Context, inv *Invocation) (Reply, error) {
 					runs.Add(1)
 					return Reply{Content: "paid"}, nil
@@ -198,6 +203,9 @@ func TestRouterTakesOverDeadClaim(t *testing.T) {
 				t.Fatal(err)
 			}
 			ev := commandEvent(1, "pay")
+			if tc.age > 0 {
+				ev = eventAt(time.Now().Add(-tc.age), 1, ev.Data)
+			}
 			if ok, err := w.a.Claim(context.Background(), ev.ID, "a/3"); err != nil || !ok {
 				t.Fatalf("a's claim = %v, %v", ok, err)
 			}
@@ -208,6 +216,12 @@ func TestRouterTakesOverDeadClaim(t *testing.T) {
 			}
 			if n := testutil.ToFloat64(r.metrics.takeovers); n != 1 {
 				t.Fatalf("takeovers counted %v, want 1", n)
+			}
+			if tc.age > 0 {
+				if len(rec.responses) != 0 || len(rec.edits) != 0 {
+					t.Fatalf("%d responses and %d edits to an interaction past its deadline", len(rec.responses), len(rec.edits))
+				}
+				return
 			}
 			if tc.refuse {
 				if len(rec.edits) != 0 {

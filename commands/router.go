@@ -364,7 +364,9 @@ func (r *Router) process(ctx context.Context, ev *discord.InteractionEvent, shar
 	// A taken-over interaction is acknowledged first as well: if its dead
 	// holder answered it after all, Discord refuses, and nothing runs twice.
 	if p := r.paceAt(inv.Created, time.Now()); cmd.Defer || (cmd.Writes && p != paceFresh) || takenOver {
-		if cmd.Writes && p == paceExpired {
+		// Past the deadline Discord takes no answer; a taken-over one may
+		// have been answered by its holder, so it costs no call either.
+		if (cmd.Writes || takenOver) && p == paceExpired {
 			status = "expired"
 			r.expire(log, inv, ExpiredDeadline)
 			return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/node"
 )
 
 // menuOf returns a message's select menu: its custom ID and the values
@@ -67,7 +68,9 @@ func text(m discordsim.Message) string {
 // played to the end by button clicks → balances and ledger as expected.
 func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 	s := newStack(t, 1)
-	s.startNode(t, "n1")
+	// The test clicks each move as soon as the last is answered, faster
+	// than the 10 commands a second a person is allowed.
+	s.startNode(t, "n1", func(f *node.Flags) { f.RateLimits = "command=100/1s" })
 	guild := s.sim.Guilds()[0].ID
 	alice, bob := s.sim.DefaultUsers()[0], s.sim.DefaultUsers()[1]
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
