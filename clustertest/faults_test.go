@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chopsticks-bot/chopsticks/clustertest/harness"
@@ -190,14 +189,7 @@ func TestFaultsUnderPayTraffic(t *testing.T) {
 // answers every pay and applies none.
 func checkHealthyPaysApplied(t *testing.T, ctx context.Context, pool *pgxpool.Pool, its []*discordsim.Interaction, faultFrom time.Time) {
 	t.Helper()
-	rows, err := pool.Query(ctx, `SELECT op_id FROM economy.transactions WHERE kind = 'pay'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
+	ops := payOps(t, ctx, pool)
 	inLedger := make(map[string]bool, len(ops))
 	for _, op := range ops {
 		inLedger[op] = true

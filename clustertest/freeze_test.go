@@ -402,14 +402,7 @@ func (c *cluster) auditPaymentsExcept(t *testing.T, s *harness.Stream, excused f
 func checkPaysAnswered(t *testing.T, ctx context.Context, pool *pgxpool.Pool, byID map[string]discordsim.InteractionInfo,
 	excused func(discordsim.InteractionInfo) bool) (applied, excusedN int) {
 	t.Helper()
-	rows, err := pool.Query(ctx, `SELECT op_id FROM economy.transactions WHERE kind = 'pay'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
+	ops := payOps(t, ctx, pool)
 	unanswered := 0
 	for _, op := range ops {
 		in, ok := byID[op]
@@ -438,4 +431,18 @@ func checkPaysAnswered(t *testing.T, ctx context.Context, pool *pgxpool.Pool, by
 		t.Errorf("economy audit: %v", err)
 	}
 	return len(ops), excusedN
+}
+
+// payOps returns the op IDs (interaction IDs) of every pay in the ledger.
+func payOps(t *testing.T, ctx context.Context, pool *pgxpool.Pool) []string {
+	t.Helper()
+	rows, err := pool.Query(ctx, `SELECT op_id FROM economy.transactions WHERE kind = 'pay'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops
 }
