@@ -289,6 +289,14 @@ func Run(ctx context.Context, opts Config) error {
 	if opts.Started != nil {
 		opts.Started(s)
 	}
+	// Shards identify one per window (max_concurrency), as on Discord, and
+	// a command in a guild whose shard has not connected yet goes
+	// unanswered: say when every one has.
+	say("waiting for the %d shards to connect (Discord starts %d IDENTIFY every 5 s)...", opts.Shards, opts.MaxConcurrency)
+	began := time.Now()
+	if awaitShards(ctx, sim, opts.Shards) {
+		say("all %d shards connected after %v: every guild is answered", opts.Shards, time.Since(began).Round(100*time.Millisecond))
+	}
 
 	select {
 	case <-ctx.Done():
@@ -385,3 +393,26 @@ func persistedSecret(path string, n int) (string, error) {
 
 // Sim is the sandbox's Discord emulator.
 func (s *Sandbox) Sim() *discordsim.Sim { return s.sim }
+
+// awaitShards waits until the bot has a live session on each of count
+// shards, or ctx ends (false).
+func awaitShards(ctx context.Context, sim *discordsim.Sim, count int) bool {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		live := map[int]bool{}
+		for _, ss := range sim.Sessions() {
+			if ss.AppID == sim.AppID() && ss.Live && ss.Shard[1] == count {
+				live[ss.Shard[0]] = true
+			}
+		}
+		if len(live) == count {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+}
