@@ -138,7 +138,7 @@ func (l *lease) renewed(sent time.Time) {
 func (l *lease) keepAlive(ctx context.Context) {
 	interval := max(l.ttl/10, 50*time.Millisecond)
 	retry := min(interval, 100*time.Millisecond)
-	const maxInFlight = 16 // a bound only: attempts end by the deadline, one an interval apart
+	const maxInFlight = 16 // a bound only: attempts end by the deadline, one a retry apart
 	type answer struct {
 		sent time.Time
 		resp *clientv3.LeaseKeepAliveResponse
