@@ -302,16 +302,12 @@ func (l *Leaderboards) write(ctx context.Context, tx pgx.Tx, users []int64) erro
 	}
 	// One ZADD and one ZREM per board key for the whole batch, not one
 	// command per user and key: most of Redis's work was these calls.
-	var order []string
 	adds, rems := map[string][]redis.Z{}, map[string][]any{}
 	for _, b := range Boards {
 		for _, u := range users {
 			// A board holds the players with something to show on it.
 			v, member := values[b][u], strconv.FormatInt(u, 10)
 			for _, key := range append([]string{l.key(b, 0)}, guildKeys(l, b, guilds[u])...) {
-				if adds[key] == nil && rems[key] == nil {
-					order = append(order, key)
-				}
 				if v > 0 {
 					adds[key] = append(adds[key], redis.Z{Score: float64(v), Member: member})
 				} else {
@@ -320,13 +316,13 @@ func (l *Leaderboards) write(ctx context.Context, tx pgx.Tx, users []int64) erro
 			}
 		}
 	}
-	for _, key := range order {
-		if zs := adds[key]; len(zs) > 0 {
-			pipe.ZAdd(ctx, key, zs...)
-		}
-		if ms := rems[key]; len(ms) > 0 {
-			pipe.ZRem(ctx, key, ms...)
-		}
+	// A player is added to a key or removed from it, never both: the
+	// commands' order does not matter.
+	for key, zs := range adds {
+		pipe.ZAdd(ctx, key, zs...)
+	}
+	for key, ms := range rems {
+		pipe.ZRem(ctx, key, ms...)
 	}
 	// Not cancellable: a batch cut off after its commands left would still
 	// land in Redis, possibly after a later processor's newer values, and
