@@ -397,22 +397,23 @@ func (s *Sandbox) Sim() *discordsim.Sim { return s.sim }
 // awaitShards waits until the bot has a live session on each of count
 // shards, or ctx ends (false).
 func awaitShards(ctx context.Context, sim *discordsim.Sim, count int) bool {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		live := map[int]bool{}
-		for _, ss := range sim.Sessions() {
-			if ss.AppID == sim.AppID() && ss.Live && ss.Shard[1] == count {
-				live[ss.Shard[0]] = true
+	ofCount := func(ss discordsim.SessionInfo) bool { return ss.Shard[1] == count }
+	connected := func() bool {
+		for sh := range count {
+			if !slices.ContainsFunc(sim.LiveSessions(sh), ofCount) {
+				return false
 			}
 		}
-		if len(live) == count {
-			return true
-		}
+		return true
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !connected() {
 		select {
 		case <-ctx.Done():
 			return false
 		case <-tick.C:
 		}
 	}
+	return true
 }
