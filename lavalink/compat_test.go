@@ -149,17 +149,8 @@ func TestFiltersEchoedInAnotherShape(t *testing.T) {
 // a busier Lavalink node.
 func TestMixedServersLeastLoaded(t *testing.T) {
 	t.Parallel()
-	nl := lavalinksim.Config{Dialect: lavalinksim.DialectNodeLink, Cores: 16, StatsInterval: 20 * time.Millisecond}
-	ll := lavalinksim.Config{StatsInterval: 20 * time.Millisecond}
-	env := newMixedEnv(t, nl, ll)
-	env.sims[0].SetLoad(0.3, 0.1) // reported as 4.8
-	env.sims[1].SetLoad(0.6, 0.1)
-	poll.Eventually(t, 5*time.Second, func() bool {
-		a, _ := env.client.Nodes()[0].Stats()
-		b, _ := env.client.Nodes()[1].Stats()
-		return a.CPU.SystemLoad == 4.8 && b.CPU.SystemLoad == 0.6
-	}, "the condition")
-	if n, err := env.client.BestNode(); err != nil || n.Name() != "a" {
+	// A system load of 0.3 on 16 cores is reported as 4.8.
+	if n, err := bestOfNodeLinkAndLavalink(t, [2]float64{0.3, 0.1}, 4.8, [2]float64{0.6, 0.1}); err != nil || n.Name() != "a" {
 		t.Fatalf("best node %s %v; want the NodeLink node a (load 4.8 on 16 cores)", nodeName(n), err)
 	}
 }
@@ -169,19 +160,29 @@ func TestMixedServersLeastLoaded(t *testing.T) {
 // isNodelink), so that figure is not read as Lavalink's 80%.
 func TestMixedServersLightNodeLink(t *testing.T) {
 	t.Parallel()
-	nl := lavalinksim.Config{Dialect: lavalinksim.DialectNodeLink, Cores: 16, StatsInterval: 20 * time.Millisecond}
-	ll := lavalinksim.Config{StatsInterval: 20 * time.Millisecond}
-	env := newMixedEnv(t, nl, ll)
-	env.sims[0].SetLoad(0.05, 0.01) // reported as 0.8
-	env.sims[1].SetLoad(0.3, 0.1)
+	// A system load of 0.05 on 16 cores is reported as 0.8.
+	if n, err := bestOfNodeLinkAndLavalink(t, [2]float64{0.05, 0.01}, 0.8, [2]float64{0.3, 0.1}); err != nil || n.Name() != "a" {
+		t.Fatalf("best node %s %v; want the NodeLink node a (load average 0.8 on 16 cores)", nodeName(n), err)
+	}
+}
+
+// bestOfNodeLinkAndLavalink runs a NodeLink node "a" on 16 cores with
+// loads nl (system, Lavalink's share), which it reports as the load
+// average nlReported, beside a Lavalink node "b" with loads ll; once the
+// client has read both it returns the node the client would choose.
+func bestOfNodeLinkAndLavalink(t *testing.T, nl [2]float64, nlReported float64, ll [2]float64) (*Node, error) {
+	t.Helper()
+	env := newMixedEnv(t,
+		lavalinksim.Config{Dialect: lavalinksim.DialectNodeLink, Cores: 16, StatsInterval: 20 * time.Millisecond},
+		lavalinksim.Config{StatsInterval: 20 * time.Millisecond})
+	env.sims[0].SetLoad(nl[0], nl[1])
+	env.sims[1].SetLoad(ll[0], ll[1])
 	poll.Eventually(t, 5*time.Second, func() bool {
 		a, _ := env.client.Nodes()[0].Stats()
 		b, _ := env.client.Nodes()[1].Stats()
-		return a.CPU.SystemLoad == 0.8 && b.CPU.SystemLoad == 0.3
-	}, "the condition")
-	if n, err := env.client.BestNode(); err != nil || n.Name() != "a" {
-		t.Fatalf("best node %s %v; want the NodeLink node a (load average 0.8 on 16 cores)", nodeName(n), err)
-	}
+		return a.CPU.SystemLoad == nlReported && b.CPU.SystemLoad == ll[0]
+	}, "the client to read both nodes' loads")
+	return env.client.BestNode()
 }
 
 // Case 4: equally loaded mixed servers share the players.
