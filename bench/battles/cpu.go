@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -22,51 +23,74 @@ import (
 // on every Linux platform Go supports.
 const clockTicks = 100
 
-// cpuMeter reads the CPU time used so far by this process and by the
-// server's processes.
+// cpuMeter reads the CPU time used by this process and by the server's
+// processes.
 type cpuMeter struct {
 	pool *pgxpool.Pool
-	pids []int
 }
 
-// newCPUMeter lists the server's processes; ok is false when their CPU
-// times cannot be read (a remote server, or no /proc).
+// cpuMark is the CPU time used up to a moment: this process's, and each
+// server process's then.
+type cpuMark struct {
+	self  time.Duration
+	procs map[int]time.Duration
+}
+
+// newCPUMeter returns a meter; ok is false when the server's CPU times
+// cannot be read (a remote server, or no /proc).
 func newCPUMeter(ctx context.Context, pool *pgxpool.Pool) (m *cpuMeter, ok bool) {
-	rows, err := pool.Query(ctx, `SELECT pid FROM pg_stat_activity`)
-	if err != nil {
-		return nil, false
-	}
-	defer rows.Close()
 	m = &cpuMeter{pool: pool}
-	for rows.Next() {
-		var pid int
-		if rows.Scan(&pid) != nil {
-			return nil, false
-		}
-		m.pids = append(m.pids, pid)
-	}
-	if rows.Err() != nil || len(m.pids) == 0 {
-		return nil, false
-	}
-	if _, err := procCPU(m.pids[0]); err != nil {
+	if _, err := m.mark(ctx); err != nil {
 		return nil, false
 	}
 	return m, true
 }
 
-// used returns the CPU time used so far.
-func (m *cpuMeter) used() time.Duration {
-	var ru syscall.Rusage
-	var total time.Duration
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+// mark lists the server's processes now (a pool replaces a connection
+// whose query was cancelled, so the list is taken again for each phase)
+// and reads their CPU times and this process's.
+func (m *cpuMeter) mark(ctx context.Context) (cpuMark, error) {
+	rows, err := m.pool.Query(ctx, `SELECT pid FROM pg_stat_activity`)
+	if err != nil {
+		return cpuMark{}, err
 	}
-	for _, pid := range m.pids {
-		if d, err := procCPU(pid); err == nil {
-			total += d
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return cpuMark{}, err
+	}
+	c := cpuMark{self: selfCPU(), procs: make(map[int]time.Duration, len(pids))}
+	for _, pid := range pids {
+		d, err := procCPU(pid)
+		if err != nil {
+			return cpuMark{}, err
 		}
+		c.procs[pid] = d
 	}
-	return total
+	return c, nil
+}
+
+// since returns the CPU time used since a by this process and the server
+// processes a lists. A server process that exited meanwhile took its
+// time with it, so it is an error rather than a low figure.
+func (m *cpuMeter) since(a cpuMark) (time.Duration, error) {
+	total := selfCPU() - a.self
+	for pid, d0 := range a.procs {
+		d, err := procCPU(pid)
+		if err != nil {
+			return 0, fmt.Errorf("server process %d exited during the phase: %w", pid, err)
+		}
+		total += d - d0
+	}
+	return total, nil
+}
+
+// selfCPU is the CPU time this process has used, all threads.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // procCPU is the CPU time of process pid (single-threaded, as

@@ -1,8 +1,12 @@
 // Command battles benchmarks battle settlements against uniform economy
 // transfers on the same PostgreSQL server in the same run: rounds of 1,000
-// concurrent battles, each one hit from its end, settled by 32 clients
-// (each settlement moves three legs: escrow to the winner, escrow to the
-// house), beside 32 clients paying between 100,000 accounts. The rounds
+// concurrent battles, each one hit from its end and played by a caller of
+// its own (each settlement moves three legs: escrow to the winner, escrow
+// to the house), beside 1,000 concurrent callers paying between 100,000
+// accounts. Both go through a pool configured as the node configures its
+// own from POSTGRES_URL (pgxpool's default size: the larger of 4 and the
+// CPU count), as a node with that many battles and payers would; -pool N
+// sets another size, and the results say so. The rounds
 // settle on the node that saw the battles (as the node that served the
 // previous turn does: one round trip per move), then -cold-rounds on a
 // node new to them (it reads each battle first), after one unmeasured
@@ -14,7 +18,7 @@
 // and the server's, which other load on the machine does not change) and
 // the audit.
 //
-//	go run ./bench/battles [-dsn postgres://...] [-battles 1000] [-rounds 3] [-cold-rounds 1] [-duration 10s] [-adjacent]
+//	go run ./bench/battles [-dsn postgres://...] [-battles 1000] [-callers 1000] [-pool 0] [-rounds 3] [-cold-rounds 1] [-duration 10s] [-adjacent]
 //
 // Without -dsn it starts a PostgreSQL server from the local binaries in a
 // temporary directory and removes it afterwards.
@@ -39,6 +43,7 @@ import (
 
 	"github.com/chopsticks-bot/chopsticks/bench/benchdb"
 	"github.com/chopsticks-bot/chopsticks/economy"
+	"github.com/chopsticks-bot/chopsticks/node"
 )
 
 func main() {
@@ -54,9 +59,12 @@ type config struct {
 	rounds  int
 	// coldRounds settle on a node that never saw the battles.
 	coldRounds int
-	clients    int
-	accounts   int64
-	duration   time.Duration
+	// callers pay concurrently in the transfer phase.
+	callers int
+	// pool is the pool's size: 0 leaves the node's default.
+	pool     int
+	accounts int64
+	duration time.Duration
 	// stride spaces the fighters' user IDs over the accounts, as the
 	// transfers draw theirs from all of them (1: users 1..2×battles).
 	stride int64
@@ -71,7 +79,8 @@ func run() error {
 	flag.IntVar(&cfg.battles, "battles", 1000, "concurrent battles per round")
 	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of battles settled on the node that saw them")
 	flag.IntVar(&cfg.coldRounds, "cold-rounds", 1, "rounds of battles settled on a node new to them")
-	flag.IntVar(&cfg.clients, "clients", 32, "concurrent clients")
+	flag.IntVar(&cfg.callers, "callers", 1000, "concurrent callers of the transfer phase (each battle has a caller of its own)")
+	flag.IntVar(&cfg.pool, "pool", 0, "PostgreSQL pool size; 0 is the node's default for POSTGRES_URL")
 	flag.Int64Var(&cfg.accounts, "accounts", 100_000, "accounts for the transfers")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "duration of the transfer phase")
 	adjacent := flag.Bool("adjacent", false, "fighters are users 1..2×battles, neighbours in every index, instead of spread over the accounts")
@@ -95,11 +104,19 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	pcfg, err := pgxpool.ParseConfig(dsn)
+	// The node's own parsing of POSTGRES_URL, so the pool is the one a
+	// node would have.
+	pcfg, err := node.ParsePostgresURL(dsn)
 	if err != nil {
 		return err
 	}
-	pcfg.MaxConns, pcfg.MinConns = int32(cfg.clients), int32(cfg.clients)
+	poolNote := "the node's default"
+	if cfg.pool > 0 {
+		pcfg.MaxConns = int32(cfg.pool)
+		poolNote = "NOT the node's default, set with -pool"
+	}
+	conns := int(pcfg.MaxConns)
+	fmt.Printf("pool: %d connections (%s)\n", conns, poolNote)
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return err
@@ -120,28 +137,45 @@ func run() error {
 
 	// Every pooled connection open, so the meter sees all the server's
 	// processes.
-	var conns []*pgxpool.Conn
-	for range cfg.clients {
+	var held []*pgxpool.Conn
+	for range conns {
 		c, err := pool.Acquire(ctx)
 		if err != nil {
 			return err
 		}
-		conns = append(conns, c)
+		held = append(held, c)
 	}
-	for _, c := range conns {
+	for _, c := range held {
 		c.Release()
 	}
 	meter, metered := newCPUMeter(ctx, pool)
-	cpuNow := func() time.Duration {
-		if !metered {
-			return 0
+	// cpuPhase starts measuring a phase's CPU time; the function it
+	// returns stops. A phase the meter cannot read turns the figure off.
+	cpuPhase := func() (stop func() time.Duration) {
+		var a cpuMark
+		var err error
+		if metered {
+			a, err = meter.mark(ctx)
 		}
-		return meter.used()
+		return func() time.Duration {
+			if !metered {
+				return 0
+			}
+			var d time.Duration
+			if err == nil {
+				d, err = meter.since(a)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench/battles: CPU time not shown:", err)
+				metered = false
+			}
+			return d
+		}
 	}
 
-	c0 := cpuNow()
+	stopCPU := cpuPhase()
 	tr := transfers(ctx, svc, cfg)
-	tr.cpu = cpuNow() - c0
+	tr.cpu = stopCPU()
 	fmt.Printf("uniform transfers: %d in %s = %.0f/s, given up %d\n", tr.n, tr.elapsed.Round(time.Millisecond), tr.rate(), tr.gaveUp)
 
 	// A node that served a battle's previous turn (or showed it) settles
@@ -161,7 +195,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	r, _ := settle(ctx, svc, cfg, ids)
+	r, _ := settle(ctx, svc, ids)
 	fmt.Printf("warm-up round (not counted): %d settlements in %s = %.0f/s\n", r.n, r.elapsed.Round(time.Millisecond), r.rate())
 
 	var warm, cold phase
@@ -175,9 +209,9 @@ func run() error {
 			return err
 		}
 		before := retries(g)
-		c0 := cpuNow()
-		r, m := settle(ctx, on, cfg, ids)
-		r.cpu = cpuNow() - c0
+		stopCPU := cpuPhase()
+		r, m := settle(ctx, on, ids)
+		r.cpu = stopCPU()
 		fmt.Printf("%s %d: %d settlements in %s = %.0f/s (%d moves), retries %.0f, given up %d\n",
 			name, round+1, r.n, r.elapsed.Round(time.Millisecond), r.rate(), m, retries(g)-before, r.gaveUp)
 		p.add(r, m, int64(len(ids)))
@@ -190,7 +224,7 @@ func run() error {
 	if err := rep.Err(); err != nil {
 		audit = err.Error()
 	}
-	fmt.Printf("\nresults (%d clients, %d CPUs)\n", cfg.clients, runtime.NumCPU())
+	fmt.Printf("\nresults (pool of %d connections, %s; %d callers; %d CPUs)\n", conns, poolNote, cfg.callers, runtime.NumCPU())
 	fmt.Printf("  uniform transfers:    %8.0f /s  given up %d\n", tr.rate(), tr.gaveUp)
 	fmt.Printf("  battle settlements:   %8.0f /s  ratio %.2fx transfers (target >= 0.50x)  %d battles x %d rounds, %d moves, unsettled %d, given up %d\n",
 		warm.rate(), warm.rate()/tr.rate(), cfg.battles, cfg.rounds, warm.moves, warm.unsettled, warm.gaveUp)
@@ -235,19 +269,20 @@ func (r result) perOp() time.Duration { return r.cpu / time.Duration(max(1, r.n)
 
 func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
 
-// transfers pays between uniform random accounts for cfg.duration.
+// transfers pays between uniform random accounts for cfg.duration: no
+// caller starts a payment after it, and each finishes the one it started
+// (a cancelled query would cost the pool its connection).
 func transfers(ctx context.Context, svc *economy.Service, cfg config) result {
-	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
-	defer cancel()
 	var n, gaveUp atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for c := 0; c < cfg.clients; c++ {
+	end := start.Add(cfg.duration)
+	for c := 0; c < cfg.callers; c++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(c), 1))
-			for i := 0; ctx.Err() == nil; i++ {
+			for i := 0; ctx.Err() == nil && time.Now().Before(end); i++ {
 				a := 1 + r.Int64N(cfg.accounts)
 				b := 1 + r.Int64N(cfg.accounts-1)
 				if b >= a {
@@ -267,6 +302,9 @@ func transfers(ctx context.Context, svc *economy.Service, cfg config) result {
 	return result{n: n.Load(), gaveUp: gaveUp.Load(), elapsed: time.Since(start)}
 }
 
+// setupWorkers open the battles, unmeasured.
+const setupWorkers = 64
+
 // openBattles challenges and accepts cfg.battles battles (users 2i+1 vs
 // 2i+2) and leaves each one hit from its end: both sides at 1 HP. With
 // show, svc then reads each battle, as a node does that shows it or served
@@ -277,10 +315,10 @@ func openBattles(ctx context.Context, svc *economy.Service, pool *pgxpool.Pool, 
 	}
 	ids := make([]int64, cfg.battles)
 	battles := make([]economy.Battle, cfg.battles)
-	errs := make(chan error, cfg.clients)
+	errs := make(chan error, setupWorkers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for c := 0; c < cfg.clients; c++ {
+	for range setupWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -329,37 +367,30 @@ func openBattles(ctx context.Context, svc *economy.Service, pool *pgxpool.Pool, 
 	return battles, nil
 }
 
-// settle plays every battle in ids to its end with the basic move, many at
-// once, and counts the settlements. Like a button, each move names its
-// turn and presser: the client knows them from the last reply.
-func settle(ctx context.Context, svc *economy.Service, cfg config, ids []economy.Battle) (result, int64) {
+// settle plays every battle in battles to its end with the basic move,
+// each battle by a caller of its own, all at once, and counts the
+// settlements. Like a button, each move names its turn and presser: the
+// client knows them from the last reply.
+func settle(ctx context.Context, svc *economy.Service, battles []economy.Battle) (result, int64) {
 	var n, gaveUp, moves atomic.Int64
-	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for c := 0; c < cfg.clients; c++ {
+	for _, b := range battles {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(ids) {
-					return
-				}
-				b := ids[i]
-				var err error
-				for k := 0; err == nil && b.State == economy.BattleActive; k++ {
-					b, err = svc.MoveBattle(ctx, economy.Op(fmt.Sprintf("m-%d-%d", b.ID, k)), b.ID, b.Player(b.Play.Side), b.Play.Turn, 0)
-					moves.Add(1)
-				}
-				switch {
-				case err == nil:
-					n.Add(1)
-				case errors.Is(err, economy.ErrRetriesExhausted):
-					gaveUp.Add(1)
-				default:
-					fmt.Fprintln(os.Stderr, "settle:", err)
-				}
+			var err error
+			for k := 0; err == nil && b.State == economy.BattleActive; k++ {
+				b, err = svc.MoveBattle(ctx, economy.Op(fmt.Sprintf("m-%d-%d", b.ID, k)), b.ID, b.Player(b.Play.Side), b.Play.Turn, 0)
+				moves.Add(1)
+			}
+			switch {
+			case err == nil:
+				n.Add(1)
+			case errors.Is(err, economy.ErrRetriesExhausted):
+				gaveUp.Add(1)
+			default:
+				fmt.Fprintln(os.Stderr, "settle:", err)
 			}
 		}()
 	}
