@@ -18,7 +18,7 @@
 // and the server's, which other load on the machine does not change) and
 // the audit.
 //
-//	go run ./bench/battles [-dsn postgres://...] [-battles 1000] [-callers 1000] [-pool 0] [-rounds 3] [-cold-rounds 1] [-duration 10s] [-adjacent]
+//	go run ./bench/battles [-dsn postgres://...] [-battles 1000] [-callers 1000] [-pool 0] [-rounds 3] [-cold-rounds 1] [-duration 10s] [-adjacent] [-cpuprofile file]
 //
 // Without -dsn it starts a PostgreSQL server from the local binaries in a
 // temporary directory and removes it afterwards.
@@ -33,6 +33,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,7 @@ func run() error {
 	flag.IntVar(&cfg.pool, "pool", 0, "PostgreSQL pool size; 0 is the node's default for POSTGRES_URL")
 	flag.Int64Var(&cfg.accounts, "accounts", 100_000, "accounts for the transfers")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "duration of the transfer phase")
+	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile of the measured settlement rounds to `file`")
 	adjacent := flag.Bool("adjacent", false, "fighters are users 1..2×battles, neighbours in every index, instead of spread over the accounts")
 	flag.Parse()
 	if cfg.accounts < int64(2*cfg.battles) {
@@ -198,6 +200,17 @@ func run() error {
 	r, _ := settle(ctx, svc, ids)
 	fmt.Printf("warm-up round (not counted): %d settlements in %s = %.0f/s\n", r.n, r.elapsed.Round(time.Millisecond), r.rate())
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var warm, cold phase
 	for round := 0; round < cfg.rounds+cfg.coldRounds; round++ {
 		p, on, g, name := &warm, svc, prometheus.Gatherer(reg), "round"
