@@ -121,6 +121,9 @@ func (c *companions) battleReply(b economy.Battle, note string) Reply {
 			button(discord.DangerButtonStyle(), "Decline", "decline"),
 		}}
 	case economy.BattleDeclined, economy.BattleExpired, economy.BattleCancelled:
+		// The message's old content and buttons go: a button's reply
+		// updates only what it sets.
+		content, rows = "The challenge was "+state+".", discord.ContainerComponents{}
 		em.Title = "⚔️ Battle " + state
 		em.Description = fmt.Sprintf("<@%d>'s challenge to <@%d> was %s. Nobody paid anything.", b.Challenger, b.Challenged, state)
 		if b.Note != "" {
@@ -140,6 +143,7 @@ func (c *companions) battleReply(b economy.Battle, note string) Reply {
 				fmt.Sprintf("<@%d>\n❤️ %s %d/%d", f.Owner, bar(int64(st.HP[side]), int64(st.MaxHP[side])), st.HP[side], st.MaxHP[side]), true))
 		}
 		if b.State == economy.BattleDone {
+			content, rows = "The battle is over.", discord.ContainerComponents{}
 			em.Color = colorGain
 			why := map[string]string{"knockout": "by knockout", "forfeit": "by forfeit", "turns": "on points after the last turn"}[st.Reason]
 			em.Fields = append(em.Fields, field("Result", fmt.Sprintf("🏆 <@%d> wins %s and takes %s (house fee %s). XP: +%d / +%d.",

@@ -232,3 +232,51 @@ func TestBattleShowsHPBarsAndSkillMoves(t *testing.T) {
 		t.Fatalf("after hammer: response type %d, %d HP bars", r.Type, hp(d))
 	}
 }
+
+// A challenge or battle that is over keeps no buttons and no call to
+// act: its message's reply replaces the buttons with none and the content
+// with the outcome (an update leaves out what it does not set, so the old
+// Accept, pick menu or move buttons and "your move!" would otherwise stay).
+func TestFinishedBattleLosesItsButtons(t *testing.T) {
+	e := newCompanionEnv(t)
+	e.twoPlayers(t)
+	over := func(t *testing.T, what, text string, d *api.InteractionResponseData, stale ...string) {
+		t.Helper()
+		if d.Components == nil || len(*d.Components) != 0 {
+			t.Errorf("%s: components %v, want them cleared", what, d.Components)
+		}
+		if d.Content == nil || d.Content.Val == "" {
+			t.Errorf("%s: no content to replace the old one", what)
+		}
+		for _, s := range stale {
+			if strings.Contains(text, s) {
+				t.Errorf("%s: %q still says %q", what, text, s)
+			}
+		}
+	}
+	// Declined.
+	_, _, d := e.reply(t, e.command(alice, "battle", opt{"user", bob}))
+	text, eph, d := e.press(t, bob, buttons(d)["Decline"])
+	if eph || !strings.Contains(text, "declined") {
+		t.Fatalf("decline: %q", text)
+	}
+	over(t, "declined", text, d, "you are challenged")
+	// Played to the end.
+	_, _, d = e.reply(t, e.command(alice, "battle", opt{"user", bob}, opt{"wager", "100"}))
+	text, _, d = e.press(t, bob, buttons(d)["Accept"])
+	for i := 0; !strings.Contains(text, "wins"); i++ {
+		if i > 100 {
+			t.Fatal("the battle never ends")
+		}
+		mover := alice
+		if strings.Contains(text, "<@"+bob.ID.String()+">, your move") {
+			mover = bob
+		}
+		text, _, d = e.press(t, mover, buttons(d)["Strike"])
+	}
+	over(t, "won", text, d, "your move")
+	// A click on an old move button after the end shows the end, still
+	// without buttons.
+	text, _, d = e.press(t, alice, "battle:2:move:0:0")
+	over(t, "a stale click", text, d, "your move")
+}

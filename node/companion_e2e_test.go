@@ -148,6 +148,10 @@ func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 	if msg.ID != challenge {
 		t.Fatalf("the result is message %s, the challenge was %s", msg.ID, challenge)
 	}
+	// Over: the message keeps neither move buttons nor "your move!".
+	if len(msg.Components) != 0 || strings.Contains(msg.Content, "your move") {
+		t.Errorf("the finished battle's message: content %q, %d component rows", msg.Content, len(msg.Components))
+	}
 	// Achievements earned on the way (a net worth, a first find) pay
 	// their rewards into the wallets too; the outbox sweep may award one
 	// at any time, so wallets and rewards are read in one snapshot.
