@@ -232,6 +232,9 @@ func (c *companions) card(cp economy.Companion, title string) discord.Embed {
 	}
 	if title == "" {
 		title = fmt.Sprintf("%s · %s", cp.Name, model)
+		if strings.EqualFold(cp.Name, model) {
+			title = cp.Name // a companion still named after its model
+		}
 	}
 	return discord.Embed{
 		Title: title, Description: desc, Color: rarityColor(rarity),

@@ -163,6 +163,11 @@ func TestCompanionViewsShowTheLook(t *testing.T) {
 			t.Errorf("%s: title %q, footer %+v", name, em.Title, em.Footer)
 		}
 	}
+	// A companion still named after its model says the name once.
+	_, _, d := e.reply(t, e.command(alice, "companion rename", opt{"companion", "Sparky"}, opt{"name", "Oracle Core"}))
+	if title := (*d.Embeds)[0].Title; title != "Oracle Core" {
+		t.Errorf("title %q, want the name once", title)
+	}
 	text, _, _ := e.reply(t, e.command(alice, "companion list"))
 	if !strings.Contains(text, "Neon Skin") || !strings.Contains(text, "Lightweight Chassis") {
 		t.Errorf("list lacks the look:\n%s", text)
