@@ -123,8 +123,12 @@ func (c *companions) companionChoices(ctx context.Context, owner int64, partial 
 	for _, cp := range all {
 		model, _ := c.modelName(cp.Model)
 		num := "#" + strconv.FormatInt(cp.ID, 10)
+		kind := " " + model
+		if strings.EqualFold(cp.Name, model) {
+			kind = "" // named after its model: say it once
+		}
 		cands = append(cands, candidate{
-			choice: Choice{Name: fmt.Sprintf("%s (%s) · Lv %d %s · %s", cp.Name, num, cp.Level, model, status(cp)), Value: num},
+			choice: Choice{Name: fmt.Sprintf("%s (%s) · Lv %d%s · %s", cp.Name, num, cp.Level, kind, status(cp)), Value: num},
 			texts:  []string{cp.Name, num, model},
 		})
 	}

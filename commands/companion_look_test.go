@@ -87,6 +87,13 @@ func TestCompanionNameAutocomplete(t *testing.T) {
 		got[0] != "Sparky ("+s+") · Lv 1 "+m.Name+" · ✅ ready="+s {
 		t.Fatalf("label: %q", got)
 	}
+	// One still named after its model says it once.
+	m2, _ := e.svc.Catalog().Model(bolt.Model)
+	e.reply(t, e.command(alice, "companion rename", opt{"companion", b}, opt{"name", m2.Name}))
+	if got := e.suggest(t, alice, "companion train", "companion", b); len(got) != 1 || got[0] != m2.Name+" ("+b+") · Lv 1 · ✅ ready="+b {
+		t.Fatalf("label of a companion named after its model: %q", got)
+	}
+	e.reply(t, e.command(alice, "companion rename", opt{"companion", b}, opt{"name", "Bolt"}))
 	// /companion view of another user's companion: that user's.
 	raw := func(v string) []byte { return must(json.Marshal(v)) }
 	u := bob
