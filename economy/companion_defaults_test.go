@@ -91,7 +91,7 @@ func TestBattleDamage(t *testing.T) {
 	}{
 		// 10 × (20 + 2·6 + 5) / (20 + 6 + 5) = 370 / 31 = 11
 		{"even", mid, mid, mv, 11},
-		{"stronger attacker", f(5, 12, 6, 6, 6), mid, mv, 15},    // 10·49/31
+		{"stronger attacker", f(5, 12, 6, 6, 6), mid, mv, 15},     // 10·49/31
 		{"higher level attacker", f(15, 6, 6, 6, 6), mid, mv, 15}, // 10·47/31
 		{"focused defender", mid, f(5, 6, 6, 16, 6), mv, 9},       // 10·37/41
 		{"a big move", mid, mid, BattleMove{Kind: MoveAttack, Power: 30, Accuracy: 90}, 35},
