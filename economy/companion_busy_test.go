@@ -88,3 +88,58 @@ func TestBusyCompanionRefusesEveryAction(t *testing.T) {
 		})
 	}
 }
+
+// An empty companion cannot battle: it cannot challenge, nor be picked to
+// accept (the default pick skips it); and a challenger's companion that
+// ran empty before the accept cancels the challenge, with nobody paying.
+func TestEmptyCompanionCannotBattle(t *testing.T) {
+	ctx := context.Background()
+	empty := func(e *env, user int64) {
+		t.Helper()
+		if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET charge = 0 WHERE owner_id = $1`, user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("challenge", func(t *testing.T) {
+		e := newEnv(t)
+		c := e.capsule(t, red)
+		empty(e, red)
+		if _, err := e.svc.Challenge(ctx, economy.ChallengeRequest{Op: op(), Challenger: red, Challenged: blue, Companion: c.Name}); !errors.Is(err, economy.ErrNoCharge) {
+			t.Fatalf("with it: %v", err)
+		}
+		if _, err := e.svc.Challenge(ctx, economy.ChallengeRequest{Op: op(), Challenger: red, Challenged: blue}); !errors.Is(err, economy.ErrNoFighter) {
+			t.Fatalf("with the best ready one: %v", err)
+		}
+	})
+	t.Run("accept", func(t *testing.T) {
+		e := newEnv(t)
+		b := e.duel(t, 100)
+		empty(e, blue)
+		mine, _ := e.svc.Companions(ctx, blue)
+		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, mine[0].Name); !errors.Is(err, economy.ErrNoCharge) {
+			t.Fatalf("picking it: %v", err)
+		}
+		if _, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, ""); !errors.Is(err, economy.ErrNoFighter) {
+			t.Fatalf("the default pick: %v", err)
+		}
+		if w := e.balance(t, blue).Wallet; w != 10000 {
+			t.Fatalf("blue's wallet %d", w)
+		}
+		e.audit(t)
+	})
+	t.Run("the challenger's runs empty", func(t *testing.T) {
+		e := newEnv(t)
+		b := e.duel(t, 100)
+		empty(e, red)
+		got, err := e.svc.AcceptBattle(ctx, op(), b.ID, blue, "")
+		if err != nil || got.State != economy.BattleCancelled {
+			t.Fatalf("accept: %+v, %v", got, err)
+		}
+		for _, u := range []int64{red, blue} {
+			if w := e.balance(t, u).Wallet; w != 10000 {
+				t.Errorf("user %d's wallet %d", u, w)
+			}
+		}
+		e.audit(t)
+	})
+}
