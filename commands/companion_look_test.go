@@ -3,6 +3,8 @@ package commands_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -291,4 +293,38 @@ func TestFinishedBattleLosesItsButtons(t *testing.T) {
 	// without buttons.
 	text, _, d = e.press(t, alice, "battle:2:move:0:0")
 	over(t, "a stale click", text, d, "your move")
+}
+
+// The README's command list of the companion game names every /companion
+// subcommand and /battle with each of its options, so that the list and
+// the commands cannot drift apart.
+func TestReadmeListsTheCompanionGame(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(raw), "### Companions and battles")
+	if !ok {
+		t.Fatal("README.md has no \"Companions and battles\" section")
+	}
+	section, _, _ = strings.Cut(section, "\n### ")
+	e := newCompanionEnv(t)
+	cmds, _ := commands.Companions(e.svc)
+	for _, c := range cmds {
+		if !strings.Contains(section, "/"+c.Name) {
+			t.Errorf("the README's list lacks /%s", c.Name)
+		}
+		for _, sub := range c.Subcommands {
+			if !regexp.MustCompile(`(/companion|\|) ` + sub.Name + `\b`).MatchString(section) {
+				t.Errorf("the README's list lacks /%s %s", c.Name, sub.Name)
+			}
+		}
+		if c.Name == "battle" {
+			for _, o := range c.Options {
+				if !strings.Contains(section, o.Name) {
+					t.Errorf("the README's /battle lacks its option %s", o.Name)
+				}
+			}
+		}
+	}
 }
