@@ -328,3 +328,37 @@ func TestReadmeListsTheCompanionGame(t *testing.T) {
 		}
 	}
 }
+
+// /companion learn takes a skill by name or key, /companion recharge uses
+// a Power Cell, and /companion release (confirmed) lets the companion go
+// and gives back what it wore.
+func TestLearnRechargeReleaseCommands(t *testing.T) {
+	e := newCompanionEnv(t)
+	ctx := context.Background()
+	sparky, _ := e.namedPair(t)
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET model = 'worker', xp = 1000, charge = 40 WHERE id = $1`, sparky.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ev   *discord.InteractionEvent
+		eph  bool
+		want string
+	}{
+		{e.command(alice, "companion learn", opt{"companion", "Sparky"}, opt{"skill", "hammer arm"}), false, "Sparky learnt **Hammer Arm**."},
+		{e.command(alice, "companion learn", opt{"companion", "Sparky"}, opt{"skill", "overtime"}), false, "Sparky learnt **Overtime**."},
+		{e.command(alice, "companion learn", opt{"companion", "Sparky"}, opt{"skill", "overtime"}), true, "already"},
+		{e.command(alice, "companion learn", opt{"companion", "Sparky"}, opt{"skill", "railgun"}), true, `no skill "railgun"`},
+		{e.command(alice, "companion recharge", opt{"companion", "Sparky"}), true, "Power Cell"},
+		{e.command(alice, "buy", opt{"item", "power_cell"}), false, "Power Cell"},
+		{e.command(alice, "companion recharge", opt{"companion", "Sparky"}), false, "is at 90% charge"},
+		{e.command(alice, "buy", opt{"item", "skin_camo"}), false, "Camo Skin"},
+		{e.command(alice, "companion equip", opt{"companion", "Sparky"}, opt{"item", "skin_camo"}), false, "new look"},
+		{e.command(alice, "companion release", opt{"companion", "Sparky"}, opt{"confirm", true}), false, "The Camo Skin is back in your /inventory."},
+		{e.command(alice, "companion view", opt{"companion", "Sparky"}), true, "no companion called"},
+	} {
+		text, eph, _ := e.reply(t, tc.ev)
+		if eph != tc.eph || !strings.Contains(text, tc.want) {
+			t.Fatalf("/%s: %q (ephemeral %v), want %q", tc.ev.Data.(*discord.CommandInteraction).Name, text, eph, tc.want)
+		}
+	}
+}
