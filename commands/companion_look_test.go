@@ -3,6 +3,7 @@ package commands_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -359,6 +360,40 @@ func TestLearnRechargeReleaseCommands(t *testing.T) {
 		text, eph, _ := e.reply(t, tc.ev)
 		if eph != tc.eph || !strings.Contains(text, tc.want) {
 			t.Fatalf("/%s: %q (ephemeral %v), want %q", tc.ev.Data.(*discord.CommandInteraction).Name, text, eph, tc.want)
+		}
+	}
+}
+
+// /help battle and the README quote the catalogue's numbers (its
+// deadlines, the house fee, the breeding level and incubation): a tuned
+// catalogue must be described again.
+func TestCompanionHelpQuotesTheCatalogue(t *testing.T) {
+	e := newCompanionEnv(t)
+	r := e.svc.Catalog().Companions
+	text, _, _ := e.reply(t, e.command(alice, "help", opt{"command", "battle"}))
+	for _, want := range []string{
+		fmt.Sprintf("%d seconds", r.Battle.ChallengeSeconds),
+		fmt.Sprintf("within %d seconds", r.Battle.MoveSeconds),
+		fmt.Sprintf("%d%% house fee", r.Battle.FeePercent),
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/help battle lacks %q:\n%s", want, text)
+		}
+	}
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("level-%d parents", r.Breed.MinLevel),
+		fmt.Sprintf("after %d h", r.Breed.IncubationSeconds/3600),
+		fmt.Sprintf("for %d s", r.Battle.ChallengeSeconds),
+		fmt.Sprintf("%d s a turn", r.Battle.MoveSeconds),
+		fmt.Sprintf("%d%% house fee", r.Battle.FeePercent),
+		fmt.Sprintf("(%d models,", len(r.Models)),
+	} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("README.md lacks %q", want)
 		}
 	}
 }
