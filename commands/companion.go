@@ -51,7 +51,8 @@ func Companions(svc *economy.Service) ([]*Command, []*Component) {
 			{Name: "train", Description: "Train a companion: credits and charge for XP", Options: []Option{comp}, Run: c.train, Writes: true},
 			{Name: "skills", Description: "Show a companion's skill tree", Options: []Option{comp}, Run: c.skills},
 			{Name: "learn", Description: "Spend skill points on a skill",
-				Options: []Option{comp, {Name: "skill", Description: "The skill's name or key (see /companion skills)", Type: String, Required: true, MaxLength: 40}},
+				Options: []Option{comp, {Name: "skill", Description: "The skill's name or key (see /companion skills)", Type: String, Required: true, MaxLength: 40,
+					Autocomplete: c.skillChoices}},
 				Run:     c.learn, Writes: true},
 			{Name: "stasis", Description: "Put a companion into stasis, or wake it",
 				Options: []Option{comp, {Name: "action", Description: "Enter stasis or wake up", Type: String, Required: true,
@@ -133,6 +134,52 @@ func (c *companions) companionChoices(ctx context.Context, owner int64, partial 
 		})
 	}
 	return rank(partial, cands), nil
+}
+
+// skillChoices suggests the skills the companion named in the command's
+// companion option has not learnt yet, those it can learn now first, each
+// with its cost or what it waits for and its effect. Without a companion
+// (or one the user does not have) it suggests nothing.
+func (c *companions) skillChoices(ctx context.Context, inv *Invocation, partial string) ([]Choice, error) {
+	ref := strings.TrimSpace(inv.String("companion"))
+	if ref == "" {
+		return nil, nil
+	}
+	cp, err := c.svc.FindCompanion(ctx, userID(inv.User), ref)
+	if err != nil {
+		return nil, nil // the command itself says what is wrong
+	}
+	m, ok := c.cat.Model(cp.Model)
+	if !ok {
+		return nil, nil
+	}
+	has := map[string]bool{}
+	for _, k := range cp.Skills {
+		has[k] = true
+	}
+	var now, later []candidate
+	for _, sk := range m.Skills {
+		if has[sk.Key] {
+			continue
+		}
+		state := fmt.Sprintf("%d pt", sk.Cost)
+		switch {
+		case cp.Level < sk.Level:
+			state = fmt.Sprintf("🔒 level %d", sk.Level)
+		case sk.Requires != "" && !has[sk.Requires]:
+			state = "🔒 after " + c.skillName(cp.Model, sk.Requires)
+		case sk.Cost > cp.FreePoints:
+			state = fmt.Sprintf("🔒 %d pt, %d free", sk.Cost, cp.FreePoints)
+		}
+		cand := candidate{choice: Choice{Name: fmt.Sprintf("%s · %s · %s", sk.Name, state, skillEffect(sk)), Value: sk.Key},
+			texts: []string{sk.Name, sk.Key}}
+		if strings.HasPrefix(state, "🔒") {
+			later = append(later, cand)
+		} else {
+			now = append(now, cand)
+		}
+	}
+	return rank(partial, append(now, later...)), nil
 }
 
 // bar draws n of total as a 10-cell gauge.

@@ -397,3 +397,46 @@ func TestCompanionHelpQuotesTheCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// /companion learn's skill option suggests the named companion's skills
+// not learnt yet: those it can learn now first, then the locked ones with
+// what they wait for; nothing before a companion is named.
+func TestSkillAutocomplete(t *testing.T) {
+	e := newCompanionEnv(t)
+	ctx := context.Background()
+	sparky, _ := e.namedPair(t)
+	// A level-3 Worker Bot (2 skill points) that learnt Overtime.
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET model = 'worker', xp = 300, skills = '{overtime}' WHERE id = $1`, sparky.ID); err != nil {
+		t.Fatal(err)
+	}
+	raw := func(v string) []byte { return must(json.Marshal(v)) }
+	suggest := func(companion, partial string) []string {
+		t.Helper()
+		opts := discord.AutocompleteOptions{{Type: discord.StringOptionType, Name: "skill", Value: raw(partial), Focused: true}}
+		if companion != "" {
+			opts = append(discord.AutocompleteOptions{{Type: discord.StringOptionType, Name: "companion", Value: raw(companion)}}, opts...)
+		}
+		u := alice
+		n := len(e.rec.resps)
+		e.router.Handle(ctx, &discord.InteractionEvent{ID: commands.FreshID(e.nextID.Add(1)), AppID: 1, Token: "tok", GuildID: 5, ChannelID: 6, User: &u,
+			Data: &discord.AutocompleteInteraction{Name: "companion", Options: discord.AutocompleteOptions{{
+				Type: discord.SubcommandOptionType, Name: "learn", Options: opts}}}}, 0)
+		return suggestions(t, e.rec.resps[n])
+	}
+	want := []string{
+		"Hammer Arm · 1 pt · battle move: attack, power 16, 85% accuracy=hammer",
+		"Steel Plating · 🔒 level 6 · battle move: guard, the next hit is 50% weaker=plating",
+		"Union Rep · 🔒 level 10 · +25% /work pay=union_rep",
+	}
+	if got := suggest("Sparky", ""); !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	if got := suggest("#"+itoa(sparky.ID), "uni"); !slices.Equal(got, want[2:]) {
+		t.Fatalf("by #number, typed uni: %q", got)
+	}
+	for _, c := range []string{"", "Nobody"} {
+		if got := suggest(c, ""); got != nil {
+			t.Fatalf("companion %q: %q", c, got)
+		}
+	}
+}
