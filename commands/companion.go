@@ -53,7 +53,7 @@ func Companions(svc *economy.Service) ([]*Command, []*Component) {
 			{Name: "learn", Description: "Spend skill points on a skill",
 				Options: []Option{comp, {Name: "skill", Description: "The skill's name or key (see /companion skills)", Type: String, Required: true, MaxLength: 40,
 					Autocomplete: c.skillChoices}},
-				Run:     c.learn, Writes: true},
+				Run: c.learn, Writes: true},
 			{Name: "stasis", Description: "Put a companion into stasis, or wake it",
 				Options: []Option{comp, {Name: "action", Description: "Enter stasis or wake up", Type: String, Required: true,
 					Choices: []Choice{{Name: "enter stasis", Value: "enter"}, {Name: "wake up", Value: "wake"}}}},
