@@ -146,8 +146,8 @@ func (c *companions) battleReply(b economy.Battle, note string) Reply {
 			content, rows = "The battle is over.", discord.ContainerComponents{}
 			em.Color = colorGain
 			why := map[string]string{"knockout": "by knockout", "forfeit": "by forfeit", "turns": "on points after the last turn"}[st.Reason]
-			em.Fields = append(em.Fields, field("Result", fmt.Sprintf("🏆 <@%d> wins %s and takes %s (house fee %s). XP: +%d / +%d.",
-				b.Winner, why, credits(b.Payout), credits(b.Fee), b.XP[0], b.XP[1]), false))
+			em.Fields = append(em.Fields, field("Result", fmt.Sprintf("🏆 <@%d> wins %s and takes %s (house fee %s). XP: %s +%d, %s +%d.",
+				b.Winner, why, credits(b.Payout), credits(b.Fee), b.Fighters[0].Name, b.XP[0], b.Fighters[1].Name, b.XP[1]), false))
 			if b.Prize != "" {
 				em.Fields = append(em.Fields, field("Prize", fmt.Sprintf("🎁 <@%d> also won a **%s**!", b.Winner, c.itemName(b.Prize)), false))
 			}

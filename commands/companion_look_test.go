@@ -290,6 +290,13 @@ func TestFinishedBattleLosesItsButtons(t *testing.T) {
 		text, _, d = e.press(t, mover, buttons(d)["Strike"])
 	}
 	over(t, "won", text, d, "your move")
+	// The result says whose companion gained which XP.
+	r := e.svc.Catalog().Companions.Battle
+	b, _ := e.svc.GetBattle(context.Background(), 2)
+	xp := map[int64]int64{b.Winner: r.WinXP, b.Player(0) + b.Player(1) - b.Winner: r.LossXP}
+	if want := fmt.Sprintf("XP: %s +%d, %s +%d.", b.Fighters[0].Name, xp[b.Player(0)], b.Fighters[1].Name, xp[b.Player(1)]); !strings.Contains(text, want) {
+		t.Errorf("result %q lacks %q", text, want)
+	}
 	// A click on an old move button after the end shows the end, still
 	// without buttons.
 	text, _, d = e.press(t, alice, "battle:2:move:0:0")
