@@ -297,6 +297,12 @@ func TestFinishedBattleLosesItsButtons(t *testing.T) {
 	if want := fmt.Sprintf("XP: %s +%d, %s +%d.", b.Fighters[0].Name, xp[b.Player(0)], b.Fighters[1].Name, xp[b.Player(1)]); !strings.Contains(text, want) {
 		t.Errorf("result %q lacks %q", text, want)
 	}
+	// Companions still named after their models say the model once.
+	for _, f := range b.Fighters {
+		if m, _ := e.svc.Catalog().Model(f.Model); f.Name == m.Name && !strings.Contains(text, fmt.Sprintf("%s (Lv %d):", f.Name, f.Level)) {
+			t.Errorf("%q lacks %q", text, fmt.Sprintf("%s (Lv %d):", f.Name, f.Level))
+		}
+	}
 	// A click on an old move button after the end shows the end, still
 	// without buttons.
 	text, _, d = e.press(t, alice, "battle:2:move:0:0")
