@@ -74,7 +74,7 @@ func (c *companions) withPicker(ctx context.Context, b economy.Battle, r Reply) 
 			continue
 		}
 		options = append(options, discord.SelectOption{
-			Label: fmt.Sprintf("%s (Lv %d %s)", cp.Name, cp.Level, c.modelLabel(cp.Model)),
+			Label: c.fighterLabel(cp.Name, cp.Level, cp.Model),
 			Value: "#" + strconv.FormatInt(cp.ID, 10),
 			Description: fmt.Sprintf("⚡ %d%% · power %d, speed %d, focus %d, charm %d",
 				cp.Charge, cp.Stats.Power, cp.Stats.Speed, cp.Stats.Focus, cp.Stats.Charm),
@@ -114,13 +114,16 @@ func (c *companions) battleReply(b economy.Battle, note string) Reply {
 	case economy.BattleChallenged:
 		content = fmt.Sprintf("<@%d>, you are challenged!", b.Challenged)
 		em.Title = "⚔️ Battle challenge"
-		em.Description = fmt.Sprintf("<@%d> challenges <@%d> to %s with **%s** (Lv %d %s).\nThe challenge expires %s.",
-			b.Challenger, b.Challenged, wager, f0.Name, f0.Level, c.modelLabel(f0.Model), ts(b.Deadline, "R"))
+		em.Description = fmt.Sprintf("<@%d> challenges <@%d> to %s with %s.\nThe challenge expires %s.",
+			b.Challenger, b.Challenged, wager, c.fighterLabel("**"+f0.Name+"**", f0.Level, f0.Model), ts(b.Deadline, "R"))
 		rows = discord.ContainerComponents{&discord.ActionRowComponent{
 			button(discord.SuccessButtonStyle(), "Accept", "accept"),
 			button(discord.DangerButtonStyle(), "Decline", "decline"),
 		}}
 	case economy.BattleDeclined, economy.BattleExpired, economy.BattleCancelled:
+		// The message's old content and buttons go: a button's reply
+		// updates only what it sets.
+		content, rows = "The challenge was "+state+".", discord.ContainerComponents{}
 		em.Title = "⚔️ Battle " + state
 		em.Description = fmt.Sprintf("<@%d>'s challenge to <@%d> was %s. Nobody paid anything.", b.Challenger, b.Challenged, state)
 		if b.Note != "" {
@@ -136,14 +139,15 @@ func (c *companions) battleReply(b economy.Battle, note string) Reply {
 		}
 		em.Description = desc.String()
 		for side, f := range b.Fighters {
-			em.Fields = append(em.Fields, field(fmt.Sprintf("%s (Lv %d %s)", f.Name, f.Level, c.modelLabel(f.Model)),
+			em.Fields = append(em.Fields, field(c.fighterLabel(f.Name, f.Level, f.Model),
 				fmt.Sprintf("<@%d>\n❤️ %s %d/%d", f.Owner, bar(int64(st.HP[side]), int64(st.MaxHP[side])), st.HP[side], st.MaxHP[side]), true))
 		}
 		if b.State == economy.BattleDone {
+			content, rows = "The battle is over.", discord.ContainerComponents{}
 			em.Color = colorGain
 			why := map[string]string{"knockout": "by knockout", "forfeit": "by forfeit", "turns": "on points after the last turn"}[st.Reason]
-			em.Fields = append(em.Fields, field("Result", fmt.Sprintf("🏆 <@%d> wins %s and takes %s (house fee %s). XP: +%d / +%d.",
-				b.Winner, why, credits(b.Payout), credits(b.Fee), b.XP[0], b.XP[1]), false))
+			em.Fields = append(em.Fields, field("Result", fmt.Sprintf("🏆 <@%d> wins %s and takes %s (house fee %s). XP: %s +%d, %s +%d.",
+				b.Winner, why, credits(b.Payout), credits(b.Fee), b.Fighters[0].Name, b.XP[0], b.Fighters[1].Name, b.XP[1]), false))
 			if b.Prize != "" {
 				em.Fields = append(em.Fields, field("Prize", fmt.Sprintf("🎁 <@%d> also won a **%s**!", b.Winner, c.itemName(b.Prize)), false))
 			}
@@ -167,6 +171,16 @@ func (c *companions) battleReply(b economy.Battle, note string) Reply {
 		content = strings.TrimSpace(note + " " + content)
 	}
 	return Reply{Content: content, Embeds: []discord.Embed{em}, Components: rows}
+}
+
+// fighterLabel is "name (Lv n Model)", or "name (Lv n)" for a companion
+// still named after its model.
+func (c *companions) fighterLabel(name string, level int, model string) string {
+	m := c.modelLabel(model)
+	if strings.EqualFold(strings.Trim(name, "*"), m) {
+		return fmt.Sprintf("%s (Lv %d)", name, level)
+	}
+	return fmt.Sprintf("%s (Lv %d %s)", name, level, m)
 }
 
 func (c *companions) modelLabel(key string) string {

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,22 +33,27 @@ func CompanionHelp() map[string]string {
 func Companions(svc *economy.Service) ([]*Command, []*Component) {
 	c := &companions{svc: svc, cat: svc.Catalog()}
 	ref := func(name, desc string) Option {
-		return Option{Name: name, Description: desc, Type: String, Required: true, MaxLength: 40}
+		return Option{Name: name, Description: desc, Type: String, Required: true, MaxLength: 40, Autocomplete: c.ownChoices}
 	}
 	comp := ref("companion", "Your companion's name or #number (see /companion list)")
+	// view's companion may be another user's: it suggests that user's.
+	viewed := comp
+	viewed.Autocomplete = c.whoseChoices
 	owner := Option{Name: "user", Description: "Whose companions (default: yours)", Type: User}
 	cmds := []*Command{
 		{Name: "companion", Description: "Your robot companions: train, learn, breed and dress them", Subcommands: []*Command{
 			{Name: "list", Description: "List companions", Options: []Option{owner}, Run: c.list},
 			{Name: "view", Description: "Show a companion in detail",
-				Options: []Option{comp, {Name: "user", Description: "Whose companion (default: yours)", Type: User}}, Run: c.view},
+				Options: []Option{viewed, {Name: "user", Description: "Whose companion (default: yours)", Type: User}}, Run: c.view},
 			{Name: "rename", Description: "Give a companion a new name",
 				Options: []Option{comp, {Name: "name", Description: "The new name (1-32 characters)", Type: String, Required: true, MinLength: 1, MaxLength: 32}},
 				Run:     c.rename, Writes: true},
 			{Name: "train", Description: "Train a companion: credits and charge for XP", Options: []Option{comp}, Run: c.train, Writes: true},
 			{Name: "skills", Description: "Show a companion's skill tree", Options: []Option{comp}, Run: c.skills},
 			{Name: "learn", Description: "Spend skill points on a skill",
-				Options: []Option{comp, ref("skill", "The skill's name or key (see /companion skills)")}, Run: c.learn, Writes: true},
+				Options: []Option{comp, {Name: "skill", Description: "The skill's name or key (see /companion skills)", Type: String, Required: true, MaxLength: 40,
+					Autocomplete: c.skillChoices}},
+				Run: c.learn, Writes: true},
 			{Name: "stasis", Description: "Put a companion into stasis, or wake it",
 				Options: []Option{comp, {Name: "action", Description: "Enter stasis or wake up", Type: String, Required: true,
 					Choices: []Choice{{Name: "enter stasis", Value: "enter"}, {Name: "wake up", Value: "wake"}}}},
@@ -68,7 +74,8 @@ func Companions(svc *economy.Service) ([]*Command, []*Component) {
 			Options: []Option{
 				{Name: "user", Description: "Who to challenge", Type: User, Required: true},
 				{Name: "wager", Description: "Credits each side puts in: 1500, 1.5k, all, half (default 0)", Type: String, MaxLength: 40},
-				{Name: "companion", Description: "Your fighter's name or #number (default: your best ready one)", Type: String, MaxLength: 40},
+				{Name: "companion", Description: "Your fighter's name or #number (default: your best ready one)", Type: String, MaxLength: 40,
+					Autocomplete: c.ownChoices},
 			},
 			Run: c.challenge, Writes: true},
 	}
@@ -89,6 +96,90 @@ func (c *companions) cosmeticChoices() []Choice {
 		}
 	}
 	return out
+}
+
+// ownChoices suggests the user's companions for a companion option as
+// it is typed: by name or #number, with model, level and state; the value
+// sent is the #number.
+func (c *companions) ownChoices(ctx context.Context, inv *Invocation, partial string) ([]Choice, error) {
+	return c.companionChoices(ctx, userID(inv.User), partial)
+}
+
+// whoseChoices suggests the companions of the command's user option when
+// it is filled in, else the user's own.
+func (c *companions) whoseChoices(ctx context.Context, inv *Invocation, partial string) ([]Choice, error) {
+	who := inv.User
+	if u, ok := inv.UserOption("user"); ok {
+		who = u
+	}
+	return c.companionChoices(ctx, userID(who), partial)
+}
+
+func (c *companions) companionChoices(ctx context.Context, owner int64, partial string) ([]Choice, error) {
+	all, err := c.svc.Companions(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	cands := make([]candidate, 0, len(all))
+	for _, cp := range all {
+		model, _ := c.modelName(cp.Model)
+		num := "#" + strconv.FormatInt(cp.ID, 10)
+		kind := " " + model
+		if strings.EqualFold(cp.Name, model) {
+			kind = "" // named after its model: say it once
+		}
+		cands = append(cands, candidate{
+			choice: Choice{Name: fmt.Sprintf("%s (%s) · Lv %d%s · %s", cp.Name, num, cp.Level, kind, status(cp)), Value: num},
+			texts:  []string{cp.Name, num, model},
+		})
+	}
+	return rank(partial, cands), nil
+}
+
+// skillChoices suggests the skills the companion named in the command's
+// companion option has not learnt yet, those it can learn now first, each
+// with its cost or what it waits for and its effect. Without a companion
+// (or one the user does not have) it suggests nothing.
+func (c *companions) skillChoices(ctx context.Context, inv *Invocation, partial string) ([]Choice, error) {
+	ref := strings.TrimSpace(inv.String("companion"))
+	if ref == "" {
+		return nil, nil
+	}
+	cp, err := c.svc.FindCompanion(ctx, userID(inv.User), ref)
+	if err != nil {
+		return nil, nil // the command itself says what is wrong
+	}
+	m, ok := c.cat.Model(cp.Model)
+	if !ok {
+		return nil, nil
+	}
+	has := map[string]bool{}
+	for _, k := range cp.Skills {
+		has[k] = true
+	}
+	var now, later []candidate
+	for _, sk := range m.Skills {
+		if has[sk.Key] {
+			continue
+		}
+		state := fmt.Sprintf("%d pt", sk.Cost)
+		switch {
+		case cp.Level < sk.Level:
+			state = fmt.Sprintf("🔒 level %d", sk.Level)
+		case sk.Requires != "" && !has[sk.Requires]:
+			state = "🔒 after " + c.skillName(cp.Model, sk.Requires)
+		case sk.Cost > cp.FreePoints:
+			state = fmt.Sprintf("🔒 %d pt, %d free", sk.Cost, cp.FreePoints)
+		}
+		cand := candidate{choice: Choice{Name: fmt.Sprintf("%s · %s · %s", sk.Name, state, skillEffect(sk)), Value: sk.Key},
+			texts: []string{sk.Name, sk.Key}}
+		if strings.HasPrefix(state, "🔒") {
+			later = append(later, cand)
+		} else {
+			now = append(now, cand)
+		}
+	}
+	return rank(partial, append(now, later...)), nil
 }
 
 // bar draws n of total as a 10-cell gauge.
@@ -116,6 +207,21 @@ func (c *companions) itemName(key string) string {
 		return it.Name
 	}
 	return key
+}
+
+// looks is a companion's equipped skin and chassis for a line of a list:
+// "" when it wears neither.
+func (c *companions) looks(cp economy.Companion) string {
+	var worn []string
+	for _, k := range []string{cp.Skin, cp.Chassis} {
+		if k != "" {
+			worn = append(worn, c.itemName(k))
+		}
+	}
+	if len(worn) == 0 {
+		return ""
+	}
+	return " · 🎨 " + strings.Join(worn, ", ")
 }
 
 func (c *companions) skillName(model, key string) string {
@@ -177,6 +283,9 @@ func (c *companions) card(cp economy.Companion, title string) discord.Embed {
 	}
 	if title == "" {
 		title = fmt.Sprintf("%s · %s", cp.Name, model)
+		if strings.EqualFold(cp.Name, model) {
+			title = cp.Name // a companion still named after its model
+		}
 	}
 	return discord.Embed{
 		Title: title, Description: desc, Color: rarityColor(rarity),
@@ -225,8 +334,8 @@ func (c *companions) list(ctx context.Context, inv *Invocation) (Reply, error) {
 	var b strings.Builder
 	for _, cp := range all {
 		model, rarity := c.modelName(cp.Model)
-		fmt.Fprintf(&b, "**%s** (#%d) · %s %s · Lv %d · ⚡%d%% · 😊%d%% · %s\n",
-			cp.Name, cp.ID, rarity, model, cp.Level, cp.Charge, cp.Mood, status(cp))
+		fmt.Fprintf(&b, "**%s** (#%d) · %s %s · Lv %d · ⚡%d%% · 😊%d%% · %s%s\n",
+			cp.Name, cp.ID, rarity, model, cp.Level, cp.Charge, cp.Mood, status(cp), c.looks(cp))
 	}
 	eggs, err := c.svc.Eggs(ctx, userID(who))
 	if err != nil {

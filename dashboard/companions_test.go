@@ -29,6 +29,13 @@ func TestProfileListsCompanions(t *testing.T) {
 			t.Errorf("profile lacks %q in\n%s", want, b)
 		}
 	}
+	// What it wears shows too.
+	if _, err := e.pool.Exec(context.Background(), `UPDATE economy.companions SET skin = 'skin_neon', chassis = 'chassis_light'`); err != nil {
+		t.Fatal(err)
+	}
+	if b := body(alice.do("GET", "/", nil, nil)); !strings.Contains(b, "Neon Skin / Lightweight Chassis") {
+		t.Errorf("profile lacks the companion's skin and chassis in\n%s", b)
+	}
 	// A parent whose egg is incubating shows as breeding.
 	if _, err := e.pool.Exec(context.Background(), `UPDATE economy.companions SET breeding_until = now() + interval '1 hour'`); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/node"
+	"github.com/chopsticks-bot/chopsticks/poll"
 )
 
 // menuOf returns a message's select menu: its custom ID and the values
@@ -82,13 +83,7 @@ func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 	t.Cleanup(pool.Close)
 	// Fund both players from the Mint, through the ledger.
 	for _, u := range []discordsim.Snowflake{alice, bob} {
-		if _, err := pool.Exec(ctx, `WITH op AS (
-				INSERT INTO economy.transactions (op_id, user_id, kind, result) VALUES ('e2e-fund-' || $1::bigint, $1::bigint, 'grant', '{}') RETURNING id
-			), acct AS (INSERT INTO economy.accounts (user_id, wallet) VALUES ($1::bigint, 20000))
-			INSERT INTO economy.ledger_legs (account_id, tx_id, amount) SELECT $1::bigint, id, 20000 FROM op UNION ALL SELECT -1, id, -20000 FROM op`,
-			int64(u)); err != nil {
-			t.Fatal(err)
-		}
+		fundFromMint(ctx, t, pool, u, 20000)
 	}
 	run := func(user discordsim.Snowflake, cmd, sub string, opts map[string]any) discordsim.Message {
 		t.Helper()
@@ -125,8 +120,13 @@ func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 	if menu == "" || len(fighters) != 1 {
 		t.Fatalf("challenge menu %q with %v", menu, fighters)
 	}
+	challenge := msg.ID
 	msg = click(bob, msg, menu, fighters[0])
 	for i := 0; !strings.Contains(text(msg), "wins"); i++ {
+		// One message, updated in place turn by turn, with an HP bar a side.
+		if msg.ID != challenge || strings.Count(text(msg), "❤️") != 2 {
+			t.Fatalf("turn %d: message %s (the challenge was %s): %s", i, msg.ID, challenge, text(msg))
+		}
 		if i > 100 {
 			t.Fatalf("the battle never ends: %s", text(msg))
 		}
@@ -144,6 +144,13 @@ func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 			t.Fatalf("no move buttons: %s", text(msg))
 		}
 		msg = click(mover, msg, move)
+	}
+	if msg.ID != challenge {
+		t.Fatalf("the result is message %s, the challenge was %s", msg.ID, challenge)
+	}
+	// Over: the message keeps neither move buttons nor "your move!".
+	if len(msg.Components) != 0 || strings.Contains(msg.Content, "your move") {
+		t.Errorf("the finished battle's message: content %q, %d component rows", msg.Content, len(msg.Components))
 	}
 	// Achievements earned on the way (a net worth, a first find) pay
 	// their rewards into the wallets too; the outbox sweep may award one
@@ -169,6 +176,69 @@ func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 	wantA, wantB = wantA+ar, wantB+br
 	if aw != wantA || bw != wantB {
 		t.Errorf("wallets: alice %d, bob %d; want %d, %d (alice won: %v)", aw, bw, wantA, wantB, aliceWon)
+	}
+	rep, err := economy.Audit(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fundFromMint gives user n credits from the Mint, through the ledger
+// (once per user).
+func fundFromMint(ctx context.Context, t *testing.T, pool *pgxpool.Pool, user discordsim.Snowflake, n int64) {
+	t.Helper()
+	if _, err := pool.Exec(ctx, `WITH op AS (
+			INSERT INTO economy.transactions (op_id, user_id, kind, result) VALUES ('e2e-fund-' || $1::bigint, $1::bigint, 'grant', '{}') RETURNING id
+		), acct AS (INSERT INTO economy.accounts (user_id, wallet) VALUES ($1::bigint, $2::bigint))
+		INSERT INTO economy.ledger_legs (account_id, tx_id, amount) SELECT $1::bigint, id, $2::bigint FROM op UNION ALL SELECT -1, id, -$2::bigint FROM op`,
+		int64(user), n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A node's own sweeper resolves a challenge past its deadline (no click
+// needed: any node does it within the sweep interval) and edits the
+// challenge's message in discordsim: it says the challenge expired and its
+// buttons are gone; the challenger's companion is free again.
+func TestNodeSweepsAnExpiredChallenge(t *testing.T) {
+	s := newStack(t, 1)
+	s.startNode(t, "n1")
+	guild := s.sim.Guilds()[0].ID
+	alice, bob := s.sim.DefaultUsers()[0], s.sim.DefaultUsers()[1]
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, s.pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	fundFromMint(ctx, t, pool, alice, 10000)
+	for _, c := range []discordsim.Invocation{
+		{GuildID: guild, UserID: alice, Command: "buy", Options: map[string]any{"item": "companion_capsule"}},
+		{GuildID: guild, UserID: alice, Command: "use", Options: map[string]any{"item": "companion_capsule"}},
+	} {
+		if _, m := invoke(t, s.sim, c); m.Ephemeral() {
+			t.Fatalf("/%s: %s", c.Command, m.Content)
+		}
+	}
+	_, msg := invoke(t, s.sim, discordsim.Invocation{GuildID: guild, UserID: alice, Command: "battle", Options: map[string]any{"user": bob, "wager": "500"}})
+	if msg.Ephemeral() || len(controlIDs(t, msg)) == 0 {
+		t.Fatalf("/battle: %s", text(msg))
+	}
+	// The 60 s deadline, passed.
+	if _, err := pool.Exec(ctx, `UPDATE economy.battles SET deadline = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, 15*time.Second, func() bool {
+		m, ok := s.sim.Message(msg.ID)
+		return ok && strings.Contains(text(m), "expired") && len(m.Components) == 0
+	}, "the challenge's message to say it expired")
+	var held int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM economy.companions WHERE battle_id IS NOT NULL`).Scan(&held); err != nil || held != 0 {
+		t.Fatalf("%d companions still held (%v)", held, err)
 	}
 	rep, err := economy.Audit(ctx, pool)
 	if err != nil {

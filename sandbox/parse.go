@@ -97,12 +97,13 @@ func parseCommand(text string, cmds []discord.Command, lookupUser func(string) (
 		}
 	}
 	type def struct {
-		name string
-		typ  discord.CommandOptionType
+		name     string
+		typ      discord.CommandOptionType
+		required bool
 	}
 	var defs []def
 	for _, o := range opts {
-		defs = append(defs, def{o.Name(), o.Type()})
+		defs = append(defs, def{o.Name(), o.Type(), required(o)})
 	}
 	used := map[string]bool{}
 	next := 0
@@ -116,6 +117,36 @@ func parseCommand(text string, cmds []discord.Command, lookupUser func(string) (
 		}
 		return nil, a
 	}
+	// wanted is how many of the required options after defs[k] are still
+	// to be given a value by position.
+	wanted := func(k int) int {
+		n := 0
+		for _, d := range defs[k+1:] {
+			if !d.required || used[d.name] {
+				continue
+			}
+			given := false
+			for _, a := range args {
+				if nd, _ := named(a); nd != nil && nd.name == d.name {
+					given = true
+				}
+			}
+			if !given {
+				n++
+			}
+		}
+		return n
+	}
+	// positional counts the words after args[i] that are not name:value.
+	positional := func(i int) int {
+		n := 0
+		for _, a := range args[i+1:] {
+			if nd, _ := named(a); nd == nil {
+				n++
+			}
+		}
+		return n
+	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		d, val := named(a)
@@ -128,11 +159,13 @@ func parseCommand(text string, cmds []discord.Command, lookupUser func(string) (
 			}
 			d = &defs[next]
 			// Unquoted words after a text option belong to it (/play lofi
-			// beats), up to a word that fits the option after it.
+			// beats), up to a word that fits the option after it, leaving
+			// one word for each required option still to come
+			// (/companion learn Worker Bot overtime).
 			if d.typ == discord.StringOptionType {
 				words := []string{val}
 				for i+1 < len(args) {
-					if nd, _ := named(args[i+1]); nd != nil {
+					if nd, _ := named(args[i+1]); nd != nil || positional(i) <= wanted(next) {
 						break
 					}
 					if next+1 < len(defs) && defs[next+1].typ != discord.StringOptionType {
@@ -217,4 +250,29 @@ func usage(cmd discord.Command) []string {
 		}
 	}
 	return []string{line(cmd.Name, vals)}
+}
+
+// required tells whether a command option must be given.
+func required(o discord.CommandOption) bool {
+	switch o := o.(type) {
+	case *discord.StringOption:
+		return o.Required
+	case *discord.IntegerOption:
+		return o.Required
+	case *discord.NumberOption:
+		return o.Required
+	case *discord.BooleanOption:
+		return o.Required
+	case *discord.UserOption:
+		return o.Required
+	case *discord.ChannelOption:
+		return o.Required
+	case *discord.RoleOption:
+		return o.Required
+	case *discord.MentionableOption:
+		return o.Required
+	case *discord.AttachmentOption:
+		return o.Required
+	}
+	return false
 }

@@ -17,6 +17,16 @@ func TestParseCommand(t *testing.T) {
 			&discord.UserOption{OptionName: "user", Required: true},
 			&discord.StringOption{OptionName: "amount", Required: true},
 		}},
+		{Name: "companion", Options: discord.CommandOptions{
+			&discord.SubcommandOption{OptionName: "learn", Options: []discord.CommandOptionValue{
+				&discord.StringOption{OptionName: "companion", Required: true},
+				&discord.StringOption{OptionName: "skill", Required: true},
+			}},
+			&discord.SubcommandOption{OptionName: "view", Options: []discord.CommandOptionValue{
+				&discord.StringOption{OptionName: "companion", Required: true},
+				&discord.UserOption{OptionName: "user"},
+			}},
+		}},
 		{Name: "bank", Options: discord.CommandOptions{
 			&discord.SubcommandOption{OptionName: "deposit", Options: []discord.CommandOptionValue{
 				&discord.StringOption{OptionName: "amount", Required: true},
@@ -45,6 +55,15 @@ func TestParseCommand(t *testing.T) {
 			{"amount", discord.StringOptionType, "10"}, {"user", discord.UserOptionType, "42"}}}, false},
 		{"/bank deposit all", parsedCommand{Name: "bank", Subcommand: "deposit", Options: []typedOption{
 			{"amount", discord.StringOptionType, "all"}}}, false},
+		// Each required text option still to come keeps one word.
+		{"/companion learn #1 overtime", parsedCommand{Name: "companion", Subcommand: "learn", Options: []typedOption{
+			{"companion", discord.StringOptionType, "#1"}, {"skill", discord.StringOptionType, "overtime"}}}, false},
+		{"/companion learn Worker Bot hammer", parsedCommand{Name: "companion", Subcommand: "learn", Options: []typedOption{
+			{"companion", discord.StringOptionType, "Worker Bot"}, {"skill", discord.StringOptionType, "hammer"}}}, false},
+		{"/companion learn Worker Bot skill:hammer", parsedCommand{Name: "companion", Subcommand: "learn", Options: []typedOption{
+			{"companion", discord.StringOptionType, "Worker Bot"}, {"skill", discord.StringOptionType, "hammer"}}}, false},
+		{"/companion view Worker Bot bob", parsedCommand{Name: "companion", Subcommand: "view", Options: []typedOption{
+			{"companion", discord.StringOptionType, "Worker Bot"}, {"user", discord.UserOptionType, "42"}}}, false},
 		{"/pay carol 10", parsedCommand{}, true},
 		{"/bank steal 10", parsedCommand{}, true},
 		{"/nope", parsedCommand{}, true},
