@@ -33,7 +33,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +42,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chopsticks-bot/chopsticks/bench/benchdb"
+	"github.com/chopsticks-bot/chopsticks/bench/cpuprofile"
 	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/node"
 )
@@ -200,17 +200,11 @@ func run() error {
 	r, _ := settle(ctx, svc, ids)
 	fmt.Printf("warm-up round (not counted): %d settlements in %s = %.0f/s\n", r.n, r.elapsed.Round(time.Millisecond), r.rate())
 
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	var warm, cold phase
 	for round := 0; round < cfg.rounds+cfg.coldRounds; round++ {
 		p, on, g, name := &warm, svc, prometheus.Gatherer(reg), "round"

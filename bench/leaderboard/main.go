@@ -20,7 +20,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -31,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chopsticks-bot/chopsticks/bench/cpuprofile"
 	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/localserver"
 )
@@ -142,17 +142,11 @@ func run() error {
 		return err
 	}
 	fmt.Printf("phase 2: %d transfers/s for %s, %d readers ...\n", cfg.rate, cfg.duration, cfg.readers)
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	readCtx, stopReaders := context.WithCancel(ctx)
 	var pages, twoTrips, vis []time.Duration
 	var rmu sync.Mutex
