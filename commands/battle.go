@@ -115,7 +115,7 @@ func (c *companions) battleReply(b economy.Battle, note string) Reply {
 		content = fmt.Sprintf("<@%d>, you are challenged!", b.Challenged)
 		em.Title = "⚔️ Battle challenge"
 		em.Description = fmt.Sprintf("<@%d> challenges <@%d> to %s with %s.\nThe challenge expires %s.",
-			b.Challenger, b.Challenged, wager, c.fighterLabel("**"+f0.Name+"**", f0.Level, f0.Model), ts(b.Deadline, "R"))
+			b.Challenger, b.Challenged, wager, c.fighterLabel("**"+f0.Name+"**", f0.Level, f0.Model)+c.looks(f0.Skin, f0.Chassis), ts(b.Deadline, "R"))
 		rows = discord.ContainerComponents{&discord.ActionRowComponent{
 			button(discord.SuccessButtonStyle(), "Accept", "accept"),
 			button(discord.DangerButtonStyle(), "Decline", "decline"),
@@ -140,7 +140,7 @@ func (c *companions) battleReply(b economy.Battle, note string) Reply {
 		em.Description = desc.String()
 		for side, f := range b.Fighters {
 			em.Fields = append(em.Fields, field(c.fighterLabel(f.Name, f.Level, f.Model),
-				fmt.Sprintf("<@%d>\n❤️ %s %d/%d", f.Owner, bar(int64(st.HP[side]), int64(st.MaxHP[side])), st.HP[side], st.MaxHP[side]), true))
+				fmt.Sprintf("<@%d>%s\n❤️ %s %d/%d", f.Owner, c.looks(f.Skin, f.Chassis), bar(int64(st.HP[side]), int64(st.MaxHP[side])), st.HP[side], st.MaxHP[side]), true))
 		}
 		if b.State == economy.BattleDone {
 			content, rows = "The battle is over.", discord.ContainerComponents{}

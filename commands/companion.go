@@ -209,11 +209,11 @@ func (c *companions) itemName(key string) string {
 	return key
 }
 
-// looks is a companion's equipped skin and chassis for a line of a list:
-// "" when it wears neither.
-func (c *companions) looks(cp economy.Companion) string {
+// looks is a companion's equipped skin and chassis for a line of a list
+// or a fighter in a battle: "" when it wears neither.
+func (c *companions) looks(skin, chassis string) string {
 	var worn []string
-	for _, k := range []string{cp.Skin, cp.Chassis} {
+	for _, k := range []string{skin, chassis} {
 		if k != "" {
 			worn = append(worn, c.itemName(k))
 		}
@@ -335,7 +335,7 @@ func (c *companions) list(ctx context.Context, inv *Invocation) (Reply, error) {
 	for _, cp := range all {
 		model, rarity := c.modelName(cp.Model)
 		fmt.Fprintf(&b, "**%s** (#%d) · %s %s · Lv %d · ⚡%d%% · 😊%d%% · %s%s\n",
-			cp.Name, cp.ID, rarity, model, cp.Level, cp.Charge, cp.Mood, status(cp), c.looks(cp))
+			cp.Name, cp.ID, rarity, model, cp.Level, cp.Charge, cp.Mood, status(cp), c.looks(cp.Skin, cp.Chassis))
 	}
 	eggs, err := c.svc.Eggs(ctx, userID(who))
 	if err != nil {

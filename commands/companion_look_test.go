@@ -195,13 +195,31 @@ func TestBattleShowsHPBarsAndSkillMoves(t *testing.T) {
 	mine, _ := e.svc.Companions(ctx, int64(alice.ID))
 	// Alice's companion is a Worker that learnt Hammer Arm (an attack) and
 	// Overtime (a work skill: no move).
-	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET model = 'worker', xp = 1000, skills = '{overtime,hammer}' WHERE id = $1`, mine[0].ID); err != nil {
+	// She wears a skin and Bob's a chassis: each shows with its fighter.
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET model = 'worker', xp = 1000, skills = '{overtime,hammer}', skin = 'skin_camo' WHERE id = $1`, mine[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	_, _, d := e.reply(t, e.command(alice, "battle", opt{"user", bob}, opt{"wager", "100"}))
+	if _, err := e.pool.Exec(ctx, `UPDATE economy.companions SET chassis = 'chassis_light' WHERE owner_id = $1`, int64(bob.ID)); err != nil {
+		t.Fatal(err)
+	}
+	text, _, d := e.reply(t, e.command(alice, "battle", opt{"user", bob}, opt{"wager", "100"}))
+	if !strings.Contains(text, "🎨 Camo Skin") {
+		t.Errorf("the challenge does not show the challenger's skin:\n%s", text)
+	}
 	text, eph, d := e.press(t, bob, buttons(d)["Accept"])
 	if eph {
 		t.Fatalf("accept: %s", text)
+	}
+	looks := map[string]bool{}
+	for _, f := range (*d.Embeds)[0].Fields {
+		for _, l := range []string{"🎨 Camo Skin", "🎨 Lightweight Chassis"} {
+			if strings.Contains(f.Value, l) {
+				looks[l] = true
+			}
+		}
+	}
+	if len(looks) != 2 {
+		t.Errorf("the battle shows the fighters' looks %v, want the skin and the chassis:\n%s", looks, text)
 	}
 	last := func() api.InteractionResponse {
 		e.rec.mu.Lock()

@@ -135,7 +135,8 @@ func (t *txn) lockBattle(ctx context.Context, id int64) (Battle, error) {
 // fighter is c as it enters a battle.
 func (s *Service) fighter(c Companion) Fighter {
 	m, _ := s.cat.Model(c.Model)
-	f := Fighter{Companion: c.ID, Owner: c.Owner, Name: c.Name, Model: c.Model, Level: c.Level, Stats: c.Stats}
+	f := Fighter{Companion: c.ID, Owner: c.Owner, Name: c.Name, Model: c.Model, Level: c.Level, Stats: c.Stats,
+		Skin: c.Skin, Chassis: c.Chassis}
 	if m != nil {
 		f.Moves = fighterMoves(s.cat.Companions.Basic, m, c.Skills)
 	} else {

@@ -18,6 +18,10 @@ type Fighter struct {
 	Level     int          `json:"level"`
 	Stats     Stats        `json:"stats"`
 	Moves     []BattleMove `json:"moves"` // the basic move first, then learnt move skills
+	// Skin and Chassis are the cosmetics the companion wore into the
+	// battle, shown with it (item keys; empty for none).
+	Skin    string `json:"skin,omitempty"`
+	Chassis string `json:"chassis,omitempty"`
 }
 
 // BattleState is a battle between side 0 (the challenger) and side 1.
