@@ -198,7 +198,9 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	if !strings.Contains(balance, "Premium") || !strings.Contains(balance, "20,000") {
 		fail(fmt.Errorf("/balance after subscribing: %q", balance))
 	}
-	playInBrowser(t, bctx, fail)
+	p := page{t: t, bctx: bctx, fail: fail}
+	playInBrowser(p)
+	playBattleInBrowser(p, sb.PostgresURL)
 	mu.Lock()
 	defer mu.Unlock()
 	if len(consoleErrors) > 0 {

@@ -261,12 +261,22 @@
     }
   }
 
+  // actor is who acts on a message now: the user picked at the top (as on
+  // Discord, whoever presses a button), in the message's guild.
+  function actor(ctx) {
+    return { user_id: $("user").value, guild_id: ctx.guild_id };
+  }
+  function actorName() {
+    return $("user").selectedOptions[0] ? $("user").selectedOptions[0].textContent + " " : "";
+  }
+
   async function click(ctx, messageId, customId, label, values) {
-    const entry = addEntry((values ? "picked “" : "clicked “") + (label || customId) + "”");
+    const by = actor(ctx);
+    const entry = addEntry(actorName() + (values ? "picked “" : "clicked “") + (label || customId) + "”");
     try {
-      const body = Object.assign({ message_id: messageId, custom_id: customId }, ctx);
+      const body = Object.assign({ message_id: messageId, custom_id: customId }, by);
       if (values) body.values = values;
-      show(entry, await api("/api/click", body), ctx);
+      show(entry, await api("/api/click", body), by);
     } catch (e) {
       failed(entry, e);
     }
@@ -312,9 +322,9 @@
   let premiumNames = {};
 
   async function buy(ctx, messageId, skuId, name) {
-    const entry = addEntry("bought “" + name + "”");
+    const entry = addEntry(actorName() + "bought “" + name + "”");
     try {
-      await api("/api/premium-click", Object.assign({ message_id: messageId, sku_id: skuId }, ctx));
+      await api("/api/premium-click", Object.assign({ message_id: messageId, sku_id: skuId }, actor(ctx)));
       entry.append(el("div", "content", "Purchased through discordsim. Try /premium or /balance."));
     } catch (e) {
       entry.classList.add("error");
