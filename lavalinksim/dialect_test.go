@@ -349,16 +349,8 @@ func TestCommandDialectFlags(t *testing.T) {
 	addr := strings.Fields(string(line[:n]))[4]
 	call := func(method, path, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "youshallnotpass")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(raw)
+		status, raw := request(t, addr, method, path, body, "youshallnotpass")
+		return status, string(raw)
 	}
 	if _, body := call("GET", "/v4/stats", ""); !strings.Contains(body, `"cores":8`) {
 		t.Fatalf("-cores 8: stats %s", body)

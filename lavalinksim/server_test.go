@@ -91,7 +91,20 @@ func (c *client) do(method, path, body string) (int, map[string]any) {
 
 func do(t *testing.T, s *Server, method, path, body, password string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(method, "http://"+s.Addr()+path, strings.NewReader(body))
+	status, raw := request(t, s.Addr(), method, path, body, password)
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	if m == nil {
+		m = map[string]any{"raw": string(raw)}
+	}
+	return status, m
+}
+
+// request sends a JSON body to the server at addr with the password and
+// returns the status and the raw answer.
+func request(t *testing.T, addr, method, path, body, password string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
 	req.Header.Set("Authorization", password)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -100,12 +113,7 @@ func do(t *testing.T, s *Server, method, path, body, password string) (int, map[
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	json.Unmarshal(raw, &m)
-	if m == nil {
-		m = map[string]any{"raw": string(raw)}
-	}
-	return resp.StatusCode, m
+	return resp.StatusCode, raw
 }
 
 func TestHandshakeRequiresHeaders(t *testing.T) {
