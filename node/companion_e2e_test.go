@@ -76,11 +76,7 @@ func TestCompanionBattleThroughDiscordsim(t *testing.T) {
 	alice, bob := s.sim.DefaultUsers()[0], s.sim.DefaultUsers()[1]
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, s.pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := s.db(ctx, t)
 	// Fund both players from the Mint, through the ledger.
 	for _, u := range []discordsim.Snowflake{alice, bob} {
 		fundFromMint(ctx, t, pool, u, 20000)
@@ -210,11 +206,7 @@ func TestNodeSweepsAnExpiredChallenge(t *testing.T) {
 	alice, bob := s.sim.DefaultUsers()[0], s.sim.DefaultUsers()[1]
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, s.pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := s.db(ctx, t)
 	fundFromMint(ctx, t, pool, alice, 10000)
 	for _, c := range []discordsim.Invocation{
 		{GuildID: guild, UserID: alice, Command: "buy", Options: map[string]any{"item": "companion_capsule"}},

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -49,6 +50,18 @@ func newStack(t *testing.T, shards int) *stack {
 	}
 	t.Cleanup(func() { cancel(); sim.Close() })
 	return &stack{sim: sim, pg: servertest.Postgres(t), redis: servertest.Redis(t), etcd: servertest.Etcd(t)}
+}
+
+// db opens a pool on the stack's database, closed when the test ends,
+// for a test that reads or prepares what the node stores.
+func (s *stack) db(ctx context.Context, t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(ctx, s.pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }
 
 func (s *stack) config(id string) node.Flags {

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/chopsticks-bot/chopsticks/discordsim"
 	"github.com/chopsticks-bot/chopsticks/economy"
 	"github.com/chopsticks-bot/chopsticks/node"
@@ -71,11 +69,7 @@ func TestPremiumThroughDiscordsim(t *testing.T) {
 	user := s.sim.DefaultUsers()[1]
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, s.pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := s.db(ctx, t)
 	run := func(cmd, subcmd string, opts map[string]any) (discordsim.Message, string) {
 		t.Helper()
 		_, msg := invoke(t, s.sim, discordsim.Invocation{GuildID: guild, UserID: user, Command: cmd, Subcommand: subcmd, Options: opts})
@@ -242,11 +236,7 @@ func TestPremiumBoostOnceAcrossNodes(t *testing.T) {
 		return false
 	}, "the boost was never consumed")
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, s.pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := s.db(ctx, t)
 	var coffee, grants int
 	if err := pool.QueryRow(ctx, `SELECT
 			(SELECT count(*) FROM economy.items WHERE owner_id = $1 AND item_key = 'coffee'),
