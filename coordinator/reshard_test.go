@@ -21,16 +21,16 @@ import (
 // allows it, and ServeNext records which node serves it.
 type genWorld struct {
 	*world
-	gmu    sync.Mutex
-	ready  bool
+	gmu   sync.Mutex
+	ready bool
 	// holdLive keeps a served next shard from being reported READY again,
 	// so that no live marker is written and the reshard stays switched.
 	holdLive bool
-	counts map[Unit]int     // count of each running shard or next shard
-	serves map[Unit]bool    // UnitServes at each next shard's last start
-	next   map[int]NodeID   // node that last ran next/<id>
-	served map[int]NodeID   // node that serves next/<id>
-	adopt  map[int][]string // problems with shard/<id> adopting next/<id>
+	counts   map[Unit]int     // count of each running shard or next shard
+	serves   map[Unit]bool    // UnitServes at each next shard's last start
+	next     map[int]NodeID   // node that last ran next/<id>
+	served   map[int]NodeID   // node that serves next/<id>
+	adopt    map[int][]string // problems with shard/<id> adopting next/<id>
 }
 
 func newGenWorld(t *testing.T) *genWorld {
